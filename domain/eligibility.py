@@ -1,0 +1,498 @@
+"""The eligibility pre-check (资格预审): applicant facts + policy pack + date → a decision.
+
+:func:`assess` evaluates every base condition (基本条件), exclusion (不予认定情形) and category
+(认定类别) of a :class:`~domain.policy.model.PolicyPack` over :class:`~domain.facts.ApplicantFacts`
+on a given date, and lists *all* evidence still missing at once, for the one-time notice
+(一次性告知): the common papers, those of the base conditions and those of the categories met
+(or of the requested category, 申报类别, when the applicant named one). Each missing item says
+whether department data sharing (部门信息共享) can replace the paper and whether a signed
+written commitment (诚信申报承诺) may stand in. Every line of the decision cites the rule and
+the clause it comes from. The result is advice for the officer — identification stays a human
+decision — and it is deterministic: no clock, no I/O, the same inputs give the same decision.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.facts import ApplicantFacts, DataFinding, fact_catalogue, fact_values
+from domain.policy.expr import Evaluation, LeafResult, evaluate
+from domain.policy.model import Evidence, PolicyPack, Sourced
+
+__all__ = [
+    "DecisionLine",
+    "EligibilityDecision",
+    "Finding",
+    "MissingEvidence",
+    "assess",
+]
+
+LineKind = Literal[
+    "pack",
+    "base_condition",
+    "exclusion",
+    "category",
+    "requested_category",
+    "evidence",
+    "data_sharing",
+    "summary",
+]
+Outcome = Literal[
+    "met",
+    "not_met",
+    "unknown",
+    "hit",
+    "not_hit",
+    "check",
+    "provided",
+    "by_data_sharing",
+    "by_commitment",
+    "missing",
+    "not_required",
+    "conflict",
+    "not_applicable",
+    "eligible",
+    "not_eligible",
+]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class DecisionLine(_Out):
+    """One explained step of the decision; ``source`` is the clause (or the assumed setting)."""
+
+    kind: LineKind
+    rule: str
+    source: str
+    outcome: Outcome
+    message_zh: str
+    message_en: str
+
+
+class Finding(_Out):
+    """A rule's result with its citation and why (failed tests, facts not stated)."""
+
+    rule: str
+    name: str
+    name_en: str
+    source: str
+    quote: str | None = None
+    assumed: bool = False
+    reasons_zh: list[str] = []
+    reasons_en: list[str] = []
+    unknown_facts: list[str] = []
+
+
+class MissingEvidence(_Out):
+    """One piece of evidence not handed in on paper and not confirmed by data sharing."""
+
+    code: str
+    name: str
+    name_en: str
+    required_by: list[str]
+    source: str
+    data_sharing_can_replace: bool
+    data_facts: list[str] = []
+    written_commitment_may_replace: bool
+    # The applicant signed the commitment and this item allows it.
+    covered_by_commitment: bool
+
+
+class EligibilityDecision(_Out):
+    """The pre-check result. ``eligible``: every base condition met, no exclusion hit and at
+    least one category met (a pre-check only; officers decide)."""
+
+    pack_id: str
+    pack_ref: str
+    on: date
+    eligible: bool
+    categories_met: list[Finding]
+    categories_not_met: list[Finding]
+    base_conditions_failed: list[Finding]
+    exclusions_hit: list[Finding]
+    # Exclusions an officer must check by hand (no predicate, or facts not stated).
+    officer_checks: list[Finding]
+    requested_category: str | None
+    requested_category_met: bool | None
+    evidence_missing: list[MissingEvidence]
+    # Missing evidence exists and every missing item allows a written commitment.
+    written_commitment_can_stand_in: bool
+    # Nothing missing, or everything missing is covered by the signed commitment.
+    evidence_complete: bool
+    lines: list[DecisionLine]
+
+
+def _finding(
+    rule: Sourced,
+    code: str,
+    name: str,
+    name_en: str,
+    ev: Evaluation | None,
+    *,
+    explain: Literal["failed", "true", "unknown"],
+) -> Finding:
+    reasons: list[LeafResult] = []
+    if ev is not None:
+        wanted: dict[str, tuple[bool | None, ...]] = {
+            "failed": (False, None),
+            "true": (True,),
+            "unknown": (None,),
+        }
+        reasons = [leaf for leaf in ev.leaves if leaf.value in wanted[explain]]
+    return Finding(
+        rule=code,
+        name=name,
+        name_en=name_en,
+        source=rule.citation,
+        quote=rule.quote,
+        assumed=rule.assumed,
+        reasons_zh=[leaf.explain_zh() for leaf in reasons],
+        reasons_en=[leaf.explain_en() for leaf in reasons],
+        unknown_facts=ev.unknown_facts if ev is not None else [],
+    )
+
+
+def _why(f: Finding, zh: bool) -> str:
+    reasons = f.reasons_zh if zh else f.reasons_en
+    return ("：" if zh else ": ") + ("；" if zh else "; ").join(reasons) if reasons else ""
+
+
+def _finding_satisfies(ev: Evidence, findings: list[DataFinding]) -> DataFinding | None:
+    for f in findings:
+        if f.fact in ev.data_facts and f.value is not None and f.value is not False:
+            return f
+    return None
+
+
+def _same(stated: Any, found: Any) -> bool:
+    if isinstance(stated, date) and isinstance(found, str):
+        return stated.isoformat() == found
+    if isinstance(stated, int | float) and isinstance(found, int | float):
+        return float(stated) == float(found) and isinstance(stated, bool) == isinstance(found, bool)
+    return bool(stated == found)
+
+
+def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDecision:
+    """Pre-check ``facts`` against ``pack`` on ``on`` (see the module docstring)."""
+    lines: list[DecisionLine] = []
+
+    def line(kind: LineKind, rule: str, source: str, outcome: Outcome, zh: str, en: str) -> None:
+        lines.append(
+            DecisionLine(
+                kind=kind, rule=rule, source=source, outcome=outcome, message_zh=zh, message_en=en
+            )
+        )
+
+    if pack.identification.mode == "delegated_to_city":
+        line(
+            "pack",
+            "identification",
+            pack.identification.citation,
+            "not_applicable",
+            f"{pack.name}不规定认定条件，由设区的市统一规定；请使用市级政策包",
+            f"{pack.id} delegates identification to the cities; use a city pack",
+        )
+        return EligibilityDecision(
+            pack_id=pack.id,
+            pack_ref=pack.ref,
+            on=on,
+            eligible=False,
+            categories_met=[],
+            categories_not_met=[],
+            base_conditions_failed=[],
+            exclusions_hit=[],
+            officer_checks=[],
+            requested_category=facts.requested_category,
+            requested_category_met=None,
+            evidence_missing=[],
+            written_commitment_can_stand_in=False,
+            evidence_complete=False,
+            lines=lines,
+        )
+
+    values = fact_values(facts, on, pack.hukou_prefix)
+
+    # 1. Base conditions: unknown counts as failed (the officer must establish it).
+    base_failed: list[Finding] = []
+    for b in pack.base_conditions:
+        ev = evaluate(b.when, values)
+        f = _finding(b, b.code, b.name, b.name_en, ev, explain="failed")
+        if ev.value is True:
+            line(
+                "base_condition",
+                b.code,
+                b.citation,
+                "met",
+                f"符合基本条件「{b.name}」",
+                f"meets base condition '{b.name_en}'",
+            )
+        else:
+            base_failed.append(f)
+            outcome: Outcome = "not_met" if ev.value is False else "unknown"
+            line(
+                "base_condition",
+                b.code,
+                b.citation,
+                outcome,
+                f"不符合基本条件「{b.name}」{_why(f, True)}"
+                if ev.value is False
+                else f"基本条件「{b.name}」无法判断{_why(f, True)}",
+                f"fails base condition '{b.name_en}'{_why(f, False)}"
+                if ev.value is False
+                else f"base condition '{b.name_en}' unknown{_why(f, False)}",
+            )
+
+    # 2. Exclusions: hit only when the predicate is true; unknown or manual → officer check.
+    hit: list[Finding] = []
+    checks: list[Finding] = []
+    for x in pack.exclusions:
+        if x.when is None:
+            checks.append(_finding(x, x.code, x.name, x.name_en, None, explain="true"))
+            line(
+                "exclusion",
+                x.code,
+                x.citation,
+                "check",
+                f"请经办人员核实是否属于「{x.name}」",
+                f"officer to check '{x.name_en}'",
+            )
+            continue
+        ev = evaluate(x.when, values)
+        if ev.value is True:
+            f = _finding(x, x.code, x.name, x.name_en, ev, explain="true")
+            hit.append(f)
+            line(
+                "exclusion",
+                x.code,
+                x.citation,
+                "hit",
+                f"属于不予认定情形「{x.name}」{_why(f, True)}",
+                f"exclusion applies: '{x.name_en}'{_why(f, False)}",
+            )
+        elif ev.value is None:
+            f = _finding(x, x.code, x.name, x.name_en, ev, explain="unknown")
+            checks.append(f)
+            line(
+                "exclusion",
+                x.code,
+                x.citation,
+                "unknown",
+                f"不予认定情形「{x.name}」无法判断，请核实{_why(f, True)}",
+                f"exclusion '{x.name_en}' unknown; officer to check{_why(f, False)}",
+            )
+        else:
+            line(
+                "exclusion",
+                x.code,
+                x.citation,
+                "not_hit",
+                f"不属于不予认定情形「{x.name}」",
+                f"exclusion '{x.name_en}' does not apply",
+            )
+
+    # 3. Categories.
+    met: list[Finding] = []
+    not_met: list[Finding] = []
+    for c in pack.categories:
+        ev = evaluate(c.when, values)
+        if ev.value is True:
+            met.append(_finding(c, c.code, c.name, c.name_en, ev, explain="true"))
+            line(
+                "category",
+                c.code,
+                c.citation,
+                "met",
+                f"符合认定类别「{c.name}」",
+                f"meets category '{c.name_en}'",
+            )
+        else:
+            f = _finding(c, c.code, c.name, c.name_en, ev, explain="failed")
+            not_met.append(f)
+            outcome = "not_met" if ev.value is False else "unknown"
+            line(
+                "category",
+                c.code,
+                c.citation,
+                outcome,
+                f"不符合认定类别「{c.name}」{_why(f, True)}",
+                f"does not meet category '{c.name_en}'{_why(f, False)}",
+            )
+
+    requested = facts.requested_category
+    requested_met: bool | None = None
+    if requested is not None:
+        cat = pack.category(requested)
+        if cat is None:
+            requested_met = False
+            line(
+                "requested_category",
+                requested,
+                pack.source.number,
+                "not_applicable",
+                f"申报类别「{requested}」不是本政策包的认定类别",
+                f"requested category {requested!r} is not a category of {pack.id}",
+            )
+        else:
+            requested_met = any(f.rule == requested for f in met)
+            line(
+                "requested_category",
+                requested,
+                cat.citation,
+                "met" if requested_met else "not_met",
+                f"申报类别「{cat.name}」{'符合' if requested_met else '不符合'}",
+                f"requested category '{cat.name_en}' "
+                + ("is met" if requested_met else "is not met"),
+            )
+
+    # 4. Evidence, all at once (一次性告知).
+    required: dict[str, list[str]] = {}
+
+    def need(codes: list[str], by: str) -> None:
+        for code in codes:
+            required.setdefault(code, [])
+            if by not in required[code]:
+                required[code].append(by)
+
+    need(pack.common_evidence, "common")
+    for b in pack.base_conditions:
+        need(b.evidence, b.code)
+    if requested is not None and pack.category(requested) is not None:
+        cat = pack.category(requested)
+        assert cat is not None
+        need(cat.evidence, cat.code)
+    else:
+        for f in met:
+            c2 = pack.category(f.rule)
+            if c2 is not None:
+                need(c2.evidence, c2.code)
+
+    missing: list[MissingEvidence] = []
+    for code, by in required.items():
+        item = pack.evidence_item(code)
+        if item is None:  # pragma: no cover - the pack model rejects unknown codes
+            continue
+        if item.required_when is not None and evaluate(item.required_when, values).value is False:
+            line(
+                "evidence",
+                code,
+                item.citation,
+                "not_required",
+                f"无需提供「{item.name}」",
+                f"'{item.name_en}' not needed in this case",
+            )
+            continue
+        if code in facts.evidence:
+            line(
+                "evidence",
+                code,
+                item.citation,
+                "provided",
+                f"已提交「{item.name}」",
+                f"'{item.name_en}' handed in",
+            )
+            continue
+        finding = (
+            _finding_satisfies(item, facts.data_sharing)
+            if item.data_sharing_replaces_paper
+            else None
+        )
+        if finding is not None:
+            line(
+                "evidence",
+                code,
+                item.replacement_source or item.citation,
+                "by_data_sharing",
+                f"「{item.name}」经部门信息共享核验（{finding.source}），无需纸质材料",
+                f"'{item.name_en}' confirmed by data sharing ({finding.source}); no paper",
+            )
+            continue
+        covered = facts.written_commitment and item.written_commitment_may_replace
+        missing.append(
+            MissingEvidence(
+                code=code,
+                name=item.name,
+                name_en=item.name_en,
+                required_by=by,
+                source=item.citation,
+                data_sharing_can_replace=item.data_sharing_replaces_paper,
+                data_facts=item.data_facts,
+                written_commitment_may_replace=item.written_commitment_may_replace,
+                covered_by_commitment=covered,
+            )
+        )
+        if covered:
+            line(
+                "evidence",
+                code,
+                item.replacement_source or item.citation,
+                "by_commitment",
+                f"「{item.name}」未提供，以书面诚信申报承诺代替",
+                f"'{item.name_en}' not handed in; the written commitment stands in",
+            )
+        else:
+            extra_zh = "（可通过部门信息共享核验）" if item.data_sharing_replaces_paper else ""
+            extra_en = " (data sharing may confirm it)" if item.data_sharing_replaces_paper else ""
+            if item.written_commitment_may_replace:
+                extra_zh += "（无法提供的可作书面诚信申报承诺）"
+                extra_en += " (a written commitment may stand in)"
+            line(
+                "evidence",
+                code,
+                item.citation,
+                "missing",
+                f"需补充「{item.name}」{extra_zh}",
+                f"missing: '{item.name_en}'{extra_en}",
+            )
+
+    # 5. Data-sharing findings that contradict the stated facts: for the officer.
+    catalogue = fact_catalogue()
+    for fnd in facts.data_sharing:
+        stated = values.get(fnd.fact)
+        if stated is not None and fnd.value is not None and not _same(stated, fnd.value):
+            spec = catalogue[fnd.fact]
+            line(
+                "data_sharing",
+                fnd.fact,
+                fnd.source,
+                "conflict",
+                f"部门数据（{fnd.source}）显示{spec.label_zh}为 {fnd.value}，"
+                f"与申报的 {stated} 不一致",
+                f"department data ({fnd.source}) gives {spec.label_en} = {fnd.value}, "
+                f"stated {stated}",
+            )
+
+    eligible = not base_failed and not hit and bool(met)
+    can_stand_in = bool(missing) and all(m.written_commitment_may_replace for m in missing)
+    complete = all(m.covered_by_commitment for m in missing)
+    line(
+        "summary",
+        "pre_check",
+        pack.source.number,
+        "eligible" if eligible else "not_eligible",
+        ("预审符合就业困难人员认定条件" if eligible else "预审不符合就业困难人员认定条件")
+        + "（仅供参考，由经办人员认定）",
+        ("pre-check: eligible" if eligible else "pre-check: not eligible")
+        + " (advice only; officers decide)",
+    )
+    return EligibilityDecision(
+        pack_id=pack.id,
+        pack_ref=pack.ref,
+        on=on,
+        eligible=eligible,
+        categories_met=met,
+        categories_not_met=not_met,
+        base_conditions_failed=base_failed,
+        exclusions_hit=hit,
+        officer_checks=checks,
+        requested_category=requested,
+        requested_category_met=requested_met,
+        evidence_missing=missing,
+        written_commitment_can_stand_in=can_stand_in,
+        evidence_complete=complete,
+        lines=lines,
+    )

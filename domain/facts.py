@@ -1,0 +1,575 @@
+"""Applicant facts (申请人信息): the one schema every eligibility pre-check reads.
+
+An :class:`ApplicantFacts` holds what the office knows about an applicant for identification as
+a person with employment difficulty (就业困难人员): the person (个人), residence (户籍/居住),
+unemployment registration (失业登记), household (家庭), land (土地), graduate status (高校毕业生),
+economic activity (经济活动), paper evidence handed in (纸质材料), findings from department data
+sharing (部门信息共享) and whether a written integrity commitment (诚信申报承诺) was signed. Unknown
+facts are ``None`` and stay unknown (the policy-pack predicates use three-valued logic), so an
+officer sees "not stated" rather than a silent "no". Policy packs refer to facts by dotted path
+(``person.age``); :func:`fact_catalogue` lists every path with its type, including the *derived*
+facts computed for a decision date by :func:`derive_facts` (age, working age, months
+unemployed, ...). The JSON Schema published as ``domain/applicant_facts.schema.json`` is
+generated from these models by :func:`applicant_facts_json_schema`.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import types
+import typing
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from domain.ids import ResidentIdError, completed_years, parse_resident_id
+from domain.retirement import RetirementCategory, add_months_clamped, default_category, working_age
+
+__all__ = [
+    "ApplicantFacts",
+    "DataFinding",
+    "Economic",
+    "FactSpec",
+    "Graduate",
+    "Household",
+    "Land",
+    "Person",
+    "Residence",
+    "Unemployment",
+    "applicant_facts_json_schema",
+    "applicant_facts_json_schema_text",
+    "completed_months",
+    "derive_facts",
+    "fact_catalogue",
+    "fact_values",
+    "format_validation_error",
+]
+
+Sex = Literal["male", "female"]
+# 婚否: 已婚 / 未婚 / 离婚 / 丧偶.
+MaritalStatus = Literal["married", "unmarried", "divorced", "widowed"]
+# 文化程度 of a graduate: 中专 / 大专(专科) / 本科 / 研究生.
+GraduateLevel = Literal["secondary_vocational", "junior_college", "bachelor", "postgraduate"]
+FindingValue = bool | int | float | str | date | None
+
+
+class _Facts(BaseModel):
+    # extra="forbid": a misspelt key in an intake JSON is an error, not a silently unknown fact.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(_Facts):
+    """个人基本信息. ``birth_date`` and ``sex`` are taken from the ID number when absent."""
+
+    name: str | None = Field(None, title="姓名", description="name")
+    id_number: str | None = Field(
+        None, title="公民身份号码", description="resident ID number (GB 11643), 15 or 18 chars"
+    )
+    sex: Sex | None = Field(None, title="性别", description="sex")
+    birth_date: date | None = Field(None, title="出生日期", description="date of birth")
+    ethnicity: str | None = Field(None, title="民族", description="ethnicity")
+    political_status: str | None = Field(None, title="政治面貌", description="political status")
+    education: str | None = Field(None, title="文化程度", description="education level")
+    marital_status: MaritalStatus | None = Field(None, title="婚否", description="marital status")
+    retirement_category: RetirementCategory | None = Field(
+        None,
+        title="原法定退休年龄类别",
+        description="original retirement category (male_60, female_55, female_50); "
+        "defaults from sex",
+    )
+    able_to_work: bool | None = Field(None, title="有劳动能力", description="able to work")
+    willing_to_work: bool | None = Field(None, title="有就业意愿", description="willing to work")
+    receiving_pension: bool | None = Field(
+        None, title="已享受基本养老保险待遇", description="receiving a basic pension"
+    )
+    raising_minor_child: bool | None = Field(
+        None,
+        title="抚养18周岁以下未成年子女",
+        description="raising a child under 18",
+    )
+    released_prisoner: bool | None = Field(
+        None,
+        title="刑释解教人员",
+        description="released from prison or re-education / rehabilitation",
+    )
+    disability_certificate: bool | None = Field(
+        None, title="持《中华人民共和国残疾人证》", description="holds a disability certificate"
+    )
+
+    @field_validator("id_number")
+    @classmethod
+    def _valid_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return parse_resident_id(value).number
+        except ResidentIdError as e:
+            # The ID module's message is the user-facing one (e.g. "check digit is 1 but ...").
+            raise ValueError(str(e)) from None
+
+    @model_validator(mode="after")
+    def _consistent_with_id(self) -> Person:
+        if self.id_number is None:
+            return self
+        rid = parse_resident_id(self.id_number)
+        if self.birth_date is not None and self.birth_date != rid.birth_date:
+            raise ValueError(
+                f"birth_date {self.birth_date.isoformat()} does not match the ID number "
+                f"({rid.birth_date.isoformat()})"
+            )
+        if self.sex is not None and self.sex != rid.sex:
+            raise ValueError(f"sex {self.sex!r} does not match the ID number ({rid.sex!r})")
+        # Frozen model: fill the derived values in place once, at validation.
+        object.__setattr__(self, "birth_date", rid.birth_date)
+        object.__setattr__(self, "sex", rid.sex)
+        return self
+
+
+class Residence(_Facts):
+    """户籍与居住."""
+
+    hukou_region_code: str | None = Field(
+        None,
+        title="户籍地行政区划代码",
+        description="administrative region code of the hukou (GB/T 2260, 6 digits)",
+        pattern=r"^\d{6}$",
+    )
+    hukou_local: bool | None = Field(
+        None,
+        title="户籍在本地",
+        description="hukou within the policy pack's jurisdiction (when absent, derived from "
+        "hukou_region_code and the pack's region code)",
+    )
+    urban: bool | None = Field(
+        None, title="城镇户籍或城镇常住", description="urban hukou or urban resident"
+    )
+    resided_locally_months: int | None = Field(
+        None, ge=0, title="在本地连续居住月数", description="consecutive months resided locally"
+    )
+    local_social_insurance_months_excluding_back_pay: int | None = Field(
+        None,
+        ge=0,
+        title="在当地用人单位参加社会保险月数(不含补缴月数)",
+        description="months of local employer social insurance, back-paid months excluded",
+    )
+
+
+class Unemployment(_Facts):
+    """失业登记."""
+
+    registered: bool | None = Field(
+        None, title="处于登记失业状态", description="registered as unemployed"
+    )
+    registered_on: date | None = Field(None, title="失业登记日期", description="registered on")
+    unemployed_since: date | None = Field(
+        None,
+        title="失业时间",
+        description="unemployed since (end of labour contract or registration)",
+    )
+    employment_card_no: str | None = Field(
+        None, title="就业创业证号", description="employment and entrepreneurship card number"
+    )
+    employer_social_insurance_during_unemployment: bool | None = Field(
+        None,
+        title="无业期间有用工单位社会保险缴费记录",
+        description="employer social-insurance contributions during unemployment",
+    )
+    laid_off_from_state_enterprise: bool | None = Field(
+        None,
+        title="原国有(含厂办大集体)企业下岗失业",
+        description="laid off from a former state-owned (incl. collective) enterprise",
+    )
+    transfer_registered: bool | None = Field(
+        None, title="已进行转移就业登记", description="rural transfer-employment registration done"
+    )
+
+
+class Household(_Facts):
+    """家庭情况."""
+
+    zero_employment: bool | None = Field(
+        None,
+        title="零就业家庭成员",
+        description="member of a (PES-identified) zero-employment household",
+    )
+    has_business_investment_or_property_income: bool | None = Field(
+        None,
+        title="家庭有经营性、投资性、财产性收入",
+        description="household has business, investment or property income",
+    )
+    rural_zero_transfer: bool | None = Field(
+        None,
+        title="农村零转移就业家庭(无人在二、三产业就业)",
+        description="rural household with nobody employed in secondary or tertiary industry",
+    )
+    annual_income_per_capita: float | None = Field(
+        None, ge=0, title="家庭年人均收入(元)", description="household annual income per capita"
+    )
+    local_average_annual_income_per_capita: float | None = Field(
+        None,
+        ge=0,
+        title="当地年人均收入平均水平(元)",
+        description="local average annual income per capita",
+    )
+    minimum_living_allowance: bool | None = Field(
+        None, title="享受最低生活保障(低保)", description="receiving the minimum living allowance"
+    )
+    low_income_edge: bool | None = Field(
+        None, title="低保边缘家庭成员", description="member of a low-income-edge household"
+    )
+    poverty_alleviated: bool | None = Field(
+        None,
+        title="脱贫享受政策户/脱贫劳动力",
+        description="poverty-alleviated household (still entitled to policies) / labour",
+    )
+    monitoring_target: bool | None = Field(
+        None, title="防返贫监测对象", description="return-to-poverty monitoring target"
+    )
+
+
+class Land(_Facts):
+    """土地征收."""
+
+    landless_by_expropriation: bool | None = Field(
+        None,
+        title="因依法征地失去土地",
+        description="lost land through lawful expropriation by government",
+    )
+    all_contracted_land_expropriated: bool | None = Field(
+        None, title="完全失去原承包耕地", description="all contracted farmland expropriated"
+    )
+
+
+class Graduate(_Facts):
+    """高校毕业生."""
+
+    is_graduate: bool | None = Field(
+        None, title="大中专/高校毕业生", description="college or vocational graduate"
+    )
+    level: GraduateLevel | None = Field(None, title="学历层次", description="graduate level")
+    full_time_domestic: bool | None = Field(
+        None,
+        title="国内全日制普通高等学校毕业",
+        description="graduated from a domestic full-time regular college",
+    )
+    left_school_on: date | None = Field(None, title="离校日期", description="left school on")
+    ever_employed: bool | None = Field(
+        None,
+        title="有过就业经历或社会保险缴费记录",
+        description="ever employed or ever paid social insurance",
+    )
+    difficulty_certificate: bool | None = Field(
+        None,
+        title="持困难家庭大中专毕业生相关证明",
+        description="holds the education department's needy-family graduate certificate",
+    )
+
+
+class Economic(_Facts):
+    """经济活动 (不予认定情形)."""
+
+    has_labour_relation: bool | None = Field(
+        None, title="已与用人单位建立劳动关系", description="has a labour relation"
+    )
+    employer_social_insurance_now: bool | None = Field(
+        None, title="在用人单位参加社会保险", description="insured through an employer now"
+    )
+    business_licence: bool | None = Field(
+        None,
+        title="从事个体经营、创办企业并领取营业执照",
+        description="self-employed or runs a business with a licence",
+    )
+    legal_representative_or_officer_elsewhere: bool | None = Field(
+        None,
+        title="在其他单位担任法定代表人、股东(合伙人)、监事、理事或负责人",
+        description="legal representative, shareholder/partner, supervisor, director or "
+        "manager of another entity",
+    )
+    has_stable_income: bool | None = Field(
+        None,
+        title="有稳定收入或持续的经营性、投资性收入",
+        description="has a stable income or continuing business/investment income",
+    )
+    stable_monthly_income: float | None = Field(
+        None, ge=0, title="月收入(元)", description="stable monthly income (yuan)"
+    )
+    local_minimum_wage: float | None = Field(
+        None, ge=0, title="当地最低工资标准(元/月)", description="local monthly minimum wage"
+    )
+
+
+class DataFinding(_Facts):
+    """One result of department data sharing (部门信息共享), e.g. 残联 confirms the certificate.
+    ``fact`` is a fact path (see :func:`fact_catalogue`)."""
+
+    source: str = Field(title="数据来源部门", description="department / system, e.g. 民政低保系统")
+    fact: str = Field(title="核查事项", description="fact path, e.g. person.disability_certificate")
+    value: FindingValue = Field(title="核查结果", description="value found")
+    checked_on: date = Field(title="核查日期", description="date of the check")
+
+    @field_validator("fact")
+    @classmethod
+    def _known_fact(cls, value: str) -> str:
+        if value not in fact_catalogue():
+            raise ValueError(f"unknown fact path {value!r}")
+        return value
+
+
+class ApplicantFacts(_Facts):
+    """Everything the eligibility pre-check reads about one applicant."""
+
+    person: Person = Field(default_factory=Person, title="个人")
+    residence: Residence = Field(default_factory=Residence, title="户籍与居住")
+    unemployment: Unemployment = Field(default_factory=Unemployment, title="失业登记")
+    household: Household = Field(default_factory=Household, title="家庭")
+    land: Land = Field(default_factory=Land, title="土地")
+    graduate: Graduate = Field(default_factory=Graduate, title="毕业生")
+    economic: Economic = Field(default_factory=Economic, title="经济活动")
+    evidence: list[str] = Field(
+        default_factory=list,
+        title="已提交纸质材料",
+        description="codes of the evidence handed in on paper (see the policy pack)",
+    )
+    data_sharing: list[DataFinding] = Field(
+        default_factory=list, title="部门信息共享核查结果", description="data-sharing findings"
+    )
+    written_commitment: bool = Field(
+        False, title="已签署诚信申报承诺", description="signed a written integrity commitment"
+    )
+    requested_category: str | None = Field(
+        None, title="申报困难人员类别", description="category code the applicant applies under"
+    )
+
+
+# --- the fact catalogue -------------------------------------------------------------------
+
+FactType = Literal["bool", "int", "float", "str", "date", "enum"]
+
+
+@dataclass(frozen=True)
+class FactSpec:
+    """One fact path usable in policy-pack predicates."""
+
+    path: str
+    type: FactType
+    label_zh: str
+    label_en: str
+    # For enum facts: the allowed values.
+    choices: tuple[str, ...] = ()
+    derived: bool = False
+
+
+# Derived facts are computed per decision date and policy pack by derive_facts().
+_DERIVED: tuple[FactSpec, ...] = (
+    FactSpec("person.age", "int", "申请时年龄(周岁)", "age in completed years", derived=True),
+    FactSpec(
+        "person.within_working_age",
+        "bool",
+        "在法定劳动年龄内",
+        "within statutory working age",
+        derived=True,
+    ),
+    FactSpec(
+        "person.retirement_date", "date", "法定退休日期", "statutory retirement date", derived=True
+    ),
+    FactSpec(
+        "unemployment.months_unemployed",
+        "int",
+        "连续失业月数",
+        "completed months unemployed",
+        derived=True,
+    ),
+    FactSpec(
+        "graduate.years_since_leaving",
+        "int",
+        "离校年数",
+        "completed years since leaving school",
+        derived=True,
+    ),
+    FactSpec(
+        "residence.hukou_in_jurisdiction",
+        "bool",
+        "户籍在本地",
+        "hukou within the pack's jurisdiction",
+        derived=True,
+    ),
+    FactSpec(
+        "economic.income_at_least_minimum_wage",
+        "bool",
+        "月收入不低于当地最低工资标准",
+        "monthly income at least the local minimum wage",
+        derived=True,
+    ),
+    FactSpec(
+        "household.income_at_most_half_local_average",
+        "bool",
+        "年人均收入在当地平均水平50%以下",
+        "per-capita income at most 50 % of the local average",
+        derived=True,
+    ),
+)
+
+
+def _scalar_spec(annotation: Any) -> tuple[FactType, tuple[str, ...]] | None:
+    """Map a field annotation (``X | None`` stripped) to a fact type; None for non-scalars."""
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        inner = [a for a in args if a is not type(None)]
+        return _scalar_spec(inner[0]) if len(inner) == 1 else None
+    if origin is Literal:
+        return "enum", tuple(str(a) for a in args)
+    if origin is Annotated:
+        return _scalar_spec(args[0])
+    if isinstance(annotation, type):
+        if issubclass(annotation, enum.Enum):
+            return "enum", tuple(str(m.value) for m in annotation)
+        simple: dict[type, FactType] = {bool: "bool", int: "int", float: "float", str: "str"}
+        if annotation is date:
+            return "date", ()
+        if annotation in simple:
+            return simple[annotation], ()
+    return None
+
+
+@cache
+def fact_catalogue() -> dict[str, FactSpec]:
+    """Every fact path a predicate may use: scalar fields of the nested models plus derived
+    facts. Lists (evidence, data findings) are not predicate facts."""
+    out: dict[str, FactSpec] = {}
+    for section, field in ApplicantFacts.model_fields.items():
+        model = field.annotation
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            continue
+        for name, sub in model.model_fields.items():
+            spec = _scalar_spec(sub.annotation)
+            if spec is None:
+                continue
+            path = f"{section}.{name}"
+            out[path] = FactSpec(
+                path=path,
+                type=spec[0],
+                label_zh=sub.title or name,
+                label_en=sub.description or name,
+                choices=spec[1],
+            )
+    for d in _DERIVED:
+        out[d.path] = d
+    return out
+
+
+# --- derived facts ------------------------------------------------------------------------
+
+
+def completed_months(start: date, on: date) -> int | None:
+    """Completed calendar months from ``start`` to ``on`` (None if ``on`` is before ``start``).
+    A month is complete on the same day number of a later month, or that month's last day
+    when the day does not exist (31 January → 28/29 February)."""
+    if on < start:
+        return None
+    months = (on.year - start.year) * 12 + on.month - start.month
+    if add_months_clamped(start, months) > on:
+        months -= 1
+    return months
+
+
+def _hukou_in_jurisdiction(r: Residence, region_code: str | None) -> bool | None:
+    if r.hukou_local is not None:
+        return r.hukou_local
+    if r.hukou_region_code is None or not region_code:
+        return None
+    return r.hukou_region_code.startswith(region_code)
+
+
+def derive_facts(facts: ApplicantFacts, on: date, region_code: str | None) -> dict[str, Any]:
+    """The derived facts on decision date ``on`` for a pack whose jurisdiction has the
+    (prefix) administrative ``region_code``. Unknown inputs give ``None``, never a guess."""
+    p = facts.person
+    age: int | None = None
+    within: bool | None = None
+    retires: date | None = None
+    if p.birth_date is not None and p.birth_date <= on:
+        age = completed_years(p.birth_date, on)
+        category = p.retirement_category or (default_category(p.sex) if p.sex else None)
+        if category is not None:
+            wa = working_age(p.birth_date, category, on)
+            within, retires = wa.within, wa.retirement_date
+    u = facts.unemployment
+    since = u.unemployed_since or u.registered_on
+    g = facts.graduate
+    e = facts.economic
+    income_ok: bool | None = None
+    if e.has_stable_income is False:
+        income_ok = False
+    elif e.stable_monthly_income is not None and e.local_minimum_wage is not None:
+        income_ok = e.stable_monthly_income >= e.local_minimum_wage
+    h = facts.household
+    half: bool | None = None
+    if h.annual_income_per_capita is not None and h.local_average_annual_income_per_capita:
+        # "50%以下" includes 50 % itself (民法典 第一千二百五十九条: 以下 includes the number).
+        half = h.annual_income_per_capita <= 0.5 * h.local_average_annual_income_per_capita
+    return {
+        "person.age": age,
+        "person.within_working_age": within,
+        "person.retirement_date": retires,
+        "unemployment.months_unemployed": None if since is None else completed_months(since, on),
+        "graduate.years_since_leaving": (
+            completed_years(g.left_school_on, on)
+            if g.left_school_on is not None and g.left_school_on <= on
+            else None
+        ),
+        "residence.hukou_in_jurisdiction": _hukou_in_jurisdiction(facts.residence, region_code),
+        "economic.income_at_least_minimum_wage": income_ok,
+        "household.income_at_most_half_local_average": half,
+    }
+
+
+def fact_values(facts: ApplicantFacts, on: date, region_code: str | None) -> dict[str, Any]:
+    """All predicate facts (stated and derived) as a flat ``{path: value}`` mapping."""
+    out: dict[str, Any] = {}
+    for path, spec in fact_catalogue().items():
+        if spec.derived:
+            continue
+        section, name = path.split(".", 1)
+        out[path] = getattr(getattr(facts, section), name)
+    out.update(derive_facts(facts, on, region_code))
+    return out
+
+
+# --- errors and schema --------------------------------------------------------------------
+
+
+def format_validation_error(error: ValidationError) -> list[str]:
+    """One ``loc: message`` line per error, e.g. ``person.id_number: check digit is 1 but
+    should be 2`` (pydantic's "Value error, " prefix removed so the ID module's message reads
+    as written)."""
+    lines = []
+    for err in error.errors():
+        loc = ""
+        for part in err["loc"]:
+            loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+        ctx = err.get("ctx") or {}
+        msg = str(ctx["error"]) if "error" in ctx else err["msg"]
+        lines.append(f"{loc}: {msg}" if loc else msg)
+    return lines
+
+
+def applicant_facts_json_schema() -> dict[str, Any]:
+    """The JSON Schema of :class:`ApplicantFacts` plus an ``x-derived-facts`` map of the
+    derived fact paths policy packs may also use."""
+    schema = ApplicantFacts.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://yuanzhu.example/schemas/applicant_facts.schema.json"
+    schema["x-derived-facts"] = {
+        d.path: {"type": d.type, "title": d.label_zh, "description": d.label_en} for d in _DERIVED
+    }
+    return schema
+
+
+def applicant_facts_json_schema_text() -> str:
+    """The exact text of the checked-in ``domain/applicant_facts.schema.json``."""
+    return json.dumps(applicant_facts_json_schema(), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,669 @@
+"""The policy-pack model (地区政策包): one validated pydantic tree per source document.
+
+A :class:`PolicyPack` is the data form of one regional document: its citation, base conditions
+(基本条件), evidence catalogue (证明材料), identification categories (认定类别) whose predicates are
+data (:mod:`domain.policy.expr`), exclusions (不予认定情形), the identification procedure
+(认定程序) as an ordered list of :class:`Stage` objects, clocks (时限), assistance standards
+(援助标准), exit reasons (退出/注销情形), target groups (援助对象) and duties (工作要求). Every
+rule object is :class:`Sourced`: it either cites its clause (``source``, with a short Chinese
+``quote`` from the seed) or is an explicit administrator setting (``assumed = true`` plus a
+``note``), never a silent guess. A pack is immutable; its :attr:`PolicyPack.content_hash` is
+the sha256 of its canonical JSON, and :attr:`PolicyPack.ref` (``id@version#hash12``) is what a
+case pins so that a later policy change never rewrites a running case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    model_validator,
+)
+
+from domain.facts import fact_catalogue
+from domain.policy.expr import Expr, ExprError, expr_to_data, parse_expr
+from domain.retirement import add_months_clamped
+
+__all__ = [
+    "AssistanceStandard",
+    "BaseCondition",
+    "Category",
+    "Citation",
+    "ClockName",
+    "Clocks",
+    "Duration",
+    "Duty",
+    "Evidence",
+    "Exclusion",
+    "ExitReason",
+    "FraudHandling",
+    "Identification",
+    "Level",
+    "Objection",
+    "PolicyPack",
+    "Procedure",
+    "QuarterlyVerification",
+    "RefusalHandling",
+    "RefusalLimit",
+    "Role",
+    "ServiceKind",
+    "ServiceQuota",
+    "Sla",
+    "Sourced",
+    "Stage",
+    "StageKind",
+    "SubsidyPeriodCap",
+    "TargetGroup",
+    "Unit",
+]
+
+# --- vocabularies -------------------------------------------------------------------------
+
+Unit = Literal["working_days", "calendar_days", "months"]
+# 受理 / 部门信息共享 / 初审 / 入户核实 / 公示 / 复核认定 / 即时办结.
+StageKind = Literal[
+    "acceptance",
+    "data_check",
+    "initial_review",
+    "home_visit",
+    "publicity",
+    "review",
+    "immediate_conclusion",
+]
+STAGE_KINDS: tuple[StageKind, ...] = (
+    "acceptance",
+    "data_check",
+    "initial_review",
+    "home_visit",
+    "publicity",
+    "review",
+    "immediate_conclusion",
+)
+# 基层经办人员 / 县(区)审核人员 / 信息系统.
+Role = Literal["grassroots_officer", "county_reviewer", "system"]
+# 社区(村) / 街道(乡镇) / 县(市、区) / 设区的市.
+Level = Literal["community", "street", "county", "city"]
+ServiceKind = Literal[
+    "career_guidance",  # 职业指导
+    "job_recommendation",  # 岗位推荐 / 职业介绍
+    "training",  # 职业培训
+    "startup_service",  # 创业服务
+    "public_welfare_post",  # 公益性岗位
+    "policy_subsidy",  # 政策扶持 (补贴)
+    "policy_consultation",  # 政策咨询
+    "internship",  # 就业见习
+    "job_seeking_subsidy",  # 一次性求职创业补贴
+]
+ClockName = Literal[
+    "identification_deadline",
+    "supplement_deadline",
+    "contact_check",
+    "refusal_limit",
+    "zero_employment_household_deadline",
+    "quarterly_verification",
+    "reidentification_cooldown",
+    "subsidy_period_cap",
+]
+CLOCK_NAMES: tuple[ClockName, ...] = (
+    "identification_deadline",
+    "supplement_deadline",
+    "contact_check",
+    "refusal_limit",
+    "zero_employment_household_deadline",
+    "quarterly_verification",
+    "reidentification_cooldown",
+    "subsidy_period_cap",
+)
+Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
+
+
+def _parse_when(value: Any) -> Expr:
+    try:
+        return parse_expr(value, "$")
+    except ExprError as e:
+        # The pydantic location already names the field (``categories[2].when``), so the
+        # message keeps only the path inside the predicate (``all[1].gte: ...``).
+        msg = str(e)
+        msg = msg[2:] if msg.startswith("$.") else msg.removeprefix("$: ")
+        raise ValueError(msg) from None
+
+
+When = Annotated[
+    Expr,
+    PlainValidator(_parse_when),
+    PlainSerializer(expr_to_data, return_type=dict[str, Any]),
+    WithJsonSchema({"type": "object", "description": "predicate, see domain/policy/README.md"}),
+]
+
+
+# --- the citation rule --------------------------------------------------------------------
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Sourced(_Frozen):
+    """A rule and where it comes from: ``source`` (document number + clause, e.g.
+    ``吉人社发〔2022〕10号 二(四)``) with ``quote``, or ``assumed = true`` with a ``note`` for a
+    value the seed does not state (an administrator setting). Both may be present: the clause
+    that creates the rule plus an assumed value it leaves open."""
+
+    source: str | None = None
+    quote: str | None = None
+    assumed: bool = False
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _cited(self) -> Sourced:
+        if self.assumed and not self.note:
+            raise ValueError("an assumed value needs a `note` saying why and who may change it")
+        if not self.source and not self.assumed:
+            raise ValueError("every rule needs a `source` clause or `assumed = true` with a `note`")
+        return self
+
+    @property
+    def citation(self) -> str:
+        """The clause, or ``assumed: <note>`` for an administrator setting."""
+        if self.source:
+            return self.source + (" (assumed value)" if self.assumed else "")
+        return f"assumed: {self.note}"
+
+
+class Citation(_Frozen):
+    """The source document of a pack."""
+
+    title: str
+    number: str
+    issuer: str
+    issued_on: date | None = None
+    level: Literal["province", "city", "district"]
+    seed_file: str | None = None
+
+
+class Identification(Sourced):
+    """How a pack identifies difficulty persons: by its own categories, or delegated to the
+    prefecture-level cities (山东 二: 具体认定范围、办法由设区的市...统一规定)."""
+
+    mode: Literal["by_categories", "delegated_to_city"]
+
+
+# --- conditions, categories, evidence -----------------------------------------------------
+
+
+class Evidence(Sourced):
+    """One kind of proof (证明材料). ``data_sharing_replaces_paper``: a data-sharing finding on
+    one of ``data_facts`` satisfies it; ``written_commitment_may_replace``: a signed 诚信申报承诺
+    may stand in when neither paper nor data is available. ``replacement_source`` cites the
+    clause that allows either replacement."""
+
+    code: Code
+    name: str
+    name_en: str
+    data_sharing_replaces_paper: bool = False
+    data_facts: list[str] = Field(default_factory=list)
+    written_commitment_may_replace: bool = False
+    replacement_source: str | None = None
+    # Only required when this holds for the applicant (unknown counts as required).
+    required_when: When | None = None
+
+    @model_validator(mode="after")
+    def _replacement(self) -> Evidence:
+        if self.data_sharing_replaces_paper and not self.data_facts:
+            raise ValueError("data_sharing_replaces_paper needs `data_facts` naming the facts")
+        if (
+            self.data_sharing_replaces_paper or self.written_commitment_may_replace
+        ) and not self.replacement_source:
+            raise ValueError("a replacement of paper needs `replacement_source` (the clause)")
+        for i, f in enumerate(self.data_facts):
+            if f not in fact_catalogue():
+                raise ValueError(f"data_facts[{i}]: unknown fact path {f!r}")
+        return self
+
+
+class BaseCondition(Sourced):
+    """A condition every applicant must meet (户籍/居住, 法定劳动年龄, 劳动能力, 就业意愿,
+    登记失业)."""
+
+    code: Code
+    name: str
+    name_en: str
+    when: When
+    evidence: list[str] = Field(default_factory=list)
+
+
+class Category(Sourced):
+    """An identification category (认定类别): met when ``when`` is true."""
+
+    code: Code
+    name: str
+    name_en: str
+    ordinal: str | None = None
+    when: When
+    evidence: list[str] = Field(default_factory=list)
+
+
+class Exclusion(Sourced):
+    """A ground for refusal (不予认定情形): hit when ``when`` is true. Without ``when`` it is a
+    check an officer makes (e.g. "其他情形"), listed on every decision."""
+
+    code: Code
+    name: str
+    name_en: str
+    when: When | None = None
+
+
+# --- procedure ----------------------------------------------------------------------------
+
+
+class Sla(Sourced):
+    """A task's service level: ``goal`` (the target) and ``deadline`` (the hard limit) in
+    ``unit``; same meaning as :class:`domain.sla.SlaSpec`."""
+
+    goal: int = Field(ge=1)
+    deadline: int = Field(ge=1)
+    unit: Unit = "working_days"
+
+    @model_validator(mode="after")
+    def _order(self) -> Sla:
+        if self.deadline < self.goal:
+            raise ValueError(f"deadline ({self.deadline}) must not be before goal ({self.goal})")
+        return self
+
+
+class Objection(Sourced):
+    """Where an objection (异议) goes when the stage's own office cannot resolve it."""
+
+    escalates_to: Level
+
+
+class RefusalHandling(Sourced):
+    """What happens when the stage refuses (不予认定): the reason is written on the form, the
+    case may be returned to a lower level which informs the applicant, and a formal notice
+    may be served."""
+
+    reason_on_form: bool = False
+    returns_to: Level | None = None
+    informs_applicant: Level | None = None
+    notice: str | None = None
+    channels: list[str] = Field(default_factory=list)
+
+
+class Stage(Sourced):
+    """One step of the identification procedure; the workflow iterates over these."""
+
+    kind: StageKind
+    name: str
+    name_en: str
+    role: Role
+    level: Level
+    sla: Sla
+    working_days: int | None = Field(None, ge=1)
+    checks: list[str] = Field(default_factory=list)
+    objection: Objection | None = None
+    refusal: RefusalHandling | None = None
+
+    @model_validator(mode="after")
+    def _publicity(self) -> Stage:
+        if self.kind == "publicity" and self.working_days is None:
+            raise ValueError("a publicity stage needs `working_days`")
+        if self.kind != "publicity" and self.working_days is not None:
+            raise ValueError("`working_days` is only for the publicity stage")
+        return self
+
+    @property
+    def objection_escalates_to(self) -> Level | None:
+        return self.objection.escalates_to if self.objection else None
+
+
+class Procedure(Sourced):
+    """The ordered identification stages and where one may apply."""
+
+    apply_at: list[str] = Field(default_factory=list)
+    stages: list[Stage]
+
+    @model_validator(mode="after")
+    def _stages(self) -> Procedure:
+        if not self.stages:
+            raise ValueError("stages: at least one stage is required")
+        kinds = [s.kind for s in self.stages]
+        for i, k in enumerate(kinds):
+            if k in kinds[:i]:
+                raise ValueError(f"stages[{i}].kind: duplicate stage {k!r}")
+        if "immediate_conclusion" in kinds:
+            human = [s.kind for s in self.stages if s.role != "system"]
+            if human != ["immediate_conclusion"]:
+                raise ValueError(
+                    "an immediate_conclusion procedure has exactly one human stage, got "
+                    + ", ".join(human)
+                )
+        return self
+
+    @property
+    def kinds(self) -> list[StageKind]:
+        return [s.kind for s in self.stages]
+
+    def stage(self, kind: StageKind) -> Stage | None:
+        return next((s for s in self.stages if s.kind == kind), None)
+
+    @property
+    def single_stage(self) -> bool:
+        """True for 即时办结 procedures (one human stage concludes at once)."""
+        return "immediate_conclusion" in self.kinds
+
+
+# --- clocks -------------------------------------------------------------------------------
+
+
+class Duration(Sourced):
+    """A period of ``value`` units. Working days need the holiday calendar (domain.calendar);
+    calendar days and months are plain date arithmetic here."""
+
+    value: int = Field(ge=0)
+    unit: Unit
+
+    def add_to(self, start: date) -> date:
+        """``start`` plus this period for months/calendar days (working days: use the
+        calendar)."""
+        if self.unit == "months":
+            return add_months_clamped(start, self.value)
+        if self.unit == "calendar_days":
+            return date.fromordinal(start.toordinal() + self.value)
+        raise ValueError("working days need the holiday calendar (domain.calendar)")
+
+    def elapsed(self, start: date, on: date) -> bool:
+        """True when the full period from ``start`` has run by ``on`` (month/calendar units)."""
+        return on >= self.add_to(start)
+
+
+class RefusalLimit(Sourced):
+    """``count`` refusals of public employment services within ``window_months`` (半年内3次)."""
+
+    count: int = Field(ge=1)
+    window_months: int = Field(ge=1)
+
+    def reached(self, refusals: Sequence[date], on: date) -> bool:
+        """True when at least ``count`` refusals fall in the window ending on ``on``
+        (a refusal exactly ``window_months`` before ``on`` is outside it)."""
+        start = add_months_clamped(on, -self.window_months)
+        return sum(1 for d in refusals if start < d <= on) >= self.count
+
+
+class QuarterlyVerification(Sourced):
+    """定期审验: lists go out at the start of each quarter's first month (Jan, Apr, Jul, Oct);
+    results are due by the end of that month."""
+
+    months: list[int] = Field(default_factory=lambda: [1, 4, 7, 10])
+
+    def period(self, on: date) -> tuple[date, date]:
+        """The verification period (first day, last day) of the quarter containing ``on``,
+        or of the next one when ``on`` is past this quarter's first month."""
+        for m in sorted(self.months):
+            start = date(on.year, m, 1)
+            end = add_months_clamped(start, 1).replace(day=1)
+            end = date.fromordinal(end.toordinal() - 1)
+            if on <= end:
+                return start, end
+        start = date(on.year + 1, min(self.months), 1)
+        end = date.fromordinal(add_months_clamped(start, 1).toordinal() - 1)
+        return start, end
+
+
+class SubsidyPeriodCap(Sourced):
+    """The cap on the assistance-policy subsidy period; ``cumulative`` across identifications
+    (新余 第三条(二): 累计享受...不得超过)."""
+
+    value: int = Field(ge=1)
+    unit: Unit = "months"
+    cumulative: bool = False
+
+
+class Clocks(_Frozen):
+    """Every time rule of a pack; a clock the pack does not have is ``None``."""
+
+    identification_deadline: Duration | None = None
+    supplement_deadline: Duration | None = None
+    contact_check: Duration | None = None
+    refusal_limit: RefusalLimit | None = None
+    zero_employment_household_deadline: Duration | None = None
+    quarterly_verification: QuarterlyVerification | None = None
+    reidentification_cooldown: Duration | None = None
+    subsidy_period_cap: SubsidyPeriodCap | None = None
+
+    def present(self) -> dict[str, Sourced]:
+        """The clocks this pack has, by name."""
+        out: dict[str, Sourced] = {}
+        for name in CLOCK_NAMES:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+
+# --- assistance, exit, groups -------------------------------------------------------------
+
+
+class ServiceQuota(_Frozen):
+    kind: ServiceKind
+    count: int = Field(ge=1)
+    free: bool = False
+
+
+class AssistanceStandard(Sourced):
+    """What assistance must deliver: a service package ("131"), at least N offers for a
+    group, a personalised plan (一人一策), a coverage rate or a clearance target."""
+
+    code: Code
+    name: str
+    name_en: str
+    kind: Literal["service_package", "personalised_plan", "coverage_rate", "clearance", "placement"]
+    services: list[ServiceQuota] = Field(default_factory=list)
+    applies_to: str | None = None
+    minimum_rate: float | None = Field(None, gt=0, le=1)
+    agreement: bool = False
+
+
+class ExitReason(Sourced):
+    """A reason to end the status (退出/注销). ``mode``: automatic (the system ends it when
+    ``trigger`` happens) or manual (an officer verifies). ``basis_specific``: only for people
+    identified under these category codes. ``fraud``: subsidies are recovered (see
+    :class:`FraudHandling`). ``clock``: the clock that raises it (e.g. contact_check)."""
+
+    code: Code
+    name: str
+    name_en: str
+    ordinal: str | None = None
+    mode: Literal["automatic", "manual"]
+    trigger: (
+        Literal[
+            "employment_registration",
+            "related_business",
+            "verification",
+            "unemployment_rules",
+            "applicant_request",
+            "clock",
+        ]
+        | None
+    ) = None
+    clock: ClockName | None = None
+    may_reapply: bool
+    basis_specific: list[str] = Field(default_factory=list)
+    fraud: bool = False
+
+
+class FraudHandling(Sourced):
+    """Fraud (弄虚作假/骗取): recover subsidies and record in the credit system."""
+
+    recover_subsidies: bool = True
+    recover_from: Literal["month_after_due_exit", "unspecified"] = "unspecified"
+    credit_record: bool = False
+
+
+class TargetGroup(Sourced):
+    """An assistance target group (援助对象) and who identifies its members."""
+
+    code: Code
+    name: str
+    name_en: str
+    identified_by: Literal["pack_categories", "city_rules", "pes_assessment", "event"]
+
+
+class Duty(Sourced):
+    """A procedural or management duty with no predicate or clock of its own
+    (一次性告知, 不得增设无关证明, 主动筛查, 定期走访...)."""
+
+    code: Code
+    name: str
+    name_en: str
+
+
+# --- the pack -----------------------------------------------------------------------------
+
+KEYED_SECTIONS: tuple[str, ...] = (
+    "base_conditions",
+    "evidence",
+    "categories",
+    "exclusions",
+    "assistance_standards",
+    "exit_reasons",
+    "target_groups",
+    "duties",
+)
+
+
+class PolicyPack(_Frozen):
+    """One regional policy, fully merged with any parent (``extends``)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
+    version: str
+    name: str
+    name_en: str
+    region: str
+    # GB/T 2260 prefix of the jurisdiction ("22" Jilin, "3707" Weifang): local hukou test.
+    region_code: str = Field(pattern=r"^\d{2,6}$")
+    # The prefix the 本地户籍 test uses when it differs from the jurisdiction (a district
+    # applying a province-wide hukou rule); defaults to ``region_code``.
+    hukou_region_prefix: str | None = Field(None, pattern=r"^\d{2,6}$")
+    extends: str | None = None
+    source: Citation
+    identification: Identification
+    base_conditions: list[BaseCondition] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
+    common_evidence: list[str] = Field(default_factory=list)
+    categories: list[Category] = Field(default_factory=list)
+    exclusions: list[Exclusion] = Field(default_factory=list)
+    procedure: Procedure | None = None
+    clocks: Clocks = Field(default_factory=Clocks)
+    assistance_standards: list[AssistanceStandard] = Field(default_factory=list)
+    exit_reasons: list[ExitReason] = Field(default_factory=list)
+    target_groups: list[TargetGroup] = Field(default_factory=list)
+    duties: list[Duty] = Field(default_factory=list)
+    fraud_handling: FraudHandling | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PolicyPack:
+        errors: list[str] = []
+        for section in KEYED_SECTIONS:
+            seen: set[str] = set()
+            for i, item in enumerate(getattr(self, section)):
+                if item.code in seen:
+                    errors.append(f"{section}[{i}].code: duplicate code {item.code!r}")
+                seen.add(item.code)
+        known_ev = {e.code for e in self.evidence}
+
+        def check_ev(where: str, codes: list[str]) -> None:
+            for j, c in enumerate(codes):
+                if c not in known_ev:
+                    errors.append(
+                        f"{where}[{j}]: unknown evidence code {c!r}; known: "
+                        + (", ".join(sorted(known_ev)) or "none")
+                    )
+
+        check_ev("common_evidence", self.common_evidence)
+        for i, b in enumerate(self.base_conditions):
+            check_ev(f"base_conditions[{i}].evidence", b.evidence)
+        for i, c in enumerate(self.categories):
+            check_ev(f"categories[{i}].evidence", c.evidence)
+        cat_codes = {c.code for c in self.categories}
+        present = self.clocks.present()
+        for i, r in enumerate(self.exit_reasons):
+            for j, basis in enumerate(r.basis_specific):
+                if basis not in cat_codes:
+                    errors.append(
+                        f"exit_reasons[{i}].basis_specific[{j}]: unknown category {basis!r}"
+                    )
+            if r.clock is not None and r.clock not in present:
+                errors.append(f"exit_reasons[{i}].clock: the pack has no clock {r.clock!r}")
+        if self.identification.mode == "by_categories":
+            if not self.categories:
+                errors.append("categories: a pack that identifies by categories needs some")
+            if not self.base_conditions:
+                errors.append("base_conditions: a pack that identifies by categories needs some")
+            if self.procedure is None:
+                errors.append("procedure: a pack that identifies by categories needs one")
+        elif self.categories:
+            errors.append("categories: identification is delegated_to_city; define none")
+        if errors:
+            raise ValueError("\n".join(errors))
+        return self
+
+    # --- identity -------------------------------------------------------------------------
+
+    def canonical_json(self) -> str:
+        """Sorted-key, compact JSON of the merged pack: the input of the content hash."""
+        return json.dumps(
+            self.model_dump(mode="json"),
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 (hex) of :meth:`canonical_json`; a parent's change changes the child's.
+        Recomputed on each access (under a millisecond): a cached value would go stale in a
+        ``model_copy(update=...)``."""
+        return hashlib.sha256(self.canonical_json().encode("utf-8")).hexdigest()
+
+    @property
+    def ref(self) -> str:
+        """``id@version#hash12``: what a case pins."""
+        return f"{self.id}@{self.version}#{self.content_hash[:12]}"
+
+    def to_json(self) -> dict[str, Any]:
+        """The full merged pack as JSON data, with ``content_hash`` and ``ref`` added so that
+        :func:`domain.policy.loader.pack_from_json` can verify the data it is given."""
+        data = self.model_dump(mode="json")
+        data["content_hash"] = self.content_hash
+        data["ref"] = self.ref
+        return data
+
+    # --- lookups --------------------------------------------------------------------------
+
+    @property
+    def hukou_prefix(self) -> str:
+        """The region-code prefix of a local hukou for this pack."""
+        return self.hukou_region_prefix or self.region_code
+
+    @property
+    def issuer(self) -> str:
+        return self.source.issuer
+
+    def category(self, code: str) -> Category | None:
+        return next((c for c in self.categories if c.code == code), None)
+
+    def evidence_item(self, code: str) -> Evidence | None:
+        return next((e for e in self.evidence if e.code == code), None)
+
+    def exit_reason(self, code: str) -> ExitReason | None:
+        return next((r for r in self.exit_reasons if r.code == code), None)

@@ -1,0 +1,65 @@
+"""``create_app(settings, temporal_client=None)``: the FastAPI application with the API routes
+and the web pages mounted. Without a client it connects to ``settings.temporal_address``
+lazily (and again after a failure), so the API starts even while Temporal is still coming up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from temporalio.client import Client
+
+from inbox_api.errors import install_error_handlers
+from inbox_api.routes import applications, auth, cases, health, tasks
+from store.db import make_engine, make_sessionmaker
+from store.settings import Settings
+from worker.temporal_client import connect
+
+
+class TemporalHolder:
+    """Hands out the Temporal client, connecting on first use and retrying after failures."""
+
+    def __init__(self, settings: Settings, client: Client | None) -> None:
+        self.settings = settings
+        self.client = client
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Client | None:
+        if self.client is not None:
+            return self.client
+        async with self._lock:
+            if self.client is None:
+                try:
+                    self.client = await asyncio.wait_for(connect(self.settings), timeout=5)
+                except Exception:
+                    return None
+        return self.client
+
+
+def create_app(settings: Settings, temporal_client: Client | None = None) -> FastAPI:
+    engine = make_engine(settings.effective_database_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Yuanzhu 援助 API",
+        version="0.1.0",
+        description="Case management for persons with employment difficulty (就业困难人员).",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    app.state.temporal = TemporalHolder(settings, temporal_client)
+    install_error_handlers(app)
+    for module in (health, auth, applications, tasks, cases):
+        app.include_router(module.router)
+    from web.pages import mount_web  # the pages use the same services and state
+
+    mount_web(app)
+    return app

@@ -1,0 +1,114 @@
+"""Dependencies shared by the routes: the database session, the Temporal client, the current
+user (bearer token for the API, session cookie for the web pages)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from inbox_api.errors import Problem
+from inbox_api.security import read_token
+from store.models import User
+from store.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; services never commit, the request boundary does."""
+    async with request.app.state.sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+async def get_temporal(request: Request) -> Client:
+    client: Client | None = await request.app.state.temporal.get()
+    if client is None:
+        raise Problem(
+            503,
+            "temporal-unavailable",
+            "Temporal unavailable",
+            "the workflow engine cannot be reached; try again shortly",
+        )
+    return client
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The authenticated user, as the services see it."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    jurisdiction_code: str
+    jurisdiction_path: str
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(
+            user.id,
+            user.username,
+            user.display_name,
+            user.role,
+            user.jurisdiction_code,
+            user.jurisdiction_path,
+        )
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+SESSION_COOKIE = "yz_session"
+
+
+async def _user_from_token(session: AsyncSession, settings: Settings, token: str) -> User | None:
+    user_id = read_token(settings.secret_key, token, datetime.now(UTC))
+    if user_id is None:
+        return None
+    user = await session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+async def current_actor(
+    request: Request,
+    session: Annotated[AsyncSession, Depends(get_session)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
+    user = await _user_from_token(session, settings, token) if token else None
+    if user is None:
+        raise Problem(401, "unauthorized", "Not authenticated", "a valid bearer token is required")
+    return Actor.of(user)
+
+
+async def optional_actor(
+    request: Request,
+    session: Annotated[AsyncSession, Depends(get_session)],
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor | None:
+    token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
+    user = await _user_from_token(session, settings, token) if token else None
+    return Actor.of(user) if user else None
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+OptionalActor = Annotated[Actor | None, Depends(optional_actor)]

@@ -1,0 +1,41 @@
+"""Applications (申请): POST /api/v1/applications starts a case."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from inbox_api.deps import OptionalActor, SessionDep, SettingsDep, TemporalDep
+from inbox_api.schemas import ApplicationIn, ApplicationOut
+from inbox_api.services.applications import submit_application
+
+router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
+
+
+@router.post("", status_code=201, response_model=ApplicationOut)
+async def create_application(
+    body: ApplicationIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    actor: OptionalActor,
+    response: Response,
+) -> ApplicationOut:
+    """Submit an application. Anonymous submissions are the online channel (网上申请); an
+    officer's token makes it a window submission in the officer's area."""
+    case = await submit_application(
+        session,
+        temporal,
+        settings,
+        facts=body.facts,
+        jurisdiction_code=body.jurisdiction_code,
+        policy_id=body.policy_id,
+        actor=actor,
+    )
+    response.headers["Location"] = f"/api/v1/cases/{case.case_id}"
+    return ApplicationOut(
+        case_id=case.case_id,
+        workflow_id=case.workflow_id,
+        policy_pack_id=case.policy_pack_id,
+        policy_pack_ref=case.policy_pack_ref,
+        status=case.status,
+    )

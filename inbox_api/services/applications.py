@@ -1,0 +1,210 @@
+"""Submitting an application (申请): checks the ID number, places the case in its jurisdiction
+and regional policy pack, refuses a second open case for the same person in the same region,
+stores the case and starts its identification workflow. The officer intake (API) and the
+public online form (web) both come through here."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.service import RPCError
+
+from domain.facts import ApplicantFacts
+from domain.ids import ResidentIdError, parse_resident_id
+from domain.policy.loader import PolicyPackError, load_pack
+from inbox_api.deps import Actor
+from inbox_api.errors import Problem
+from store import repos
+from store.models import Case
+from store.settings import Settings
+from workflows.contracts import CaseStatus, IdentificationInput, identification_workflow_id
+from workflows.identification import IdentificationWorkflow
+
+# Applications are made where people live and are looked after: a street/township or a
+# community/village (申请在街道(乡镇)、社区).
+APPLICATION_LEVELS = ("street", "community")
+
+
+@dataclass(frozen=True)
+class SubmittedCase:
+    case_id: str
+    workflow_id: str
+    policy_pack_id: str
+    policy_pack_ref: str
+    status: str
+    created: bool
+
+
+def new_case_id(now: datetime) -> str:
+    """Human-readable case number: date plus 8 random base32 characters (no personal data)."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return f"YZ{now:%Y%m%d}-" + "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+async def submit_application(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    *,
+    facts: ApplicantFacts,
+    jurisdiction_code: str,
+    policy_id: str | None,
+    actor: Actor | None,
+    now: datetime | None = None,
+) -> SubmittedCase:
+    now = now or datetime.now(UTC)
+    name = (facts.person.name or "").strip()
+    if not name:
+        raise Problem(
+            422,
+            "validation-error",
+            "Invalid request",
+            "facts.person.name: required",
+            errors=[{"field": "facts.person.name", "message": "required", "code": "missing"}],
+        )
+    try:
+        rid = parse_resident_id(facts.person.id_number or "", today=now.date())
+    except ResidentIdError as exc:
+        raise Problem(
+            422,
+            "invalid-id-number",
+            "Invalid ID number",
+            str(exc),
+            errors=[{"field": "facts.person.id_number", "message": str(exc), "code": exc.code}],
+            detail_zh=exc.message_zh,
+        ) from None
+
+    place = await repos.get_jurisdiction(session, jurisdiction_code)
+    if place is None or (actor is not None and not place.path.startswith(actor.jurisdiction_path)):
+        raise Problem(
+            422,
+            "unknown-jurisdiction",
+            "Unknown jurisdiction",
+            f"jurisdiction {jurisdiction_code} does not exist" + (" in your area" if actor else ""),
+        )
+    if place.level not in APPLICATION_LEVELS:
+        raise Problem(
+            422,
+            "wrong-jurisdiction-level",
+            "Wrong jurisdiction level",
+            f"applications are made at a street/township or community, "
+            f"not at {place.name} ({place.level})",
+        )
+    chain = await repos.ancestors(session, place)
+    pack_id = next((j.policy_pack_id for j in chain if j.policy_pack_id), None)
+    county = next((j for j in chain if j.level == "county"), None)
+    if pack_id is None or county is None:
+        raise Problem(
+            422,
+            "no-policy-for-jurisdiction",
+            "No policy pack for this jurisdiction",
+            f"no regional policy pack or county office is configured above {place.name}",
+        )
+    if policy_id is not None and policy_id != pack_id:
+        raise Problem(
+            422,
+            "policy-mismatch",
+            "Policy does not apply here",
+            f"policy {policy_id} does not apply in {place.name}; {pack_id} does",
+        )
+    try:
+        pack = load_pack(pack_id)
+    except PolicyPackError as exc:
+        raise Problem(422, "unknown-policy", "Unknown policy pack", str(exc)) from None
+
+    open_key = f"{pack.id}:{rid.number}"
+    existing = await repos.open_case_for(session, open_key)
+    if existing is not None:
+        raise _duplicate(existing, pack.id)
+
+    case_id = new_case_id(now)
+    workflow_id = identification_workflow_id(case_id)
+    stored_facts = facts.model_copy(
+        update={"person": facts.person.model_copy(update={"id_number": rid.number})}
+    )
+    await repos.remember_pack_version(
+        session,
+        ref=pack.ref,
+        pack_id=pack.id,
+        version=pack.version,
+        content_hash=pack.content_hash,
+        content=pack.to_json(),
+        now=now,
+    )
+    session.add(
+        Case(
+            id=case_id,
+            workflow_id=workflow_id,
+            policy_pack_id=pack.id,
+            policy_pack_ref=pack.ref,
+            jurisdiction_code=place.code,
+            jurisdiction_path=place.path,
+            applicant_name=name,
+            id_number=rid.number,
+            id_last4=rid.last_digits(4),
+            facts=stored_facts.model_dump(mode="json"),
+            channel="window" if actor else "online",
+            status=CaseStatus.SUBMITTED,
+            stage="acceptance",
+            open_key=open_key,
+            submitted_by=actor.id if actor else None,
+            submitted_at=now,
+            updated_at=now,
+        )
+    )
+    try:
+        # Commit before the workflow starts: its first activity reads the case row.
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        existing = await repos.open_case_for(session, open_key)
+        if existing is not None:
+            raise _duplicate(existing, pack.id) from None
+        raise
+
+    try:
+        await temporal.start_workflow(
+            IdentificationWorkflow.run,
+            IdentificationInput(
+                case_id=case_id,
+                policy_pack_id=pack.id,
+                jurisdiction_code=place.code,
+                jurisdiction_path=place.path,
+                applicant_name=name,
+                id_last4=rid.last_digits(4),
+                county_code=county.code,
+                county_path=county.path,
+            ),
+            id=workflow_id,
+            task_queue=settings.temporal_task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except RPCError:
+        # Nothing half-done: without a workflow the case would never move, so take it back.
+        stored = await session.get(Case, case_id)
+        if stored is not None:
+            await session.delete(stored)
+            await session.commit()
+        raise Problem(
+            503,
+            "temporal-unavailable",
+            "Temporal unavailable",
+            "the workflow engine cannot be reached; the application was not stored",
+        ) from None
+    return SubmittedCase(case_id, workflow_id, pack.id, pack.ref, CaseStatus.SUBMITTED, True)
+
+
+def _duplicate(existing: Case, pack_id: str) -> Problem:
+    return Problem(
+        409,
+        "duplicate-application",
+        "Application already open",
+        f"an application for this ID number is already open in {pack_id}: case {existing.id}",
+        case_id=existing.id,
+    )

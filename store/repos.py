@@ -1,0 +1,187 @@
+"""Repositories: every SQL query the API and the CLI need lives here. Functions take an
+``AsyncSession`` and never commit (the request or command boundary does)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
+
+from store.models import (
+    Case,
+    CaseEvent,
+    Jurisdiction,
+    PolicyPackVersion,
+    Task,
+    TaskCompletion,
+    User,
+)
+
+
+def path_range(path: str) -> tuple[str, str]:
+    """The half-open string range holding ``path`` and all its descendants' paths. Paths end
+    with '/', and '0' is the character after '/', so [path, path[:-1] + '0') is the subtree."""
+    return path, path[:-1] + "0"
+
+
+def in_subtree(column: InstrumentedAttribute[str], path: str) -> ColumnElement[bool]:
+    lo, hi = path_range(path)
+    return and_(column >= lo, column < hi)
+
+
+# --- jurisdictions ---------------------------------------------------------------------------
+
+
+async def get_jurisdiction(session: AsyncSession, code: str) -> Jurisdiction | None:
+    return await session.get(Jurisdiction, code)
+
+
+async def ancestors(session: AsyncSession, j: Jurisdiction) -> list[Jurisdiction]:
+    """The node and its ancestors, nearest first."""
+    codes = [c for c in j.path.split("/") if c]
+    rows = (await session.scalars(select(Jurisdiction).where(Jurisdiction.code.in_(codes)))).all()
+    by_code = {r.code: r for r in rows}
+    return [by_code[c] for c in reversed(codes) if c in by_code]
+
+
+async def add_jurisdiction(
+    session: AsyncSession,
+    code: str,
+    name: str,
+    level: str,
+    parent_code: str | None,
+    policy_pack_id: str | None = None,
+) -> Jurisdiction:
+    parent_path = "/"
+    if parent_code is not None:
+        parent = await session.get(Jurisdiction, parent_code)
+        if parent is None:
+            raise ValueError(f"parent jurisdiction {parent_code} does not exist")
+        parent_path = parent.path
+    j = Jurisdiction(
+        code=code,
+        name=name,
+        level=level,
+        parent_code=parent_code,
+        path=f"{parent_path}{code}/",
+        policy_pack_id=policy_pack_id,
+    )
+    session.add(j)
+    await session.flush()
+    return j
+
+
+# --- users -----------------------------------------------------------------------------------
+
+
+async def user_by_username(session: AsyncSession, username: str) -> User | None:
+    return await session.scalar(select(User).where(User.username == username))
+
+
+async def add_user(
+    session: AsyncSession,
+    *,
+    username: str,
+    display_name: str,
+    password_hash: str,
+    role: str,
+    jurisdiction: Jurisdiction,
+    now: datetime,
+) -> User:
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=password_hash,
+        role=role,
+        jurisdiction_code=jurisdiction.code,
+        jurisdiction_path=jurisdiction.path,
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    await session.flush()
+    return user
+
+
+# --- cases -----------------------------------------------------------------------------------
+
+
+async def open_case_for(session: AsyncSession, open_key: str) -> Case | None:
+    return await session.scalar(select(Case).where(Case.open_key == open_key))
+
+
+async def case_in_scope(session: AsyncSession, case_id: str, scope_path: str) -> Case | None:
+    return await session.scalar(
+        select(Case).where(Case.id == case_id, in_subtree(Case.jurisdiction_path, scope_path))
+    )
+
+
+async def case_events(session: AsyncSession, case_id: str) -> Sequence[CaseEvent]:
+    return (
+        await session.scalars(
+            select(CaseEvent)
+            .where(CaseEvent.case_id == case_id)
+            .order_by(CaseEvent.at, CaseEvent.id)
+        )
+    ).all()
+
+
+async def remember_pack_version(
+    session: AsyncSession,
+    *,
+    ref: str,
+    pack_id: str,
+    version: str,
+    content_hash: str,
+    content: dict[str, object],
+    now: datetime,
+) -> None:
+    if await session.get(PolicyPackVersion, ref) is None:
+        session.add(
+            PolicyPackVersion(
+                ref=ref,
+                pack_id=pack_id,
+                version=version,
+                content_hash=content_hash,
+                content=content,
+                first_used_at=now,
+            )
+        )
+        await session.flush()
+
+
+# --- tasks -----------------------------------------------------------------------------------
+
+
+async def task_in_scope(session: AsyncSession, task_id: str, scope_path: str) -> Task | None:
+    return await session.scalar(
+        select(Task).where(Task.id == task_id, in_subtree(Task.jurisdiction_path, scope_path))
+    )
+
+
+async def list_tasks(
+    session: AsyncSession,
+    *,
+    scope_path: str,
+    states: Sequence[str] = ("open",),
+    kind: str | None = None,
+    after: tuple[datetime, str] | None = None,
+    limit: int = 50,
+) -> Sequence[Task]:
+    """Tasks in a jurisdiction subtree, soonest due first, keyset-paginated on (due_at, id)."""
+    q = select(Task).where(Task.state.in_(states), in_subtree(Task.jurisdiction_path, scope_path))
+    if kind:
+        q = q.where(Task.kind == kind)
+    if after is not None:
+        due, tid = after
+        q = q.where(or_(Task.due_at > due, and_(Task.due_at == due, Task.id > tid)))
+    q = q.order_by(Task.due_at, Task.id).limit(limit)
+    return (await session.scalars(q)).all()
+
+
+async def completion_for_key(session: AsyncSession, key: str) -> TaskCompletion | None:
+    return await session.get(TaskCompletion, key)

@@ -1,0 +1,96 @@
+"""Settings for every process (worker, API, CLI), read from ``YUANZHU_*`` environment variables.
+
+Fails fast with a message naming the variable on a bad value, and refuses the development
+secret outside development: a production deployment must set ``YUANZHU_SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The only secret with a working default, and only in development (see the validator below).
+DEVELOPMENT_SECRET = "dev-secret-not-for-production"
+
+
+class SettingsError(RuntimeError):
+    """A configuration value is missing or invalid; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YUANZHU_", extra="ignore", frozen=True)
+
+    environment: Literal["development", "test", "production"] = "development"
+    # Where `yuanzhu up` keeps its files (databases, logs) in the embedded default.
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "yuanzhu"
+    temporal_ui_url: str = "http://127.0.0.1:8233"
+    secret_key: str = DEVELOPMENT_SECRET
+    bind_host: str = "127.0.0.1"
+    bind_port: int = Field(default=8000, ge=1, le=65535)
+    temporal_port: int = Field(default=7233, ge=1, le=65535)
+    temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
+    # Access tokens (API bearer tokens and web sessions) live this long.
+    token_ttl_minutes: int = Field(default=8 * 60, ge=1)
+    # Seed demo accounts and jurisdictions on first start (command one turns this on).
+    seed_demo: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
+            raise ValueError(
+                "must start with 'sqlite+aiosqlite://' or 'postgresql+psycopg://' "
+                f"(got {value.split('://')[0]!r})"
+            )
+        return value
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ValueError(f"must be host:port (got {value!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _no_development_secret_outside_development(self) -> Settings:
+        if self.environment != "development" and self.secret_key == DEVELOPMENT_SECRET:
+            raise ValueError(
+                "YUANZHU_SECRET_KEY must be set to a real secret when "
+                f"YUANZHU_ENVIRONMENT={self.environment}"
+            )
+        if len(self.secret_key) < 16:
+            raise ValueError("YUANZHU_SECRET_KEY must be at least 16 characters")
+        return self
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        """The configured URL, or SQLite in the data directory for the embedded default."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'yuanzhu.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings from the environment; turn validation errors into one clear line each."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            name = f"YUANZHU_{field.upper()}" if field != "settings" else "settings"
+            lines.append(f"{name}: {err['msg'].removeprefix('Value error, ')}")
+        raise SettingsError("; ".join(lines)) from None

@@ -1,0 +1,113 @@
+"""The walking skeleton end to end, on SQLite and PostgreSQL: an application starts a case
+workflow, the initial-review task reaches the right officer's inbox, the decision arrives as
+a validated, idempotent update, and the case closes as identified."""
+
+from __future__ import annotations
+
+from tests.factories import application, make_id
+from tests.system import System
+
+
+async def test_application_to_identification(system: System) -> None:
+    r = await system.http.post("/api/v1/applications", json=application())
+    assert r.status_code == 201, r.text
+    case_id = r.json()["case_id"]
+    assert r.json()["policy_pack_id"] == "weifang-2023"
+
+    task = await system.wait_for_task("wf_officer", case_id, "initial_review")
+    assert task["state"] == "open"
+    assert task["id_number_masked"].startswith("*") and len(task["id_number_masked"]) == 18
+    officer = await system.login("wf_officer")
+
+    # An outcome the task does not offer is rejected by the workflow's validator.
+    r = await system.http.post(
+        f"/api/v1/tasks/{task['id']}/complete", headers=officer, json={"outcome": "maybe"}
+    )
+    assert r.status_code == 422
+    assert r.json()["type"] == "/problems/bad-outcome"
+
+    key = {"Idempotency-Key": f"k-{case_id}-1"}
+    r1 = await system.http.post(
+        f"/api/v1/tasks/{task['id']}/complete", headers=officer | key, json={"outcome": "approve"}
+    )
+    assert r1.status_code == 200, r1.text
+    # The same key returns the first answer; another key finds the task closed.
+    r2 = await system.http.post(
+        f"/api/v1/tasks/{task['id']}/complete", headers=officer | key, json={"outcome": "approve"}
+    )
+    assert (r2.status_code, r2.json()) == (200, r1.json())
+    r3 = await system.http.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        headers=officer | {"Idempotency-Key": f"k-{case_id}-2"},
+        json={"outcome": "approve"},
+    )
+    assert r3.status_code == 409
+    assert r3.headers["content-type"].startswith("application/problem+json")
+
+    review = await system.wait_for_task("wf_reviewer", case_id, "review")
+    reviewer = await system.login("wf_reviewer")
+    r = await system.http.post(
+        f"/api/v1/tasks/{review['id']}/complete", headers=reviewer, json={"outcome": "approve"}
+    )
+    assert r.status_code == 422 and r.json()["type"] == "/problems/missing-fields"
+    r = await system.http.post(
+        f"/api/v1/tasks/{review['id']}/complete",
+        headers=reviewer,
+        json={"outcome": "approve", "fields": {"category": "age_40_50"}},
+    )
+    assert r.status_code == 200, r.text
+
+    handle = system.env.client.get_workflow_handle(f"identification-{case_id}")
+    assert await handle.result() == "identified"
+    r = await system.http.get(f"/api/v1/cases/{case_id}", headers=reviewer)
+    assert r.status_code == 200
+    case = r.json()
+    assert case["status"] == "identified" and case["category_code"] == "age_40_50"
+    kinds = [e["kind"] for e in case["timeline"]]
+    assert kinds[0] == "accepted" and kinds[-1] == "closed"
+    assert kinds.count("task_completed") == 2
+
+
+async def test_other_region_officer_sees_nothing(system: System) -> None:
+    r = await system.http.post("/api/v1/applications", json=application())
+    case_id = r.json()["case_id"]
+    task = await system.wait_for_task("wf_officer", case_id, "initial_review")
+    outsider = await system.login("jl_officer")
+    r = await system.http.get("/api/v1/tasks", headers=outsider, params={"limit": 200})
+    assert all(t["case_id"] != case_id for t in r.json()["items"])
+    r = await system.http.get(f"/api/v1/tasks/{task['id']}", headers=outsider)
+    assert r.status_code == 404
+    r = await system.http.get(f"/api/v1/cases/{case_id}", headers=outsider)
+    assert r.status_code == 404
+    r = await system.http.post(
+        f"/api/v1/tasks/{task['id']}/complete", headers=outsider, json={"outcome": "approve"}
+    )
+    assert r.status_code == 404
+
+
+async def test_duplicate_application_names_the_open_case(system: System) -> None:
+    id_number = make_id()
+    first = await system.http.post("/api/v1/applications", json=application(id_number=id_number))
+    assert first.status_code == 201
+    again = await system.http.post("/api/v1/applications", json=application(id_number=id_number))
+    assert again.status_code == 409
+    assert first.json()["case_id"] in again.json()["detail"]
+
+
+async def test_invalid_id_number_is_refused_and_nothing_stored(system: System) -> None:
+    body = application(id_number="370702197503151230")  # wrong check digit
+    r = await system.http.post("/api/v1/applications", json=body)
+    assert r.status_code == 422
+    assert r.json()["type"] in ("/problems/invalid-id-number", "/problems/validation-error")
+    assert "check digit" in r.json()["detail"]
+
+
+async def test_unauthenticated_task_list_is_401(system: System) -> None:
+    r = await system.http.get("/api/v1/tasks")
+    assert r.status_code == 401
+    assert r.json()["type"] == "/problems/unauthorized"
+
+
+async def test_healthz_reports_both(system: System) -> None:
+    r = await system.http.get("/healthz")
+    assert r.json() == {"status": "ok", "database": "ok", "temporal": "ok"}

@@ -1,0 +1,100 @@
+"""Shared fixtures: databases (SQLite always; PostgreSQL when reachable, required under
+CI=true), the Temporal time-skipping server, and the whole system in one process (worker +
+API app) for API and slice tests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from store.migrate import upgrade
+from store.settings import Settings, load_settings
+from worker.binaries import find_binary
+
+PG_ADMIN_URL = os.environ.get("YUANZHU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _pg_available() -> str | None:
+    """None when PostgreSQL answers, else the reason it does not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+        return None
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def require_postgres() -> None:
+    reason = _pg_available()
+    if reason is None:
+        return
+    message = f"PostgreSQL not reachable at {PG_ADMIN_URL} ({reason})"
+    if IN_CI:
+        pytest.fail(message + "; CI=true requires the PostgreSQL tests to run")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database for this test session, dropped at the end."""
+    require_postgres()
+    import psycopg
+
+    name = f"yuanzhu_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_settings(database_url: str, tmp: Path, **extra: object) -> Settings:
+    return load_settings(
+        database_url=database_url,
+        data_dir=tmp,
+        environment="test",
+        secret_key="test-secret-key-0123456789",
+        **extra,
+    )
+
+
+@pytest.fixture(
+    scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def migrated_settings(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Settings:
+    """Settings pointing at a migrated database; the suite's API and slice tests run once per
+    database."""
+    tmp = tmp_path_factory.mktemp(f"db-{request.param}")
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp / 'yuanzhu.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    settings = make_settings(url, tmp)
+    upgrade(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=find_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()

@@ -1,0 +1,223 @@
+"""CLI commands for policy packs (政策包) and the eligibility pre-check (资格预审).
+
+``yuanzhu policy list|show|validate|diff`` and ``yuanzhu eligibility``. Pure reads of the
+packaged packs (or of a pack file an administrator is preparing); no database, no server.
+Errors are one line per problem on stderr starting with ``error:`` and exit code 1; usage
+errors are click's (exit code 2). ``--json`` output (and the eligibility decision, always JSON)
+is a single JSON document on stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+from pydantic import ValidationError
+
+from domain.eligibility import assess
+from domain.facts import ApplicantFacts, format_validation_error
+from domain.policy.diff import diff_packs
+from domain.policy.loader import (
+    PolicyPackError,
+    list_packs,
+    load_pack,
+    load_pack_file,
+)
+from domain.policy.model import PolicyPack, Sourced
+
+__all__ = ["register"]
+
+
+def _fail(*messages: str) -> NoReturn:
+    for m in messages:
+        click.echo(f"error: {m}", err=True)
+    raise SystemExit(1)
+
+
+def _dump(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _pack(ref: str) -> PolicyPack:
+    """A packaged pack by id, or a pack file when ``ref`` names an existing ``.toml`` file."""
+    try:
+        if ref.endswith(".toml") and Path(ref).is_file():
+            return load_pack_file(ref)
+        return load_pack(ref)
+    except PolicyPackError as e:
+        _fail(*str(e).split("\n"))
+
+
+def _parse_date(text: str) -> date:
+    # Exactly YYYY-MM-DD (date.fromisoformat would also take 20240101 and week dates).
+    try:
+        if len(text) != 10:
+            raise ValueError
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{text!r} is not a valid date (YYYY-MM-DD)")
+
+
+def _cite(rule: Sourced) -> str:
+    return rule.citation
+
+
+def _summary(p: PolicyPack) -> list[str]:
+    """A readable bilingual summary of a pack."""
+    out = [
+        f"{p.name}  [{p.ref}]",
+        f"{p.name_en}",
+        f"来源 source: {p.source.title} {p.source.number} ({p.source.issuer})",
+    ]
+    if p.extends:
+        out.append(f"继承 extends: {p.extends}")
+    out.append(f"认定 identification: {p.identification.mode}  ({_cite(p.identification)})")
+    if p.base_conditions:
+        out.append("基本条件 base conditions:")
+        out += [f"  - {b.code}: {b.name} / {b.name_en}  ({_cite(b)})" for b in p.base_conditions]
+    if p.categories:
+        out.append("认定类别 categories:")
+        for c in p.categories:
+            ev = f"  evidence: {', '.join(c.evidence)}" if c.evidence else ""
+            out.append(f"  - {c.code}: {c.name} / {c.name_en}  ({_cite(c)}){ev}")
+    if p.exclusions:
+        out.append("不予认定情形 exclusions:")
+        out += [f"  - {x.code}: {x.name} / {x.name_en}  ({_cite(x)})" for x in p.exclusions]
+    if p.procedure is not None:
+        out.append("认定程序 procedure:")
+        for s in p.procedure.stages:
+            extra = f", {s.working_days} working days" if s.working_days else ""
+            out.append(
+                f"  - {s.kind}: {s.name} / {s.name_en} — {s.role} @ {s.level}, SLA "
+                f"{s.sla.goal}/{s.sla.deadline} {s.sla.unit}{extra}  ({_cite(s)})"
+            )
+    clocks = p.clocks.present()
+    if clocks:
+        out.append("时限 clocks:")
+        for name, clock in clocks.items():
+            body = clock.model_dump(exclude={"source", "quote", "assumed", "note"})
+            values = ", ".join(f"{k}={v}" for k, v in body.items())
+            out.append(f"  - {name}: {values}  ({_cite(clock)})")
+    if p.assistance_standards:
+        out.append("援助标准 assistance standards:")
+        out += [
+            f"  - {a.code}: {a.name} / {a.name_en}  ({_cite(a)})" for a in p.assistance_standards
+        ]
+    if p.exit_reasons:
+        out.append("退出情形 exit reasons:")
+        for r in p.exit_reasons:
+            flags = [r.mode, "may re-apply" if r.may_reapply else "no re-application"]
+            if r.fraud:
+                flags.append("fraud")
+            out.append(f"  - {r.code}: {r.name} / {r.name_en} [{', '.join(flags)}]  ({_cite(r)})")
+    if p.target_groups:
+        out.append("援助对象 target groups:")
+        out += [f"  - {g.code}: {g.name} / {g.name_en}  ({_cite(g)})" for g in p.target_groups]
+    return out
+
+
+def register(root: click.Group) -> None:
+    """Add ``policy`` and ``eligibility`` to the root command group."""
+
+    @root.group(name="policy")
+    def policy() -> None:
+        """Regional policy packs (地区政策包)."""
+
+    @policy.command(name="list")
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    def list_cmd(as_json: bool) -> None:
+        """List the packaged policy packs."""
+        ids = list_packs()
+        if not as_json:
+            for pack_id in ids:
+                click.echo(pack_id)
+            return
+        rows = []
+        for pack_id in ids:
+            p = _pack(pack_id)
+            rows.append(
+                {
+                    "id": p.id,
+                    "version": p.version,
+                    "hash": p.content_hash,
+                    "name": p.name,
+                    "issuer": p.issuer,
+                    "extends": p.extends,
+                }
+            )
+        _dump(rows)
+
+    @policy.command(name="show")
+    @click.argument("pack_id")
+    @click.option("--json", "as_json", is_flag=True, help="The full merged pack as JSON.")
+    def show_cmd(pack_id: str, as_json: bool) -> None:
+        """Show a pack (an id, or a .toml file)."""
+        p = _pack(pack_id)
+        if as_json:
+            _dump(p.to_json())
+        else:
+            click.echo("\n".join(_summary(p)))
+
+    @policy.command(name="validate")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    def validate_cmd(file: str) -> None:
+        """Validate a pack file; prints ``ok: <ref>``."""
+        try:
+            p = load_pack_file(file)
+        except PolicyPackError as e:
+            _fail(*str(e).split("\n"))
+        click.echo(f"ok: {p.ref}")
+
+    @policy.command(name="diff")
+    @click.argument("a")
+    @click.argument("b")
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    def diff_cmd(a: str, b: str, as_json: bool) -> None:
+        """Differences from pack A to pack B (ids or .toml files)."""
+        changes = diff_packs(_pack(a), _pack(b))
+        if as_json:
+            _dump(
+                [
+                    {"path": c.path, "kind": c.kind, "before": c.before, "after": c.after}
+                    for c in changes
+                ]
+            )
+            return
+        for c in changes:
+
+            def show(v: Any) -> str:
+                return json.dumps(v, ensure_ascii=False)
+
+            if c.kind == "added":
+                click.echo(f"+ {c.path}: {show(c.after)}")
+            elif c.kind == "removed":
+                click.echo(f"- {c.path}: {show(c.before)}")
+            else:
+                click.echo(f"~ {c.path}: {show(c.before)} → {show(c.after)}")
+
+    @root.command(name="eligibility")
+    @click.option("--policy", "policy_id", required=True, help="Pack id (or a .toml file).")
+    @click.option("--on", "on_text", required=True, help="Decision date, YYYY-MM-DD.")
+    @click.argument("file")
+    def eligibility_cmd(policy_id: str, on_text: str, file: str) -> None:
+        """Pre-check applicant facts (JSON FILE, or - for stdin); prints the decision as JSON."""
+        on = _parse_date(on_text)
+        p = _pack(policy_id)
+        label = "<stdin>" if file == "-" else file
+        try:
+            text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+        except OSError as e:
+            _fail(f"{label}: {e.strerror or e}")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            _fail(f"{label}: not valid JSON: {e.msg} (line {e.lineno})")
+        try:
+            facts = ApplicantFacts.model_validate(data)
+        except ValidationError as e:
+            _fail(*(f"{label}: {line}" for line in format_validation_error(e)))
+        click.echo(assess(facts, p, on).model_dump_json(indent=2))

@@ -1,0 +1,46 @@
+"""Worker factory: ``build_worker(client, settings)`` returns a Temporal ``Worker`` with every
+workflow and activity of the system registered. Tests and outside acceptance suites use it to
+run the whole system in one process against any Temporal server, including the time-skipping
+test server."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.inbox import InboxActivities
+from store.db import make_engine, make_sessionmaker
+from store.settings import Settings
+from workflows.identification import IdentificationWorkflow
+
+WORKFLOWS: Sequence[type] = (IdentificationWorkflow,)
+
+
+def activities_for(sessions: async_sessionmaker[AsyncSession]) -> list[Callable[..., Any]]:
+    """The activity callables, bound to their dependencies."""
+    inbox = InboxActivities(sessions)
+    return [inbox.open_task, inbox.close_task, inbox.update_case]
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    *,
+    sessions: async_sessionmaker[AsyncSession] | None = None,
+    **worker_options: Any,
+) -> Worker:
+    """A worker on ``settings.temporal_task_queue``. Pass ``sessions`` to share a session factory
+    (tests); otherwise one is made from ``settings``."""
+    if sessions is None:
+        sessions = make_sessionmaker(make_engine(settings.effective_database_url))
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=list(WORKFLOWS),
+        activities=activities_for(sessions),
+        **worker_options,
+    )
