@@ -1,22 +1,57 @@
-"""Inbox and case-projection activities. Every write is an idempotent upsert keyed by a
-deterministic id (task id, event key), so a retried or replayed activity never duplicates a row.
+"""Inbox activities: task rows, clocks computed from the current holiday table, SLA events
+(reminders, breach records, notifications). Every write is an idempotent upsert keyed by a
+deterministic id (task id, breach key, notification key), so a retried or replayed activity
+never duplicates a row.
 
 Rebuilding the projection: the workflows are the source of truth. If the task table is lost,
-query each open workflow's ``open_tasks`` state and replay ``open_task`` for each — the upsert
+ask each running workflow for ``open_tasks`` and replay ``open_task`` for each — the upsert
 recreates the row with the same id and SLA instants (see README, "Rebuilding the inbox").
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from domain.sla import DurationUnit, SlaSpec, sla_clock
+from domain.sla import DurationUnit, SlaClock, SlaSpec, sla_clock
 from store.calendar_repo import effective_calendar
-from store.models import Case, CaseEvent, Task
-from workflows.contracts import CaseUpdateInput, CloseTaskInput, OpenedTask, OpenTaskInput
+from store.models import Case, Notification, SlaBreach, Task
+from workflows.contracts import (
+    Clock,
+    ClockInput,
+    CloseTaskInput,
+    OpenedTask,
+    OpenTaskInput,
+    Role,
+    SlaEventInput,
+    SlaInput,
+)
+
+TASK_KIND_ZH = {
+    "acceptance": "受理查验",
+    "supplement": "补充材料",
+    "initial_review": "初审",
+    "home_visit": "入户核实",
+    "publicity_report": "公示结果上报",
+    "objection": "公示异议处理",
+    "review": "复核认定",
+    "immediate_conclusion": "审核认定",
+    "inform_refusal": "告知不予认定",
+    "escalation": "督办",
+}
+
+
+async def clock_for(session: AsyncSession, started: datetime, sla: SlaInput) -> SlaClock:
+    calendar = await effective_calendar(session)
+    return sla_clock(
+        SlaSpec(goal=sla.goal, deadline=sla.deadline, unit=DurationUnit(sla.unit)),
+        started,
+        calendar,
+    )
 
 
 class InboxActivities:
@@ -29,14 +64,7 @@ class InboxActivities:
             existing = await session.get(Task, inp.task_id)
             if existing is not None:
                 return _opened(existing)
-            calendar = await effective_calendar(session)
-            clock = sla_clock(
-                SlaSpec(
-                    goal=inp.sla.goal, deadline=inp.sla.deadline, unit=DurationUnit(inp.sla.unit)
-                ),
-                inp.opened_at,
-                calendar,
-            )
+            clock = await clock_for(session, inp.opened_at, inp.sla)
             case = await session.get(Case, inp.case_id)
             task = Task(
                 id=inp.task_id,
@@ -57,6 +85,9 @@ class InboxActivities:
                 due_at=clock.goal_at,
                 deadline_at=clock.deadline_at,
                 sla_provisional=clock.provisional,
+                sla_goal=inp.sla.goal,
+                sla_deadline=inp.sla.deadline,
+                sla_unit=inp.sla.unit,
                 payload=inp.payload,
                 version=1,
             )
@@ -78,59 +109,116 @@ class InboxActivities:
                 )
             )
 
-    @activity.defn(name="update_case")
-    async def update_case(self, inp: CaseUpdateInput) -> None:
+    @activity.defn(name="compute_clock")
+    async def compute_clock(self, inp: ClockInput) -> Clock:
+        async with self.sessions() as session:
+            clock = await clock_for(session, inp.started_at, inp.sla)
+        return Clock(
+            started_at=inp.started_at,
+            at_risk_at=clock.at_risk_at,
+            due_at=clock.goal_at,
+            deadline_at=clock.deadline_at,
+            deadline_date=clock.deadline_date,
+            provisional=clock.provisional,
+        )
+
+    @activity.defn(name="recompute_task_clock")
+    async def recompute_task_clock(self, task_id: str) -> OpenedTask:
+        """Recompute a task's instants from the current holiday table (after a year's table
+        was loaded, a provisional deadline becomes final)."""
+        async with self.sessions() as session, session.begin():
+            task = await session.get(Task, task_id)
+            if task is None:
+                raise ValueError(f"task {task_id} is not in the database")
+            sla = SlaInput(task.sla_goal, task.sla_deadline, task.sla_unit)
+            clock = await clock_for(session, task.created_at, sla)
+            task.at_risk_at, task.due_at = clock.at_risk_at, clock.goal_at
+            task.deadline_at, task.sla_provisional = clock.deadline_at, clock.provisional
+            task.version += 1
+            return _opened(task)
+
+    @activity.defn(name="sla_event")
+    async def sla_event(self, inp: SlaEventInput) -> None:
+        """Record a clock event: the task's SLA state, a breach row (once per key) and the
+        notifications (the assignee and group for a reminder; the supervisors of the
+        escalation's jurisdiction for a breach)."""
         try:
             async with self.sessions() as session, session.begin():
-                seen = await session.scalar(
-                    select(CaseEvent.id).where(CaseEvent.event_key == inp.event_key)
+                await self._sla_event(session, inp)
+        except IntegrityError:
+            return  # a concurrent retry wrote the same keys first: already recorded
+
+    async def _sla_event(self, session: AsyncSession, inp: SlaEventInput) -> None:
+        task = await session.get(Task, inp.task_id) if inp.task_id else None
+        what = TASK_KIND_ZH.get(task.kind, task.kind) if task else "认定办结时限"
+        who = f"{task.applicant_name} " if task else ""
+        if task is not None and task.state == "open":
+            task.sla_state = inp.event
+            # Urgency rises with each clock event so the task climbs every inbox sorted by it.
+            task.priority = max(task.priority, {"at_risk": 5, "breached": 8}.get(inp.event, 9))
+            task.version += 1
+        recipients: list[tuple[int | None, str | None, str | None]] = []
+        if inp.event == "at_risk":
+            if task is not None:
+                recipients.append((None, task.candidate_role, task.jurisdiction_path))
+            elif inp.place is not None:
+                recipients.append((None, Role.GRASSROOTS_OFFICER, inp.place.path))
+            message = f"临期提醒：{who}{what}即将到期"
+            kind = "reminder"
+        else:
+            assert inp.place is not None
+            existing = await session.scalar(
+                select(SlaBreach.id).where(SlaBreach.breach_key == inp.key)
+            )
+            if existing is not None:
+                return
+            session.add(
+                SlaBreach(
+                    breach_key=inp.key,
+                    case_id=inp.case_id,
+                    task_id=inp.task_id,
+                    clock=inp.clock,
+                    event=inp.event,
+                    level=inp.level,
+                    jurisdiction_code=inp.place.code,
+                    jurisdiction_path=inp.place.path,
+                    escalation_task_id=inp.escalation_task_id,
+                    at=inp.at,
                 )
-                if seen is not None:
-                    return
-                case = await session.get(Case, inp.case_id)
-                if case is None:
-                    raise ValueError(f"case {inp.case_id} is not in the database")
-                before = {"status": case.status, "stage": case.stage}
-                _apply(case, inp)
+            )
+            recipients.append((None, Role.SUPERVISOR, inp.place.path))
+            label = "已超时" if inp.event == "breached" else "已逾期"
+            message = f"督办：{who}{what}{label}（第{inp.level}级）"
+            kind = "escalation"
+        if task is not None and task.assignee_id is not None:
+            recipients.append((task.assignee_id, None, None))
+        for user_id, role, path in recipients:
+            recipient = f"user:{user_id}" if user_id else f"group:{role}:{path}"
+            key = f"{inp.key}/{recipient}"
+            seen = await session.scalar(
+                select(Notification.id).where(Notification.notification_key == key)
+            )
+            if seen is None:
                 session.add(
-                    CaseEvent(
+                    Notification(
+                        notification_key=key,
+                        user_id=user_id,
+                        recipient_role=role,
+                        recipient_path=path,
+                        kind=kind,
                         case_id=inp.case_id,
-                        event_key=inp.event_key,
-                        at=inp.at,
-                        actor=inp.actor,
-                        kind=inp.kind,
-                        summary=inp.summary,
-                        before=before,
-                        after={"status": case.status, "stage": case.stage, **inp.detail},
+                        task_id=inp.task_id or inp.escalation_task_id,
+                        message=message,
+                        created_at=inp.at,
                     )
                 )
-        except IntegrityError:
-            # A concurrent retry wrote the same event first: that is the idempotent outcome.
-            return
-
-
-def _apply(case: Case, inp: CaseUpdateInput) -> None:
-    if inp.status is not None:
-        case.status = inp.status
-    if inp.stage is not None:
-        case.stage = inp.stage
-    if inp.category_code is not None:
-        case.category_code = inp.category_code
-    if inp.outcome_reason is not None:
-        case.outcome_reason = inp.outcome_reason
-    if inp.accepted and case.accepted_at is None:
-        case.accepted_at = inp.at
-    if inp.closed:
-        case.closed_at = inp.at
-        case.open_key = None  # frees the person to apply again (subject to the pack's rules)
-    case.updated_at = inp.at
 
 
 def _opened(task: Task) -> OpenedTask:
     return OpenedTask(
         task_id=task.id,
-        at_risk_at=(task.at_risk_at),
-        due_at=(task.due_at),
-        deadline_at=(task.deadline_at),
+        at_risk_at=task.at_risk_at,
+        due_at=task.due_at,
+        deadline_at=task.deadline_at,
         provisional=task.sla_provisional,
     )

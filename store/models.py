@@ -88,6 +88,12 @@ class Case(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     identification_deadline: Mapped[date | None] = mapped_column(Date, nullable=True)
+    deadline_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The eligibility pre-check shown to officers (never deciding alone).
+    pre_check: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    identified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    identified_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    identifying_agency: Mapped[str | None] = mapped_column(String(120), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
@@ -123,6 +129,10 @@ class Task(Base):
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sla_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     sla_state: Mapped[str] = mapped_column(String(20), default="on_track")
+    # The SLA spec, kept so a deadline computed provisionally can be recomputed.
+    sla_goal: Mapped[int] = mapped_column(Integer, default=0)
+    sla_deadline: Mapped[int] = mapped_column(Integer, default=0)
+    sla_unit: Mapped[str] = mapped_column(String(20), default="working_days")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     outcome: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     completed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
@@ -194,3 +204,61 @@ class PolicyPackVersion(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     first_used_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SlaBreach(Base):
+    """A clock that ran out: a task's goal or deadline, or the case's identification deadline.
+    ``breach_key`` makes the writing activity idempotent (one row per breach and level, however
+    often a worker retries); supervisors count these."""
+
+    __tablename__ = "sla_breaches"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    breach_key: Mapped[str] = mapped_column(String(220), unique=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    clock: Mapped[str] = mapped_column(String(60))
+    event: Mapped[str] = mapped_column(String(20))  # breached | past_deadline
+    level: Mapped[int] = mapped_column(Integer)
+    jurisdiction_code: Mapped[str] = mapped_column(String(12))
+    jurisdiction_path: Mapped[str] = mapped_column(String(200))
+    escalation_task_id: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_sla_breaches_scope", "jurisdiction_path", "at"),)
+
+
+class Notification(Base):
+    """An in-app notification (提醒/督办/分派). Addressed to one user, or to a group: every user
+    with ``recipient_role`` whose jurisdiction contains ``recipient_path``."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    notification_key: Mapped[str] = mapped_column(String(240), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    recipient_role: Mapped[str | None] = mapped_column(String(30), nullable=True)
+    recipient_path: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    kind: Mapped[str] = mapped_column(String(30))  # reminder | escalation | assignment
+    case_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    task_id: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (Index("ix_notifications_group", "recipient_role", "recipient_path"),)
+
+
+class Notice(Base):
+    """A document served on the applicant: the one-time notice of missing materials
+    (一次性告知书), the notice of non-identification (不予认定就业困难人员告知书), ..."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    notice_key: Mapped[str] = mapped_column(String(220), unique=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())

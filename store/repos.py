@@ -15,7 +15,9 @@ from store.models import (
     Case,
     CaseEvent,
     Jurisdiction,
+    Notice,
     PolicyPackVersion,
+    SlaBreach,
     Task,
     TaskCompletion,
     User,
@@ -185,3 +187,31 @@ async def list_tasks(
 
 async def completion_for_key(session: AsyncSession, key: str) -> TaskCompletion | None:
     return await session.get(TaskCompletion, key)
+
+
+async def case_notices(session: AsyncSession, case_id: str) -> Sequence[Notice]:
+    return (
+        await session.scalars(select(Notice).where(Notice.case_id == case_id).order_by(Notice.id))
+    ).all()
+
+
+async def breaches_in_scope(
+    session: AsyncSession, scope_path: str, limit: int = 200
+) -> Sequence[SlaBreach]:
+    q = (
+        select(SlaBreach)
+        .where(in_subtree(SlaBreach.jurisdiction_path, scope_path))
+        .order_by(SlaBreach.at.desc(), SlaBreach.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(q)).all()
+
+
+async def provisional_workflows(session: AsyncSession) -> list[str]:
+    """Workflows with a clock computed for a year without a holiday table."""
+    tasks = select(Task.workflow_id).where(Task.state == "open", Task.sla_provisional.is_(True))
+    cases = select(Case.workflow_id).where(
+        Case.closed_at.is_(None), Case.deadline_provisional.is_(True)
+    )
+    rows = (await session.scalars(tasks.union(cases))).all()
+    return sorted(set(rows))

@@ -7,39 +7,68 @@ from datetime import date
 from typing import Any
 
 from domain.ids import check_digit
+from domain.policy import load_pack
 
 _serial = itertools.count(100)
 
+# The demo tree's application points per region (weifang: the county PES office).
+PLACE = {
+    "weifang-2023": "370702",
+    "jilin-2022": "220102001",
+    "xinyu-2023": "360502001",
+    "qingxin-2024": "441803100",
+}
+# Where each region's people are registered (户籍), by division code prefix.
+HUKOU = {
+    "weifang-2023": "370702",
+    "jilin-2022": "220102",
+    "xinyu-2023": "360502",
+    "qingxin-2024": "441803",
+}
 
-def make_id(birth: date = date(1975, 3, 15), *, female: bool = True, region: str = "370702") -> str:
+
+def make_id(birth: date = date(1980, 6, 15), *, female: bool = True, region: str = "370702") -> str:
     """A valid 18-digit ID number; each call gets a fresh sequence number."""
     seq = next(_serial) % 500 * 2 + (0 if female else 1)
     body = f"{region}{birth:%Y%m%d}{seq:03d}"
     return body + check_digit(body)
 
 
-# The demo tree's application points (streets) per region.
-STREET = {
-    "weifang-2023": "370702001",
-    "jilin-2022": "220102001",
-    "xinyu-2023": "360502001",
-    "qingxin-2024": "441803100",
-}
-
-
 def application(
-    pack: str = "weifang-2023", *, name: str = "刘芳", id_number: str | None = None, **facts: Any
+    pack: str = "weifang-2023",
+    *,
+    name: str = "刘芳",
+    id_number: str | None = None,
+    evidence: list[str] | None = None,
+    **facts: Any,
 ) -> dict[str, Any]:
+    """An application that meets the pack's base conditions with every piece of evidence the
+    pack knows handed in (so intake is complete unless a test says otherwise)."""
+    loaded = load_pack(pack)
     body: dict[str, Any] = {
-        "jurisdiction_code": STREET[pack],
+        "jurisdiction_code": PLACE[pack],
         "facts": {
             "person": {
                 "name": name,
-                "id_number": id_number or make_id(),
+                "id_number": id_number or make_id(region=HUKOU[pack]),
                 "able_to_work": True,
                 "willing_to_work": True,
+                "receiving_pension": False,
             },
-            "unemployment": {"registered": True},
+            "residence": {
+                "hukou_region_code": HUKOU[pack],
+                "hukou_local": True,
+                "urban": True,
+            },
+            "unemployment": {"registered": True, "unemployed_since": "2025-01-01"},
+            "economic": {
+                "has_labour_relation": False,
+                "employer_social_insurance_now": False,
+                "business_licence": False,
+                "legal_representative_or_officer_elsewhere": False,
+                "has_stable_income": False,
+            },
+            "evidence": [e.code for e in loaded.evidence] if evidence is None else evidence,
             **facts,
         },
     }

@@ -132,36 +132,32 @@ def test_command_one_runs_stops_and_resumes(tmp_path: Path) -> None:
         assert f"{stack.base}/docs" in output and f"127.0.0.1:{stack.ui_port}" in output
         status, page = call("GET", f"{stack.base}/login")
         assert status == 200 and "登录" in page
-        status, body = call("POST", f"{stack.base}/api/v1/applications", application())
-        assert status == 201, body
-        case_id = body["case_id"]
-        token = stack.token("wf_officer")
+        # A Jilin case: acceptance, then initial review, both at the street (吉人社发〔2022〕10号 二).
+        body = application("jilin-2022")
+        status, created = call("POST", f"{stack.base}/api/v1/applications", body)
+        assert status == 201, created
+        case_id = created["case_id"]
+        token = stack.token("jl_officer")
 
-        def task() -> Any:
-            _, page = call("GET", f"{stack.base}/api/v1/tasks", token=token)
+        def task(kind: str) -> Any:
+            _, page = call("GET", f"{stack.base}/api/v1/tasks?kind={kind}", token=token)
             return next((t for t in page["items"] if t["case_id"] == case_id), None)
 
-        first = wait_until(task, 60, "the initial review task")
+        first = wait_until(lambda: task("acceptance"), 60, "the acceptance task")
         assert stack.stop() == 0
         assert (tmp_path / "temporal.db").exists() and (tmp_path / "yuanzhu.db").exists()
 
         stack.start()  # resume: same files
-        token = stack.token("wf_officer")
-        assert task()["id"] == first["id"]
-        status, body = call(
+        token = stack.token("jl_officer")
+        assert task("acceptance")["id"] == first["id"]
+        status, done = call(
             "POST",
             f"{stack.base}/api/v1/tasks/{first['id']}/complete",
-            {"outcome": "approve"},
+            {"outcome": "accept"},
             token=token,
         )
-        assert status == 200, body  # the workflow survived the restart and took the update
-        reviewer = stack.token("wf_reviewer")
-
-        def review() -> Any:
-            _, page = call("GET", f"{stack.base}/api/v1/tasks", token=reviewer)
-            return next((t for t in page["items"] if t["case_id"] == case_id), None)
-
-        assert wait_until(review, 60, "the review task")["kind"] == "review"
+        assert status == 200, done  # the workflow survived the restart and took the update
+        assert wait_until(lambda: task("initial_review"), 60, "the initial review task")
     finally:
         if stack.proc and stack.proc.poll() is None:
             assert stack.stop() == 0

@@ -225,6 +225,41 @@ def import_cmd(file: Path) -> None:
         f"imported {table.year}: {len(table.holidays)} holidays, "
         f"{len(table.workdays)} make-up working days"
     )
+    _recompute(settings, required=False)
+
+
+def _recompute(settings: Settings, *, required: bool = True) -> None:
+    """Tell the running cases whose deadlines were provisional to recompute them."""
+    from store.db import make_engine, make_sessionmaker
+    from worker.calendar_sync import signal_provisional_clocks
+    from worker.temporal_client import connect
+
+    async def _run() -> int:
+        engine = make_engine(settings.effective_database_url)
+        try:
+            client = await asyncio.wait_for(connect(settings), timeout=5)
+            return await signal_provisional_clocks(client, make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    try:
+        told = asyncio.run(_run())
+    except Exception as exc:
+        message = (
+            f"Temporal at {settings.temporal_address} is not reachable ({type(exc).__name__}); "
+            "run 'yuanzhu calendar recompute' when it is, to recompute provisional deadlines"
+        )
+        if required:
+            _fail(message)
+        click.echo(f"warning: {message}", err=True)
+        return
+    click.echo(f"recomputing provisional deadlines of {told} running case(s)")
+
+
+@calendar_group.command("recompute")
+def recompute_cmd() -> None:
+    """Recompute the deadlines that were computed without a holiday table (provisional)."""
+    _recompute(_settings())
 
 
 # -- id ----------------------------------------------------------------------------------

@@ -16,23 +16,24 @@ DEMO_PASSWORD = "yuanzhu-demo"
 
 # (code, name, level, parent, policy pack applying from here down)
 JURISDICTIONS: list[tuple[str, str, str, str | None, str | None]] = [
-    ("370000", "山东省", "province", None, "shandong-2021"),
+    ("000000", "全国", "country", None, None),
+    ("370000", "山东省", "province", "000000", "shandong-2021"),
     ("370700", "潍坊市", "city", "370000", "weifang-2023"),
     ("370702", "潍城区", "county", "370700", None),
     ("370702001", "城关街道", "street", "370702", None),
     ("370702001001", "向阳社区", "community", "370702001", None),
     ("370702002", "南关街道", "street", "370702", None),
-    ("220000", "吉林省", "province", None, "jilin-2022"),
+    ("220000", "吉林省", "province", "000000", "jilin-2022"),
     ("220100", "长春市", "city", "220000", None),
     ("220102", "南关区", "county", "220100", None),
     ("220102001", "南岭街道", "street", "220102", None),
     ("220102001001", "大马路社区", "community", "220102001", None),
     ("220102002", "自强街道", "street", "220102", None),
-    ("360000", "江西省", "province", None, None),
+    ("360000", "江西省", "province", "000000", None),
     ("360500", "新余市", "city", "360000", "xinyu-2023"),
     ("360502", "渝水区", "county", "360500", None),
     ("360502001", "城南街道", "street", "360502", None),
-    ("440000", "广东省", "province", None, None),
+    ("440000", "广东省", "province", "000000", None),
     ("441800", "清远市", "city", "440000", None),
     ("441803", "清新区", "county", "441800", "qingxin-2024"),
     ("441803100", "太和镇", "street", "441803", None),
@@ -48,7 +49,7 @@ class DemoUser:
 
 
 USERS = [
-    DemoUser("admin", "系统管理员", "admin", "370000"),
+    DemoUser("admin", "系统管理员", "admin", "000000"),
     DemoUser("wf_officer", "王经办（城关街道）", "grassroots_officer", "370702001"),
     DemoUser("wf_reviewer", "李审核（潍城区）", "county_reviewer", "370702"),
     DemoUser("wf_supervisor", "张督导（潍坊市）", "supervisor", "370700"),

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.cases import CaseActivities, FindingsSource
 from activities.inbox import InboxActivities
 from store.db import make_engine, make_sessionmaker
 from store.settings import Settings
@@ -20,10 +21,23 @@ from workflows.identification import IdentificationWorkflow
 WORKFLOWS: Sequence[type] = (IdentificationWorkflow,)
 
 
-def activities_for(sessions: async_sessionmaker[AsyncSession]) -> list[Callable[..., Any]]:
+def activities_for(
+    sessions: async_sessionmaker[AsyncSession], department: FindingsSource | None = None
+) -> list[Callable[..., Any]]:
     """The activity callables, bound to their dependencies."""
     inbox = InboxActivities(sessions)
-    return [inbox.open_task, inbox.close_task, inbox.update_case]
+    cases = CaseActivities(sessions, department)
+    return [
+        inbox.open_task,
+        inbox.close_task,
+        inbox.compute_clock,
+        inbox.recompute_task_clock,
+        inbox.sla_event,
+        cases.update_case,
+        cases.assess,
+        cases.record_supplement,
+        cases.issue_notice,
+    ]
 
 
 def build_worker(

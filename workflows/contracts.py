@@ -5,7 +5,7 @@ later without breaking running histories (new fields need defaults)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -13,11 +13,15 @@ from typing import Any
 class TaskKind(StrEnum):
     """Human task kinds (待办类型)."""
 
-    SUPPLEMENT = "supplement"  # 补充材料
+    ACCEPTANCE = "acceptance"  # 受理查验
+    SUPPLEMENT = "supplement"  # 补充材料 (after the one-time notice 一次性告知)
     INITIAL_REVIEW = "initial_review"  # 初审
     HOME_VISIT = "home_visit"  # 入户核实
+    PUBLICITY_REPORT = "publicity_report"  # 公示结束后签署初步意见并上报
     OBJECTION = "objection"  # 公示异议处理
     REVIEW = "review"  # 复核认定
+    IMMEDIATE_CONCLUSION = "immediate_conclusion"  # 审核认定、即时办结
+    INFORM_REFUSAL = "inform_refusal"  # 告知申请人不予认定
     ESCALATION = "escalation"  # 督办
 
 
@@ -30,11 +34,18 @@ class Role(StrEnum):
 
 class CaseStatus(StrEnum):
     SUBMITTED = "submitted"  # 已申请
+    AWAITING_MATERIALS = "awaiting_materials"  # 待补充材料
     ACCEPTED = "accepted"  # 已受理
     UNDER_REVIEW = "under_review"  # 审核中
+    IN_PUBLICITY = "in_publicity"  # 公示中
     IDENTIFIED = "identified"  # 已认定
     REFUSED = "refused"  # 不予认定
+    NOT_ACCEPTED = "not_accepted"  # 不予受理
     WITHDRAWN = "withdrawn"  # 已撤回
+
+    @property
+    def closed(self) -> bool:
+        return self in (CaseStatus.REFUSED, CaseStatus.NOT_ACCEPTED, CaseStatus.WITHDRAWN)
 
 
 # Error types carried by ApplicationError.type and mapped to problem+json `type` by the API.
@@ -43,6 +54,9 @@ ERR_TASK_CLOSED = "task-closed"
 ERR_BAD_OUTCOME = "bad-outcome"
 ERR_MISSING_FIELDS = "missing-fields"
 ERR_ACTOR_NOT_ALLOWED = "actor-not-allowed"
+ERR_BAD_FIELD = "bad-field"
+ERR_NOT_IN_PUBLICITY = "not-in-publicity"
+ERR_CASE_CLOSED = "case-closed"
 
 
 def identification_workflow_id(case_id: str) -> str:
@@ -58,23 +72,65 @@ def task_id(workflow_id: str, kind: str, seq: int) -> str:
 
 
 @dataclass
-class IdentificationInput:
-    case_id: str
-    policy_pack_id: str
-    jurisdiction_code: str
-    jurisdiction_path: str
-    applicant_name: str
-    id_last4: str
-    # The county/district office above the applicant's jurisdiction (复核认定 acts there).
-    county_code: str
-    county_path: str
-
-
-@dataclass
 class SlaInput:
     goal: int
     deadline: int
     unit: str = "working_days"
+
+
+# Jurisdiction levels from the bottom of the tree up (行政区划层级).
+LEVELS = ("community", "street", "county", "city", "province", "country")
+
+
+@dataclass
+class PlaceRef:
+    """A node of the jurisdiction tree as the workflow sees it (plain data, no database)."""
+
+    code: str
+    path: str
+    level: str
+    name: str
+
+
+@dataclass
+class StageRule:
+    """One stage of the pack's procedure, with its jurisdiction resolved for this case."""
+
+    kind: str
+    name: str
+    role: str
+    place: PlaceRef
+    sla: SlaInput
+    source: str = ""
+    working_days: int | None = None  # publicity length
+    objection_escalates_to: PlaceRef | None = None
+    refusal_returns_to: PlaceRef | None = None
+    refusal_notice: str | None = None
+
+
+@dataclass
+class CaseRules:
+    """What the pinned policy pack says about this case's procedure and clocks: the workflow's
+    steps come from here, never from branches on the region."""
+
+    pack_id: str
+    pack_ref: str
+    stages: list[StageRule]
+    categories: dict[str, str]  # code -> Chinese name (the categories an approval may record)
+    supplement: SlaInput
+    identification_deadline: SlaInput | None = None
+    identification_deadline_source: str = ""
+    # The case's jurisdiction and its ancestors, nearest first (escalations climb this chain).
+    chain: list[PlaceRef] = field(default_factory=list)
+
+
+@dataclass
+class IdentificationInput:
+    case_id: str
+    applicant_name: str
+    id_last4: str
+    place: PlaceRef
+    rules: CaseRules
 
 
 @dataclass
@@ -93,6 +149,24 @@ class OpenTaskInput:
     sla: SlaInput
     priority: int = 0
     payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ClockInput:
+    started_at: datetime
+    sla: SlaInput
+
+
+@dataclass
+class Clock:
+    """A running clock's instants, computed by an activity from the current holiday table."""
+
+    started_at: datetime
+    at_risk_at: datetime
+    due_at: datetime
+    deadline_at: datetime
+    deadline_date: date
+    provisional: bool
 
 
 @dataclass
@@ -153,4 +227,94 @@ class CaseUpdateInput:
     outcome_reason: str | None = None
     accepted: bool = False
     closed: bool = False
+    identified: bool = False
+    identified_by: str | None = None
+    identifying_agency: str | None = None
+    identification_deadline: date | None = None
+    deadline_provisional: bool | None = None
     detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SlaEventInput:
+    """A clock event of a task or of the case: ``at_risk`` reminds, ``breached`` and
+    ``past_deadline`` record a breach (once per key) and notify the supervisors of ``place``."""
+
+    case_id: str
+    key: str
+    clock: str  # task:<kind> | identification_deadline
+    event: str  # at_risk | breached | past_deadline
+    at: datetime
+    task_id: str | None = None
+    place: PlaceRef | None = None
+    escalation_task_id: str | None = None
+    level: int = 0
+
+
+@dataclass
+class AssessInput:
+    case_id: str
+    on: datetime
+    department_check: bool
+    round: int = 1
+
+
+@dataclass
+class MissingItem:
+    """Evidence still missing after department data and any written commitment were counted."""
+
+    code: str
+    name: str
+    commitment_may_replace: bool
+
+
+@dataclass
+class AssessResult:
+    eligible: bool
+    categories_met: list[str]
+    missing: list[MissingItem]
+    commitment_can_stand_in: bool
+    summary_zh: str
+    findings: int = 0
+
+
+@dataclass
+class SupplementInput:
+    case_id: str
+    evidence: list[str]
+    written_commitment: bool
+    at: datetime
+
+
+@dataclass
+class NoticeInput:
+    """A document served on the applicant (告知书/一次性告知单)."""
+
+    case_id: str
+    key: str
+    kind: str  # missing_materials | refusal | not_accepted
+    title: str
+    at: datetime
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ObjectionRequest:
+    """An objection (异议) raised during publicity, recorded by an officer or submitted online."""
+
+    content: str
+    raised_by: str
+    actor_id: int | None = None
+    actor_name: str = "public"
+
+
+@dataclass
+class ObjectionResult:
+    task_id: str
+
+
+@dataclass
+class WithdrawRequest:
+    reason: str
+    actor_id: int | None = None
+    actor_name: str = "applicant"

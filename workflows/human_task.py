@@ -1,17 +1,24 @@
-"""The human-task helper every workflow uses: open a task (an inbox row written by an activity),
-accept its completion as a validated update, wait for it, close it.
+"""The human-task helper every workflow uses: open a task (an inbox row written by an
+activity), accept its completion as a validated update, wait for it while keeping its clocks,
+escalate, close.
 
 Completions are Temporal updates: the validator rejects an unknown or closed task, an outcome
-the task does not offer, missing fields and an actor outside the task's role or jurisdiction
-before anything enters history. The update id is the API's Idempotency-Key, so a repeated
-request is applied once.
+the task does not offer, missing or invalid fields and an actor outside the task's role or
+jurisdiction before anything enters history. The update id is the API's Idempotency-Key, so
+a repeated request is applied once.
+
+Clocks (SLA): at ``at_risk_at`` the assignee and the group are reminded and urgency rises; at
+``due_at`` (the goal) the breach is recorded and an escalation task goes to the supervisor of
+the county/district; at ``deadline_at`` and then every further goal span, the escalation climbs
+one level of the jurisdiction tree (督办逐级上报) until its top. A signal that the holiday table
+changed makes open clocks recompute (deadlines computed provisionally for a missing year).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -22,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.inbox import InboxActivities
     from workflows.contracts import (
         ERR_ACTOR_NOT_ALLOWED,
+        ERR_BAD_FIELD,
         ERR_BAD_OUTCOME,
         ERR_MISSING_FIELDS,
         ERR_TASK_CLOSED,
@@ -30,15 +38,47 @@ with workflow.unsafe.imports_passed_through():
         CompleteTaskRequest,
         OpenedTask,
         OpenTaskInput,
+        PlaceRef,
+        Role,
+        SlaEventInput,
         SlaInput,
+        TaskKind,
         task_id,
     )
+    from workflows.rules import escalation_places
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Inbox writes are idempotent upserts: retry them for as long as the database is away.
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
+ESCALATION_SLA = SlaInput(goal=1, deadline=2)
+MIN_ESCALATION_INTERVAL = timedelta(days=1)
+
+
+async def run_activity(method: Callable[..., Awaitable[Any]], arg: object) -> Any:
+    return await workflow.execute_activity_method(
+        method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
+    )
+
+
+async def sleep_until(when: datetime | None, wake: Callable[[], bool]) -> bool:
+    """Wait until the instant ``when`` (returns True) or until ``wake()`` holds (False).
+    Without an instant, wait for ``wake()`` alone. Timers are durable: a worker restart or a
+    time-skipping test resumes them exactly."""
+    if wake():
+        return False
+    if when is None:
+        await workflow.wait_condition(wake)
+        return False
+    delay = when - workflow.now()
+    if delay <= timedelta(0):
+        return True
+    try:
+        await workflow.wait_condition(wake, timeout=delay)
+        return False
+    except TimeoutError:
+        return True
 
 
 @dataclass
@@ -48,10 +88,9 @@ class CaseContext:
     case_id: str
     workflow_id: str
     policy_pack_id: str
-    jurisdiction_code: str
-    jurisdiction_path: str
     applicant_name: str
     id_last4: str
+    chain: list[PlaceRef]
 
 
 @dataclass
@@ -59,55 +98,68 @@ class TaskState:
     task_id: str
     kind: str
     candidate_role: str
-    jurisdiction_path: str
+    place: PlaceRef
+    sla: SlaInput
     # outcome -> fields the officer must fill in for it
     outcomes: dict[str, list[str]]
+    # field -> allowed values (e.g. the pack's category codes for an approval)
+    choices: dict[str, list[str]] = field(default_factory=dict)
     opened: OpenedTask | None = None
     closing: bool = False
     completion: CompleteTaskRequest | None = None
+    cancelled: bool = False
+    at_risk_sent: bool = False
+    escalations: int = 0  # escalation steps taken so far (0 = none)
+
+    @property
+    def done(self) -> bool:
+        return self.completion is not None or self.cancelled
 
 
 @dataclass
 class HumanTasks:
-    """Workflow-side registry of a case's tasks. Lives inside the workflow object; all of its
-    state is plain data so it can be carried across continue-as-new."""
+    """Workflow-side registry of a case's tasks; plain data, so it can be carried across
+    continue-as-new."""
 
     ctx: CaseContext
     seq: int = 0
     tasks: dict[str, TaskState] = field(default_factory=dict)
+    # Bumped by the workflow when the holiday table changes: open clocks recompute.
+    calendar_epoch: int = 0
 
     async def open(
         self,
         kind: str,
         *,
-        candidate_role: str,
+        role: str,
+        place: PlaceRef,
         sla: SlaInput,
         outcomes: dict[str, list[str]],
+        choices: dict[str, list[str]] | None = None,
         payload: dict[str, Any] | None = None,
-        jurisdiction_code: str | None = None,
-        jurisdiction_path: str | None = None,
         priority: int = 0,
     ) -> TaskState:
         self.seq += 1
-        tid = task_id(self.ctx.workflow_id, kind, self.seq)
         state = TaskState(
-            task_id=tid,
+            task_id=task_id(self.ctx.workflow_id, kind, self.seq),
             kind=kind,
-            candidate_role=candidate_role,
-            jurisdiction_path=jurisdiction_path or self.ctx.jurisdiction_path,
+            candidate_role=role,
+            place=place,
+            sla=sla,
             outcomes=outcomes,
+            choices=choices or {},
         )
-        self.tasks[tid] = state
-        state.opened = await workflow.execute_activity_method(
+        self.tasks[state.task_id] = state
+        state.opened = await run_activity(
             InboxActivities.open_task,
             OpenTaskInput(
-                task_id=tid,
+                task_id=state.task_id,
                 case_id=self.ctx.case_id,
                 workflow_id=self.ctx.workflow_id,
                 kind=kind,
-                candidate_role=candidate_role,
-                jurisdiction_code=jurisdiction_code or self.ctx.jurisdiction_code,
-                jurisdiction_path=state.jurisdiction_path,
+                candidate_role=role,
+                jurisdiction_code=place.code,
+                jurisdiction_path=place.path,
                 policy_pack_id=self.ctx.policy_pack_id,
                 applicant_name=self.ctx.applicant_name,
                 id_last4=self.ctx.id_last4,
@@ -116,10 +168,11 @@ class HumanTasks:
                 priority=priority,
                 payload=payload or {},
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
         )
         return state
+
+    def open_tasks(self) -> list[TaskState]:
+        return [t for t in self.tasks.values() if not t.done and not t.closing]
 
     def validate(self, req: CompleteTaskRequest) -> None:
         """Reject a completion before it enters history. Raises ApplicationError with a stable
@@ -129,7 +182,7 @@ class HumanTasks:
             raise ApplicationError(
                 f"task {req.task_id} is not part of this case", type=ERR_TASK_UNKNOWN
             )
-        if state.closing or state.completion is not None:
+        if state.closing or state.done:
             raise ApplicationError(f"task {req.task_id} is already closed", type=ERR_TASK_CLOSED)
         if req.outcome not in state.outcomes:
             allowed = ", ".join(sorted(state.outcomes))
@@ -144,7 +197,16 @@ class HumanTasks:
                 {"missing": missing},
                 type=ERR_MISSING_FIELDS,
             )
-        if req.actor_role != state.candidate_role or not state.jurisdiction_path.startswith(
+        for name, allowed_values in state.choices.items():
+            value = req.fields.get(name)
+            values = value if isinstance(value, list) else [value]
+            bad = [v for v in values if v not in (None, "") and v not in allowed_values]
+            if bad:
+                raise ApplicationError(
+                    f"{name}: {', '.join(map(str, bad))} is not one of {', '.join(allowed_values)}",
+                    type=ERR_BAD_FIELD,
+                )
+        if req.actor_role != state.candidate_role or not state.place.path.startswith(
             req.actor_jurisdiction_path
         ):
             raise ApplicationError(
@@ -163,7 +225,7 @@ class HumanTasks:
         self.validate(req)  # handlers re-check: two updates may pass validation concurrently
         state = self.tasks[req.task_id]
         state.closing = True
-        await workflow.execute_activity_method(
+        await run_activity(
             InboxActivities.close_task,
             CloseTaskInput(
                 task_id=req.task_id,
@@ -173,15 +235,130 @@ class HumanTasks:
                 fields=req.fields,
                 comment=req.comment,
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
         )
         if on_closed is not None:
             await on_closed(state)
         state.completion = req
         return state
 
-    async def wait(self, state: TaskState) -> CompleteTaskRequest:
-        await workflow.wait_condition(lambda: state.completion is not None)
-        assert state.completion is not None
-        return state.completion
+    async def cancel(self, state: TaskState, reason: str) -> None:
+        if state.done or state.closing:
+            return
+        state.closing = True
+        await run_activity(
+            InboxActivities.close_task,
+            CloseTaskInput(
+                task_id=state.task_id,
+                outcome="cancelled",
+                completed_by=None,
+                completed_at=workflow.now(),
+                comment=reason,
+                state="cancelled",
+            ),
+        )
+        state.cancelled = True
+
+    async def cancel_all(self, reason: str) -> None:
+        for state in self.open_tasks():
+            await self.cancel(state, reason)
+
+    async def wait(
+        self, state: TaskState, abort: Callable[[], bool] = lambda: False
+    ) -> CompleteTaskRequest | None:
+        """Wait for the task's completion while keeping its clocks. Returns None when
+        ``abort()`` becomes true (the case was withdrawn) or the task was cancelled."""
+        epoch = self.calendar_epoch
+        while True:
+            if state.completion is not None:
+                return state.completion
+            if state.cancelled or abort():
+                return None
+            if epoch != self.calendar_epoch:
+                epoch = self.calendar_epoch
+                state.opened = await run_activity(
+                    InboxActivities.recompute_task_clock, state.task_id
+                )
+            changed = self.calendar_changed(epoch)
+            wake = lambda: state.done or abort() or changed()  # noqa: B023, E731 - this iteration only
+            if await sleep_until(self._next_clock_event(state), wake):
+                await self._clock_event(state)
+
+    def calendar_changed(self, since: int) -> Callable[[], bool]:
+        return lambda: self.calendar_epoch != since
+
+    # --- clocks ---------------------------------------------------------------------------
+
+    def _escalation_places(self, state: TaskState) -> list[PlaceRef]:
+        return escalation_places(self.ctx.chain, state.place)
+
+    def _next_clock_event(self, state: TaskState) -> datetime | None:
+        """When the task's next clock event is due (None once escalation reached the top)."""
+        o = state.opened
+        assert o is not None
+        if state.kind == TaskKind.ESCALATION:
+            return None  # escalations are followed up by the supervisors they go to
+        if not state.at_risk_sent:
+            return o.at_risk_at
+        if state.escalations >= len(self._escalation_places(state)):
+            return None
+        if state.escalations == 0:
+            return o.due_at
+        if state.escalations == 1:
+            return o.deadline_at
+        interval = max(o.deadline_at - o.due_at, MIN_ESCALATION_INTERVAL)
+        return o.deadline_at + interval * (state.escalations - 1)
+
+    async def _clock_event(self, state: TaskState) -> None:
+        now = workflow.now()
+        if not state.at_risk_sent:
+            state.at_risk_sent = True
+            await run_activity(
+                InboxActivities.sla_event,
+                SlaEventInput(
+                    case_id=self.ctx.case_id,
+                    key=f"{state.task_id}/at_risk",
+                    clock=f"task:{state.kind}",
+                    event="at_risk",
+                    at=now,
+                    task_id=state.task_id,
+                    place=state.place,
+                ),
+            )
+            return
+        place = self._escalation_places(state)[state.escalations]
+        event = "breached" if state.escalations == 0 else "past_deadline"
+        state.escalations += 1
+        escalation = await self.open_escalation(
+            place,
+            {
+                "about_task": state.task_id,
+                "about_kind": state.kind,
+                "event": event,
+                "level": state.escalations,
+            },
+        )
+        await run_activity(
+            InboxActivities.sla_event,
+            SlaEventInput(
+                case_id=self.ctx.case_id,
+                key=f"{state.task_id}/{event}/{state.escalations}",
+                clock=f"task:{state.kind}",
+                event=event,
+                at=now,
+                task_id=state.task_id,
+                place=place,
+                escalation_task_id=escalation.task_id,
+                level=state.escalations,
+            ),
+        )
+
+    async def open_escalation(self, place: PlaceRef, payload: dict[str, Any]) -> TaskState:
+        return await self.open(
+            TaskKind.ESCALATION,
+            role=Role.SUPERVISOR,
+            place=place,
+            sla=ESCALATION_SLA,
+            outcomes={"handled": ["action"]},
+            payload=payload,
+            priority=10,
+        )

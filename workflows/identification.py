@@ -1,35 +1,79 @@
-"""IdentificationWorkflow (就业困难人员认定): one workflow per case, from acceptance (受理) to
-identification (认定) or refusal (不予认定).
+"""IdentificationWorkflow (就业困难人员认定): one workflow per case, from the application to
+identification (认定) or refusal (不予认定), following the procedure of the policy pack the case
+was opened under (pinned in its input as ``CaseRules``; no branches on the region).
 
-This is the walking skeleton's slice: acceptance, initial review (初审) by a grassroots officer
-and review/identification (复核认定) by a county reviewer, each a human task whose decision
-arrives as a validated update. The regional procedure (publicity, home visit, clocks,
-escalation) grows from the policy pack in the identification issue.
+Stages (each present only where the pack has it):
+- intake: department data check (部门信息共享), eligibility pre-check, and when evidence is
+  missing the one-time notice of all of it (一次性告知) with a supplement task and its own clock;
+  a written commitment (书面承诺) stands in where the pack allows;
+- acceptance (受理) by the grassroots officer; from then the identification deadline runs;
+- initial review (初审), home visit (入户核实);
+- publicity (公示) for the pack's working days, with objections (异议) handled as tasks and,
+  where the pack says so, taken to the district/county when the applicant still disagrees;
+- review/identification (复核认定) by the county, or a single immediate conclusion (即时办结);
+- a refusal is recorded with its basis; where the pack says so it goes back to the grassroots
+  level to inform the applicant, or a notice of non-identification is served.
+The applicant may withdraw at any time before the conclusion.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+from typing import Any
+
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.cases import CaseActivities
     from activities.inbox import InboxActivities
     from workflows.contracts import (
+        ERR_CASE_CLOSED,
+        ERR_NOT_IN_PUBLICITY,
+        AssessInput,
+        AssessResult,
         CaseStatus,
         CaseUpdateInput,
+        Clock,
+        ClockInput,
         CompleteTaskRequest,
         CompleteTaskResult,
         IdentificationInput,
+        NoticeInput,
+        ObjectionRequest,
+        ObjectionResult,
         Role,
+        SlaEventInput,
         SlaInput,
+        StageRule,
+        SupplementInput,
         TaskKind,
+        WithdrawRequest,
     )
     from workflows.human_task import (
-        ACTIVITY_RETRY,
-        ACTIVITY_TIMEOUT,
         CaseContext,
         HumanTasks,
         TaskState,
+        run_activity,
+        sleep_until,
     )
+    from workflows.rules import escalation_places
+
+# How often a case that keeps missing materials may be sent another one-time notice before the
+# officer must decide (a notice per round lists everything still missing).
+MAX_SUPPLEMENT_ROUNDS = 3
+
+
+class CaseClosed(Exception):
+    """Raised inside the run to unwind to the close: the case ended (refused, withdrawn...)."""
+
+    def __init__(
+        self, status: CaseStatus, summary: str, reason: str | None = None, actor: str = "system"
+    ) -> None:
+        super().__init__(summary)
+        self.status, self.summary, self.reason, self.actor = status, summary, reason, actor
 
 
 @workflow.defn
@@ -37,61 +81,396 @@ class IdentificationWorkflow:
     @workflow.init
     def __init__(self, inp: IdentificationInput) -> None:
         self.inp = inp
+        self.rules = inp.rules
         self.status = CaseStatus.SUBMITTED
+        self.stage = "intake"
+        self.withdrawal: WithdrawRequest | None = None
         self.tasks = HumanTasks(
             CaseContext(
                 case_id=inp.case_id,
                 workflow_id=workflow.info().workflow_id,
-                policy_pack_id=inp.policy_pack_id,
-                jurisdiction_code=inp.jurisdiction_code,
-                jurisdiction_path=inp.jurisdiction_path,
+                policy_pack_id=inp.rules.pack_id,
                 applicant_name=inp.applicant_name,
                 id_last4=inp.id_last4,
+                chain=inp.rules.chain,
             )
         )
+        self.publicity: StageRule | None = None
+        self.objections: list[TaskState] = []
+        self._followers: list[asyncio.Task[CompleteTaskRequest | None]] = []
+        self.pre_check: AssessResult | None = None
+        self.deadline: Clock | None = None
+
+    # --- the procedure --------------------------------------------------------------------
 
     @workflow.run
     async def run(self, inp: IdentificationInput) -> str:
-        await self._case_event(
-            "accepted", "受理申请 (application accepted)", status=CaseStatus.ACCEPTED, accepted=True
-        )
-        initial = await self.tasks.open(
-            TaskKind.INITIAL_REVIEW,
-            candidate_role=Role.GRASSROOTS_OFFICER,
-            sla=SlaInput(goal=3, deadline=5),
-            outcomes={"approve": [], "refuse": ["reason"]},
-        )
-        await self._case_event(
-            "task_opened", "初审待办已生成 (initial review opened)", stage="initial_review"
-        )
-        decision = await self.tasks.wait(initial)
-        if decision.outcome == "refuse":
-            return await self._close(CaseStatus.REFUSED, decision, "初审不通过")
+        watcher: asyncio.Task[None] | None = None
+        try:
+            await self._intake()
+            await self._accept()
+            watcher = asyncio.create_task(self._watch_identification_deadline())
+            for stage in self.rules.stages:
+                await self._run_stage(stage)
+            raise CaseClosed(CaseStatus.REFUSED, "程序未作出认定结论", "no conclusion stage")
+        except CaseClosed as end:
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            return await self._finish(end)
 
-        review = await self.tasks.open(
-            TaskKind.REVIEW,
-            candidate_role=Role.COUNTY_REVIEWER,
-            sla=SlaInput(goal=5, deadline=10),
-            outcomes={"approve": ["category"], "refuse": ["reason"]},
-            # The county PES office above the applicant's street/community acts (复核认定).
-            jurisdiction_code=inp.county_code,
-            jurisdiction_path=inp.county_path,
+    async def _intake(self) -> None:
+        """Department data, the pre-check, and the one-time notice of missing evidence."""
+        department = any(s.kind == "data_check" for s in self.rules.stages)
+        for round_no in range(1, MAX_SUPPLEMENT_ROUNDS + 1):
+            self.pre_check = await run_activity(
+                CaseActivities.assess,
+                AssessInput(
+                    case_id=self.inp.case_id,
+                    on=workflow.now(),
+                    department_check=department,
+                    round=round_no,
+                ),
+            )
+            if not self.pre_check.missing:
+                return
+            await self._supplement_round(round_no, self.pre_check)
+        # Still incomplete after the rounds: the officer decides at acceptance/review with
+        # everything on the case page.
+
+    async def _supplement_round(self, round_no: int, check: AssessResult) -> None:
+        stage = self._first_human_stage()
+        items = [
+            {"code": m.code, "name": m.name, "commitment_may_replace": m.commitment_may_replace}
+            for m in check.missing
+        ]
+        await run_activity(
+            CaseActivities.issue_notice,
+            NoticeInput(
+                case_id=self.inp.case_id,
+                key=f"missing-{round_no}",
+                kind="missing_materials",
+                title="一次性告知书（需补充的材料）",
+                at=workflow.now(),
+                body={
+                    "items": items,
+                    "commitment_can_stand_in": check.commitment_can_stand_in,
+                    "deadline_sla": {
+                        "value": self.rules.supplement.goal,
+                        "unit": self.rules.supplement.unit,
+                    },
+                },
+            ),
         )
-        await self._case_event(
-            "task_opened",
-            "复核认定待办已生成 (review opened)",
+        await self._event(
+            f"notice:missing-{round_no}",
+            "一次性告知需补充材料：" + "、".join(m.name for m in check.missing),
+            status=CaseStatus.AWAITING_MATERIALS,
+            stage="supplement",
+        )
+        outcomes: dict[str, list[str]] = {"supplied": ["evidence"], "abandoned": ["reason"]}
+        if check.commitment_can_stand_in:
+            outcomes["commitment"] = []
+        task = await self.tasks.open(
+            TaskKind.SUPPLEMENT,
+            role=stage.role,
+            place=stage.place,
+            sla=self.rules.supplement,
+            outcomes=outcomes,
+            choices={"evidence": [m.code for m in check.missing]},
+            payload={"missing": items, "round": round_no},
+        )
+        decision = await self._wait(task)
+        if decision.outcome == "abandoned":
+            raise CaseClosed(
+                CaseStatus.WITHDRAWN,
+                "申请人未补充材料，申请终止",
+                decision.fields.get("reason"),
+                decision.actor_name,
+            )
+        evidence = decision.fields.get("evidence") or []
+        await run_activity(
+            CaseActivities.record_supplement,
+            SupplementInput(
+                case_id=self.inp.case_id,
+                evidence=list(evidence) if isinstance(evidence, list) else [str(evidence)],
+                written_commitment=decision.outcome == "commitment",
+                at=workflow.now(),
+            ),
+        )
+
+    async def _accept(self) -> None:
+        stage = next((s for s in self.rules.stages if s.kind == "acceptance"), None)
+        if stage is not None:
+            task = await self._open_stage_task(
+                stage, TaskKind.ACCEPTANCE, {"accept": [], "not_accepted": ["reason"]}
+            )
+            decision = await self._wait(task)
+            if decision.outcome == "not_accepted":
+                await self._notice(
+                    "not-accepted",
+                    "not_accepted",
+                    "不予受理告知书",
+                    stage,
+                    decision.fields.get("reason"),
+                )
+                raise CaseClosed(
+                    CaseStatus.NOT_ACCEPTED,
+                    "不予受理",
+                    decision.fields.get("reason"),
+                    decision.actor_name,
+                )
+        # Without an acceptance stage (weifang: 即时办结) the application is accepted on receipt.
+        await self._event("accepted", "受理申请", status=CaseStatus.ACCEPTED, accepted=True)
+
+    async def _run_stage(self, stage: StageRule) -> None:
+        self.stage = stage.kind
+        if stage.kind in ("acceptance", "data_check"):
+            return  # done at intake
+        if stage.kind == "initial_review":
+            await self._decide(stage, TaskKind.INITIAL_REVIEW, "初审不通过")
+        elif stage.kind == "home_visit":
+            task = await self._open_stage_task(
+                stage,
+                TaskKind.HOME_VISIT,
+                {"confirmed": ["visit_record"], "not_confirmed": ["visit_record", "reason"]},
+            )
+            decision = await self._wait(task)
+            if decision.outcome == "not_confirmed":
+                await self._refuse(stage, decision, "入户核实情况不符")
+        elif stage.kind == "publicity":
+            await self._publicity(stage)
+        elif stage.kind in ("review", "immediate_conclusion"):
+            kind = TaskKind.REVIEW if stage.kind == "review" else TaskKind.IMMEDIATE_CONCLUSION
+            await self._event(
+                f"stage:{stage.kind}",
+                f"进入{stage.name}",
+                status=CaseStatus.UNDER_REVIEW,
+                stage=stage.kind,
+            )
+            task = await self._open_stage_task(
+                stage,
+                kind,
+                {"approve": ["category"], "refuse": ["reason"]},
+                choices={"category": list(self.rules.categories)},
+            )
+            decision = await self._wait(task)
+            if decision.outcome == "refuse":
+                await self._refuse(stage, decision, f"{stage.name}：不予认定")
+            category = str(decision.fields["category"])
+            await self._event(
+                "identified",
+                f"认定为就业困难人员（{self.rules.categories.get(category, category)}）",
+                status=CaseStatus.IDENTIFIED,
+                stage="identified",
+                category_code=category,
+                identified=True,
+                identified_by=decision.actor_name,
+                identifying_agency=f"{stage.place.code} {stage.place.name}",
+                actor=decision.actor_name,
+            )
+            raise CaseClosed(CaseStatus.IDENTIFIED, "认定完成", actor=decision.actor_name)
+        else:
+            raise ApplicationError(f"unknown stage kind {stage.kind!r}", non_retryable=True)
+
+    async def _decide(self, stage: StageRule, kind: TaskKind, refusal: str) -> None:
+        await self._event(
+            f"stage:{stage.kind}",
+            f"进入{stage.name}",
             status=CaseStatus.UNDER_REVIEW,
-            stage="review",
+            stage=stage.kind,
         )
-        decision = await self.tasks.wait(review)
+        task = await self._open_stage_task(stage, kind, {"approve": [], "refuse": ["reason"]})
+        decision = await self._wait(task)
         if decision.outcome == "refuse":
-            return await self._close(CaseStatus.REFUSED, decision, "复核不予认定")
-        return await self._close(CaseStatus.IDENTIFIED, decision, "认定为就业困难人员")
+            await self._refuse(stage, decision, refusal)
+
+    async def _refuse(self, stage: StageRule, decision: CompleteTaskRequest, summary: str) -> None:
+        reason = str(decision.fields.get("reason", ""))
+        if stage.refusal_returns_to is not None:
+            # jilin 二(三): returned in the system to the grassroots platform, which informs.
+            inform = await self.tasks.open(
+                TaskKind.INFORM_REFUSAL,
+                role=Role.GRASSROOTS_OFFICER,
+                place=stage.refusal_returns_to,
+                sla=stage.sla,
+                outcomes={"informed": ["channel"]},
+                payload={"reason": reason, "refused_at": stage.name, "source": stage.source},
+            )
+            await self._wait(inform, abortable=False)
+        if stage.refusal_notice:
+            await self._notice(
+                f"refusal-{stage.kind}", "refusal", stage.refusal_notice, stage, reason
+            )
+        raise CaseClosed(CaseStatus.REFUSED, summary, reason, decision.actor_name)
+
+    async def _publicity(self, stage: StageRule) -> None:
+        days = stage.working_days or 0
+        self.publicity = stage
+        ends = await self._publicity_end(days)
+        await self._event(
+            "publicity",
+            f"公示开始（{days}个工作日，至{ends.due_at.isoformat()}）",
+            status=CaseStatus.IN_PUBLICITY,
+            stage="publicity",
+            detail={"ends_at": ends.due_at.isoformat()},
+        )
+        epoch = self.tasks.calendar_epoch
+        while True:
+            self._check_withdrawn()
+            handled = [t for t in self.objections if t.done]
+            for t in handled:
+                self.objections.remove(t)
+                ends = await self._handle_objection(stage, t, ends, days) or ends
+            if epoch != self.tasks.calendar_epoch:
+                epoch = self.tasks.calendar_epoch
+                ends = await self._publicity_end(days, started=ends.started_at)
+            if workflow.now() >= ends.due_at and not self.objections:
+                break
+            changed = self.tasks.calendar_changed(epoch)
+            await sleep_until(
+                ends.due_at if workflow.now() < ends.due_at else None,
+                lambda: (
+                    any(t.done for t in self.objections) or self.withdrawal is not None or changed()  # noqa: B023 - consumed within this iteration
+                ),
+            )
+        self.publicity = None
+        await self._event("publicity_ended", "公示期满，无未处理异议", stage="publicity_report")
+        task = await self._open_stage_task(stage, TaskKind.PUBLICITY_REPORT, {"report": []})
+        await self._wait(task)
+
+    async def _publicity_end(self, days: int, started: datetime | None = None) -> Clock:
+        """The publicity ends at the end of its Nth working day after the day it starts."""
+        clock: Clock = await run_activity(
+            InboxActivities.compute_clock,
+            ClockInput(started_at=started or workflow.now(), sla=SlaInput(days, days)),
+        )
+        return clock
+
+    async def _handle_objection(
+        self, stage: StageRule, task: TaskState, ends: Clock, days: int
+    ) -> Clock | None:
+        decision = task.completion
+        if decision is None:
+            return None
+        if decision.outcome == "upheld":
+            await self._refuse(stage, decision, "公示异议成立，不予认定")
+        if decision.outcome == "restart":
+            ends = await self._publicity_end(days)
+            await self._event(
+                f"publicity_restart:{task.task_id}",
+                "公示重新开始",
+                detail={"ends_at": ends.due_at.isoformat()},
+            )
+            return ends
+        if decision.outcome == "applicant_disagrees" and stage.objection_escalates_to:
+            # qingxin 三(二): 经核实、解释后申请人仍不服的，应报区级公共就业服务机构进行处理.
+            place = stage.objection_escalates_to
+            escalated = await self.tasks.open(
+                TaskKind.OBJECTION,
+                role=Role.COUNTY_REVIEWER,
+                place=place,
+                sla=stage.sla,
+                outcomes={
+                    "dismissed": ["explanation"],
+                    "upheld": ["reason"],
+                    "restart": ["explanation"],
+                },
+                payload={"escalated_from": task.task_id, **(decision.fields or {})},
+            )
+            self._follow_objection(escalated)
+        return None
+
+    # --- clocks -----------------------------------------------------------------------------
+
+    async def _watch_identification_deadline(self) -> None:
+        """The case-level clock (jilin 二(四): 10 working days from acceptance for both levels
+        together): remind at risk, record the breach at the deadline and escalate up the tree
+        until the case concludes."""
+        sla = self.rules.identification_deadline
+        if sla is None:
+            return
+        accepted = workflow.now()
+        clock = await run_activity(InboxActivities.compute_clock, ClockInput(accepted, sla))
+        self.deadline = clock
+        await self._event(
+            "deadline",
+            "认定办结时限开始计算",
+            identification_deadline=clock.deadline_date,
+            deadline_provisional=clock.provisional,
+            detail={
+                "deadline_at": clock.deadline_at.isoformat(),
+                "source": self.rules.identification_deadline_source,
+            },
+        )
+        place = self.inp.place
+        places = escalation_places(self.rules.chain, place)
+        step, epoch = 0, self.tasks.calendar_epoch
+        at_risk_sent = False
+        while True:
+            if epoch != self.tasks.calendar_epoch:
+                epoch = self.tasks.calendar_epoch
+                clock = await run_activity(InboxActivities.compute_clock, ClockInput(accepted, sla))
+                self.deadline = clock
+                await self._event(
+                    f"deadline_recomputed:{epoch}",
+                    "节假日安排更新，重新计算办结时限",
+                    identification_deadline=clock.deadline_date,
+                    deadline_provisional=clock.provisional,
+                )
+            if not at_risk_sent:
+                due: datetime | None = clock.at_risk_at
+            elif step < len(places):
+                due = clock.deadline_at + timedelta(days=1) * step
+            else:
+                due = None
+            if not await sleep_until(due, self.tasks.calendar_changed(epoch)):
+                continue
+            if not at_risk_sent:
+                at_risk_sent = True
+                await run_activity(
+                    InboxActivities.sla_event,
+                    SlaEventInput(
+                        case_id=self.inp.case_id,
+                        key=f"{self.inp.case_id}/deadline/at_risk",
+                        clock="identification_deadline",
+                        event="at_risk",
+                        at=workflow.now(),
+                        place=place,
+                    ),
+                )
+                continue
+            target = places[step]
+            step += 1
+            escalation = await self.tasks.open_escalation(
+                target,
+                {
+                    "about": "identification_deadline",
+                    "level": step,
+                    "deadline_at": clock.deadline_at.isoformat(),
+                },
+            )
+            await run_activity(
+                InboxActivities.sla_event,
+                SlaEventInput(
+                    case_id=self.inp.case_id,
+                    key=f"{self.inp.case_id}/deadline/{step}",
+                    clock="identification_deadline",
+                    event="breached" if step == 1 else "past_deadline",
+                    at=workflow.now(),
+                    place=target,
+                    escalation_task_id=escalation.task_id,
+                    level=step,
+                ),
+            )
+
+    # --- updates, signals, queries ----------------------------------------------------------
 
     @workflow.update
     async def complete_task(self, req: CompleteTaskRequest) -> CompleteTaskResult:
         async def record(state: TaskState) -> None:
-            await self._case_event(
+            await self._event(
                 f"task_completed:{state.task_id}",
                 f"{state.kind}: {req.outcome}" + (f" — {req.comment}" if req.comment else ""),
                 actor=req.actor_name,
@@ -105,45 +484,169 @@ class IdentificationWorkflow:
     def _validate_complete_task(self, req: CompleteTaskRequest) -> None:
         self.tasks.validate(req)
 
+    @workflow.update
+    async def raise_objection(self, req: ObjectionRequest) -> ObjectionResult:
+        stage = self.publicity
+        assert stage is not None  # the validator admitted it during publicity only
+        outcomes = {"dismissed": ["explanation"], "upheld": ["reason"], "restart": ["explanation"]}
+        if stage.objection_escalates_to is not None:
+            outcomes["applicant_disagrees"] = ["explanation"]
+        await self._event(
+            f"objection:{self.tasks.seq + 1}",
+            f"公示期间收到异议：{req.content}",
+            actor=req.actor_name,
+            detail={"raised_by": req.raised_by},
+        )
+        task = await self.tasks.open(
+            TaskKind.OBJECTION,
+            role=stage.role,
+            place=stage.place,
+            sla=stage.sla,
+            outcomes=outcomes,
+            payload={"content": req.content, "raised_by": req.raised_by},
+        )
+        self._follow_objection(task)
+        return ObjectionResult(task_id=task.task_id)
+
+    @raise_objection.validator
+    def _validate_objection(self, req: ObjectionRequest) -> None:
+        if self.publicity is None:
+            raise ApplicationError(
+                "objections can only be raised during publicity (公示期间)",
+                type=ERR_NOT_IN_PUBLICITY,
+            )
+        if not req.content.strip():
+            raise ApplicationError("the objection needs a content", type="missing-fields")
+
+    @workflow.update
+    async def withdraw(self, req: WithdrawRequest) -> str:
+        self.withdrawal = req
+        return "withdrawing"
+
+    @withdraw.validator
+    def _validate_withdraw(self, req: WithdrawRequest) -> None:
+        if self.status in (CaseStatus.IDENTIFIED,) or self.status.closed or self.withdrawal:
+            raise ApplicationError(f"the case is already {self.status}", type=ERR_CASE_CLOSED)
+
+    @workflow.signal
+    def calendar_updated(self) -> None:
+        """The holiday table changed: clocks computed provisionally are recomputed."""
+        self.tasks.calendar_epoch += 1
+
     @workflow.query
     def case_status(self) -> str:
         return self.status
 
-    async def _close(self, status: CaseStatus, decision: CompleteTaskRequest, summary: str) -> str:
-        self.status = status
-        await self._case_event(
-            "closed",
-            summary,
-            status=status,
-            stage="closed",
-            category_code=decision.fields.get("category"),
-            outcome_reason=decision.fields.get("reason"),
-            closed=True,
-            actor=decision.actor_name,
-        )
-        # The decision's update handler is still recording its timeline event: let it finish
-        # so the officer gets the result rather than "workflow already completed".
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return status
+    @workflow.query
+    def open_tasks(self) -> list[str]:
+        """The open tasks' ids (to rebuild the inbox projection from the workflows)."""
+        return [t.task_id for t in self.tasks.open_tasks()]
 
-    async def _case_event(
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _follow_objection(self, task: TaskState) -> None:
+        self.objections.append(task)
+        # Keep the objection's own clock running while the publicity loop waits.
+        self._followers.append(
+            asyncio.create_task(self.tasks.wait(task, abort=lambda: self.withdrawal is not None))
+        )
+
+    def _check_withdrawn(self) -> None:
+        if self.withdrawal is not None:
+            raise CaseClosed(
+                CaseStatus.WITHDRAWN,
+                "申请人撤回申请",
+                self.withdrawal.reason,
+                self.withdrawal.actor_name,
+            )
+
+    def _first_human_stage(self) -> StageRule:
+        return next(s for s in self.rules.stages if s.role != "system")
+
+    async def _open_stage_task(
+        self,
+        stage: StageRule,
+        kind: TaskKind,
+        outcomes: dict[str, list[str]],
+        choices: dict[str, list[str]] | None = None,
+    ) -> TaskState:
+        payload: dict[str, object] = {"stage": stage.name, "source": stage.source}
+        if self.pre_check is not None:
+            payload["pre_check"] = {
+                "eligible": self.pre_check.eligible,
+                "categories_met": self.pre_check.categories_met,
+                "summary_zh": self.pre_check.summary_zh,
+            }
+        return await self.tasks.open(
+            kind,
+            role=stage.role,
+            place=stage.place,
+            sla=stage.sla,
+            outcomes=outcomes,
+            choices=choices,
+            payload=payload,
+        )
+
+    async def _wait(self, task: TaskState, abortable: bool = True) -> CompleteTaskRequest:
+        decision = await self.tasks.wait(
+            task, abort=(lambda: self.withdrawal is not None) if abortable else (lambda: False)
+        )
+        if decision is None:
+            self._check_withdrawn()
+            raise CaseClosed(CaseStatus.WITHDRAWN, "任务已取消")
+        return decision
+
+    async def _notice(
+        self, key: str, kind: str, title: str, stage: StageRule, reason: str | None
+    ) -> None:
+        await run_activity(
+            CaseActivities.issue_notice,
+            NoticeInput(
+                case_id=self.inp.case_id,
+                key=key,
+                kind=kind,
+                title=title,
+                at=workflow.now(),
+                body={
+                    "reason": reason or "",
+                    "basis": stage.source,
+                    "stage": stage.name,
+                    "agency": f"{stage.place.code} {stage.place.name}",
+                },
+            ),
+        )
+
+    async def _finish(self, end: CaseClosed) -> str:
+        self.status = end.status
+        await self.tasks.cancel_all(f"case {end.status}")
+        if end.status != CaseStatus.IDENTIFIED:
+            await self._event(
+                "closed",
+                end.summary,
+                status=end.status,
+                stage="closed",
+                outcome_reason=end.reason,
+                closed=True,
+                actor=end.actor,
+            )
+        # Decisions' update handlers may still be recording their timeline events: let them
+        # finish so officers get their results rather than "workflow already completed".
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return str(end.status)
+
+    async def _event(
         self,
         key: str,
         summary: str,
         *,
         status: CaseStatus | None = None,
-        stage: str | None = None,
-        category_code: str | None = None,
-        outcome_reason: str | None = None,
-        accepted: bool = False,
-        closed: bool = False,
         actor: str = "system",
-        detail: dict[str, object] | None = None,
+        **changes: Any,
     ) -> None:
         if status is not None:
             self.status = status
-        await workflow.execute_activity_method(
-            InboxActivities.update_case,
+        await run_activity(
+            CaseActivities.update_case,
             CaseUpdateInput(
                 case_id=self.inp.case_id,
                 event_key=f"{workflow.info().workflow_id}/{key}",
@@ -152,13 +655,6 @@ class IdentificationWorkflow:
                 kind=key.split(":")[0],
                 summary=summary,
                 status=status,
-                stage=stage,
-                category_code=category_code,
-                outcome_reason=outcome_reason,
-                accepted=accepted,
-                closed=closed,
-                detail=dict(detail or {}),
+                **changes,
             ),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
         )

@@ -4,13 +4,14 @@ every such view is written to the audit log."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Header
+from pydantic import BaseModel, Field
 
-from inbox_api.deps import CurrentActor, SessionDep, SettingsDep
+from inbox_api.deps import CurrentActor, SessionDep, SettingsDep, TemporalDep
 from inbox_api.errors import not_found
+from inbox_api.services import cases as case_service
 from store import repos
 from store.models import AuditEntry
 
@@ -24,6 +25,14 @@ class TimelineEntry(BaseModel):
     summary: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+class NoticeOut(BaseModel):
+    id: int
+    kind: str
+    title: str
+    body: dict[str, Any]
+    issued_at: datetime
 
 
 class CaseOut(BaseModel):
@@ -44,8 +53,14 @@ class CaseOut(BaseModel):
     accepted_at: datetime | None
     closed_at: datetime | None
     identification_deadline: date | None
+    deadline_provisional: bool
+    identified_at: datetime | None
+    identified_by: str | None
+    identifying_agency: str | None
+    pre_check: dict[str, Any] | None
     facts: dict[str, Any]
     timeline: list[TimelineEntry]
+    notices: list[NoticeOut]
 
 
 @router.get("/{case_id}", response_model=CaseOut)
@@ -85,6 +100,11 @@ async def get_case(
         accepted_at=case.accepted_at,
         closed_at=case.closed_at,
         identification_deadline=case.identification_deadline,
+        deadline_provisional=case.deadline_provisional,
+        identified_at=case.identified_at,
+        identified_by=case.identified_by,
+        identifying_agency=case.identifying_agency,
+        pre_check=case.pre_check,
         facts=case.facts,
         timeline=[
             TimelineEntry(
@@ -97,4 +117,63 @@ async def get_case(
             )
             for e in events
         ],
+        notices=[
+            NoticeOut(id=n.id, kind=n.kind, title=n.title, body=n.body, issued_at=n.issued_at)
+            for n in await repos.case_notices(session, case.id)
+        ],
     )
+
+
+class ObjectionIn(BaseModel):
+    content: str = Field(min_length=1, max_length=2000, description="异议内容")
+    raised_by: str = Field(min_length=1, max_length=100, description="异议人")
+
+
+class ObjectionOut(BaseModel):
+    task_id: str
+
+
+class WithdrawIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000, description="撤回原因")
+
+
+IdempotencyKey = Annotated[str | None, Header(max_length=100)]
+
+
+@router.post("/{case_id}/objections", status_code=201, response_model=ObjectionOut)
+async def raise_objection(
+    case_id: str,
+    body: ObjectionIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    actor: CurrentActor,
+    idempotency_key: IdempotencyKey = None,
+) -> ObjectionOut:
+    """Record an objection (异议) received during publicity; it opens an objection task.
+    Outside publicity: 409 not-in-publicity."""
+    task_id = await case_service.raise_objection(
+        session,
+        temporal,
+        actor,
+        case_id,
+        content=body.content,
+        raised_by=body.raised_by,
+        key=idempotency_key,
+    )
+    return ObjectionOut(task_id=task_id)
+
+
+@router.post("/{case_id}/withdraw", status_code=202)
+async def withdraw(
+    case_id: str,
+    body: WithdrawIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    actor: CurrentActor,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, str]:
+    """The applicant withdraws (撤回申请): open tasks are cancelled and the case closes."""
+    await case_service.withdraw(
+        session, temporal, actor, case_id, reason=body.reason, key=idempotency_key
+    )
+    return {"case_id": case_id, "status": "withdrawing"}

@@ -23,12 +23,18 @@ from inbox_api.errors import Problem
 from store import repos
 from store.models import Case
 from store.settings import Settings
-from workflows.contracts import CaseStatus, IdentificationInput, identification_workflow_id
+from workflows.contracts import (
+    CaseStatus,
+    IdentificationInput,
+    PlaceRef,
+    identification_workflow_id,
+)
 from workflows.identification import IdentificationWorkflow
+from workflows.rules import case_rules
 
-# Applications are made where people live and are looked after: a street/township or a
-# community/village (申请在街道(乡镇)、社区).
-APPLICATION_LEVELS = ("street", "community")
+# Applications are made at a county PES office (weifang 二(一)), a street/township or a
+# community/village platform (jilin 二(一), xinyu 第二条(一)), never above a county.
+APPLICATION_LEVELS = ("county", "street", "community")
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,8 @@ async def submit_application(
         )
     try:
         pack = load_pack(pack_id)
-    except PolicyPackError as exc:
+        rules = case_rules(pack, [PlaceRef(j.code, j.path, j.level, j.name) for j in chain])
+    except (PolicyPackError, ValueError) as exc:
         raise Problem(422, "unknown-policy", "Unknown policy pack", str(exc)) from None
 
     open_key = f"{pack.id}:{rid.number}"
@@ -173,13 +180,10 @@ async def submit_application(
             IdentificationWorkflow.run,
             IdentificationInput(
                 case_id=case_id,
-                policy_pack_id=pack.id,
-                jurisdiction_code=place.code,
-                jurisdiction_path=place.path,
                 applicant_name=name,
                 id_last4=rid.last_digits(4),
-                county_code=county.code,
-                county_path=county.path,
+                place=PlaceRef(place.code, place.path, place.level, place.name),
+                rules=rules,
             ),
             id=workflow_id,
             task_queue=settings.temporal_task_queue,

@@ -22,12 +22,15 @@ from workflows import contracts as c
 from workflows.identification import IdentificationWorkflow
 
 # Workflow validator/handler error types → (HTTP status, problem type).
-_UPDATE_ERRORS: dict[str, tuple[int, str]] = {
+UPDATE_ERRORS: dict[str, tuple[int, str]] = {
     c.ERR_TASK_UNKNOWN: (404, "not-found"),
     c.ERR_TASK_CLOSED: (409, "task-closed"),
     c.ERR_BAD_OUTCOME: (422, "bad-outcome"),
     c.ERR_MISSING_FIELDS: (422, "missing-fields"),
     c.ERR_ACTOR_NOT_ALLOWED: (403, "actor-not-allowed"),
+    c.ERR_BAD_FIELD: (422, "bad-field"),
+    c.ERR_NOT_IN_PUBLICITY: (409, "not-in-publicity"),
+    c.ERR_CASE_CLOSED: (409, "case-closed"),
 }
 
 
@@ -82,8 +85,8 @@ async def complete_task(
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type in _UPDATE_ERRORS:
-            status, slug = _UPDATE_ERRORS[cause.type]
+        if isinstance(cause, ApplicationError) and cause.type in UPDATE_ERRORS:
+            status, slug = UPDATE_ERRORS[cause.type]
             raise Problem(status, slug, "Task not completed", cause.message) from None
         raise
     except RPCError as exc:

@@ -1,11 +1,13 @@
 """The walking skeleton end to end, on SQLite and PostgreSQL: an application starts a case
-workflow, the initial-review task reaches the right officer's inbox, the decision arrives as
-a validated, idempotent update, and the case closes as identified."""
+workflow, the task reaches the right officer's inbox, the decision arrives as a validated,
+idempotent update, and the case is identified."""
 
 from __future__ import annotations
 
 from tests.factories import application, make_id
 from tests.system import System
+
+APPROVE = {"outcome": "approve", "fields": {"category": "older_unemployed"}}
 
 
 async def test_application_to_identification(system: System) -> None:
@@ -14,65 +16,52 @@ async def test_application_to_identification(system: System) -> None:
     case_id = r.json()["case_id"]
     assert r.json()["policy_pack_id"] == "weifang-2023"
 
-    task = await system.wait_for_task("wf_officer", case_id, "initial_review")
+    # Weifang concludes in one stage at the county PES (即时办结, 潍人社字〔2023〕1号 二(二)).
+    task = await system.wait_for_task("wf_reviewer", case_id, "immediate_conclusion")
     assert task["state"] == "open"
     assert task["id_number_masked"].startswith("*") and len(task["id_number_masked"]) == 18
-    officer = await system.login("wf_officer")
+    reviewer = await system.login("wf_reviewer")
+    url = f"/api/v1/tasks/{task['id']}/complete"
 
-    # An outcome the task does not offer is rejected by the workflow's validator.
+    # An outcome the task does not offer, and a category the pack does not have, are
+    # rejected by the workflow's validator before anything enters history.
+    r = await system.http.post(url, headers=reviewer, json={"outcome": "maybe"})
+    assert r.status_code == 422 and r.json()["type"] == "/problems/bad-outcome"
+    r = await system.http.post(url, headers=reviewer, json={"outcome": "approve"})
+    assert r.status_code == 422 and r.json()["type"] == "/problems/missing-fields"
     r = await system.http.post(
-        f"/api/v1/tasks/{task['id']}/complete", headers=officer, json={"outcome": "maybe"}
+        url, headers=reviewer, json={"outcome": "approve", "fields": {"category": "age_4050"}}
     )
-    assert r.status_code == 422
-    assert r.json()["type"] == "/problems/bad-outcome"
+    assert r.status_code == 422 and r.json()["type"] == "/problems/bad-field"
 
     key = {"Idempotency-Key": f"k-{case_id}-1"}
-    r1 = await system.http.post(
-        f"/api/v1/tasks/{task['id']}/complete", headers=officer | key, json={"outcome": "approve"}
-    )
+    r1 = await system.http.post(url, headers=reviewer | key, json=APPROVE)
     assert r1.status_code == 200, r1.text
     # The same key returns the first answer; another key finds the task closed.
-    r2 = await system.http.post(
-        f"/api/v1/tasks/{task['id']}/complete", headers=officer | key, json={"outcome": "approve"}
-    )
+    r2 = await system.http.post(url, headers=reviewer | key, json=APPROVE)
     assert (r2.status_code, r2.json()) == (200, r1.json())
     r3 = await system.http.post(
-        f"/api/v1/tasks/{task['id']}/complete",
-        headers=officer | {"Idempotency-Key": f"k-{case_id}-2"},
-        json={"outcome": "approve"},
+        url, headers=reviewer | {"Idempotency-Key": f"k-{case_id}-2"}, json=APPROVE
     )
     assert r3.status_code == 409
     assert r3.headers["content-type"].startswith("application/problem+json")
-
-    review = await system.wait_for_task("wf_reviewer", case_id, "review")
-    reviewer = await system.login("wf_reviewer")
-    r = await system.http.post(
-        f"/api/v1/tasks/{review['id']}/complete", headers=reviewer, json={"outcome": "approve"}
-    )
-    assert r.status_code == 422 and r.json()["type"] == "/problems/missing-fields"
-    r = await system.http.post(
-        f"/api/v1/tasks/{review['id']}/complete",
-        headers=reviewer,
-        json={"outcome": "approve", "fields": {"category": "age_40_50"}},
-    )
-    assert r.status_code == 200, r.text
 
     handle = system.env.client.get_workflow_handle(f"identification-{case_id}")
     assert await handle.result() == "identified"
     r = await system.http.get(f"/api/v1/cases/{case_id}", headers=reviewer)
     assert r.status_code == 200
     case = r.json()
-    assert case["status"] == "identified" and case["category_code"] == "age_40_50"
+    assert case["status"] == "identified" and case["category_code"] == "older_unemployed"
     kinds = [e["kind"] for e in case["timeline"]]
-    assert kinds[0] == "accepted" and kinds[-1] == "closed"
-    assert kinds.count("task_completed") == 2
+    assert kinds[0] == "pre_check" and kinds[-1] == "identified"
+    assert kinds.count("task_completed") == 1
 
 
 async def test_other_region_officer_sees_nothing(system: System) -> None:
     r = await system.http.post("/api/v1/applications", json=application())
     case_id = r.json()["case_id"]
-    task = await system.wait_for_task("wf_officer", case_id, "initial_review")
-    outsider = await system.login("jl_officer")
+    task = await system.wait_for_task("wf_reviewer", case_id, "immediate_conclusion")
+    outsider = await system.login("jl_reviewer")
     r = await system.http.get("/api/v1/tasks", headers=outsider, params={"limit": 200})
     assert all(t["case_id"] != case_id for t in r.json()["items"])
     r = await system.http.get(f"/api/v1/tasks/{task['id']}", headers=outsider)
@@ -80,7 +69,7 @@ async def test_other_region_officer_sees_nothing(system: System) -> None:
     r = await system.http.get(f"/api/v1/cases/{case_id}", headers=outsider)
     assert r.status_code == 404
     r = await system.http.post(
-        f"/api/v1/tasks/{task['id']}/complete", headers=outsider, json={"outcome": "approve"}
+        f"/api/v1/tasks/{task['id']}/complete", headers=outsider, json=APPROVE
     )
     assert r.status_code == 404
 
@@ -95,7 +84,7 @@ async def test_duplicate_application_names_the_open_case(system: System) -> None
 
 
 async def test_invalid_id_number_is_refused_and_nothing_stored(system: System) -> None:
-    body = application(id_number="370702197503151230")  # wrong check digit
+    body = application(id_number="370702198006151230")  # wrong check digit
     r = await system.http.post("/api/v1/applications", json=body)
     assert r.status_code == 422
     assert r.json()["type"] in ("/problems/invalid-id-number", "/problems/validation-error")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 03:26:29.574177
+Create Date: 2026-11-22 04:21:38.260024
 """
 from __future__ import annotations
 
@@ -103,6 +103,11 @@ def upgrade() -> None:
     sa.Column('accepted_at', store.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closed_at', store.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('identification_deadline', sa.Date(), nullable=True),
+    sa.Column('deadline_provisional', sa.Boolean(), nullable=False),
+    sa.Column('pre_check', sa.JSON(), nullable=True),
+    sa.Column('identified_at', store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('identified_by', sa.String(length=100), nullable=True),
+    sa.Column('identifying_agency', sa.String(length=120), nullable=True),
     sa.Column('updated_at', store.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['jurisdiction_code'], ['jurisdictions.code'], name=op.f('fk_cases_jurisdiction_code_jurisdictions')),
     sa.ForeignKeyConstraint(['submitted_by'], ['users.id'], name=op.f('fk_cases_submitted_by_users')),
@@ -114,6 +119,26 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_id_number'), ['id_number'], unique=False)
         batch_op.create_index('ix_cases_name', ['applicant_name'], unique=False)
         batch_op.create_index('ix_cases_scope', ['jurisdiction_path', 'submitted_at'], unique=False)
+
+    op.create_table('notifications',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('notification_key', sa.String(length=240), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('recipient_role', sa.String(length=30), nullable=True),
+    sa.Column('recipient_path', sa.String(length=200), nullable=True),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('case_id', sa.String(length=40), nullable=True),
+    sa.Column('task_id', sa.String(length=160), nullable=True),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('created_at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', store.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
+    sa.UniqueConstraint('notification_key', name=op.f('uq_notifications_notification_key'))
+    )
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.create_index('ix_notifications_group', ['recipient_role', 'recipient_path'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notifications_user_id'), ['user_id'], unique=False)
 
     op.create_table('task_completions',
     sa.Column('idempotency_key', sa.String(length=100), nullable=False),
@@ -145,6 +170,41 @@ def upgrade() -> None:
     with op.batch_alter_table('case_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_case_events_case_id'), ['case_id'], unique=False)
 
+    op.create_table('notices',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('notice_key', sa.String(length=220), nullable=False),
+    sa.Column('case_id', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=30), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.JSON(), nullable=False),
+    sa.Column('issued_at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_notices_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_notices')),
+    sa.UniqueConstraint('notice_key', name=op.f('uq_notices_notice_key'))
+    )
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notices_case_id'), ['case_id'], unique=False)
+
+    op.create_table('sla_breaches',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('breach_key', sa.String(length=220), nullable=False),
+    sa.Column('case_id', sa.String(length=40), nullable=False),
+    sa.Column('task_id', sa.String(length=160), nullable=True),
+    sa.Column('clock', sa.String(length=60), nullable=False),
+    sa.Column('event', sa.String(length=20), nullable=False),
+    sa.Column('level', sa.Integer(), nullable=False),
+    sa.Column('jurisdiction_code', sa.String(length=12), nullable=False),
+    sa.Column('jurisdiction_path', sa.String(length=200), nullable=False),
+    sa.Column('escalation_task_id', sa.String(length=160), nullable=True),
+    sa.Column('at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_sla_breaches_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sla_breaches')),
+    sa.UniqueConstraint('breach_key', name=op.f('uq_sla_breaches_breach_key'))
+    )
+    with op.batch_alter_table('sla_breaches', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sla_breaches_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_sla_breaches_scope', ['jurisdiction_path', 'at'], unique=False)
+
     op.create_table('tasks',
     sa.Column('id', sa.String(length=160), nullable=False),
     sa.Column('case_id', sa.String(length=40), nullable=False),
@@ -166,6 +226,9 @@ def upgrade() -> None:
     sa.Column('deadline_at', store.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sla_provisional', sa.Boolean(), nullable=False),
     sa.Column('sla_state', sa.String(length=20), nullable=False),
+    sa.Column('sla_goal', sa.Integer(), nullable=False),
+    sa.Column('sla_deadline', sa.Integer(), nullable=False),
+    sa.Column('sla_unit', sa.String(length=20), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('outcome', sa.JSON(), nullable=True),
     sa.Column('completed_by', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -192,6 +255,15 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tasks_assignee')
 
     op.drop_table('tasks')
+    with op.batch_alter_table('sla_breaches', schema=None) as batch_op:
+        batch_op.drop_index('ix_sla_breaches_scope')
+        batch_op.drop_index(batch_op.f('ix_sla_breaches_case_id'))
+
+    op.drop_table('sla_breaches')
+    with op.batch_alter_table('notices', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notices_case_id'))
+
+    op.drop_table('notices')
     with op.batch_alter_table('case_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_case_events_case_id'))
 
@@ -200,6 +272,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_task_completions_task_id'))
 
     op.drop_table('task_completions')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notifications_user_id'))
+        batch_op.drop_index('ix_notifications_group')
+
+    op.drop_table('notifications')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_scope')
         batch_op.drop_index('ix_cases_name')

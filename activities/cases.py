@@ -1,0 +1,201 @@
+"""Case activities: the case projection and timeline, the eligibility pre-check with department
+data (部门信息共享), supplements of missing materials and the notices served on the applicant.
+Idempotent: timeline events and notices are keyed; the pre-check is recomputed, not appended.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from domain.calendar import local_date
+from domain.eligibility import assess
+from domain.facts import ApplicantFacts, DataFinding
+from domain.policy.loader import pack_from_json
+from domain.policy.model import PolicyPack
+from store.models import Case, CaseEvent, Notice, PolicyPackVersion
+from workflows.contracts import (
+    AssessInput,
+    AssessResult,
+    CaseUpdateInput,
+    MissingItem,
+    NoticeInput,
+    SupplementInput,
+)
+
+
+class FindingsSource(Protocol):
+    """Where department data comes from (see activities.department for the default adapter)."""
+
+    async def findings(self, id_number: str, on: date) -> list[DataFinding]: ...
+
+
+class CaseActivities:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], department: FindingsSource | None = None
+    ) -> None:
+        self.sessions = sessions
+        self.department = department
+
+    @activity.defn(name="update_case")
+    async def update_case(self, inp: CaseUpdateInput) -> None:
+        try:
+            async with self.sessions() as session, session.begin():
+                if await _event_seen(session, inp.event_key):
+                    return
+                case = await _case(session, inp.case_id)
+                before = {"status": case.status, "stage": case.stage}
+                _apply(case, inp)
+                session.add(
+                    CaseEvent(
+                        case_id=inp.case_id,
+                        event_key=inp.event_key,
+                        at=inp.at,
+                        actor=inp.actor,
+                        kind=inp.kind,
+                        summary=inp.summary,
+                        before=before,
+                        after={"status": case.status, "stage": case.stage, **inp.detail},
+                    )
+                )
+        except IntegrityError:
+            # A concurrent retry wrote the same event first: that is the idempotent outcome.
+            return
+
+    @activity.defn(name="assess_case")
+    async def assess(self, inp: AssessInput) -> AssessResult:
+        """The eligibility pre-check (shown to officers, never deciding alone), with findings
+        from department data when the pack verifies through data sharing."""
+        on = local_date(inp.on)
+        async with self.sessions() as session, session.begin():
+            case = await _case(session, inp.case_id)
+            pack = await pinned_pack(session, case)
+            facts = ApplicantFacts.model_validate(case.facts)
+            findings: list[DataFinding] = []
+            if inp.department_check and self.department is not None:
+                findings = await self.department.findings(case.id_number, on)
+                facts = facts.model_copy(update={"data_sharing": findings})
+            decision = assess(facts, pack, on)
+            case.pre_check = decision.model_dump(mode="json")
+            missing = [
+                MissingItem(m.code, m.name, m.written_commitment_may_replace)
+                for m in decision.evidence_missing
+                if not m.covered_by_commitment
+            ]
+            met = [f.rule for f in decision.categories_met]
+            summary = (
+                ("预审：符合条件" if decision.eligible else "预审：存在不符合项或待核实事项")
+                + (
+                    f"；符合类别 {'、'.join(f.name for f in decision.categories_met)}"
+                    if met
+                    else ""
+                )
+                + (f"；缺少材料 {'、'.join(m.name for m in missing)}" if missing else "")
+            )
+            key = f"{case.workflow_id}/pre_check:{inp.round}"
+            if not await _event_seen(session, key):
+                session.add(
+                    CaseEvent(
+                        case_id=case.id,
+                        event_key=key,
+                        at=inp.on,
+                        actor="system",
+                        kind="pre_check",
+                        summary=summary,
+                        before=None,
+                        after={
+                            "department_findings": [f.model_dump(mode="json") for f in findings],
+                            "eligible": decision.eligible,
+                        },
+                    )
+                )
+        return AssessResult(
+            eligible=decision.eligible,
+            categories_met=met,
+            missing=missing,
+            commitment_can_stand_in=decision.written_commitment_can_stand_in,
+            summary_zh=summary,
+            findings=len(findings),
+        )
+
+    @activity.defn(name="record_supplement")
+    async def record_supplement(self, inp: SupplementInput) -> None:
+        async with self.sessions() as session, session.begin():
+            case = await _case(session, inp.case_id)
+            facts = dict(case.facts)
+            evidence = list(dict.fromkeys([*facts.get("evidence", []), *inp.evidence]))
+            facts["evidence"] = evidence
+            if inp.written_commitment:
+                facts["written_commitment"] = True
+            case.facts = facts  # reassign: JSON columns track replacement, not mutation
+
+    @activity.defn(name="issue_notice")
+    async def issue_notice(self, inp: NoticeInput) -> None:
+        try:
+            async with self.sessions() as session, session.begin():
+                key = f"{inp.case_id}/{inp.key}"
+                seen = await session.scalar(select(Notice.id).where(Notice.notice_key == key))
+                if seen is None:
+                    session.add(
+                        Notice(
+                            notice_key=key,
+                            case_id=inp.case_id,
+                            kind=inp.kind,
+                            title=inp.title,
+                            body=inp.body,
+                            issued_at=inp.at,
+                        )
+                    )
+        except IntegrityError:
+            return
+
+
+async def pinned_pack(session: AsyncSession, case: Case) -> PolicyPack:
+    """The pack version the case was opened under (never the current one)."""
+    row = await session.get(PolicyPackVersion, case.policy_pack_ref)
+    if row is None:
+        raise ValueError(f"pack version {case.policy_pack_ref} of case {case.id} is not stored")
+    return pack_from_json(row.content)
+
+
+async def _case(session: AsyncSession, case_id: str) -> Case:
+    case = await session.get(Case, case_id)
+    if case is None:
+        raise ValueError(f"case {case_id} is not in the database")
+    return case
+
+
+async def _event_seen(session: AsyncSession, key: str) -> bool:
+    return await session.scalar(select(CaseEvent.id).where(CaseEvent.event_key == key)) is not None
+
+
+def _apply(case: Case, inp: CaseUpdateInput) -> None:
+    if inp.status is not None:
+        case.status = inp.status
+    if inp.stage is not None:
+        case.stage = inp.stage
+    if inp.category_code is not None:
+        case.category_code = inp.category_code
+    if inp.outcome_reason is not None:
+        case.outcome_reason = inp.outcome_reason
+    if inp.accepted and case.accepted_at is None:
+        case.accepted_at = inp.at
+    if inp.identification_deadline is not None:
+        case.identification_deadline = inp.identification_deadline
+    if inp.deadline_provisional is not None:
+        case.deadline_provisional = inp.deadline_provisional
+    if inp.identified:
+        case.identified_at = inp.at
+        case.identified_by = inp.identified_by
+        case.identifying_agency = inp.identifying_agency
+        # The person stays "open" in the region (open_key kept): identified persons are in
+        # assistance until they exit, and may not apply again meanwhile.
+    if inp.closed:
+        case.closed_at = inp.at
+        case.open_key = None  # frees the person to apply again (subject to the pack's rules)
+    case.updated_at = inp.at
