@@ -5,14 +5,12 @@ Idempotent: timeline events and notices are keyed; the pre-check is recomputed, 
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Protocol
-
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.department import DepartmentDataAdapter
 from domain.calendar import local_date
 from domain.eligibility import assess
 from domain.facts import ApplicantFacts, DataFinding
@@ -29,15 +27,11 @@ from workflows.contracts import (
 )
 
 
-class FindingsSource(Protocol):
-    """Where department data comes from (see activities.department for the default adapter)."""
-
-    async def findings(self, id_number: str, on: date) -> list[DataFinding]: ...
-
-
 class CaseActivities:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], department: FindingsSource | None = None
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        department: DepartmentDataAdapter | None = None,
     ) -> None:
         self.sessions = sessions
         self.department = department

@@ -132,7 +132,7 @@ def test_command_one_runs_stops_and_resumes(tmp_path: Path) -> None:
         assert f"{stack.base}/docs" in output and f"127.0.0.1:{stack.ui_port}" in output
         status, page = call("GET", f"{stack.base}/login")
         assert status == 200 and "登录" in page
-        # A Jilin case: acceptance, then initial review, both at the street (吉人社发〔2022〕10号 二).
+        # A Jilin case: acceptance, then initial review at the street (吉人社发〔2022〕10号 二).
         body = application("jilin-2022")
         status, created = call("POST", f"{stack.base}/api/v1/applications", body)
         assert status == 201, created

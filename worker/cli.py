@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import click
 
 from store.settings import Settings, SettingsError, load_settings
-from worker import cli_calendar, cli_policy
+from worker import cli_calendar, cli_department, cli_policy
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -31,7 +31,12 @@ def settings_or_fail(**overrides: object) -> Settings:
 @click.group(name="yuanzhu", context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """援助 Yuanzhu: identification of and assistance to persons with employment difficulty."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Commands print their own one-line results; only warnings from libraries reach stderr.
+    # Long-running processes (up, worker, api) log their own progress at INFO.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    logging.getLogger("yuanzhu").setLevel(logging.INFO)
 
 
 @main.command()
@@ -42,7 +47,6 @@ def up() -> None:
 
     settings = settings_or_fail(seed_demo=True)
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]  # URLs show at once
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         sys.exit(run_up(settings, echo=click.echo))
     except StartupError as exc:
@@ -179,6 +183,7 @@ def user_create(
 
 cli_calendar.register(main)
 cli_policy.register(main)
+cli_department.register(main)
 
 if __name__ == "__main__":
     main()

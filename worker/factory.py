@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.cases import CaseActivities, FindingsSource
+from activities.cases import CaseActivities
+from activities.department import (
+    DepartmentActivities,
+    DepartmentDataAdapter,
+    ImportedListsAdapter,
+)
 from activities.inbox import InboxActivities
 from store.db import make_engine, make_sessionmaker
 from store.settings import Settings
@@ -22,11 +27,15 @@ WORKFLOWS: Sequence[type] = (IdentificationWorkflow,)
 
 
 def activities_for(
-    sessions: async_sessionmaker[AsyncSession], department: FindingsSource | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    department_adapter: DepartmentDataAdapter | None = None,
 ) -> list[Callable[..., Any]]:
-    """The activity callables, bound to their dependencies."""
+    """The activity callables, bound to their dependencies. Department data comes from the
+    lists an administrator imports unless another adapter (a province's data exchange) is
+    given."""
+    adapter = department_adapter or ImportedListsAdapter(sessions)
     inbox = InboxActivities(sessions)
-    cases = CaseActivities(sessions, department)
+    cases = CaseActivities(sessions, adapter)
     return [
         inbox.open_task,
         inbox.close_task,
@@ -37,6 +46,7 @@ def activities_for(
         cases.assess,
         cases.record_supplement,
         cases.issue_notice,
+        DepartmentActivities(adapter).department_check,
     ]
 
 
@@ -45,6 +55,7 @@ def build_worker(
     settings: Settings,
     *,
     sessions: async_sessionmaker[AsyncSession] | None = None,
+    department_adapter: DepartmentDataAdapter | None = None,
     **worker_options: Any,
 ) -> Worker:
     """A worker on ``settings.temporal_task_queue``. Pass ``sessions`` to share a session factory
@@ -55,6 +66,6 @@ def build_worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities_for(sessions),
+        activities=activities_for(sessions, department_adapter),
         **worker_options,
     )

@@ -12,7 +12,10 @@ Stages (each present only where the pack has it):
   where the pack says so, taken to the district/county when the applicant still disagrees;
 - review/identification (复核认定) by the county, or a single immediate conclusion (即时办结);
 - a refusal is recorded with its basis; where the pack says so it goes back to the grassroots
-  level to inform the applicant, or a notice of non-identification is served.
+  level to inform the applicant, or a notice of non-identification is served (the pack's named
+  document, or a notice of the reason and basis where the refusing office informs the
+  applicant itself); an objection upheld during publicity is told as the office that upheld it
+  tells its own refusals.
 The applicant may withdraw at any time before the conclusion.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         NoticeInput,
         ObjectionRequest,
         ObjectionResult,
+        PlaceRef,
         Role,
         SlaEventInput,
         SlaInput,
@@ -355,7 +360,10 @@ class IdentificationWorkflow:
         if decision is None:
             return None
         if decision.outcome == "upheld":
-            await self._refuse(stage, decision, "公示异议成立，不予认定")
+            refusing = stage
+            if workflow.patched("upheld-objection-refusal-handling"):
+                refusing = self._refusal_handling_of(stage, task.place)
+            await self._refuse(refusing, decision, "公示异议成立，不予认定")
         if decision.outcome == "restart":
             ends = await self._publicity_end(days)
             await self._event(
@@ -559,6 +567,30 @@ class IdentificationWorkflow:
                 self.withdrawal.reason,
                 self.withdrawal.actor_name,
             )
+
+    def _refusal_handling_of(self, stage: StageRule, place: PlaceRef) -> StageRule:
+        """An upheld objection refuses identification on behalf of the office that decided it.
+        The publicity stage has no refusal handling of its own, so the refusal is told as that
+        office tells its own (qingxin 三(二): the district that upholds an escalated objection
+        serves the 不予认定就业困难人员告知书 as after its review)."""
+        if stage.refusal_notice or stage.refusal_returns_to:
+            return stage
+        own = next(
+            (
+                s
+                for s in self.rules.stages
+                if s.place.code == place.code and (s.refusal_notice or s.refusal_returns_to)
+            ),
+            None,
+        )
+        if own is None:
+            return stage
+        return dataclasses.replace(
+            stage,
+            place=place,
+            refusal_notice=own.refusal_notice,
+            refusal_returns_to=own.refusal_returns_to,
+        )
 
     def _first_human_stage(self) -> StageRule:
         return next(s for s in self.rules.stages if s.role != "system")

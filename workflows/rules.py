@@ -4,11 +4,16 @@ in the workflow's input, so a later change of pack or tree never rewrites a runn
 
 from __future__ import annotations
 
-from domain.policy.model import PolicyPack
+from domain.policy.model import PolicyPack, RefusalHandling
 from workflows.contracts import LEVELS, CaseRules, PlaceRef, SlaInput, StageRule
 
 # Steps the workflow runs without a human (data sharing is an activity).
 AUTOMATIC_STAGES = ("data_check",)
+
+# The notice served when the pack says the refusing office tells the applicant (告知本人) but
+# names no document of its own: it records the reason and basis told (weifang 二(二):
+# 告知本人不予认定的依据和理由; jilin 二(二): 注明原因，并告知申请人).
+INFORM_REFUSAL_NOTICE = "不予认定告知"
 
 
 def resolve_level(chain: list[PlaceRef], level: str) -> PlaceRef:
@@ -23,6 +28,19 @@ def resolve_level(chain: list[PlaceRef], level: str) -> PlaceRef:
 
 def _sla(goal: int, deadline: int, unit: str) -> SlaInput:
     return SlaInput(goal=goal, deadline=deadline, unit=unit)
+
+
+def _refusal_notice(refusal: RefusalHandling | None) -> str | None:
+    """The notice a refusal at this stage serves: the pack's named document, else a notice of
+    the reason and basis when the refusing office itself informs the applicant. A refusal
+    returned to a lower level (``returns_to``) is told by that level's inform task instead."""
+    if refusal is None:
+        return None
+    if refusal.notice:
+        return refusal.notice
+    if refusal.informs_applicant is not None and refusal.returns_to is None:
+        return INFORM_REFUSAL_NOTICE
+    return None
 
 
 def case_rules(pack: PolicyPack, chain: list[PlaceRef]) -> CaseRules:
@@ -49,7 +67,7 @@ def case_rules(pack: PolicyPack, chain: list[PlaceRef]) -> CaseRules:
                 refusal_returns_to=resolve_level(chain, refusal.returns_to)
                 if refusal and refusal.returns_to
                 else None,
-                refusal_notice=refusal.notice if refusal else None,
+                refusal_notice=_refusal_notice(refusal),
             )
         )
     clocks = pack.clocks

@@ -10,7 +10,8 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import store.models
-import store.models_calendar  # noqa: F401
+import store.models_calendar
+import store.models_department  # noqa: F401
 from store.base import Base
 from store.db import make_engine
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 04:21:38.260024
+Create Date: 2026-11-22 04:38:56.498299
 """
 from __future__ import annotations
 
@@ -41,6 +41,20 @@ def upgrade() -> None:
     sa.Column('loaded_by', sa.String(length=100), nullable=False),
     sa.PrimaryKeyConstraint('year', name=op.f('pk_calendar_years'))
     )
+    op.create_table('department_imports',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('list_kind', sa.String(length=40), nullable=False),
+    sa.Column('file_name', sa.String(length=255), nullable=False),
+    sa.Column('rows', sa.Integer(), nullable=False),
+    sa.Column('imported_at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('imported_by', sa.String(length=100), nullable=False),
+    sa.Column('replaces_previous', sa.Boolean(), nullable=False),
+    sa.Column('replaced_rows', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_department_imports'))
+    )
+    with op.batch_alter_table('department_imports', schema=None) as batch_op:
+        batch_op.create_index('ix_department_imports_kind', ['list_kind', 'imported_at'], unique=False)
+
     op.create_table('jurisdictions',
     sa.Column('code', sa.String(length=12), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -63,6 +77,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('policy_pack_versions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_policy_pack_versions_pack_id'), ['pack_id'], unique=False)
+
+    op.create_table('department_records',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('import_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('list_kind', sa.String(length=40), nullable=False),
+    sa.Column('id_number', sa.String(length=18), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('valid_from', sa.Date(), nullable=True),
+    sa.Column('valid_to', sa.Date(), nullable=True),
+    sa.Column('jurisdiction_code', sa.String(length=12), nullable=True),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['import_id'], ['department_imports.id'], name=op.f('fk_department_records_import_id_department_imports')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_department_records'))
+    )
+    with op.batch_alter_table('department_records', schema=None) as batch_op:
+        batch_op.create_index('ix_department_records_person', ['id_number', 'list_kind'], unique=False)
+        batch_op.create_index('ix_department_records_place', ['list_kind', 'jurisdiction_code'], unique=False)
 
     op.create_table('users',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -287,11 +318,20 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_users_jurisdiction_path'))
 
     op.drop_table('users')
+    with op.batch_alter_table('department_records', schema=None) as batch_op:
+        batch_op.drop_index('ix_department_records_place')
+        batch_op.drop_index('ix_department_records_person')
+
+    op.drop_table('department_records')
     with op.batch_alter_table('policy_pack_versions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_policy_pack_versions_pack_id'))
 
     op.drop_table('policy_pack_versions')
     op.drop_table('jurisdictions')
+    with op.batch_alter_table('department_imports', schema=None) as batch_op:
+        batch_op.drop_index('ix_department_imports_kind')
+
+    op.drop_table('department_imports')
     op.drop_table('calendar_years')
     op.drop_table('audit_log')
     # ### end Alembic commands ###

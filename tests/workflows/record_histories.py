@@ -1,0 +1,144 @@
+"""Record workflow histories for the replay test (tests/workflows/test_replay.py).
+
+Recorded on the real dev server (``temporal server start-dev``): the histories the Java
+time-skipping server writes for updates differ from a real server's and do not replay, so
+these cover what a real deployment holds — finished cases, and cases still running (partial
+histories: timers scheduled, tasks open, an objection under way). Run after an intentional,
+patched change of workflow code to add histories of the new shape:
+
+    .venv/bin/python -m tests.workflows.record_histories
+
+Existing files are never overwritten: they are what running cases look like, and the replay
+test must keep passing on them (use ``workflow.patched`` for changes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from store.migrate import upgrade
+from tests.conftest import make_settings
+from tests.factories import application
+from tests.system import System, running_system
+from worker.binaries import find_binary
+
+HERE = Path(__file__).parent / "histories"
+
+
+async def _save(env: WorkflowEnvironment, case_id: str, name: str) -> None:
+    path = HERE / f"{name}.json"
+    if path.exists():
+        print(f"kept {path.name}")
+        return
+    workflow_id = f"identification-{case_id}"
+    history = await env.client.get_workflow_handle(workflow_id).fetch_history()
+    # The workflow id goes with the history: task ids and event keys derive from it, so a
+    # replay under another id would not be the same execution.
+    path.write_text(
+        json.dumps(
+            {"workflow_id": workflow_id, "history": json.loads(history.to_json())},
+            ensure_ascii=False,
+            indent=1,
+        )
+    )
+    print(f"wrote {path.name} ({len(history.events)} events)")
+
+
+async def _do(sy: System, user: str, case_id: str, kind: str, outcome: str, **fields: Any) -> None:
+    task = await sy.wait_for_task(user, case_id, kind)
+    r = await sy.http.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        headers=await sy.login(user),
+        json={"outcome": outcome, "fields": fields},
+    )
+    assert r.status_code == 200, r.text
+
+
+async def _submit(sy: System, pack: str, **kwargs: Any) -> str:
+    r = await sy.http.post("/api/v1/applications", json=application(pack, **kwargs))
+    assert r.status_code == 201, r.text
+    return str(r.json()["case_id"])
+
+
+async def main() -> None:
+    HERE.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = make_settings(f"sqlite+aiosqlite:///{Path(tmp) / 'y.db'}", Path(tmp))
+        await asyncio.to_thread(upgrade, settings)
+        env = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=find_binary("temporal"),
+            data_converter=pydantic_data_converter,
+        )
+        async with running_system(settings, env) as sy:
+            # Jilin, running: in publicity with an objection dismissed (timers pending).
+            jl = await _submit(sy, "jilin-2022")
+            await _do(sy, "jl_officer", jl, "acceptance", "accept")
+            await _do(sy, "jl_officer", jl, "initial_review", "approve")
+            headers = await sy.login("jl_officer")
+            for _ in range(100):
+                r = await sy.http.post(
+                    f"/api/v1/cases/{jl}/objections",
+                    headers=headers,
+                    json={"content": "申请人在外地有工作", "raised_by": "邻居"},
+                )
+                if r.status_code == 201:
+                    break
+                await asyncio.sleep(0.1)  # publicity starts once the projection caught up
+            await _do(sy, "jl_officer", jl, "objection", "dismissed", explanation="经核实无此情况")
+            await _save(env, jl, "jilin_running_in_publicity_after_objection")
+            # Jilin, running: waiting out its publicity.
+            back = await _submit(sy, "jilin-2022")
+            await _do(sy, "jl_officer", back, "acceptance", "accept")
+            await _do(sy, "jl_officer", back, "initial_review", "approve")
+            await _save(env, back, "jilin_running_waiting_in_publicity")
+            # Jilin, missing evidence: the one-time notice and the supplement, then accepted.
+            sup = await _submit(sy, "jilin-2022", evidence=["application_form"])
+            await _do(
+                sy,
+                "jl_officer",
+                sup,
+                "supplement",
+                "supplied",
+                evidence=["id_card", "household_register_or_urban_residence_proof"],
+            )
+            await _do(sy, "jl_officer", sup, "acceptance", "accept")
+            await _save(env, sup, "jilin_running_after_supplement")
+            # Weifang: identified and refused at the single stage (即时办结).
+            wf = await _submit(sy, "weifang-2023")
+            await _do(
+                sy,
+                "wf_reviewer",
+                wf,
+                "immediate_conclusion",
+                "approve",
+                category="older_unemployed",
+            )
+            assert await env.client.get_workflow_handle(f"identification-{wf}").result()
+            await _save(env, wf, "weifang_identified")
+            wr = await _submit(sy, "weifang-2023")
+            await _do(sy, "wf_reviewer", wr, "immediate_conclusion", "refuse", reason="不符合条件")
+            await env.client.get_workflow_handle(f"identification-{wr}").result()
+            await _save(env, wr, "weifang_refused")
+            # Xinyu: withdrawn while the acceptance task is open.
+            xy = await _submit(sy, "xinyu-2023")
+            await sy.wait_for_task("xy_officer", xy, "acceptance")
+            r = await sy.http.post(
+                f"/api/v1/cases/{xy}/withdraw",
+                headers=await sy.login("xy_officer"),
+                json={"reason": "申请人已就业"},
+            )
+            assert r.status_code == 202, r.text
+            await env.client.get_workflow_handle(f"identification-{xy}").result()
+            await _save(env, xy, "xinyu_withdrawn")
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

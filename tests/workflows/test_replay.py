@@ -1,0 +1,29 @@
+"""Replay saved histories with today's workflow code: a change that would break running cases
+(non-determinism) fails here. Histories are recorded by tests/workflows/record_histories.py
+and never rewritten."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from worker.factory import WORKFLOWS
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_there_are_histories_to_replay() -> None:
+    assert len(HISTORIES) >= 4
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_replay(path: Path) -> None:
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
+    saved = json.loads(path.read_text())
+    history = WorkflowHistory.from_json(saved["workflow_id"], saved["history"])
+    await replayer.replay_workflow(history)
