@@ -17,9 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.outbound import OutboundDelivery
 from domain.sla import DurationUnit, SlaClock, SlaSpec, sla_clock
 from store.calendar_repo import effective_calendar
-from store.models import Case, Notification, SlaBreach, Task
+from store.models import Case, CaseEvent, Notification, SlaBreach, Task
 from workflows.contracts import (
     Clock,
     ClockInput,
@@ -55,8 +56,13 @@ async def clock_for(session: AsyncSession, started: datetime, sla: SlaInput) -> 
 
 
 class InboxActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbound: OutboundDelivery | None = None,
+    ) -> None:
         self.sessions = sessions
+        self.outbound = outbound or OutboundDelivery(sessions)
 
     @activity.defn(name="open_task")
     async def open_task(self, inp: OpenTaskInput) -> OpenedTask:
@@ -144,11 +150,13 @@ class InboxActivities:
         escalation's jurisdiction for a breach)."""
         try:
             async with self.sessions() as session, session.begin():
-                await self._sla_event(session, inp)
+                keys = await self._sla_event(session, inp)
         except IntegrityError:
             return  # a concurrent retry wrote the same keys first: already recorded
+        await self.outbound.deliver(keys)
 
-    async def _sla_event(self, session: AsyncSession, inp: SlaEventInput) -> None:
+    async def _sla_event(self, session: AsyncSession, inp: SlaEventInput) -> list[str]:
+        """Write the event; returns the keys of the notifications it addresses."""
         task = await session.get(Task, inp.task_id) if inp.task_id else None
         what = TASK_KIND_ZH.get(task.kind, task.kind) if task else "认定办结时限"
         who = f"{task.applicant_name} " if task else ""
@@ -171,7 +179,7 @@ class InboxActivities:
                 select(SlaBreach.id).where(SlaBreach.breach_key == inp.key)
             )
             if existing is not None:
-                return
+                return []
             session.add(
                 SlaBreach(
                     breach_key=inp.key,
@@ -192,9 +200,35 @@ class InboxActivities:
             kind = "escalation"
         if task is not None and task.assignee_id is not None:
             recipients.append((task.assignee_id, None, None))
+        # Every reminder and escalation shows on the case's timeline too.
+        event_key = f"sla/{inp.key}"
+        if (
+            await session.scalar(select(CaseEvent.id).where(CaseEvent.event_key == event_key))
+            is None
+        ):
+            session.add(
+                CaseEvent(
+                    case_id=inp.case_id,
+                    event_key=event_key,
+                    at=inp.at,
+                    actor="system",
+                    kind="escalation" if kind == "escalation" else "reminder",
+                    summary=message,
+                    before=None,
+                    after={
+                        "clock": inp.clock,
+                        "event": inp.event,
+                        "level": inp.level,
+                        "jurisdiction": inp.place.code if inp.place else None,
+                        "escalation_task_id": inp.escalation_task_id,
+                    },
+                )
+            )
+        keys: list[str] = []
         for user_id, role, path in recipients:
             recipient = f"user:{user_id}" if user_id else f"group:{role}:{path}"
             key = f"{inp.key}/{recipient}"
+            keys.append(key)
             seen = await session.scalar(
                 select(Notification.id).where(Notification.notification_key == key)
             )
@@ -212,6 +246,7 @@ class InboxActivities:
                         created_at=inp.at,
                     )
                 )
+        return keys
 
 
 def _opened(task: Task) -> OpenedTask:

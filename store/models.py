@@ -54,6 +54,8 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(100))
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(30))
+    # Where the outbound adapter (SMTP) sends this user's notifications, when switched on.
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
     jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdictions.code"))
     jurisdiction_path: Mapped[str] = mapped_column(String(200), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -245,6 +247,8 @@ class Notification(Base):
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Set once the outbound adapter sent it, so a retried activity never sends it twice.
+    sent_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (Index("ix_notifications_group", "recipient_role", "recipient_path"),)
 
@@ -262,3 +266,14 @@ class Notice(Base):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AppSetting(Base):
+    """Settings an administrator changes at run time (for example the outbound adapter)."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str] = mapped_column(String(100))

@@ -93,6 +93,7 @@ async def add_user(
     role: str,
     jurisdiction: Jurisdiction,
     now: datetime,
+    email: str | None = None,
 ) -> User:
     user = User(
         username=username,
@@ -101,6 +102,7 @@ async def add_user(
         role=role,
         jurisdiction_code=jurisdiction.code,
         jurisdiction_path=jurisdiction.path,
+        email=email,
         active=True,
         created_at=now,
     )

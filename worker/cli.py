@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import click
 
 from store.settings import Settings, SettingsError, load_settings
-from worker import cli_calendar, cli_department, cli_policy
+from worker import cli_calendar, cli_department, cli_outbound, cli_policy
 
 
 def fail(message: str, code: int = 1) -> None:
@@ -135,6 +135,7 @@ ROLES = ("grassroots_officer", "county_reviewer", "supervisor", "admin")
 @click.option("--role", required=True, type=click.Choice(ROLES))
 @click.option("--jurisdiction", "jurisdiction_code", required=True, help="division code")
 @click.option("--name", "display_name", default=None, help="display name (default: username)")
+@click.option("--email", default=None, help="address for outbound notifications")
 @click.option(
     "--password-stdin",
     is_flag=True,
@@ -142,7 +143,12 @@ ROLES = ("grassroots_officer", "county_reviewer", "supervisor", "admin")
     help="read the password from standard input (never from the command line)",
 )
 def user_create(
-    username: str, role: str, jurisdiction_code: str, display_name: str | None, password_stdin: bool
+    username: str,
+    role: str,
+    jurisdiction_code: str,
+    display_name: str | None,
+    email: str | None,
+    password_stdin: bool,
 ) -> None:
     """Create a user; the password is read from standard input."""
     from inbox_api.security import hash_password
@@ -170,6 +176,7 @@ def user_create(
                 role=role,
                 jurisdiction=place,
                 now=datetime.now(UTC),
+                email=email,
             )
 
     try:
@@ -184,6 +191,7 @@ def user_create(
 cli_calendar.register(main)
 cli_policy.register(main)
 cli_department.register(main)
+cli_outbound.register(main)
 
 if __name__ == "__main__":
     main()
