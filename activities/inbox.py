@@ -22,6 +22,7 @@ from domain.sla import DurationUnit, SlaClock, SlaSpec, sla_clock
 from store.calendar_repo import effective_calendar
 from store.models import Case, CaseEvent, Notification, SlaBreach, Task
 from workflows.contracts import (
+    TASK_KIND_ZH,
     Clock,
     ClockInput,
     CloseTaskInput,
@@ -31,19 +32,6 @@ from workflows.contracts import (
     SlaEventInput,
     SlaInput,
 )
-
-TASK_KIND_ZH = {
-    "acceptance": "受理查验",
-    "supplement": "补充材料",
-    "initial_review": "初审",
-    "home_visit": "入户核实",
-    "publicity_report": "公示结果上报",
-    "objection": "公示异议处理",
-    "review": "复核认定",
-    "immediate_conclusion": "审核认定",
-    "inform_refusal": "告知不予认定",
-    "escalation": "督办",
-}
 
 
 async def clock_for(session: AsyncSession, started: datetime, sla: SlaInput) -> SlaClock:
@@ -94,7 +82,7 @@ class InboxActivities:
                 sla_goal=inp.sla.goal,
                 sla_deadline=inp.sla.deadline,
                 sla_unit=inp.sla.unit,
-                payload=inp.payload,
+                payload={**inp.payload, "form": {"outcomes": inp.outcomes, "choices": inp.choices}},
                 version=1,
             )
             session.add(task)

@@ -22,22 +22,16 @@ from inbox_api.deps import SESSION_COOKIE, OptionalActor, SessionDep, SettingsDe
 from inbox_api.errors import Problem
 from inbox_api.routes.auth import authenticate
 from inbox_api.security import issue_token
+from inbox_api.services import cases as case_service
 from inbox_api.services import tasks as task_service
 from store import repos
+from workflows.contracts import TASK_KIND_ZH
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 
 router = APIRouter(include_in_schema=False)
 
-TASK_KIND_ZH = {
-    "initial_review": "初审",
-    "review": "复核认定",
-    "home_visit": "入户核实",
-    "objection": "公示异议处理",
-    "supplement": "补充材料",
-    "escalation": "督办",
-}
 SLA_ZH = {"on_track": "正常", "at_risk": "临期", "breached": "已超时", "past_deadline": "已逾期"}
 ROLE_ZH = {
     "grassroots_officer": "基层经办人员",
@@ -45,9 +39,51 @@ ROLE_ZH = {
     "supervisor": "督导",
     "admin": "系统管理员",
 }
-OUTCOME_ZH = {"approve": "通过", "refuse": "不通过"}
+OUTCOME_ZH = {
+    "approve": "通过/认定",
+    "refuse": "不通过/不予认定",
+    "accept": "受理",
+    "not_accepted": "不予受理",
+    "supplied": "已补充材料",
+    "commitment": "签署书面承诺",
+    "abandoned": "申请人放弃",
+    "confirmed": "核实属实",
+    "not_confirmed": "核实不符",
+    "report": "签署意见并上报",
+    "dismissed": "异议不成立",
+    "upheld": "异议成立",
+    "restart": "重新公示",
+    "applicant_disagrees": "申请人仍不服，报区级处理",
+    "informed": "已告知申请人",
+    "handled": "已督办",
+}
+FIELD_ZH = {
+    "reason": "原因",
+    "category": "认定类别",
+    "evidence": "补充的材料",
+    "visit_record": "入户核实记录",
+    "explanation": "核实与解释情况",
+    "channel": "告知方式",
+    "action": "督办措施",
+}
+STATUS_ZH = {
+    "submitted": "已申请",
+    "awaiting_materials": "待补充材料",
+    "accepted": "已受理",
+    "under_review": "审核中",
+    "in_publicity": "公示中",
+    "identified": "已认定",
+    "refused": "不予认定",
+    "not_accepted": "不予受理",
+    "withdrawn": "已撤回",
+}
+# Fields whose value is a list (several materials handed in at once).
+LIST_FIELDS = {"evidence"}
 templates.env.globals.update(
     SHANGHAI=SHANGHAI,
+    STATUS_ZH=STATUS_ZH,
+    FIELD_ZH=FIELD_ZH,
+    LIST_FIELDS=LIST_FIELDS,
     TASK_KIND_ZH=TASK_KIND_ZH,
     SLA_ZH=SLA_ZH,
     ROLE_ZH=ROLE_ZH,
@@ -150,19 +186,16 @@ async def task_submit(
     session: SessionDep,
     settings: SettingsDep,
     actor: OptionalActor,
-    outcome: Annotated[str, Form(max_length=40)],
-    csrf: Annotated[str, Form(max_length=100)],
-    idempotency_key: Annotated[str, Form(max_length=100)],
-    reason: Annotated[str, Form(max_length=2000)] = "",
-    category: Annotated[str, Form(max_length=50)] = "",
-    comment: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
+    """One handler for every task kind: the form's fields are named ``f_<field>`` after the
+    task's own form definition (``payload.form``); the workflow validates them."""
     if actor is None:
         return RedirectResponse("/login", status_code=303)
+    form = await request.form()
     temporal = await request.app.state.temporal.get()
     try:
-        _check_csrf(request, settings.secret_key, csrf)
-        task = await task_service.get_task(session, actor, task_id)
+        _check_csrf(request, settings.secret_key, str(form.get("csrf", "")))
+        await task_service.get_task(session, actor, task_id)
         if temporal is None:
             raise Problem(
                 503,
@@ -170,16 +203,20 @@ async def task_submit(
                 "Temporal unavailable",
                 "工作流引擎暂不可用，请稍后重试",
             )
-        fields = {k: v for k, v in {"reason": reason, "category": category}.items() if v}
+        fields: dict[str, object] = {}
+        for key in {k for k in form if k.startswith("f_")}:
+            values = [str(v) for v in form.getlist(key) if str(v).strip()]
+            if values:
+                fields[key[2:]] = values if key[2:] in LIST_FIELDS else values[0]
         await task_service.complete_task(
             session,
             temporal,
             actor,
             task_id,
-            outcome=outcome,
+            outcome=str(form.get("outcome", "")),
             fields=fields,
-            comment=comment,
-            idempotency_key=idempotency_key,
+            comment=str(form.get("comment", ""))[:2000],
+            idempotency_key=str(form.get("idempotency_key", "")) or str(uuid.uuid4()),
         )
     except Problem as p:
         again = await repos.task_in_scope(session, task_id, actor.jurisdiction_path)
@@ -190,12 +227,36 @@ async def task_submit(
             "task.html",
             status=p.status,
             actor=actor,
-            task=task,
+            task=again,
             error=p.detail,
             idempotency_key=str(uuid.uuid4()),
             csrf=csrf_token(settings.secret_key, request.cookies.get(SESSION_COOKIE, "")),
         )
     return RedirectResponse("/inbox", status_code=303)
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+async def case_page(
+    request: Request, case_id: str, session: SessionDep, settings: SettingsDep, actor: OptionalActor
+) -> Response:
+    """The case: status and stage, deadline, timeline, notices, pack version and a link to the
+    workflow in the Temporal UI. A full view: written to the audit log like the API's."""
+    if actor is None:
+        return RedirectResponse("/login", status_code=303)
+    try:
+        case = await case_service.case_for(session, actor, case_id)
+    except Problem as p:
+        return _render(request, "error.html", status=p.status, actor=actor, message=p.detail)
+    await case_service.audit_full_view(session, actor, case)
+    return _render(
+        request,
+        "case.html",
+        actor=actor,
+        case=case,
+        events=await repos.case_events(session, case.id),
+        notices=await repos.case_notices(session, case.id),
+        workflow_url=case_service.workflow_url(settings, case),
+    )
 
 
 def mount_web(app: FastAPI) -> None:

@@ -25,6 +25,21 @@ class TaskKind(StrEnum):
     ESCALATION = "escalation"  # 督办
 
 
+# Chinese names of the task kinds, for the inbox, the pages and notifications.
+TASK_KIND_ZH: dict[str, str] = {
+    "acceptance": "受理查验",
+    "supplement": "补充材料",
+    "initial_review": "初审",
+    "home_visit": "入户核实",
+    "publicity_report": "公示结果上报",
+    "objection": "公示异议处理",
+    "review": "复核认定",
+    "immediate_conclusion": "审核认定（即时办结）",
+    "inform_refusal": "告知不予认定",
+    "escalation": "督办",
+}
+
+
 class Role(StrEnum):
     GRASSROOTS_OFFICER = "grassroots_officer"  # 街道/乡镇/社区经办人员
     COUNTY_REVIEWER = "county_reviewer"  # 县(区)公共就业服务机构审核人员
@@ -149,6 +164,10 @@ class OpenTaskInput:
     sla: SlaInput
     priority: int = 0
     payload: dict[str, Any] = field(default_factory=dict)
+    # The task's form: outcome -> required fields, and allowed values per field (the inbox and
+    # the web page render it; the workflow's validator enforces it).
+    outcomes: dict[str, list[str]] = field(default_factory=dict)
+    choices: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass

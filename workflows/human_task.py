@@ -167,6 +167,8 @@ class HumanTasks:
                 sla=sla,
                 priority=priority,
                 payload=payload or {},
+                outcomes=outcomes,
+                choices=choices or {},
             ),
         )
         return state

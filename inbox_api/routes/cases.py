@@ -3,17 +3,15 @@ every such view is written to the audit log."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field
 
 from inbox_api.deps import CurrentActor, SessionDep, SettingsDep, TemporalDep
-from inbox_api.errors import not_found
 from inbox_api.services import cases as case_service
 from store import repos
-from store.models import AuditEntry
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -67,25 +65,13 @@ class CaseOut(BaseModel):
 async def get_case(
     case_id: str, session: SessionDep, actor: CurrentActor, settings: SettingsDep
 ) -> CaseOut:
-    case = await repos.case_in_scope(session, case_id, actor.jurisdiction_path)
-    if case is None:
-        raise not_found("case", case_id)
-    session.add(
-        AuditEntry(
-            at=datetime.now(UTC),
-            actor_id=actor.id,
-            action="view_case_full",
-            object_type="case",
-            object_id=case.id,
-            detail=None,
-        )
-    )
+    case = await case_service.case_for(session, actor, case_id)
+    await case_service.audit_full_view(session, actor, case)
     events = await repos.case_events(session, case.id)
     return CaseOut(
         id=case.id,
         workflow_id=case.workflow_id,
-        workflow_url=f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}"
-        f"/workflows/{case.workflow_id}",
+        workflow_url=case_service.workflow_url(settings, case),
         policy_pack_id=case.policy_pack_id,
         policy_pack_ref=case.policy_pack_ref,
         jurisdiction_code=case.jurisdiction_code,

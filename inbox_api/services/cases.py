@@ -3,6 +3,8 @@ withdrawal (撤回). Both are Temporal updates whose validators refuse them at t
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -12,7 +14,8 @@ from inbox_api.deps import Actor
 from inbox_api.errors import Problem, not_found
 from inbox_api.services.tasks import UPDATE_ERRORS
 from store import repos
-from store.models import Case
+from store.models import AuditEntry, Case
+from store.settings import Settings
 from workflows.contracts import ObjectionRequest, WithdrawRequest
 from workflows.identification import IdentificationWorkflow
 
@@ -22,6 +25,27 @@ async def case_for(session: AsyncSession, actor: Actor, case_id: str) -> Case:
     if case is None:
         raise not_found("case", case_id)
     return case
+
+
+async def audit_full_view(session: AsyncSession, actor: Actor, case: Case) -> None:
+    """Every view of a case with the full ID number is written to the audit log."""
+    session.add(
+        AuditEntry(
+            at=datetime.now(UTC),
+            actor_id=actor.id,
+            action="view_case_full",
+            object_type="case",
+            object_id=case.id,
+            detail=None,
+        )
+    )
+
+
+def workflow_url(settings: Settings, case: Case) -> str:
+    return (
+        f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}"
+        f"/workflows/{case.workflow_id}"
+    )
 
 
 async def _update(

@@ -1,0 +1,1 @@
+from tests.api.conftest import system  # noqa: F401  (the same whole system per database)
