@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from inbox_api.errors import install_error_handlers
-from inbox_api.routes import applications, auth, cases, health, supervision, tasks
+from inbox_api.routes import applications, auth, cases, filters, health, supervision, tasks
 from store.db import make_engine, make_sessionmaker
 from store.settings import Settings
 from worker.temporal_client import connect
@@ -57,7 +57,7 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
     app.state.sessions = make_sessionmaker(engine)
     app.state.temporal = TemporalHolder(settings, temporal_client)
     install_error_handlers(app)
-    for module in (health, auth, applications, tasks, cases, supervision):
+    for module in (health, auth, applications, tasks, filters, cases, supervision):
         app.include_router(module.router)
     from web.pages import mount_web  # the pages use the same services and state
 

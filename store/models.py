@@ -141,11 +141,54 @@ class Task(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    # Indexes of the inbox (queries in store/tasks_repo.py). Every list is "state = ?, the
+    # caller's subtree (a path range), view conditions, ORDER BY <sort key>, id LIMIT n" with a
+    # keyset on the sort key, so each index is an equality prefix followed by the sort key
+    # (an ordered scan that stops after n rows) and, where it pays, the path as a trailing
+    # column so that rows outside the subtree are skipped inside the index. A path range
+    # cannot precede the sort key without a sort of the whole subtree, hence two families:
+    # path-first for small subtrees and sort-key-first for large ones (tasks_repo chooses).
     __table_args__ = (
-        # The inbox: a scope (path range), open tasks, soonest due first, id as tie-breaker
-        # for keyset pagination.
+        # Small subtrees (a street): the range on the path finds the few rows of the state
+        # and they are sorted; also the capped probe that measures a subtree (SQLite) and the
+        # capped badge count of "scope".
         Index("ix_tasks_inbox", "state", "jurisdiction_path", "due_at", "id"),
-        Index("ix_tasks_assignee", "assignee_id", "state", "due_at", "id"),
+        # Large subtrees (a city: a million rows in scope): "scope", "at_risk" (due_at > now)
+        # and "breached" (due_at <= now) walk due order from the keyset position, filtering
+        # the path and at_risk_at from the index without visiting the table.
+        Index("ix_tasks_due", "state", "due_at", "id", "jurisdiction_path", "at_risk_at"),
+        # sort=priority over large subtrees: priority levels are few (0, 5, 8, 9), so the
+        # repository walks them from the highest down, each level an ordered (due_at, id) scan
+        # (ascending columns only: Alembic cannot compare expression or DESC indexes).
+        Index("ix_tasks_priority", "state", "priority", "due_at", "id", "jurisdiction_path"),
+        # "mine": the caller's claimed tasks, soonest due first (the path makes the capped
+        # badge count index-only).
+        Index("ix_tasks_assignee", "assignee_id", "state", "due_at", "id", "jurisdiction_path"),
+        # "group" (unassigned open tasks of the caller's role; assignee_id IS NULL is an
+        # equality on both databases) and its badge count, over large subtrees.
+        Index(
+            "ix_tasks_group",
+            "state",
+            "candidate_role",
+            "assignee_id",
+            "due_at",
+            "id",
+            "jurisdiction_path",
+        ),
+        # POST /tasks/next (the most urgent task of my groups: priority desc, due_at, id) and
+        # the group view sorted by priority.
+        Index(
+            "ix_tasks_group_next",
+            "state",
+            "candidate_role",
+            "assignee_id",
+            "priority",
+            "due_at",
+            "id",
+            "jurisdiction_path",
+        ),
+        # q=<4 digits>: the last characters of the ID number, in due order.
+        Index("ix_tasks_last4", "state", "id_last4", "due_at", "id"),
     )
 
 

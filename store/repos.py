@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -162,9 +162,10 @@ async def remember_pack_version(
 
 
 async def task_in_scope(session: AsyncSession, task_id: str, scope_path: str) -> Task | None:
-    return await session.scalar(
-        select(Task).where(Task.id == task_id, in_subtree(Task.jurisdiction_path, scope_path))
-    )
+    """See :func:`store.tasks_repo.task_in_scope` (kept here for the web pages)."""
+    from store import tasks_repo
+
+    return await tasks_repo.task_in_scope(session, task_id, scope_path)
 
 
 async def list_tasks(
@@ -176,15 +177,21 @@ async def list_tasks(
     after: tuple[datetime, str] | None = None,
     limit: int = 50,
 ) -> Sequence[Task]:
-    """Tasks in a jurisdiction subtree, soonest due first, keyset-paginated on (due_at, id)."""
-    q = select(Task).where(Task.state.in_(states), in_subtree(Task.jurisdiction_path, scope_path))
-    if kind:
-        q = q.where(Task.kind == kind)
-    if after is not None:
-        due, tid = after
-        q = q.where(or_(Task.due_at > due, and_(Task.due_at == due, Task.id > tid)))
-    q = q.order_by(Task.due_at, Task.id).limit(limit)
-    return (await session.scalars(q)).all()
+    """Tasks of one state in a jurisdiction subtree, soonest due first, keyset-paginated on
+    (due_at, id): the ``scope`` view of :func:`store.tasks_repo.list_tasks` (kept here for
+    the web pages)."""
+    from store import tasks_repo
+
+    if len(states) != 1:
+        raise ValueError("list one state at a time")
+    return await tasks_repo.list_tasks(
+        session,
+        tasks_repo.Viewer(user_id=0, role="", path=scope_path),
+        tasks_repo.TaskFilter(view="scope", state=states[0], kind=kind),
+        now=datetime.now(UTC),
+        after=after,
+        limit=limit,
+    )
 
 
 async def completion_for_key(session: AsyncSession, key: str) -> TaskCompletion | None:

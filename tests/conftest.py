@@ -98,3 +98,17 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def system(
+    migrated_settings: Settings, time_env: WorkflowEnvironment
+) -> AsyncIterator[object]:
+    """The whole system (worker + API) once per database, shared by the API and web tests."""
+    from tests.system import running_system
+
+    settings = migrated_settings.model_copy(
+        update={"temporal_task_queue": f"yuanzhu-{migrated_settings.effective_database_url[:6]}"}
+    )
+    async with running_system(settings, time_env) as running:
+        yield running

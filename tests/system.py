@@ -4,20 +4,60 @@ the time-skipping server and the FastAPI app behind an httpx client."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from inbox_api.app import create_app
+from inbox_api.security import issue_token
+from store import repos
 from store.db import make_engine, make_sessionmaker
+from store.models import Case, Task
 from store.settings import Settings
 from worker.demo import DEMO_PASSWORD, seed_demo
 from worker.factory import build_worker
+
+_regions = itertools.count(1)
+_rows = itertools.count(1)
+
+
+@dataclass
+class Region:
+    """A jurisdiction tree of its own for one test (so that tests sharing a database never see
+    each other's tasks), with users made directly in the database (no password: use
+    ``headers``). Places: ``province`` > ``city`` > counties ``county_a``, ``county_b`` >
+    streets ``street_a1``, ``street_a2`` (in county_a) and ``street_b1`` (in county_b).
+    Users: officer, officer2 (street_a1), officer_a2 (street_a2), officer_b (street_b1),
+    county_officer (grassroots officer at county_a), reviewer (county_a), reviewer_b
+    (county_b), supervisor (city), supervisor_b (county_b)."""
+
+    n: int
+    codes: dict[str, str]
+    paths: dict[str, str]
+    case_id: str
+    users: dict[str, int] = field(default_factory=dict)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+REGION_USERS = {
+    "officer": ("grassroots_officer", "street_a1"),
+    "officer2": ("grassroots_officer", "street_a1"),
+    "officer_a2": ("grassroots_officer", "street_a2"),
+    "officer_b": ("grassroots_officer", "street_b1"),
+    "county_officer": ("grassroots_officer", "county_a"),
+    "reviewer": ("county_reviewer", "county_a"),
+    "reviewer_b": ("county_reviewer", "county_b"),
+    "supervisor": ("supervisor", "city"),
+    "supervisor_b": ("supervisor", "county_b"),
+}
 
 
 @dataclass
@@ -26,6 +66,7 @@ class System:
     env: WorkflowEnvironment
     http: httpx.AsyncClient
     tokens: dict[str, str] = field(default_factory=dict)
+    _engine: AsyncEngine | None = None
 
     async def login(self, username: str, password: str = DEMO_PASSWORD) -> dict[str, str]:
         if username not in self.tokens:
@@ -55,6 +96,146 @@ class System:
                 raise AssertionError(f"no {kind} task for {case_id} in {username}'s inbox")
             await asyncio.sleep(0.05)
 
+    # --- direct database access for inbox tests (tasks without workflows) ------------------
+
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        if self._engine is None:
+            self._engine = make_engine(self.settings.effective_database_url)
+        return make_sessionmaker(self._engine)
+
+    async def dispose(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+            self._engine = None
+
+    def headers_for(self, user_id: int) -> dict[str, str]:
+        token = issue_token(
+            self.settings.secret_key, user_id, datetime.now(UTC), timedelta(hours=2)
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    async def make_region(self, extra_officers: int = 0) -> Region:
+        """A fresh :class:`Region` (plus ``extra_officers`` officers at street_a1 named
+        ``officer_<i>``) and one case row to hang tasks on."""
+        n = next(_regions)
+        base = f"9{100 + n:03d}"
+        codes = {
+            "province": f"{base}00",
+            "city": f"{base}01",
+            "county_a": f"{base}11",
+            "county_b": f"{base}12",
+            "street_a1": f"{base}11001",
+            "street_a2": f"{base}11002",
+            "street_b1": f"{base}12001",
+        }
+        parents = {
+            "province": "000000",
+            "city": "province",
+            "county_a": "city",
+            "county_b": "city",
+            "street_a1": "county_a",
+            "street_a2": "county_a",
+            "street_b1": "county_b",
+        }
+        levels = {
+            "province": "province",
+            "city": "city",
+            "county_a": "county",
+            "county_b": "county",
+        }
+        region = Region(n=n, codes=codes, paths={}, case_id=f"TEST-{n:05d}")
+        users = dict(REGION_USERS)
+        users.update(
+            {f"officer_{i}": ("grassroots_officer", "street_a1") for i in range(extra_officers)}
+        )
+        now = datetime.now(UTC)
+        async with self.sessions()() as session, session.begin():
+            for name, code in codes.items():
+                parent = parents[name]
+                j = await repos.add_jurisdiction(
+                    session,
+                    code,
+                    f"测试{name}{n}",
+                    levels.get(name, "street"),
+                    codes.get(parent, parent),
+                )
+                region.paths[name] = j.path
+            for username, (role, place) in users.items():
+                j = await repos.get_jurisdiction(session, codes[place])
+                assert j is not None
+                user = await repos.add_user(
+                    session,
+                    username=f"r{n}_{username}",
+                    display_name=f"{username}@{n}",
+                    password_hash="!",
+                    role=role,
+                    jurisdiction=j,
+                    now=now,
+                )
+                region.users[username] = user.id
+            session.add(
+                Case(
+                    id=region.case_id,
+                    workflow_id=f"no-workflow-{region.case_id}",
+                    policy_pack_id="test-pack",
+                    policy_pack_ref="test-pack@0",
+                    jurisdiction_code=codes["street_a1"],
+                    jurisdiction_path=region.paths["street_a1"],
+                    applicant_name="测试",
+                    id_number="000000000000000000",
+                    id_last4="0000",
+                    facts={},
+                    channel="test",
+                    status="accepted",
+                    submitted_at=now,
+                    updated_at=now,
+                )
+            )
+        region.headers = {u: self.headers_for(uid) for u, uid in region.users.items()}
+        return region
+
+    async def insert_tasks(self, region: Region, specs: list[dict[str, Any]]) -> list[str]:
+        """Insert open task rows directly (no workflow behind them). Each spec may give
+        ``place`` (default street_a1), ``role`` (grassroots_officer), ``kind`` ("inbox_test"),
+        ``due_at`` (in 3 days), ``at_risk_at`` (due - 1 day), ``priority``, ``state``,
+        ``assignee`` (a region user name), ``name``, ``last4``, ``category``, ``policy``."""
+        now = datetime.now(UTC)
+        ids: list[str] = []
+        async with self.sessions()() as session, session.begin():
+            for spec in specs:
+                seq = next(_rows)
+                place = spec.get("place", "street_a1")
+                due = spec.get("due_at", now + timedelta(days=3))
+                kind = spec.get("kind", "inbox_test")
+                task_id = f"test-{region.n}.{kind}.{seq}"
+                assignee = spec.get("assignee")
+                session.add(
+                    Task(
+                        id=task_id,
+                        case_id=region.case_id,
+                        workflow_id=f"no-workflow-{region.case_id}",
+                        kind=kind,
+                        state=spec.get("state", "open"),
+                        candidate_role=spec.get("role", "grassroots_officer"),
+                        jurisdiction_code=region.codes[place],
+                        jurisdiction_path=region.paths[place],
+                        assignee_id=region.users[assignee] if assignee else None,
+                        policy_pack_id=spec.get("policy", "test-pack"),
+                        category_code=spec.get("category"),
+                        applicant_name=spec.get("name", f"申请人{seq}"),
+                        id_last4=spec.get("last4", f"{seq % 10000:04d}"),
+                        priority=spec.get("priority", 0),
+                        created_at=now - timedelta(days=1),
+                        at_risk_at=spec.get("at_risk_at", due - timedelta(days=1)),
+                        due_at=due,
+                        deadline_at=spec.get("deadline_at", due + timedelta(days=5)),
+                        payload={},
+                        version=1,
+                    )
+                )
+                ids.append(task_id)
+        return ids
+
 
 @asynccontextmanager
 async def running_system(settings: Settings, env: WorkflowEnvironment) -> AsyncIterator[System]:
@@ -68,5 +249,7 @@ async def running_system(settings: Settings, env: WorkflowEnvironment) -> AsyncI
         worker,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
     ):
-        yield System(settings=settings, env=env, http=http)
+        system = System(settings=settings, env=env, http=http)
+        yield system
+        await system.dispose()
     await engine.dispose()

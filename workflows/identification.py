@@ -10,6 +10,7 @@ Stages (each present only where the pack has it):
 - initial review (初审), home visit (入户核实);
 - publicity (公示) for the pack's working days, with objections (异议) handled as tasks and,
   where the pack says so, taken to the district/county when the applicant still disagrees;
+  the report goes up only once every objection admitted during the publicity is handled;
 - review/identification (复核认定) by the county, or a single immediate conclusion (即时办结);
 - a refusal is recorded with its basis; where the pack says so it goes back to the grassroots
   level to inform the applicant, or a notice of non-identification is served (the pack's named
@@ -102,6 +103,10 @@ class IdentificationWorkflow:
         )
         self.publicity: StageRule | None = None
         self.objections: list[TaskState] = []
+        # Objections admitted whose task is still being opened (the publicity may not end
+        # meanwhile), and how many were raised (each gets its own timeline entry).
+        self.objections_opening = 0
+        self.objections_raised = 0
         self._followers: list[asyncio.Task[CompleteTaskRequest | None]] = []
         self.pre_check: AssessResult | None = None
         self.deadline: Clock | None = None
@@ -331,13 +336,17 @@ class IdentificationWorkflow:
             if epoch != self.tasks.calendar_epoch:
                 epoch = self.tasks.calendar_epoch
                 ends = await self._publicity_end(days, started=ends.started_at)
-            if workflow.now() >= ends.due_at and not self.objections:
+            ended = workflow.now() >= ends.due_at
+            if ended and not self.objections and not self.objections_opening:
                 break
             changed = self.tasks.calendar_changed(epoch)
             await sleep_until(
-                ends.due_at if workflow.now() < ends.due_at else None,
+                None if ended else ends.due_at,
                 lambda: (
-                    any(t.done for t in self.objections) or self.withdrawal is not None or changed()  # noqa: B023 - consumed within this iteration
+                    any(t.done for t in self.objections)
+                    or self.withdrawal is not None
+                    or changed()  # noqa: B023 - consumed within this iteration
+                    or (ended and not self.objections and not self.objections_opening)  # noqa: B023
                 ),
             )
         self.publicity = None
@@ -495,25 +504,41 @@ class IdentificationWorkflow:
     @workflow.update
     async def raise_objection(self, req: ObjectionRequest) -> ObjectionResult:
         stage = self.publicity
-        assert stage is not None  # the validator admitted it during publicity only
-        outcomes = {"dismissed": ["explanation"], "upheld": ["reason"], "restart": ["explanation"]}
-        if stage.objection_escalates_to is not None:
-            outcomes["applicant_disagrees"] = ["explanation"]
-        await self._event(
-            f"objection:{self.tasks.seq + 1}",
-            f"公示期间收到异议：{req.content}",
-            actor=req.actor_name,
-            detail={"raised_by": req.raised_by},
-        )
-        task = await self.tasks.open(
-            TaskKind.OBJECTION,
-            role=stage.role,
-            place=stage.place,
-            sla=stage.sla,
-            outcomes=outcomes,
-            payload={"content": req.content, "raised_by": req.raised_by},
-        )
-        self._follow_objection(task)
+        if stage is None:  # the publicity ended in the activation that admitted the objection
+            raise ApplicationError(
+                "objections can only be raised during publicity (公示期间)",
+                type=ERR_NOT_IN_PUBLICITY,
+            )
+        # Hold the publicity open from here until the objection's task is followed: its end
+        # may pass while the task is being opened.
+        self.objections_opening += 1
+        self.objections_raised += 1
+        number = self.objections_raised
+        try:
+            outcomes = {
+                "dismissed": ["explanation"],
+                "upheld": ["reason"],
+                "restart": ["explanation"],
+            }
+            if stage.objection_escalates_to is not None:
+                outcomes["applicant_disagrees"] = ["explanation"]
+            await self._event(
+                f"objection:{number}",
+                f"公示期间收到异议：{req.content}",
+                actor=req.actor_name,
+                detail={"raised_by": req.raised_by},
+            )
+            task = await self.tasks.open(
+                TaskKind.OBJECTION,
+                role=stage.role,
+                place=stage.place,
+                sla=stage.sla,
+                outcomes=outcomes,
+                payload={"content": req.content, "raised_by": req.raised_by},
+            )
+            self._follow_objection(task)
+        finally:
+            self.objections_opening -= 1
         return ObjectionResult(task_id=task.task_id)
 
     @raise_objection.validator

@@ -1,26 +1,51 @@
-"""Tasks (待办): list, get, complete."""
+"""Tasks (待办): list (views, filters, keyset pages), counts, get, claim / unclaim, reassign /
+return (supervisors), next, bulk claim / reassign, comments, complete.
+
+Every endpoint answers a task outside the caller's jurisdiction subtree with 404 ``not-found``
+(never 403), so the existence of cases outside one's remit is not revealed. Errors are RFC 9457
+problem+json with a stable ``type`` (``/problems/task-claimed``, ``/problems/task-closed``,
+``/problems/actor-not-allowed``, ``/problems/bad-cursor``, ``/problems/bad-assignee``, ...).
+"""
 
 from __future__ import annotations
 
-import base64
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Response
 
 from domain.sla import state_at
 from inbox_api.deps import CurrentActor, SessionDep, TemporalDep
-from inbox_api.errors import Problem
-from inbox_api.schemas import CompleteTaskIn, CompleteTaskOut, TaskOut, TaskPage, mask_tail
+from inbox_api.schemas import (
+    BulkClaimIn,
+    BulkOut,
+    BulkReassignIn,
+    CommentIn,
+    CommentOut,
+    CompleteTaskIn,
+    CompleteTaskOut,
+    ReassignIn,
+    TaskCountsOut,
+    TaskListIn,
+    TaskOut,
+    TaskPage,
+    mask_tail,
+)
 from inbox_api.services import tasks as service
-from store import repos
 from store.models import Task
+from store.models_inbox import TaskComment
 
 router = APIRouter(prefix="/api/v1/tasks", tags=["tasks"])
 
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such task in your jurisdiction", **PROBLEM}
+}
 
-def task_out(task: Task, now: datetime) -> TaskOut:
+
+def task_out(task: Task, now: datetime, assignee_name: str | None = None) -> TaskOut:
     return TaskOut(
         id=task.id,
         case_id=task.case_id,
@@ -45,48 +70,178 @@ def task_out(task: Task, now: datetime) -> TaskOut:
         payload=task.payload,
         outcome=task.outcome,
         version=task.version,
+        assignee_name=assignee_name,
     )
 
 
-def _encode_cursor(task: Task) -> str:
-    raw = f"{task.due_at.isoformat()}|{task.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode()
+async def _out(session: SessionDep, tasks: Sequence[Task]) -> list[TaskOut]:
+    names = await service.assignee_names(session, tasks)
+    now = datetime.now(UTC)
+    return [task_out(t, now, names.get(t.assignee_id or 0)) for t in tasks]
 
 
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        due, tid = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(due), tid
-    except ValueError:
-        raise Problem(422, "bad-cursor", "Invalid cursor", "the cursor is not valid") from None
+async def _one(session: SessionDep, task: Task) -> TaskOut:
+    return (await _out(session, [task]))[0]
 
 
-@router.get("", response_model=TaskPage)
+def _comment_out(comment: TaskComment, author: str) -> CommentOut:
+    return CommentOut(
+        id=comment.id,
+        task_id=comment.task_id,
+        user_id=comment.user_id,
+        author=author,
+        body=comment.body,
+        created_at=comment.created_at,
+    )
+
+
+@router.get(
+    "",
+    response_model=TaskPage,
+    responses={422: {"description": "Bad filter or cursor", **PROBLEM}},
+)
 async def list_tasks(
+    session: SessionDep, actor: CurrentActor, params: Annotated[TaskListIn, Query()]
+) -> TaskPage:
+    """A page of the caller's tasks: ``view`` mine | group | scope (default) | at_risk |
+    breached, filters, ``sort`` due (default: soonest due first) | priority, and keyset
+    pagination — pass ``next_cursor`` back as ``cursor`` (a cursor of another sort is 422
+    ``bad-cursor``). Pages never skip or repeat a task while tasks are added."""
+    rows, next_cursor = await service.list_tasks(session, actor, params, datetime.now(UTC))
+    return TaskPage(items=await _out(session, rows), next_cursor=next_cursor)
+
+
+@router.get("/counts", response_model=TaskCountsOut)
+async def task_counts(
     session: SessionDep,
     actor: CurrentActor,
-    state: Annotated[str, Query(pattern="^(open|completed|cancelled)$")] = "open",
-    kind: Annotated[str | None, Query(max_length=40)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
-) -> TaskPage:
-    """Tasks in the caller's jurisdiction subtree, soonest due first (keyset pagination)."""
-    rows = await repos.list_tasks(
-        session,
-        scope_path=actor.jurisdiction_path,
-        states=(state,),
-        kind=kind,
-        limit=limit,
-        after=_decode_cursor(cursor) if cursor else None,
-    )
-    now = datetime.now(UTC)
-    return TaskPage(
-        items=[task_out(t, now) for t in rows],
-        next_cursor=_encode_cursor(rows[-1]) if len(rows) == limit else None,
-    )
+    cap: Annotated[int, Query(ge=1, le=10000)] = 1000,
+) -> TaskCountsOut:
+    """Open tasks per view, for badges (exact below ``cap``; ``cap`` means "cap or more")."""
+    counts = await service.counts(session, actor, cap=cap)
+    return TaskCountsOut(**counts, cap=cap)
 
 
-@router.post("/{task_id}/complete", response_model=CompleteTaskOut)
+@router.post(
+    "/next",
+    response_model=None,
+    responses={
+        200: {"model": TaskOut, "description": "The task, now claimed by you"},
+        204: {"description": "Nothing waiting in your groups"},
+    },
+)
+async def next_task(session: SessionDep, actor: CurrentActor) -> TaskOut | Response:
+    """Claim the most urgent unassigned open task of your groups (priority desc, due_at, id),
+    atomically: two concurrent calls never get the same task."""
+    task = await service.claim_next(session, actor)
+    if task is None:
+        return Response(status_code=204)
+    return await _one(session, task)
+
+
+@router.post("/bulk/claim", response_model=BulkOut)
+async def bulk_claim(body: BulkClaimIn, session: SessionDep, actor: CurrentActor) -> BulkOut:
+    """Claim up to 100 tasks; each item is atomic, the batch is not. Per-id ``result``:
+    claimed, conflict (with ``holder`` or ``reason`` task-closed), not_found, not_allowed."""
+    return BulkOut(results=await service.bulk_claim(session, actor, body.task_ids))
+
+
+@router.post(
+    "/bulk/reassign",
+    response_model=BulkOut,
+    responses={
+        403: {"description": "Supervisors only", **PROBLEM},
+        422: {"description": "The user cannot be assigned tasks here", **PROBLEM},
+    },
+)
+async def bulk_reassign(body: BulkReassignIn, session: SessionDep, actor: CurrentActor) -> BulkOut:
+    """Supervisors: reassign up to 100 tasks to one user; per-id ``result``: reassigned,
+    conflict (closed), not_found, not_allowed (the user is not in that task's group)."""
+    results = await service.bulk_reassign(session, actor, body.task_ids, body.user_id)
+    return BulkOut(results=results)
+
+
+@router.get("/{task_id}", response_model=TaskOut, responses=NOT_FOUND)
+async def get_task(task_id: str, session: SessionDep, actor: CurrentActor) -> TaskOut:
+    return await _one(session, await service.get_task(session, actor, task_id))
+
+
+@router.post(
+    "/{task_id}/claim",
+    response_model=TaskOut,
+    responses={
+        **NOT_FOUND,
+        403: {"description": "Not in the task's group", **PROBLEM},
+        409: {"description": "task-claimed (with holder) or task-closed", **PROBLEM},
+    },
+)
+async def claim_task(task_id: str, session: SessionDep, actor: CurrentActor) -> TaskOut:
+    """Claim the task (compare-and-set): of concurrent claims exactly one wins; the others
+    get 409 ``task-claimed`` with the ``holder`` {id, display_name}."""
+    return await _one(session, await service.claim(session, actor, task_id))
+
+
+@router.post(
+    "/{task_id}/unclaim",
+    response_model=TaskOut,
+    responses={**NOT_FOUND, 403: {"description": "Not the holder", **PROBLEM}},
+)
+async def unclaim_task(task_id: str, session: SessionDep, actor: CurrentActor) -> TaskOut:
+    """Release the claim (the holder, or a supervisor)."""
+    return await _one(session, await service.unclaim(session, actor, task_id))
+
+
+@router.post(
+    "/{task_id}/reassign",
+    response_model=TaskOut,
+    responses={
+        **NOT_FOUND,
+        403: {"description": "Supervisors only", **PROBLEM},
+        409: {"description": "task-closed", **PROBLEM},
+        422: {"description": "The user is not in the task's group", **PROBLEM},
+    },
+)
+async def reassign_task(
+    task_id: str, body: ReassignIn, session: SessionDep, actor: CurrentActor
+) -> TaskOut:
+    """Supervisors: assign the task to a member of its group."""
+    return await _one(session, await service.reassign(session, actor, task_id, body.user_id))
+
+
+@router.post(
+    "/{task_id}/return",
+    response_model=TaskOut,
+    responses={**NOT_FOUND, 403: {"description": "Supervisors only", **PROBLEM}},
+)
+async def return_task(task_id: str, session: SessionDep, actor: CurrentActor) -> TaskOut:
+    """Supervisors: return the task to its group's queue (clear the assignee)."""
+    return await _one(session, await service.return_to_queue(session, actor, task_id))
+
+
+@router.get("/{task_id}/comments", response_model=list[CommentOut], responses=NOT_FOUND)
+async def list_comments(task_id: str, session: SessionDep, actor: CurrentActor) -> list[CommentOut]:
+    """The task's comments, oldest first (plain text: escape when rendering)."""
+    return [_comment_out(c, a) for c, a in await service.comments(session, actor, task_id)]
+
+
+@router.post("/{task_id}/comments", response_model=CommentOut, status_code=201, responses=NOT_FOUND)
+async def add_comment(
+    task_id: str, body: CommentIn, session: SessionDep, actor: CurrentActor
+) -> CommentOut:
+    """Comment on a task you can see (at most 2000 characters, stored as typed)."""
+    comment, author = await service.add_comment(session, actor, task_id, body.body)
+    return _comment_out(comment, author)
+
+
+@router.post(
+    "/{task_id}/complete",
+    response_model=CompleteTaskOut,
+    responses={
+        **NOT_FOUND,
+        409: {"description": "task-closed, task-claimed", **PROBLEM},
+        422: {"description": "bad-outcome, missing-fields, bad-field", **PROBLEM},
+    },
+)
 async def complete_task(
     task_id: str,
     body: CompleteTaskIn,
@@ -96,7 +251,9 @@ async def complete_task(
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
 ) -> CompleteTaskOut:
     """Deliver the decision to the case's workflow. Send an ``Idempotency-Key`` header: a
-    repeat with the same key returns the first result; a completion of a closed task is 409."""
+    repeat with the same key returns the first result; a completion of a closed task is 409
+    ``task-closed``; a task claimed by someone else is 409 ``task-claimed`` (an unclaimed
+    task may be completed directly by a member of its group)."""
     _, body_out = await service.complete_task(
         session,
         temporal,
@@ -108,8 +265,3 @@ async def complete_task(
         idempotency_key=idempotency_key or str(uuid.uuid4()),
     )
     return CompleteTaskOut(**body_out)
-
-
-@router.get("/{task_id}", response_model=TaskOut)
-async def get_task(task_id: str, session: SessionDep, actor: CurrentActor) -> TaskOut:
-    return task_out(await service.get_task(session, actor, task_id), datetime.now(UTC))

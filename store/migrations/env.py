@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 import store.models
 import store.models_calendar
 import store.models_department  # noqa: F401
+import store.models_inbox as _inbox_tables  # noqa: F401
 from store.base import Base
 from store.db import make_engine
 

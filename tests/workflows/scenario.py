@@ -3,11 +3,14 @@ chosen instant (the server runs under libfaketime), so a case can be opened just
 2026 National Day holiday and its clocks driven by skipping real and working days.
 
 The workers and the API run in this process; the database is a fresh migrated SQLite file.
+``scenario_at(..., worker=False)`` starts no worker: the test runs its own with
+``sc.worker()`` (to restart one in the middle of a case).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import glob
 import os
 import stat
@@ -15,23 +18,33 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
-from domain.calendar import SHANGHAI
+from activities.cases import CaseActivities
+from domain.calendar import SHANGHAI, deadline_end
+from inbox_api.app import create_app
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade
 from store.models import Notice, Notification, SlaBreach, Task
+from store.settings import Settings
 from tests.conftest import IN_CI, make_settings
 from tests.factories import application
-from tests.system import System, running_system
+from tests.system import System
 from worker.binaries import find_binary
+from worker.demo import seed_demo
+from worker.factory import WORKFLOWS, activities_for, build_worker
+from workflows.contracts import CaseUpdateInput
 
 
 def faketime_library() -> str | None:
@@ -62,6 +75,8 @@ def time_server_at(start: datetime, directory: Path) -> str:
 class Scenario:
     system: System
     env: WorkflowEnvironment
+    # The session factory of a scenario without a worker, for the workers the test starts.
+    sessions: async_sessionmaker[AsyncSession] | None = None
 
     @property
     def http(self):  # type: ignore[no-untyped-def]
@@ -92,6 +107,74 @@ class Scenario:
 
     async def do(self, user: str, case_id: str, kind: str, outcome: str, **fields: Any) -> None:
         await self.complete(user, await self.task(user, case_id, kind), outcome, **fields)
+
+    async def post_complete(
+        self, user: str, task_id: str, outcome: str, key: str | None = None, **fields: Any
+    ) -> httpx.Response:
+        """The raw completion request (status not checked), optionally with an Idempotency-Key."""
+        headers = await self.system.login(user)
+        if key is not None:
+            headers = {**headers, "Idempotency-Key": key}
+        return await self.http.post(
+            f"/api/v1/tasks/{task_id}/complete",
+            headers=headers,
+            json={"outcome": outcome, "fields": fields},
+        )
+
+    async def withdraw(self, user: str, case_id: str, reason: str = "申请人撤回") -> httpx.Response:
+        return await self.http.post(
+            f"/api/v1/cases/{case_id}/withdraw",
+            headers=await self.system.login(user),
+            json={"reason": reason},
+        )
+
+    async def object(
+        self, user: str, case_id: str, content: str = "申请人在外地有工作", raised_by: str = "邻居"
+    ) -> httpx.Response:
+        """Record an objection (异议) against the case's publicity."""
+        return await self.http.post(
+            f"/api/v1/cases/{case_id}/objections",
+            headers=await self.system.login(user),
+            json={"content": content, "raised_by": raised_by},
+        )
+
+    async def in_publicity(self, case_id: str) -> dict[str, Any]:
+        """Wait until the case is in publicity and return it (objections are accepted from
+        then on: the workflow enters publicity before the projection says so)."""
+        return await self.wait_case(case_id, lambda c: c["status"] == "in_publicity", "publicity")
+
+    async def closed(self, case_id: str) -> dict[str, Any]:
+        """The case once its workflow finished and the projection caught up."""
+        status = await self.result(case_id)
+        return await self.wait_case(case_id, lambda c: c["status"] == status, status)
+
+    def worker(self, *, slow_events: dict[str, float] | None = None) -> Worker:
+        """A worker for a scenario started with ``worker=False`` (use it in ``async with``).
+        ``slow_events`` delays the recording of timeline events of those kinds by that many
+        real seconds (to hold a handler inside its first activity while a timer fires).
+
+        It keeps no workflow cache, so it never polls a sticky queue: the time-skipping test
+        server leaves a workflow task on the sticky queue of a worker that stopped, even past
+        the sticky schedule-to-start timeout after which a real server moves it to the task
+        queue, so the case would wait for the stopped worker. Every workflow task is thus
+        replayed from history, as by a freshly started worker process."""
+        assert self.sessions is not None, "the scenario runs its own worker"
+        if not slow_events:
+            return build_worker(
+                self.env.client,
+                self.system.settings,
+                sessions=self.sessions,
+                max_cached_workflows=0,
+            )
+        slow = _SlowCaseEvents(self.sessions, slow_events)
+        activities = [a for a in activities_for(self.sessions) if a.__name__ != "update_case"]
+        return Worker(
+            self.env.client,
+            task_queue=self.system.settings.temporal_task_queue,
+            workflows=list(WORKFLOWS),
+            activities=[*activities, slow.update_case],
+            max_cached_workflows=0,
+        )
 
     async def case(self, case_id: str, user: str = "admin") -> dict[str, Any]:
         r = await self.http.get(f"/api/v1/cases/{case_id}", headers=await self.system.login(user))
@@ -150,9 +233,53 @@ class Scenario:
         return await self.rows(Notification, case_id=case_id)
 
 
+class _SlowCaseEvents(CaseActivities):
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], delays: dict[str, float]):
+        super().__init__(sessions)
+        self.delays = delays
+
+    @activity.defn(name="update_case")
+    async def update_case(self, inp: CaseUpdateInput) -> None:
+        await asyncio.sleep(self.delays.get(inp.kind, 0))
+        await super().update_case(inp)
+
+
+def timeline_kinds(case: dict[str, Any]) -> list[str]:
+    return [e["kind"] for e in case["timeline"]]
+
+
 @asynccontextmanager
-async def scenario_at(start: datetime, tmp: Path, **settings: Any) -> AsyncIterator[Scenario]:
-    """A fresh system whose Temporal clock starts at ``start`` (aware, e.g. Shanghai time)."""
+async def _system(
+    settings: Settings, env: WorkflowEnvironment, worker: bool
+) -> AsyncIterator[tuple[System, async_sessionmaker[AsyncSession]]]:
+    """``tests.system.running_system``, with the worker optional, and the app's engine disposed
+    at the end (the ASGI transport does not run the app's lifespan, which would)."""
+    engine = make_engine(settings.effective_database_url)
+    sessions = make_sessionmaker(engine)
+    async with sessions() as session, session.begin():
+        await seed_demo(session)
+    app = create_app(settings, temporal_client=env.client)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            if worker:
+                await stack.enter_async_context(
+                    build_worker(env.client, settings, sessions=sessions)
+                )
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+            )
+            yield System(settings=settings, env=env, http=http), sessions
+    finally:
+        await app.state.engine.dispose()
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def scenario_at(
+    start: datetime, tmp: Path, *, worker: bool = True, **settings: Any
+) -> AsyncIterator[Scenario]:
+    """A fresh system whose Temporal clock starts at ``start`` (aware, e.g. Shanghai time).
+    Without ``worker`` the test runs its own workers (``sc.worker()``)."""
     s = make_settings(
         f"sqlite+aiosqlite:///{tmp / 'yuanzhu.db'}",
         tmp,
@@ -165,8 +292,8 @@ async def scenario_at(start: datetime, tmp: Path, **settings: Any) -> AsyncItera
         data_converter=pydantic_data_converter,
     )
     try:
-        async with running_system(s, env) as system:
-            yield Scenario(system=system, env=env)
+        async with _system(s, env, worker) as (system, sessions):
+            yield Scenario(system=system, env=env, sessions=None if worker else sessions)
     finally:
         await env.shutdown()
 
@@ -175,4 +302,22 @@ def shanghai(*args: int) -> datetime:
     return datetime(*args, tzinfo=SHANGHAI)  # type: ignore[misc]
 
 
-__all__ = ["Scenario", "scenario_at", "shanghai", "timedelta"]
+def end_of(year: int, month: int, day: int) -> datetime:
+    """The instant a period ending on that Shanghai day runs out (the end of the day)."""
+    return deadline_end(date(year, month, day))
+
+
+def instant(iso: str) -> datetime:
+    """An instant from the API (ISO 8601, UTC) as an aware datetime, to compare with the above."""
+    return datetime.fromisoformat(iso)
+
+
+__all__ = [
+    "Scenario",
+    "end_of",
+    "instant",
+    "scenario_at",
+    "shanghai",
+    "timedelta",
+    "timeline_kinds",
+]

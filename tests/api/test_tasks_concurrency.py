@@ -1,0 +1,151 @@
+"""Concurrency of the task inbox, on SQLite (serialised writers) and PostgreSQL (real row
+locks): 50 concurrent claims of one task have exactly one winner; 50 concurrent completions
+have exactly one effect, with the same Idempotency-Key (all get the first answer) and with
+different keys (one 200, the rest 409); concurrent "next" calls never get the same task;
+overlapping bulk claims neither deadlock nor double-claim."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from tests.factories import application
+from tests.system import System
+
+APPROVE = {"outcome": "approve", "fields": {"category": "older_unemployed"}}
+N = 50
+
+
+async def test_fifty_concurrent_claims_one_winner(system: System) -> None:
+    region = await system.make_region(extra_officers=N)
+    [task] = await system.insert_tasks(region, [{}])
+    claimants = [f"officer_{i}" for i in range(N)]
+    responses = await asyncio.gather(
+        *(
+            system.http.post(f"/api/v1/tasks/{task}/claim", headers=region.headers[who])
+            for who in claimants
+        )
+    )
+    winners = [who for who, r in zip(claimants, responses, strict=True) if r.status_code == 200]
+    assert len(winners) == 1, [r.status_code for r in responses]
+    winner_id = region.users[winners[0]]
+    losers = [r for r in responses if r.status_code != 200]
+    assert len(losers) == N - 1
+    for r in losers:
+        assert r.status_code == 409, r.text
+        body = r.json()
+        assert body["type"] == "/problems/task-claimed"
+        assert body["holder"] == {"id": winner_id, "display_name": f"{winners[0]}@{region.n}"}
+    r = await system.http.get(f"/api/v1/tasks/{task}", headers=region.headers["officer"])
+    assert r.json()["assignee_id"] == winner_id and r.json()["version"] == 2
+
+
+async def _reviewer_task(system: System) -> tuple[str, str]:
+    r = await system.http.post("/api/v1/applications", json=application())
+    assert r.status_code == 201, r.text
+    case_id = r.json()["case_id"]
+    task = await system.wait_for_task("wf_reviewer", case_id, "immediate_conclusion")
+    return case_id, task["id"]
+
+
+async def _completed_events(system: System, case_id: str) -> int:
+    r = await system.http.get(f"/api/v1/cases/{case_id}", headers=await system.login("wf_reviewer"))
+    assert r.status_code == 200, r.text
+    return [e["kind"] for e in r.json()["timeline"]].count("task_completed")
+
+
+async def test_fifty_concurrent_completions_same_key_one_effect(system: System) -> None:
+    case_id, task_id = await _reviewer_task(system)
+    headers = await system.login("wf_reviewer") | {"Idempotency-Key": f"same-{case_id}"}
+    url = f"/api/v1/tasks/{task_id}/complete"
+    responses = await asyncio.gather(
+        *(system.http.post(url, headers=headers, json=APPROVE) for _ in range(N))
+    )
+    assert [r.status_code for r in responses] == [200] * N, [r.text for r in responses[:3]]
+    assert all(r.json() == responses[0].json() for r in responses)
+    assert responses[0].json()["task_id"] == task_id
+    again = await system.http.post(url, headers=headers, json=APPROVE)
+    assert (again.status_code, again.json()) == (200, responses[0].json())
+    assert await _completed_events(system, case_id) == 1
+    handle = system.env.client.get_workflow_handle(f"identification-{case_id}")
+    assert await handle.result() == "identified"
+
+
+async def test_fifty_concurrent_completions_different_keys_one_winner(system: System) -> None:
+    case_id, task_id = await _reviewer_task(system)
+    reviewer = await system.login("wf_reviewer")
+    url = f"/api/v1/tasks/{task_id}/complete"
+    responses = await asyncio.gather(
+        *(
+            system.http.post(
+                url, headers=reviewer | {"Idempotency-Key": f"k{i}-{case_id}"}, json=APPROVE
+            )
+            for i in range(N)
+        )
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [409] * (N - 1), [r.text for r in responses if r.status_code != 409]
+    for r in responses:
+        if r.status_code == 409:
+            assert r.json()["type"] == "/problems/task-closed", r.text
+    assert await _completed_events(system, case_id) == 1
+    # Every key keeps its own answer: the winner's repeats get 200, the others' are refused
+    # afresh (a failure is not stored).
+    winner = next(i for i, r in enumerate(responses) if r.status_code == 200)
+    r = await system.http.post(
+        url, headers=reviewer | {"Idempotency-Key": f"k{winner}-{case_id}"}, json=APPROVE
+    )
+    assert r.status_code == 200
+    r = await system.http.post(
+        url, headers=reviewer | {"Idempotency-Key": f"k{(winner + 1) % N}-{case_id}"}, json=APPROVE
+    )
+    assert r.status_code == 409
+
+
+async def test_concurrent_next_never_hands_out_a_task_twice(system: System) -> None:
+    region = await system.make_region(extra_officers=N)
+    now = datetime.now(UTC)
+    tasks = await system.insert_tasks(
+        region,
+        [{"due_at": now + timedelta(hours=i), "priority": (0, 5)[i % 2]} for i in range(20)],
+    )
+    takers = [f"officer_{i}" for i in range(N)]
+    responses = await asyncio.gather(
+        *(system.http.post("/api/v1/tasks/next", headers=region.headers[w]) for w in takers)
+    )
+    got = [r.json()["id"] for r in responses if r.status_code == 200]
+    assert sorted(r.status_code for r in responses) == [200] * 20 + [204] * (N - 20)
+    assert sorted(got) == sorted(tasks)  # each task handed out exactly once
+    for who, r in zip(takers, responses, strict=True):
+        if r.status_code == 200:
+            assert r.json()["assignee_id"] == region.users[who]
+
+
+async def test_overlapping_bulk_claims_do_not_deadlock(system: System) -> None:
+    region = await system.make_region(extra_officers=8)
+    tasks = await system.insert_tasks(region, [{} for _ in range(12)])
+    orders = [tasks, list(reversed(tasks)), tasks[6:] + tasks[:6], tasks[::2] + tasks[1::2]]
+    responses = await asyncio.gather(
+        *(
+            system.http.post(
+                "/api/v1/tasks/bulk/claim",
+                headers=region.headers[f"officer_{i}"],
+                json={"task_ids": orders[i % len(orders)]},
+            )
+            for i in range(8)
+        )
+    )
+    owner: dict[str, int] = {}
+    for i, r in enumerate(responses):
+        assert r.status_code == 200, r.text
+        for item in r.json()["results"]:
+            if item["result"] == "claimed":
+                assert item["task_id"] not in owner
+                owner[item["task_id"]] = region.users[f"officer_{i}"]
+            else:
+                assert item["result"] == "conflict" and item["holder"] is not None
+    assert sorted(owner) == sorted(tasks)
+    r = await system.http.get(
+        "/api/v1/tasks", headers=region.headers["officer"], params={"limit": 200}
+    )
+    assert {t["id"]: t["assignee_id"] for t in r.json()["items"]} == owner
