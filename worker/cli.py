@@ -11,21 +11,8 @@ from datetime import UTC, datetime
 
 import click
 
-from store.settings import Settings, SettingsError, load_settings
 from worker import cli_calendar, cli_department, cli_outbound, cli_policy
-
-
-def fail(message: str, code: int = 1) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def settings_or_fail(**overrides: object) -> Settings:
-    try:
-        return load_settings(**overrides)
-    except SettingsError as exc:
-        fail(str(exc))
-        raise  # unreachable
+from worker.cli_support import fail, settings_or_fail
 
 
 @click.group(name="yuanzhu", context_settings={"help_option_names": ["-h", "--help"]})

@@ -15,7 +15,6 @@ import getpass
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NoReturn
 
 import click
 from sqlalchemy import inspect
@@ -34,7 +33,8 @@ from domain.calendar_seed import seed_calendar
 from domain.ids import ResidentIdError, parse_resident_id
 from store.calendar_repo import effective_calendar, save_year_table
 from store.db import session_scope
-from store.settings import Settings, SettingsError, load_settings
+from store.settings import Settings
+from worker.cli_support import fail, print_json, settings_or_fail
 
 __all__ = ["register"]
 
@@ -42,16 +42,8 @@ _TABLE = "calendar_years"
 NOT_MIGRATED = "the database is not migrated; run 'yuanzhu db upgrade' first"
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    raise SystemExit(1)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        _fail(str(exc))
+_fail = fail
+_settings = settings_or_fail
 
 
 def _parse_date(text: str) -> date:
@@ -118,8 +110,7 @@ def _provisional_warning(years: tuple[int, ...]) -> None:
     click.echo(f"warning: {what}; weekends only (provisional)", err=True)
 
 
-def _print_json(obj: dict[str, Any]) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False))
+_print_json = print_json
 
 
 # -- calendar ----------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -31,7 +30,8 @@ from store.db import make_engine, make_sessionmaker, session_scope
 from store.department_files import DepartmentFileError, read_department_file
 from store.department_repo import latest_imports, record_rows_for, replace_list
 from store.models_department import DepartmentImport, DepartmentRecordRow
-from store.settings import Settings, SettingsError, load_settings
+from store.settings import Settings
+from worker.cli_support import fail, print_json, settings_or_fail
 
 __all__ = ["MAX_SHOWN_ERRORS", "register"]
 
@@ -40,20 +40,11 @@ NOT_MIGRATED = "the database is not migrated; run 'yuanzhu db upgrade' first"
 _TABLES = (DepartmentImport.__tablename__, DepartmentRecordRow.__tablename__)
 
 
-def _fail(message: str) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    raise SystemExit(1)
+_fail = fail
+_settings = settings_or_fail
 
 
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        _fail(str(exc))
-
-
-def _print_json(obj: dict[str, Any]) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False))
+_print_json = print_json
 
 
 def _today() -> date:

@@ -12,11 +12,9 @@ import click
 from activities.outbound import SmtpConfig, save_smtp_config, smtp_config
 from store.db import session_scope
 from store.settings import SettingsError, load_settings
+from worker.cli_support import fail
 
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    raise SystemExit(1)
+_fail = fail
 
 
 @click.group("outbound")
