@@ -64,6 +64,18 @@ class ResidentIdError(ValueError):
         self.message_zh: str = message_zh
 
 
+def mask_id_number(number: str) -> str:
+    """An ID number for display and logs: first 3 and last 4 characters kept, the 11 between
+    replaced by asterisks (``370***********123X``). The province stays visible to help staff
+    route a case and the last four let a person recognise their own number, while the birth
+    date is hidden. This is the one place that decides how a number is masked; it takes the
+    stored string (no parsing, so a row from an older import masks too). Anything shorter
+    than 18 characters is masked whole: it is not a number whose ends are safe to show."""
+    if len(number) < 18:
+        return "*" * len(number)
+    return number[:3] + "*" * (len(number) - 7) + number[-4:]
+
+
 def completed_years(birth_date: date, on: date) -> int:
     """Age in completed years on ``on``.
 
@@ -92,11 +104,8 @@ class ResidentId:
         return completed_years(self.birth_date, d)
 
     def masked(self) -> str:
-        """The number for display and logs: first 3 and last 4 characters kept, the 11 between
-        replaced by asterisks (``370***********123X``). The province stays visible to help staff
-        route a case and the last four let a person recognise their own number, while the birth
-        date is hidden. This is the one place that decides how a number is masked."""
-        return self.number[:3] + "*" * 11 + self.number[-4:]
+        """The number for display and logs (see :func:`mask_id_number`)."""
+        return mask_id_number(self.number)
 
     def last_digits(self, n: int = 4) -> str:
         """The last ``n`` characters (1..18), e.g. for "ID ending in 123X" confirmations."""

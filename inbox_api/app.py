@@ -12,7 +12,21 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from inbox_api.errors import install_error_handlers
-from inbox_api.routes import applications, auth, cases, filters, health, supervision, tasks
+from inbox_api.openapi import install_openapi
+from inbox_api.routes import (
+    account,
+    admin,
+    applications,
+    auth,
+    cases,
+    filters,
+    health,
+    notifications,
+    outbound,
+    reference,
+    supervision,
+    tasks,
+)
 from store.db import make_engine, make_sessionmaker
 from store.settings import Settings
 from worker.temporal_client import connect
@@ -51,13 +65,29 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
         version="0.1.0",
         description="Case management for persons with employment difficulty (就业困难人员).",
         lifespan=lifespan,
+        # /api/v1/tasks/ is not /api/v1/tasks: no redirect that turns a path id into a list.
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
     app.state.temporal = TemporalHolder(settings, temporal_client)
     install_error_handlers(app)
-    for module in (health, auth, applications, tasks, filters, cases, supervision):
+    install_openapi(app)
+    for module in (
+        health,
+        auth,
+        applications,
+        tasks,
+        filters,
+        cases,
+        supervision,
+        notifications,
+        account,
+        admin,
+        outbound,
+        reference,
+    ):
         app.include_router(module.router)
     from web.pages import mount_web  # the pages use the same services and state
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -107,8 +107,30 @@ async def optional_actor(
     return Actor.of(user) if user else None
 
 
+def require_roles(*roles: str) -> Any:
+    """A dependency giving the current actor when their role is one of ``roles``, else 403
+    ``actor-not-allowed``. Endpoints that are a role's whole business (administration,
+    supervision) use it; objects outside the caller's subtree are still answered with 404 by
+    the services, never 403."""
+
+    async def guard(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        if actor.role not in roles:
+            raise Problem(
+                403,
+                "actor-not-allowed",
+                "Not allowed",
+                f"this needs one of the roles: {', '.join(roles)}",
+            )
+        return actor
+
+    guard.required_roles = roles  # type: ignore[attr-defined]  # read by inbox_api.openapi
+    return Depends(guard)
+
+
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 CurrentActor = Annotated[Actor, Depends(current_actor)]
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
+AdminActor = Annotated[Actor, require_roles("admin")]
+SupervisorActor = Annotated[Actor, require_roles("supervisor", "admin")]

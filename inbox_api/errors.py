@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class Problem(Exception):
         self.title = title
         self.detail = detail or title
         self.extra = extra
+        self.headers: dict[str, str] = {}
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -55,7 +57,9 @@ def not_found(what: str, ident: str) -> Problem:
 
 
 def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if problem.status == 401 else None
+    headers = dict(problem.headers)
+    if problem.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return JSONResponse(
         problem.body(str(request.url.path) if request else None),
         status_code=problem.status,
@@ -71,6 +75,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if exc.errors() and all(err.get("loc", ("",))[0] == "path" for err in exc.errors()):
+            # /notifications/read-all read as /notifications/{id}: a path that cannot name
+            # anything is not found, whatever type its id was meant to have.
+            return problem_response(
+                Problem(404, "not-found", "Not found", f"{request.url.path} was not found"),
+                request,
+            )
         errors = [
             {
                 "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
@@ -86,11 +97,37 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug = {404: "not-found", 405: "method-not-allowed", 401: "unauthorized"}.get(
-            exc.status_code, f"http-{exc.status_code}"
-        )
+        slug = {
+            400: "malformed-request",
+            401: "unauthorized",
+            404: "not-found",
+            405: "method-not-allowed",
+        }.get(exc.status_code, f"http-{exc.status_code}")
+        problem = Problem(exc.status_code, slug, str(exc.detail), str(exc.detail))
+        # e.g. Allow on 405 (RFC 9110 requires it)
+        problem.headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            from inbox_api.openapi import allowed_methods
+
+            allowed = allowed_methods(request.app, request.url.path)
+            if allowed:
+                problem.headers["Allow"] = ", ".join(allowed)
+        return problem_response(problem, request)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # A value the database refused as data (out of range, a NUL character): the input was
+        # bad, not the server. Routes bound their inputs; this is the backstop that keeps any
+        # input that slips through from becoming a 500.
+        log.warning("database refused input on %s %s: %s", request.method, request.url.path, exc)
         return problem_response(
-            Problem(exc.status_code, slug, str(exc.detail), str(exc.detail)), request
+            Problem(
+                422,
+                "invalid-input",
+                "Invalid input",
+                "a value in the request cannot be stored (out of range or invalid characters)",
+            ),
+            request,
         )
 
     @app.exception_handler(Exception)

@@ -4,13 +4,59 @@ in lists: tasks and case summaries carry the masked number only."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from fastapi import Path
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
 from domain.calendar import SHANGHAI
 from domain.facts import ApplicantFacts
+
+# Identifiers as they arrive from clients, bounded so that no value reaches the database that
+# its columns cannot hold (an empty id, a 2**64 row id, a 10 kB string).
+MAX_ROW_ID = 2**63 - 1
+TaskIdStr = Annotated[str, Field(min_length=1, max_length=160)]
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+TaskIdPath = Annotated[str, Path(min_length=1, max_length=160, description="task id")]
+CaseIdPath = Annotated[str, Path(min_length=1, max_length=40, description="case id")]
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def _iso_date_text(value: object) -> object:
+    # Pydantic would also take 0 or "0" (a Unix timestamp) for a date; the contract says
+    # YYYY-MM-DD, and an officer's typo should be refused, not read as 1970-01-01.
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+def _iso_datetime_text(value: object) -> object:
+    if isinstance(value, str) and _ISO_DATETIME.fullmatch(value):
+        return value
+    if isinstance(value, datetime):
+        return value
+    raise ValueError("must be a date and time written YYYY-MM-DDTHH:MM[:SS][+08:00]")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_text)]
 
 
 class TokenOut(BaseModel):
@@ -121,8 +167,8 @@ class TaskQueryIn(BaseModel):
     view: TaskView = "scope"
     state: Literal["open", "completed", "cancelled"] = "open"
     kind: str | None = Field(default=None, max_length=40)
-    due_from: datetime | None = None
-    due_to: datetime | None = None
+    due_from: IsoDateTime | None = None
+    due_to: IsoDateTime | None = None
     category: str | None = Field(default=None, max_length=50)
     policy: str | None = Field(default=None, max_length=50)
     q: str | None = Field(default=None, min_length=1, max_length=50)
@@ -187,16 +233,16 @@ class TaskCountsOut(BaseModel):
 
 
 class ReassignIn(BaseModel):
-    user_id: int
+    user_id: RowId
 
 
 class BulkClaimIn(BaseModel):
-    task_ids: list[str] = Field(min_length=1, max_length=100)
+    task_ids: list[TaskIdStr] = Field(min_length=1, max_length=100)
 
 
 class BulkReassignIn(BaseModel):
-    task_ids: list[str] = Field(min_length=1, max_length=100)
-    user_id: int
+    task_ids: list[TaskIdStr] = Field(min_length=1, max_length=100)
+    user_id: RowId
 
 
 BulkResult = Literal["claimed", "reassigned", "conflict", "not_found", "not_allowed"]
@@ -243,7 +289,7 @@ class CommentOut(BaseModel):
 class SavedFilterIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     query: TaskQueryIn = Field(default_factory=TaskQueryIn)
-    shared_with_group: bool = False
+    shared_with_group: StrictBool = False
 
 
 class SavedFilterOut(BaseModel):

@@ -26,6 +26,19 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+_absent_user_hash: str | None = None
+
+
+def verify_absent_user(password: str) -> bool:
+    """Spend what checking a real password costs, for a username that does not exist, so that
+    the response time does not tell which usernames do. Always False."""
+    global _absent_user_hash
+    if _absent_user_hash is None:
+        _absent_user_hash = hash_password("absent user")
+    verify_password(_absent_user_hash, password)
+    return False
+
+
 def _sign(secret: str, payload: str) -> str:
     mac = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, Dialect, MetaData
+from sqlalchemy import DateTime, Dialect, MetaData, String
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -42,3 +42,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Jurisdiction paths ("/000000/370000/…/") are compared as byte ranges (see
+# ``store.repos.path_range``). A linguistic collation (en_US.UTF-8, zh_CN.UTF-8) may ignore the
+# '/' separators and order "/37/" apart from its descendants, so on PostgreSQL the columns use
+# the "C" collation whatever the database's default; SQLite already compares bytes.
+PATH_LENGTH = 200
+
+
+def PathString() -> String:
+    return String(PATH_LENGTH).with_variant(String(PATH_LENGTH, collation="C"), "postgresql")

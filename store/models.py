@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from store.base import Base, UTCDateTime
+from store.base import Base, PathString, UTCDateTime
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; BigInteger elsewhere.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
@@ -42,7 +42,7 @@ class Jurisdiction(Base):
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[str] = mapped_column(String(20))
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("jurisdictions.code"), nullable=True)
-    path: Mapped[str] = mapped_column(String(200), unique=True)
+    path: Mapped[str] = mapped_column(PathString(), unique=True)
     policy_pack_id: Mapped[str | None] = mapped_column(String(50), nullable=True)
 
 
@@ -57,7 +57,7 @@ class User(Base):
     # Where the outbound adapter (SMTP) sends this user's notifications, when switched on.
     email: Mapped[str | None] = mapped_column(String(200), nullable=True)
     jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdictions.code"))
-    jurisdiction_path: Mapped[str] = mapped_column(String(200), index=True)
+    jurisdiction_path: Mapped[str] = mapped_column(PathString(), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -74,7 +74,7 @@ class Case(Base):
     policy_pack_id: Mapped[str] = mapped_column(String(50))
     policy_pack_ref: Mapped[str] = mapped_column(String(120))
     jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdictions.code"))
-    jurisdiction_path: Mapped[str] = mapped_column(String(200))
+    jurisdiction_path: Mapped[str] = mapped_column(PathString())
     applicant_name: Mapped[str] = mapped_column(String(100))
     id_number: Mapped[str] = mapped_column(String(18), index=True)
     id_last4: Mapped[str] = mapped_column(String(4))
@@ -118,7 +118,7 @@ class Task(Base):
     state: Mapped[str] = mapped_column(String(20))  # open | completed | cancelled
     candidate_role: Mapped[str] = mapped_column(String(30))
     jurisdiction_code: Mapped[str] = mapped_column(String(12))
-    jurisdiction_path: Mapped[str] = mapped_column(String(200))
+    jurisdiction_path: Mapped[str] = mapped_column(PathString())
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     policy_pack_id: Mapped[str] = mapped_column(String(50))
     category_code: Mapped[str | None] = mapped_column(String(50), nullable=True)
@@ -266,7 +266,7 @@ class SlaBreach(Base):
     event: Mapped[str] = mapped_column(String(20))  # breached | past_deadline
     level: Mapped[int] = mapped_column(Integer)
     jurisdiction_code: Mapped[str] = mapped_column(String(12))
-    jurisdiction_path: Mapped[str] = mapped_column(String(200))
+    jurisdiction_path: Mapped[str] = mapped_column(PathString())
     escalation_task_id: Mapped[str | None] = mapped_column(String(160), nullable=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -283,17 +283,46 @@ class Notification(Base):
     notification_key: Mapped[str] = mapped_column(String(240), unique=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
     recipient_role: Mapped[str | None] = mapped_column(String(30), nullable=True)
-    recipient_path: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    recipient_path: Mapped[str | None] = mapped_column(PathString(), nullable=True)
     kind: Mapped[str] = mapped_column(String(30))  # reminder | escalation | assignment
     case_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     task_id: Mapped[str | None] = mapped_column(String(160), nullable=True)
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     # Set once the outbound adapter sent it, so a retried activity never sends it twice.
     sent_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     __table_args__ = (Index("ix_notifications_group", "recipient_role", "recipient_path"),)
+
+
+class NotificationRead(Base):
+    """Who has read a notification. A notification addressed to a group is read by each of its
+    members separately, so read state lives here and not on the notification row."""
+
+    __tablename__ = "notification_reads"
+
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LoginAttempt(Base):
+    """A login attempt not known to have succeeded, kept for throttling (see
+    ``inbox_api.throttle``): written before the password is checked and deleted when the account
+    logs in, so what remains are failures (and attempts in flight). Counted by account and by
+    client address, in the database so that several API processes share one count."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64))
+    client_ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_login_attempts_user", "username", "at"),
+        Index("ix_login_attempts_ip", "client_ip", "at"),
+    )
 
 
 class Notice(Base):

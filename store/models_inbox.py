@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from store.base import Base, UTCDateTime
+from store.base import Base, PathString, UTCDateTime
 from store.models import BigIntPK
 
 COMMENT_MAX_CHARS = 2000
@@ -45,7 +45,7 @@ class SavedFilter(Base):
     name: Mapped[str] = mapped_column(String(100))
     query: Mapped[dict[str, Any]] = mapped_column(JSON)
     shared_role: Mapped[str | None] = mapped_column(String(30), nullable=True)
-    shared_path: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    shared_path: Mapped[str | None] = mapped_column(PathString(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (

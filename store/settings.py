@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
     # Access tokens (API bearer tokens and web sessions) live this long.
     token_ttl_minutes: int = Field(default=8 * 60, ge=1)
+    # Login throttling: at most this many failed logins per account (and per client address)
+    # within the window; further attempts get 429 until the oldest failure leaves the window.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=30, ge=1)
+    login_window_minutes: int = Field(default=15, ge=1)
     # Seed demo accounts and jurisdictions on first start (command one turns this on).
     seed_demo: bool = False
 

@@ -37,7 +37,7 @@ class Region:
     streets ``street_a1``, ``street_a2`` (in county_a) and ``street_b1`` (in county_b).
     Users: officer, officer2 (street_a1), officer_a2 (street_a2), officer_b (street_b1),
     county_officer (grassroots officer at county_a), reviewer (county_a), reviewer_b
-    (county_b), supervisor (city), supervisor_b (county_b)."""
+    (county_b), supervisor (city), supervisor_b (county_b), admin (city), admin_b (county_b)."""
 
     n: int
     codes: dict[str, str]
@@ -57,6 +57,8 @@ REGION_USERS = {
     "reviewer_b": ("county_reviewer", "county_b"),
     "supervisor": ("supervisor", "city"),
     "supervisor_b": ("supervisor", "county_b"),
+    "admin": ("admin", "city"),
+    "admin_b": ("admin", "county_b"),
 }
 
 

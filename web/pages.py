@@ -124,8 +124,16 @@ async def login(
     password: Annotated[str, Form(max_length=200)],
 ) -> Response:
     try:
-        user = await authenticate(session, username, password)
-    except Problem:
+        user = await authenticate(session, settings, request, username, password)
+    except Problem as problem:
+        if problem.status == 429:
+            minutes = max(1, -(-int(problem.extra["retry_after"]) // 60))
+            return _render(
+                request,
+                "login.html",
+                status=429,
+                error=f"登录失败次数过多，请 {minutes} 分钟后再试",
+            )
         return _render(request, "login.html", status=401, error="用户名或密码错误")
     ttl = timedelta(minutes=settings.token_ttl_minutes)
     token = issue_token(settings.secret_key, user.id, datetime.now(UTC), ttl)

@@ -139,12 +139,18 @@ def user_create(
 ) -> None:
     """Create a user; the password is read from standard input."""
     from inbox_api.security import hash_password
+    from inbox_api.services.admin import check_password_rules, check_username, role_fits
     from store import repos
     from store.db import session_scope
 
+    # The same rules as the administration API (inbox_api/services/admin.py).
+    bad_username = check_username(username)
+    if bad_username:
+        fail(bad_username)
     password = sys.stdin.readline().rstrip("\n")
-    if len(password) < 8:
-        fail("the password must be at least 8 characters")
+    broken = check_password_rules(password, username)
+    if broken:
+        fail("; ".join(broken))
     settings = settings_or_fail()
 
     async def _create() -> None:
@@ -155,6 +161,8 @@ def user_create(
             if place is None:
                 fail(f"unknown jurisdiction {jurisdiction_code!r}")
             assert place is not None
+            if not role_fits(role, place.level):
+                fail(f"a {role} cannot work at {place.name} ({place.code}), a {place.level}")
             await repos.add_user(
                 session,
                 username=username,

@@ -27,11 +27,11 @@ from domain.calendar import (
     CalendarDataError,
     WorkingCalendar,
     YearTable,
-    parse_year_table,
 )
 from domain.calendar_seed import seed_calendar
 from domain.ids import ResidentIdError, parse_resident_id
-from store.calendar_repo import effective_calendar, save_year_table
+from store.calendar_admin import parse_table, store_year
+from store.calendar_repo import effective_calendar
 from store.db import session_scope
 from store.settings import Settings
 from worker.cli_support import fail, print_json, settings_or_fail
@@ -177,7 +177,7 @@ async def _import(settings: Settings, table: YearTable) -> bool:
     async with session_scope(settings) as session:
         if not await _has_table(session):
             return False
-        await save_year_table(session, table, loaded_by=_loaded_by(), now=datetime.now(UTC))
+        await store_year(session, table, loaded_by=_loaded_by(), now=datetime.now(UTC))
         return True
 
 
@@ -196,10 +196,9 @@ def import_cmd(file: Path) -> None:
         _fail(f"{file}: cannot read: {exc}")
     except json.JSONDecodeError as exc:
         _fail(f"{file}: not valid JSON: {exc}")
-    if not isinstance(data, dict):
-        _fail(f"{file}: expected a JSON object with year, holidays and workdays")
     try:
-        table = parse_year_table(data, source=f"imported from {file.name}")
+        # The same parser as PUT /api/v1/calendar/years/{year} (store.calendar_admin).
+        table = parse_table(data, source=f"imported from {file.name}")
     except CalendarDataError as exc:
         _fail(f"{file}: {exc}")
     settings = _settings()

@@ -27,8 +27,9 @@ from domain.department_data import LISTS, DepartmentList
 from domain.department_import import ParseResult
 from domain.ids import ResidentIdError, parse_resident_id
 from store.db import make_engine, make_sessionmaker, session_scope
+from store.department_admin import error_json, import_json, store_list
 from store.department_files import DepartmentFileError, read_department_file
-from store.department_repo import latest_imports, record_rows_for, replace_list
+from store.department_repo import latest_imports, record_rows_for
 from store.models_department import DepartmentImport, DepartmentRecordRow
 from store.settings import Settings
 from worker.cli_support import fail, print_json, settings_or_fail
@@ -87,17 +88,8 @@ def _imported_by() -> str:
         return "cli"
 
 
-def _import_json(imp: DepartmentImport) -> dict[str, Any]:
-    return {
-        "import_id": imp.id,
-        "list": imp.list_kind,
-        "file_name": imp.file_name,
-        "records": imp.rows,
-        "imported_at": imp.imported_at.isoformat(),
-        "imported_by": imp.imported_by,
-        "replaces_previous": imp.replaces_previous,
-        "replaced": imp.replaced_rows,
-    }
+# The same JSON as the API's (store.department_admin).
+_import_json = import_json
 
 
 @click.group("department")
@@ -116,15 +108,7 @@ def _report_errors(file: Path, result: ParseResult, as_json: bool) -> NoReturn:
                 "list": result.kind.value,
                 "file_name": file.name,
                 "error_count": result.error_count,
-                "errors": [
-                    {
-                        "line": e.line,
-                        "column": e.column,
-                        "message": e.message,
-                        "message_zh": e.message_zh,
-                    }
-                    for e in result.errors
-                ],
+                "errors": [error_json(e) for e in result.errors],
             }
         )
         raise SystemExit(1)
@@ -146,13 +130,9 @@ async def _store(
     async with session_scope(settings) as session:
         if not await _has_tables(session):
             return None
-        return await replace_list(
-            session,
-            result.kind,
-            result.records,
-            file_name=file_name,
-            imported_by=_imported_by(),
-            now=datetime.now(UTC),
+        # The same operation as POST /api/v1/department/imports/{kind}.
+        return await store_list(
+            session, result, file_name=file_name, imported_by=_imported_by(), now=datetime.now(UTC)
         )
 
 

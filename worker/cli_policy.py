@@ -27,7 +27,8 @@ from domain.policy.loader import (
     load_pack,
     load_pack_file,
 )
-from domain.policy.model import PolicyPack, Sourced
+from domain.policy.model import PolicyPack
+from store.policy_admin import change_json, pack_listing, pack_outline
 
 __all__ = ["register"]
 
@@ -62,61 +63,57 @@ def _parse_date(text: str) -> date:
         _fail(f"{text!r} is not a valid date (YYYY-MM-DD)")
 
 
-def _cite(rule: Sourced) -> str:
-    return rule.citation
-
-
 def _summary(p: PolicyPack) -> list[str]:
-    """A readable bilingual summary of a pack."""
+    """A readable bilingual summary of a pack, from the same outline as
+    ``GET /api/v1/policy-packs/{id}`` (store.policy_admin.pack_outline)."""
+    o = pack_outline(p)
     out = [
-        f"{p.name}  [{p.ref}]",
-        f"{p.name_en}",
-        f"来源 source: {p.source.title} {p.source.number} ({p.source.issuer})",
+        f"{o.name}  [{o.ref}]",
+        f"{o.name_en}",
+        f"来源 source: {o.source.title} {o.source.number} ({o.source.issuer})",
     ]
-    if p.extends:
-        out.append(f"继承 extends: {p.extends}")
-    out.append(f"认定 identification: {p.identification.mode}  ({_cite(p.identification)})")
-    if p.base_conditions:
+    if o.extends:
+        out.append(f"继承 extends: {o.extends}")
+    out.append(f"认定 identification: {o.identification.mode}  ({o.identification.citation})")
+    if o.base_conditions:
         out.append("基本条件 base conditions:")
-        out += [f"  - {b.code}: {b.name} / {b.name_en}  ({_cite(b)})" for b in p.base_conditions]
-    if p.categories:
+        out += [f"  - {b.code}: {b.name} / {b.name_en}  ({b.citation})" for b in o.base_conditions]
+    if o.categories:
         out.append("认定类别 categories:")
-        for c in p.categories:
+        for c in o.categories:
             ev = f"  evidence: {', '.join(c.evidence)}" if c.evidence else ""
-            out.append(f"  - {c.code}: {c.name} / {c.name_en}  ({_cite(c)}){ev}")
-    if p.exclusions:
+            out.append(f"  - {c.code}: {c.name} / {c.name_en}  ({c.citation}){ev}")
+    if o.exclusions:
         out.append("不予认定情形 exclusions:")
-        out += [f"  - {x.code}: {x.name} / {x.name_en}  ({_cite(x)})" for x in p.exclusions]
-    if p.procedure is not None:
+        out += [f"  - {x.code}: {x.name} / {x.name_en}  ({x.citation})" for x in o.exclusions]
+    if o.stages:
         out.append("认定程序 procedure:")
-        for s in p.procedure.stages:
+        for s in o.stages:
             extra = f", {s.working_days} working days" if s.working_days else ""
             out.append(
                 f"  - {s.kind}: {s.name} / {s.name_en} — {s.role} @ {s.level}, SLA "
-                f"{s.sla.goal}/{s.sla.deadline} {s.sla.unit}{extra}  ({_cite(s)})"
+                f"{s.sla.goal}/{s.sla.deadline} {s.sla.unit}{extra}  ({s.citation})"
             )
-    clocks = p.clocks.present()
-    if clocks:
+    if o.clocks:
         out.append("时限 clocks:")
-        for name, clock in clocks.items():
-            body = clock.model_dump(exclude={"source", "quote", "assumed", "note"})
-            values = ", ".join(f"{k}={v}" for k, v in body.items())
-            out.append(f"  - {name}: {values}  ({_cite(clock)})")
-    if p.assistance_standards:
+        for clock in o.clocks:
+            values = ", ".join(f"{k}={v}" for k, v in clock.values.items())
+            out.append(f"  - {clock.name}: {values}  ({clock.citation})")
+    if o.assistance_standards:
         out.append("援助标准 assistance standards:")
         out += [
-            f"  - {a.code}: {a.name} / {a.name_en}  ({_cite(a)})" for a in p.assistance_standards
+            f"  - {a.code}: {a.name} / {a.name_en}  ({a.citation})" for a in o.assistance_standards
         ]
-    if p.exit_reasons:
+    if o.exit_reasons:
         out.append("退出情形 exit reasons:")
-        for r in p.exit_reasons:
+        for r in o.exit_reasons:
             flags = [r.mode, "may re-apply" if r.may_reapply else "no re-application"]
             if r.fraud:
                 flags.append("fraud")
-            out.append(f"  - {r.code}: {r.name} / {r.name_en} [{', '.join(flags)}]  ({_cite(r)})")
-    if p.target_groups:
+            out.append(f"  - {r.code}: {r.name} / {r.name_en} [{', '.join(flags)}]  ({r.citation})")
+    if o.target_groups:
         out.append("援助对象 target groups:")
-        out += [f"  - {g.code}: {g.name} / {g.name_en}  ({_cite(g)})" for g in p.target_groups]
+        out += [f"  - {g.code}: {g.name} / {g.name_en}  ({g.citation})" for g in o.target_groups]
     return out
 
 
@@ -139,16 +136,9 @@ def register(root: click.Group) -> None:
         rows = []
         for pack_id in ids:
             p = _pack(pack_id)
-            rows.append(
-                {
-                    "id": p.id,
-                    "version": p.version,
-                    "hash": p.content_hash,
-                    "name": p.name,
-                    "issuer": p.issuer,
-                    "extends": p.extends,
-                }
-            )
+            # The API's listing (store.policy_admin), plus "hash", this command's older name
+            # for content_hash.
+            rows.append({**pack_listing(p).model_dump(mode="json"), "hash": p.content_hash})
         _dump(rows)
 
     @policy.command(name="show")
@@ -180,12 +170,7 @@ def register(root: click.Group) -> None:
         """Differences from pack A to pack B (ids or .toml files)."""
         changes = diff_packs(_pack(a), _pack(b))
         if as_json:
-            _dump(
-                [
-                    {"path": c.path, "kind": c.kind, "before": c.before, "after": c.after}
-                    for c in changes
-                ]
-            )
+            _dump([change_json(c) for c in changes])
             return
         for c in changes:
 

@@ -1,19 +1,181 @@
-"""Cases (案件): the detail view with its timeline. The full ID number appears only here, and
-every such view is written to the audit log."""
+"""Cases (案件): the search (masked ID numbers only), the detail view with its timeline,
+deadlines, open tasks and documents (the full ID number appears only here, and every such view
+is written to the audit log), the notices as printable documents, objections and withdrawal.
+
+Everything is confined to the caller's jurisdiction subtree (any role): a case outside it, or a
+notice of another case, is answered 404 ``not-found`` exactly like a missing one. Errors are
+RFC 9457 problem+json (``/problems/invalid-id-number``, ``/problems/bad-cursor``,
+``/problems/validation-error``, ``/problems/case-closed``, ...)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
+import re
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Header, Path, Query
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from inbox_api.deps import CurrentActor, SessionDep, SettingsDep, TemporalDep
+from inbox_api.schemas import IsoDate
 from inbox_api.services import cases as case_service
 from store import repos
+from workflows.contracts import CaseStatus
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such case in your jurisdiction", **PROBLEM},
+    422: {"description": "Malformed case id", **PROBLEM},
+}
+
+CaseId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=40,
+        pattern=case_service.CASE_ID_PATTERN,
+        description="The case number (案件编号)",
+    ),
+]
+
+# A Chinese character (CJK unified ideographs, their extensions and compatibility forms).
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+# Codes of packs and categories ("weifang-2023", "older_unemployed").
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+# No control characters (NUL cannot even be stored in PostgreSQL text) in free text.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+# --- search ------------------------------------------------------------------------------
+
+
+class CaseSearchIn(BaseModel):
+    """The search's query parameters. ``id_number``: a full 15- or 18-character ID number
+    (exact; a 15-digit number is converted; an invalid one is 422 ``invalid-id-number`` with
+    the reason). ``name``: the start of the applicant's name (at least one Chinese character
+    or two letters). ``submitted_from``/``submitted_to``: Shanghai dates, both inclusive.
+    Pages are newest first; pass ``next_cursor`` back as ``cursor``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id_number: str | None = Field(
+        default=None, min_length=1, max_length=40, description="公民身份号码 (15 or 18)"
+    )
+    name: str | None = Field(
+        default=None, min_length=1, max_length=100, description="申请人姓名 (prefix)"
+    )
+    status: CaseStatus | None = None
+    policy_pack: str | None = Field(default=None, max_length=50, pattern=CODE_PATTERN)
+    category: str | None = Field(default=None, max_length=50, pattern=CODE_PATTERN)
+    submitted_from: IsoDate | None = Field(default=None, ge=date(1900, 1, 1), le=date(9998, 12, 31))
+    submitted_to: IsoDate | None = Field(default=None, ge=date(1900, 1, 1), le=date(9998, 12, 31))
+    cursor: str | None = Field(default=None, max_length=400)
+    limit: int = Field(default=50, ge=1, le=100)
+
+    @field_validator("name")
+    @classmethod
+    def _name_prefix(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if _CONTROL.search(value):
+            raise ValueError("name must not contain control characters")
+        letters = sum(1 for ch in value if ch.isalpha())
+        if not _HAN.search(value) and letters < 2:
+            raise ValueError("name needs at least one Chinese character or two letters")
+        return value
+
+    @field_validator("id_number")
+    @classmethod
+    def _no_control(cls, value: str | None) -> str | None:
+        if value is not None and _CONTROL.search(value):
+            raise ValueError("id_number must not contain control characters")
+        return value
+
+    @model_validator(mode="after")
+    def _range(self) -> CaseSearchIn:
+        if self.submitted_from and self.submitted_to and self.submitted_from > self.submitted_to:
+            raise ValueError("submitted_from is after submitted_to")
+        return self
+
+
+class CaseSummaryOut(BaseModel):
+    """A case in a list: the ID number masked, never whole."""
+
+    id: str
+    applicant_name: str
+    id_number_masked: str
+    jurisdiction_code: str
+    policy_pack_id: str
+    status: str
+    stage: str | None
+    category_code: str | None
+    submitted_at: datetime
+    closed_at: datetime | None
+    identification_deadline: date | None
+    deadline_provisional: bool
+
+
+class CasePage(BaseModel):
+    items: list[CaseSummaryOut]
+    next_cursor: str | None
+
+
+@router.get(
+    "",
+    response_model=CasePage,
+    summary="Search cases",
+    responses={422: {"description": "Invalid ID number, name, filter or cursor", **PROBLEM}},
+)
+async def search_cases(
+    session: SessionDep, actor: CurrentActor, params: Annotated[CaseSearchIn, Query()]
+) -> CasePage:
+    """Cases in the caller's subtree (any role) by full ID number, name prefix, status, policy
+    pack, category and submission dates, newest first, keyset-paginated (``limit`` ≤ 100):
+    pages never skip or repeat a case while cases are added. ID numbers are masked; a search by
+    ID number is written to the audit log (with the number's last four characters only)."""
+    rows, next_cursor = await case_service.search(
+        session,
+        actor,
+        case_service.CaseSearch(
+            id_number=params.id_number,
+            name=params.name,
+            status=params.status.value if params.status else None,
+            policy_pack=params.policy_pack,
+            category=params.category,
+            submitted_from=params.submitted_from,
+            submitted_to=params.submitted_to,
+            cursor=params.cursor,
+            limit=params.limit,
+        ),
+        datetime.now(UTC),
+    )
+    return CasePage(
+        items=[
+            CaseSummaryOut(
+                id=c.id,
+                applicant_name=c.applicant_name,
+                id_number_masked=case_service.masked_id_number(c),
+                jurisdiction_code=c.jurisdiction_code,
+                policy_pack_id=c.policy_pack_id,
+                status=c.status,
+                stage=c.stage,
+                category_code=c.category_code,
+                submitted_at=c.submitted_at,
+                closed_at=c.closed_at,
+                identification_deadline=c.identification_deadline,
+                deadline_provisional=c.deadline_provisional,
+            )
+            for c in rows
+        ],
+        next_cursor=next_cursor,
+    )
+
+
+# --- detail ------------------------------------------------------------------------------
 
 
 class TimelineEntry(BaseModel):
@@ -31,6 +193,53 @@ class NoticeOut(BaseModel):
     title: str
     body: dict[str, Any]
     issued_at: datetime
+
+
+class TaskClockOut(BaseModel):
+    """An open task's clock: due (the goal) and deadline instants, and its SLA state now."""
+
+    task_id: str
+    kind: str
+    kind_name: str
+    at_risk_at: datetime
+    due_at: datetime
+    deadline_at: datetime
+    sla_state: Literal["on_track", "at_risk", "breached", "past_deadline"]
+    provisional: bool
+
+
+class DeadlinesOut(BaseModel):
+    """The case's clocks. ``identification_deadline`` is the last day (Shanghai) to identify;
+    it runs out at ``identification_deadline_at``; ``identification_deadline_provisional``
+    when it was computed for a year without a holiday table; ``identification_overdue`` when
+    the case is still undecided after it."""
+
+    identification_deadline: date | None
+    identification_deadline_at: datetime | None
+    identification_deadline_provisional: bool
+    identification_overdue: bool
+    tasks: list[TaskClockOut]
+
+
+class OpenTaskOut(BaseModel):
+    id: str
+    kind: str
+    kind_name: str
+    assignee_id: int | None
+    assignee_name: str | None
+    sla_state: Literal["on_track", "at_risk", "breached", "past_deadline"]
+    due_at: datetime
+
+
+class DocumentOut(BaseModel):
+    """A notice served on the applicant: ``download_url`` gives the printable HTML document,
+    ``download_url?format=json`` the stored notice."""
+
+    id: int
+    kind: str
+    title: str
+    issued_at: datetime
+    download_url: str
 
 
 class CaseOut(BaseModel):
@@ -59,15 +268,29 @@ class CaseOut(BaseModel):
     facts: dict[str, Any]
     timeline: list[TimelineEntry]
     notices: list[NoticeOut]
+    deadlines: DeadlinesOut
+    open_tasks: list[OpenTaskOut]
+    documents: list[DocumentOut]
 
 
-@router.get("/{case_id}", response_model=CaseOut)
+def _notice_out(n: Any) -> NoticeOut:
+    return NoticeOut(id=n.id, kind=n.kind, title=n.title, body=n.body, issued_at=n.issued_at)
+
+
+@router.get("/{case_id}", response_model=CaseOut, summary="A case", responses=NOT_FOUND)
 async def get_case(
-    case_id: str, session: SessionDep, actor: CurrentActor, settings: SettingsDep
+    case_id: CaseId, session: SessionDep, actor: CurrentActor, settings: SettingsDep
 ) -> CaseOut:
+    """The case with the full ID number (this view is audited), its timeline, its clocks
+    (identification deadline; each open task's due and deadline instants and SLA state now),
+    its open tasks and its documents (the notices, each with a download URL)."""
+    now = datetime.now(UTC)
     case = await case_service.case_for(session, actor, case_id)
     await case_service.audit_full_view(session, actor, case)
     events = await repos.case_events(session, case.id)
+    notices = await repos.case_notices(session, case.id)
+    tasks = await case_service.open_tasks(session, case)
+    states = {t.id: case_service.task_sla_state(t, now) for t, _ in tasks}
     return CaseOut(
         id=case.id,
         workflow_id=case.workflow_id,
@@ -103,16 +326,116 @@ async def get_case(
             )
             for e in events
         ],
-        notices=[
-            NoticeOut(id=n.id, kind=n.kind, title=n.title, body=n.body, issued_at=n.issued_at)
-            for n in await repos.case_notices(session, case.id)
+        notices=[_notice_out(n) for n in notices],
+        deadlines=DeadlinesOut(
+            identification_deadline=case.identification_deadline,
+            identification_deadline_at=case_service.identification_deadline_at(case),
+            identification_deadline_provisional=case.deadline_provisional,
+            identification_overdue=case_service.identification_overdue(case, now),
+            tasks=[
+                TaskClockOut(
+                    task_id=t.id,
+                    kind=t.kind,
+                    kind_name=case_service.task_kind_name(t.kind),
+                    at_risk_at=t.at_risk_at,
+                    due_at=t.due_at,
+                    deadline_at=t.deadline_at,
+                    sla_state=states[t.id],
+                    provisional=t.sla_provisional,
+                )
+                for t, _ in tasks
+            ],
+        ),
+        open_tasks=[
+            OpenTaskOut(
+                id=t.id,
+                kind=t.kind,
+                kind_name=case_service.task_kind_name(t.kind),
+                assignee_id=t.assignee_id,
+                assignee_name=name,
+                sla_state=states[t.id],
+                due_at=t.due_at,
+            )
+            for t, name in tasks
+        ],
+        documents=[
+            DocumentOut(
+                id=n.id,
+                kind=n.kind,
+                title=n.title,
+                issued_at=n.issued_at,
+                download_url=case_service.notice_path(case, n),
+            )
+            for n in notices
         ],
     )
+
+
+# --- documents ---------------------------------------------------------------------------
+
+
+@router.get(
+    "/{case_id}/notices/{notice_id}",
+    response_model=None,
+    summary="Download a notice",
+    responses={
+        200: {
+            "description": "The notice: a printable HTML document (an attachment with a UTF-8 "
+            "file name), or with format=json the stored notice",
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "application/json": {"schema": NoticeOut.model_json_schema()},
+            },
+        },
+        404: {
+            "description": "No such case in your jurisdiction, or no such notice of it",
+            **PROBLEM,
+        },
+        422: {"description": "Malformed case id, notice id or format", **PROBLEM},
+    },
+)
+async def download_notice(
+    case_id: CaseId,
+    notice_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The notice's id")],
+    session: SessionDep,
+    actor: CurrentActor,
+    format: Annotated[
+        Literal["html", "json"], Query(description="html (printable document) or json")
+    ] = "html",
+) -> Response:
+    """A notice served on the applicant (一次性告知书, 不予认定告知书, 不予受理告知书) as a
+    printable HTML document — title, applicant and masked ID number, the missing materials or
+    the reasons with the clause they rest on, the conclusion, the issuing agency and the date —
+    or, with ``format=json``, as stored. Every download is written to the audit log."""
+    case, notice = await case_service.notice_for(session, actor, case_id, notice_id)
+    case_service.audit_notice_download(session, actor, case, notice, format)
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    if format == "json":
+        return JSONResponse(_notice_out(notice).model_dump(mode="json"), headers=headers)
+    html = await case_service.render_notice(session, case, notice)
+    file_name = case_service.notice_file_name(case, notice)
+    headers["Content-Disposition"] = case_service.content_disposition(
+        file_name, fallback=f"notice-{case.id}-{notice.id}.html"
+    )
+    return HTMLResponse(html, headers=headers)
+
+
+# --- actions -----------------------------------------------------------------------------
+
+
+def _no_control_text(value: str) -> str:
+    # Line breaks and tabs are fine in free text; other control characters are not (NUL
+    # cannot even be stored in PostgreSQL text).
+    if _CONTROL.search(value.replace("\n", "").replace("\r", "").replace("\t", "")):
+        raise ValueError("must not contain control characters")
+    return value
 
 
 class ObjectionIn(BaseModel):
     content: str = Field(min_length=1, max_length=2000, description="异议内容")
     raised_by: str = Field(min_length=1, max_length=100, description="异议人")
+
+    _plain = field_validator("content", "raised_by")(_no_control_text)
 
 
 class ObjectionOut(BaseModel):
@@ -122,13 +445,33 @@ class ObjectionOut(BaseModel):
 class WithdrawIn(BaseModel):
     reason: str = Field(min_length=1, max_length=1000, description="撤回原因")
 
+    _plain = field_validator("reason")(_no_control_text)
+
+
+class WithdrawOut(BaseModel):
+    case_id: str
+    status: Literal["withdrawing"]
+
 
 IdempotencyKey = Annotated[str | None, Header(max_length=100)]
 
+ACTION_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such case in your jurisdiction", **PROBLEM},
+    409: {"description": "Not now: case-closed, not-in-publicity, ...", **PROBLEM},
+    422: {"description": "Invalid request", **PROBLEM},
+    503: {"description": "The workflow engine cannot be reached", **PROBLEM},
+}
 
-@router.post("/{case_id}/objections", status_code=201, response_model=ObjectionOut)
+
+@router.post(
+    "/{case_id}/objections",
+    status_code=201,
+    response_model=ObjectionOut,
+    summary="Record an objection",
+    responses=ACTION_ERRORS,
+)
 async def raise_objection(
-    case_id: str,
+    case_id: CaseId,
     body: ObjectionIn,
     session: SessionDep,
     temporal: TemporalDep,
@@ -149,17 +492,23 @@ async def raise_objection(
     return ObjectionOut(task_id=task_id)
 
 
-@router.post("/{case_id}/withdraw", status_code=202)
+@router.post(
+    "/{case_id}/withdraw",
+    status_code=202,
+    response_model=WithdrawOut,
+    summary="Withdraw the application",
+    responses=ACTION_ERRORS,
+)
 async def withdraw(
-    case_id: str,
+    case_id: CaseId,
     body: WithdrawIn,
     session: SessionDep,
     temporal: TemporalDep,
     actor: CurrentActor,
     idempotency_key: IdempotencyKey = None,
-) -> dict[str, str]:
+) -> WithdrawOut:
     """The applicant withdraws (撤回申请): open tasks are cancelled and the case closes."""
     await case_service.withdraw(
         session, temporal, actor, case_id, reason=body.reason, key=idempotency_key
     )
-    return {"case_id": case_id, "status": "withdrawing"}
+    return WithdrawOut(case_id=case_id, status="withdrawing")

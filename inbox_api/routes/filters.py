@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from inbox_api.deps import CurrentActor, SessionDep
 from inbox_api.errors import Problem, not_found
-from inbox_api.schemas import SavedFilterIn, SavedFilterOut
+from inbox_api.schemas import RowIdPath, SavedFilterIn, SavedFilterOut
 from store import tasks_repo
 from store.models_inbox import SavedFilter
 
@@ -90,7 +90,7 @@ async def save_filter(
         404: {"description": "No such filter visible to you", **PROBLEM},
     },
 )
-async def delete_filter(filter_id: int, session: SessionDep, actor: CurrentActor) -> Response:
+async def delete_filter(filter_id: RowIdPath, session: SessionDep, actor: CurrentActor) -> Response:
     row = await tasks_repo.visible_filter(
         session, filter_id, user_id=actor.id, role=actor.role, path=actor.jurisdiction_path
     )

@@ -28,6 +28,7 @@ from inbox_api.schemas import (
     CompleteTaskOut,
     ReassignIn,
     TaskCountsOut,
+    TaskIdPath,
     TaskListIn,
     TaskOut,
     TaskPage,
@@ -162,7 +163,7 @@ async def bulk_reassign(body: BulkReassignIn, session: SessionDep, actor: Curren
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses=NOT_FOUND)
-async def get_task(task_id: str, session: SessionDep, actor: CurrentActor) -> TaskOut:
+async def get_task(task_id: TaskIdPath, session: SessionDep, actor: CurrentActor) -> TaskOut:
     return await _one(session, await service.get_task(session, actor, task_id))
 
 
@@ -175,7 +176,7 @@ async def get_task(task_id: str, session: SessionDep, actor: CurrentActor) -> Ta
         409: {"description": "task-claimed (with holder) or task-closed", **PROBLEM},
     },
 )
-async def claim_task(task_id: str, session: SessionDep, actor: CurrentActor) -> TaskOut:
+async def claim_task(task_id: TaskIdPath, session: SessionDep, actor: CurrentActor) -> TaskOut:
     """Claim the task (compare-and-set): of concurrent claims exactly one wins; the others
     get 409 ``task-claimed`` with the ``holder`` {id, display_name}."""
     return await _one(session, await service.claim(session, actor, task_id))
@@ -184,9 +185,13 @@ async def claim_task(task_id: str, session: SessionDep, actor: CurrentActor) -> 
 @router.post(
     "/{task_id}/unclaim",
     response_model=TaskOut,
-    responses={**NOT_FOUND, 403: {"description": "Not the holder", **PROBLEM}},
+    responses={
+        **NOT_FOUND,
+        403: {"description": "Not the holder", **PROBLEM},
+        409: {"description": "task-closed, or not claimed", **PROBLEM},
+    },
 )
-async def unclaim_task(task_id: str, session: SessionDep, actor: CurrentActor) -> TaskOut:
+async def unclaim_task(task_id: TaskIdPath, session: SessionDep, actor: CurrentActor) -> TaskOut:
     """Release the claim (the holder, or a supervisor)."""
     return await _one(session, await service.unclaim(session, actor, task_id))
 
@@ -202,7 +207,7 @@ async def unclaim_task(task_id: str, session: SessionDep, actor: CurrentActor) -
     },
 )
 async def reassign_task(
-    task_id: str, body: ReassignIn, session: SessionDep, actor: CurrentActor
+    task_id: TaskIdPath, body: ReassignIn, session: SessionDep, actor: CurrentActor
 ) -> TaskOut:
     """Supervisors: assign the task to a member of its group."""
     return await _one(session, await service.reassign(session, actor, task_id, body.user_id))
@@ -211,22 +216,28 @@ async def reassign_task(
 @router.post(
     "/{task_id}/return",
     response_model=TaskOut,
-    responses={**NOT_FOUND, 403: {"description": "Supervisors only", **PROBLEM}},
+    responses={
+        **NOT_FOUND,
+        403: {"description": "Supervisors only", **PROBLEM},
+        409: {"description": "task-closed, or not claimed", **PROBLEM},
+    },
 )
-async def return_task(task_id: str, session: SessionDep, actor: CurrentActor) -> TaskOut:
+async def return_task(task_id: TaskIdPath, session: SessionDep, actor: CurrentActor) -> TaskOut:
     """Supervisors: return the task to its group's queue (clear the assignee)."""
     return await _one(session, await service.return_to_queue(session, actor, task_id))
 
 
 @router.get("/{task_id}/comments", response_model=list[CommentOut], responses=NOT_FOUND)
-async def list_comments(task_id: str, session: SessionDep, actor: CurrentActor) -> list[CommentOut]:
+async def list_comments(
+    task_id: TaskIdPath, session: SessionDep, actor: CurrentActor
+) -> list[CommentOut]:
     """The task's comments, oldest first (plain text: escape when rendering)."""
     return [_comment_out(c, a) for c, a in await service.comments(session, actor, task_id)]
 
 
 @router.post("/{task_id}/comments", response_model=CommentOut, status_code=201, responses=NOT_FOUND)
 async def add_comment(
-    task_id: str, body: CommentIn, session: SessionDep, actor: CurrentActor
+    task_id: TaskIdPath, body: CommentIn, session: SessionDep, actor: CurrentActor
 ) -> CommentOut:
     """Comment on a task you can see (at most 2000 characters, stored as typed)."""
     comment, author = await service.add_comment(session, actor, task_id, body.body)
@@ -243,7 +254,7 @@ async def add_comment(
     },
 )
 async def complete_task(
-    task_id: str,
+    task_id: TaskIdPath,
     body: CompleteTaskIn,
     session: SessionDep,
     temporal: TemporalDep,

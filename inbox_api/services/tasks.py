@@ -37,9 +37,14 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from inbox_api.deps import Actor
 from inbox_api.errors import PROBLEM_BASE, Problem, not_found
@@ -478,7 +483,8 @@ async def complete_task(
 ) -> tuple[int, dict[str, Any]]:
     """Returns (HTTP status, body). Repeats of a key return the first answer; a completion
     of a closed task under a new key is 409 ``task-closed``; a task claimed by someone else is
-    409 ``task-claimed``. Commits the session (see :func:`_reserve_key`)."""
+    409 ``task-claimed``; a task whose case's workflow is no longer running is 409
+    ``case-closed``. Commits the session (see :func:`_reserve_key`)."""
     await get_task(session, actor, task_id)  # out of scope: 404, and the key stays unused
     stored = await _reserve_key(session, idempotency_key, task_id, actor.id)
     if stored is not None:
@@ -533,10 +539,19 @@ async def _deliver(
         raise
     except RPCError as exc:
         # The workflow ended while this request was on its way (a concurrent completion
-        # closed the case): the task is closed, not the engine unavailable.
+        # closed the case) or before it (the case was closed, its workflow terminated): a
+        # stale decision is the user's conflict, not an outage. Only an engine that cannot be
+        # reached (or answers otherwise) is 503.
         again = await get_task(session, actor, task_id)
         if again.state != OPEN:
             raise _closed(again) from None
+        if await workflow_gone(handle, exc):
+            raise Problem(
+                409,
+                "case-closed",
+                "Case closed",
+                f"the case of task {task_id} is no longer running; the decision was not recorded",
+            ) from None
         raise Problem(
             503,
             "temporal-unavailable",
@@ -544,3 +559,19 @@ async def _deliver(
             f"the workflow engine did not accept the decision: {exc.message}",
         ) from None
     return asdict(result)
+
+
+async def workflow_gone(handle: WorkflowHandle[Any, Any], exc: RPCError) -> bool:
+    """Whether an update refused with ``exc`` was refused because the workflow is no longer
+    running. The server answers NOT_FOUND for a finished workflow ("workflow execution
+    already completed"; the test server: "update … not found"), but NOT_FOUND alone could
+    also be a misconfigured namespace, so the workflow's own status decides. Any other code
+    (UNAVAILABLE, DEADLINE_EXCEEDED, …) is the engine, not the case."""
+    if exc.status != RPCStatusCode.NOT_FOUND:
+        return False
+    try:
+        description = await handle.describe()
+    except RPCError as again:
+        # A workflow that does not exist is gone too; a namespace that does not is not.
+        return again.status == RPCStatusCode.NOT_FOUND and "namespace" not in again.message.lower()
+    return description.status != WorkflowExecutionStatus.RUNNING

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 05:53:11.340991
+Create Date: 2026-11-22 07:40:30.505063
 """
 from __future__ import annotations
 
@@ -67,12 +67,23 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('level', sa.String(length=20), nullable=False),
     sa.Column('parent_code', sa.String(length=12), nullable=True),
-    sa.Column('path', sa.String(length=200), nullable=False),
+    sa.Column('path', sa.String(length=200).with_variant(sa.String(length=200, collation='C'), 'postgresql'), nullable=False),
     sa.Column('policy_pack_id', sa.String(length=50), nullable=True),
     sa.ForeignKeyConstraint(['parent_code'], ['jurisdictions.code'], name=op.f('fk_jurisdictions_parent_code_jurisdictions')),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_jurisdictions')),
     sa.UniqueConstraint('path', name=op.f('uq_jurisdictions_path'))
     )
+    op.create_table('login_attempts',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('username', sa.String(length=64), nullable=False),
+    sa.Column('client_ip', sa.String(length=64), nullable=False),
+    sa.Column('at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_attempts'))
+    )
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.create_index('ix_login_attempts_ip', ['client_ip', 'at'], unique=False)
+        batch_op.create_index('ix_login_attempts_user', ['username', 'at'], unique=False)
+
     op.create_table('policy_pack_versions',
     sa.Column('ref', sa.String(length=120), nullable=False),
     sa.Column('pack_id', sa.String(length=50), nullable=False),
@@ -110,7 +121,7 @@ def upgrade() -> None:
     sa.Column('role', sa.String(length=30), nullable=False),
     sa.Column('email', sa.String(length=200), nullable=True),
     sa.Column('jurisdiction_code', sa.String(length=12), nullable=False),
-    sa.Column('jurisdiction_path', sa.String(length=200), nullable=False),
+    sa.Column('jurisdiction_path', sa.String(length=200).with_variant(sa.String(length=200, collation='C'), 'postgresql'), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', store.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['jurisdiction_code'], ['jurisdictions.code'], name=op.f('fk_users_jurisdiction_code_jurisdictions')),
@@ -126,7 +137,7 @@ def upgrade() -> None:
     sa.Column('policy_pack_id', sa.String(length=50), nullable=False),
     sa.Column('policy_pack_ref', sa.String(length=120), nullable=False),
     sa.Column('jurisdiction_code', sa.String(length=12), nullable=False),
-    sa.Column('jurisdiction_path', sa.String(length=200), nullable=False),
+    sa.Column('jurisdiction_path', sa.String(length=200).with_variant(sa.String(length=200, collation='C'), 'postgresql'), nullable=False),
     sa.Column('applicant_name', sa.String(length=100), nullable=False),
     sa.Column('id_number', sa.String(length=18), nullable=False),
     sa.Column('id_last4', sa.String(length=4), nullable=False),
@@ -164,13 +175,12 @@ def upgrade() -> None:
     sa.Column('notification_key', sa.String(length=240), nullable=False),
     sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('recipient_role', sa.String(length=30), nullable=True),
-    sa.Column('recipient_path', sa.String(length=200), nullable=True),
+    sa.Column('recipient_path', sa.String(length=200).with_variant(sa.String(length=200, collation='C'), 'postgresql'), nullable=True),
     sa.Column('kind', sa.String(length=30), nullable=False),
     sa.Column('case_id', sa.String(length=40), nullable=True),
     sa.Column('task_id', sa.String(length=160), nullable=True),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('created_at', store.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', store.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sent_out_at', store.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notifications_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notifications')),
@@ -186,7 +196,7 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('query', sa.JSON(), nullable=False),
     sa.Column('shared_role', sa.String(length=30), nullable=True),
-    sa.Column('shared_path', sa.String(length=200), nullable=True),
+    sa.Column('shared_path', sa.String(length=200).with_variant(sa.String(length=200, collation='C'), 'postgresql'), nullable=True),
     sa.Column('created_at', store.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_saved_filters_owner_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_saved_filters')),
@@ -240,6 +250,14 @@ def upgrade() -> None:
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notices_case_id'), ['case_id'], unique=False)
 
+    op.create_table('notification_reads',
+    sa.Column('notification_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('read_at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'], name=op.f('fk_notification_reads_notification_id_notifications')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_notification_reads_user_id_users')),
+    sa.PrimaryKeyConstraint('notification_id', 'user_id', name=op.f('pk_notification_reads'))
+    )
     op.create_table('sla_breaches',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('breach_key', sa.String(length=220), nullable=False),
@@ -249,7 +267,7 @@ def upgrade() -> None:
     sa.Column('event', sa.String(length=20), nullable=False),
     sa.Column('level', sa.Integer(), nullable=False),
     sa.Column('jurisdiction_code', sa.String(length=12), nullable=False),
-    sa.Column('jurisdiction_path', sa.String(length=200), nullable=False),
+    sa.Column('jurisdiction_path', sa.String(length=200).with_variant(sa.String(length=200, collation='C'), 'postgresql'), nullable=False),
     sa.Column('escalation_task_id', sa.String(length=160), nullable=True),
     sa.Column('at', store.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_sla_breaches_case_id_cases')),
@@ -268,7 +286,7 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('candidate_role', sa.String(length=30), nullable=False),
     sa.Column('jurisdiction_code', sa.String(length=12), nullable=False),
-    sa.Column('jurisdiction_path', sa.String(length=200), nullable=False),
+    sa.Column('jurisdiction_path', sa.String(length=200).with_variant(sa.String(length=200, collation='C'), 'postgresql'), nullable=False),
     sa.Column('assignee_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('policy_pack_id', sa.String(length=50), nullable=False),
     sa.Column('category_code', sa.String(length=50), nullable=True),
@@ -342,6 +360,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_sla_breaches_case_id'))
 
     op.drop_table('sla_breaches')
+    op.drop_table('notification_reads')
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_notices_case_id'))
 
@@ -382,6 +401,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_policy_pack_versions_pack_id'))
 
     op.drop_table('policy_pack_versions')
+    with op.batch_alter_table('login_attempts', schema=None) as batch_op:
+        batch_op.drop_index('ix_login_attempts_user')
+        batch_op.drop_index('ix_login_attempts_ip')
+
+    op.drop_table('login_attempts')
     op.drop_table('jurisdictions')
     with op.batch_alter_table('department_imports', schema=None) as batch_op:
         batch_op.drop_index('ix_department_imports_kind')

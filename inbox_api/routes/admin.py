@@ -1,0 +1,452 @@
+"""Administration (系统管理) of people and places: users (list, create, read, change, reset a
+password) and jurisdictions (the tree, one place, import). Administrators only (403
+``actor-not-allowed`` for every other role); everything outside the caller's jurisdiction
+subtree is answered like something that does not exist (404 ``not-found``). The rules — which
+role fits which place, who may make administrators, the password rules, self-lockout — are in
+:mod:`inbox_api.services.admin`."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from inbox_api.deps import AdminActor, SessionDep
+from inbox_api.errors import Problem
+from inbox_api.services import admin as service
+from store.models import User
+
+router = APIRouter(prefix="/api/v1/admin", tags=["administration"])
+
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"description": "Not an administrator (actor-not-allowed)", **PROBLEM}
+}
+USER_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such user in your jurisdiction", **PROBLEM}
+}
+PLACE_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such place in your jurisdiction", **PROBLEM}
+}
+
+RoleName = Literal["grassroots_officer", "county_reviewer", "supervisor", "admin"]
+CODE = r"^[0-9]{6}$|^[0-9]{9}$|^[0-9]{12}$"
+UserId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The user's id")]
+
+
+def _display_name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("the display name must not be empty")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("the display name must not hold control characters")
+    return value
+
+
+def _email(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if re.fullmatch(service.EMAIL_PATTERN, value) is None or any(ord(c) < 32 for c in value):
+        raise ValueError("not an email address")
+    return value
+
+
+class UserOut(BaseModel):
+    """A user as administrators see them (never a password or its hash)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    role_name: str = Field(description="The role in Chinese (基层经办人员, …)")
+    email: str | None
+    jurisdiction_code: str
+    jurisdiction_name: str
+    active: bool
+    created_at: datetime
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None = Field(description="Pass back as `cursor`; null on the last page")
+
+
+class UserCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(
+        pattern=service.USERNAME_PATTERN,
+        description="2–64 lower-case letters, digits, '.', '_', '-'",
+    )
+    display_name: str = Field(min_length=1, max_length=100)
+    role: RoleName
+    jurisdiction_code: str = Field(pattern=CODE, description="The place's division code")
+    email: str | None = Field(default=None, max_length=200)
+    password: str = Field(
+        max_length=service.PASSWORD_MAX_LENGTH,
+        description=f"At least {service.PASSWORD_MIN_LENGTH} characters, not the username",
+    )
+
+    _name = field_validator("display_name")(_display_name)
+    _mail = field_validator("email")(_email)
+
+
+class UserPatchIn(BaseModel):
+    """Only the fields given change; ``email: null`` clears the address."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    email: str | None = Field(default=None, max_length=200)
+    role: RoleName | None = None
+    jurisdiction_code: str | None = Field(default=None, pattern=CODE)
+    active: bool | None = None
+
+    @field_validator("display_name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else _display_name(value)
+
+    _mail = field_validator("email")(_email)
+
+    @field_validator("role", "jurisdiction_code", "active", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
+
+
+class PasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(max_length=service.PASSWORD_MAX_LENGTH)
+
+
+class JurisdictionNode(BaseModel):
+    """A place with the places below it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    policy_pack_id: str | None = Field(description="The pack set at this place")
+    effective_policy_pack_id: str | None = Field(
+        description="The pack applying here (set here or inherited from above)"
+    )
+    user_count: int = Field(description="Users placed at this place")
+    subtree_user_count: int = Field(description="Users at this place and below it")
+    child_count: int = Field(description="Places directly below (also when not listed)")
+    children: list[JurisdictionNode]
+
+
+class PlaceRefOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    level: str
+
+
+class JurisdictionOut(BaseModel):
+    """One place, its ancestors (top first) and the places directly below it."""
+
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    path: str
+    policy_pack_id: str | None
+    effective_policy_pack_id: str | None
+    user_count: int
+    subtree_user_count: int
+    ancestors: list[PlaceRefOut]
+    children: list[JurisdictionNode]
+
+
+class ImportOut(BaseModel):
+    created: int
+    renamed: int
+    policy_changed: int = Field(description="Existing places given another policy pack")
+    unchanged: int
+
+
+def user_out(user: User, place_name: str) -> UserOut:
+    return UserOut(
+        id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        role_name=service.ROLE_ZH.get(user.role, user.role),
+        email=user.email,
+        jurisdiction_code=user.jurisdiction_code,
+        jurisdiction_name=place_name,
+        active=user.active,
+        created_at=user.created_at,
+    )
+
+
+async def _one(session: SessionDep, user: User) -> UserOut:
+    names = await service.place_names(session, [user])
+    return user_out(user, names.get(user.jurisdiction_code, ""))
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/users",
+    response_model=UserPage,
+    responses={
+        **FORBIDDEN,
+        404: {"description": "The `jurisdiction` is not in your jurisdiction", **PROBLEM},
+        422: {"description": "Bad filter or cursor (bad-cursor)", **PROBLEM},
+    },
+    summary="List the users of your jurisdiction",
+)
+async def list_users(
+    session: SessionDep,
+    actor: AdminActor,
+    role: Annotated[RoleName | None, Query()] = None,
+    jurisdiction: Annotated[
+        str | None, Query(pattern=CODE, description="Only users at this place or below it")
+    ] = None,
+    active: Annotated[bool | None, Query()] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=100,
+            pattern=r"^[^\x00-\x1f\x7f]+$",
+            description="Part of the username or display name",
+        ),
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> UserPage:
+    """Users of the caller's subtree by username (keyset pages: pass ``next_cursor`` back as
+    ``cursor``), filtered by role, place (its subtree), active flag and ``q``."""
+    rows, next_cursor = await service.list_users(
+        session,
+        actor,
+        role=role,
+        jurisdiction=jurisdiction,
+        active=active,
+        q=q,
+        cursor=cursor,
+        limit=limit,
+    )
+    names = await service.place_names(session, rows)
+    return UserPage(
+        items=[user_out(u, names.get(u.jurisdiction_code, "")) for u in rows],
+        next_cursor=next_cursor,
+    )
+
+
+@router.post(
+    "/users",
+    response_model=UserOut,
+    status_code=201,
+    responses={
+        403: {
+            "description": "Not an administrator, or privilege-exceeded (an administrator at "
+            "or above your own place)",
+            **PROBLEM,
+        },
+        404: {"description": "The place is not in your jurisdiction", **PROBLEM},
+        409: {"description": "conflict: the username is taken", **PROBLEM},
+        422: {
+            "description": "validation-error (fields, weak password) or role-place-mismatch",
+            **PROBLEM,
+        },
+    },
+    summary="Create a user",
+)
+async def create_user(body: UserCreateIn, session: SessionDep, actor: AdminActor) -> UserOut:
+    """Create a user at a place of the caller's subtree with an initial password. The role must
+    fit the place; administrators can be made only below the caller's place (anywhere by an
+    administrator at the root)."""
+    user = await service.create_user(
+        session,
+        actor,
+        username=body.username,
+        display_name=body.display_name,
+        role=body.role,
+        jurisdiction_code=body.jurisdiction_code,
+        email=body.email,
+        password=body.password,
+    )
+    return await _one(session, user)
+
+
+@router.get(
+    "/users/{user_id}",
+    response_model=UserOut,
+    responses={**FORBIDDEN, **USER_NOT_FOUND},
+    summary="One user",
+)
+async def get_user(user_id: UserId, session: SessionDep, actor: AdminActor) -> UserOut:
+    """A user of the caller's subtree."""
+    return await _one(session, await service.get_user(session, actor, user_id))
+
+
+@router.patch(
+    "/users/{user_id}",
+    response_model=UserOut,
+    responses={
+        403: {
+            "description": "Not an administrator, or privilege-exceeded (a peer administrator, "
+            "or making an administrator at or above your own place)",
+            **PROBLEM,
+        },
+        404: {"description": "No such user or place in your jurisdiction", **PROBLEM},
+        409: {"description": "self-lockout: your own role, place or active flag", **PROBLEM},
+        422: {"description": "validation-error or role-place-mismatch", **PROBLEM},
+    },
+    summary="Change a user",
+)
+async def update_user(
+    user_id: UserId, body: UserPatchIn, session: SessionDep, actor: AdminActor
+) -> UserOut:
+    """Change display name, email, role, place or active flag. A deactivated user can neither
+    log in nor use a token issued before. Nobody deactivates, demotes or moves themself."""
+    changes = service.UserChanges(
+        display_name=body.display_name,
+        email=body.email,
+        email_set="email" in body.model_fields_set,
+        role=body.role,
+        jurisdiction_code=body.jurisdiction_code,
+        active=body.active,
+    )
+    user = await service.update_user(session, actor, user_id, changes)
+    return await _one(session, user)
+
+
+@router.post(
+    "/users/{user_id}/password",
+    status_code=204,
+    response_class=Response,
+    responses={
+        403: {"description": "Not an administrator, or privilege-exceeded", **PROBLEM},
+        **USER_NOT_FOUND,
+        409: {"description": "self-reset: use /api/v1/me/password", **PROBLEM},
+        422: {"description": "validation-error: the password breaks a rule", **PROBLEM},
+    },
+    summary="Set a user's password",
+)
+async def reset_password(
+    user_id: UserId, body: PasswordIn, session: SessionDep, actor: AdminActor
+) -> Response:
+    """Set a new password for a user of the caller's subtree (an administrator's reset)."""
+    await service.reset_password(session, actor, user_id, body.password)
+    return Response(status_code=204)
+
+
+# --- jurisdictions -----------------------------------------------------------------------------
+
+
+@router.get(
+    "/jurisdictions",
+    response_model=JurisdictionNode,
+    responses={**FORBIDDEN, 404: {"description": "`root` is not in your jurisdiction", **PROBLEM}},
+    summary="The tree of places of your jurisdiction",
+)
+async def jurisdiction_tree(
+    session: SessionDep,
+    actor: AdminActor,
+    root: Annotated[
+        str | None, Query(pattern=CODE, description="Start here (inside your jurisdiction)")
+    ] = None,
+    depth: Annotated[
+        int | None, Query(ge=0, le=6, description="Levels of children to list (default: all)")
+    ] = None,
+) -> JurisdictionNode:
+    """The caller's place (or ``root``) and the places below it, nested, each with its level,
+    policy pack (own and effective) and user counts."""
+    tree = await service.place_tree(session, actor, root, depth)
+    return JurisdictionNode.model_validate(tree)
+
+
+@router.get(
+    "/jurisdictions/{code}",
+    response_model=JurisdictionOut,
+    responses={**FORBIDDEN, **PLACE_NOT_FOUND},
+    summary="One place",
+)
+async def get_jurisdiction(
+    code: Annotated[str, Path(pattern=CODE)], session: SessionDep, actor: AdminActor
+) -> JurisdictionOut:
+    """A place of the caller's subtree with its ancestors and direct children."""
+    detail = await service.place_detail(session, actor, code)
+    node = detail.node
+    return JurisdictionOut(
+        code=node.code,
+        name=node.name,
+        level=node.level,
+        parent_code=node.parent_code,
+        path=detail.path,
+        policy_pack_id=node.policy_pack_id,
+        effective_policy_pack_id=node.effective_policy_pack_id,
+        user_count=node.user_count,
+        subtree_user_count=node.subtree_user_count,
+        ancestors=[PlaceRefOut.model_validate(j) for j in detail.ancestors],
+        children=[JurisdictionNode.model_validate(c) for c in detail.children],
+    )
+
+
+@router.post(
+    "/jurisdictions/import",
+    response_model=ImportOut,
+    responses={
+        **FORBIDDEN,
+        409: {"description": "conflict: a concurrent import created the same places", **PROBLEM},
+        413: {"description": "file-too-large", **PROBLEM},
+        422: {
+            "description": "import-invalid, with `errors`: [{line, field, message}] (nothing "
+            "was written)",
+            **PROBLEM,
+        },
+    },
+    summary="Import places (CSV or JSON)",
+)
+async def import_jurisdictions(
+    session: SessionDep,
+    actor: AdminActor,
+    file: Annotated[
+        UploadFile,
+        File(
+            description="CSV (UTF-8, with or without BOM; a header row is optional) or JSON "
+            '(a list of objects, or {"jurisdictions": [...]}) of rows code, name, level, '
+            "parent_code[, policy_pack_id]"
+        ),
+    ],
+) -> ImportOut:
+    """Create, rename or set the policy pack of places below the caller's place. Every row is
+    validated before anything is written (all or nothing): code digits and length per level
+    (province/city/county 6, street/township 9, community/village 12), the parent in the file
+    or the database and inside the caller's jurisdiction, no duplicates or cycles, the level
+    below the parent's, a known policy pack. Errors name the CSV line (for JSON: the row's
+    position, from 1). An existing place is never moved to another parent (it would move its
+    cases and users between jurisdictions); an empty policy pack leaves a place's pack as it
+    is. Importing the same file again changes nothing."""
+    data = await file.read(service.MAX_IMPORT_BYTES + 1)
+    if len(data) > service.MAX_IMPORT_BYTES:
+        raise Problem(
+            413,
+            "file-too-large",
+            "File too large",
+            f"import files are limited to {service.MAX_IMPORT_BYTES // (1024 * 1024)} MiB",
+        )
+    result = await service.import_jurisdictions(session, actor, data)
+    return ImportOut(
+        created=result.created,
+        renamed=result.renamed,
+        policy_changed=result.policy_changed,
+        unchanged=result.unchanged,
+    )

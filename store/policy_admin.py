@@ -1,0 +1,375 @@
+"""Policy packs for administrators and officers, shared by ``yuanzhu policy`` and the API
+(``/api/v1/policy-packs``).
+
+One implementation of each read: :func:`pack_listing` (a line of ``policy list``),
+:func:`pack_outline` (what ``policy show`` prints: categories, stages, clocks, exit rules...
+each with its clause citation), :func:`pinned_versions` (the versions cases were opened under,
+``policy_pack_versions``), :func:`resolve_ref` (a pack id for the packaged version, or a pinned
+``id@version#hash12`` ref) and :func:`diff_resolved` / :func:`change_json` (the differences
+between two versions, :mod:`domain.policy.diff`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.policy.diff import Change, diff_data
+from domain.policy.loader import list_packs, load_pack
+from domain.policy.model import PolicyPack, Sourced
+from store.models import PolicyPackVersion
+
+__all__ = [
+    "PACK_ID_PATTERN",
+    "PACK_REF_PATTERN",
+    "CategoryOutline",
+    "Cited",
+    "ClockOutline",
+    "ConditionOutline",
+    "ExitReasonOutline",
+    "IdentificationOutline",
+    "PackListing",
+    "PackOutline",
+    "ResolvedPack",
+    "RuleOutline",
+    "SlaOutline",
+    "SourceOutline",
+    "StageOutline",
+    "UnknownPackRefError",
+    "change_json",
+    "diff_resolved",
+    "pack_listing",
+    "pack_outline",
+    "packaged",
+    "pinned_versions",
+    "resolve_ref",
+]
+
+# A pack id (the TOML file name) and a ref as cases pin it (PolicyPack.ref).
+PACK_ID_PATTERN = r"^[a-z][a-z0-9-]{0,49}$"
+PACK_REF_PATTERN = r"^[a-z][a-z0-9-]{0,49}(@[^@#\s]{1,30}#[0-9a-f]{12})?$"
+_PACK_ID = re.compile(PACK_ID_PATTERN)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class PackListing(_Out):
+    """One packaged pack: identity and provenance."""
+
+    id: str
+    name: str
+    name_en: str
+    region: str
+    region_code: str
+    version: str
+    content_hash: str
+    ref: str
+    issuer: str
+    level: str
+    extends: str | None
+
+
+class Cited(_Out):
+    """Where a rule comes from: ``citation`` is the clause (``吉人社发〔2022〕10号 二(四)``) or
+    ``assumed: <note>`` for an administrator setting; ``quote`` is the clause's wording."""
+
+    citation: str
+    source: str | None
+    quote: str | None
+    assumed: bool
+    note: str | None
+
+
+class RuleOutline(Cited):
+    code: str
+    name: str
+    name_en: str
+
+
+class ConditionOutline(RuleOutline):
+    evidence: list[str]
+
+
+class CategoryOutline(ConditionOutline):
+    ordinal: str | None
+
+
+class SlaOutline(Cited):
+    goal: int
+    deadline: int
+    unit: str
+
+
+class StageOutline(Cited):
+    kind: str
+    name: str
+    name_en: str
+    role: str
+    level: str
+    sla: SlaOutline
+    working_days: int | None
+
+
+class ClockOutline(Cited):
+    name: str
+    values: dict[str, Any]
+
+
+class ExitReasonOutline(RuleOutline):
+    ordinal: str | None
+    mode: str
+    trigger: str | None
+    clock: str | None
+    may_reapply: bool
+    basis_specific: list[str]
+    fraud: bool
+
+
+class SourceOutline(_Out):
+    title: str
+    number: str
+    issuer: str
+    issued_on: date | None
+    level: str
+
+
+class IdentificationOutline(Cited):
+    mode: str
+
+
+class PackOutline(_Out):
+    """A pack as officers read it (``yuanzhu policy show``), every rule with its citation."""
+
+    id: str
+    ref: str
+    version: str
+    content_hash: str
+    name: str
+    name_en: str
+    region: str
+    region_code: str
+    extends: str | None
+    source: SourceOutline
+    identification: IdentificationOutline
+    base_conditions: list[ConditionOutline]
+    categories: list[CategoryOutline]
+    exclusions: list[RuleOutline]
+    stages: list[StageOutline]
+    clocks: list[ClockOutline]
+    assistance_standards: list[RuleOutline]
+    exit_reasons: list[ExitReasonOutline]
+    target_groups: list[RuleOutline]
+
+
+def pack_listing(p: PolicyPack) -> PackListing:
+    """A pack's identity: id, name, region, version, content hash, ref, issuer."""
+    return PackListing(
+        id=p.id,
+        name=p.name,
+        name_en=p.name_en,
+        region=p.region,
+        region_code=p.region_code,
+        version=p.version,
+        content_hash=p.content_hash,
+        ref=p.ref,
+        issuer=p.issuer,
+        level=p.source.level,
+        extends=p.extends,
+    )
+
+
+def _cited(rule: Sourced) -> dict[str, Any]:
+    return {
+        "citation": rule.citation,
+        "source": rule.source,
+        "quote": rule.quote,
+        "assumed": rule.assumed,
+        "note": rule.note,
+    }
+
+
+def _rule(rule: Any) -> dict[str, Any]:
+    return {**_cited(rule), "code": rule.code, "name": rule.name, "name_en": rule.name_en}
+
+
+_CITATION_FIELDS = {"source", "quote", "assumed", "note"}
+
+
+def pack_outline(p: PolicyPack) -> PackOutline:
+    """The pack's rules, each with its clause citation, in the pack's order."""
+    stages = p.procedure.stages if p.procedure is not None else []
+    return PackOutline(
+        id=p.id,
+        ref=p.ref,
+        version=p.version,
+        content_hash=p.content_hash,
+        name=p.name,
+        name_en=p.name_en,
+        region=p.region,
+        region_code=p.region_code,
+        extends=p.extends,
+        source=SourceOutline(
+            title=p.source.title,
+            number=p.source.number,
+            issuer=p.source.issuer,
+            issued_on=p.source.issued_on,
+            level=p.source.level,
+        ),
+        identification=IdentificationOutline(
+            **_cited(p.identification), mode=p.identification.mode
+        ),
+        base_conditions=[
+            ConditionOutline(**_rule(b), evidence=list(b.evidence)) for b in p.base_conditions
+        ],
+        categories=[
+            CategoryOutline(**_rule(c), evidence=list(c.evidence), ordinal=c.ordinal)
+            for c in p.categories
+        ],
+        exclusions=[RuleOutline(**_rule(x)) for x in p.exclusions],
+        stages=[
+            StageOutline(
+                **_cited(s),
+                kind=s.kind,
+                name=s.name,
+                name_en=s.name_en,
+                role=s.role,
+                level=s.level,
+                sla=SlaOutline(
+                    **_cited(s.sla), goal=s.sla.goal, deadline=s.sla.deadline, unit=s.sla.unit
+                ),
+                working_days=s.working_days,
+            )
+            for s in stages
+        ],
+        clocks=[
+            ClockOutline(
+                **_cited(clock),
+                name=name,
+                values=clock.model_dump(mode="json", exclude=_CITATION_FIELDS),
+            )
+            for name, clock in p.clocks.present().items()
+        ],
+        assistance_standards=[RuleOutline(**_rule(a)) for a in p.assistance_standards],
+        exit_reasons=[
+            ExitReasonOutline(
+                **_rule(r),
+                ordinal=r.ordinal,
+                mode=r.mode,
+                trigger=r.trigger,
+                clock=r.clock,
+                may_reapply=r.may_reapply,
+                basis_specific=list(r.basis_specific),
+                fraud=r.fraud,
+            )
+            for r in p.exit_reasons
+        ],
+        target_groups=[RuleOutline(**_rule(g)) for g in p.target_groups],
+    )
+
+
+# -- versions ------------------------------------------------------------------------------
+
+
+class UnknownPackRefError(LookupError):
+    """No such pack or pinned version. ``known`` lists the packaged pack ids; ``versions`` the
+    pinned refs of the pack named, if any."""
+
+    def __init__(self, what: str, known: list[str], versions: list[str]) -> None:
+        self.what = what
+        self.known = known
+        self.versions = versions
+        detail = f"{what} was not found; known packs: {', '.join(known) or 'none'}"
+        if versions:
+            detail += f"; pinned versions: {', '.join(versions)}"
+        super().__init__(detail)
+
+
+@dataclass(frozen=True)
+class ResolvedPack:
+    """A pack version as data: ``data`` is the merged pack's JSON (without hash and ref)."""
+
+    ref: str
+    pack_id: str
+    version: str
+    content_hash: str
+    data: dict[str, Any]
+    current: bool  # the packaged pack has this content
+    first_used_at: datetime | None  # when a case first pinned it; None if none has
+
+
+def packaged(pack_id: str) -> PolicyPack | None:
+    """The packaged pack ``pack_id``, or None (also for a string that is not an id)."""
+    if not _PACK_ID.fullmatch(pack_id) or pack_id not in list_packs():
+        return None
+    return load_pack(pack_id)
+
+
+async def pinned_versions(session: AsyncSession, pack_id: str) -> list[PolicyPackVersion]:
+    """The versions of ``pack_id`` that cases were opened under, newest first."""
+    rows = await session.scalars(
+        select(PolicyPackVersion)
+        .where(PolicyPackVersion.pack_id == pack_id)
+        .order_by(PolicyPackVersion.first_used_at.desc(), PolicyPackVersion.ref)
+    )
+    return list(rows)
+
+
+async def resolve_ref(session: AsyncSession, ref: str) -> ResolvedPack:
+    """``ref`` is a pack id (its packaged, current version) or a pinned ``id@version#hash12``
+    (from ``policy_pack_versions``, or the packaged version when it has that ref). Raises
+    :class:`UnknownPackRefError`."""
+    pack_id, at, _ = ref.partition("@")
+    current = packaged(pack_id)
+    if not at:
+        if current is None:
+            raise UnknownPackRefError(f"policy pack {ref!r}", list_packs(), [])
+        return _from_pack(current, None)
+    row = await session.get(PolicyPackVersion, ref)
+    if row is not None:
+        data = {k: v for k, v in dict(row.content).items() if k not in ("content_hash", "ref")}
+        return ResolvedPack(
+            ref=row.ref,
+            pack_id=row.pack_id,
+            version=row.version,
+            content_hash=row.content_hash,
+            data=data,
+            current=current is not None and current.content_hash == row.content_hash,
+            first_used_at=row.first_used_at,
+        )
+    if current is not None and current.ref == ref:
+        return _from_pack(current, None)
+    versions: list[str] = []
+    if _PACK_ID.fullmatch(pack_id):
+        versions = [v.ref for v in await pinned_versions(session, pack_id)]
+    raise UnknownPackRefError(f"policy pack version {ref!r}", list_packs(), versions)
+
+
+def _from_pack(p: PolicyPack, first_used_at: datetime | None) -> ResolvedPack:
+    return ResolvedPack(
+        ref=p.ref,
+        pack_id=p.id,
+        version=p.version,
+        content_hash=p.content_hash,
+        data=p.model_dump(mode="json"),
+        current=True,
+        first_used_at=first_used_at,
+    )
+
+
+def diff_resolved(a: ResolvedPack, b: ResolvedPack) -> list[Change]:
+    """What changes from version ``a`` to version ``b`` (the merged data, as
+    :func:`domain.policy.diff.diff_packs` compares packs)."""
+    return diff_data(a.data, b.data)
+
+
+def change_json(c: Change) -> dict[str, Any]:
+    """A change as JSON: ``path``, ``kind`` (added, removed, changed), ``before``, ``after``."""
+    return {"path": c.path, "kind": c.kind, "before": c.before, "after": c.after}

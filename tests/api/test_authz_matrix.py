@@ -1,0 +1,496 @@
+"""The authorization matrix: every API operation × role × where the object lies relative to
+the caller (inside their subtree, in a sibling subtree, at their parent), on both databases.
+
+- An operation on one object (a task, case, notice, notification, saved filter, user or place
+  in the path) answers 404 for an object in a sibling subtree or above the caller — exactly as
+  for an object that does not exist — and never 404 for one inside.
+- A list, search or aggregate never shows an object from outside the caller's subtree: every
+  object placed outside carries a marker (a unique applicant name, display name or message)
+  that must not appear anywhere in the response; positive controls show the inside marker does
+  appear where the operation lists such objects.
+- Role-only operations (administration, supervision) answer 403 for other roles.
+- Without a token every operation but the public ones answers 401.
+
+``OPERATIONS`` must name every operation in the OpenAPI document: a new endpoint fails
+:func:`test_every_operation_is_in_the_matrix` until it is placed here."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from inbox_api.security import hash_password
+from store import repos
+from store.models import Case, Notice, Notification
+from store.models_inbox import SavedFilter
+from tests.system import Region, System
+
+ALL = frozenset({"grassroots_officer", "county_reviewer", "supervisor", "admin"})
+SUPERVISION = frozenset({"supervisor", "admin"})
+ADMIN = frozenset({"admin"})
+PUBLIC = frozenset({"/healthz", "/api/v1/auth/token", "/api/v1/applications"})
+
+_markers = itertools.count(1)
+
+
+# --- the world each test builds ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A region user and the places that are inside, beside and above their jurisdiction.
+    ``sibling`` may lie in the second region (a city has no sibling inside one region)."""
+
+    user: str
+    role: str
+    inside: str
+    sibling: tuple[int, str]  # (region index, place)
+    parent: str
+
+
+ACTORS = (
+    Actor("officer", "grassroots_officer", "street_a1", (0, "street_a2"), "county_a"),
+    Actor("reviewer", "county_reviewer", "street_a1", (0, "street_b1"), "city"),
+    Actor("supervisor_b", "supervisor", "street_b1", (0, "street_a1"), "city"),
+    Actor("supervisor", "supervisor", "street_a1", (1, "street_a1"), "province"),
+    Actor("admin_b", "admin", "street_b1", (0, "street_a1"), "city"),
+    Actor("admin", "admin", "street_a1", (1, "street_a1"), "province"),
+)
+
+
+@dataclass
+class World:
+    system: System
+    regions: list[Region]
+    objects: dict[tuple[str, int, str, str], str] = field(default_factory=dict)
+
+    def headers(self, actor: Actor) -> dict[str, str]:
+        return self.regions[0].headers[actor.user]
+
+    def assignee(self, actor: Actor) -> int:
+        """A grassroots officer inside the actor's subtree (a valid target of a reassignment,
+        so that only the task's place decides the answer)."""
+        return self.regions[0].users["officer_b" if actor.inside == "street_b1" else "officer"]
+
+    def place(self, actor: Actor, where: str) -> tuple[int, str]:
+        if where == "inside":
+            return 0, actor.inside
+        if where == "sibling":
+            return actor.sibling
+        return 0, actor.parent
+
+
+def marker() -> str:
+    return f"泄露标记{next(_markers):05d}"
+
+
+async def make_case(world: World, region: int, place: str, name: str) -> str:
+    r = world.regions[region]
+    case_id = f"AZ-{r.n}-{next(_markers)}"
+    now = datetime.now(UTC)
+    async with world.system.sessions()() as session, session.begin():
+        session.add(
+            Case(
+                id=case_id,
+                workflow_id=f"no-workflow-{case_id}",
+                policy_pack_id="test-pack",
+                policy_pack_ref="test-pack@0",
+                jurisdiction_code=r.codes[place],
+                jurisdiction_path=r.paths[place],
+                applicant_name=name,
+                id_number="110101199003070000",
+                id_last4="0000",
+                facts={},
+                channel="test",
+                status="accepted",
+                submitted_at=now,
+                updated_at=now,
+            )
+        )
+    return case_id
+
+
+async def make_task(world: World, region: int, place: str, role: str, name: str) -> str:
+    [task_id] = await world.system.insert_tasks(
+        world.regions[region], [{"place": place, "role": role, "name": name}]
+    )
+    return task_id
+
+
+async def make_notice(world: World, region: int, place: str, name: str) -> tuple[str, int]:
+    case_id = await make_case(world, region, place, name)
+    async with world.system.sessions()() as session, session.begin():
+        notice = Notice(
+            notice_key=f"authz:{case_id}",
+            case_id=case_id,
+            kind="missing_materials",
+            title=f"一次性告知书 {name}",
+            body={"missing": [], "applicant": name},
+            issued_at=datetime.now(UTC),
+        )
+        session.add(notice)
+        await session.flush()
+        return case_id, notice.id
+
+
+async def make_notification(world: World, region: int, place: str, role: str, text: str) -> int:
+    r = world.regions[region]
+    async with world.system.sessions()() as session, session.begin():
+        n = Notification(
+            notification_key=f"authz:{text}",
+            recipient_role=role,
+            recipient_path=r.paths[place],
+            kind="reminder",
+            message=text,
+            created_at=datetime.now(UTC),
+        )
+        session.add(n)
+        await session.flush()
+        return n.id
+
+
+async def make_user(world: World, region: int, place: str, role: str, name: str) -> int:
+    r = world.regions[region]
+    async with world.system.sessions()() as session, session.begin():
+        j = await repos.get_jurisdiction(session, r.codes[place])
+        assert j is not None
+        user = await repos.add_user(
+            session,
+            username=f"authz{next(_markers)}",
+            display_name=name,
+            password_hash=hash_password("authz-password-1"),
+            role=role,
+            jurisdiction=j,
+            now=datetime.now(UTC),
+        )
+        return user.id
+
+
+async def make_filter(world: World, region: int, place: str, role: str, name: str) -> int:
+    """A saved filter of someone at ``place``, shared with their group there."""
+    owner = await make_user(world, region, place, role, f"{name}的主人")
+    async with world.system.sessions()() as session, session.begin():
+        f = SavedFilter(
+            owner_id=owner,
+            name=name,
+            query={"view": "scope"},
+            shared_role=role,
+            shared_path=world.regions[region].paths[place],
+            created_at=datetime.now(UTC),
+        )
+        session.add(f)
+        await session.flush()
+        return f.id
+
+
+# --- operations -------------------------------------------------------------------------------
+
+Maker = Callable[[World, Actor, int, str, str], Awaitable[dict[str, Any]]]
+
+
+async def task_params(w: World, a: Actor, region: int, place: str, name: str) -> dict[str, Any]:
+    return {"task_id": await make_task(w, region, place, a.role, name)}
+
+
+async def case_params(w: World, a: Actor, region: int, place: str, name: str) -> dict[str, Any]:
+    return {"case_id": await make_case(w, region, place, name)}
+
+
+async def notice_params(w: World, a: Actor, region: int, place: str, name: str) -> dict[str, Any]:
+    case_id, notice_id = await make_notice(w, region, place, name)
+    return {"case_id": case_id, "notice_id": notice_id}
+
+
+async def notification_params(
+    w: World, a: Actor, region: int, place: str, name: str
+) -> dict[str, Any]:
+    return {"notification_id": await make_notification(w, region, place, a.role, name)}
+
+
+async def filter_params(w: World, a: Actor, region: int, place: str, name: str) -> dict[str, Any]:
+    return {"filter_id": await make_filter(w, region, place, a.role, name)}
+
+
+async def user_params(w: World, a: Actor, region: int, place: str, name: str) -> dict[str, Any]:
+    return {"user_id": await make_user(w, region, place, "grassroots_officer", name)}
+
+
+async def place_params(w: World, a: Actor, region: int, place: str, name: str) -> dict[str, Any]:
+    return {"code": w.regions[region].codes[place]}
+
+
+@dataclass(frozen=True)
+class Op:
+    method: str
+    path: str
+    roles: frozenset[str] = ALL
+    # For an operation on one object: how to make one at a place (its path parameters).
+    obj: Maker | None = None
+    body: dict[str, Any] | None = None
+    params: dict[str, Any] | None = None
+    # Operations that change installation-wide settings: only the role check is exercised.
+    role_only: bool = False
+
+
+OPERATIONS: tuple[Op, ...] = (
+    # tasks
+    Op("GET", "/api/v1/tasks", params={"view": "scope", "limit": 200}),
+    Op("GET", "/api/v1/tasks/counts"),
+    Op("POST", "/api/v1/tasks/next"),
+    Op("POST", "/api/v1/tasks/bulk/claim", body={"task_ids": ["{task_id}"]}, obj=task_params),
+    Op(
+        "POST",
+        "/api/v1/tasks/bulk/reassign",
+        SUPERVISION,
+        obj=task_params,
+        body={"task_ids": ["{task_id}"], "user_id": "{assignee}"},
+    ),
+    Op("GET", "/api/v1/tasks/{task_id}", obj=task_params),
+    Op("POST", "/api/v1/tasks/{task_id}/claim", obj=task_params),
+    Op("POST", "/api/v1/tasks/{task_id}/unclaim", obj=task_params),
+    Op(
+        "POST",
+        "/api/v1/tasks/{task_id}/reassign",
+        obj=task_params,
+        body={"user_id": "{assignee}"},
+    ),
+    Op("POST", "/api/v1/tasks/{task_id}/return", obj=task_params),
+    Op("GET", "/api/v1/tasks/{task_id}/comments", obj=task_params),
+    Op("POST", "/api/v1/tasks/{task_id}/comments", obj=task_params, body={"body": "看一下"}),
+    Op(
+        "POST",
+        "/api/v1/tasks/{task_id}/complete",
+        obj=task_params,
+        body={"outcome": "approve", "fields": {}},
+    ),
+    # saved filters
+    Op("GET", "/api/v1/filters"),
+    Op("POST", "/api/v1/filters", role_only=True),
+    Op("DELETE", "/api/v1/filters/{filter_id}", obj=filter_params),
+    # cases
+    Op("POST", "/api/v1/applications", role_only=True),
+    Op("GET", "/api/v1/cases", params={"limit": 100}),
+    Op("GET", "/api/v1/cases/{case_id}", obj=case_params),
+    Op("GET", "/api/v1/cases/{case_id}/notices/{notice_id}", obj=notice_params),
+    Op(
+        "POST",
+        "/api/v1/cases/{case_id}/objections",
+        obj=case_params,
+        body={"content": "异议", "raised_by": "邻居"},
+    ),
+    Op("POST", "/api/v1/cases/{case_id}/withdraw", obj=case_params, body={"reason": "已就业"}),
+    # supervision
+    *(
+        Op("GET", f"/api/v1/supervision/{name}", SUPERVISION)
+        for name in (
+            "overview",
+            "aging",
+            "workload",
+            "escalations",
+            "identification-deadlines",
+            "breaches",
+        )
+    ),
+    # notifications
+    Op("GET", "/api/v1/notifications", params={"limit": 200}),
+    Op("GET", "/api/v1/notifications/counts"),
+    Op("POST", "/api/v1/notifications/read-all", body={}),
+    Op("GET", "/api/v1/notifications/{notification_id}", obj=notification_params),
+    Op("POST", "/api/v1/notifications/{notification_id}/read", obj=notification_params),
+    Op("POST", "/api/v1/notifications/{notification_id}/unread", obj=notification_params),
+    # own account
+    Op("GET", "/api/v1/me"),
+    Op("POST", "/api/v1/me/password", role_only=True),
+    # administration of people and places
+    Op("GET", "/api/v1/admin/users", ADMIN, params={"limit": 200}),
+    Op("POST", "/api/v1/admin/users", ADMIN, role_only=True),
+    Op("GET", "/api/v1/admin/users/{user_id}", ADMIN, obj=user_params),
+    Op(
+        "PATCH",
+        "/api/v1/admin/users/{user_id}",
+        ADMIN,
+        obj=user_params,
+        body={"display_name": "改名"},
+    ),
+    Op(
+        "POST",
+        "/api/v1/admin/users/{user_id}/password",
+        ADMIN,
+        obj=user_params,
+        body={"password": "a-new-password-2026"},
+    ),
+    Op("GET", "/api/v1/admin/jurisdictions", ADMIN),
+    Op("GET", "/api/v1/admin/jurisdictions/{code}", ADMIN, obj=place_params),
+    Op("POST", "/api/v1/admin/jurisdictions/import", ADMIN, role_only=True),
+    Op("GET", "/api/v1/admin/outbound", ADMIN, role_only=True),
+    Op("PUT", "/api/v1/admin/outbound", ADMIN, role_only=True),
+    Op("POST", "/api/v1/admin/outbound/test", ADMIN, role_only=True),
+    # reference data
+    Op("GET", "/api/v1/calendar/years"),
+    Op("GET", "/api/v1/calendar/years/{year}", role_only=True),
+    Op("PUT", "/api/v1/calendar/years/{year}", ADMIN, role_only=True),
+    Op("GET", "/api/v1/calendar/working-days", role_only=True),
+    Op("GET", "/api/v1/calendar/days/{day}", role_only=True),
+    Op("GET", "/api/v1/department/imports"),
+    Op("POST", "/api/v1/department/imports/{kind}", ADMIN, role_only=True),
+    Op("GET", "/api/v1/policy-packs"),
+    Op("GET", "/api/v1/policy-packs/diff", role_only=True),
+    Op("GET", "/api/v1/policy-packs/{pack_id}", role_only=True),
+    Op("GET", "/api/v1/policy-packs/{pack_id}/versions", role_only=True),
+)
+
+ROLE_ONLY_SAMPLES: dict[str, dict[str, Any]] = {
+    "/api/v1/calendar/years/{year}": {"year": 2026},
+    "/api/v1/calendar/days/{day}": {"day": "2026-10-01"},
+    "/api/v1/department/imports/{kind}": {"kind": "employment"},
+    "/api/v1/policy-packs/{pack_id}": {"pack_id": "jilin-2022"},
+    "/api/v1/policy-packs/{pack_id}/versions": {"pack_id": "jilin-2022"},
+}
+
+
+def fill(template: Any, values: dict[str, Any]) -> Any:
+    if isinstance(template, str):
+        for key, value in values.items():
+            if template == "{" + key + "}":
+                return value
+            template = template.replace("{" + key + "}", str(value))
+        return template
+    if isinstance(template, list):
+        return [fill(t, values) for t in template]
+    if isinstance(template, dict):
+        return {k: fill(v, values) for k, v in template.items()}
+    return template
+
+
+async def call(
+    world: World, op: Op, headers: dict[str, str] | None, values: dict[str, Any]
+) -> httpx.Response:
+    return await world.system.http.request(
+        op.method,
+        fill(op.path, values),
+        headers=headers or {},
+        params=op.params,
+        json=fill(op.body, values) if op.body is not None else None,
+    )
+
+
+# --- tests --------------------------------------------------------------------------------------
+
+
+def test_every_operation_is_in_the_matrix(system: System) -> None:
+    app = system.http._transport.app  # type: ignore[attr-defined]
+    documented = {
+        (method.upper(), path)
+        for path, item in app.openapi()["paths"].items()
+        for method in item
+        if path not in PUBLIC or path == "/api/v1/applications"
+    }
+    assert documented == {(op.method, op.path) for op in OPERATIONS}
+
+
+@pytest.fixture
+async def world(system: System) -> World:
+    return World(system, [await system.make_region(), await system.make_region()])
+
+
+@pytest.mark.parametrize("op", [op for op in OPERATIONS if op.obj], ids=lambda op: op.path)
+async def test_objects_outside_are_not_found(world: World, op: Op) -> None:
+    assert op.obj is not None
+    for actor in ACTORS:
+        headers = world.headers(actor)
+        for where in ("inside", "sibling", "parent"):
+            region, place = world.place(actor, where)
+            name = marker()
+            values = await op.obj(world, actor, region, place, name)
+            values["assignee"] = world.assignee(actor)
+            r = await call(world, op, headers, values)
+            who = f"{actor.user} ({actor.role}) on an object {where} ({place}): {r.text}"
+            if actor.role not in op.roles:
+                assert r.status_code in (403, 404), who
+            elif where == "inside":
+                assert r.status_code != 404, who
+                # bulk operations answer per item
+                assert "not_found" not in r.text, who
+            elif op.path.startswith("/api/v1/tasks/bulk/"):
+                assert r.status_code == 200, who
+                assert [i["result"] for i in r.json()["results"]] == ["not_found"], who
+            else:
+                assert r.status_code == 404, who
+                assert r.json()["type"] == "/problems/not-found", who
+            assert name not in r.text or where == "inside", who
+
+
+@pytest.mark.parametrize(
+    "op", [op for op in OPERATIONS if not op.obj and not op.role_only], ids=lambda op: op.path
+)
+async def test_lists_never_show_what_lies_outside(world: World, op: Op) -> None:
+    for actor in ACTORS:
+        outside: list[str] = []
+        inside = marker()
+        for where in ("inside", "sibling", "parent"):
+            region, place = world.place(actor, where)
+            name = inside if where == "inside" else marker()
+            if where != "inside":
+                outside.append(name)
+            await make_case(world, region, place, name)
+            await make_task(world, region, place, actor.role, name)
+            await make_notification(world, region, place, actor.role, name)
+            await make_user(world, region, place, actor.role, name)
+            await make_filter(world, region, place, actor.role, name)
+        r = await call(world, op, world.headers(actor), {})
+        who = f"{actor.user} ({actor.role}) {op.method} {op.path}"
+        if actor.role not in op.roles:
+            assert r.status_code == 403, f"{who}: {r.text}"
+            continue
+        assert r.status_code < 300, f"{who}: {r.text}"
+        for name in outside:
+            assert name not in r.text, f"{who} shows {name} from outside: {r.text[:2000]}"
+        if op.path in POSITIVE_CONTROLS:
+            assert inside in r.text, f"{who} does not show its own {inside}: {r.text[:2000]}"
+
+
+# Lists that show the markers of objects inside (so the check above could fail).
+POSITIVE_CONTROLS = frozenset(
+    {
+        "/api/v1/tasks",
+        "/api/v1/cases",
+        "/api/v1/notifications",
+        "/api/v1/admin/users",
+        "/api/v1/filters",
+    }
+)
+
+
+@pytest.mark.parametrize("op", [op for op in OPERATIONS if op.roles != ALL], ids=lambda op: op.path)
+async def test_other_roles_are_refused(world: World, op: Op) -> None:
+    values = {key: value for key, value in ROLE_ONLY_SAMPLES.get(op.path, {}).items()}
+    if op.obj:
+        values = await op.obj(world, ACTORS[0], 0, "street_a1", marker())
+    values["assignee"] = world.assignee(ACTORS[0])
+    for actor in ACTORS:
+        if actor.role in op.roles:
+            continue
+        r = await call(world, op, world.headers(actor), values)
+        assert r.status_code in (403, 404), f"{actor.user} {op.method} {op.path}: {r.text}"
+        if not op.obj:
+            assert r.status_code == 403, f"{actor.user} {op.method} {op.path}: {r.text}"
+
+
+@pytest.mark.parametrize("op", OPERATIONS, ids=lambda op: f"{op.method} {op.path}")
+async def test_no_token_no_entry(world: World, op: Op) -> None:
+    if op.path in PUBLIC:
+        return
+    values = dict(ROLE_ONLY_SAMPLES.get(op.path, {}))
+    if op.obj:
+        values = await op.obj(world, ACTORS[0], 0, "street_a1", marker())
+    values["assignee"] = world.assignee(ACTORS[0])
+    for headers in ({}, {"Authorization": "Bearer 1.9999999999.forged"}):
+        r = await call(world, op, headers, values)
+        assert r.status_code == 401, f"{op.method} {op.path}: {r.text}"
+        assert r.json()["type"] == "/problems/unauthorized"
