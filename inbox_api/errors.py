@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -56,7 +56,15 @@ def not_found(what: str, ident: str) -> Problem:
     return Problem(404, "not-found", "Not found", f"{what} {ident} was not found")
 
 
-def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+def problem_response(problem: Problem, request: Request | None = None) -> Response:
+    """problem+json for the API; for a page (any path outside ``/api/``) the web's error page
+    (``app.state.page_problem``, set by :func:`web.pages.mount_web`) with the same words."""
+    if request is not None and not request.url.path.startswith("/api/"):
+        page_problem = getattr(request.app.state, "page_problem", None)
+        if page_problem is not None:
+            response: Response = page_problem(request, problem)
+            response.headers.update(problem.headers)
+            return response
     headers = dict(problem.headers)
     if problem.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
@@ -70,11 +78,11 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
-    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+    async def _problem(request: Request, exc: Problem) -> Response:
         return problem_response(exc, request)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         if exc.errors() and all(err.get("loc", ("",))[0] == "path" for err in exc.errors()):
             # /notifications/read-all read as /notifications/{id}: a path that cannot name
             # anything is not found, whatever type its id was meant to have.
@@ -96,7 +104,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         slug = {
             400: "malformed-request",
             401: "unauthorized",
@@ -115,7 +123,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(problem, request)
 
     @app.exception_handler(DataError)
-    async def _data(request: Request, exc: DataError) -> JSONResponse:
+    async def _data(request: Request, exc: DataError) -> Response:
         # A value the database refused as data (out of range, a NUL character): the input was
         # bad, not the server. Routes bound their inputs; this is the backstop that keeps any
         # input that slips through from becoming a 500.
@@ -131,7 +139,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
             Problem(500, "internal-error", "Internal error", "an unexpected error occurred"),

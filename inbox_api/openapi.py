@@ -20,14 +20,14 @@ from collections.abc import Iterator
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 
 from inbox_api.deps import current_actor, get_temporal, optional_actor
-from inbox_api.errors import PROBLEM_CONTENT_TYPE
+from inbox_api.errors import PROBLEM_CONTENT_TYPE, Problem, problem_response
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 # Descriptions FastAPI fills in when a route gives none.
@@ -158,6 +158,32 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
 _METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
 
+class MethodGuard:
+    """Answers 405 (with Allow) for a method the contract does not document at the most
+    literal path that matches. Without it ``GET /admin/jurisdictions/import`` would be routed
+    to ``GET /admin/jurisdictions/{code}`` and answer 404 for a code named "import"; the
+    contract, not the order of the routes, says what a path accepts."""
+
+    def __init__(self, app: Any, api: FastAPI) -> None:
+        self.app = app
+        self.api = api
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(API_PREFIX):
+            allowed = allowed_methods(self.api, scope["path"])
+            if allowed and scope["method"] not in allowed:
+                problem = Problem(
+                    405, "method-not-allowed", "Method Not Allowed", "Method Not Allowed"
+                )
+                problem.headers = {"Allow": ", ".join(allowed)}
+                await problem_response(problem, Request(scope))(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+API_PREFIX = "/api/"
+
+
 def install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -165,3 +191,4 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(MethodGuard, api=app)

@@ -1,0 +1,105 @@
+"""Browser tests: Playwright driving Debian's Chromium (``/usr/bin/chromium``, package
+``chromium``, which ``.ci/run`` installs; Playwright's own browser download does not work on
+these machines) against the whole system started as a newcomer starts it (``yuanzhu up`` in a
+subprocess, see :mod:`tests.stack`). Without Chromium the tests skip with the reason; under
+``CI=true`` they fail instead.
+
+One stack serves the whole session; tests make their own cases with unique names and never
+assume an empty inbox."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from tests.conftest import IN_CI
+from tests.stack import Stack
+from worker.demo import DEMO_PASSWORD
+
+CHROMIUM = os.environ.get("YUANZHU_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# The flags that keep Chromium from reaching for Google's hosts on a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+def require_chromium() -> str:
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    message = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
+    if IN_CI:
+        pytest.fail(message + "; CI=true requires the browser tests to run")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    require_chromium()
+    stack = Stack(tmp_path_factory.mktemp("web-stack"))
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser(web_stack: Stack) -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=require_chromium(), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+Login = Callable[..., Awaitable[Any]]
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def login_as(browser: Any, web_stack: Stack) -> AsyncIterator[Login]:
+    """``page = await login_as("wf_officer")``: a fresh browser context (zh-CN, Asia/Shanghai)
+    logged in through the login form; ``login_as(None)`` gives a visitor's page."""
+    contexts: list[Any] = []
+
+    async def login(username: str | None, *, locale: str = "zh-CN") -> Any:
+        context = await browser.new_context(
+            base_url=web_stack.base, locale=locale, timezone_id="Asia/Shanghai"
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        page = await context.new_page()
+        if username is not None:
+            await page.goto("/login")
+            await page.fill("#username", username)
+            await page.fill("#password", DEMO_PASSWORD)
+            await page.click("button[type=submit]")
+            await page.wait_for_load_state()
+        return page
+
+    yield login
+    for context in contexts:
+        await context.close()

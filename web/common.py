@@ -1,0 +1,184 @@
+"""What every page shares: the Jinja2 environment (translations, Asia/Shanghai dates, labels),
+who is logged in (:data:`PageActor` sends a visitor to the login page and back), the CSRF token
+bound to the session cookie, and the rendering of a service's :class:`Problem` as a page with
+the same words the API would use.
+
+Page handlers call the API's services (``inbox_api.services``), never SQL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from domain.calendar import SHANGHAI
+from inbox_api.deps import SESSION_COOKIE, Actor, SessionDep, optional_actor
+from inbox_api.errors import Problem
+from inbox_api.services.admin import ROLE_ZH
+from store import repos
+from web import i18n
+from web.problems import problem_message
+from workflows.contracts import TASK_KIND_ZH
+
+HERE = Path(__file__).parent
+HTMX = "/static/vendor/htmx-2.0.11.min.js"
+
+templates = Jinja2Templates(
+    env=jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+)
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True
+)
+
+SLA_ZH = {"on_track": "正常", "at_risk": "临期", "breached": "已超时", "past_deadline": "已逾期"}
+
+
+def local(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored instant as officers read it: Asia/Shanghai, whatever the server's zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # SQLite hands back naive UTC
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(SHANGHAI).strftime(fmt)
+    return value.strftime(fmt if "%H" not in fmt else "%Y-%m-%d")
+
+
+def local_date(value: datetime | date | None) -> str:
+    return local(value, "%Y-%m-%d")
+
+
+templates.env.filters.update(local=local, local_date=local_date, label=i18n.label)
+templates.env.globals.update(
+    SHANGHAI=SHANGHAI,
+    TASK_KIND_ZH=TASK_KIND_ZH,
+    SLA_ZH=SLA_ZH,
+    ROLE_ZH=ROLE_ZH,
+    LOCALES=i18n.LOCALES,
+    current_locale=i18n.current_locale,
+    HTMX=HTMX,
+)
+
+
+def csrf_token(secret: str, session_token: str) -> str:
+    return hmac.new(secret.encode(), f"csrf:{session_token}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_for(request: Request) -> str:
+    return csrf_token(
+        request.app.state.settings.secret_key, request.cookies.get(SESSION_COOKIE, "")
+    )
+
+
+CSRF_HEADER = "X-CSRF-Token"
+
+
+def check_csrf(request: Request, token: str | None) -> None:
+    """Every state-changing form carries the token (field ``csrf``; htmx sends it as the
+    ``X-CSRF-Token`` header). It is an HMAC of the session cookie, so a page of another site
+    cannot know it."""
+    session_token = request.cookies.get(SESSION_COOKIE, "")
+    given = token or request.headers.get(CSRF_HEADER, "")
+    if not session_token or not hmac.compare_digest(
+        given, csrf_token(request.app.state.settings.secret_key, session_token)
+    ):
+        raise Problem(403, "csrf", "CSRF check failed", "表单已过期，请刷新页面后重试")
+
+
+class LoginRequired(Exception):
+    """Raised by :func:`page_actor` for a visitor; answered with a redirect to the login page
+    that comes back to where they were going."""
+
+    def __init__(self, next_url: str) -> None:
+        self.next_url = next_url
+
+
+def login_url(next_url: str) -> str:
+    return "/login" if next_url in ("", "/") else f"/login?next={quote(next_url, safe='')}"
+
+
+async def page_actor(
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor | None, Depends(optional_actor)],
+) -> Actor:
+    if actor is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    # Shown in every page's header: who is in, in which role, for which place.
+    place = await repos.get_jurisdiction(session, actor.jurisdiction_code)
+    request.state.actor = actor  # the error page of a later refusal still shows who is in
+    request.state.place_name = place.name if place else actor.jurisdiction_code
+    return actor
+
+
+PageActor = Annotated[Actor, Depends(page_actor)]
+
+
+def require_page_roles(*roles: str) -> Any:
+    """Like the API's ``require_roles`` for pages: a logged-in user of another role gets the
+    403 page; a visitor goes to the login page."""
+
+    async def guard(actor: PageActor) -> Actor:
+        if actor.role not in roles:
+            raise Problem(403, "actor-not-allowed", "Not allowed", "此页面仅对特定角色开放")
+        return actor
+
+    return Depends(guard)
+
+
+SupervisorPage = Annotated[Actor, require_page_roles("supervisor", "admin")]
+AdminPage = Annotated[Actor, require_page_roles("admin")]
+
+
+def render(
+    request: Request,
+    name: str,
+    status: int = 200,
+    actor: Actor | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A page with what every page needs: the user (name, role, place), the CSRF token and
+    the current locale. ``actor`` may be None on public pages."""
+    context.setdefault("csrf", csrf_for(request))
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "actor": actor,
+            "place_name": getattr(request.state, "place_name", ""),
+            "locale": i18n.current_locale(),
+            **context,
+        },
+        status_code=status,
+    )
+
+
+def problem_page(request: Request, problem: Problem, actor: Actor | None = None) -> HTMLResponse:
+    """A service's refusal as a page: the Chinese message for its ``type`` and the detail the
+    API gives, with the API's status code."""
+    return render(
+        request,
+        "error.html",
+        status=problem.status,
+        actor=actor,
+        problem=problem,
+        message=problem_message(problem),
+    )
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("HX-Request") == "true"
