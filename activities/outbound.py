@@ -32,7 +32,8 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from store.models import AppSetting, AuditEntry, Notification, User
+from store.audit import record_audit
+from store.models import AppSetting, Notification, User
 from store.repos import path_range
 
 log = logging.getLogger(__name__)
@@ -91,15 +92,9 @@ class SmtpConfig:
 
     def public(self) -> dict[str, Any]:
         """Everything but the password: what may be shown, printed and audited."""
-        return {
-            "enabled": self.enabled,
-            "host": self.host,
-            "port": self.port,
-            "sender": self.sender,
-            "tls": self.tls,
-            "username": self.username,
-            "password_set": bool(self.password),
-        }
+        shown = self.stored()
+        shown["password_set"] = bool(shown.pop("password"))
+        return shown
 
     def stored(self) -> dict[str, Any]:
         return {
@@ -262,20 +257,19 @@ async def save_smtp_config(
         password = "unchanged"
     else:
         password = "set" if config.password else "cleared"
-    session.add(
-        AuditEntry(
-            at=now,
-            actor_id=actor_id,
-            action="outbound.update",
-            object_type="setting",
-            object_id=SMTP_SETTING,
-            detail={
-                "by": by,
-                "before": before.public() if before else None,
-                "after": config.public(),
-                "password": password,
-            },
-        )
+    record_audit(
+        session,
+        now=now,
+        actor_id=actor_id,
+        action="outbound.update",
+        object_type="setting",
+        object_id=SMTP_SETTING,
+        detail={
+            "by": by,
+            "before": before.public() if before else None,
+            "after": config.public(),
+            "password": password,
+        },
     )
     return config
 

@@ -32,8 +32,8 @@ from domain.calendar import (
     parse_year_table,
 )
 from domain.calendar_seed import SEED_SOURCE, seed_calendar
+from store.audit import record_audit
 from store.calendar_repo import effective_calendar, save_year_table
-from store.models import AuditEntry
 from store.models_calendar import CalendarYear
 
 __all__ = [
@@ -196,21 +196,20 @@ async def store_year(
     )
     await save_year_table(session, table, loaded_by=loaded_by, now=now)
     if audit_actor_id is not None:
-        session.add(
-            AuditEntry(
-                at=now,
-                actor_id=audit_actor_id,
-                action=AUDIT_ACTION,
-                object_type="calendar_year",
-                object_id=str(table.year),
-                detail={
-                    "by": loaded_by,
-                    "source": table.source,
-                    "holidays": len(table.holidays),
-                    "workdays": len(table.workdays),
-                    "replaced": replaced,
-                },
-            )
+        record_audit(
+            session,
+            now=now,
+            actor_id=audit_actor_id,
+            action=AUDIT_ACTION,
+            object_type="calendar_year",
+            object_id=str(table.year),
+            detail={
+                "by": loaded_by,
+                "source": table.source,
+                "holidays": len(table.holidays),
+                "workdays": len(table.workdays),
+                "replaced": replaced,
+            },
         )
         await session.flush()
     row = await session.get(CalendarYear, table.year)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import load_only
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
-from store.models import AuditEntry, Case, Notice, Task
+from store.models import Case, Notice, Task
 from store.repos import path_range
 from store.tasks_repo import OPEN
 
@@ -140,27 +140,4 @@ async def notice_of_case(session: AsyncSession, case_id: str, notice_id: int) ->
     """The notice if it belongs to the case (a notice of another case reads as absent)."""
     return await session.scalar(
         select(Notice).where(Notice.id == notice_id, Notice.case_id == case_id)
-    )
-
-
-def record_audit(
-    session: AsyncSession,
-    *,
-    actor_id: int,
-    action: str,
-    object_type: str,
-    object_id: str,
-    detail: dict[str, Any] | None,
-    now: datetime,
-) -> None:
-    """Add an audit row (who saw what, when); the request boundary commits it."""
-    session.add(
-        AuditEntry(
-            at=now,
-            actor_id=actor_id,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            detail=detail,
-        )
     )

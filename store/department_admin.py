@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.department_data import DepartmentList
 from domain.department_import import ParseResult, RowError
+from store.audit import record_audit
 from store.department_files import DEFAULT_MAX_BYTES, parse_department_bytes
 from store.department_repo import replace_list
-from store.models import AuditEntry
 from store.models_department import DepartmentImport
 
 __all__ = [
@@ -79,21 +79,20 @@ async def store_list(
         now=now,
     )
     if audit_actor_id is not None:
-        session.add(
-            AuditEntry(
-                at=now,
-                actor_id=audit_actor_id,
-                action=AUDIT_ACTION,
-                object_type="department_list",
-                object_id=result.kind.value,
-                detail={
-                    "import_id": entry.id,
-                    "by": imported_by,
-                    "file_name": entry.file_name,
-                    "records": entry.rows,
-                    "replaced": entry.replaced_rows,
-                },
-            )
+        record_audit(
+            session,
+            now=now,
+            actor_id=audit_actor_id,
+            action=AUDIT_ACTION,
+            object_type="department_list",
+            object_id=result.kind.value,
+            detail={
+                "import_id": entry.id,
+                "by": imported_by,
+                "file_name": entry.file_name,
+                "records": entry.rows,
+                "replaced": entry.replaced_rows,
+            },
         )
         await session.flush()
     return entry

@@ -48,7 +48,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
-from store.models import AuditEntry, Notification, Task, TaskCompletion, User
+from store.models import Notification, Task, TaskCompletion, User
 from store.models_inbox import SavedFilter, TaskComment
 from store.repos import in_subtree, path_range
 
@@ -361,27 +361,6 @@ async def display_names(session: AsyncSession, user_ids: Iterable[int | None]) -
         return {}
     rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
     return {uid: name for uid, name in rows}
-
-
-def record_audit(
-    session: AsyncSession,
-    *,
-    actor_id: int,
-    action: str,
-    task_id: str,
-    detail: dict[str, Any],
-    now: datetime,
-) -> None:
-    session.add(
-        AuditEntry(
-            at=now,
-            actor_id=actor_id,
-            action=action,
-            object_type="task",
-            object_id=task_id,
-            detail=detail,
-        )
-    )
 
 
 def notify_assignment(session: AsyncSession, task: Task, *, by: str, now: datetime) -> None:

@@ -17,13 +17,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PG_ADMIN_URL, require_postgres
+from tests.conftest import fresh_postgres_database
 from tests.factories import application
 from tests.stack import Stack, call, wait_until
 
@@ -39,18 +38,8 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str | None]:
     if request.param == "sqlite":
         yield None
         return
-    require_postgres()
-    import psycopg
-
-    name = f"yuanzhu_fuzz_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_postgres_database("yuanzhu_fuzz") as url:
+        yield url
 
 
 def fuzz(stack: Stack, token: str, report: Path) -> subprocess.CompletedProcess[str]:

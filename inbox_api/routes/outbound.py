@@ -22,7 +22,8 @@ from pydantic.config import JsonDict
 from activities import outbound as adapter
 from inbox_api.deps import Actor, AdminActor, SessionDep
 from inbox_api.errors import Problem
-from store.models import AppSetting, AuditEntry
+from store.audit import record_audit
+from store.models import AppSetting
 
 log = logging.getLogger(__name__)
 
@@ -218,14 +219,13 @@ async def test_outbound(
             f"the test message could not be sent through {config.host}:{config.port}: {exc}",
         ) from None
     # Who used the relay to write to whom is worth keeping, like every administrative act.
-    session.add(
-        AuditEntry(
-            at=datetime.now(UTC),
-            actor_id=actor.id,
-            action="outbound.test",
-            object_type="setting",
-            object_id=adapter.SMTP_SETTING,
-            detail={"by": actor.username, "to": to, "host": config.host, "port": config.port},
-        )
+    record_audit(
+        session,
+        now=datetime.now(UTC),
+        actor_id=actor.id,
+        action="outbound.test",
+        object_type="setting",
+        object_id=adapter.SMTP_SETTING,
+        detail={"by": actor.username, "to": to, "host": config.host, "port": config.port},
     )
     return OutboundTestOut(sent=True, to=to, host=config.host, port=config.port)

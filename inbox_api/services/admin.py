@@ -56,7 +56,8 @@ from inbox_api.deps import Actor
 from inbox_api.errors import Problem, not_found
 from inbox_api.security import hash_password, verify_password
 from store import admin_repo, repos
-from store.models import AuditEntry, Jurisdiction, User
+from store.audit import record_audit
+from store.models import Jurisdiction, User
 
 # --- the rules ---------------------------------------------------------------------------------
 
@@ -157,15 +158,14 @@ def _audit(
     object_id: str,
     detail: dict[str, Any] | None,
 ) -> None:
-    session.add(
-        AuditEntry(
-            at=datetime.now(UTC),
-            actor_id=actor.id,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            detail=detail,
-        )
+    record_audit(
+        session,
+        actor_id=actor.id,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail,
+        now=datetime.now(UTC),
     )
 
 

@@ -53,6 +53,19 @@ def new_case_id(now: datetime) -> str:
     return f"YZ{now:%Y%m%d}-" + "".join(secrets.choice(alphabet) for _ in range(8))
 
 
+def invalid_id_number(exc: ResidentIdError, field: str) -> Problem:
+    """422 ``invalid-id-number``: what is wrong with the number (its check digit, its date of
+    birth, ...) in English and Chinese (``detail_zh``, which the pages show), on ``field``."""
+    return Problem(
+        422,
+        "invalid-id-number",
+        "Invalid ID number",
+        str(exc),
+        errors=[{"field": field, "message": str(exc), "code": exc.code}],
+        detail_zh=exc.message_zh,
+    )
+
+
 async def submit_application(
     session: AsyncSession,
     temporal: Client,
@@ -77,14 +90,7 @@ async def submit_application(
     try:
         rid = parse_resident_id(facts.person.id_number or "", today=now.date())
     except ResidentIdError as exc:
-        raise Problem(
-            422,
-            "invalid-id-number",
-            "Invalid ID number",
-            str(exc),
-            errors=[{"field": "facts.person.id_number", "message": str(exc), "code": exc.code}],
-            detail_zh=exc.message_zh,
-        ) from None
+        raise invalid_id_number(exc, "facts.person.id_number") from None
 
     place = await repos.get_jurisdiction(session, jurisdiction_code)
     if place is None or (actor is not None and not place.path.startswith(actor.jurisdiction_path)):

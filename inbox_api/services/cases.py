@@ -34,8 +34,10 @@ from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
 from domain.sla import state_at
 from inbox_api.deps import Actor
 from inbox_api.errors import Problem, not_found
+from inbox_api.services.applications import invalid_id_number
 from inbox_api.services.tasks import UPDATE_ERRORS, workflow_gone
 from store import cases_repo, repos, tasks_repo
+from store.audit import record_audit
 from store.models import Case, Notice, Task
 from store.settings import Settings
 from workflows.contracts import TASK_KIND_ZH, ObjectionRequest, WithdrawRequest
@@ -56,7 +58,7 @@ async def case_for(session: AsyncSession, actor: Actor, case_id: str) -> Case:
 
 async def audit_full_view(session: AsyncSession, actor: Actor, case: Case) -> None:
     """Every view of a case with the full ID number is written to the audit log."""
-    cases_repo.record_audit(
+    record_audit(
         session,
         actor_id=actor.id,
         action="view_case_full",
@@ -148,14 +150,7 @@ def search_id_number(value: str, now: datetime) -> str:
     try:
         return parse_resident_id(value, today=local_date(now)).number
     except ResidentIdError as exc:
-        raise Problem(
-            422,
-            "invalid-id-number",
-            "Invalid ID number",
-            str(exc),
-            errors=[{"field": "id_number", "message": str(exc), "code": exc.code}],
-            detail_zh=exc.message_zh,
-        ) from None
+        raise invalid_id_number(exc, "id_number") from None
 
 
 def encode_cursor(case: Case) -> str:
@@ -215,7 +210,7 @@ async def search(
     )
     rows = await cases_repo.search_cases(session, flt, after=after, limit=params.limit)
     if number is not None:
-        cases_repo.record_audit(
+        record_audit(
             session,
             actor_id=actor.id,
             action="search_id_number",
@@ -321,7 +316,7 @@ def audit_notice_download(
     session: AsyncSession, actor: Actor, case: Case, notice: Notice, fmt: str
 ) -> None:
     """Every download of a notice (a document about a named person) is audited."""
-    cases_repo.record_audit(
+    record_audit(
         session,
         actor_id=actor.id,
         action="download_notice",

@@ -50,6 +50,7 @@ from inbox_api.deps import Actor
 from inbox_api.errors import PROBLEM_BASE, Problem, not_found
 from inbox_api.schemas import BulkItemOut, HolderOut, TaskListIn
 from store import tasks_repo
+from store.audit import record_audit
 from store.models import Task, User
 from store.models_inbox import TaskComment
 from store.tasks_repo import OPEN, PENDING, SUPERVISOR_ROLES, TaskFilter, Viewer
@@ -281,11 +282,12 @@ async def _reassign_to(session: AsyncSession, actor: Actor, task: Task, target: 
         if won is not None:
             now = datetime.now(UTC)
             tasks_repo.notify_assignment(session, won, by=actor.display_name, now=now)
-            tasks_repo.record_audit(
+            record_audit(
                 session,
                 actor_id=actor.id,
                 action="task_reassign",
-                task_id=won.id,
+                object_type="task",
+                object_id=won.id,
                 detail={"from": previous, "to": target.id},
                 now=now,
             )
@@ -306,11 +308,12 @@ async def return_to_queue(session: AsyncSession, actor: Actor, task_id: str) -> 
         previous = task.assignee_id
         won = await tasks_repo.set_assignee(session, task.id, None, current=previous)
         if won is not None:
-            tasks_repo.record_audit(
+            record_audit(
                 session,
                 actor_id=actor.id,
                 action="task_return",
-                task_id=won.id,
+                object_type="task",
+                object_id=won.id,
                 detail={"from": previous},
                 now=datetime.now(UTC),
             )

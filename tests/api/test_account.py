@@ -4,25 +4,16 @@ password required; field errors for a wrong current password or a weak new one).
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 from sqlalchemy import select
 
 from store.models import AuditEntry
+from tests.problems import problem
 from tests.system import System
 
 ME = "/api/v1/me"
 FIRST = "First-Pass-0001"
 SECOND = "Second-Pass-0002"
-
-
-def problem(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    assert body["type"] == f"/problems/{slug}", body
-    return body
 
 
 async def login(system: System, username: str, password: str) -> httpx.Response:

@@ -16,20 +16,13 @@ import httpx
 from sqlalchemy import select
 
 from store.models import AuditEntry, Jurisdiction, User
+from tests.problems import problem
 from tests.system import Region, System
 
 USERS = "/api/v1/admin/users"
 PLACES = "/api/v1/admin/jurisdictions"
 IMPORT = "/api/v1/admin/jurisdictions/import"
 SECRET = "Secret-Pass-0001"
-
-
-def problem(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    assert body["type"] == f"/problems/{slug}", body
-    return body
 
 
 def no_secrets(r: httpx.Response, *passwords: str) -> None:

@@ -22,7 +22,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import pytest
 from sqlalchemy import select, text
 from temporalio.client import WorkflowExecutionStatus
@@ -34,18 +33,11 @@ from inbox_api.services.tasks import workflow_gone
 from store import cases_repo
 from store.models import AuditEntry, Case, User
 from tests.factories import application, make_id
+from tests.problems import problem
 from tests.system import Region, System
 
 NOW = datetime.now(UTC)
 _seq = itertools.count(1)
-
-
-def problem(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    assert body["type"] == f"/problems/{slug}", body
-    return body
 
 
 def encode(value: Any) -> str:

@@ -16,23 +16,15 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 
 from store import notifications_repo
 from store.models import Notification, NotificationRead
+from tests.problems import problem
 from tests.system import Region, System
 
 URL = "/api/v1/notifications"
 _keys = itertools.count(1)
-
-
-def problem(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    assert body["type"] == f"/problems/{slug}", body
-    return body
 
 
 async def add_notifications(
@@ -116,7 +108,9 @@ async def test_visibility_follows_user_and_group(system: System) -> None:
     for bad in ("0", str(2**63), "abc"):
         r = await system.http.post(f"{URL}/{bad}/read", headers=h["officer"])
         problem(r, 404, "not-found")
-    problem(await system.http.get(f"{URL}/read-all", headers=h["officer"]), 404, "not-found")
+    # read-all is its own path (POST only), not a notification named "read-all"
+    r = await system.http.get(f"{URL}/read-all", headers=h["officer"])
+    assert problem(r, 405, "method-not-allowed") and r.headers["allow"] == "POST"
     problem(await system.http.get(URL), 401, "unauthorized")
 
     r = await system.http.get(f"{URL}/{group}", headers=h["officer"])

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import delete, select
 
@@ -26,19 +25,12 @@ from activities.outbound import SMTP_SETTING
 from store import repos
 from store.models import AppSetting, AuditEntry
 from tests.activities.test_outbound import SmtpSink
+from tests.problems import problem
 from tests.system import System
 
 URL = "/api/v1/admin/outbound"
 SECRET = "s3cret-relay-pw"
 _admins = itertools.count(1)
-
-
-def problem(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    assert body["type"] == f"/problems/{slug}", body
-    return body
 
 
 @pytest.fixture

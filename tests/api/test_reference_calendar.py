@@ -20,17 +20,10 @@ from sqlalchemy import delete, select
 from inbox_api.services import reference as reference_service
 from store.models import AuditEntry
 from store.models_calendar import CalendarYear
+from tests.problems import problem
 from tests.system import System
 
 LOADED, INVALID, PENDING = 2093, 2094, 2095
-
-
-def problem(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    assert body["type"] == f"/problems/{slug}", body
-    return body
 
 
 def ok(r: httpx.Response, status: int = 200) -> Any:

@@ -13,7 +13,6 @@ import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +23,7 @@ from domain.ids import check_digit
 from inbox_api.services import reference as reference_service
 from store.models import AuditEntry
 from store.models_department import DepartmentImport, DepartmentRecordRow
+from tests.problems import problem
 from tests.system import System
 
 HEADER = "身份证号,姓名,开始日期,结束日期,行政区划,监测编号"
@@ -51,14 +51,6 @@ def xlsx_bytes(rows: list[list[object]]) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
-
-
-def problem(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    assert body["type"] == f"/problems/{slug}", body
-    return body
 
 
 async def upload(

@@ -19,15 +19,8 @@ from sqlalchemy import delete
 from domain.policy.loader import list_packs, load_pack, pack_from_json
 from domain.policy.model import PolicyPack
 from store.models import PolicyPackVersion
+from tests.problems import problem
 from tests.system import System
-
-
-def problem(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    assert body["type"] == f"/problems/{slug}", body
-    return body
 
 
 def ok(r: httpx.Response) -> Any:

@@ -13,12 +13,12 @@ import itertools
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import update
 
 from domain.calendar import deadline_end, local_date, start_of_day
 from inbox_api.services.supervision import encode_cursor
 from store.models import Case, SlaBreach, Task
+from tests.problems import problem
 from tests.system import Region, System
 
 NOW = datetime.now(UTC)
@@ -34,14 +34,6 @@ ENDPOINTS = (
     "breaches",
 )
 _seq = itertools.count(1)
-
-
-def problem(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    assert body["type"] == f"/problems/{slug}", body
-    return body
 
 
 async def get(system: System, headers: dict[str, str], path: str, **params: Any) -> Any:

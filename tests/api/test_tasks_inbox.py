@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 
 from store import tasks_repo
+from tests.problems import problem
 from tests.system import System
 
 NOW = datetime.now(UTC)
@@ -28,14 +29,6 @@ def ids(r: httpx.Response) -> list[str]:
 
 async def listing(system: System, headers: dict[str, str], **params: Any) -> list[str]:
     return ids(await system.http.get("/api/v1/tasks", headers=headers, params=params))
-
-
-def problem(r: httpx.Response, status: int, slug: str) -> dict[str, Any]:
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body: dict[str, Any] = r.json()
-    assert body["type"] == f"/problems/{slug}", body
-    return body
 
 
 async def test_views(system: System) -> None:
