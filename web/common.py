@@ -13,7 +13,7 @@ import hmac
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import jinja2
 from fastapi import Depends, Request
@@ -61,6 +61,13 @@ def local_date(value: datetime | date | None) -> str:
     return local(value, "%Y-%m-%d")
 
 
+def lang_url(request: Request, locale: str) -> str:
+    """This page in another language: the same path and query, ``lang`` replaced (switching
+    on ``/apply?place=…`` keeps the chosen place)."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    return f"{request.url.path}?{urlencode([*query, ('lang', locale)])}"
+
+
 templates.env.filters.update(local=local, local_date=local_date, label=i18n.label)
 templates.env.globals.update(
     SHANGHAI=SHANGHAI,
@@ -70,6 +77,7 @@ templates.env.globals.update(
     LOCALES=i18n.LOCALES,
     current_locale=i18n.current_locale,
     HTMX=HTMX,
+    lang_url=lang_url,
 )
 
 

@@ -1,8 +1,444 @@
-"""The public application form (申请): anyone may apply online; the same service as the
-officer's intake (``inbox_api.services.applications``)."""
+"""The public application form (申请): anyone may apply online, without an account, through the
+same service as the API's ``POST /api/v1/applications`` (``inbox_api.services.applications``),
+as the online channel (网上申请).
+
+The applicant first chooses the place (county, street/township or community); the regional
+policy pack applying there decides the categories (申报类别) and materials (所提供资料) the form
+offers. The form has the fields of the seeds' application forms that the application model
+holds; the ID number is checked as it is typed (htmx, ``/apply/check-id``) and again on submit,
+so the form works without JavaScript. A submitted application leads to a receipt (回执) with
+the case number, printable.
+
+A visitor has no session, so the CSRF token is bound to a random cookie of this form instead
+(``yz_apply``: an HMAC of it, as :func:`web.common.csrf_token` does for the session cookie).
+The receipt's link is signed with the same cookie: only the browser that applied sees the
+receipt, and a case number alone shows nobody's name.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from domain.calendar import SHANGHAI
+from domain.facts import ApplicantFacts
+from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
+from domain.policy.model import PolicyPack
+from inbox_api.deps import SessionDep, SettingsDep, get_temporal
+from inbox_api.errors import Problem
+from inbox_api.services import web_public
+from inbox_api.services.applications import submit_application
+from web.common import HTMX, render
+from web.i18n import current_locale
+from web.i18n import gettext as _
+from web.problems import problem_message
 
 router = APIRouter(include_in_schema=False)
+
+APPLY_COOKIE = "yz_apply"
+
+SEX = {"male": "男", "female": "女"}
+MARITAL = {"married": "已婚", "unmarried": "未婚", "divorced": "离婚", "widowed": "丧偶"}
+# The choices of the seeds' form are the usual ones of Chinese personnel forms; the value
+# stored is the Chinese word itself (the model keeps free text).
+POLITICAL = ("中共党员", "中共预备党员", "共青团员", "民主党派成员", "无党派人士", "群众")
+EDUCATION = (
+    "研究生",
+    "大学本科",
+    "大学专科",
+    "中等专科",
+    "技工学校",
+    "高中",
+    "初中",
+    "小学及以下",
+)
+# The units of a pack's clock as the receipt says them.
+UNIT_ZH = {
+    "working_days": "%(n)s 个工作日",
+    "calendar_days": "%(n)s 日",
+    "months": "%(n)s 个月",
+}
+# The model's field paths (the service's and the validator's errors) -> the form's fields.
+FIELD_OF = {
+    "facts.person.name": "name",
+    "person.name": "name",
+    "facts.person.id_number": "id_number",
+    "person.id_number": "id_number",
+    "person.sex": "sex",
+    "person": "id_number",  # the ID number against sex: the model's cross-check
+    "person.ethnicity": "ethnicity",
+    "person.political_status": "political_status",
+    "person.education": "education",
+    "person.marital_status": "marital_status",
+    "unemployment.unemployed_since": "unemployed_since",
+    "unemployment.employment_card_no": "employment_card_no",
+    "requested_category": "category",
+    "evidence": "evidence",
+}
+TEXT_FIELDS = (
+    "name",
+    "sex",
+    "ethnicity",
+    "political_status",
+    "education",
+    "marital_status",
+    "id_number",
+    "employment_card_no",
+    "unemployed_since",
+    "category",
+    "willing",
+)
+PARTIAL_ID = re.compile(r"[0-9]{1,17}")
+MAX_LENGTH = {"name": 50, "ethnicity": 20, "employment_card_no": 40, "id_number": 40}
+
+
+# --- the form's token and the receipt's signature --------------------------------------------
+
+
+def _sign(request: Request, purpose: str, cookie: str) -> str:
+    secret = request.app.state.settings.secret_key.encode()
+    return hmac.new(secret, f"{purpose}:{cookie}".encode(), hashlib.sha256).hexdigest()
+
+
+def _cookie(request: Request) -> tuple[str, bool]:
+    """The visitor's form cookie, or a new one (and whether it must be set)."""
+    value = request.cookies.get(APPLY_COOKIE, "")
+    if len(value) >= 20:
+        return value, False
+    return secrets.token_urlsafe(24), True
+
+
+def _set_cookie(request: Request, response: Response, value: str) -> None:
+    response.set_cookie(
+        APPLY_COOKIE,
+        value,
+        max_age=24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/apply",
+    )
+
+
+def _check_token(request: Request, token: str | None) -> str:
+    """The form cookie if ``token`` (field ``csrf`` or the ``X-CSRF-Token`` header htmx sends)
+    belongs to it; else 403 ``csrf`` with the words every form uses."""
+    cookie = request.cookies.get(APPLY_COOKIE, "")
+    given = token or request.headers.get("X-CSRF-Token", "")
+    if not cookie or not hmac.compare_digest(
+        given.encode(), _sign(request, "apply", cookie).encode()
+    ):
+        raise Problem(403, "csrf", "CSRF check failed", "表单已过期，请刷新页面后重试")
+    return cookie
+
+
+def receipt_url(request: Request, case_id: str, cookie: str) -> str:
+    signature = _sign(request, f"receipt:{case_id}", cookie)
+    return f"/apply/receipt/{quote(case_id, safe='')}?t={signature}"
+
+
+# --- the form ----------------------------------------------------------------------------
+
+
+@dataclass
+class FormState:
+    """What was typed (kept on every answer) and what is wrong with it, by field."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    evidence: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    alert: str = ""
+    alert_detail: str = ""
+
+
+def _today() -> date:
+    return datetime.now(SHANGHAI).date()
+
+
+def id_message(exc: ResidentIdError) -> str:
+    """The ID module's own explanation in the page's language (it carries both)."""
+    return exc.message if current_locale() == "en" else exc.message_zh
+
+
+def _materials(pack: PolicyPack) -> list[dict[str, Any]]:
+    """The pack's evidence as the form lists it: the common ones first, then those of a
+    category, each with the categories that ask for it."""
+    needed_by: dict[str, list[Any]] = {}
+    for c in pack.categories:
+        for code in c.evidence:
+            needed_by.setdefault(code, []).append(c)
+    common = [e for e in pack.evidence if e.code in pack.common_evidence]
+    rest = [e for e in pack.evidence if e.code not in pack.common_evidence]
+    return [
+        {
+            "item": e,
+            "common": e.code in pack.common_evidence,
+            "categories": needed_by.get(e.code, []),
+            "is_form": e.code == web_public.APPLICATION_FORM,
+        }
+        for e in [*common, *rest]
+    ]
+
+
+def _validate(form: FormState, pack: PolicyPack) -> None:
+    """The checks a person filling the form can act on, with messages next to the fields."""
+    v = form.values
+    for name, limit in MAX_LENGTH.items():
+        if len(v.get(name, "")) > limit:
+            form.errors[name] = _("最多 %(n)s 个字") % {"n": limit}
+    if not v.get("name"):
+        form.errors["name"] = _("请填写姓名")
+    rid = None
+    if not v.get("id_number"):
+        form.errors["id_number"] = _("请填写身份证号码")
+    elif "id_number" not in form.errors:
+        try:
+            rid = parse_resident_id(v["id_number"], today=_today())
+        except ResidentIdError as exc:
+            form.errors["id_number"] = id_message(exc)
+    if v.get("sex") and v["sex"] not in SEX:
+        form.errors["sex"] = _("请选择性别")
+    elif rid is not None and v.get("sex") and v["sex"] != rid.sex:
+        form.errors["sex"] = _("性别与身份证号码不符（身份证号码为%(sex)s性）") % {
+            "sex": _(SEX[rid.sex])
+        }
+    if v.get("marital_status") and v["marital_status"] not in MARITAL:
+        form.errors["marital_status"] = _("请选择婚否")
+    if v.get("political_status") and v["political_status"] not in POLITICAL:
+        form.errors["political_status"] = _("请选择政治面貌")
+    if v.get("education") and v["education"] not in EDUCATION:
+        form.errors["education"] = _("请选择文化程度")
+    if v.get("unemployed_since"):
+        try:
+            since = date.fromisoformat(v["unemployed_since"])
+        except ValueError:
+            form.errors["unemployed_since"] = _("请按“年-月-日”填写失业时间，如 2025-03-01")
+        else:
+            if since > _today():
+                form.errors["unemployed_since"] = _("失业时间不能晚于今天")
+    categories = {c.code for c in pack.categories}
+    if not v.get("category"):
+        form.errors["category"] = _("请选择申报类别")
+    elif v["category"] not in categories:
+        form.errors["category"] = _("该类别不属于本地区的政策，请重新选择")
+    known = {e.code for e in pack.evidence}
+    if any(code not in known for code in form.evidence):
+        form.errors["evidence"] = _("所选资料不属于本地区的政策，请重新选择")
+    if v.get("willing") not in ("", "yes", "no"):
+        form.errors["willing"] = _("请选择是否有就业创业意愿")
+
+
+def _facts(form: FormState, pack: PolicyPack) -> ApplicantFacts:
+    v = form.values
+    evidence = list(dict.fromkeys(form.evidence))
+    # Filling this form online is handing in the region's application form (认定表).
+    if any(e.code == web_public.APPLICATION_FORM for e in pack.evidence):
+        form_code = web_public.APPLICATION_FORM
+        evidence = [form_code, *(e for e in evidence if e != form_code)]
+    willing = {"yes": True, "no": False}.get(v.get("willing", ""))
+    return ApplicantFacts.model_validate(
+        {
+            "person": {
+                "name": v.get("name") or None,
+                "id_number": v.get("id_number") or None,
+                "sex": v.get("sex") or None,
+                "ethnicity": v.get("ethnicity") or None,
+                "political_status": v.get("political_status") or None,
+                "education": v.get("education") or None,
+                "marital_status": v.get("marital_status") or None,
+                "willing_to_work": willing,
+            },
+            "unemployment": {
+                "employment_card_no": v.get("employment_card_no") or None,
+                "unemployed_since": v.get("unemployed_since") or None,
+            },
+            "requested_category": v.get("category") or None,
+            "evidence": evidence,
+        }
+    )
+
+
+def _field_errors(form: FormState, errors: list[dict[str, Any]]) -> None:
+    """The model's or the service's field errors, each next to its field (the rest above)."""
+    for err in errors:
+        target = FIELD_OF.get(str(err.get("field", "")))
+        message = str(err.get("message", ""))
+        if target and target not in form.errors:
+            form.errors[target] = message
+        elif not target:
+            form.alert = _("填写的内容有误")
+            form.alert_detail = message
+
+
+async def _form_page(
+    request: Request,
+    session: SessionDep,
+    place_code: str,
+    form: FormState,
+    *,
+    status: int = 200,
+) -> Response:
+    cookie, new = _cookie(request)
+    places = await web_public.application_places(session)
+    place = next((p for p in places if p.code == place_code), None)
+    if place_code and place is None and not form.alert:
+        form.alert = _("请选择申请地点")
+        status = 422 if request.method == "POST" else 404
+    regions: dict[str, list[web_public.Place]] = {}
+    for p in places:
+        regions.setdefault(p.pack.id, []).append(p)
+    response = render(
+        request,
+        "public/apply.html",
+        status=status,
+        csrf=_sign(request, "apply", cookie),
+        regions=regions,
+        place=place,
+        pack=place.pack if place else None,
+        materials=_materials(place.pack) if place else [],
+        form=form,
+        SEX=SEX,
+        MARITAL=MARITAL,
+        POLITICAL=POLITICAL,
+        EDUCATION=EDUCATION,
+        HTMX=HTMX,
+    )
+    if new:
+        _set_cookie(request, response, cookie)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/apply", response_class=HTMLResponse)
+async def apply_page(request: Request, session: SessionDep, place: str = "") -> Response:
+    return await _form_page(request, session, place[:12], FormState())
+
+
+@router.post("/apply", response_class=HTMLResponse)
+async def apply(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    data = await request.form()
+    cookie = _check_token(request, str(data.get("csrf", "")))
+    form = FormState(
+        values={k: str(data.get(k, "")).strip() for k in TEXT_FIELDS},
+        evidence=[str(x) for x in data.getlist("evidence")][:50],
+    )
+    place_code = str(data.get("place", ""))[:12]
+    place = await web_public.application_place(session, place_code)
+    if place is None:
+        form.alert = _("请选择申请地点")
+        return await _form_page(request, session, "", form, status=422)
+    _validate(form, place.pack)
+    if form.errors:
+        return await _form_page(request, session, place.code, form, status=422)
+    try:
+        facts = _facts(form, place.pack)
+    except ValidationError as exc:
+        _field_errors(
+            form,
+            [
+                {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                for e in exc.errors()
+            ],
+        )
+        return await _form_page(request, session, place.code, form, status=422)
+    try:
+        temporal = await get_temporal(request)
+        case = await submit_application(
+            session,
+            temporal,
+            settings,
+            facts=facts,
+            jurisdiction_code=place.code,
+            policy_id=place.pack.id,
+            actor=None,  # the public form is the online channel, whoever is signed in
+        )
+    except Problem as problem:
+        if problem.type == "invalid-id-number":
+            detail_zh = str(problem.extra.get("detail_zh") or "")
+            form.errors["id_number"] = (
+                detail_zh if detail_zh and current_locale() != "en" else problem.detail
+            )
+        elif problem.type == "validation-error" and problem.extra.get("errors"):
+            _field_errors(form, list(problem.extra["errors"]))
+        else:
+            form.alert, form.alert_detail = problem_message(problem), problem.detail
+        return await _form_page(request, session, place.code, form, status=problem.status)
+    return RedirectResponse(receipt_url(request, case.case_id, cookie), status_code=303)
+
+
+@router.post("/apply/check-id", response_class=HTMLResponse)
+async def check_id(request: Request) -> Response:
+    """The ID number's check as it is typed: a small fragment for htmx. Partial input gets a
+    count of what is still to type, not an error."""
+    data = await request.form()
+    _check_token(request, str(data.get("csrf", "")))
+    value = "".join(str(data.get("id_number", "")).split())[:40]
+    if not value:
+        return render(request, "public/_id_check.html", ok=False, message="", error=False)
+    if len(value) < 18 and PARTIAL_ID.fullmatch(value):
+        # Still typing (a 15-digit legacy number is checked in full on submit).
+        message = _("已输入 %(n)s 位，共 18 位") % {"n": len(value)}
+        return render(request, "public/_id_check.html", ok=False, message=message, error=False)
+    try:
+        rid = parse_resident_id(value, today=_today())
+    except ResidentIdError as exc:
+        return render(
+            request, "public/_id_check.html", ok=False, message=id_message(exc), error=True
+        )
+    message = _("号码有效：出生日期 %(born)s，性别 %(sex)s") % {
+        "born": rid.birth_date.isoformat(),
+        "sex": _(SEX[rid.sex]),
+    }
+    return render(request, "public/_id_check.html", ok=True, message=message, error=False)
+
+
+# --- the receipt -------------------------------------------------------------------------
+
+
+def _duration(value: int, unit: str) -> str:
+    return _(UNIT_ZH.get(unit, "%(n)s 个工作日")) % {"n": value}
+
+
+@router.get("/apply/receipt/{case_id}", response_class=HTMLResponse)
+async def receipt(request: Request, case_id: str, session: SessionDep, t: str = "") -> Response:
+    cookie = request.cookies.get(APPLY_COOKIE, "")
+    expected = _sign(request, f"receipt:{case_id}", cookie) if cookie else ""
+    if not expected or not hmac.compare_digest(t.encode(), expected.encode()):
+        # Only the browser that applied may see the receipt: anyone else, as if none existed.
+        raise Problem(404, "not-found", "Not found", f"receipt {case_id[:40]} was not found")
+    case = await web_public.submitted_case(session, case_id)
+    pack = await web_public.case_pack(session, case)
+    clock = pack.clocks.identification_deadline
+    stages = pack.procedure.stages if pack.procedure else []
+    response = render(
+        request,
+        "public/receipt.html",
+        case=case,
+        id_masked=mask_id_number(case.id_number),
+        submitted=case.submitted_at,
+        place_full=await web_public.place_name(session, case.jurisdiction_code),
+        pack=pack,
+        category=next(
+            (c for c in pack.categories if c.code == case.facts.get("requested_category")), None
+        ),
+        stages=[s for s in stages if s.role != "system"],
+        period=_duration(clock.value, clock.unit) if clock else "",
+        supplement=(
+            _duration(pack.clocks.supplement_deadline.value, pack.clocks.supplement_deadline.unit)
+            if pack.clocks.supplement_deadline
+            else ""
+        ),
+        now=datetime.now(UTC),
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

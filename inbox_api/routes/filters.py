@@ -11,16 +11,13 @@ someone who merely sees a shared filter, 404 for anyone else).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Response
-from sqlalchemy.exc import IntegrityError
 
 from inbox_api.deps import CurrentActor, SessionDep
-from inbox_api.errors import Problem, not_found
 from inbox_api.schemas import RowIdPath, SavedFilterIn, SavedFilterOut
-from store import tasks_repo
+from inbox_api.services import saved_filters
 from store.models_inbox import SavedFilter
 
 router = APIRouter(prefix="/api/v1/filters", tags=["filters"])
@@ -45,10 +42,7 @@ def _out(row: SavedFilter, owner_name: str) -> SavedFilterOut:
 @router.get("", response_model=list[SavedFilterOut])
 async def list_filters(session: SessionDep, actor: CurrentActor) -> list[SavedFilterOut]:
     """My saved filters and those shared with my group, by name."""
-    rows = await tasks_repo.visible_filters(
-        session, user_id=actor.id, role=actor.role, path=actor.jurisdiction_path
-    )
-    return [_out(row, owner) for row, owner in rows]
+    return [_out(row, owner) for row, owner in await saved_filters.saved_views(session, actor)]
 
 
 @router.post(
@@ -62,23 +56,9 @@ async def save_filter(
 ) -> SavedFilterOut:
     """Save the list parameters under a name; ``shared_with_group`` shares it with your group
     (your role at your jurisdiction)."""
-    try:
-        row = await tasks_repo.add_filter(
-            session,
-            owner_id=actor.id,
-            name=body.name,
-            query=body.query.model_dump(mode="json", exclude_unset=True),
-            shared_role=actor.role if body.shared_with_group else None,
-            shared_path=actor.jurisdiction_path if body.shared_with_group else None,
-            now=datetime.now(UTC),
-        )
-    except IntegrityError:
-        raise Problem(
-            409,
-            "filter-name-taken",
-            "Name taken",
-            f"you already have a saved filter named {body.name!r}",
-        ) from None
+    row = await saved_filters.save_view(
+        session, actor, body.name, body.query, body.shared_with_group
+    )
     return _out(row, actor.display_name)
 
 
@@ -91,12 +71,5 @@ async def save_filter(
     },
 )
 async def delete_filter(filter_id: RowIdPath, session: SessionDep, actor: CurrentActor) -> Response:
-    row = await tasks_repo.visible_filter(
-        session, filter_id, user_id=actor.id, role=actor.role, path=actor.jurisdiction_path
-    )
-    if row is None:
-        raise not_found("filter", str(filter_id))
-    if row.owner_id != actor.id:
-        raise Problem(403, "not-owner", "Not the owner", "only the owner deletes a saved filter")
-    await tasks_repo.delete_filter(session, filter_id, actor.id)
+    await saved_filters.delete_view(session, actor, filter_id)
     return Response(status_code=204)

@@ -386,25 +386,31 @@ async def _agency(session: AsyncSession, case: Case, body: dict[str, Any]) -> st
     return place.name if place is not None else case.jurisdiction_code
 
 
-async def render_notice(session: AsyncSession, case: Case, notice: Notice) -> str:
-    """The notice as a printable HTML document (web/templates/documents/notice.html): title,
-    the applicant's name and masked ID number, the body (missing materials / reasons with the
-    clause they rest on), the conclusion, the issuing agency and the date in Chinese."""
+async def notice_context(session: AsyncSession, case: Case, notice: Notice) -> dict[str, Any]:
+    """The notice's words for web/templates/documents/notice body: title, the applicant's
+    name and masked ID number, the body (missing materials / reasons with the clause they rest
+    on), the conclusion, the issuing agency and the date in Chinese. The API's download and
+    the printable page both print exactly these."""
     body = notice.body if isinstance(notice.body, dict) else {}
+    return {
+        "title": notice.title.strip("《》 ") or NOTICE_FILE_NAMES.get(notice.kind, "告知书"),
+        "kind": notice.kind,
+        "case_id": case.id,
+        "applicant_name": case.applicant_name,
+        "id_number_masked": masked_id_number(case),
+        "materials": _materials(body),
+        "commitment_can_stand_in": bool(body.get("commitment_can_stand_in")),
+        "supplement_period": _supplement_period(body),
+        "reason": _text(body.get("reason")),
+        "basis": _text(body.get("basis")),
+        "stage": _text(body.get("stage")),
+        "conclusion": NOTICE_CONCLUSIONS.get(notice.kind, ""),
+        "agency": await _agency(session, case, body),
+        "issued_on": chinese_date(notice.issued_at.astimezone(SHANGHAI).date()),
+    }
+
+
+async def render_notice(session: AsyncSession, case: Case, notice: Notice) -> str:
+    """The notice as a printable HTML document (web/templates/documents/notice.html)."""
     template = _documents.get_template("documents/notice.html")
-    return template.render(
-        title=notice.title.strip("《》 ") or NOTICE_FILE_NAMES.get(notice.kind, "告知书"),
-        kind=notice.kind,
-        case_id=case.id,
-        applicant_name=case.applicant_name,
-        id_number_masked=masked_id_number(case),
-        materials=_materials(body),
-        commitment_can_stand_in=bool(body.get("commitment_can_stand_in")),
-        supplement_period=_supplement_period(body),
-        reason=_text(body.get("reason")),
-        basis=_text(body.get("basis")),
-        stage=_text(body.get("stage")),
-        conclusion=NOTICE_CONCLUSIONS.get(notice.kind, ""),
-        agency=await _agency(session, case, body),
-        issued_on=chinese_date(notice.issued_at.astimezone(SHANGHAI).date()),
-    )
+    return template.render(**await notice_context(session, case, notice))

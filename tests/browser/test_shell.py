@@ -38,10 +38,11 @@ async def test_visitor_is_sent_to_login_and_brought_back(login_as: Login, web_st
 
 async def test_english_is_one_click_away_and_stays(login_as: Login) -> None:
     page = await login_as("wf_supervisor")
-    await page.goto("/inbox")
+    await page.goto("/inbox?tab=breached")
     await page.click("a[hreflang=en]")
     await page.wait_for_load_state()
     assert await page.get_attribute("html", "lang") == "en"
+    assert "tab=breached" in page.url  # the same page, in English
     assert "Sign out" in (await page.text_content("header") or "")
     await page.goto("/inbox")  # the choice is remembered
     assert await page.get_attribute("html", "lang") == "en"

@@ -1,0 +1,179 @@
+"""The printable documents without a browser: the application form (认定表) as filled under the
+region's own title, with the full ID number (audited as a full view); the one-time notice of
+missing materials and the notice of non-identification with the seed's way to object; Chinese
+documents inside a translated toolbar; 404 outside the officer's jurisdiction."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from domain.ids import mask_id_number
+from store import repos
+from store.models import AuditEntry, Notice, User
+from tests.factories import application
+from tests.system import System
+from worker.demo import DEMO_PASSWORD
+
+
+async def login(system: System, user: str) -> httpx.AsyncClient:
+    client = httpx.AsyncClient(transport=system.http._transport, base_url="http://test")
+    r = await client.post("/login", data={"username": user, "password": DEMO_PASSWORD})
+    assert r.status_code == 303, r.text
+    return client
+
+
+async def submit(system: System, pack: str, name: str, **facts: Any) -> tuple[str, str]:
+    body = application(pack, name=name, **facts)
+    person = body["facts"]["person"]
+    person.update(ethnicity="朝鲜族", political_status="群众", education="大学专科")
+    person.update(marital_status="divorced")
+    body["facts"]["unemployment"]["employment_card_no"] = "JY-20250101"
+    body["facts"]["requested_category"] = "older_unemployed"
+    r = await system.http.post("/api/v1/applications", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()["case_id"], person["id_number"]
+
+
+async def audits(system: System, username: str, action: str) -> int:
+    async with system.sessions()() as session:
+        uid = await session.scalar(select(User.id).where(User.username == username))
+        n = await session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.actor_id == uid, AuditEntry.action == action)
+        )
+        return int(n or 0)
+
+
+async def notices_of(system: System, case_id: str, timeout: float = 20) -> list[Notice]:
+    deadline = time.monotonic() + timeout
+    while True:
+        async with system.sessions()() as session:
+            found = list(await repos.case_notices(session, case_id))
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no notice for {case_id}")
+        await asyncio.sleep(0.05)
+
+
+async def test_application_form_as_filled(system: System) -> None:
+    case_id, id_number = await submit(
+        system, "jilin-2022", "金顺姬", evidence=["application_form", "id_card"]
+    )
+    web = await login(system, "jl_officer")
+    before = await audits(system, "jl_officer", "view_case_full")
+    r = await web.get(f"/documents/cases/{case_id}/application")
+    assert r.status_code == 200, r.text
+    page = r.text
+    assert "<h1>吉林省就业困难人员申请认定表</h1>" in page  # the pack's name of its form
+    assert id_number in page and "金顺姬" in page
+    for value in ("朝鲜族", "群众", "大学专科", "离婚", "JY-20250101", "2025-01-01", "女"):
+        assert value in page, value
+    assert "☑大龄失业人员" in page  # the category applied under
+    assert "☐" in page and "下岗失业人员" in page  # the others, unticked
+    assert "☑有效的居民身份证" in page and "☐户口簿（或城镇居住证明）" in page
+    assert "初审意见" in page and "复核认定意见" in page  # the offices' boxes (jilin 二(二)(三))
+    assert "长春市 南关区 南岭街道" in page
+    assert 'href="/static/print.css"' in page and "no-store" in r.headers["cache-control"]
+    assert await audits(system, "jl_officer", "view_case_full") == before + 1
+
+    # Another region's officer, and a visitor, see nothing of it.
+    other = await login(system, "wf_officer")
+    assert (await other.get(f"/documents/cases/{case_id}/application")).status_code == 404
+    visitor = httpx.AsyncClient(transport=system.http._transport, base_url="http://test")
+    r = await visitor.get(f"/documents/cases/{case_id}/application")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+    for client in (web, other, visitor):
+        await client.aclose()
+
+
+async def test_one_time_notice_of_missing_materials(system: System) -> None:
+    # Only the form and the ID card: the household register is missing (jilin 二(一)).
+    case_id, id_number = await submit(
+        system, "jilin-2022", "朴海英", evidence=["application_form", "id_card"]
+    )
+    [notice] = await notices_of(system, case_id)
+    assert notice.kind == "missing_materials"
+    web = await login(system, "jl_officer")
+    before = await audits(system, "jl_officer", "download_notice")
+    r = await web.get(f"/documents/cases/{case_id}/notices/{notice.id}", params={"lang": "zh-CN"})
+    assert r.status_code == 200, r.text
+    assert "<h1>一次性告知书（需补充的材料）</h1>" in r.text
+    assert "户口簿（或城镇居住证明）" in r.text and "一次性告知" in r.text
+    assert mask_id_number(id_number) in r.text and id_number not in r.text
+    assert "打印" in r.text and f'href="/cases/{case_id}"' in r.text
+    assert await audits(system, "jl_officer", "download_notice") == before + 1
+
+    # The toolbar follows the language; the document stays Chinese.
+    english = await web.get(f"/documents/cases/{case_id}/notices/{notice.id}?lang=en")
+    assert "Back to the case" in english.text and "Print" in english.text
+    assert "一次性告知书" in english.text and "户口簿（或城镇居住证明）" in english.text
+
+    # A notice id of no notice of this case, and another region's officer: 404.
+    assert (await web.get(f"/documents/cases/{case_id}/notices/999999999")).status_code == 404
+    other = await login(system, "wf_officer")
+    assert (await other.get(f"/documents/cases/{case_id}/notices/{notice.id}")).status_code == 404
+    await web.aclose()
+    await other.aclose()
+
+
+async def test_refusal_notice_with_reason_and_basis(system: System) -> None:
+    case_id, _id = await submit(system, "weifang-2023", "高<b>秀</b>")
+    task = await system.wait_for_task("wf_reviewer", case_id, "immediate_conclusion")
+    r = await system.http.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        headers=await system.login("wf_reviewer"),
+        json={"outcome": "refuse", "fields": {"reason": "已有稳定收入<i>"}},
+    )
+    assert r.status_code == 200, r.text
+    handle = system.env.client.get_workflow_handle(f"identification-{case_id}")
+    assert await handle.result() == "refused"
+    [notice] = await notices_of(system, case_id)
+    web = await login(system, "wf_reviewer")
+    page = (await web.get(f"/documents/cases/{case_id}/notices/{notice.id}")).text
+    assert "不予认定的理由：已有稳定收入&lt;i&gt;" in page and "高&lt;b&gt;秀&lt;/b&gt;" in page
+    assert "潍人社字〔2023〕1号 二(二)" in page  # the clause the refusal rests on
+    assert "如对本决定有异议" not in page  # weifang's seed names no way to object
+    form = (await web.get(f"/documents/cases/{case_id}/application")).text
+    assert "<h1>就业困难人员认定申请表</h1>" in form  # weifang's documents name no form
+    assert "不予认定。原因：已有稳定收入&lt;i&gt;" in form
+    await web.aclose()
+
+
+async def test_refusal_notice_says_how_to_object_where_the_seed_does(system: System) -> None:
+    case_id, _id = await submit(system, "qingxin-2024", "黄<b>丽</b>")
+    # The district's refusal at review is far down the procedure; the notice it serves is
+    # stored as the workflow stores it, and the page is what is tested here.
+    async with system.sessions()() as session:
+        notice = Notice(
+            notice_key=f"{case_id}:refusal-review-test",
+            case_id=case_id,
+            kind="refusal",
+            title="《不予认定就业困难人员告知书》",
+            body={
+                "reason": "在其他单位担任法定代表人",
+                "basis": "清新区人社局实施方案(2024) 三(二)",
+                "stage": "区级审核",
+                "agency": "441803 清新区",
+            },
+            issued_at=datetime.now(UTC),
+        )
+        session.add(notice)
+        await session.commit()
+        notice_id = notice.id
+    web = await login(system, "qx_reviewer")
+    page = (await web.get(f"/documents/cases/{case_id}/notices/{notice_id}")).text
+    assert "<h1>不予认定就业困难人员告知书</h1>" in page
+    assert (
+        "审核、公示环节有异议经核实、解释后申请人仍不服的，应报区级公共就业服务机构进行处理" in page
+    )
+    assert "上报处理机构：清新区" in page
+    assert "清新区人社局实施方案(2024) 三(二)" in page
+    await web.aclose()
