@@ -17,7 +17,6 @@ from store.models import (
     Jurisdiction,
     Notice,
     PolicyPackVersion,
-    SlaBreach,
     Task,
     TaskCompletion,
     User,
@@ -202,18 +201,6 @@ async def case_notices(session: AsyncSession, case_id: str) -> Sequence[Notice]:
     return (
         await session.scalars(select(Notice).where(Notice.case_id == case_id).order_by(Notice.id))
     ).all()
-
-
-async def breaches_in_scope(
-    session: AsyncSession, scope_path: str, limit: int = 200
-) -> Sequence[SlaBreach]:
-    q = (
-        select(SlaBreach)
-        .where(in_subtree(SlaBreach.jurisdiction_path, scope_path))
-        .order_by(SlaBreach.at.desc(), SlaBreach.id.desc())
-        .limit(limit)
-    )
-    return (await session.scalars(q)).all()
 
 
 async def provisional_workflows(session: AsyncSession) -> list[str]:

@@ -1,0 +1,110 @@
+"""The supervisor's dashboard in a real browser: the Weifang city supervisor lands on it after
+login, sees a bar for the district holding a new application's task, clicks the bar's place
+through to the district and on to a street, follows the breach-record count to the list and
+comes back up by the breadcrumb. A screenshot of the dashboard is kept as a test artifact."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from tests.browser.conftest import Login
+from tests.factories import application
+from tests.stack import call, wait_until
+
+CITY, DISTRICT, STREET = "潍坊市", "潍城区", "城关街道"
+DISTRICT_CODE, STREET_CODE = "370702", "370702001"
+
+
+def artifacts(tmp_path: Path) -> Path:
+    """Where screenshots are kept: ``$YUANZHU_ARTIFACTS`` (CI uploads it), else the test's
+    temporary directory."""
+    path = Path(os.environ.get("YUANZHU_ARTIFACTS", tmp_path))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def bar(chart: str, place: str) -> str:
+    return f'svg[data-chart="{chart}"] g[data-name="{place}"]'
+
+
+async def test_supervisor_drills_down_from_the_city_to_a_street_and_its_breaches(
+    login_as: Login, web_stack: Any, tmp_path: Path
+) -> None:
+    # A new application: its first task waits at the district office (潍城区 itself).
+    name = f"督导{uuid.uuid4().hex[:6]}"
+    status, body = call("POST", f"{web_stack.base}/api/v1/applications", application(name=name))
+    assert status == 201, body
+    token = web_stack.token("wf_supervisor")
+    wait_until(
+        lambda: call("GET", f"{web_stack.base}/api/v1/tasks?q={quote(name)}", token=token)[1][
+            "items"
+        ],
+        30,
+        "the application's first task",
+    )
+
+    page = await login_as("wf_supervisor")
+    assert page.url.endswith("/dashboard")  # a supervisor's home
+    assert CITY in (await page.text_content("h1") or "")
+    # The district's bar has length: at least the new task, in some SLA state.
+    district = page.locator(bar("sla-place", DISTRICT))
+    assert await district.locator("rect.seg").count() >= 1
+    shown = int(await district.locator("text.value").text_content() or "0")
+    assert shown >= 1
+    # The same figure is in the table under the chart (opened from its summary).
+    await page.locator("#sla details.numbers summary").first.click()
+    cell = page.locator(
+        f'[data-table="sla-place"] tr[data-row="{DISTRICT_CODE}"] td[data-col="open"]'
+    )
+    assert int(await cell.text_content() or "0") == shown
+    await page.screenshot(path=str(artifacts(tmp_path) / "dashboard.png"), full_page=True)
+
+    # Click the district's bar: the same dashboard for the district, by street.
+    await district.locator("text.label").click()
+    await page.wait_for_url(f"**/dashboard?jurisdiction={DISTRICT_CODE}")
+    assert DISTRICT in (await page.text_content("h1") or "")
+    assert await page.locator(f'nav.trail a:has-text("{CITY}")').count() == 1
+    street = page.locator(bar("sla-place", STREET))
+    await street.locator("text.label").click()
+    await page.wait_for_url(f"**/dashboard?jurisdiction={STREET_CODE}")
+    assert STREET in (await page.text_content("h1") or "")
+
+    # The period's breach records of the street: the list behind the count.
+    await page.click('[data-tile="breaches"] a')
+    await page.wait_for_url(f"**/dashboard/breaches?jurisdiction={STREET_CODE}*")
+    heading = await page.text_content("h1") or ""
+    assert "超时记录" in heading and STREET in heading
+    assert (
+        await page.locator('[data-table="breaches"]').count() == 1
+        or await page.locator("text=没有符合条件的超时记录").count() == 1
+    )
+    # Back up to the supervisor's own place by the breadcrumb.
+    await page.click(f'nav.trail a:has-text("{CITY}")')
+    await page.wait_for_url(re.compile(r"/dashboard(\?from=[-0-9]+&to=[-0-9]+)?$"))
+    assert CITY in (await page.text_content("h1") or "")
+
+
+@pytest.mark.parametrize("locale", ["en"])
+async def test_the_dashboard_in_english_is_usable_by_keyboard(
+    login_as: Login, locale: str, tmp_path: Path
+) -> None:
+    page = await login_as("wf_supervisor", locale=locale)
+    await page.goto("/dashboard?lang=en")
+    assert await page.get_attribute("html", "lang") == "en"
+    assert "Breaches and at-risk tasks" in (await page.text_content("main") or "")
+    await page.screenshot(path=str(artifacts(tmp_path) / "dashboard-en.png"), full_page=True)
+    # The district's link in the chart takes keyboard focus and Enter follows it.
+    link = page.locator(f"{bar('sla-place', DISTRICT)} a")
+    await link.focus()
+    await page.keyboard.press("Enter")
+    await page.wait_for_url(f"**/dashboard?jurisdiction={DISTRICT_CODE}*")
+    # The period form's fields have labels.
+    assert await page.get_by_label("From").count() == 1
+    assert await page.get_by_label("To", exact=True).count() == 1
