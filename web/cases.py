@@ -1,33 +1,311 @@
-"""The case page: status and stage, deadlines, timeline, notices, pack version and a link to
-the workflow in the Temporal UI. A full view: written to the audit log like the API's."""
+"""The case pages: the search (``/cases``: by full ID number — audited like the API's — or by
+the start of a name, filtered by status, category and place, newest first, keyset pages, ID
+numbers masked) and the case page (``/cases/{id}``: status and stage, the timeline, the
+deadlines with their SLA states, documents and notices, the pinned policy pack, the full ID
+number — a view the service writes to the audit log —, the workflow in the Temporal UI, and
+the actions the API offers: an objection during publicity, withdrawal).
+
+Handlers call the API's services (:mod:`inbox_api.services.cases` through
+:mod:`inbox_api.services.web_cases`), never SQL."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
 
-from inbox_api.deps import SessionDep, SettingsDep
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from inbox_api.deps import Actor, SessionDep, SettingsDep
+from inbox_api.errors import Problem
+from inbox_api.routes.cases import CaseSearchIn
 from inbox_api.services import cases as case_service
-from store import repos
-from web.common import PageActor, render
-from web.labels import STATUS_ZH
+from inbox_api.services import web_cases
+from web.common import PageActor, check_csrf, render
+from web.i18n import current_locale
+from web.i18n import gettext as _
+from web.labels import FIELD_ZH, OUTCOME_ZH, STATUS_ZH
+from web.problems import problem_message
 
 router = APIRouter(include_in_schema=False)
+
+# Stages of a case (``cases.stage``, set by the workflow).
+STAGE_ZH = {
+    "intake": "受理前核查",
+    "supplement": "补充材料",
+    "acceptance": "受理查验",
+    "data_check": "部门数据核查",
+    "initial_review": "初审",
+    "home_visit": "入户核实",
+    "publicity": "公示",
+    "publicity_report": "公示结果上报",
+    "review": "复核认定",
+    "immediate_conclusion": "审核认定（即时办结）",
+    "identified": "已认定",
+    "closed": "已办结",
+}
+# Who a timeline entry names when no officer did it.
+ACTOR_ZH = {"system": "系统", "public": "公众", "applicant": "申请人"}
+CHANNEL_ZH = {"online": "网上申请", "window": "窗口申请"}
+CLOSED = frozenset({"identified", "refused", "not_accepted", "withdrawn"})
+ACTION_PROBLEM_ZH = {"not-in-publicity": "只能在公示期间登记异议"}
+PAGE_SIZE = 25
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_KEY = re.compile(r"^[A-Za-z0-9-]{8,100}$")
+_TASK_ID = re.compile(r"^[A-Za-z0-9._-]{1,160}$")
+
+
+# --- search -------------------------------------------------------------------------------
+
+SEARCH_FIELDS = ("id_number", "name", "status", "category", "place", "cursor")
+SEARCH_ERRORS_ZH = {
+    "id_number": "请输入完整的18位（或15位）身份证号码",
+    "name": "请输入姓名的开头（至少一个汉字或两个字母）",
+    "status": "无效的状态",
+    "category": "无效的认定类别",
+    "place": "无效的地区",
+    "cursor": "分页参数无效，请回到第一页",
+}
+
+
+def _search_errors(exc: ValidationError) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for err in exc.errors():
+        loc = err.get("loc") or ("",)
+        name = str(loc[0]) if loc else ""
+        errors.setdefault(name, _(SEARCH_ERRORS_ZH.get(name, "填写的内容有误")))
+    return errors
+
+
+@router.get("/cases", response_class=HTMLResponse)
+async def search_page(request: Request, session: SessionDep, actor: PageActor) -> Response:
+    query = {k: request.query_params.get(k, "").strip() for k in SEARCH_FIELDS}
+    given = {k: v for k, v in query.items() if v}
+    options = await web_cases.search_options(session, actor)
+    errors: dict[str, str] = {}
+    alert: dict[str, str] | None = None
+    result: web_cases.SearchResult | None = None
+    status = 200
+    try:
+        params = CaseSearchIn(**{k: v for k, v in given.items() if k != "place"}, limit=PAGE_SIZE)
+        result = await web_cases.search(
+            session,
+            actor,
+            case_service.CaseSearch(
+                id_number=params.id_number,
+                name=params.name,
+                status=params.status.value if params.status else None,
+                category=params.category,
+                cursor=params.cursor,
+                limit=params.limit,
+            ),
+            given.get("place"),
+            datetime.now(UTC),
+        )
+    except ValidationError as exc:
+        errors, status = _search_errors(exc), 422
+    except Problem as problem:
+        status = problem.status
+        if problem.type == "invalid-id-number":
+            # The reason (its check digit, its date of birth ...) in the reader's language.
+            reason = problem.extra.get("detail_zh") if current_locale() != "en" else None
+            errors["id_number"] = str(reason or problem.detail)
+        elif problem.type == "not-found":
+            errors["place"] = _(SEARCH_ERRORS_ZH["place"])
+        else:
+            alert = {"message": problem_message(problem), "detail": problem.detail}
+    next_url = None
+    if result is not None and result.next_cursor:
+        next_url = "/cases?" + urlencode({**given, "cursor": result.next_cursor})
+    first_url = "/cases?" + urlencode({k: v for k, v in given.items() if k != "cursor"})
+    return render(
+        request,
+        "cases/search.html",
+        status=status,
+        actor=actor,
+        query=query,
+        searched=bool(given),
+        options=options,
+        errors=errors,
+        alert=alert,
+        result=result,
+        next_url=next_url,
+        first_url=first_url if given.get("cursor") else None,
+        mask=case_service.masked_id_number,
+        STATUS_ZH=STATUS_ZH,
+        STAGE_ZH=STAGE_ZH,
+    )
+
+
+# --- the case page ------------------------------------------------------------------------
+
+
+async def _case_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: Actor,
+    case_id: str,
+    *,
+    status: int = 200,
+    action: str | None = None,
+    typed: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    alert: dict[str, str] | None = None,
+    key: str | None = None,
+) -> Response:
+    detail = await web_cases.case_detail(session, actor, settings, case_id, datetime.now(UTC))
+    objection_task = request.query_params.get("objection")
+    return render(
+        request,
+        "cases/case.html",
+        status=status,
+        actor=actor,
+        d=detail,
+        case=detail.case,
+        action=action,
+        typed=typed or {},
+        errors=errors or {},
+        alert=alert,
+        # One key per form: an update id names one update of the workflow.
+        objection_key=key if action == "objection" and key else str(uuid.uuid4()),
+        withdraw_key=key if action == "withdraw" and key else str(uuid.uuid4()),
+        objection_task=objection_task
+        if objection_task and _TASK_ID.match(objection_task)
+        else None,
+        withdrawn=request.query_params.get("withdrawn") == "1",
+        can_object=detail.case.status == "in_publicity",
+        can_withdraw=detail.case.status not in CLOSED,
+        STATUS_ZH=STATUS_ZH,
+        STAGE_ZH=STAGE_ZH,
+        ACTOR_ZH=ACTOR_ZH,
+        CHANNEL_ZH=CHANNEL_ZH,
+        OUTCOME_ZH=OUTCOME_ZH,
+        FIELD_ZH=FIELD_ZH,
+    )
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 async def case_page(
     request: Request, case_id: str, session: SessionDep, settings: SettingsDep, actor: PageActor
 ) -> Response:
-    case = await case_service.case_for(session, actor, case_id)
-    await case_service.audit_full_view(session, actor, case)
-    return render(
-        request,
-        "cases/case.html",
-        actor=actor,
-        case=case,
-        events=await repos.case_events(session, case.id),
-        notices=await repos.case_notices(session, case.id),
-        workflow_url=case_service.workflow_url(settings, case),
-        STATUS_ZH=STATUS_ZH,
+    return await _case_page(request, session, settings, actor, case_id)
+
+
+def _text(form: Any, name: str, limit: int, errors: dict[str, str]) -> str:
+    value = str(form.get(name, ""))
+    if not value.strip():
+        errors[name] = _("此项为必填项")
+    elif len(value) > limit:
+        errors[name] = _("不能超过 %(n)s 个字") % {"n": limit}
+    elif _CONTROL.search(value):
+        errors[name] = _("不能包含控制字符")
+    return value
+
+
+async def _temporal(request: Request) -> Any:
+    client = await request.app.state.temporal.get()
+    if client is None:
+        raise Problem(
+            503,
+            "temporal-unavailable",
+            "Temporal unavailable",
+            "the workflow engine cannot be reached; try again shortly",
+        )
+    return client
+
+
+def _action_alert(problem: Problem) -> dict[str, str]:
+    words = ACTION_PROBLEM_ZH.get(problem.type)
+    return {"message": _(words) if words else problem_message(problem), "detail": problem.detail}
+
+
+@router.post("/cases/{case_id}/objections", response_class=HTMLResponse)
+async def raise_objection(
+    request: Request, case_id: str, session: SessionDep, settings: SettingsDep, actor: PageActor
+) -> Response:
+    """Record an objection received during publicity (the API's ``POST …/objections``): the
+    workflow opens an objection task; outside publicity it refuses (409)."""
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
+    await case_service.case_for(session, actor, case_id)  # 404 first
+    errors: dict[str, str] = {}
+    typed = {
+        "content": _text(form, "content", 2000, errors),
+        "raised_by": _text(form, "raised_by", 100, errors),
+    }
+    typed_key = str(form.get("key", ""))
+    key = typed_key if _KEY.match(typed_key) else str(uuid.uuid4())
+    page: dict[str, Any] = {"action": "objection", "typed": typed, "key": key}
+    if errors:
+        return await _case_page(
+            request, session, settings, actor, case_id, status=422, errors=errors, **page
+        )
+    try:
+        task_id = await case_service.raise_objection(
+            session,
+            await _temporal(request),
+            actor,
+            case_id,
+            content=typed["content"],
+            raised_by=typed["raised_by"],
+            key=key,
+        )
+    except Problem as problem:
+        if problem.status == 404:
+            raise
+        return await _case_page(
+            request,
+            session,
+            settings,
+            actor,
+            case_id,
+            status=problem.status,
+            alert=_action_alert(problem),
+            **page,
+        )
+    return RedirectResponse(
+        f"/cases/{case_id}?{urlencode({'objection': task_id})}#actions", status_code=303
     )
+
+
+@router.post("/cases/{case_id}/withdraw", response_class=HTMLResponse)
+async def withdraw(
+    request: Request, case_id: str, session: SessionDep, settings: SettingsDep, actor: PageActor
+) -> Response:
+    """The applicant withdraws (the API's ``POST …/withdraw``): the workflow cancels the open
+    tasks and closes the case as withdrawn."""
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
+    await case_service.case_for(session, actor, case_id)
+    errors: dict[str, str] = {}
+    typed = {"reason": _text(form, "reason", 1000, errors)}
+    typed_key = str(form.get("key", ""))
+    key = typed_key if _KEY.match(typed_key) else str(uuid.uuid4())
+    page: dict[str, Any] = {"action": "withdraw", "typed": typed, "key": key}
+    if errors:
+        return await _case_page(
+            request, session, settings, actor, case_id, status=422, errors=errors, **page
+        )
+    try:
+        await case_service.withdraw(
+            session, await _temporal(request), actor, case_id, reason=typed["reason"], key=key
+        )
+    except Problem as problem:
+        if problem.status == 404:
+            raise
+        return await _case_page(
+            request,
+            session,
+            settings,
+            actor,
+            case_id,
+            status=problem.status,
+            alert=_action_alert(problem),
+            **page,
+        )
+    return RedirectResponse(f"/cases/{case_id}?withdrawn=1#actions", status_code=303)

@@ -1,88 +1,333 @@
-"""Task pages: one form per task kind (the workflow's own form definition, ``payload.form``),
-validated by the workflow, with its messages shown in place."""
+"""Task pages: one form per task kind, built from the workflow's own form definition
+(``payload.form``: the outcomes, the fields each outcome needs, the allowed values), with what
+the officer weighs beside it (the applicant's facts, the eligibility pre-check, the department
+data; the one-time notice's missing materials; the objection and who raised it; the refusal
+to pass on), claim and release, and the task's comments.
+
+The form is checked here against the same definition the workflow's validator enforces, so a
+missing or invalid field is answered beside that field with what the officer typed kept; the
+workflow checks everything again, and its refusal is shown in the same places. A completed
+task, or one held by someone else, shows read-only with who completed or holds it."""
 
 from __future__ import annotations
 
+import re
 import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
 
-from inbox_api.deps import SessionDep
+from inbox_api.deps import Actor, SessionDep
 from inbox_api.errors import Problem
+from inbox_api.services import cases as case_service
 from inbox_api.services import tasks as task_service
-from store import repos
+from inbox_api.services import web_cases
 from web.common import PageActor, check_csrf, render
+from web.i18n import gettext as _
 from web.labels import FIELD_ZH, LIST_FIELDS, OUTCOME_ZH
+from web.problems import problem_message
 
 router = APIRouter(include_in_schema=False)
 
+# Words for the workflow's refusals that web/problems.py does not name (its types are the
+# workflow validator's: contracts.ERR_*).
+TASK_PROBLEM_ZH = {
+    "bad-outcome": "请选择本事项提供的办理结果",
+    "missing-fields": "请填写必填项",
+    "bad-field": "所填的值不在可选范围内",
+}
+TASK_STATE_ZH = {"open": "待办理", "completed": "已办结", "cancelled": "已取消"}
+# The pre-check's lines at a glance (web_cases.LINE_STATE).
+LINE_STATE_ZH = {"met": "符合", "not_met": "不符合", "verify": "待核实", "na": "不适用"}
+# Suggestions for how the applicant was told (告知方式); the officer may write another.
+CHANNELS_ZH = ("电话告知", "短信告知", "当面告知", "书面送达")
+TEXT_LIMIT = 2000
+# Control characters other than line breaks and tabs (NUL cannot even be stored in
+# PostgreSQL text, and none of them belongs in a record).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_MISSING = re.compile(r"missing fields for outcome .*?: (.+)$")
+_KEY = re.compile(r"^[A-Za-z0-9-]{8,100}$")
 
-@router.get("/tasks/{task_id}", response_class=HTMLResponse)
-async def task_page(
-    request: Request, task_id: str, session: SessionDep, actor: PageActor
+
+@dataclass
+class TaskForm:
+    """What the officer submitted (kept on a refusal) and the messages beside each field;
+    ``errors`` keys are field names, ``outcome`` and ``comment``."""
+
+    outcome: str = ""
+    values: dict[str, list[str]] = field(default_factory=dict)
+    comment: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def form_definition(payload: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    form = payload.get("form") if isinstance(payload.get("form"), dict) else {}
+    assert isinstance(form, dict)
+    outcomes = form.get("outcomes") if isinstance(form.get("outcomes"), dict) else {}
+    choices = form.get("choices") if isinstance(form.get("choices"), dict) else {}
+    return dict(outcomes or {}), dict(choices or {})
+
+
+def form_fields(outcomes: dict[str, list[str]]) -> list[str]:
+    """Every field any outcome needs, in the order the outcomes name them."""
+    return list(dict.fromkeys(f for required in outcomes.values() for f in required))
+
+
+def _text_error(value: str) -> str | None:
+    if len(value) > TEXT_LIMIT:
+        return _("不能超过 %(n)s 个字") % {"n": TEXT_LIMIT}
+    if _CONTROL.search(value):
+        return _("不能包含控制字符")
+    return None
+
+
+def read_form(form: FormData, outcomes: dict[str, list[str]]) -> TaskForm:
+    values: dict[str, list[str]] = {}
+    for name in form_fields(outcomes):
+        typed = [str(v) for v in form.getlist(f"f_{name}")]
+        values[name] = [v for v in typed if v.strip()]
+    return TaskForm(
+        outcome=str(form.get("outcome", "")),
+        values=values,
+        comment=str(form.get("comment", "")),
+    )
+
+
+def validate(
+    submitted: TaskForm, outcomes: dict[str, list[str]], choices: dict[str, list[str]]
+) -> dict[str, str]:
+    """The workflow validator's rules (``HumanTasks.validate``), answered per field."""
+    errors: dict[str, str] = {}
+    if submitted.outcome not in outcomes:
+        errors["outcome"] = _("请选择办理结果")
+    else:
+        chosen = _(OUTCOME_ZH.get(submitted.outcome, submitted.outcome))
+        for name in outcomes[submitted.outcome]:
+            if not submitted.values.get(name):
+                errors[name] = _("选择“%(outcome)s”时必须填写此项") % {"outcome": chosen}
+    for name, allowed in choices.items():
+        if any(v not in allowed for v in submitted.values.get(name, [])):
+            errors[name] = _("所选的值不在可选范围内")
+    for name, values in submitted.values.items():
+        for value in values:
+            problem = _text_error(value)
+            if problem and name not in errors:
+                errors[name] = problem
+    problem = _text_error(submitted.comment)
+    if problem:
+        errors["comment"] = problem
+    return errors
+
+
+def errors_of(problem: Problem, submitted: TaskForm, outcomes: dict[str, list[str]]) -> None:
+    """Place the workflow's refusal beside the fields it names (its message names them)."""
+    if problem.type == "bad-outcome":
+        submitted.errors["outcome"] = _("请选择本事项提供的办理结果")
+    elif problem.type == "missing-fields":
+        match = _MISSING.search(problem.detail)
+        names = match.group(1).split(", ") if match else outcomes.get(submitted.outcome, [])
+        for name in names:
+            submitted.errors[name] = _("此项为必填项")
+    elif problem.type == "bad-field":
+        name = problem.detail.split(":", 1)[0]
+        submitted.errors[name if name in submitted.values else "outcome"] = _(
+            "所选的值不在可选范围内"
+        )
+
+
+def _alert(problem: Problem) -> dict[str, str]:
+    words = TASK_PROBLEM_ZH.get(problem.type)
+    return {"message": _(words) if words else problem_message(problem), "detail": problem.detail}
+
+
+async def _page(
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    task_id: str,
+    *,
+    status: int = 200,
+    submitted: TaskForm | None = None,
+    alert: dict[str, str] | None = None,
+    idempotency_key: str | None = None,
+    comment_body: str = "",
+    comment_error: str | None = None,
 ) -> Response:
-    task = await task_service.get_task(session, actor, task_id)
+    view = await web_cases.task_view(session, actor, task_id)
+    outcomes, choices = form_definition(view.task.payload or {})
+    requirements: dict[str, list[str]] = {}
+    for outcome, required in outcomes.items():
+        for name in required:
+            requirements.setdefault(name, []).append(outcome)
+    # Names of the codes a field offers: the pack's categories and materials (by locale).
+    choice_labels: dict[str, dict[str, web_cases.Named]] = {
+        "category": view.categories,
+        "evidence": {
+            **{
+                str(m.get("code")): web_cases.Named(str(m.get("name", m.get("code"))))
+                for m in (view.task.payload or {}).get("missing", [])
+                if isinstance(m, dict)
+            },
+            **view.materials,
+        },
+    }
     return render(
         request,
         "tasks/task.html",
+        status=status,
         actor=actor,
-        task=task,
-        error=None,
-        idempotency_key=str(uuid.uuid4()),
+        view=view,
+        task=view.task,
+        outcomes=outcomes,
+        choices=choices,
+        fields=form_fields(outcomes),
+        requirements=requirements,
+        choice_labels=choice_labels,
+        sla_state=case_service.task_sla_state(view.task, datetime.now(UTC)),
+        TASK_STATE_ZH=TASK_STATE_ZH,
+        LINE_STATE_ZH=LINE_STATE_ZH,
+        CHANNELS_ZH=CHANNELS_ZH,
+        submitted=submitted or TaskForm(),
+        alert=alert,
+        idempotency_key=idempotency_key or str(uuid.uuid4()),
+        comment_body=comment_body,
+        comment_error=comment_error,
         OUTCOME_ZH=OUTCOME_ZH,
         FIELD_ZH=FIELD_ZH,
         LIST_FIELDS=LIST_FIELDS,
     )
 
 
+@router.get("/tasks/{task_id}", response_class=HTMLResponse)
+async def task_page(
+    request: Request, task_id: str, session: SessionDep, actor: PageActor
+) -> Response:
+    return await _page(request, session, actor, task_id)
+
+
 @router.post("/tasks/{task_id}", response_class=HTMLResponse)
 async def task_submit(
     request: Request, task_id: str, session: SessionDep, actor: PageActor
 ) -> Response:
-    """One handler for every task kind: the form's fields are named ``f_<field>`` after the
-    task's own form definition (``payload.form``); the workflow validates them."""
+    """One handler for every task kind: the fields are named ``f_<field>`` after the task's
+    own form definition; checked here, then by the workflow."""
     form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
+    task = await task_service.get_task(session, actor, task_id)  # 404 outside the subtree
+    outcomes, choices = form_definition(task.payload or {})
+    submitted = read_form(form, outcomes)
+    typed_key = str(form.get("idempotency_key", ""))
+    # A repeat of the same submission keeps its key, so the decision is applied once.
+    key = typed_key if _KEY.match(typed_key) else str(uuid.uuid4())
+    # A closed task is not checked here: the service answers a stale completion (409).
+    submitted.errors = validate(submitted, outcomes, choices) if task.state == "open" else {}
+    if submitted.errors:
+        alert = {"message": _("填写的内容有误，请按提示修改"), "detail": ""}
+        return await _page(
+            request,
+            session,
+            actor,
+            task_id,
+            status=422,
+            submitted=submitted,
+            alert=alert,
+            idempotency_key=key,
+        )
     temporal = await request.app.state.temporal.get()
     try:
-        check_csrf(request, str(form.get("csrf", "")))
-        await task_service.get_task(session, actor, task_id)
         if temporal is None:
             raise Problem(
                 503,
                 "temporal-unavailable",
                 "Temporal unavailable",
-                "工作流引擎暂不可用，请稍后重试",
+                "the workflow engine cannot be reached; try again shortly",
             )
-        fields: dict[str, object] = {}
-        for key in {k for k in form if k.startswith("f_")}:
-            values = [str(v) for v in form.getlist(key) if str(v).strip()]
-            if values:
-                fields[key[2:]] = values if key[2:] in LIST_FIELDS else values[0]
+        # Only the fields the chosen outcome asks for: what was typed for another outcome
+        # (before the officer changed their mind) is not part of this decision.
+        fields: dict[str, object] = {
+            name: values if name in LIST_FIELDS else values[0]
+            for name, values in submitted.values.items()
+            if values and name in outcomes.get(submitted.outcome, [])
+        }
         await task_service.complete_task(
             session,
             temporal,
             actor,
             task_id,
-            outcome=str(form.get("outcome", "")),
+            outcome=submitted.outcome,
             fields=fields,
-            comment=str(form.get("comment", ""))[:2000],
-            idempotency_key=str(form.get("idempotency_key", "")) or str(uuid.uuid4()),
+            comment=submitted.comment,
+            idempotency_key=key,
         )
-    except Problem as p:
-        again = await repos.task_in_scope(session, task_id, actor.jurisdiction_path)
-        if again is None:
+    except Problem as problem:
+        if problem.status == 404:
             raise
-        return render(
+        errors_of(problem, submitted, outcomes)
+        return await _page(
             request,
-            "tasks/task.html",
-            status=p.status,
-            actor=actor,
-            task=again,
-            error=p.detail,
-            idempotency_key=str(uuid.uuid4()),
-            OUTCOME_ZH=OUTCOME_ZH,
-            FIELD_ZH=FIELD_ZH,
-            LIST_FIELDS=LIST_FIELDS,
+            session,
+            actor,
+            task_id,
+            status=problem.status,
+            submitted=submitted,
+            alert=_alert(problem),
+            # The key was released (nothing was recorded): the corrected form may reuse it.
+            idempotency_key=key,
         )
     return RedirectResponse("/inbox", status_code=303)
+
+
+async def _claim_action(
+    request: Request, session: SessionDep, actor: Actor, task_id: str, release: bool
+) -> Response:
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
+    try:
+        if release:
+            await task_service.unclaim(session, actor, task_id)
+        else:
+            await task_service.claim(session, actor, task_id)
+    except Problem as problem:
+        if problem.status == 404:
+            raise
+        await session.rollback()
+        return await _page(
+            request, session, actor, task_id, status=problem.status, alert=_alert(problem)
+        )
+    return RedirectResponse(f"/tasks/{task_id}", status_code=303)
+
+
+@router.post("/tasks/{task_id}/claim", response_class=HTMLResponse)
+async def claim(request: Request, task_id: str, session: SessionDep, actor: PageActor) -> Response:
+    """Claim the task (the API's compare-and-set: of two officers, one gets it, the other
+    sees who has it)."""
+    return await _claim_action(request, session, actor, task_id, release=False)
+
+
+@router.post("/tasks/{task_id}/unclaim", response_class=HTMLResponse)
+async def unclaim(
+    request: Request, task_id: str, session: SessionDep, actor: PageActor
+) -> Response:
+    """Release the claim (its holder, or a supervisor)."""
+    return await _claim_action(request, session, actor, task_id, release=True)
+
+
+@router.post("/tasks/{task_id}/comments", response_class=HTMLResponse)
+async def add_comment(
+    request: Request, task_id: str, session: SessionDep, actor: PageActor
+) -> Response:
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
+    body = str(form.get("body", ""))
+    error = _("请填写意见内容") if not body.strip() else _text_error(body)
+    if error:
+        await task_service.get_task(session, actor, task_id)  # 404 before anything else
+        return await _page(
+            request, session, actor, task_id, status=422, comment_body=body, comment_error=error
+        )
+    await task_service.add_comment(session, actor, task_id, body)
+    return RedirectResponse(f"/tasks/{task_id}#comments", status_code=303)
