@@ -23,13 +23,12 @@ The applicant may withdraw at any time before the conclusion.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.cases import CaseActivities
@@ -126,8 +125,13 @@ class IdentificationWorkflow:
         except CaseClosed as end:
             if watcher is not None:
                 watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                try:
                     await watcher
+                except BaseException as exc:
+                    # Cancelled inside an activity, the watcher ends with the activity's
+                    # cancellation (an ActivityError), not asyncio's: both are its end.
+                    if not is_cancelled_exception(exc):
+                        raise
             return await self._finish(end)
 
     async def _intake(self) -> None:

@@ -187,3 +187,23 @@ async def test_task_clock_reminds_then_escalates_once_per_level(tmp_path: Path) 
         assert [n.kind for n in mine].count("reminder") == 1
         groups = [(n.recipient_role, n.recipient_path) for n in mine if n.kind == "escalation"]
         assert sorted(groups) == sorted(("supervisor", b.jurisdiction_path) for b in breaches)
+
+
+async def test_withdrawal_while_the_deadline_clock_is_inside_an_activity(tmp_path: Path) -> None:
+    """A withdrawal that arrives while the identification deadline's watcher is recording
+    its start (inside an activity) still closes the case as withdrawn: the cancelled
+    activity's error is the watcher's cancellation, not a failure of the case."""
+    async with (
+        scenario_at(shanghai(2026, 9, 30, 9, 0), tmp_path, worker=False) as sc,
+        # Recording the deadline's start on the timeline takes 3 real seconds.
+        sc.worker(slow_events={"deadline": 3.0}),
+    ):
+        case_id = await sc.submit("jilin-2022")
+        await sc.do("jl_officer", case_id, "acceptance", "accept")
+        await sc.task("jl_officer", case_id, "initial_review")
+        assert "deadline" not in timeline_kinds(await sc.case(case_id))  # still recording
+        r = await sc.withdraw("jl_officer", case_id, reason="申请人撤回")
+        assert r.status_code == 202, r.text
+        assert await sc.result(case_id) == "withdrawn"
+        case = await sc.closed(case_id)
+        assert case["status"] == "withdrawn"
