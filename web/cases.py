@@ -25,7 +25,7 @@ from inbox_api.errors import Problem
 from inbox_api.routes.cases import CaseSearchIn
 from inbox_api.services import cases as case_service
 from inbox_api.services import web_cases
-from web.common import PageActor, check_csrf, render
+from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import current_locale
 from web.i18n import gettext as _
 from web.labels import FIELD_ZH, OUTCOME_ZH, STATUS_ZH
@@ -52,7 +52,6 @@ STAGE_ZH = {
 ACTOR_ZH = {"system": "系统", "public": "公众", "applicant": "申请人"}
 CHANNEL_ZH = {"online": "网上申请", "window": "窗口申请"}
 CLOSED = frozenset({"identified", "refused", "not_accepted", "withdrawn"})
-ACTION_PROBLEM_ZH = {"not-in-publicity": "只能在公示期间登记异议"}
 PAGE_SIZE = 25
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _KEY = re.compile(r"^[A-Za-z0-9-]{8,100}$")
@@ -219,11 +218,6 @@ async def _temporal(request: Request) -> Any:
     return client
 
 
-def _action_alert(problem: Problem) -> dict[str, str]:
-    words = ACTION_PROBLEM_ZH.get(problem.type)
-    return {"message": _(words) if words else problem_message(problem), "detail": problem.detail}
-
-
 @router.post("/cases/{case_id}/objections", response_class=HTMLResponse)
 async def raise_objection(
     request: Request, case_id: str, session: SessionDep, settings: SettingsDep, actor: PageActor
@@ -265,7 +259,7 @@ async def raise_objection(
             actor,
             case_id,
             status=problem.status,
-            alert=_action_alert(problem),
+            alert=alert_for(problem),
             **page,
         )
     return RedirectResponse(
@@ -305,7 +299,7 @@ async def withdraw(
             actor,
             case_id,
             status=problem.status,
-            alert=_action_alert(problem),
+            alert=alert_for(problem),
             **page,
         )
     return RedirectResponse(f"/cases/{case_id}?withdrawn=1#actions", status_code=303)

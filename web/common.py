@@ -188,5 +188,10 @@ def problem_page(request: Request, problem: Problem, actor: Actor | None = None)
     )
 
 
+def alert_for(problem: Problem) -> dict[str, str]:
+    """A refusal shown above a form: the page's sentence and the API's detail."""
+    return {"message": problem_message(problem), "detail": problem.detail}
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true"

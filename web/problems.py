@@ -51,6 +51,11 @@ PROBLEM_ZH = {
     "outbound-failed": "外发通知发送失败",
     "temporal-unavailable": "工作流引擎暂不可用，请稍后重试",
     "csrf": "表单已过期，请刷新页面后重试",
+    # the workflow's refusals of a decision
+    "bad-outcome": "请选择本事项提供的办理结果",
+    "missing-fields": "请填写必填项",
+    "bad-field": "所选的值不在可选范围内",
+    "not-in-publicity": "只能在公示期间登记异议",
 }
 FALLBACK_ZH = "无法完成操作"
 

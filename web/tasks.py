@@ -26,20 +26,14 @@ from inbox_api.errors import Problem
 from inbox_api.services import cases as case_service
 from inbox_api.services import tasks as task_service
 from inbox_api.services import web_cases
-from web.common import PageActor, check_csrf, render
+from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import gettext as _
 from web.labels import FIELD_ZH, LIST_FIELDS, OUTCOME_ZH
-from web.problems import problem_message
 
 router = APIRouter(include_in_schema=False)
 
 # Words for the workflow's refusals that web/problems.py does not name (its types are the
 # workflow validator's: contracts.ERR_*).
-TASK_PROBLEM_ZH = {
-    "bad-outcome": "请选择本事项提供的办理结果",
-    "missing-fields": "请填写必填项",
-    "bad-field": "所填的值不在可选范围内",
-}
 TASK_STATE_ZH = {"open": "待办理", "completed": "已办结", "cancelled": "已取消"}
 # The pre-check's lines at a glance (web_cases.LINE_STATE).
 LINE_STATE_ZH = {"met": "符合", "not_met": "不符合", "verify": "待核实", "na": "不适用"}
@@ -49,7 +43,6 @@ TEXT_LIMIT = 2000
 # Control characters other than line breaks and tabs (NUL cannot even be stored in
 # PostgreSQL text, and none of them belongs in a record).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_MISSING = re.compile(r"missing fields for outcome .*?: (.+)$")
 _KEY = re.compile(r"^[A-Za-z0-9-]{8,100}$")
 
 
@@ -124,24 +117,19 @@ def validate(
 
 
 def errors_of(problem: Problem, submitted: TaskForm, outcomes: dict[str, list[str]]) -> None:
-    """Place the workflow's refusal beside the fields it names (its message names them)."""
-    if problem.type == "bad-outcome":
-        submitted.errors["outcome"] = _("请选择本事项提供的办理结果")
-    elif problem.type == "missing-fields":
-        match = _MISSING.search(problem.detail)
-        names = match.group(1).split(", ") if match else outcomes.get(submitted.outcome, [])
-        for name in names:
-            submitted.errors[name] = _("此项为必填项")
-    elif problem.type == "bad-field":
-        name = problem.detail.split(":", 1)[0]
-        submitted.errors[name if name in submitted.values else "outcome"] = _(
-            "所选的值不在可选范围内"
-        )
-
-
-def _alert(problem: Problem) -> dict[str, str]:
-    words = TASK_PROBLEM_ZH.get(problem.type)
-    return {"message": _(words) if words else problem_message(problem), "detail": problem.detail}
+    """Place the workflow's refusal beside the fields it names (the problem's field errors:
+    ``outcome`` or ``fields.<name>``)."""
+    words = {
+        "bad-outcome": _("请选择本事项提供的办理结果"),
+        "missing-fields": _("此项为必填项"),
+        "bad-field": _("所选的值不在可选范围内"),
+    }.get(problem.type)
+    if words is None:
+        return
+    for error in problem.extra.get("errors", []):
+        name = str(error.get("field", "")).removeprefix("fields.")
+        known = problem.type == "missing-fields" or name in submitted.values
+        submitted.errors[name if known else "outcome"] = words
 
 
 async def _page(
@@ -274,7 +262,7 @@ async def task_submit(
             task_id,
             status=problem.status,
             submitted=submitted,
-            alert=_alert(problem),
+            alert=alert_for(problem),
             # The key was released (nothing was recorded): the corrected form may reuse it.
             idempotency_key=key,
         )
@@ -296,7 +284,7 @@ async def _claim_action(
             raise
         await session.rollback()
         return await _page(
-            request, session, actor, task_id, status=problem.status, alert=_alert(problem)
+            request, session, actor, task_id, status=problem.status, alert=alert_for(problem)
         )
     return RedirectResponse(f"/tasks/{task_id}", status_code=303)
 

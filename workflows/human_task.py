@@ -206,6 +206,7 @@ class HumanTasks:
             if bad:
                 raise ApplicationError(
                     f"{name}: {', '.join(map(str, bad))} is not one of {', '.join(allowed_values)}",
+                    {"field": name},
                     type=ERR_BAD_FIELD,
                 )
         if req.actor_role != state.candidate_role or not state.place.path.startswith(

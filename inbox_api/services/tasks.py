@@ -538,7 +538,10 @@ async def _deliver(
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type in UPDATE_ERRORS:
             status, slug = UPDATE_ERRORS[cause.type]
-            raise Problem(status, slug, "Task not completed", cause.message) from None
+            problem = Problem(status, slug, "Task not completed", cause.message)
+            if errors := _field_errors(cause):
+                problem.extra["errors"] = errors
+            raise problem from None
         raise
     except RPCError as exc:
         # The workflow ended while this request was on its way (a concurrent completion
@@ -562,6 +565,22 @@ async def _deliver(
             f"the workflow engine did not accept the decision: {exc.message}",
         ) from None
     return asdict(result)
+
+
+def _field_errors(cause: ApplicationError) -> list[dict[str, str]]:
+    """The fields a workflow's refusal names, as the API's field-level errors (``fields.<name>``
+    for the task form's fields), so a client or page can show each beside its field."""
+    details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+    if cause.type == c.ERR_MISSING_FIELDS:
+        return [
+            {"field": f"fields.{name}", "message": "required", "code": "missing"}
+            for name in details.get("missing", [])
+        ]
+    if cause.type == c.ERR_BAD_FIELD and "field" in details:
+        return [{"field": f"fields.{details['field']}", "message": cause.message, "code": "choice"}]
+    if cause.type == c.ERR_BAD_OUTCOME:
+        return [{"field": "outcome", "message": cause.message, "code": "choice"}]
+    return []
 
 
 async def workflow_gone(handle: WorkflowHandle[Any, Any], exc: RPCError) -> bool:

@@ -25,14 +25,18 @@ async def test_application_to_identification(system: System) -> None:
 
     # An outcome the task does not offer, and a category the pack does not have, are
     # rejected by the workflow's validator before anything enters history.
+    # Each refusal names its field, as validation errors do.
     r = await system.http.post(url, headers=reviewer, json={"outcome": "maybe"})
     assert r.status_code == 422 and r.json()["type"] == "/problems/bad-outcome"
+    assert [e["field"] for e in r.json()["errors"]] == ["outcome"]
     r = await system.http.post(url, headers=reviewer, json={"outcome": "approve"})
     assert r.status_code == 422 and r.json()["type"] == "/problems/missing-fields"
+    assert [e["field"] for e in r.json()["errors"]] == ["fields.category"]
     r = await system.http.post(
         url, headers=reviewer, json={"outcome": "approve", "fields": {"category": "age_4050"}}
     )
     assert r.status_code == 422 and r.json()["type"] == "/problems/bad-field"
+    assert [e["field"] for e in r.json()["errors"]] == ["fields.category"]
 
     key = {"Idempotency-Key": f"k-{case_id}-1"}
     r1 = await system.http.post(url, headers=reviewer | key, json=APPROVE)

@@ -392,19 +392,20 @@ async def test_field_errors_in_place_then_completion_then_stale(system: System) 
 
 
 def test_workflow_refusals_land_beside_their_fields() -> None:
+    """The problem's field errors (as ``inbox_api.services.tasks`` builds them from the
+    workflow's refusal) place each message beside its field."""
     outcomes = {"approve": ["category"], "refuse": ["reason"]}
     form = TaskForm(outcome="refuse", values={"category": [], "reason": []})
-    errors_of(
-        Problem(422, "missing-fields", "x", "missing fields for outcome 'refuse': reason"),
-        form,
-        outcomes,
-    )
+    missing = [{"field": "fields.reason", "message": "required", "code": "missing"}]
+    errors_of(Problem(422, "missing-fields", "x", "missing", errors=missing), form, outcomes)
     assert form.errors == {"reason": "此项为必填项"}
     form = TaskForm(outcome="approve", values={"category": ["nope"], "reason": []})
-    errors_of(Problem(422, "bad-field", "x", "category: nope is not one of a, b"), form, outcomes)
+    bad = [{"field": "fields.category", "message": "not a choice", "code": "choice"}]
+    errors_of(Problem(422, "bad-field", "x", "category: nope", errors=bad), form, outcomes)
     assert form.errors == {"category": "所选的值不在可选范围内"}
     form = TaskForm(outcome="zzz")
-    errors_of(Problem(422, "bad-outcome", "x", "outcome 'zzz' is not offered"), form, outcomes)
+    outcome = [{"field": "outcome", "message": "not offered", "code": "choice"}]
+    errors_of(Problem(422, "bad-outcome", "x", "not offered", errors=outcome), form, outcomes)
     assert set(form.errors) == {"outcome"}
 
 
