@@ -29,6 +29,11 @@ def path_range(path: str) -> tuple[str, str]:
     return path, path[:-1] + "0"
 
 
+def is_root_path(path: str) -> bool:
+    """Whether ``path`` is the top of the tree ("/000000/" 全国): a single segment."""
+    return path.count("/") == 2
+
+
 def in_subtree(column: InstrumentedAttribute[str], path: str) -> ColumnElement[bool]:
     lo, hi = path_range(path)
     return and_(column >= lo, column < hi)

@@ -45,7 +45,6 @@ from inbox_api.routes.admin import PasswordIn, UserCreateIn, UserPatchIn
 from inbox_api.routes.reference import MAX_YEAR, MIN_YEAR
 from inbox_api.services import admin as admin_service
 from inbox_api.services import reference as reference_service
-from inbox_api.services import web_admin
 from store import calendar_admin
 from store.policy_admin import PACK_ID_PATTERN, PACK_REF_PATTERN
 from web.common import AdminPage, PageActor, check_csrf, render
@@ -533,7 +532,7 @@ async def places_page(request: Request, session: SessionDep, actor: AdminPage) -
 @router.post("/admin/places/import", response_class=HTMLResponse)
 async def import_places(request: Request, session: SessionDep, actor: AdminPage) -> Response:
     try:
-        form = await web_admin.read_form(request, admin_service.MAX_IMPORT_BYTES)
+        form = await reference_service.read_form(request, admin_service.MAX_IMPORT_BYTES)
     except Problem as p:
         return await _places_page(request, session, actor, p.status, problem=refusal(p))
     check_csrf(request, form.fields.get("csrf"))
@@ -644,7 +643,7 @@ async def load_year(request: Request, session: SessionDep, actor: AdminPage) -> 
     """Load (or replace) a year from its JSON file, as ``PUT /api/v1/calendar/years/{year}``;
     the year's page with the recompute's outcome, 202 when it is pending."""
     try:
-        form = await web_admin.read_form(request, reference_service.MAX_TABLE_BYTES)
+        form = await reference_service.read_form(request, reference_service.MAX_TABLE_BYTES)
     except Problem as p:
         return await _calendar_page(request, session, actor, p.status, problem=refusal(p))
     check_csrf(request, form.fields.get("csrf"))
@@ -661,8 +660,8 @@ async def load_year(request: Request, session: SessionDep, actor: AdminPage) -> 
     year = int(year_text)
     temporal = await request.app.state.temporal.get()
     try:
-        _summary, recompute = await web_admin.load_year_file(
-            session, request.app.state.sessions, temporal, actor, year, form.data
+        _summary, recompute = await reference_service.load_year_table(
+            session, request.app.state.sessions, temporal, actor, year, form.data, source="page"
         )
     except Problem as p:
         errors = problem_fields(p)
@@ -744,7 +743,7 @@ async def import_department_list(
     """Replace a list with the uploaded file, as ``POST /api/v1/department/imports/{kind}``:
     only when every line is valid; otherwise the line errors and nothing imported."""
     try:
-        form = await web_admin.read_form(request, reference_service.MAX_UPLOAD_BYTES)
+        form = await reference_service.read_form(request, reference_service.MAX_UPLOAD_BYTES)
     except Problem as p:
         return await _department_page(request, session, actor, p.status, problem=refusal(p))
     check_csrf(request, form.fields.get("csrf"))

@@ -22,6 +22,7 @@ from pydantic.config import JsonDict
 from activities import outbound as adapter
 from inbox_api.deps import Actor, AdminActor, SessionDep
 from inbox_api.errors import Problem
+from inbox_api.services.reference import is_root
 from store.audit import record_audit
 from store.models import AppSetting
 
@@ -92,8 +93,7 @@ class OutboundTestOut(BaseModel):
 
 
 def _is_root_admin(actor: Actor) -> bool:
-    # The root is the node without a parent: its path has a single component ("/000000/").
-    return actor.role == "admin" and actor.jurisdiction_path.strip("/").count("/") == 0
+    return actor.role == "admin" and is_root(actor)
 
 
 def _require_root(actor: Actor) -> None:

@@ -129,11 +129,6 @@ def role_fits(role: str, level: str) -> bool:
     return level in ROLE_LEVELS.get(role, frozenset())
 
 
-def is_root(path: str) -> bool:
-    """Whether ``path`` is the top of the tree ("/000000/"): a single segment."""
-    return path.count("/") == 2
-
-
 def _inside(path: str, scope: str) -> bool:
     # Paths end with '/', so a prefix is a whole ancestor (the same test as repos.in_subtree).
     return path.startswith(scope)
@@ -265,7 +260,7 @@ def _check_may_change(actor: Actor, user: User) -> None:
         user.id != actor.id
         and user.role == "admin"
         and user.jurisdiction_path == actor.jurisdiction_path
-        and not is_root(actor.jurisdiction_path)
+        and not repos.is_root_path(actor.jurisdiction_path)
     ):
         raise Problem(
             403,
@@ -303,7 +298,7 @@ def _check_grant(actor: Actor, role: str, place: Jurisdiction) -> None:
     if (
         role == "admin"
         and place.path == actor.jurisdiction_path
-        and not is_root(actor.jurisdiction_path)
+        and not repos.is_root_path(actor.jurisdiction_path)
     ):
         raise Problem(
             403,

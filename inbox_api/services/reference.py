@@ -30,7 +30,7 @@ import json
 import logging
 import re
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
@@ -47,7 +47,7 @@ from domain.department_import import ParseResult
 from domain.policy.loader import list_packs, load_pack
 from inbox_api.deps import Actor
 from inbox_api.errors import Problem, not_found
-from store import calendar_admin, department_admin, policy_admin
+from store import calendar_admin, department_admin, policy_admin, repos
 from store.calendar_repo import effective_calendar
 from store.department_files import DEFAULT_MAX_BYTES, DepartmentFileError
 from store.department_repo import latest_imports
@@ -119,7 +119,7 @@ def parse_path_day(text: str) -> date:
 
 def is_root(actor: Actor) -> bool:
     """True for a user at the top of the jurisdiction tree (000000 全国)."""
-    return actor.jurisdiction_path.count("/") == 2
+    return repos.is_root_path(actor.jurisdiction_path)
 
 
 # -- calendar --------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ def _too_large(limit: int) -> Problem:
     )
 
 
-def _table_from_body(body: bytes, year: int) -> YearTable:
+def _table_from_body(body: bytes, year: int, *, source: str) -> YearTable:
     try:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
@@ -195,7 +195,7 @@ def _table_from_body(body: bytes, year: int) -> YearTable:
     except (ValueError, RecursionError):  # undecodable bytes; absurd nesting
         raise _invalid("body", "not valid JSON (UTF-8)", "json_invalid") from None
     try:
-        table = calendar_admin.parse_table(data, source="imported through the API")
+        table = calendar_admin.parse_table(data, source=source)
     except CalendarDataError as exc:
         match = _FIELD_MESSAGE.fullmatch(str(exc))
         field, message = (match[1], match[2]) if match else ("body", str(exc))
@@ -207,15 +207,7 @@ def _table_from_body(body: bytes, year: int) -> YearTable:
     return table
 
 
-async def load_year(
-    session: AsyncSession,
-    sessions: async_sessionmaker[AsyncSession],
-    temporal: Client | None,
-    actor: Actor,
-    year: int,
-    request: Request,
-) -> tuple[calendar_admin.YearSummary, Recompute]:
-    """Validate the body, store the year (committed), then recompute provisional deadlines."""
+def _only_root(actor: Actor) -> None:
     if not is_root(actor):
         raise Problem(
             403,
@@ -224,6 +216,18 @@ async def load_year(
             "the working-day calendar is national (State Council notice): only an administrator "
             "at the root jurisdiction 000000 may load a year",
         )
+
+
+async def load_year(
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    temporal: Client | None,
+    actor: Actor,
+    year: int,
+    request: Request,
+) -> tuple[calendar_admin.YearSummary, Recompute]:
+    """``PUT /calendar/years/{year}``: the JSON body is the year's table."""
+    _only_root(actor)
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise Problem(
@@ -232,7 +236,27 @@ async def load_year(
             "Unsupported media type",
             "send the year's table as application/json",
         )
-    table = _table_from_body(await _limited_body(request, MAX_TABLE_BYTES), year)
+    body = await _limited_body(request, MAX_TABLE_BYTES)
+    return await load_year_table(session, sessions, temporal, actor, year, body, source="API")
+
+
+async def load_year_table(
+    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
+    temporal: Client | None,
+    actor: Actor,
+    year: int,
+    body: bytes,
+    *,
+    source: str,
+) -> tuple[calendar_admin.YearSummary, Recompute]:
+    """Validate a year's table (JSON bytes, for ``year``; only a root administrator), store
+    it (committed), then have the running cases recompute their provisional deadlines.
+    ``source`` says how it came (API, page upload) in the stored table."""
+    _only_root(actor)
+    if len(body) > MAX_TABLE_BYTES:
+        raise _too_large(MAX_TABLE_BYTES)
+    table = _table_from_body(body, year, source=f"imported through the {source}")
     summary = await calendar_admin.store_year(
         session, table, loaded_by=actor.username, now=datetime.now(UTC), audit_actor_id=actor.id
     )
@@ -299,10 +323,21 @@ async def _chunks(body: bytes) -> AsyncGenerator[bytes, None]:
     yield body
 
 
-async def read_upload(request: Request) -> tuple[str, bytes]:
-    """The ``file`` part of a multipart/form-data body: (file name, content). 415 for another
-    content type, 413 past the size limit, 422 when the part is missing or the body is not
-    valid multipart."""
+@dataclass
+class UploadForm:
+    """A multipart form: its text fields and its ``file`` part (empty when no file was chosen;
+    a browser sends an empty part with an empty name then)."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    file_name: str | None = None
+    data: bytes = b""
+
+
+async def read_form(request: Request, max_file_bytes: int) -> UploadForm:
+    """A multipart/form-data body, its ``file`` part at most ``max_file_bytes``: 415 for
+    another content type, 413 past the limit (checked while the body is read, before anything
+    is parsed), 422 for a body that is not valid multipart. The API sends the file alone; a
+    page's form carries its other fields (CSRF token, list kind, year) too."""
     content_type = request.headers.get("content-type", "")
     if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
         raise Problem(
@@ -311,7 +346,7 @@ async def read_upload(request: Request) -> tuple[str, bytes]:
             "Unsupported media type",
             "send the file as multipart/form-data with a part named 'file'",
         )
-    body = await _limited_body(request, MAX_UPLOAD_BYTES + _ENVELOPE_BYTES)
+    body = await _limited_body(request, max_file_bytes + _ENVELOPE_BYTES)
     parser = MultiPartParser(request.headers, _chunks(body), max_files=1, max_fields=10)
     try:
         form = await parser.parse()
@@ -321,17 +356,29 @@ async def read_upload(request: Request) -> tuple[str, bytes]:
         ) from None
     except Exception:  # the multipart library's own errors on a malformed body
         raise _invalid("body", "not valid multipart/form-data", "multipart") from None
+    out = UploadForm()
     try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise _invalid("body.file", "a file part named 'file' is required", "missing")
-        data = await upload.read()
-        name = _file_name(upload.filename)
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                data = await value.read()
+                if key == "file" and (value.filename or data):
+                    out.data, out.file_name = data, _file_name(value.filename)
+            else:
+                out.fields.setdefault(key, value)
     finally:
         await form.close()
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise _too_large(MAX_UPLOAD_BYTES)
-    return name, data
+    if len(out.data) > max_file_bytes:
+        raise _too_large(max_file_bytes)
+    return out
+
+
+async def read_upload(request: Request) -> tuple[str, bytes]:
+    """The API's upload: the ``file`` part of a multipart/form-data body, (file name,
+    content), at most ``MAX_UPLOAD_BYTES``; 422 when the part is missing."""
+    form = await read_form(request, MAX_UPLOAD_BYTES)
+    if form.file_name is None:
+        raise _invalid("body.file", "a file part named 'file' is required", "missing")
+    return form.file_name, form.data
 
 
 def _unreadable(file_name: str, message: str, message_zh: str) -> Problem:
