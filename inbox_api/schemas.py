@@ -172,6 +172,12 @@ class TaskQueryIn(BaseModel):
     category: str | None = Field(default=None, max_length=50)
     policy: str | None = Field(default=None, max_length=50)
     q: str | None = Field(default=None, min_length=1, max_length=50)
+    jurisdiction: str | None = Field(
+        default=None,
+        max_length=12,
+        pattern=r"^[0-9A-Za-z]{1,12}$",
+        description="Only tasks at or under this place (a code inside your jurisdiction)",
+    )
     sort: Literal["due", "priority"] = "due"
     limit: int = Field(default=50, ge=1, le=200)
 

@@ -299,12 +299,13 @@ class View:
         )
 
     def inbox(self, tab: str, kind: str | None) -> str | None:
-        """The inbox tab listing the tasks behind a count, where it lists exactly them: the
-        inbox covers the user's own subtree and has no place filter, so only at their own
-        place, and only for supervisors (administrators have no inbox)."""
-        if not self.own_place or self.actor.role != "supervisor":
+        """The inbox tab listing the tasks behind a count, narrowed to this place (the
+        inbox's ``jurisdiction`` filter); only for supervisors (administrators have no
+        inbox)."""
+        if self.actor.role != "supervisor":
             return None
-        return url("/inbox", tab=tab, kind=kind)
+        place = None if self.own_place else self.place.code
+        return url("/inbox", tab=tab, kind=kind, jurisdiction=place)
 
 
 @dataclass
@@ -405,6 +406,7 @@ async def _sla(v: View) -> dict[str, Any]:
         ),
         "all_breaches_href": v.breaches(),
         "inbox_breached_href": v.inbox("breached", None),
+        "inbox_at_risk_href": v.inbox("at_risk", None),
     }
 
 

@@ -32,6 +32,7 @@ from inbox_api.errors import PROBLEM_BASE, Problem
 from inbox_api.schemas import BulkItemOut, RowIdPath, TaskListIn, TaskQueryIn, mask_tail
 from inbox_api.services import saved_filters, web_inbox
 from inbox_api.services import tasks as service
+from store import repos
 from store.calendar_repo import effective_calendar
 from store.models import Task
 from store.tasks_repo import OPEN_ONLY_VIEWS, in_group
@@ -59,7 +60,18 @@ TAB_ZH = {
 STATE_ZH = {"open": "未办结", "completed": "已办结", "cancelled": "已取消"}
 # The query parameters of the page besides ``tab`` and ``cursor``: the filter form's fields,
 # plus ``policy``/``sort``/``limit`` which a saved view or a link may carry.
-FILTER_KEYS = ("kind", "state", "due_from", "due_to", "category", "policy", "q", "sort", "limit")
+FILTER_KEYS = (
+    "kind",
+    "state",
+    "due_from",
+    "due_to",
+    "category",
+    "policy",
+    "q",
+    "sort",
+    "limit",
+    "jurisdiction",
+)
 COUNT_CAP = 1000
 MAX_BULK = 100  # as BulkClaimIn / BulkReassignIn
 POLL = "every 20s"
@@ -121,7 +133,7 @@ def read_filters(query: Mapping[str, str], actor: Actor) -> Filters:
     filters = Filters(tab=tab, form=form, cursor=query.get("cursor") or None)
     errors = filters.errors
     data: dict[str, Any] = {"view": tab}
-    for key in ("kind", "category", "policy", "q"):
+    for key in ("kind", "category", "policy", "q", "jurisdiction"):
         if form[key]:
             data[key] = form[key]
     if form["state"]:
@@ -297,8 +309,13 @@ async def list_context(session: SessionDep, actor: Actor, filters: Filters) -> d
     if filters.params is not None:
         tasks, next_cursor = await service.list_tasks(session, actor, filters.params, now)
     rows = await build_rows(session, actor, tasks, now)
+    # Narrowed to a place (the dashboard's drill-down): its name, and the list without it.
+    narrowed = filters.params.jurisdiction if filters.params is not None else None
+    place = await repos.get_jurisdiction(session, narrowed) if narrowed else None
     return {
         "filters": filters,
+        "place": place,
+        "whole_scope_link": filters.query(jurisdiction=None),
         "rows": rows,
         "next_cursor": next_cursor,
         "counts": {k: _count_text(v) for k, v in counts.items()},

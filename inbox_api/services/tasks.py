@@ -31,7 +31,7 @@ import binascii
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,7 +49,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from inbox_api.deps import Actor
 from inbox_api.errors import PROBLEM_BASE, Problem, not_found
 from inbox_api.schemas import BulkItemOut, HolderOut, TaskListIn
-from store import tasks_repo
+from store import admin_repo, tasks_repo
 from store.audit import record_audit
 from store.models import Task, User
 from store.models_inbox import TaskComment
@@ -180,8 +180,18 @@ async def list_tasks(
 ) -> tuple[list[Task], str | None]:
     """One page of the caller's view and the cursor of the next page (None on the last)."""
     after = decode_cursor(params.cursor, params.sort) if params.cursor else None
+    who = viewer(actor)
+    if params.jurisdiction is not None:
+        # A place of the caller's subtree narrows the list to it (the dashboard's drill-down
+        # lands here); a place outside it is not found, as every object out of scope.
+        place = await admin_repo.jurisdiction_in_scope(
+            session, params.jurisdiction, actor.jurisdiction_path
+        )
+        if place is None:
+            raise not_found("jurisdiction", params.jurisdiction)
+        who = replace(who, path=place.path)
     rows = await tasks_repo.list_tasks(
-        session, viewer(actor), task_filter(params), now=now, after=after, limit=params.limit
+        session, who, task_filter(params), now=now, after=after, limit=params.limit
     )
     next_cursor = encode_cursor(params.sort, rows[-1]) if len(rows) == params.limit else None
     return rows, next_cursor

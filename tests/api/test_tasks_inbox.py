@@ -122,6 +122,28 @@ async def test_filters(system: System) -> None:
     assert await listing(system, h, sort="priority", kind="acceptance", limit=1) == [d]
 
 
+async def test_jurisdiction_narrows_the_list_inside_the_callers_subtree(system: System) -> None:
+    """The dashboard's drill-down: ``jurisdiction`` keeps the tasks at or under a place of the
+    caller's subtree; a place outside it is 404, like any object out of scope."""
+    region = await system.make_region()
+    [a1, a2, b1] = await system.insert_tasks(
+        region, [{"place": "street_a1"}, {"place": "street_a2"}, {"place": "street_b1"}]
+    )
+    sup, c = region.headers["supervisor"], region.codes
+    assert set(await listing(system, sup, view="scope")) >= {a1, a2, b1}
+    assert set(await listing(system, sup, jurisdiction=c["county_a"])) >= {a1, a2}
+    assert b1 not in await listing(system, sup, jurisdiction=c["county_a"])
+    assert await listing(system, sup, jurisdiction=c["street_a2"]) == [a2]
+    r = await system.http.get(
+        "/api/v1/tasks",
+        headers=region.headers["supervisor_b"],
+        params={"jurisdiction": c["county_a"]},
+    )
+    problem(r, 404, "not-found")
+    r = await system.http.get("/api/v1/tasks", headers=sup, params={"jurisdiction": "x y"})
+    problem(r, 422, "validation-error")
+
+
 async def test_keyset_pages_and_cursors(system: System) -> None:
     region = await system.make_region()
     same_due = NOW + timedelta(days=2)

@@ -431,3 +431,28 @@ def test_tab_and_state_names_have_english() -> None:
     # They reach the templates through variables, which the msgid extraction cannot see.
     english = i18n.catalog("en")
     assert [m for m in (*TAB_ZH.values(), *STATE_ZH.values()) if m not in english] == []
+
+
+async def test_a_supervisor_narrows_the_inbox_to_a_place_from_the_dashboard(
+    system: System,
+) -> None:
+    """The dashboard's drill-down lands on the inbox narrowed to the place: only its tasks,
+    said above the table with a way back to the whole jurisdiction; a place outside the
+    supervisor's subtree is the 404 page."""
+    region = await system.make_region()
+    a1, b1 = await system.insert_tasks(region, [{"place": "street_a1"}, {"place": "street_b1"}])
+    async with await client_for(system, region, "supervisor") as web:
+        page = (await web.get("/dashboard", params={"jurisdiction": region.codes["county_a"]})).text
+        link = re.search(r'href="(/inbox\?tab=breached[^"]*)"', page)
+        assert link is not None and f"jurisdiction={region.codes['county_a']}" in link.group(1)
+        r = await web.get(
+            "/inbox", params={"tab": "scope", "jurisdiction": region.codes["street_a1"]}
+        )
+        assert r.status_code == 200
+        assert a1 in rows(r.text) and b1 not in rows(r.text)
+        assert 'data-testid="narrowed"' in r.text and "显示全部辖区" in r.text
+        r = await web.get("/inbox", params={"tab": "scope"})
+        assert {a1, b1} <= set(rows(r.text))
+    async with await client_for(system, region, "supervisor_b") as web:
+        r = await web.get("/inbox", params={"jurisdiction": region.codes["street_a1"]})
+        assert r.status_code == 404
