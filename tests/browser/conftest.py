@@ -5,7 +5,12 @@ subprocess, see :mod:`tests.stack`). Without Chromium the tests skip with the re
 ``CI=true`` they fail instead.
 
 One stack serves the whole session; tests make their own cases with unique names and never
-assume an empty inbox."""
+assume an empty inbox. The journey test (``test_journey.py``) runs its own system in-process on
+the time-skipping server instead, with the same Chromium (``chromium`` fixture).
+
+Screenshots of the pages are kept as test artifacts by :func:`screenshot`: in
+``$YUANZHU_ARTIFACTS`` when set (CI uploads it), else in ``var/test-artifacts/browser/`` of
+the repository (git-ignored)."""
 
 from __future__ import annotations
 
@@ -63,7 +68,10 @@ def web_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def browser(web_stack: Stack) -> AsyncIterator[Any]:
+async def chromium() -> AsyncIterator[Any]:
+    """Chromium, launched once for the session, for tests that serve the pages themselves
+    (no ``yuanzhu up`` stack behind it)."""
+    require_chromium()
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -76,7 +84,31 @@ async def browser(web_stack: Stack) -> AsyncIterator[Any]:
             await browser.close()
 
 
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser(web_stack: Stack, chromium: Any) -> AsyncIterator[Any]:
+    """The session's Chromium, for the tests that run against the ``yuanzhu up`` stack."""
+    yield chromium
+
+
 Login = Callable[..., Awaitable[Any]]
+
+
+async def open_page(
+    browser: Any, base: str, username: str | None, *, locale: str = "zh-CN"
+) -> tuple[Any, Any]:
+    """A page in a fresh browser context (``locale``, Asia/Shanghai) on the site at ``base``,
+    logged in through the login form (a visitor's for ``username=None``); returns the context
+    (the caller closes it) and the page."""
+    context = await browser.new_context(base_url=base, locale=locale, timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    if username is not None:
+        await page.goto("/login")
+        await page.fill("#username", username)
+        await page.fill("#password", DEMO_PASSWORD)
+        await page.click("button[type=submit]")
+        await page.wait_for_load_state()
+    return context, page
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -86,20 +118,32 @@ async def login_as(browser: Any, web_stack: Stack) -> AsyncIterator[Login]:
     contexts: list[Any] = []
 
     async def login(username: str | None, *, locale: str = "zh-CN") -> Any:
-        context = await browser.new_context(
-            base_url=web_stack.base, locale=locale, timezone_id="Asia/Shanghai"
-        )
-        context.set_default_timeout(15_000)
+        context, page = await open_page(browser, web_stack.base, username, locale=locale)
         contexts.append(context)
-        page = await context.new_page()
-        if username is not None:
-            await page.goto("/login")
-            await page.fill("#username", username)
-            await page.fill("#password", DEMO_PASSWORD)
-            await page.click("button[type=submit]")
-            await page.wait_for_load_state()
         return page
 
     yield login
     for context in contexts:
         await context.close()
+
+
+# --- screenshots kept as test artifacts -------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def artifacts_dir() -> Path:
+    """Where screenshots go: ``$YUANZHU_ARTIFACTS`` (CI uploads it), else
+    ``var/test-artifacts/browser/`` of the repository (``var/`` is git-ignored)."""
+    configured = os.environ.get("YUANZHU_ARTIFACTS")
+    path = Path(configured) if configured else REPO / "var" / "test-artifacts" / "browser"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+async def screenshot(page: Any, name: str, *, full_page: bool = True) -> Path:
+    """Keep a screenshot of ``page`` as ``<name>.png`` among the test artifacts; a later run
+    overwrites it, so the directory holds the latest picture of each page."""
+    path = artifacts_dir() / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=full_page)
+    return path

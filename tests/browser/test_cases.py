@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from pathlib import Path
 from typing import Any
 
 from playwright.async_api import expect
 
 from domain.ids import mask_id_number
-from tests.browser.conftest import Login
-from tests.browser.test_tasks import accepted, apply_jilin, artifacts, unique_name
+from tests.browser.conftest import Login, screenshot
+from tests.browser.test_tasks import accepted, apply_jilin, unique_name
 
 
 async def test_case_page_shows_timeline_entry_and_deadlines(
-    login_as: Login, web_stack: Any, tmp_path: Path
+    login_as: Login, web_stack: Any
 ) -> None:
     name = unique_name()
     case_id, number = await asyncio.to_thread(apply_jilin, web_stack, name)
@@ -38,10 +37,10 @@ async def test_case_page_shows_timeline_entry_and_deadlines(
     open_task = page.locator("[data-testid=deadlines] tr", has_text="初审")
     await expect(open_task.locator("a")).to_have_attribute("href", f"/tasks/{task['id']}")
     await expect(open_task.locator(".sla")).to_have_text("正常")
-    await page.screenshot(path=str(artifacts(tmp_path) / "case.png"), full_page=True)
+    await screenshot(page, "case")
 
 
-async def test_case_search_by_id_number(login_as: Login, web_stack: Any, tmp_path: Path) -> None:
+async def test_case_search_by_id_number(login_as: Login, web_stack: Any) -> None:
     name = unique_name()
     case_id, number = await asyncio.to_thread(apply_jilin, web_stack, name)
     page = await login_as("jl_officer")
@@ -53,6 +52,6 @@ async def test_case_search_by_id_number(login_as: Login, web_stack: Any, tmp_pat
     await expect(results).to_contain_text(name)
     await expect(results).to_contain_text(mask_id_number(number))
     assert number not in await results.inner_text()
-    await page.screenshot(path=str(artifacts(tmp_path) / "case-search.png"), full_page=True)
+    await screenshot(page, "case-search")
     await results.get_by_role("link", name=case_id).click()
     await page.wait_for_url(f"**/cases/{case_id}")

@@ -5,16 +5,14 @@ comes back up by the breadcrumb. A screenshot of the dashboard is kept as a test
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
-from tests.browser.conftest import Login
+from tests.browser.conftest import Login, screenshot
 from tests.factories import application
 from tests.stack import call, wait_until
 
@@ -22,20 +20,12 @@ CITY, DISTRICT, STREET = "潍坊市", "潍城区", "城关街道"
 DISTRICT_CODE, STREET_CODE = "370702", "370702001"
 
 
-def artifacts(tmp_path: Path) -> Path:
-    """Where screenshots are kept: ``$YUANZHU_ARTIFACTS`` (CI uploads it), else the test's
-    temporary directory."""
-    path = Path(os.environ.get("YUANZHU_ARTIFACTS", tmp_path))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def bar(chart: str, place: str) -> str:
     return f'svg[data-chart="{chart}"] g[data-name="{place}"]'
 
 
 async def test_supervisor_drills_down_from_the_city_to_a_street_and_its_breaches(
-    login_as: Login, web_stack: Any, tmp_path: Path
+    login_as: Login, web_stack: Any
 ) -> None:
     # A new application: its first task waits at the district office (潍城区 itself).
     name = f"督导{uuid.uuid4().hex[:6]}"
@@ -64,7 +54,7 @@ async def test_supervisor_drills_down_from_the_city_to_a_street_and_its_breaches
         f'[data-table="sla-place"] tr[data-row="{DISTRICT_CODE}"] td[data-col="open"]'
     )
     assert int(await cell.text_content() or "0") == shown
-    await page.screenshot(path=str(artifacts(tmp_path) / "dashboard.png"), full_page=True)
+    await screenshot(page, "dashboard")
 
     # Click the district's bar: the same dashboard for the district, by street.
     await district.locator("text.label").click()
@@ -92,14 +82,12 @@ async def test_supervisor_drills_down_from_the_city_to_a_street_and_its_breaches
 
 
 @pytest.mark.parametrize("locale", ["en"])
-async def test_the_dashboard_in_english_is_usable_by_keyboard(
-    login_as: Login, locale: str, tmp_path: Path
-) -> None:
+async def test_the_dashboard_in_english_is_usable_by_keyboard(login_as: Login, locale: str) -> None:
     page = await login_as("wf_supervisor", locale=locale)
     await page.goto("/dashboard?lang=en")
     assert await page.get_attribute("html", "lang") == "en"
     assert "Breaches and at-risk tasks" in (await page.text_content("main") or "")
-    await page.screenshot(path=str(artifacts(tmp_path) / "dashboard-en.png"), full_page=True)
+    await screenshot(page, "dashboard-en")
     # The district's link in the chart takes keyboard focus and Enter follows it.
     link = page.locator(f"{bar('sla-place', DISTRICT)} a")
     await link.focus()

@@ -3,19 +3,17 @@ toolbar (print button, back link) frame an A4 sheet; printed, only the sheet rem
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 from playwright.async_api import expect
 
-from tests.browser.conftest import Login
+from tests.browser.conftest import Login, screenshot
 from tests.factories import application
 from tests.stack import call
 
 
 async def test_printing_a_document_leaves_out_the_navigation(
-    login_as: Login, web_stack: Any, tmp_path: Path
+    login_as: Login, web_stack: Any
 ) -> None:
     status, body = call(
         "POST",
@@ -35,8 +33,7 @@ async def test_printing_a_document_leaves_out_the_navigation(
     await expect(page.locator(".doc-toolbar")).to_be_hidden()
     await expect(sheet).to_be_visible()
     await expect(sheet).to_contain_text("打印测试人")
-    artifacts = Path(os.environ.get("YUANZHU_ARTIFACTS", tmp_path))
-    await page.screenshot(path=str(artifacts / "document-application-print.png"), full_page=True)
+    await screenshot(page, "document-application-print")
 
     await page.emulate_media(media="screen")
     await expect(page.locator("header.top nav")).to_be_visible()

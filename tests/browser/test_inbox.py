@@ -8,15 +8,13 @@ applicant name and narrows the list to it with the name filter."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from playwright.async_api import expect
 
-from tests.browser.conftest import Login
+from tests.browser.conftest import Login, screenshot
 from tests.factories import application, make_id
 from tests.stack import call, wait_until
 
@@ -50,12 +48,8 @@ async def task_of(web_stack: Any, user: str, case_id: str, kind: str) -> dict[st
     return task
 
 
-def artifacts(tmp_path: Path) -> Path:
-    return Path(os.environ.get("YUANZHU_ARTIFACTS", tmp_path))
-
-
 async def test_officer_claims_a_new_task_and_it_moves_to_mine(
-    login_as: Login, web_stack: Any, tmp_path: Path
+    login_as: Login, web_stack: Any
 ) -> None:
     name = unique_name()
     case_id = apply(web_stack, "jilin-2022", name)
@@ -81,7 +75,7 @@ async def test_officer_claims_a_new_task_and_it_moves_to_mine(
     mine = page.locator(f'tr[data-task-id="{task["id"]}"]')
     await expect(mine).to_have_count(1)
     await expect(mine.locator("td.assignee")).to_contain_text("赵经办")
-    await page.screenshot(path=str(artifacts(tmp_path) / "inbox-mine.png"), full_page=True)
+    await screenshot(page, "inbox-mine")
 
 
 async def test_next_task_claims_one_and_opens_it(login_as: Login, web_stack: Any) -> None:
@@ -101,7 +95,7 @@ async def test_next_task_claims_one_and_opens_it(login_as: Login, web_stack: Any
 
 
 async def test_the_page_picks_up_a_new_task_without_reloading(
-    login_as: Login, web_stack: Any, tmp_path: Path
+    login_as: Login, web_stack: Any
 ) -> None:
     name = unique_name()
     page = await login_as("xy_officer")
@@ -118,4 +112,4 @@ async def test_the_page_picks_up_a_new_task_without_reloading(
     task = await task_of(web_stack, "xy_officer", case_id, "acceptance")
     assert await row.get_attribute("data-task-id") == task["id"]
     await expect(page.locator("[data-testid=count-group]")).not_to_have_text("0")
-    await page.screenshot(path=str(artifacts(tmp_path) / "inbox.png"), full_page=True)
+    await screenshot(page, "inbox")

@@ -5,27 +5,19 @@ screenshot of the form and of the receipt is kept as a test artifact."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from typing import Any
 
 from playwright.async_api import expect
 
-from tests.browser.conftest import Login
+from tests.browser.conftest import Login, screenshot
 from tests.factories import make_id
 from tests.stack import call
 
 JILIN_STREET = "220102001"
 
 
-def artifacts(tmp_path: Path) -> Path:
-    return Path(os.environ.get("YUANZHU_ARTIFACTS", tmp_path))
-
-
-async def test_visitor_applies_and_gets_a_receipt(
-    login_as: Login, web_stack: Any, tmp_path: Path
-) -> None:
+async def test_visitor_applies_and_gets_a_receipt(login_as: Login, web_stack: Any) -> None:
     page = await login_as(None)
     await page.goto("/apply")
     await page.select_option("#place", JILIN_STREET)
@@ -46,7 +38,7 @@ async def test_visitor_applies_and_gets_a_receipt(
     await page.check("input[name=category][value=older_unemployed]")
     await page.check("input[name=evidence][value=id_card]")
     await page.check("input[name=willing][value=yes]")
-    await page.screenshot(path=str(artifacts(tmp_path) / "public-form.png"), full_page=True)
+    await screenshot(page, "public-form")
     await page.click("#apply-form button[type=submit]")
     await page.wait_for_url(re.compile(r"/apply/receipt/YZ"))
 
@@ -55,7 +47,7 @@ async def test_visitor_applies_and_gets_a_receipt(
     receipt = await page.text_content("main") or ""
     assert "浏览器申请人" in receipt and good not in receipt and good[-4:] in receipt
     await expect(page.locator("[data-print]")).to_be_visible()  # JavaScript shows it
-    await page.screenshot(path=str(artifacts(tmp_path) / "public-receipt.png"), full_page=True)
+    await screenshot(page, "public-receipt")
 
     # The case is there for the street's officer, filed online.
     status, case = call(

@@ -9,15 +9,13 @@ The stack is shared by the whole session: each test makes its own case with a un
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from playwright.async_api import expect
 
-from tests.browser.conftest import Login
+from tests.browser.conftest import Login, screenshot
 from tests.factories import application, make_id
 from tests.stack import call, wait_until
 
@@ -65,14 +63,8 @@ async def accepted(web_stack: Any, case_id: str) -> dict[str, Any]:
     return await task_of(web_stack, "jl_officer", case_id, "initial_review")
 
 
-def artifacts(tmp_path: Path) -> Path:
-    path = Path(os.environ.get("YUANZHU_ARTIFACTS", tmp_path))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 async def test_initial_review_missing_reason_then_completed(
-    login_as: Login, web_stack: Any, tmp_path: Path
+    login_as: Login, web_stack: Any
 ) -> None:
     name = unique_name()
     case_id, number = await asyncio.to_thread(apply_jilin, web_stack, name)
@@ -99,7 +91,7 @@ async def test_initial_review_missing_reason_then_completed(
     await expect(page.locator("#comment")).to_have_value("已核对户籍与失业登记")
     await expect(page.get_by_label("不通过/不予认定")).to_be_checked()
     await expect(page.get_by_role("alert")).to_contain_text("填写的内容有误")
-    await page.screenshot(path=str(artifacts(tmp_path) / "task-field-error.png"), full_page=True)
+    await screenshot(page, "task-field-error")
 
     # Corrected: the officer approves instead (the reason field is hidden for it).
     await page.get_by_label("通过/认定", exact=True).check()
@@ -112,4 +104,4 @@ async def test_initial_review_missing_reason_then_completed(
     await expect(result).to_contain_text("通过/认定")
     await expect(result).to_contain_text("已核对户籍与失业登记")
     await expect(page.locator("[data-testid=task-form]")).to_have_count(0)
-    await page.screenshot(path=str(artifacts(tmp_path) / "task-completed.png"), full_page=True)
+    await screenshot(page, "task-completed")
