@@ -350,6 +350,24 @@ class ApplicantFacts(_Facts):
 FactType = Literal["bool", "int", "float", "str", "date", "enum"]
 
 
+# The names of enum facts' values as forms and pages show them (Chinese, English).
+CHOICE_NAMES: dict[str, tuple[str, str]] = {
+    "male": ("男", "male"),
+    "female": ("女", "female"),
+    "married": ("已婚", "married"),
+    "unmarried": ("未婚", "unmarried"),
+    "divorced": ("离婚", "divorced"),
+    "widowed": ("丧偶", "widowed"),
+    "male_60": ("男职工（60周岁）", "man (60)"),
+    "female_55": ("女干部（55周岁）", "woman cadre (55)"),
+    "female_50": ("女职工（50周岁）", "woman worker (50)"),
+    "secondary_vocational": ("中等职业学校", "secondary vocational school"),
+    "junior_college": ("大专", "junior college"),
+    "bachelor": ("本科", "bachelor"),
+    "postgraduate": ("研究生", "postgraduate"),
+}
+
+
 @dataclass(frozen=True)
 class FactSpec:
     """One fact path usable in policy-pack predicates."""

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.calendar import SHANGHAI
+from domain.facts import CHOICE_NAMES
 from domain.policy.model import PolicyPack
 from inbox_api.deps import SessionDep
 from inbox_api.services import cases as case_service
@@ -30,8 +31,8 @@ from workflows.rules import resolve_level
 
 router = APIRouter(include_in_schema=False)
 
-SEX_ZH = {"male": "男", "female": "女"}
-MARITAL_ZH = {"married": "已婚", "unmarried": "未婚", "divorced": "离婚", "widowed": "丧偶"}
+SEX_ZH = {k: CHOICE_NAMES[k][0] for k in ("male", "female")}
+MARITAL_ZH = {k: CHOICE_NAMES[k][0] for k in ("married", "unmarried", "divorced", "widowed")}
 # The opinion boxes of the form: the stages whose office signs the form (the seeds' forms
 # have the street's initial-review box and the county's identification box).
 SIGNING_STAGES = ("initial_review", "review", "immediate_conclusion")

@@ -31,7 +31,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from domain.calendar import SHANGHAI
-from domain.facts import ApplicantFacts
+from domain.facts import CHOICE_NAMES, ApplicantFacts
 from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
 from domain.policy.model import PolicyPack
 from inbox_api.deps import SessionDep, SettingsDep, get_temporal
@@ -47,8 +47,8 @@ router = APIRouter(include_in_schema=False)
 
 APPLY_COOKIE = "yz_apply"
 
-SEX = {"male": "男", "female": "女"}
-MARITAL = {"married": "已婚", "unmarried": "未婚", "divorced": "离婚", "widowed": "丧偶"}
+SEX = {k: CHOICE_NAMES[k][0] for k in ("male", "female")}
+MARITAL = {k: CHOICE_NAMES[k][0] for k in ("married", "unmarried", "divorced", "widowed")}
 # The choices of the seeds' form are the usual ones of Chinese personnel forms; the value
 # stored is the Chinese word itself (the model keeps free text).
 POLITICAL = ("中共党员", "中共预备党员", "共青团员", "民主党派成员", "无党派人士", "群众")

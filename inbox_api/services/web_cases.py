@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.facts import fact_catalogue
+from domain.facts import CHOICE_NAMES, fact_catalogue
 from domain.ids import mask_id_number
 from domain.policy.loader import PolicyPackError, load_pack, pack_from_json
 from domain.policy.model import PolicyPack
@@ -168,6 +168,8 @@ def review_evidence(
             continue
         if path == "person.id_number":
             value = mask_id_number(str(value))  # the full number only on the case page
+        elif spec.choices and value in CHOICE_NAMES:
+            value = Named(*CHOICE_NAMES[value])
         rows.append(FactRow(Named(spec.label_zh, spec.label_en), value))
     materials = evidence_names(pack)
     handed_in = [materials.get(code, Named(code)) for code in facts.get("evidence", [])]

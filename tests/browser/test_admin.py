@@ -10,7 +10,6 @@ by no other test, and the refused department file changes nothing."""
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,15 +18,11 @@ from typing import Any
 from playwright.async_api import expect
 
 from domain.ids import check_digit
-from tests.browser.conftest import Login
+from tests.browser.conftest import Login, screenshot
 from tests.stack import call
 from worker.demo import DEMO_PASSWORD
 
 YEAR = 2091
-
-
-def artifacts(tmp_path: Path) -> Path:
-    return Path(os.environ.get("YUANZHU_ARTIFACTS", tmp_path))
 
 
 def id_number(i: int) -> str:
@@ -39,7 +34,7 @@ async def test_admin_creates_a_user_who_then_signs_in(login_as: Login, tmp_path:
     username = f"br_{uuid.uuid4().hex[:8]}"
     page = await login_as("admin")
     assert page.url.endswith("/admin")
-    await page.screenshot(path=str(artifacts(tmp_path) / "admin-home.png"), full_page=True)
+    await screenshot(page, "admin-home")
     await page.click("nav.admin-nav >> text=用户与角色")
     await page.click("text=新建用户")
     await page.fill("#username", username)
@@ -53,7 +48,7 @@ async def test_admin_creates_a_user_who_then_signs_in(login_as: Login, tmp_path:
     await expect(error).to_contain_text("密码不符合规则")
     await expect(error).to_contain_text("at least 8 characters")
     await expect(page.locator("#username")).to_have_value(username)
-    await page.screenshot(path=str(artifacts(tmp_path) / "admin-user-error.png"), full_page=True)
+    await screenshot(page, "admin-user-error")
     await page.fill("#password", DEMO_PASSWORD)
     await page.click("form.admin-form button[type=submit]")
     await expect(page.locator("p.notice")).to_have_text("用户已创建")
@@ -98,7 +93,7 @@ async def test_admin_loads_a_calendar_year_and_sees_its_holidays(
     await expect(page.locator(f'td.day.makeup[data-date="{makeup}"]')).to_contain_text("班")
     await expect(page.locator("[data-testid=holidays] li")).to_have_count(7)
     await expect(page.locator("[data-testid=workdays]")).to_contain_text(makeup.isoformat())
-    await page.screenshot(path=str(artifacts(tmp_path) / "admin-calendar-year.png"), full_page=True)
+    await screenshot(page, "admin-calendar-year")
     # The list of years names the administrator who loaded it.
     await page.goto("/admin/calendar")
     row = page.locator(
@@ -145,8 +140,6 @@ async def test_a_department_file_with_a_bad_line_is_refused_whole(
     await expect(row.locator("td").nth(1)).to_have_text("身份证号")
     await expect(row.locator("td").nth(2)).to_contain_text("身份证号无效")
     await expect(page.locator("[role=alert]")).to_contain_text("部门数据文件有误，未导入任何记录")
-    await page.screenshot(
-        path=str(artifacts(tmp_path) / "admin-department-error.png"), full_page=True
-    )
+    await screenshot(page, "admin-department-error")
     assert imports() == before
     await expect(page.locator("[data-testid=imports]")).not_to_contain_text("残疾人名单.csv")

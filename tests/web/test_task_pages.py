@@ -198,7 +198,12 @@ async def test_initial_review_shows_facts_findings_and_department_data(system: S
         case = await session.get(Case, region.case_id)
         assert case is not None
         case.facts = {
-            "person": {"name": "卢桂英", "id_number": number, "able_to_work": True},
+            "person": {
+                "name": "卢桂英",
+                "id_number": number,
+                "able_to_work": True,
+                "sex": "female",
+            },
             "unemployment": {"registered": True, "unemployed_since": "2025-01-01"},
             "evidence": ["id_card"],
         }
@@ -262,6 +267,7 @@ async def test_initial_review_shows_facts_findings_and_department_data(system: S
     page = (await officer.get(f"/tasks/{task_id}")).text
     facts = page.split('data-testid="applicant-facts"')[1].split("</section>")[0]
     assert "卢桂英" in facts and "2025-01-01" in facts
+    assert "<td>女</td>" in facts and "female" not in facts  # a code shows as its name
     assert number not in page and number[-4:] in facts  # masked: the full number is the case page's
     checks = page.split('data-testid="eligibility"')[1].split("</section>")[0]
     assert re.search(r'state-met"><span class="badge">符合</span> 法定劳动年龄内', checks)
