@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
     # Access tokens (API bearer tokens and web sessions) live this long.
     token_ttl_minutes: int = Field(default=8 * 60, ge=1)
+    # An assistance workflow continues as new past this many history events (tests: small).
+    assistance_history_limit: int = Field(default=2000, ge=20)
     # Login throttling: at most this many failed logins per account (and per client address)
     # within the window; further attempts get 429 until the oldest failure leaves the window.
     login_max_failures: int = Field(default=5, ge=1)

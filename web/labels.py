@@ -40,6 +40,7 @@ STATUS_ZH = {
     "refused": "不予认定",
     "not_accepted": "不予受理",
     "withdrawn": "已撤回",
+    "exited": "已退出",
 }
 # Fields whose value is a list (several materials handed in at once).
 LIST_FIELDS = {"evidence"}

@@ -56,6 +56,11 @@ PROBLEM_ZH = {
     "missing-fields": "请填写必填项",
     "bad-field": "所选的值不在可选范围内",
     "not-in-publicity": "只能在公示期间登记异议",
+    # assistance and re-identification
+    "not-in-assistance": "该人员不在援助期内",
+    "subsidy-cap-exceeded": "超过累计补贴期限",
+    "reidentification-cooldown": "退出后未满规定期限，暂不能重新申请认定",
+    "reapplication-forbidden": "因退出原因，不能重新申请认定",
 }
 FALLBACK_ZH = "无法完成操作"
 

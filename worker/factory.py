@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.assistance import AssistanceActivities
 from activities.cases import CaseActivities
 from activities.department import (
     DepartmentActivities,
@@ -21,14 +22,16 @@ from activities.department import (
 from activities.inbox import InboxActivities
 from store.db import make_engine, make_sessionmaker
 from store.settings import Settings
+from workflows.assistance import AssistanceWorkflow
 from workflows.identification import IdentificationWorkflow
 
-WORKFLOWS: Sequence[type] = (IdentificationWorkflow,)
+WORKFLOWS: Sequence[type] = (IdentificationWorkflow, AssistanceWorkflow)
 
 
 def activities_for(
     sessions: async_sessionmaker[AsyncSession],
     department_adapter: DepartmentDataAdapter | None = None,
+    assistance_history_limit: int | None = None,
 ) -> list[Callable[..., Any]]:
     """The activity callables, bound to their dependencies. Department data comes from the
     lists an administrator imports unless another adapter (a province's data exchange) is
@@ -36,6 +39,7 @@ def activities_for(
     adapter = department_adapter or ImportedListsAdapter(sessions)
     inbox = InboxActivities(sessions)
     cases = CaseActivities(sessions, adapter)
+    assistance = AssistanceActivities(sessions, assistance_history_limit)
     return [
         inbox.open_task,
         inbox.close_task,
@@ -47,6 +51,8 @@ def activities_for(
         cases.record_supplement,
         cases.issue_notice,
         DepartmentActivities(adapter).department_check,
+        assistance.assistance_input,
+        assistance.record,
     ]
 
 
@@ -66,6 +72,6 @@ def build_worker(
         client,
         task_queue=settings.temporal_task_queue,
         workflows=list(WORKFLOWS),
-        activities=activities_for(sessions, department_adapter),
+        activities=activities_for(sessions, department_adapter, settings.assistance_history_limit),
         **worker_options,
     )

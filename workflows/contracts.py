@@ -23,6 +23,13 @@ class TaskKind(StrEnum):
     IMMEDIATE_CONCLUSION = "immediate_conclusion"  # 审核认定、即时办结
     INFORM_REFUSAL = "inform_refusal"  # 告知申请人不予认定
     ESCALATION = "escalation"  # 督办
+    # Assistance (就业援助 / 动态管理), workflows/assistance.py
+    ASSISTANCE_PLAN = "assistance_plan"  # 制定援助计划（一人一策 / 援助协议）
+    ASSISTANCE_VISIT = "assistance_visit"  # 定期走访
+    CONTACT_REMINDER = "contact_reminder"  # 联系提醒
+    CANCELLATION_REVIEW = "cancellation_review"  # 注销核实（连续6个月未主动联系）
+    EXIT_REVIEW = "exit_review"  # 退出核实
+    SERVICE_GAP = "service_gap"  # 服务未达标
 
 
 # Chinese names of the task kinds, for the inbox, the pages and notifications.
@@ -37,6 +44,12 @@ TASK_KIND_ZH: dict[str, str] = {
     "immediate_conclusion": "审核认定（即时办结）",
     "inform_refusal": "告知不予认定",
     "escalation": "督办",
+    "assistance_plan": "制定援助计划（一人一策）",
+    "assistance_visit": "定期走访",
+    "contact_reminder": "联系提醒",
+    "cancellation_review": "注销核实（未主动联系）",
+    "exit_review": "退出核实",
+    "service_gap": "援助服务未达标",
 }
 
 
@@ -57,10 +70,16 @@ class CaseStatus(StrEnum):
     REFUSED = "refused"  # 不予认定
     NOT_ACCEPTED = "not_accepted"  # 不予受理
     WITHDRAWN = "withdrawn"  # 已撤回
+    EXITED = "exited"  # 已退出（资格注销）
 
     @property
     def closed(self) -> bool:
-        return self in (CaseStatus.REFUSED, CaseStatus.NOT_ACCEPTED, CaseStatus.WITHDRAWN)
+        return self in (
+            CaseStatus.REFUSED,
+            CaseStatus.NOT_ACCEPTED,
+            CaseStatus.WITHDRAWN,
+            CaseStatus.EXITED,
+        )
 
 
 # Error types carried by ApplicationError.type and mapped to problem+json `type` by the API.
@@ -72,12 +91,19 @@ ERR_ACTOR_NOT_ALLOWED = "actor-not-allowed"
 ERR_BAD_FIELD = "bad-field"
 ERR_NOT_IN_PUBLICITY = "not-in-publicity"
 ERR_CASE_CLOSED = "case-closed"
+ERR_NOT_IN_ASSISTANCE = "not-in-assistance"
+ERR_SUBSIDY_CAP = "subsidy-cap-exceeded"
 
 
 def identification_workflow_id(case_id: str) -> str:
     """The workflow id is derived from the case number (the business key), never from personal
     data: workflow ids are stored and shown unencrypted."""
     return f"identification-{case_id}"
+
+
+def assistance_workflow_id(case_id: str) -> str:
+    """One assistance workflow per identified case (its case number; no personal data)."""
+    return f"assistance-{case_id}"
 
 
 def task_id(workflow_id: str, kind: str, seq: int) -> str:
@@ -337,3 +363,208 @@ class WithdrawRequest:
     reason: str
     actor_id: int | None = None
     actor_name: str = "applicant"
+
+
+# --- assistance (就业援助 / 动态管理) ----------------------------------------------------------
+
+# Ways a contact happens (联系方式): a phone call, a visit, the person coming in, online.
+CONTACT_CHANNELS = ("phone", "visit", "came_in", "online")
+# Service kinds an officer records (援助服务): the pack model's ServiceKind.
+SERVICE_KINDS = (
+    "career_guidance",
+    "job_recommendation",
+    "training",
+    "startup_service",
+    "public_welfare_post",
+    "policy_subsidy",
+    "policy_consultation",
+    "internship",
+    "job_seeking_subsidy",
+)
+
+
+@dataclass
+class StandardRule:
+    """A service standard of the pack with its quotas (kind -> count)."""
+
+    code: str
+    name: str
+    kind: str
+    quotas: dict[str, int] = field(default_factory=dict)
+    applies_to: str | None = None
+    agreement: bool = False
+    source: str = ""
+
+
+@dataclass
+class ExitRule:
+    """An exit reason (退出/注销情形) of the pack as the workflow applies it."""
+
+    code: str
+    name: str
+    mode: str  # automatic | manual
+    trigger: str | None
+    clock: str | None
+    may_reapply: bool
+    basis_specific: list[str] = field(default_factory=list)
+    fraud: bool = False
+    source: str = ""
+
+
+@dataclass
+class AssistanceRules:
+    """What the pinned pack says about this person's assistance, computed once at the start
+    (like ``CaseRules``): a later change of pack never rewrites a running assistance."""
+
+    pack_id: str
+    pack_ref: str
+    category_code: str | None
+    standards: list[StandardRule]
+    exit_reasons: list[ExitRule]
+    plan_sla: SlaInput
+    task_sla: SlaInput
+    visit_interval_months: int | None
+    contact_limit_months: int | None
+    contact_reminder_lead_months: int
+    refusal_limit_count: int | None
+    refusal_window_months: int
+    standard_deadline_months: int
+    service_gap_lead_months: int
+    subsidy_cap_months: int | None
+    subsidy_cap_cumulative: bool
+    reidentification_cooldown_months: int | None
+    fraud_recover_from: str  # month_after_due_exit | unspecified
+    fraud_source: str = ""
+    # The plan is an agreement with the person (山东 五(四) 援助协议) where a standard says so.
+    agreement: bool = False
+    # The officer's place (the case's street) and the county that reviews exits, and the
+    # chain above them for escalations.
+    officer_place: PlaceRef | None = None
+    officer_role: str = "grassroots_officer"
+    county_place: PlaceRef | None = None
+    chain: list[PlaceRef] = field(default_factory=list)
+
+
+@dataclass
+class SubsidyRecord:
+    id: str
+    kind: str
+    start_month: date
+    months: int
+    monthly_fen: int
+
+
+@dataclass
+class ExitRecord:
+    code: str
+    name: str
+    at: datetime
+    decided_by: str
+    may_reapply: bool
+    fraud: bool = False
+    recovery_fen: int | None = None
+
+
+@dataclass
+class PendingExit:
+    """An exit decided (an automatic event, or a review confirmed) that the run applies."""
+
+    code: str
+    decided_by: str
+    detail: str = ""
+    should_have_ended_on: date | None = None
+
+
+@dataclass
+class AssistanceStartInput:
+    """What the identification workflow knows when it concludes "identified"."""
+
+    case_id: str
+    category_code: str
+    identified_at: datetime
+    place: PlaceRef
+    chain: list[PlaceRef]
+
+
+@dataclass
+class AssistanceSetup:
+    """What the assistance's input is made of, read from the case and its pinned pack."""
+
+    case_id: str
+    applicant_name: str
+    id_last4: str
+    rules: AssistanceRules
+    prior_subsidy_months: int
+    history_limit: int
+
+
+@dataclass
+class ContactRequest:
+    channel: str
+    own: bool
+    note: str = ""
+    actor_id: int | None = None
+    actor_name: str = "system"
+
+
+@dataclass
+class ServiceRequest:
+    kind: str
+    note: str = ""
+    actor_id: int | None = None
+    actor_name: str = "system"
+
+
+@dataclass
+class RefusalRequest:
+    service_kind: str
+    note: str = ""
+    actor_id: int | None = None
+    actor_name: str = "system"
+
+
+@dataclass
+class SubsidyRequest:
+    kind: str
+    start_month: date
+    months: int
+    monthly_fen: int
+    actor_id: int | None = None
+    actor_name: str = "system"
+
+
+@dataclass
+class ExitEventRequest:
+    """An exit reason reported for the person: an automatic reason (employment registration,
+    pension ...) exits at once; a manual one opens a verification task."""
+
+    reason: str
+    detail: str = ""
+    should_have_ended_on: date | None = None
+    actor_id: int | None = None
+    actor_name: str = "system"
+
+
+@dataclass
+class RecordResult:
+    id: str
+    handling: str = "recorded"  # recorded | exiting | exit_review
+    task_id: str | None = None
+
+
+@dataclass
+class AssistanceRecordInput:
+    """One write of the assistance ledger (idempotent by ``key``): an entry (contact, service,
+    refusal), a subsidy, an exit with its recovery, and the projection's snapshot."""
+
+    case_id: str
+    workflow_id: str
+    at: datetime
+    key: str | None = None
+    entry: dict[str, Any] | None = None
+    subsidy: SubsidyRecord | None = None
+    exit: dict[str, Any] | None = None
+    recovery: dict[str, Any] | None = None
+    snapshot: dict[str, Any] | None = None
+    actor_id: int | None = None
+    actor_name: str = "system"

@@ -104,6 +104,8 @@ class TaskState:
     outcomes: dict[str, list[str]]
     # field -> allowed values (e.g. the pack's category codes for an approval)
     choices: dict[str, list[str]] = field(default_factory=dict)
+    # What the task was opened with (a workflow that decides from it keeps it here).
+    payload: dict[str, Any] = field(default_factory=dict)
     opened: OpenedTask | None = None
     closing: bool = False
     completion: CompleteTaskRequest | None = None
@@ -148,6 +150,7 @@ class HumanTasks:
             sla=sla,
             outcomes=outcomes,
             choices=choices or {},
+            payload=payload or {},
         )
         self.tasks[state.task_id] = state
         state.opened = await run_activity(

@@ -29,15 +29,20 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, is_cancelled_exception
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.assistance import AssistanceActivities
     from activities.cases import CaseActivities
     from activities.inbox import InboxActivities
+    from workflows.assistance import AssistanceInput, AssistanceWorkflow
     from workflows.contracts import (
         ERR_CASE_CLOSED,
         ERR_NOT_IN_PUBLICITY,
         AssessInput,
         AssessResult,
+        AssistanceSetup,
+        AssistanceStartInput,
         CaseStatus,
         CaseUpdateInput,
         Clock,
@@ -56,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         SupplementInput,
         TaskKind,
         WithdrawRequest,
+        assistance_workflow_id,
     )
     from workflows.human_task import (
         CaseContext,
@@ -109,6 +115,7 @@ class IdentificationWorkflow:
         self._followers: list[asyncio.Task[CompleteTaskRequest | None]] = []
         self.pre_check: AssessResult | None = None
         self.deadline: Clock | None = None
+        self.category: str | None = None
 
     # --- the procedure --------------------------------------------------------------------
 
@@ -273,6 +280,7 @@ class IdentificationWorkflow:
             if decision.outcome == "refuse":
                 await self._refuse(stage, decision, f"{stage.name}：不予认定")
             category = str(decision.fields["category"])
+            self.category = category
             await self._event(
                 "identified",
                 f"认定为就业困难人员（{self.rules.categories.get(category, category)}）",
@@ -690,10 +698,41 @@ class IdentificationWorkflow:
                 closed=True,
                 actor=end.actor,
             )
+        elif workflow.patched("start-assistance"):
+            # Histories recorded before assistance existed replay without this branch.
+            await self._start_assistance()
         # Decisions' update handlers may still be recording their timeline events: let them
         # finish so officers get their results rather than "workflow already completed".
         await workflow.wait_condition(workflow.all_handlers_finished)
         return str(end.status)
+
+    async def _start_assistance(self) -> None:
+        """Start the person's assistance as a child that outlives this workflow (ABANDON):
+        see workflows/assistance.py for why a child and not an activity with a client."""
+        setup: AssistanceSetup = await run_activity(
+            AssistanceActivities.assistance_input,
+            AssistanceStartInput(
+                case_id=self.inp.case_id,
+                category_code=self.category or "",
+                identified_at=workflow.now(),
+                place=self.inp.place,
+                chain=self.rules.chain,
+            ),
+        )
+        await workflow.start_child_workflow(
+            AssistanceWorkflow.run,
+            AssistanceInput(
+                case_id=setup.case_id,
+                applicant_name=setup.applicant_name,
+                id_last4=setup.id_last4,
+                rules=setup.rules,
+                identified_at=workflow.now(),
+                prior_subsidy_months=setup.prior_subsidy_months,
+                history_limit=setup.history_limit,
+            ),
+            id=assistance_workflow_id(self.inp.case_id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
 
     async def _event(
         self,

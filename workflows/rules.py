@@ -4,8 +4,19 @@ in the workflow's input, so a later change of pack or tree never rewrites a runn
 
 from __future__ import annotations
 
-from domain.policy.model import PolicyPack, RefusalHandling
-from workflows.contracts import LEVELS, CaseRules, PlaceRef, SlaInput, StageRule
+from collections.abc import Sequence
+
+from domain.policy.model import Duration, PolicyPack, RefusalHandling, ServiceQuota
+from workflows.contracts import (
+    LEVELS,
+    AssistanceRules,
+    CaseRules,
+    ExitRule,
+    PlaceRef,
+    SlaInput,
+    StageRule,
+    StandardRule,
+)
 
 # Steps the workflow runs without a human (data sharing is an activity).
 AUTOMATIC_STAGES = ("data_check",)
@@ -95,3 +106,105 @@ def escalation_places(chain: list[PlaceRef], task_place: PlaceRef) -> list[Place
     above = [p for p in chain if task_place.path.startswith(p.path)]
     lowest, highest = LEVELS.index("county"), LEVELS.index("province")
     return [p for p in above if lowest <= LEVELS.index(p.level) <= highest]
+
+
+def _months(d: Duration | None) -> int | None:
+    if d is None:
+        return None
+    if d.unit != "months":
+        raise ValueError(f"an assistance period must be in months, got {d.unit}")
+    return d.value
+
+
+def _duration_sla(d: Duration | None, default: SlaInput) -> SlaInput:
+    return _sla(d.value, d.value, d.unit) if d is not None else default
+
+
+# Used only when a pack has no assistance clocks at all (every packaged pack has them).
+DEFAULT_TASK_SLA = SlaInput(goal=10, deadline=10)
+
+
+def assistance_rules(
+    pack: PolicyPack, chain: list[PlaceRef], place: PlaceRef, category_code: str | None
+) -> AssistanceRules:
+    """What the pinned pack says about a person's assistance, computed once when it starts.
+    Standards that name no services (a rate, a clearance target, 一人一策 itself) are not
+    counted per person; those with quotas are. Exit reasons tied to a basis (xinyu 第三条(一)2,
+    4) apply only to people identified under it."""
+    clocks = pack.clocks
+    standards = [
+        s
+        for s in pack.assistance_standards
+        if s.services and s.kind in ("service_package", "placement")
+    ]
+    contact = _months(clocks.contact_check)
+    refusal = clocks.refusal_limit
+    cap = clocks.subsidy_period_cap
+    fraud = pack.fraud_handling
+    # A case filed at a street or community is followed there by its grassroots officers; one
+    # filed at the county PES (weifang 二(一)) is followed by the county, which keeps the
+    # ledger (weifang 五(一) 县级以上公共就业服务机构应建立就业困难人员帮扶台账).
+    at_county = LEVELS.index(place.level) >= LEVELS.index("county")
+    return AssistanceRules(
+        pack_id=pack.id,
+        pack_ref=pack.ref,
+        category_code=category_code,
+        standards=[
+            _standard(s.code, s.name, s.kind, s.services, s.applies_to, s.agreement, s.citation)
+            for s in standards
+        ],
+        exit_reasons=[
+            ExitRule(
+                code=r.code,
+                name=r.name,
+                mode=r.mode,
+                trigger=r.trigger,
+                clock=r.clock,
+                may_reapply=r.may_reapply,
+                basis_specific=list(r.basis_specific),
+                fraud=r.fraud,
+                source=r.citation,
+            )
+            for r in pack.exit_reasons
+            if not r.basis_specific or category_code in r.basis_specific
+        ],
+        plan_sla=_duration_sla(clocks.assistance_plan_deadline, DEFAULT_TASK_SLA),
+        task_sla=_duration_sla(clocks.assistance_task_period, DEFAULT_TASK_SLA),
+        visit_interval_months=_months(clocks.assistance_visit_interval),
+        contact_limit_months=contact,
+        contact_reminder_lead_months=_months(clocks.contact_reminder_lead) or 1,
+        refusal_limit_count=refusal.count if refusal else None,
+        refusal_window_months=refusal.window_months if refusal else 6,
+        standard_deadline_months=_months(clocks.service_standard_deadline) or 6,
+        service_gap_lead_months=_months(clocks.service_gap_lead) or 1,
+        subsidy_cap_months=cap.value if cap and cap.unit == "months" else None,
+        subsidy_cap_cumulative=bool(cap and cap.cumulative),
+        reidentification_cooldown_months=_months(clocks.reidentification_cooldown),
+        fraud_recover_from=fraud.recover_from if fraud else "unspecified",
+        fraud_source=fraud.citation if fraud else "",
+        agreement=any(s.agreement for s in pack.assistance_standards),
+        officer_place=place,
+        officer_role="county_reviewer" if at_county else "grassroots_officer",
+        county_place=resolve_level(chain, "county"),
+        chain=chain,
+    )
+
+
+def _standard(
+    code: str,
+    name: str,
+    kind: str,
+    services: Sequence[ServiceQuota],
+    applies_to: str | None,
+    agreement: bool,
+    source: str,
+) -> StandardRule:
+    return StandardRule(
+        code=code,
+        name=name,
+        kind=kind,
+        quotas={q.kind: q.count for q in services},
+        applies_to=applies_to,
+        agreement=agreement,
+        source=source,
+    )

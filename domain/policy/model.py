@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from domain.assistance import refusal_limit_reached
 from domain.facts import fact_catalogue
 from domain.policy.expr import Expr, ExprError, expr_to_data, parse_expr
 from domain.retirement import add_months_clamped
@@ -113,6 +114,13 @@ ClockName = Literal[
     "quarterly_verification",
     "reidentification_cooldown",
     "subsidy_period_cap",
+    # Assistance (援助) settings no seed gives a number for: administrator settings.
+    "assistance_plan_deadline",
+    "assistance_task_period",
+    "assistance_visit_interval",
+    "contact_reminder_lead",
+    "service_standard_deadline",
+    "service_gap_lead",
 ]
 CLOCK_NAMES: tuple[ClockName, ...] = (
     "identification_deadline",
@@ -123,6 +131,13 @@ CLOCK_NAMES: tuple[ClockName, ...] = (
     "quarterly_verification",
     "reidentification_cooldown",
     "subsidy_period_cap",
+    # Assistance (援助) settings no seed gives a number for: administrator settings.
+    "assistance_plan_deadline",
+    "assistance_task_period",
+    "assistance_visit_interval",
+    "contact_reminder_lead",
+    "service_standard_deadline",
+    "service_gap_lead",
 )
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
 
@@ -395,8 +410,7 @@ class RefusalLimit(Sourced):
     def reached(self, refusals: Sequence[date], on: date) -> bool:
         """True when at least ``count`` refusals fall in the window ending on ``on``
         (a refusal exactly ``window_months`` before ``on`` is outside it)."""
-        start = add_months_clamped(on, -self.window_months)
-        return sum(1 for d in refusals if start < d <= on) >= self.count
+        return refusal_limit_reached(refusals, self.count, self.window_months, on)
 
 
 class QuarterlyVerification(Sourced):
@@ -439,6 +453,18 @@ class Clocks(_Frozen):
     quarterly_verification: QuarterlyVerification | None = None
     reidentification_cooldown: Duration | None = None
     subsidy_period_cap: SubsidyPeriodCap | None = None
+    # 一人一策: the assistance plan is drawn up within this period of identification.
+    assistance_plan_deadline: Duration | None = None
+    # The time an officer has for an assistance task (visit, reminder, review, service gap).
+    assistance_task_period: Duration | None = None
+    # 定期走访: how often a visit task opens.
+    assistance_visit_interval: Duration | None = None
+    # How long before the contact limit (contact_check) the officer is reminded.
+    contact_reminder_lead: Duration | None = None
+    # The period, from identification, within which a service standard should be met.
+    service_standard_deadline: Duration | None = None
+    # How long before that deadline a standard not met raises a service-gap task.
+    service_gap_lead: Duration | None = None
 
     def present(self) -> dict[str, Sourced]:
         """The clocks this pack has, by name."""

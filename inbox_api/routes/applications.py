@@ -11,7 +11,17 @@ from inbox_api.services.applications import submit_application
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
 
 
-@router.post("", status_code=201, response_model=ApplicationOut)
+@router.post(
+    "",
+    status_code=201,
+    response_model=ApplicationOut,
+    responses={
+        409: {
+            "description": "duplicate-application (a case of this person is open), or "
+            "reidentification-cooldown (the pack's cooldown after an exit has not run)"
+        }
+    },
+)
 async def create_application(
     body: ApplicationIn,
     session: SessionDep,

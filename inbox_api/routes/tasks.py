@@ -99,7 +99,10 @@ def _comment_out(comment: TaskComment, author: str) -> CommentOut:
 @router.get(
     "",
     response_model=TaskPage,
-    responses={422: {"description": "Bad filter or cursor", **PROBLEM}},
+    responses={
+        404: {"description": "The jurisdiction filter is no place of your subtree", **PROBLEM},
+        422: {"description": "Bad filter or cursor", **PROBLEM},
+    },
 )
 async def list_tasks(
     session: SessionDep, actor: CurrentActor, params: Annotated[TaskListIn, Query()]

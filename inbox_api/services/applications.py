@@ -7,21 +7,26 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
+from domain.assistance import may_apply_from
+from domain.calendar import local_date
 from domain.facts import ApplicantFacts
 from domain.ids import ResidentIdError, parse_resident_id
 from domain.policy.loader import PolicyPackError, load_pack
+from domain.policy.model import PolicyPack
 from inbox_api.deps import Actor
 from inbox_api.errors import Problem
 from store import repos
 from store.models import Case
+from store.models_assistance import AssistanceExit
 from store.settings import Settings
 from workflows.contracts import (
     CaseStatus,
@@ -135,6 +140,7 @@ async def submit_application(
     existing = await repos.open_case_for(session, open_key)
     if existing is not None:
         raise _duplicate(existing, pack.id)
+    await check_reidentification(session, pack, rid.number, local_date(now))
 
     case_id = new_case_id(now)
     workflow_id = identification_workflow_id(case_id)
@@ -208,6 +214,51 @@ async def submit_application(
             "the workflow engine cannot be reached; the application was not stored",
         ) from None
     return SubmittedCase(case_id, workflow_id, pack.id, pack.ref, CaseStatus.SUBMITTED, True)
+
+
+async def check_reidentification(
+    session: AsyncSession, pack: PolicyPack, id_number: str, today: date
+) -> None:
+    """A person whose status ended may apply again only as the pack allows: never after a
+    reason with ``may_reapply = false`` (weifang 三(二): 除第 4、5 类人员外...可重新按规定申请认定),
+    and not before the cooldown has run from the last exit (xinyu 第三条(二): 满 3 个月)."""
+    exits = list(
+        (
+            await session.scalars(
+                select(AssistanceExit)
+                .where(
+                    AssistanceExit.policy_pack_id == pack.id,
+                    AssistanceExit.id_number == id_number,
+                )
+                .order_by(AssistanceExit.exited_on.desc())
+            )
+        ).all()
+    )
+    final = next((x for x in exits if not x.may_reapply), None)
+    if final is not None:
+        raise Problem(
+            422,
+            "reapplication-forbidden",
+            "Re-identification not allowed",
+            f"the status ended on {final.exited_on.isoformat()} for a reason after which the "
+            f"person may not apply again: {final.reason_name} ({final.source})",
+            case_id=final.case_id,
+            reason=final.reason_code,
+        )
+    cooldown = pack.clocks.reidentification_cooldown
+    if exits and cooldown is not None:
+        months = cooldown.value if cooldown.unit == "months" else None
+        start = may_apply_from(exits[0].exited_on, months)
+        if today < start:
+            raise Problem(
+                409,
+                "reidentification-cooldown",
+                "Too early to apply again",
+                f"the status ended on {exits[0].exited_on.isoformat()}; a new application is "
+                f"possible from {start.isoformat()} ({cooldown.citation})",
+                case_id=exits[0].case_id,
+                may_apply_from=start.isoformat(),
+            )
 
 
 def _duplicate(existing: Case, pack_id: str) -> Problem:

@@ -281,12 +281,14 @@ NOTICE_FILE_NAMES = {
     "missing_materials": "一次性告知书",
     "refusal": "不予认定告知书",
     "not_accepted": "不予受理告知书",
+    "exit": "退出告知书",
 }
 # The closing paragraph of each kind of notice.
 NOTICE_CONCLUSIONS = {
     "missing_materials": "请按上述清单一次性补齐材料。材料补齐后，我们将继续办理您的认定申请。",
     "refusal": "经审核，您的申请不符合就业困难人员认定条件，决定不予认定。",
     "not_accepted": "经查验，您的申请不予受理。",
+    "exit": "经核实，您的就业困难人员身份已依上述情形退出（注销）。",
 }
 _SLA_UNITS_ZH = {"working_days": "个工作日", "calendar_days": "日", "months": "个月"}
 _AGENCY_CODE = re.compile(r"^\d+\s+")

@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import store.models
+import store.models_assistance
 import store.models_calendar
 import store.models_department  # noqa: F401
 import store.models_inbox as _inbox_tables  # noqa: F401

@@ -285,6 +285,43 @@ OPERATIONS: tuple[Op, ...] = (
         body={"content": "异议", "raised_by": "邻居"},
     ),
     Op("POST", "/api/v1/cases/{case_id}/withdraw", obj=case_params, body={"reason": "已就业"}),
+    # assistance
+    Op("GET", "/api/v1/cases/{case_id}/assistance", obj=case_params),
+    Op(
+        "POST",
+        "/api/v1/cases/{case_id}/assistance/contacts",
+        obj=case_params,
+        body={"channel": "phone", "own": True},
+    ),
+    Op(
+        "POST",
+        "/api/v1/cases/{case_id}/assistance/services",
+        obj=case_params,
+        body={"kind": "career_guidance"},
+    ),
+    Op(
+        "POST",
+        "/api/v1/cases/{case_id}/assistance/refusals",
+        obj=case_params,
+        body={"service_kind": "training"},
+    ),
+    Op(
+        "POST",
+        "/api/v1/cases/{case_id}/assistance/subsidies",
+        obj=case_params,
+        body={
+            "kind": "social_insurance",
+            "start_month": "2026-01",
+            "months": 3,
+            "monthly_amount": "500.00",
+        },
+    ),
+    Op(
+        "POST",
+        "/api/v1/cases/{case_id}/assistance/events",
+        obj=case_params,
+        body={"reason": "hired"},
+    ),
     # supervision
     *(
         Op("GET", f"/api/v1/supervision/{name}", SUPERVISION)

@@ -703,6 +703,16 @@ def check_months(months: int) -> Callable[[Sourced], None]:
     return check
 
 
+def check_assumed_value(value: int, unit: str) -> Callable[[Sourced], None]:
+    """A clause that creates the rule and an administrator's number for it."""
+
+    def check(c: Sourced) -> None:
+        assert isinstance(c, Duration) and (c.value, c.unit) == (value, unit)
+        assert c.assumed and c.note
+
+    return check
+
+
 def check_working_days(days: int) -> Callable[[Sourced], None]:
     def check(c: Sourced) -> None:
         assert isinstance(c, Duration) and (c.value, c.unit) == (days, "working_days")
@@ -749,6 +759,25 @@ CLOCKS: list[tuple[str, str, str, Callable[[Sourced], None]]] = [
     ("qingxin-2024", "identification_deadline", ASSUMED, check_working_days(20)),
     ("qingxin-2024", "supplement_deadline", QX + " 三(二)", check_working_days(10)),
     ("qingxin-2024", "quarterly_verification", QX + " 三(三)2", check_quarterly),
+    # Assistance clocks: the clause that asks for the plan/visits, with an assumed number.
+    *(
+        row
+        for pack, plan, visit in (
+            ("shandong-2021", SD + " 五(四)", SD + " 五(一)"),
+            ("weifang-2023", SD + " 五(四)", SD + " 五(一)"),
+            ("jilin-2022", JL + " 四(二)", JL + " 四(一)"),
+            ("xinyu-2023", XY + " 第六条(四)", XY + " 第六条(一)"),
+            ("qingxin-2024", ASSUMED, QX + " 三(三)1"),
+        )
+        for row in (
+            (pack, "assistance_plan_deadline", plan, check_assumed_value(10, "working_days")),
+            (pack, "assistance_task_period", ASSUMED, check_working_days(10)),
+            (pack, "assistance_visit_interval", visit, check_assumed_value(3, "months")),
+            (pack, "service_standard_deadline", ASSUMED, check_months(6)),
+            (pack, "service_gap_lead", ASSUMED, check_months(1)),
+        )
+    ),
+    ("weifang-2023", "contact_reminder_lead", ASSUMED, check_months(1)),
 ]
 
 # (pack, code, clause, mode, may_reapply, other expected attributes)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 07:40:30.505063
+Create Date: 2026-11-30 12:28:10.681234
 """
 from __future__ import annotations
 
@@ -218,6 +218,53 @@ def upgrade() -> None:
     with op.batch_alter_table('task_completions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_task_completions_task_id'), ['task_id'], unique=False)
 
+    op.create_table('assistance',
+    sa.Column('case_id', sa.String(length=40), nullable=False),
+    sa.Column('workflow_id', sa.String(length=100), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('snapshot', sa.JSON(), nullable=False),
+    sa.Column('started_at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_assistance_case_id_cases')),
+    sa.PrimaryKeyConstraint('case_id', name=op.f('pk_assistance'))
+    )
+    op.create_table('assistance_entries',
+    sa.Column('id', sa.String(length=160), nullable=False),
+    sa.Column('case_id', sa.String(length=40), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=True),
+    sa.Column('own', sa.Boolean(), nullable=True),
+    sa.Column('service_kind', sa.String(length=40), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_by', sa.BigInteger(), nullable=True),
+    sa.Column('recorded_by_name', sa.String(length=100), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_assistance_entries_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assistance_entries'))
+    )
+    with op.batch_alter_table('assistance_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_assistance_entries_case', ['case_id', 'at'], unique=False)
+
+    op.create_table('assistance_exits',
+    sa.Column('case_id', sa.String(length=40), nullable=False),
+    sa.Column('id_number', sa.String(length=18), nullable=False),
+    sa.Column('policy_pack_id', sa.String(length=50), nullable=False),
+    sa.Column('reason_code', sa.String(length=60), nullable=False),
+    sa.Column('reason_name', sa.String(length=200), nullable=False),
+    sa.Column('mode', sa.String(length=20), nullable=False),
+    sa.Column('may_reapply', sa.Boolean(), nullable=False),
+    sa.Column('fraud', sa.Boolean(), nullable=False),
+    sa.Column('exited_on', sa.Date(), nullable=False),
+    sa.Column('at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_by', sa.String(length=100), nullable=False),
+    sa.Column('detail', sa.Text(), nullable=False),
+    sa.Column('source', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_assistance_exits_case_id_cases')),
+    sa.PrimaryKeyConstraint('case_id', name=op.f('pk_assistance_exits'))
+    )
+    with op.batch_alter_table('assistance_exits', schema=None) as batch_op:
+        batch_op.create_index('ix_assistance_exits_person', ['policy_pack_id', 'id_number'], unique=False)
+
     op.create_table('case_events',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('case_id', sa.String(length=40), nullable=False),
@@ -278,6 +325,38 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_sla_breaches_case_id'), ['case_id'], unique=False)
         batch_op.create_index('ix_sla_breaches_scope', ['jurisdiction_path', 'at'], unique=False)
 
+    op.create_table('subsidy_grants',
+    sa.Column('id', sa.String(length=160), nullable=False),
+    sa.Column('case_id', sa.String(length=40), nullable=False),
+    sa.Column('id_number', sa.String(length=18), nullable=False),
+    sa.Column('policy_pack_id', sa.String(length=50), nullable=False),
+    sa.Column('kind', sa.String(length=40), nullable=False),
+    sa.Column('start_month', sa.Date(), nullable=False),
+    sa.Column('months', sa.Integer(), nullable=False),
+    sa.Column('monthly_fen', sa.BigInteger(), nullable=False),
+    sa.Column('granted_at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('granted_by', sa.BigInteger(), nullable=True),
+    sa.Column('granted_by_name', sa.String(length=100), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_subsidy_grants_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_subsidy_grants'))
+    )
+    with op.batch_alter_table('subsidy_grants', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_subsidy_grants_case_id'), ['case_id'], unique=False)
+        batch_op.create_index('ix_subsidy_grants_person', ['policy_pack_id', 'id_number'], unique=False)
+
+    op.create_table('subsidy_recoveries',
+    sa.Column('case_id', sa.String(length=40), nullable=False),
+    sa.Column('should_have_ended_on', sa.Date(), nullable=False),
+    sa.Column('from_month', sa.Date(), nullable=False),
+    sa.Column('cancelled_on', sa.Date(), nullable=False),
+    sa.Column('total_fen', sa.BigInteger(), nullable=False),
+    sa.Column('lines', sa.JSON(), nullable=False),
+    sa.Column('rule', sa.String(length=40), nullable=False),
+    sa.Column('basis', sa.Text(), nullable=False),
+    sa.Column('at', store.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_subsidy_recoveries_case_id_cases')),
+    sa.PrimaryKeyConstraint('case_id', name=op.f('pk_subsidy_recoveries'))
+    )
     op.create_table('tasks',
     sa.Column('id', sa.String(length=160), nullable=False),
     sa.Column('case_id', sa.String(length=40), nullable=False),
@@ -355,6 +434,12 @@ def downgrade() -> None:
         batch_op.drop_index('ix_tasks_assignee')
 
     op.drop_table('tasks')
+    op.drop_table('subsidy_recoveries')
+    with op.batch_alter_table('subsidy_grants', schema=None) as batch_op:
+        batch_op.drop_index('ix_subsidy_grants_person')
+        batch_op.drop_index(batch_op.f('ix_subsidy_grants_case_id'))
+
+    op.drop_table('subsidy_grants')
     with op.batch_alter_table('sla_breaches', schema=None) as batch_op:
         batch_op.drop_index('ix_sla_breaches_scope')
         batch_op.drop_index(batch_op.f('ix_sla_breaches_case_id'))
@@ -369,6 +454,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_case_events_case_id'))
 
     op.drop_table('case_events')
+    with op.batch_alter_table('assistance_exits', schema=None) as batch_op:
+        batch_op.drop_index('ix_assistance_exits_person')
+
+    op.drop_table('assistance_exits')
+    with op.batch_alter_table('assistance_entries', schema=None) as batch_op:
+        batch_op.drop_index('ix_assistance_entries_case')
+
+    op.drop_table('assistance_entries')
+    op.drop_table('assistance')
     with op.batch_alter_table('task_completions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_completions_task_id'))
 

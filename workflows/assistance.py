@@ -1,0 +1,1021 @@
+"""AssistanceWorkflow (就业援助 / 动态管理): one long-lived workflow per identified person, from
+identification to exit, for years.
+
+- **Start.** The identification workflow starts it as a *child workflow* with
+  ``ParentClosePolicy.ABANDON`` when it concludes "identified" (guarded by
+  ``workflow.patched("start-assistance")``). A child rather than an activity holding a client:
+  the start is a command in the identification's history, so it happens exactly once with no
+  Temporal client inside the activities, the two executions are linked in the UI, and ABANDON
+  lets the assistance outlive the identification run that started it. Its id is
+  ``assistance-<case number>`` (no personal data).
+- **Pinned.** ``AssistanceRules`` are computed from the case's pinned pack version when it
+  starts and carried in the input, like ``CaseRules``: a later pack never rewrites a running
+  assistance.
+- **One state.** Everything lives in one ``AssistanceState`` dataclass, carried whole across
+  **continue-as-new** (when Temporal suggests it, or past ``history_limit`` events), only once
+  every handler has finished. It carries the ids of the updates it applied, because Temporal
+  dedupes update ids only within a run: an officer's retried request (same Idempotency-Key)
+  that reaches the next run is answered, not applied twice.
+- **Safe upgrades by patching** (``workflow.patched``), not worker versioning: ``make run``
+  runs the embedded dev server, whose default is unversioned workers, and an assistance lives
+  for years — far longer than any worker deployment would be kept alive to drain it — so a
+  change of this code must replay every old history. A patch marker branches old and new runs
+  in one worker; after continue-as-new a run starts on the newest code anyway.
+
+What it does (the pack's data decides every number):
+- **Plan** (一人一策; 山东 五(四) 援助协议 where a standard has ``agreement``): a task
+  ``assistance_plan`` due within ``assistance_plan_deadline``, recording intentions, the
+  services chosen and which conditional standards apply (jilin's "for the market-capable").
+- **Services** recorded by officers are counted against the standards' quotas (xinyu "131");
+  a standard not met ``service_gap_lead`` before ``service_standard_deadline`` opens
+  ``service_gap``.
+- **Visits** (定期走访) every ``assistance_visit_interval``: ``assistance_visit`` tasks.
+- **Contacts**: every contact is recorded; the person's own contact (主动联系) resets the contact
+  clock (潍坊 三(一)9: 连续6个月未主动...联系); a ``contact_reminder`` task opens
+  ``contact_reminder_lead`` before the limit and a ``cancellation_review`` at it. An officer's
+  contact closes an open reminder but does not reset the limit: the seed counts the person's
+  own contacts.
+- **Refusals**: ``refusal_limit`` refusals within its window (jilin 三(五), xinyu 第三条(一)3)
+  open an ``exit_review`` for the reason tied to that clock.
+- **Exit** with the pack's reason codes: an automatic reason reported as an event exits at
+  once; a manual one goes through ``exit_review``. The person is told (a notice), the case
+  shows ``exited``; a fraud reason computes the recovery (潍坊 五(四)).
+- **Subsidies** granted are recorded; the cumulative period is capped (xinyu 第三条(二)).
+
+Nothing here reads the wall clock or does I/O: clocks come from ``workflow.now()`` and
+:mod:`domain.assistance`; every write is an activity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.assistance import AssistanceActivities
+    from activities.cases import CaseActivities
+    from domain.assistance import (
+        Quota,
+        SubsidyGrant,
+        cap_exceeded,
+        months_after,
+        recovery,
+        refusal_limit_reached,
+        refusals_in_window,
+        standard_progress,
+    )
+    from domain.calendar import local_date
+    from workflows.contracts import (
+        CONTACT_CHANNELS,
+        ERR_BAD_FIELD,
+        ERR_NOT_IN_ASSISTANCE,
+        ERR_SUBSIDY_CAP,
+        AssistanceRecordInput,
+        AssistanceRules,
+        CaseStatus,
+        CaseUpdateInput,
+        CompleteTaskRequest,
+        CompleteTaskResult,
+        ContactRequest,
+        ExitEventRequest,
+        ExitRecord,
+        ExitRule,
+        NoticeInput,
+        PendingExit,
+        PlaceRef,
+        RecordResult,
+        RefusalRequest,
+        Role,
+        ServiceRequest,
+        SubsidyRecord,
+        SubsidyRequest,
+        TaskKind,
+    )
+    from workflows.human_task import CaseContext, HumanTasks, TaskState, run_activity, sleep_until
+
+# Update ids remembered across runs: far more than any client retries within its lifetime,
+# few enough to keep the carried state small over years.
+MAX_REMEMBERED_UPDATES = 1000
+# The service kinds a plan may choose (the six the issue names come first).
+PLAN_SERVICE_KINDS = [
+    "career_guidance",
+    "job_recommendation",
+    "training",
+    "startup_service",
+    "public_welfare_post",
+    "policy_subsidy",
+    "policy_consultation",
+    "internship",
+    "job_seeking_subsidy",
+]
+EXIT_NOTICE_TITLE = "就业困难人员身份退出（注销）告知书"
+
+
+@dataclass
+class AssistanceState:
+    """All of an assistance's state, carried whole across continue-as-new."""
+
+    started_at: datetime
+    tasks: HumanTasks
+    status: str = "active"  # active | exited
+    plan: dict[str, Any] | None = None
+    services: dict[str, int] = field(default_factory=dict)
+    contacts: int = 0
+    last_contact_at: datetime | None = None
+    # The contact clock's anchor: the person's own last contact, the start, or a review's
+    # decision to keep the status.
+    contact_anchor: datetime | None = None
+    reminded_for: datetime | None = None  # the anchor a contact reminder was opened for
+    reviewed_for: datetime | None = None  # the anchor a cancellation review was opened for
+    refusals: list[date] = field(default_factory=list)
+    # Refusals already put to an exit review: a new review needs a new refusal.
+    refusals_reviewed: int = 0
+    visits_opened: int = 0
+    visits: int = 0
+    gap_task_opened: bool = False
+    subsidies: list[SubsidyRecord] = field(default_factory=list)
+    pending_exit: PendingExit | None = None
+    exit: ExitRecord | None = None
+    # Update ids already applied (Temporal dedupes update ids only within a run).
+    processed_updates: list[str] = field(default_factory=list)
+    handled_tasks: list[str] = field(default_factory=list)
+    runs: int = 1
+    # Bumped by every snapshot: concurrent handlers' writes may land out of order, and the
+    # projection keeps the highest.
+    version: int = 0
+
+
+@dataclass
+class AssistanceInput:
+    case_id: str
+    applicant_name: str
+    id_last4: str
+    rules: AssistanceRules
+    identified_at: datetime
+    # Subsidy months of earlier identifications of the same person (for a cumulative cap).
+    prior_subsidy_months: int = 0
+    # Continue as new past this many history events (Temporal also suggests it near 4 Ki).
+    history_limit: int = 2000
+    state: AssistanceState | None = None
+
+
+@workflow.defn
+class AssistanceWorkflow:
+    @workflow.init
+    def __init__(self, inp: AssistanceInput) -> None:
+        self.inp = inp
+        self.rules = inp.rules
+        self.workflow_id = workflow.info().workflow_id
+        self.state = inp.state or AssistanceState(
+            started_at=workflow.now(),
+            contact_anchor=workflow.now(),
+            tasks=HumanTasks(
+                CaseContext(
+                    case_id=inp.case_id,
+                    workflow_id=self.workflow_id,
+                    policy_pack_id=inp.rules.pack_id,
+                    applicant_name=inp.applicant_name,
+                    id_last4=inp.id_last4,
+                    chain=inp.rules.chain,
+                )
+            ),
+        )
+        self._wake = False
+        self._rolling = False
+        self._followers: list[asyncio.Task[CompleteTaskRequest | None]] = []
+
+    @property
+    def tasks(self) -> HumanTasks:
+        return self.state.tasks
+
+    # --- the run ---------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: AssistanceInput) -> str:
+        if inp.state is None:
+            await self._start()
+        for task in self.tasks.open_tasks():
+            self._follow(task)  # after continue-as-new: keep the open tasks' clocks
+        while True:
+            await self._handle_decisions()
+            if self.state.pending_exit is not None:
+                await self._exit(self.state.pending_exit)
+                break
+            await self._clock_events()
+            if self.state.pending_exit is None and self._should_roll():
+                await self._continue_as_new()
+            self._wake = False
+            await sleep_until(self._next_clock(), self._should_wake)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return "exited"
+
+    async def _start(self) -> None:
+        await self._event(
+            "assistance_started",
+            "开始就业援助（一人一策）",
+            detail={"workflow_id": self.workflow_id, "pack_ref": self.rules.pack_ref},
+        )
+        outcome = "agreement_signed" if self.rules.agreement else "drawn_up"
+        conditional = [s.code for s in self.rules.standards if s.applies_to]
+        choices: dict[str, list[str]] = {"services": PLAN_SERVICE_KINDS}
+        if conditional:
+            choices["standards"] = conditional
+        task = await self.tasks.open(
+            TaskKind.ASSISTANCE_PLAN,
+            role=self.rules.officer_role,
+            place=self._officer_place(),
+            sla=self.rules.plan_sla,
+            outcomes={outcome: ["intentions", "services"]},
+            choices=choices,
+            payload={
+                "agreement": self.rules.agreement,
+                "standards": [
+                    {"code": s.code, "name": s.name, "quotas": s.quotas, "applies_to": s.applies_to}
+                    for s in self.rules.standards
+                ],
+            },
+        )
+        self._follow(task)
+        await self._record()
+
+    def _should_wake(self) -> bool:
+        return self._wake or self._undecided() is not None or self.state.pending_exit is not None
+
+    def _should_roll(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() >= self.inp.history_limit
+        )
+
+    async def _continue_as_new(self) -> None:
+        """Hand the state to a fresh run once every handler has finished (an update still
+        being applied would be lost) and every task follower has stopped at a clean point.
+        Nothing is awaited between that condition and the hand-over, so no update can slip in
+        between; updates keep being accepted meanwhile (a decision that arrives is carried
+        undecided and handled by the next run)."""
+        self._rolling = True
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and all(f.done() for f in self._followers)
+        )
+        state = self.state
+        kept = {
+            tid: t
+            for tid, t in self.tasks.tasks.items()
+            if not t.done or (t.completion is not None and tid not in state.handled_tasks)
+        }
+        self.tasks.tasks = kept
+        state.handled_tasks = [t for t in state.handled_tasks if t in kept]
+        state.processed_updates = state.processed_updates[-MAX_REMEMBERED_UPDATES:]
+        state.runs += 1
+        workflow.continue_as_new(
+            AssistanceInput(
+                case_id=self.inp.case_id,
+                applicant_name=self.inp.applicant_name,
+                id_last4=self.inp.id_last4,
+                rules=self.rules,
+                identified_at=self.inp.identified_at,
+                prior_subsidy_months=self.inp.prior_subsidy_months,
+                history_limit=self.inp.history_limit,
+                state=state,
+            )
+        )
+
+    # --- clocks ------------------------------------------------------------------------------
+
+    def _visit_due(self) -> datetime | None:
+        months = self.rules.visit_interval_months
+        if not months:
+            return None
+        return months_after(self.state.started_at, months * (self.state.visits_opened + 1))
+
+    def _contact_limit(self) -> datetime | None:
+        months = self.rules.contact_limit_months
+        anchor = self.state.contact_anchor
+        if not months or anchor is None:
+            return None
+        return months_after(anchor, months)
+
+    def _contact_reminder(self) -> datetime | None:
+        months = self.rules.contact_limit_months
+        anchor = self.state.contact_anchor
+        if not months or anchor is None:
+            return None
+        return months_after(anchor, max(0, months - self.rules.contact_reminder_lead_months))
+
+    def _standard_deadline(self) -> datetime:
+        return months_after(self.state.started_at, self.rules.standard_deadline_months)
+
+    def _service_gap_at(self) -> datetime:
+        lead = self.rules.standard_deadline_months - self.rules.service_gap_lead_months
+        return months_after(self.state.started_at, max(0, lead))
+
+    def _next_clock(self) -> datetime | None:
+        s = self.state
+        due: list[datetime] = []
+        if (visit := self._visit_due()) is not None:
+            due.append(visit)
+        if s.reminded_for != s.contact_anchor and (at := self._contact_reminder()) is not None:
+            due.append(at)
+        if s.reviewed_for != s.contact_anchor and (at := self._contact_limit()) is not None:
+            due.append(at)
+        if not s.gap_task_opened and self._gaps():
+            due.append(self._service_gap_at())
+        return min(due) if due else None
+
+    async def _clock_events(self) -> None:
+        now = workflow.now()
+        s = self.state
+        visit = self._visit_due()
+        visiting = any(t.kind == TaskKind.ASSISTANCE_VISIT for t in self.tasks.open_tasks())
+        if visit is not None and now >= visit:
+            s.visits_opened += 1
+        if visit is not None and now >= visit and not visiting:
+            # One visit task at a time: a visit still open covers the next one due.
+            await self._open(
+                TaskKind.ASSISTANCE_VISIT,
+                {"visited": ["visit_record"], "not_reached": ["reason"]},
+                payload={"number": s.visits_opened},
+            )
+        anchor = s.contact_anchor
+        limit = self._contact_limit()
+        if limit is not None and now >= limit and s.reviewed_for != anchor:
+            s.reviewed_for = s.reminded_for = anchor
+            reason = self._reason_for_clock("contact_check")
+            await self._open(
+                TaskKind.CANCELLATION_REVIEW,
+                {"cancel": [], "keep": ["reason"]},
+                place=self._county_place(),
+                role=Role.COUNTY_REVIEWER,
+                payload={
+                    "last_own_contact_at": anchor.isoformat() if anchor else None,
+                    "limit_months": self.rules.contact_limit_months,
+                    "reason": reason.code if reason else None,
+                    "source": reason.source if reason else "",
+                },
+            )
+        reminder = self._contact_reminder()
+        if reminder is not None and now >= reminder and s.reminded_for != anchor:
+            s.reminded_for = anchor
+            await self._open(
+                TaskKind.CONTACT_REMINDER,
+                {"contacted": ["channel"], "not_reached": ["note"]},
+                choices={"channel": list(CONTACT_CHANNELS)},
+                payload={
+                    "limit_at": limit.isoformat() if limit else None,
+                    "last_own_contact_at": anchor.isoformat() if anchor else None,
+                },
+            )
+        if not s.gap_task_opened and now >= self._service_gap_at() and (gaps := self._gaps()):
+            s.gap_task_opened = True
+            await self._open(
+                TaskKind.SERVICE_GAP,
+                {"planned": ["note"]},
+                payload={"missing": gaps, "deadline_at": self._standard_deadline().isoformat()},
+            )
+        await self._check_refusals()
+
+    async def _check_refusals(self) -> None:
+        s = self.state
+        count = self.rules.refusal_limit_count
+        if count is None or len(s.refusals) <= s.refusals_reviewed:
+            return
+        today = local_date(workflow.now())
+        if not refusal_limit_reached(s.refusals, count, self.rules.refusal_window_months, today):
+            return
+        s.refusals_reviewed = len(s.refusals)
+        reason = self._reason_for_clock("refusal_limit")
+        if reason is None:
+            return
+        await self._open_exit_review(
+            reason,
+            proposed_by="system",
+            detail=f"{self.rules.refusal_window_months}个月内拒绝公共就业服务"
+            f"{refusals_in_window(s.refusals, self.rules.refusal_window_months, today)}次",
+        )
+
+    # --- decisions on tasks --------------------------------------------------------------------
+
+    def _undecided(self) -> TaskState | None:
+        return next(
+            (
+                t
+                for t in self.tasks.tasks.values()
+                if t.completion is not None and t.task_id not in self.state.handled_tasks
+            ),
+            None,
+        )
+
+    async def _handle_decisions(self) -> None:
+        while (task := self._undecided()) is not None:
+            self.state.handled_tasks.append(task.task_id)
+            decision = task.completion
+            assert decision is not None
+            await self._decided(task, decision)
+
+    async def _decided(self, task: TaskState, d: CompleteTaskRequest) -> None:
+        s = self.state
+        now = workflow.now()
+        if task.kind == TaskKind.ASSISTANCE_PLAN:
+            s.plan = {
+                "intentions": d.fields.get("intentions"),
+                "services": _as_list(d.fields.get("services")),
+                "standards": _as_list(d.fields.get("standards")),
+                "agreement": self.rules.agreement,
+                "drawn_up_at": now.isoformat(),
+                "drawn_up_by": d.actor_name,
+            }
+            await self._event("assistance_plan", "援助计划已制定（一人一策）", actor=d.actor_name)
+        elif task.kind == TaskKind.ASSISTANCE_VISIT and d.outcome == "visited":
+            s.visits += 1
+            await self._contact(
+                "visit",
+                own=False,
+                note=str(d.fields.get("visit_record", "")),
+                key=f"{task.task_id}/contact",
+                actor=d.actor_name,
+            )
+        elif task.kind == TaskKind.CONTACT_REMINDER and d.outcome == "contacted":
+            await self._contact(
+                str(d.fields.get("channel")),
+                own=False,
+                note=str(d.fields.get("note", "")),
+                key=f"{task.task_id}/contact",
+                actor=d.actor_name,
+            )
+        elif task.kind == TaskKind.CANCELLATION_REVIEW:
+            if d.outcome == "cancel":
+                reason = self._reason_for_clock("contact_check")
+                if reason is not None:
+                    s.pending_exit = PendingExit(reason.code, d.actor_name, d.comment)
+            else:
+                # Kept (e.g. the person was in hospital): the clock runs again from here.
+                s.contact_anchor = now
+        elif task.kind == TaskKind.EXIT_REVIEW and d.outcome == "confirm":
+            ended = d.fields.get("should_have_ended_on")
+            s.pending_exit = PendingExit(
+                str(task_payload(task).get("reason")),
+                d.actor_name,
+                d.comment,
+                date.fromisoformat(ended) if isinstance(ended, str) and ended else None,
+            )
+        await self._record()
+
+    # --- updates ------------------------------------------------------------------------------
+
+    @workflow.update
+    async def complete_task(self, req: CompleteTaskRequest) -> CompleteTaskResult:
+        async def record(state: TaskState) -> None:
+            await self._event(
+                f"task_completed:{state.task_id}",
+                f"{state.kind}: {req.outcome}" + (f" — {req.comment}" if req.comment else ""),
+                actor=req.actor_name,
+                detail={"task_id": state.task_id, "outcome": req.outcome, "fields": req.fields},
+            )
+
+        await self.tasks.complete(req, on_closed=record)
+        self._wake = True
+        return CompleteTaskResult(
+            task_id=req.task_id, outcome=req.outcome, case_status=CaseStatus.IDENTIFIED
+        )
+
+    @complete_task.validator
+    def _validate_complete_task(self, req: CompleteTaskRequest) -> None:
+        self.tasks.validate(req)
+        state = self.tasks.tasks[req.task_id]
+        if state.kind == TaskKind.EXIT_REVIEW and req.outcome == "confirm":
+            reason = self._reason(str(task_payload(state).get("reason")))
+            ended = req.fields.get("should_have_ended_on")
+            if reason is not None and reason.fraud and not ended:
+                raise ApplicationError(
+                    "missing fields for outcome 'confirm': should_have_ended_on",
+                    {"missing": ["should_have_ended_on"]},
+                    type="missing-fields",
+                )
+            if ended is not None:
+                _check_date("should_have_ended_on", ended)
+
+    @workflow.update
+    async def record_contact(self, req: ContactRequest) -> RecordResult:
+        uid = workflow.current_update_info()
+        key = uid.id if uid else ""
+        if self._seen(key):
+            return RecordResult(id=key)
+        await self._contact(
+            req.channel, req.own, req.note, key=key, actor=req.actor_name, actor_id=req.actor_id
+        )
+        # The person came forward: a reminder or review waiting on them is moot.
+        for task in self.tasks.open_tasks():
+            if task.kind == TaskKind.CONTACT_REMINDER or (
+                req.own and task.kind == TaskKind.CANCELLATION_REVIEW
+            ):
+                await self.tasks.cancel(task, "已联系")
+        self._wake = True
+        return RecordResult(id=key)
+
+    @record_contact.validator
+    def _validate_contact(self, req: ContactRequest) -> None:
+        self._check_active()
+        if req.channel not in CONTACT_CHANNELS:
+            raise _bad_field(
+                "channel", f"{req.channel!r} is not one of {', '.join(CONTACT_CHANNELS)}"
+            )
+
+    @workflow.update
+    async def record_service(self, req: ServiceRequest) -> RecordResult:
+        uid = workflow.current_update_info()
+        key = uid.id if uid else ""
+        if self._seen(key):
+            return RecordResult(id=key)
+        s = self.state
+        s.services[req.kind] = s.services.get(req.kind, 0) + 1
+        await self._record(
+            key=key,
+            entry={"kind": "service", "service_kind": req.kind, "note": req.note},
+            actor_id=req.actor_id,
+            actor_name=req.actor_name,
+        )
+        self._wake = True
+        return RecordResult(id=key)
+
+    @record_service.validator
+    def _validate_service(self, req: ServiceRequest) -> None:
+        self._check_active()
+        if req.kind not in PLAN_SERVICE_KINDS:
+            raise _bad_field("kind", f"{req.kind!r} is not a service kind")
+
+    @workflow.update
+    async def record_refusal(self, req: RefusalRequest) -> RecordResult:
+        uid = workflow.current_update_info()
+        key = uid.id if uid else ""
+        if self._seen(key):
+            return RecordResult(id=key)
+        self.state.refusals.append(local_date(workflow.now()))
+        await self._record(
+            key=key,
+            entry={"kind": "refusal", "service_kind": req.service_kind, "note": req.note},
+            actor_id=req.actor_id,
+            actor_name=req.actor_name,
+        )
+        self._wake = True
+        return RecordResult(id=key)
+
+    @record_refusal.validator
+    def _validate_refusal(self, req: RefusalRequest) -> None:
+        self._check_active()
+        if req.service_kind not in PLAN_SERVICE_KINDS:
+            raise _bad_field("service_kind", f"{req.service_kind!r} is not a service kind")
+
+    @workflow.update
+    async def grant_subsidy(self, req: SubsidyRequest) -> RecordResult:
+        uid = workflow.current_update_info()
+        key = uid.id if uid else ""
+        if self._seen(key):
+            return RecordResult(id=key)
+        self._check_cap(req.months)  # two grants may pass validation concurrently
+        record = SubsidyRecord(key, req.kind, req.start_month, req.months, req.monthly_fen)
+        self.state.subsidies.append(record)
+        await self._record(
+            key=key, subsidy=record, actor_id=req.actor_id, actor_name=req.actor_name
+        )
+        self._wake = True
+        return RecordResult(id=key)
+
+    @grant_subsidy.validator
+    def _validate_subsidy(self, req: SubsidyRequest) -> None:
+        self._check_active()
+        info = workflow.current_update_info()
+        if info is not None and info.id in self.state.processed_updates:
+            return  # a repeat is answered, not re-checked against its own months
+        self._check_cap(req.months)
+
+    @workflow.update
+    async def report_exit(self, req: ExitEventRequest) -> RecordResult:
+        uid = workflow.current_update_info()
+        key = uid.id if uid else ""
+        if self._seen(key):
+            return RecordResult(id=key, handling="duplicate")
+        reason = self._reason(req.reason)
+        assert reason is not None  # the validator checked it
+        if reason.mode == "automatic":
+            # 潍坊 三(二)1、3: automatic at employment registration / when handling the business.
+            self.state.pending_exit = PendingExit(
+                reason.code, req.actor_name, req.detail, req.should_have_ended_on
+            )
+            self._wake = True
+            return RecordResult(id=key, handling="exiting")
+        task = await self._open_exit_review(
+            reason,
+            proposed_by=req.actor_name,
+            detail=req.detail,
+            should_have_ended_on=req.should_have_ended_on,
+        )
+        self._wake = True
+        return RecordResult(id=key, handling="exit_review", task_id=task.task_id)
+
+    @report_exit.validator
+    def _validate_exit(self, req: ExitEventRequest) -> None:
+        self._check_active()
+        if self._reason(req.reason) is None:
+            known = ", ".join(r.code for r in self.rules.exit_reasons)
+            raise _bad_field("reason", f"{req.reason!r} is not an exit reason here ({known})")
+
+    @workflow.signal
+    def calendar_updated(self) -> None:
+        """The holiday table changed: task clocks computed provisionally are recomputed."""
+        self.tasks.calendar_epoch += 1
+
+    @workflow.query
+    def assistance_status(self) -> str:
+        return self.state.status
+
+    @workflow.query
+    def open_tasks(self) -> list[str]:
+        return [t.task_id for t in self.tasks.open_tasks()]
+
+    # --- exit -------------------------------------------------------------------------------
+
+    async def _exit(self, pending: PendingExit) -> None:
+        s = self.state
+        reason = self._reason(pending.code)
+        assert reason is not None
+        s.status = "exited"
+        now = workflow.now()
+        await self.tasks.cancel_all(f"exited: {reason.code}")
+        recovered: dict[str, Any] | None = None
+        if reason.fraud:
+            ended = pending.should_have_ended_on or local_date(self.inp.identified_at)
+            r = recovery(
+                [SubsidyGrant(g.kind, g.start_month, g.months, g.monthly_fen) for g in s.subsidies],
+                ended,
+                local_date(now),
+            )
+            recovered = {
+                "should_have_ended_on": r.should_have_ended_on.isoformat(),
+                "cancelled_on": r.cancelled_on.isoformat(),
+                "from_month": r.from_month.isoformat(),
+                "total_fen": r.total_fen,
+                "lines": [
+                    {"kind": x.kind, "month": x.month.isoformat(), "amount_fen": x.amount_fen}
+                    for x in r.lines
+                ],
+                "rule": self.rules.fraud_recover_from,
+                "basis": self.rules.fraud_source,
+            }
+        s.exit = ExitRecord(
+            code=reason.code,
+            name=reason.name,
+            at=now,
+            decided_by=pending.decided_by,
+            may_reapply=reason.may_reapply,
+            fraud=reason.fraud,
+            recovery_fen=recovered["total_fen"] if recovered else None,
+        )
+        exited_on = local_date(now)
+        await self._record(
+            key=f"exit:{reason.code}",
+            exit={
+                "reason_code": reason.code,
+                "reason_name": reason.name,
+                "mode": reason.mode,
+                "may_reapply": reason.may_reapply,
+                "fraud": reason.fraud,
+                "exited_on": exited_on.isoformat(),
+                "decided_by": pending.decided_by,
+                "detail": pending.detail,
+                "source": reason.source,
+            },
+            recovery=recovered,
+        )
+        cooldown = self.rules.reidentification_cooldown_months
+        await run_activity(
+            CaseActivities.issue_notice,
+            NoticeInput(
+                case_id=self.inp.case_id,
+                key="exit",
+                kind="exit",
+                title=EXIT_NOTICE_TITLE,
+                at=now,
+                body={
+                    "reason": reason.name,
+                    "basis": reason.source,
+                    "exited_on": exited_on.isoformat(),
+                    "may_reapply": reason.may_reapply,
+                    "reapply_after_months": cooldown if reason.may_reapply else None,
+                    "recovery_fen": recovered["total_fen"] if recovered else None,
+                    "agency": _place_label(self._county_place()),
+                },
+            ),
+        )
+        await self._event(
+            "exited",
+            f"退出就业援助：{reason.name}",
+            status=CaseStatus.EXITED,
+            stage="exited",
+            closed=True,
+            outcome_reason=reason.name,
+            actor=pending.decided_by,
+            detail={"reason": reason.code, "fraud": reason.fraud, "recovery": recovered},
+        )
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _seen(self, key: str) -> bool:
+        if not key:
+            return False
+        if key in self.state.processed_updates:
+            return True
+        self.state.processed_updates.append(key)
+        return False
+
+    def _check_active(self) -> None:
+        if self.state.status != "active" or self.state.pending_exit is not None:
+            raise ApplicationError(
+                "the person is no longer in assistance (exited or exiting)",
+                type=ERR_NOT_IN_ASSISTANCE,
+            )
+
+    def _check_cap(self, months: int) -> None:
+        cap = self.rules.subsidy_cap_months
+        used = sum(g.months for g in self.state.subsidies)
+        if self.rules.subsidy_cap_cumulative:
+            used += self.inp.prior_subsidy_months
+        if cap_exceeded(used, months, cap):
+            across = " across identifications" if self.rules.subsidy_cap_cumulative else ""
+            raise ApplicationError(
+                f"the subsidy period would reach {used + months} months; the cap is {cap} "
+                f"({used} used{across})",
+                {"field": "months"},
+                type=ERR_SUBSIDY_CAP,
+            )
+
+    def _reason(self, code: str) -> ExitRule | None:
+        return next((r for r in self.rules.exit_reasons if r.code == code), None)
+
+    def _reason_for_clock(self, clock: str) -> ExitRule | None:
+        return next((r for r in self.rules.exit_reasons if r.clock == clock), None)
+
+    def _gaps(self) -> list[dict[str, Any]]:
+        """The standards that apply to this person and are not met yet."""
+        chosen = set((self.state.plan or {}).get("standards") or [])
+        out: list[dict[str, Any]] = []
+        for s in self.rules.standards:
+            if s.applies_to and s.code not in chosen:
+                continue
+            progress = standard_progress(
+                s.code, [Quota(k, n) for k, n in s.quotas.items()], self.state.services
+            )
+            if not progress.met:
+                out.append({"code": s.code, "name": s.name, "missing": progress.missing})
+        return out
+
+    def _officer_place(self) -> PlaceRef:
+        place = self.rules.officer_place or self.rules.county_place
+        assert place is not None
+        return place
+
+    def _county_place(self) -> PlaceRef:
+        place = self.rules.county_place or self.rules.officer_place
+        assert place is not None
+        return place
+
+    def _follow(self, task: TaskState) -> None:
+        self._followers = [f for f in self._followers if not f.done()]
+        self._followers.append(
+            asyncio.create_task(
+                self.tasks.wait(task, abort=lambda: self._rolling or self.state.status != "active")
+            )
+        )
+
+    async def _open(
+        self,
+        kind: str,
+        outcomes: dict[str, list[str]],
+        *,
+        payload: dict[str, Any] | None = None,
+        choices: dict[str, list[str]] | None = None,
+        place: PlaceRef | None = None,
+        role: str | None = None,
+    ) -> TaskState:
+        task = await self.tasks.open(
+            kind,
+            role=role or self.rules.officer_role,
+            place=place or self._officer_place(),
+            sla=self.rules.task_sla,
+            outcomes=outcomes,
+            choices=choices,
+            payload=payload,
+        )
+        self._follow(task)
+        return task
+
+    async def _open_exit_review(
+        self,
+        reason: ExitRule,
+        *,
+        proposed_by: str,
+        detail: str,
+        should_have_ended_on: date | None = None,
+    ) -> TaskState:
+        outcomes = {
+            "confirm": ["should_have_ended_on"] if reason.fraud else [],
+            "reject": ["reason"],
+        }
+        task = await self._open(
+            TaskKind.EXIT_REVIEW,
+            outcomes,
+            place=self._county_place(),
+            role=Role.COUNTY_REVIEWER,
+            payload={
+                "reason": reason.code,
+                "reason_name": reason.name,
+                "source": reason.source,
+                "fraud": reason.fraud,
+                "proposed_by": proposed_by,
+                "detail": detail,
+                "should_have_ended_on": should_have_ended_on.isoformat()
+                if should_have_ended_on
+                else None,
+            },
+        )
+        await self._event(
+            f"exit_review:{task.task_id}",
+            f"退出核实：{reason.name}",
+            actor=proposed_by,
+            detail={"reason": reason.code, "task_id": task.task_id},
+        )
+        return task
+
+    async def _contact(
+        self,
+        channel: str,
+        own: bool,
+        note: str,
+        *,
+        key: str,
+        actor: str,
+        actor_id: int | None = None,
+    ) -> None:
+        s = self.state
+        now = workflow.now()
+        s.contacts += 1
+        s.last_contact_at = now
+        if own:
+            s.contact_anchor = now
+        await self._record(
+            key=key,
+            entry={"kind": "contact", "channel": channel, "own": own, "note": note},
+            actor_id=actor_id,
+            actor_name=actor,
+        )
+
+    def snapshot(self) -> dict[str, Any]:
+        """The projection the API shows (plain JSON): plan, standards, counts, clocks, subsidy
+        period and exit. Computed here, the one place that knows the rules and the state."""
+        s = self.state
+        s.version += 1
+        chosen = set((s.plan or {}).get("standards") or [])
+        standards = []
+        for st in self.rules.standards:
+            progress = standard_progress(
+                st.code, [Quota(k, n) for k, n in st.quotas.items()], s.services
+            )
+            standards.append(
+                {
+                    "code": st.code,
+                    "name": st.name,
+                    "applies_to": st.applies_to,
+                    "applies": not st.applies_to or st.code in chosen,
+                    "met": progress.met,
+                    "quotas": [
+                        {"kind": q.kind, "required": q.required, "delivered": q.delivered}
+                        for q in progress.quotas
+                    ],
+                    "source": st.source,
+                }
+            )
+        used = sum(g.months for g in s.subsidies)
+        today = local_date(workflow.now())
+
+        def iso(d: datetime | None) -> str | None:
+            return d.isoformat() if d is not None else None
+
+        return {
+            "status": s.status,
+            "workflow_id": self.workflow_id,
+            "pack_ref": self.rules.pack_ref,
+            "started_at": s.started_at.isoformat(),
+            "plan": s.plan,
+            "agreement": self.rules.agreement,
+            "services": dict(s.services),
+            "contacts": s.contacts,
+            "visits": s.visits,
+            "last_contact_at": iso(s.last_contact_at),
+            "standards": standards,
+            "clocks": {
+                "next_visit_at": iso(self._visit_due()),
+                "contact_anchor_at": iso(s.contact_anchor),
+                "contact_reminder_at": iso(self._contact_reminder()),
+                "contact_limit_at": iso(self._contact_limit()),
+                "standard_deadline_at": self._standard_deadline().isoformat(),
+                "service_gap_at": self._service_gap_at().isoformat(),
+                "refusals_in_window": refusals_in_window(
+                    s.refusals, self.rules.refusal_window_months, today
+                ),
+                "refusal_limit": self.rules.refusal_limit_count,
+                "refusal_window_months": self.rules.refusal_window_months,
+            },
+            "subsidy_period": {
+                "months_this_identification": used,
+                "months_before": self.inp.prior_subsidy_months,
+                "cap_months": self.rules.subsidy_cap_months,
+                "cumulative": self.rules.subsidy_cap_cumulative,
+            },
+            "exit": (
+                {**asdict(s.exit), "at": s.exit.at.isoformat()} if s.exit is not None else None
+            ),
+            "runs": s.runs,
+            "version": s.version,
+        }
+
+    async def _record(
+        self,
+        *,
+        key: str | None = None,
+        entry: dict[str, Any] | None = None,
+        subsidy: SubsidyRecord | None = None,
+        exit: dict[str, Any] | None = None,
+        recovery: dict[str, Any] | None = None,
+        actor_id: int | None = None,
+        actor_name: str = "system",
+    ) -> None:
+        await run_activity(
+            AssistanceActivities.record,
+            AssistanceRecordInput(
+                case_id=self.inp.case_id,
+                workflow_id=self.workflow_id,
+                at=workflow.now(),
+                key=key,
+                entry=entry,
+                subsidy=subsidy,
+                exit=exit,
+                recovery=recovery,
+                snapshot=self.snapshot(),
+                actor_id=actor_id,
+                actor_name=actor_name,
+            ),
+        )
+
+    async def _event(
+        self,
+        key: str,
+        summary: str,
+        *,
+        status: CaseStatus | None = None,
+        actor: str = "system",
+        **changes: Any,
+    ) -> None:
+        await run_activity(
+            CaseActivities.update_case,
+            CaseUpdateInput(
+                case_id=self.inp.case_id,
+                event_key=f"{self.workflow_id}/{key}",
+                at=workflow.now(),
+                actor=actor,
+                kind=key.split(":")[0],
+                summary=summary,
+                status=status,
+                **changes,
+            ),
+        )
+
+
+def task_payload(task: TaskState) -> dict[str, Any]:
+    """The payload a task was opened with, kept on the task state for its decision."""
+    return task.payload or {}
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None or value == "":
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _bad_field(name: str, message: str) -> ApplicationError:
+    return ApplicationError(message, {"field": name}, type=ERR_BAD_FIELD)
+
+
+def _check_date(name: str, value: Any) -> None:
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        raise _bad_field(name, f"{name}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _place_label(place: PlaceRef) -> str:
+    return f"{place.code} {place.name}"
