@@ -27,6 +27,7 @@ from domain.policy.model import ExitReason
 from inbox_api.deps import Actor
 from inbox_api.errors import Problem
 from inbox_api.services.cases import case_for
+from inbox_api.services.tasks import field_errors
 from store import cases_repo
 from store.models import Case, Task
 from store.models_assistance import (
@@ -150,16 +151,8 @@ async def _send(
             if isinstance(cause, ApplicationError) and cause.type in UPDATE_ERRORS:
                 status, slug = UPDATE_ERRORS[cause.type]
                 problem = Problem(status, slug, "Not accepted by the assistance", cause.message)
-                details = cause.details[0] if cause.details else None
-                if isinstance(details, dict) and "field" in details:
-                    problem.extra["errors"] = [
-                        {"field": details["field"], "message": cause.message, "code": slug}
-                    ]
-                elif isinstance(details, dict) and "missing" in details:
-                    problem.extra["errors"] = [
-                        {"field": f, "message": "required", "code": "missing"}
-                        for f in details["missing"]
-                    ]
+                if errors := field_errors(cause):
+                    problem.extra["errors"] = errors
                 raise problem from None
             raise
         except RPCError as exc:

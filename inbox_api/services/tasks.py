@@ -549,7 +549,7 @@ async def _deliver(
         if isinstance(cause, ApplicationError) and cause.type in UPDATE_ERRORS:
             status, slug = UPDATE_ERRORS[cause.type]
             problem = Problem(status, slug, "Task not completed", cause.message)
-            if errors := _field_errors(cause):
+            if errors := field_errors(cause, prefix="fields."):
                 problem.extra["errors"] = errors
             raise problem from None
         raise
@@ -577,17 +577,19 @@ async def _deliver(
     return asdict(result)
 
 
-def _field_errors(cause: ApplicationError) -> list[dict[str, str]]:
-    """The fields a workflow's refusal names, as the API's field-level errors (``fields.<name>``
-    for the task form's fields), so a client or page can show each beside its field."""
+def field_errors(cause: ApplicationError, prefix: str = "") -> list[dict[str, str]]:
+    """The fields a workflow's refusal names (its details: ``{"missing": [...]}`` or
+    ``{"field": name}``; a bad outcome names ``outcome``), as the API's field-level errors
+    (``prefix`` + name), so a client or page can show each beside its field."""
     details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
     if cause.type == c.ERR_MISSING_FIELDS:
         return [
-            {"field": f"fields.{name}", "message": "required", "code": "missing"}
+            {"field": f"{prefix}{name}", "message": "required", "code": "missing"}
             for name in details.get("missing", [])
         ]
-    if cause.type == c.ERR_BAD_FIELD and "field" in details:
-        return [{"field": f"fields.{details['field']}", "message": cause.message, "code": "choice"}]
+    if "field" in details:
+        name = f"{prefix}{details['field']}"
+        return [{"field": name, "message": cause.message, "code": "choice"}]
     if cause.type == c.ERR_BAD_OUTCOME:
         return [{"field": "outcome", "message": cause.message, "code": "choice"}]
     return []

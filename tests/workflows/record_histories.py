@@ -32,12 +32,14 @@ from worker.binaries import find_binary
 HERE = Path(__file__).parent / "histories"
 
 
-async def _save(env: WorkflowEnvironment, case_id: str, name: str) -> None:
+async def _save(
+    env: WorkflowEnvironment, case_id: str, name: str, workflow: str = "identification"
+) -> None:
     path = HERE / f"{name}.json"
     if path.exists():
         print(f"kept {path.name}")
         return
-    workflow_id = f"identification-{case_id}"
+    workflow_id = f"{workflow}-{case_id}"
     history = await env.client.get_workflow_handle(workflow_id).fetch_history()
     # The workflow id goes with the history: task ids and event keys derive from it, so a
     # replay under another id would not be the same execution.
@@ -137,6 +139,33 @@ async def main() -> None:
             assert r.status_code == 202, r.text
             await env.client.get_workflow_handle(f"identification-{xy}").result()
             await _save(env, xy, "xinyu_withdrawn")
+            # Weifang, identified and in assistance: the identification that starts it (the
+            # patched shape) and the running assistance with a contact and a service.
+            wa = await _submit(sy, "weifang-2023")
+            await _do(
+                sy,
+                "wf_reviewer",
+                wa,
+                "immediate_conclusion",
+                "approve",
+                category="older_unemployed",
+            )
+            await env.client.get_workflow_handle(f"identification-{wa}").result()
+            await _save(env, wa, "weifang_identified_starting_assistance")
+            headers = await sy.login("wf_reviewer")
+            for path, body in (
+                ("contacts", {"channel": "phone", "own": True}),
+                ("services", {"kind": "career_guidance"}),
+            ):
+                for _ in range(100):
+                    r = await sy.http.post(
+                        f"/api/v1/cases/{wa}/assistance/{path}", headers=headers, json=body
+                    )
+                    if r.status_code == 201:
+                        break
+                    await asyncio.sleep(0.1)  # the assistance starts once the case is identified
+                assert r.status_code == 201, r.text
+            await _save(env, wa, "weifang_assistance_running", workflow="assistance")
         await env.shutdown()
 
 
