@@ -9,16 +9,22 @@ facts are ``None`` and stay unknown (the policy-pack predicates use three-valued
 officer sees "not stated" rather than a silent "no". Policy packs refer to facts by dotted path
 (``person.age``); :func:`fact_catalogue` lists every path with its type, including the *derived*
 facts computed for a decision date by :func:`derive_facts` (age, working age, months
-unemployed, ...). The JSON Schema published as ``domain/applicant_facts.schema.json`` is
-generated from these models by :func:`applicant_facts_json_schema`.
+unemployed, ...). The application form also records what no condition reads: the hukou
+address (户籍地址), the contact telephone (联系电话) and the employment wishes (就业创业意愿);
+they are stated facts (:func:`stated_facts`) but not predicate facts, so no policy pack or
+department finding can name them. The JSON Schema published as
+``domain/applicant_facts.schema.json`` is generated from these models by
+:func:`applicant_facts_json_schema`.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import re
 import types
 import typing
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -26,13 +32,24 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from domain.ids import ResidentIdError, completed_years, parse_resident_id
+from domain.ids import (
+    PhoneNumberError,
+    ResidentIdError,
+    completed_years,
+    parse_phone,
+    parse_resident_id,
+)
 from domain.retirement import RetirementCategory, add_months_clamped, default_category, working_age
 
 __all__ = [
+    "EMPLOYMENT_INTENTIONS",
+    "HUKOU_ADDRESS_MAX_LENGTH",
+    "INTENTION_OTHER_MAX_LENGTH",
+    "RECORD_ONLY",
     "ApplicantFacts",
     "DataFinding",
     "Economic",
+    "EmploymentIntention",
     "FactSpec",
     "Graduate",
     "Household",
@@ -42,11 +59,13 @@ __all__ = [
     "Unemployment",
     "applicant_facts_json_schema",
     "applicant_facts_json_schema_text",
+    "clean_text",
     "completed_months",
     "derive_facts",
     "fact_catalogue",
     "fact_values",
     "format_validation_error",
+    "stated_facts",
 ]
 
 Sex = Literal["male", "female"]
@@ -54,7 +73,37 @@ Sex = Literal["male", "female"]
 MaritalStatus = Literal["married", "unmarried", "divorced", "widowed"]
 # 文化程度 of a graduate: 中专 / 大专(专科) / 本科 / 研究生.
 GraduateLevel = Literal["secondary_vocational", "junior_college", "bachelor", "postgraduate"]
+# 就业创业意愿, the choices of the seeds' application form (新余市就业困难人员认定申请表):
+# 就业推荐 / 就业（创业）培训 / 创业服务 / 公益性岗位安置 / 灵活就业（社会保险补贴）/ 其他.
+EmploymentIntention = Literal[
+    "job_referral",
+    "training",
+    "entrepreneurship_service",
+    "public_welfare_post",
+    "flexible_employment",
+    "other",
+]
+EMPLOYMENT_INTENTIONS: tuple[EmploymentIntention, ...] = typing.get_args(EmploymentIntention)
 FindingValue = bool | int | float | str | date | None
+
+# Free-text bounds: a Chinese address down to the room fits in well under 100 characters.
+HUKOU_ADDRESS_MAX_LENGTH = 100
+INTENTION_OTHER_MAX_LENGTH = 50
+_SPACES = re.compile(r"\s+")
+
+
+def clean_text(value: str | None, limit: int) -> str | None:
+    """Free text as stored: runs of white space (a pasted tab or line break) become one space,
+    the ends are stripped, empty is None. Raises ValueError for other control characters or
+    more than ``limit`` characters (the form shows its own words for both)."""
+    if value is None:
+        return None
+    text = _SPACES.sub(" ", value).strip()
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise ValueError("must not contain control characters")
+    if len(text) > limit:
+        raise ValueError(f"must have at most {limit} characters, not {len(text)}")
+    return text or None
 
 
 class _Facts(BaseModel):
@@ -99,6 +148,60 @@ class Person(_Facts):
     disability_certificate: bool | None = Field(
         None, title="持《中华人民共和国残疾人证》", description="holds a disability certificate"
     )
+    phone: str | None = Field(
+        None,
+        title="联系电话",
+        # Stored as domain.ids.parse_phone gives it: 13812345678 or 0536-1234567.
+        description="contact telephone",
+    )
+    employment_intentions: list[EmploymentIntention] = Field(
+        default_factory=list,
+        title="就业创业意愿",
+        # Any of them means willing_to_work (see _intentions_mean_willing).
+        description="employment wishes (codes, each at most once)",
+    )
+    employment_intentions_other: str | None = Field(
+        None,
+        title="其他就业创业意愿",
+        description="other employment wish",
+    )
+
+    @field_validator("phone")
+    @classmethod
+    def _valid_phone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return parse_phone(value)
+        except PhoneNumberError as e:
+            raise ValueError(str(e)) from None
+
+    @field_validator("employment_intentions")
+    @classmethod
+    def _unique_intentions(cls, value: list[EmploymentIntention]) -> list[EmploymentIntention]:
+        repeated = sorted({v for v in value if value.count(v) > 1})
+        if repeated:
+            raise ValueError(f"each intention at most once: {', '.join(repeated)} repeated")
+        return value
+
+    @field_validator("employment_intentions_other")
+    @classmethod
+    def _other_text(cls, value: str | None) -> str | None:
+        return clean_text(value, INTENTION_OTHER_MAX_LENGTH)
+
+    @model_validator(mode="after")
+    def _intentions_mean_willing(self) -> Person:
+        if self.employment_intentions_other and "other" not in self.employment_intentions:
+            raise ValueError(
+                "employment_intentions_other is given but 'other' is not among "
+                "employment_intentions"
+            )
+        if self.employment_intentions:
+            # Ticking a 就业创业意愿 on the form is how an applicant states 有就业意愿.
+            if self.willing_to_work is False:
+                raise ValueError("willing_to_work is false but employment_intentions are given")
+            object.__setattr__(self, "willing_to_work", True)
+        return self
 
     @field_validator("id_number")
     @classmethod
@@ -156,6 +259,16 @@ class Residence(_Facts):
         title="在当地用人单位参加社会保险月数(不含补缴月数)",
         description="months of local employer social insurance, back-paid months excluded",
     )
+    hukou_address: str | None = Field(
+        None,
+        title="户籍地址",
+        description="hukou address",
+    )
+
+    @field_validator("hukou_address")
+    @classmethod
+    def _address_text(cls, value: str | None) -> str | None:
+        return clean_text(value, HUKOU_ADDRESS_MAX_LENGTH)
 
 
 class Unemployment(_Facts):
@@ -365,7 +478,23 @@ CHOICE_NAMES: dict[str, tuple[str, str]] = {
     "junior_college": ("大专", "junior college"),
     "bachelor": ("本科", "bachelor"),
     "postgraduate": ("研究生", "postgraduate"),
+    "job_referral": ("就业推荐", "job referral"),
+    "training": ("就业（创业）培训", "employment (entrepreneurship) training"),
+    "entrepreneurship_service": ("创业服务", "entrepreneurship services"),
+    "public_welfare_post": ("公益性岗位安置", "a public-welfare post"),
+    "flexible_employment": (
+        "灵活就业（社会保险补贴）",
+        "flexible employment (social insurance subsidy)",
+    ),
+    "other": ("其他", "other"),
 }
+
+# Stated facts that no condition reads: what the form records for contacting the applicant
+# and for the assistance plan. Kept out of the fact catalogue so that a pack predicate or a
+# department finding cannot name a telephone number.
+RECORD_ONLY: frozenset[str] = frozenset(
+    {"person.phone", "person.employment_intentions_other", "residence.hukou_address"}
+)
 
 
 @dataclass(frozen=True)
@@ -457,7 +586,18 @@ def _scalar_spec(annotation: Any) -> tuple[FactType, tuple[str, ...]] | None:
 @cache
 def fact_catalogue() -> dict[str, FactSpec]:
     """Every fact path a predicate may use: scalar fields of the nested models plus derived
-    facts. Lists (evidence, data findings) are not predicate facts."""
+    facts. Lists (evidence, data findings, employment intentions) and the record-only facts
+    (telephone, address: :data:`RECORD_ONLY`) are not predicate facts."""
+    out = {p: s for p, s in stated_facts().items() if p not in RECORD_ONLY}
+    for d in _DERIVED:
+        out[d.path] = d
+    return out
+
+
+@cache
+def stated_facts() -> dict[str, FactSpec]:
+    """Every scalar fact an application states, predicate or record-only, in the models'
+    order (what a page listing the applicant's answers shows; no derived facts)."""
     out: dict[str, FactSpec] = {}
     for section, field in ApplicantFacts.model_fields.items():
         model = field.annotation
@@ -475,8 +615,6 @@ def fact_catalogue() -> dict[str, FactSpec]:
                 label_en=sub.description or name,
                 choices=spec[1],
             )
-    for d in _DERIVED:
-        out[d.path] = d
     return out
 
 

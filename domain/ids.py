@@ -1,4 +1,5 @@
-"""Resident identity numbers (公民身份号码, GB 11643-1999): parsing, validation and masking.
+"""Resident identity numbers (公民身份号码, GB 11643-1999) and telephone numbers (联系电话):
+parsing, validation and masking.
 
 An 18-character number is a 6-digit administrative region code, an 8-digit birth date
 (YYYYMMDD), a 3-digit sequence code whose last digit gives the sex (odd male, even female) and
@@ -8,6 +9,10 @@ have a 6-digit birth date (YYMMDD, always 19xx) and no check character; they are
 pure: the caller passes "today" when a birth date must not lie in the future. Errors carry a
 stable machine ``code`` plus an English and a Chinese message, so the API, the CLI and the web
 forms can all explain the same problem without re-validating.
+
+A contact telephone number (联系电话) is a mainland mobile number (11 digits, ``1[3-9]``) or a
+landline with its area code (``0536-1234567``); :func:`parse_phone` normalises it and
+:func:`mask_phone` hides its middle, the way :func:`mask_id_number` hides a birth date.
 """
 
 from __future__ import annotations
@@ -52,6 +57,16 @@ EARLIEST_BIRTH_DATE: Final = date(1900, 1, 1)
 
 _WHITESPACE = re.compile(r"\s+")
 
+# Mainland mobile numbers: 11 digits, 1 then 3-9 (the 12x/14x data and IoT ranges aside,
+# every range issued to people starts 13-19).
+_MOBILE = re.compile(r"1[3-9][0-9]{9}")
+# Landlines: area code 0 + 2-3 digits (010 and 02x have three digits in all, the rest four),
+# then a 7- or 8-digit subscriber number that never starts with 0 (a 0 there is a second
+# area code typed by mistake).
+_LANDLINE = re.compile(r"(0[0-9]{2,3})-([1-9][0-9]{6,7})")
+# ASCII digits only: re's \d would also take full-width ones (１３８...).
+_DIGITS = re.compile(r"[0-9]+")
+
 
 class ResidentIdError(ValueError):
     """A resident ID number is invalid. ``code`` is stable for machines; ``message_zh`` is for
@@ -74,6 +89,59 @@ def mask_id_number(number: str) -> str:
     if len(number) < 18:
         return "*" * len(number)
     return number[:3] + "*" * (len(number) - 7) + number[-4:]
+
+
+class PhoneNumberError(ValueError):
+    """A contact telephone number is invalid: ``str(error)`` is the English message,
+    ``message_zh`` the Chinese one (the form shows it next to the field)."""
+
+    def __init__(self, message: str, message_zh: str) -> None:
+        super().__init__(message)
+        self.message: str = message
+        self.message_zh: str = message_zh
+
+
+def parse_phone(value: str) -> str:
+    """A contact telephone number in one form: a mobile number as its 11 digits
+    (``13812345678``), a landline as area code, hyphen, number (``0536-1234567``).
+
+    Spaces and hyphens typed between digit groups are ignored (``138 1234 5678``,
+    ``0536 1234567``); a landline typed without the hyphen is split by the area-code rule
+    (``010`` and ``02x`` have three digits, every other code four). Raises
+    :class:`PhoneNumberError`."""
+    text = _WHITESPACE.sub("", value)
+    if not text:
+        raise PhoneNumberError("the telephone number is empty", "联系电话为空")
+    digits = text.replace("-", "")
+    if _MOBILE.fullmatch(digits):
+        return digits  # also 138-1234-5678: the groups people write mobile numbers in
+    if _DIGITS.fullmatch(digits) and digits.startswith("0") and text.count("-") <= 1:
+        area_len = 3 if digits[1] in "12" else 4
+        area = text.split("-")[0] if "-" in text else digits[:area_len]
+        match = _LANDLINE.fullmatch(f"{area}-{digits[len(area) :]}")
+        if match and len(area) == area_len:
+            return f"{match.group(1)}-{match.group(2)}"
+    raise PhoneNumberError(
+        # No echo of what was typed: a message may end up in a log, a number is personal data.
+        "the telephone number must be a mobile number of 11 digits starting 13-19, or a "
+        "landline with its area code such as 0536-1234567",
+        "联系电话格式不正确：请填写以13-19开头的11位手机号码，或带区号的固定电话（如0536-1234567）",
+    )
+
+
+def mask_phone(number: str) -> str:
+    """A telephone number for pages that show a masked ID number: a mobile number keeps its
+    first 3 and last 4 digits (``138****5678``), a landline its area code and last 4
+    (``0536-***4567``). Anything else (an older row) is masked whole except its last 2."""
+    text = number.strip()
+    if _MOBILE.fullmatch(text):
+        return text[:3] + "****" + text[-4:]
+    area, _sep, rest = text.partition("-")
+    if _sep and _DIGITS.fullmatch(area) and _DIGITS.fullmatch(rest) and len(rest) > 4:
+        return f"{area}-" + "*" * (len(rest) - 4) + rest[-4:]
+    if len(text) <= 4:
+        return "*" * len(text)
+    return "*" * (len(text) - 2) + text[-2:]
 
 
 def completed_years(birth_date: date, on: date) -> int:

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.calendar import SHANGHAI
-from domain.facts import CHOICE_NAMES
+from domain.facts import CHOICE_NAMES, EMPLOYMENT_INTENTIONS
 from domain.policy.model import PolicyPack
 from inbox_api.deps import SessionDep
 from inbox_api.services import cases as case_service
@@ -103,7 +103,8 @@ async def application_form(
     person = facts.get("person") or {}
     unemployment = facts.get("unemployment") or {}
     handed_in = set(facts.get("evidence") or [])
-    willing = person.get("willing_to_work")
+    residence = facts.get("residence") or {}
+    wished = set(person.get("employment_intentions") or [])
     return _no_store(
         render(
             request,
@@ -118,9 +119,13 @@ async def application_form(
             marital=MARITAL_ZH.get(person.get("marital_status") or "", ""),
             employment_card_no=_text(unemployment.get("employment_card_no")),
             unemployed_since=_text(unemployment.get("unemployed_since")),
+            hukou_address=_text(residence.get("hukou_address")),
+            phone=_text(person.get("phone")),  # in full: the form is a full, audited view
             categories=[(c, c.code == facts.get("requested_category")) for c in pack.categories],
             materials=[(e, e.code in handed_in) for e in pack.evidence],
-            willing="有" if willing is True else ("无" if willing is False else ""),
+            # The seed form's six boxes, the applicant's ticked; 其他 with its words.
+            intentions=[(CHOICE_NAMES[code][0], code in wished) for code in EMPLOYMENT_INTENTIONS],
+            intention_other=_text(person.get("employment_intentions_other")),
             commitment=bool(facts.get("written_commitment")),
             opinions=_opinions(case, pack),
         )

@@ -4,9 +4,10 @@ as the online channel (网上申请).
 
 The applicant first chooses the place (county, street/township or community); the regional
 policy pack applying there decides the categories (申报类别) and materials (所提供资料) the form
-offers. The form has the fields of the seeds' application forms that the application model
-holds; the ID number is checked as it is typed (htmx, ``/apply/check-id``) and again on submit,
-so the form works without JavaScript. A submitted application leads to a receipt (回执) with
+offers. The form has the fields of the seeds' application forms (新余市就业困难人员认定申请表:
+姓名 ... 户籍地址, 联系电话, 申报类别, 所提供资料, 就业创业意愿 with its six choices); the ID
+number is checked as it is typed (htmx, ``/apply/check-id``) and again on submit, so the form
+works without JavaScript. A submitted application leads to a receipt (回执) with
 the case number, printable.
 
 A visitor has no session, so the CSRF token is bound to a random cookie of this form instead
@@ -21,6 +22,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -31,8 +33,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from domain.calendar import SHANGHAI
-from domain.facts import CHOICE_NAMES, ApplicantFacts
-from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
+from domain.facts import (
+    CHOICE_NAMES,
+    EMPLOYMENT_INTENTIONS,
+    HUKOU_ADDRESS_MAX_LENGTH,
+    INTENTION_OTHER_MAX_LENGTH,
+    ApplicantFacts,
+)
+from domain.ids import (
+    PhoneNumberError,
+    ResidentIdError,
+    mask_id_number,
+    parse_phone,
+    parse_resident_id,
+)
 from domain.policy.model import PolicyPack
 from inbox_api.deps import SessionDep, SettingsDep, get_temporal
 from inbox_api.errors import Problem
@@ -49,6 +63,8 @@ APPLY_COOKIE = "yz_apply"
 
 SEX = {k: CHOICE_NAMES[k][0] for k in ("male", "female")}
 MARITAL = {k: CHOICE_NAMES[k][0] for k in ("married", "unmarried", "divorced", "widowed")}
+# 就业创业意愿 in the seed form's order (its last, 其他, has a text of its own).
+INTENTIONS = {k: CHOICE_NAMES[k][0] for k in EMPLOYMENT_INTENTIONS}
 # The choices of the seeds' form are the usual ones of Chinese personnel forms; the value
 # stored is the Chinese word itself (the model keeps free text).
 POLITICAL = ("中共党员", "中共预备党员", "共青团员", "民主党派成员", "无党派人士", "群众")
@@ -82,6 +98,12 @@ FIELD_OF = {
     "person.marital_status": "marital_status",
     "unemployment.unemployed_since": "unemployed_since",
     "unemployment.employment_card_no": "employment_card_no",
+    "residence.hukou_address": "hukou_address",
+    "facts.residence.hukou_address": "hukou_address",
+    "person.phone": "phone",
+    "facts.person.phone": "phone",
+    "person.employment_intentions": "employment_intentions",
+    "person.employment_intentions_other": "employment_intentions_other",
     "requested_category": "category",
     "evidence": "evidence",
 }
@@ -95,11 +117,23 @@ TEXT_FIELDS = (
     "id_number",
     "employment_card_no",
     "unemployed_since",
+    "hukou_address",
+    "phone",
     "category",
-    "willing",
+    "employment_intentions_other",
 )
 PARTIAL_ID = re.compile(r"[0-9]{1,17}")
-MAX_LENGTH = {"name": 50, "ethnicity": 20, "employment_card_no": 40, "id_number": 40}
+MAX_LENGTH = {
+    "name": 50,
+    "ethnicity": 20,
+    "employment_card_no": 40,
+    "id_number": 40,
+    "hukou_address": HUKOU_ADDRESS_MAX_LENGTH,
+    "phone": 30,
+    "employment_intentions_other": INTENTION_OTHER_MAX_LENGTH,
+}
+# The free texts the model refuses control characters in (a pasted tab is only a space).
+PLAIN_TEXT_FIELDS = ("hukou_address", "employment_intentions_other")
 
 
 # --- the form's token and the receipt's signature --------------------------------------------
@@ -156,6 +190,7 @@ class FormState:
 
     values: dict[str, str] = field(default_factory=dict)
     evidence: list[str] = field(default_factory=list)
+    intentions: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     alert: str = ""
     alert_detail: str = ""
@@ -165,9 +200,14 @@ def _today() -> date:
     return datetime.now(SHANGHAI).date()
 
 
-def id_message(exc: ResidentIdError) -> str:
-    """The ID module's own explanation in the page's language (it carries both)."""
+def id_message(exc: ResidentIdError | PhoneNumberError) -> str:
+    """The ID module's own explanation of a bad ID or telephone number in the page's language
+    (it carries both)."""
     return exc.message if current_locale() == "en" else exc.message_zh
+
+
+def _has_control_characters(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in " ".join(text.split()))
 
 
 def _materials(pack: PolicyPack) -> list[dict[str, Any]]:
@@ -218,6 +258,14 @@ def _validate(form: FormState, pack: PolicyPack) -> None:
         form.errors["political_status"] = _("请选择政治面貌")
     if v.get("education") and v["education"] not in EDUCATION:
         form.errors["education"] = _("请选择文化程度")
+    for name in PLAIN_TEXT_FIELDS:
+        if name not in form.errors and _has_control_characters(v.get(name, "")):
+            form.errors[name] = _("不能包含控制字符")
+    if v.get("phone") and "phone" not in form.errors:
+        try:
+            parse_phone(v["phone"])
+        except PhoneNumberError as exc:
+            form.errors["phone"] = id_message(exc)
     if v.get("unemployed_since"):
         try:
             since = date.fromisoformat(v["unemployed_since"])
@@ -234,8 +282,8 @@ def _validate(form: FormState, pack: PolicyPack) -> None:
     known = {e.code for e in pack.evidence}
     if any(code not in known for code in form.evidence):
         form.errors["evidence"] = _("所选资料不属于本地区的政策，请重新选择")
-    if v.get("willing") not in ("", "yes", "no"):
-        form.errors["willing"] = _("请选择是否有就业创业意愿")
+    if any(code not in INTENTIONS for code in form.intentions):
+        form.errors["employment_intentions"] = _("请从所列的就业创业意愿中选择")
 
 
 def _facts(form: FormState, pack: PolicyPack) -> ApplicantFacts:
@@ -245,7 +293,10 @@ def _facts(form: FormState, pack: PolicyPack) -> ApplicantFacts:
     if any(e.code == web_public.APPLICATION_FORM for e in pack.evidence):
         form_code = web_public.APPLICATION_FORM
         evidence = [form_code, *(e for e in evidence if e != form_code)]
-    willing = {"yes": True, "no": False}.get(v.get("willing", ""))
+    intentions = [code for code in INTENTIONS if code in form.intentions]
+    if v.get("employment_intentions_other") and "other" not in intentions:
+        # Words typed next to 其他 are the 其他 choice, ticked or not.
+        intentions.append("other")
     return ApplicantFacts.model_validate(
         {
             "person": {
@@ -256,8 +307,12 @@ def _facts(form: FormState, pack: PolicyPack) -> ApplicantFacts:
                 "political_status": v.get("political_status") or None,
                 "education": v.get("education") or None,
                 "marital_status": v.get("marital_status") or None,
-                "willing_to_work": willing,
+                "phone": v.get("phone") or None,
+                # Any of them is the applicant's 有就业意愿 (the model sets willing_to_work).
+                "employment_intentions": intentions,
+                "employment_intentions_other": v.get("employment_intentions_other") or None,
             },
+            "residence": {"hukou_address": v.get("hukou_address") or None},
             "unemployment": {
                 "employment_card_no": v.get("employment_card_no") or None,
                 "unemployed_since": v.get("unemployed_since") or None,
@@ -309,6 +364,8 @@ async def _form_page(
         form=form,
         SEX=SEX,
         MARITAL=MARITAL,
+        INTENTIONS=INTENTIONS,
+        MAX_LENGTH=MAX_LENGTH,
         POLITICAL=POLITICAL,
         EDUCATION=EDUCATION,
         HTMX=HTMX,
@@ -331,6 +388,7 @@ async def apply(request: Request, session: SessionDep, settings: SettingsDep) ->
     form = FormState(
         values={k: str(data.get(k, "")).strip() for k in TEXT_FIELDS},
         evidence=[str(x) for x in data.getlist("evidence")][:50],
+        intentions=[str(x) for x in data.getlist("employment_intentions")][:20],
     )
     place_code = str(data.get("place", ""))[:12]
     place = await web_public.application_place(session, place_code)

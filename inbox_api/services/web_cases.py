@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.facts import CHOICE_NAMES, fact_catalogue
-from domain.ids import mask_id_number
+from domain.facts import CHOICE_NAMES, fact_catalogue, stated_facts
+from domain.ids import mask_id_number, mask_phone
 from domain.policy.loader import PolicyPackError, load_pack, pack_from_json
 from domain.policy.model import PolicyPack
 from inbox_api.deps import Actor
@@ -126,8 +126,9 @@ class FindingRow:
 
 @dataclass(frozen=True)
 class ReviewEvidence:
-    """The applicant's facts (ID number masked), the pre-check (``eligible`` None when it has
-    not run) with its lines, and the department data findings of the latest pre-check."""
+    """The applicant's facts (ID number and telephone masked), the pre-check (``eligible``
+    None when it has not run) with its lines, and the department data findings of the latest
+    pre-check."""
 
     facts: list[FactRow]
     evidence: list[Named]
@@ -159,15 +160,16 @@ def review_evidence(
 ) -> ReviewEvidence:
     facts = case.facts if isinstance(case.facts, dict) else {}
     rows: list[FactRow] = []
-    for path, spec in fact_catalogue().items():
-        if spec.derived:
-            continue
+    for path, spec in stated_facts().items():
         section, name = path.split(".", 1)
         value = (facts.get(section) or {}).get(name)
         if value is None or value == "":
             continue
+        # The full ID number and telephone only where the case page audits a full view.
         if path == "person.id_number":
-            value = mask_id_number(str(value))  # the full number only on the case page
+            value = mask_id_number(str(value))
+        elif path == "person.phone":
+            value = mask_phone(str(value))
         elif spec.choices and value in CHOICE_NAMES:
             value = Named(*CHOICE_NAMES[value])
         rows.append(FactRow(Named(spec.label_zh, spec.label_en), value))

@@ -120,7 +120,7 @@ async def fill_application(page: Any, name: str) -> None:
     await expect(page.locator("[data-testid=id-check] [data-valid=true]")).to_be_visible()
     await page.check("input[name=category][value=older_unemployed]")
     await page.check("input[name=evidence][value=id_card]")
-    await page.check("input[name=willing][value=yes]")
+    await page.check("input[name=employment_intentions][value=job_referral]")
 
 
 # Each main page: who looks at it, and how to get there (from a fresh page of that user).

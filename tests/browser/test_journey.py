@@ -95,7 +95,7 @@ async def apply(visitor: Any, name: str, id_number: str, shot: str | None = None
     await visitor.check(f"input[name=category][value={CATEGORY}]")
     for material in ("id_card", "household_register_or_urban_residence_proof"):
         await visitor.check(f"input[name=evidence][value={material}]")
-    await visitor.check("input[name=willing][value=yes]")
+    await visitor.check("input[name=employment_intentions][value=job_referral]")
     if shot:
         await screenshot(visitor, shot)
     await visitor.click("#apply-form button[type=submit]")

@@ -1,7 +1,9 @@
 """The public application form in a real browser: a visitor chooses the place (the form for
 that region's pack comes in without a page load), types an invalid ID number and is told
-what is wrong while typing, fixes it, submits and sees the receipt with the case number. A
-screenshot of the form and of the receipt is kept as a test artifact."""
+what is wrong while typing, fixes it, fills in the hukou address, a telephone number (a bad
+one is explained next to the field, what was typed kept) and the employment wishes, submits
+and sees the receipt with the case number. A screenshot of the form and of the receipt is
+kept as a test artifact."""
 
 from __future__ import annotations
 
@@ -37,8 +39,17 @@ async def test_visitor_applies_and_gets_a_receipt(login_as: Login, web_stack: An
 
     await page.check("input[name=category][value=older_unemployed]")
     await page.check("input[name=evidence][value=id_card]")
-    await page.check("input[name=willing][value=yes]")
-    await screenshot(page, "public-form")
+    await page.fill("#hukou_address", "吉林省长春市南关区 自由大路 88 号")
+    await page.fill("#phone", "0431-0123")  # too short a number
+    await page.get_by_label("就业（创业）培训").check()
+    await page.get_by_label("公益性岗位安置").check()
+    await page.click("#apply-form button[type=submit]")
+    await expect(page.locator("#err-phone")).to_contain_text("联系电话格式不正确")
+    await expect(page.locator("#phone")).to_have_value("0431-0123")
+    await expect(page.get_by_label("公益性岗位安置")).to_be_checked()
+    await expect(page.locator("#hukou_address")).to_have_value("吉林省长春市南关区 自由大路 88 号")
+    await screenshot(page, "public-form")  # with a message in place
+    await page.fill("#phone", "138 0431 5678")
     await page.click("#apply-form button[type=submit]")
     await page.wait_for_url(re.compile(r"/apply/receipt/YZ"))
 
@@ -55,3 +66,7 @@ async def test_visitor_applies_and_gets_a_receipt(login_as: Login, web_stack: An
     )
     assert status == 200 and case["applicant_name"] == "浏览器申请人"
     assert case["id_number"] == good
+    person = case["facts"]["person"]
+    assert person["phone"] == "13804315678"
+    assert person["employment_intentions"] == ["training", "public_welfare_post"]
+    assert case["facts"]["residence"]["hukou_address"] == "吉林省长春市南关区 自由大路 88 号"

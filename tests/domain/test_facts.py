@@ -1,5 +1,6 @@
 """Applicant facts: ID-number derivation and errors, derived facts on a date (age, working age,
-months unemployed, local hukou, income tests), the fact catalogue, and the published JSON
+months unemployed, local hukou, income tests), the application form's record-only facts
+(telephone, hukou address, employment wishes), the fact catalogue, and the published JSON
 Schema staying equal to the model."""
 
 from __future__ import annotations
@@ -12,6 +13,9 @@ import pytest
 from pydantic import ValidationError
 
 from domain.facts import (
+    CHOICE_NAMES,
+    EMPLOYMENT_INTENTIONS,
+    RECORD_ONLY,
     ApplicantFacts,
     DataFinding,
     applicant_facts_json_schema,
@@ -21,6 +25,7 @@ from domain.facts import (
     fact_catalogue,
     fact_values,
     format_validation_error,
+    stated_facts,
 )
 from domain.ids import check_digit
 
@@ -77,6 +82,99 @@ def test_data_finding_fact_must_be_a_known_path() -> None:
     with pytest.raises(ValidationError, match="unknown fact path"):
         DataFinding(
             source="残联", fact="person.disability", value=True, checked_on=date(2024, 6, 1)
+        )
+
+
+def test_phone_is_stored_normalised_and_a_bad_one_is_explained() -> None:
+    facts = ApplicantFacts.model_validate({"person": {"phone": "138 1234 5678"}})
+    assert facts.person.phone == "13812345678"
+    landline = ApplicantFacts.model_validate({"person": {"phone": "05361234567"}})
+    assert landline.person.phone == "0536-1234567"
+    with pytest.raises(ValidationError) as exc:
+        ApplicantFacts.model_validate({"person": {"phone": "1381234567"}})
+    assert format_validation_error(exc.value) == [
+        "person.phone: the telephone number must be a mobile number of 11 digits starting "
+        "13-19, or a landline with its area code such as 0536-1234567"
+    ]
+
+
+def test_hukou_address_is_plain_bounded_text() -> None:
+    facts = ApplicantFacts.model_validate(
+        {"residence": {"hukou_address": "  山东省潍坊市\t潍城区\n城关街道 胜利街 12 号  "}}
+    )
+    # Pasted tabs and line breaks are one space; the ends are stripped.
+    assert facts.residence.hukou_address == "山东省潍坊市 潍城区 城关街道 胜利街 12 号"
+    assert (
+        ApplicantFacts.model_validate(
+            {"residence": {"hukou_address": "  "}}
+        ).residence.hukou_address
+        is None
+    )
+    with pytest.raises(ValidationError) as exc:
+        ApplicantFacts.model_validate({"residence": {"hukou_address": "胜利街\x00 12 号"}})
+    assert format_validation_error(exc.value) == [
+        "residence.hukou_address: must not contain control characters"
+    ]
+    ApplicantFacts.model_validate({"residence": {"hukou_address": "街" * 100}})
+    with pytest.raises(ValidationError, match="at most 100 characters, not 101"):
+        ApplicantFacts.model_validate({"residence": {"hukou_address": "街" * 101}})
+
+
+def test_employment_intentions_are_the_seed_forms_choices_each_once() -> None:
+    assert EMPLOYMENT_INTENTIONS == (
+        "job_referral",
+        "training",
+        "entrepreneurship_service",
+        "public_welfare_post",
+        "flexible_employment",
+        "other",
+    )
+    # The names the form and the 认定表 print are the seed's (新余 认定申请表).
+    assert [CHOICE_NAMES[c][0] for c in EMPLOYMENT_INTENTIONS] == [
+        "就业推荐",
+        "就业（创业）培训",
+        "创业服务",
+        "公益性岗位安置",
+        "灵活就业（社会保险补贴）",
+        "其他",
+    ]
+    facts = ApplicantFacts.model_validate(
+        {
+            "person": {
+                "employment_intentions": ["training", "other"],
+                "employment_intentions_other": " 家政服务 ",
+            }
+        }
+    )
+    assert facts.person.employment_intentions == ["training", "other"]
+    assert facts.person.employment_intentions_other == "家政服务"
+    with pytest.raises(ValidationError) as exc:
+        ApplicantFacts.model_validate(
+            {"person": {"employment_intentions": ["training", "training"]}}
+        )
+    assert format_validation_error(exc.value) == [
+        "person.employment_intentions: each intention at most once: training repeated"
+    ]
+    with pytest.raises(ValidationError):
+        ApplicantFacts.model_validate({"person": {"employment_intentions": ["gardening"]}})
+    with pytest.raises(ValidationError, match="'other' is not among"):
+        ApplicantFacts.model_validate(
+            {
+                "person": {
+                    "employment_intentions": ["training"],
+                    "employment_intentions_other": "家政服务",
+                }
+            }
+        )
+
+
+def test_an_employment_wish_is_willingness_to_work() -> None:
+    wishes = ApplicantFacts.model_validate({"person": {"employment_intentions": ["job_referral"]}})
+    assert wishes.person.willing_to_work is True
+    assert ApplicantFacts().person.willing_to_work is None  # no wish ticked: not stated
+    with pytest.raises(ValidationError, match="willing_to_work is false"):
+        ApplicantFacts.model_validate(
+            {"person": {"employment_intentions": ["job_referral"], "willing_to_work": False}}
         )
 
 
@@ -179,6 +277,20 @@ def test_fact_catalogue_lists_stated_and_derived_facts_with_types() -> None:
     assert "evidence" not in cat and "data_sharing" not in cat
     values = fact_values(ApplicantFacts(), date(2024, 6, 14), "22")
     assert set(values) == set(cat)
+    # The form's record-only facts are stated facts no predicate or finding may name.
+    assert "person.employment_intentions" not in cat
+    assert {
+        "person.phone",
+        "person.employment_intentions_other",
+        "residence.hukou_address",
+    } == RECORD_ONLY
+    assert not RECORD_ONLY & set(cat)
+    stated = stated_facts()
+    assert set(stated) >= RECORD_ONLY and stated["person.phone"].type == "str"
+    assert stated["person.phone"].label_zh == "联系电话"
+    assert {p for p, s in cat.items() if not s.derived} == set(stated) - RECORD_ONLY
+    with pytest.raises(ValidationError, match="unknown fact path"):
+        DataFinding(source="公安", fact="person.phone", value="x", checked_on=date(2024, 6, 1))
 
 
 def test_published_json_schema_equals_the_model() -> None:

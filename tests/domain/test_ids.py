@@ -1,5 +1,6 @@
 """Resident ID numbers: the GB 11643-1999 example, every error code, legacy conversion,
-masking, and properties over generated numbers."""
+masking, and properties over generated numbers. Contact telephone numbers: the accepted forms
+normalised, the rest refused in both languages, and masking."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from hypothesis import strategies as st
 
 from domain.ids import (
     PROVINCE_CODES,
+    PhoneNumberError,
     ResidentId,
     ResidentIdError,
     check_digit,
     completed_years,
     is_valid_resident_id,
+    mask_id_number,
+    mask_phone,
+    parse_phone,
     parse_resident_id,
 )
 
@@ -150,6 +155,75 @@ def test_masking_and_last_digits() -> None:
     assert rid.last_digits(6) == "31002X"
     with pytest.raises(ValueError):
         rid.last_digits(0)
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("13812345678", "13812345678"),
+        ("138 1234 5678", "13812345678"),  # the groups people say it in
+        ("138-1234-5678", "13812345678"),
+        (" 19912345678 ", "19912345678"),
+        ("0536-1234567", "0536-1234567"),  # 潍坊: four-digit area code, 7-digit number
+        ("05361234567", "0536-1234567"),  # split by the area-code rule
+        ("0536 1234567", "0536-1234567"),
+        ("0755-87654321", "0755-87654321"),
+        ("010-12345678", "010-12345678"),  # 010 and 02x have three digits
+        ("01012345678", "010-12345678"),
+        ("02112345678", "021-12345678"),
+        ("021-1234567", "021-1234567"),
+    ],
+)
+def test_phone_numbers_are_normalised(typed: str, stored: str) -> None:
+    assert parse_phone(typed) == stored
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "12812345678",  # no 12x mobile range for people
+        "1381234567",  # 10 digits
+        "138123456789",  # 12 digits
+        "１３８１２３４５６７８",  # full-width digits
+        "+8613812345678",
+        "5826809",  # a landline without its area code
+        "0536-0234567",  # the number may not start with 0
+        "053-61234567",  # a four-digit area code cut short
+        "0536-123456",  # 6-digit number
+        "0536-123456789",
+        "0536--1234567",
+        "0536-1234567-8",
+        "电话13812345678",
+    ],
+)
+def test_other_phone_numbers_are_refused_in_both_languages(typed: str) -> None:
+    with pytest.raises(PhoneNumberError) as exc:
+        parse_phone(typed)
+    # One fixed message: a number typed is never echoed into a log.
+    assert str(exc.value) == (
+        "the telephone number must be a mobile number of 11 digits starting 13-19, or a "
+        "landline with its area code such as 0536-1234567"
+    )
+    assert exc.value.message_zh == (
+        "联系电话格式不正确：请填写以13-19开头的11位手机号码，或带区号的固定电话（如0536-1234567）"
+    )
+
+
+def test_empty_phone_number() -> None:
+    with pytest.raises(PhoneNumberError, match="empty") as exc:
+        parse_phone("  ")
+    assert exc.value.message_zh == "联系电话为空"
+
+
+def test_phone_masking_keeps_what_the_id_masking_keeps() -> None:
+    assert mask_phone("13812345678") == "138****5678"
+    assert mask_phone("0536-1234567") == "0536-***4567"
+    assert mask_phone("010-12345678") == "010-****5678"
+    # Rows stored before the check: never shown whole.
+    assert mask_phone("5826809") == "*****09"
+    assert mask_phone("123") == "***"
+    # Like the ID number's, the masked form keeps the length (staff can tell a typo).
+    assert len(mask_phone("13812345678")) == 11 and len(mask_id_number(STANDARD_EXAMPLE)) == 18
 
 
 def test_age_on_counts_completed_years() -> None:

@@ -1,5 +1,6 @@
 """The printable documents without a browser: the application form (认定表) as filled under the
-region's own title, with the full ID number (audited as a full view); the one-time notice of
+region's own title, with the full ID number and telephone (audited as a full view), the hukou
+address and the employment wishes ticked like the categories; the one-time notice of
 missing materials and the notice of non-identification with the seed's way to object; Chinese
 documents inside a translated toolbar; 404 outside the officer's jurisdiction."""
 
@@ -32,7 +33,9 @@ async def submit(system: System, pack: str, name: str, **facts: Any) -> tuple[st
     body = application(pack, name=name, **facts)
     person = body["facts"]["person"]
     person.update(ethnicity="朝鲜族", political_status="群众", education="大学专科")
-    person.update(marital_status="divorced")
+    person.update(marital_status="divorced", phone="13943101234")
+    person.update(employment_intentions=["training", "other"], employment_intentions_other="家政")
+    body["facts"]["residence"]["hukou_address"] = "吉林省长春市南关区 自由大路 88 号"
     body["facts"]["unemployment"]["employment_card_no"] = "JY-20250101"
     body["facts"]["requested_category"] = "older_unemployed"
     r = await system.http.post("/api/v1/applications", json=body)
@@ -79,6 +82,22 @@ async def test_application_form_as_filled(system: System) -> None:
     assert "☑大龄失业人员" in page  # the category applied under
     assert "☐" in page and "下岗失业人员" in page  # the others, unticked
     assert "☑有效的居民身份证" in page and "☐户口簿（或城镇居住证明）" in page
+    # 户籍地址 and 联系电话 (in full: this is the audited full view), as on the seed's form.
+    assert '<th scope="row">户籍地址</th><td colspan="3" data-testid="hukou-address">' in page
+    assert "吉林省长春市南关区 自由大路 88 号" in page
+    assert '<th scope="row">联系电话</th><td data-testid="phone">13943101234</td>' in page
+    # 就业创业意愿: the seed form's six boxes, the applicant's ticked, 其他 with its words.
+    wishes = page.split('data-testid="intentions"')[1].split("</td>")[0]
+    for box in (
+        "☐就业推荐",
+        "☑就业（创业）培训",
+        "☐创业服务",
+        "☐公益性岗位安置",
+        "☐灵活就业（社会保险补贴）",
+        "☑其他",
+    ):
+        assert box in wishes, box
+    assert "（家政）" in wishes
     assert "初审意见" in page and "复核认定意见" in page  # the offices' boxes (jilin 二(二)(三))
     assert "长春市 南关区 南岭街道" in page
     assert 'href="/static/print.css"' in page and "no-store" in r.headers["cache-control"]

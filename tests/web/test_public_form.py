@@ -1,5 +1,6 @@
 """The public application form without a browser: the place decides the pack, and the pack the
-categories and materials offered (weifang and jilin differ); field errors are shown next to the
+categories and materials offered (weifang and jilin differ); the seed form's fields (户籍地址,
+联系电话, 就业创业意愿 among them) reach the case's facts; field errors are shown next to the
 fields with what was typed kept; the ID number's check fragment explains what is wrong in
 Chinese; a second application for the same person gets the API's 409 words; a submitted
 application leads to a receipt only its own browser can open."""
@@ -58,7 +59,9 @@ def filled(place: str, csrf: str, **fields: Any) -> dict[str, Any]:
         "unemployed_since": "2025-01-01",
         "category": "older_unemployed",
         "evidence": ["id_card", "household_register_or_urban_residence_proof"],
-        "willing": "yes",
+        "hukou_address": "吉林省长春市南关区南岭街道 自由大路 88 号",
+        "phone": "138 0431 5678",
+        "employment_intentions": ["job_referral", "public_welfare_post"],
     }
     data.update(fields)
     return data
@@ -96,14 +99,33 @@ async def test_the_place_decides_the_categories_and_materials(system: System) ->
         "身份证号码",
         "就业创业证号",
         "失业时间",
+        "户籍地址",
+        "联系电话",
         "申报困难人员类别",
         "所提供资料",
         "就业创业意愿",
     ):
         assert label in jilin, label
+    # 就业创业意愿: the seed form's six boxes, 其他 with a text of its own.
+    for code, name in (
+        ("job_referral", "就业推荐"),
+        ("training", "就业（创业）培训"),
+        ("entrepreneurship_service", "创业服务"),
+        ("public_welfare_post", "公益性岗位安置"),
+        ("flexible_employment", "灵活就业（社会保险补贴）"),
+        ("other", "其他"),
+    ):
+        assert re.search(
+            rf'<input type="checkbox" name="employment_intentions" value="{code}"> {name}', jilin
+        ), code
+    assert '<label for="employment_intentions_other">其他（请注明）</label>' in jilin
+    assert '<label for="phone">联系电话</label>' in jilin and 'type="tel"' in jilin
+    assert 'name="willing"' not in jilin  # no longer reduced to yes/no
 
     english = await client.get("/apply", params={"place": JILIN_STREET, "lang": "en"})
     assert "Category applied under" in english.text
+    assert "Contact telephone" in english.text and "Hukou address" in english.text
+    assert "Flexible employment (social insurance subsidy)" in english.text
     assert "laid off from a former state-owned" in english.text  # the pack's name_en
 
     unknown = await client.get("/apply", params={"place": "999999", "lang": "zh-CN"})
@@ -146,6 +168,47 @@ async def test_field_errors_are_shown_in_place_and_the_input_is_kept(system: Sys
     )
     assert male.status_code == 422
     assert field_error(male.text, "sex") == "性别与身份证号码不符（身份证号码为女性）"
+
+    # A bad telephone number is explained next to it in the model's words (Chinese here),
+    # with every other answer kept, the wishes ticked among them.
+    phone = await client.post(
+        "/apply",
+        data=filled(
+            JILIN_STREET,
+            csrf,
+            phone="0431-0123",
+            employment_intentions=["training", "other"],
+            employment_intentions_other="家政",
+        ),
+    )
+    assert phone.status_code == 422
+    assert field_error(phone.text, "phone") == (
+        "联系电话格式不正确：请填写以13-19开头的11位手机号码，或带区号的固定电话（如0536-1234567）"
+    )
+    assert re.search(r'id="phone"[^>]*value="0431-0123"', phone.text)
+    assert re.search(r'id="phone"[^>]*aria-invalid="true"', phone.text)
+    assert re.search(r'value="training" checked', phone.text)
+    assert re.search(r'value="other" checked', phone.text)
+    assert not re.search(r'value="job_referral" checked', phone.text)
+    assert 'value="家政"' in phone.text
+    assert 'value="吉林省长春市南关区南岭街道 自由大路 88 号"' in phone.text
+    english = await client.post("/apply?lang=en", data=filled(JILIN_STREET, csrf, phone="12345"))
+    assert field_error(english.text, "phone").startswith(
+        "the telephone number must be a mobile number of 11 digits"
+    )
+    # Control characters in the address and a wish outside the seed's list.
+    odd = await client.post(
+        "/apply?lang=zh-CN",
+        data=filled(
+            JILIN_STREET,
+            csrf,
+            hukou_address="自由大路\x0788 号",
+            employment_intentions=["gardening"],
+        ),
+    )
+    assert odd.status_code == 422
+    assert field_error(odd.text, "hukou_address") == "不能包含控制字符"
+    assert field_error(odd.text, "employment_intentions") == "请从所列的就业创业意愿中选择"
 
     # A category of another region's pack is refused (it is not offered here).
     other = await client.post("/apply", data=filled(JILIN_STREET, csrf, category="low_income_edge"))
@@ -222,7 +285,13 @@ async def test_submit_leads_to_a_receipt_and_a_duplicate_to_the_409_words(
         "群众",
         "高中",
     )
-    assert person["marital_status"] == "married" and person["willing_to_work"] is True
+    assert person["marital_status"] == "married"
+    # 户籍地址, 联系电话 (stored normalised) and 就业创业意愿; a wish is 有就业意愿.
+    assert case.facts["residence"]["hukou_address"] == "吉林省长春市南关区南岭街道 自由大路 88 号"
+    assert person["phone"] == "13804315678"
+    assert person["employment_intentions"] == ["job_referral", "public_welfare_post"]
+    assert person["employment_intentions_other"] is None
+    assert person["willing_to_work"] is True
     assert case.facts["unemployment"] == {
         **case.facts["unemployment"],
         "employment_card_no": "2201020012345",
@@ -244,6 +313,37 @@ async def test_submit_leads_to_a_receipt_and_a_duplicate_to_the_409_words(
     assert 'value="韩梅二"' in again.text
     await client.aclose()
     await stranger.aclose()
+
+
+async def test_words_next_to_other_are_the_other_wish(system: System) -> None:
+    client = visitor(system)
+    csrf = await open_form(client, WEIFANG_STREET)
+    r = await client.post(
+        "/apply",
+        data=filled(
+            WEIFANG_STREET,
+            csrf,
+            id_number=make_id(region="370702"),
+            category="low_income_edge",
+            evidence=["id_card"],
+            phone="0536 8123456",
+            hukou_address="",
+            employment_intentions=["training"],
+            employment_intentions_other="  照护老人 ",
+        ),
+    )
+    assert r.status_code == 303, r.text
+    case_id = r.headers["location"].split("/")[3].split("?")[0]
+    async with system.sessions()() as session:
+        case = await session.scalar(select(Case).where(Case.id == case_id))
+    assert case is not None
+    person = case.facts["person"]
+    # 其他 counts as ticked once its words are written (the seed's box has no other way).
+    assert person["employment_intentions"] == ["training", "other"]
+    assert person["employment_intentions_other"] == "照护老人"
+    assert person["phone"] == "0536-8123456"
+    assert case.facts["residence"]["hukou_address"] is None
+    await client.aclose()
 
 
 async def test_weifang_receipt_names_its_own_clock(system: System) -> None:

@@ -203,7 +203,9 @@ async def test_initial_review_shows_facts_findings_and_department_data(system: S
                 "id_number": number,
                 "able_to_work": True,
                 "sex": "female",
+                "phone": "13812345678",
             },
+            "residence": {"hukou_address": "潍坊市潍城区 胜利街 12 号"},
             "unemployment": {"registered": True, "unemployed_since": "2025-01-01"},
             "evidence": ["id_card"],
         }
@@ -269,6 +271,9 @@ async def test_initial_review_shows_facts_findings_and_department_data(system: S
     assert "卢桂英" in facts and "2025-01-01" in facts
     assert "<td>女</td>" in facts and "female" not in facts  # a code shows as its name
     assert number not in page and number[-4:] in facts  # masked: the full number is the case page's
+    # The telephone is masked where the ID number is; the address (for the home visit) shows.
+    assert "13812345678" not in page and "<td>138****5678</td>" in facts
+    assert "联系电话" in facts and "潍坊市潍城区 胜利街 12 号" in facts
     checks = page.split('data-testid="eligibility"')[1].split("</section>")[0]
     assert re.search(r'state-met"><span class="badge">符合</span> 法定劳动年龄内', checks)
     assert re.search(r'state-verify"><span class="badge">待核实</span> 本市户籍', checks)
