@@ -3,33 +3,50 @@ the start of a name, filtered by status, category and place, newest first, keyse
 numbers masked) and the case page (``/cases/{id}``: status and stage, the timeline, the
 deadlines with their SLA states, documents and notices, the pinned policy pack, the full ID
 number — a view the service writes to the audit log —, the workflow in the Temporal UI, and
-the actions the API offers: an objection during publicity, withdrawal).
+the actions the API offers: an objection during publicity, withdrawal) with, for an identified
+person, their assistance (就业援助: plan, the standards' progress with their deadline, services,
+contacts and the contact clock, refusals in the window, subsidies against the cumulative cap,
+exit and recovery) and the forms that record a contact, a service, a refusal, a subsidy or an
+exit event — the same services as ``POST /api/v1/cases/{id}/assistance/...``, each with its
+Idempotency-Key, refusals answered beside the fields.
 
 Handlers call the API's services (:mod:`inbox_api.services.cases` through
-:mod:`inbox_api.services.web_cases`), never SQL."""
+:mod:`inbox_api.services.web_cases`, :mod:`inbox_api.services.assistance`), never SQL."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from domain.assistance import fen_to_yuan
 from inbox_api.deps import Actor, SessionDep, SettingsDep
 from inbox_api.errors import Problem
+from inbox_api.routes import assistance as assistance_api
 from inbox_api.routes.cases import CaseSearchIn
+from inbox_api.services import assistance as assistance_service
 from inbox_api.services import cases as case_service
 from inbox_api.services import web_cases
 from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import current_locale
 from web.i18n import gettext as _
-from web.labels import FIELD_ZH, OUTCOME_ZH, STATUS_ZH
+from web.labels import STATUS_ZH
 from web.problems import problem_message
+from web.tasks import (
+    ALL_FIELD_ZH,
+    ALL_OUTCOME_ZH,
+    CONTACT_CHANNEL_ZH,
+    SERVICE_KIND_ZH,
+    SUBSIDY_KIND_ZH,
+    instant,
+)
+from workflows import contracts
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,11 +64,12 @@ STAGE_ZH = {
     "immediate_conclusion": "审核认定（即时办结）",
     "identified": "已认定",
     "closed": "已办结",
+    "exited": "已退出",
 }
 # Who a timeline entry names when no officer did it.
 ACTOR_ZH = {"system": "系统", "public": "公众", "applicant": "申请人"}
 CHANNEL_ZH = {"online": "网上申请", "window": "窗口申请"}
-CLOSED = frozenset({"identified", "refused", "not_accepted", "withdrawn"})
+CLOSED = frozenset({"identified", "refused", "not_accepted", "withdrawn", "exited"})
 PAGE_SIZE = 25
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _KEY = re.compile(r"^[A-Za-z0-9-]{8,100}$")
@@ -158,6 +176,13 @@ async def _case_page(
     key: str | None = None,
 ) -> Response:
     detail = await web_cases.case_detail(session, actor, settings, case_id, datetime.now(UTC))
+    assistance: assistance_service.AssistanceView | None = None
+    if detail.case.status in ("identified", "exited"):
+        try:
+            assistance = await assistance_service.view(session, actor, case_id)
+        except Problem as problem:
+            if problem.type != "not-in-assistance":
+                raise
     objection_task = request.query_params.get("objection")
     return render(
         request,
@@ -183,9 +208,50 @@ async def _case_page(
         STAGE_ZH=STAGE_ZH,
         ACTOR_ZH=ACTOR_ZH,
         CHANNEL_ZH=CHANNEL_ZH,
-        OUTCOME_ZH=OUTCOME_ZH,
-        FIELD_ZH=FIELD_ZH,
+        OUTCOME_ZH=ALL_OUTCOME_ZH,
+        FIELD_ZH=ALL_FIELD_ZH,
+        **_assistance_context(request, detail, assistance, action, key),
     )
+
+
+def _assistance_context(
+    request: Request,
+    detail: web_cases.CaseDetail,
+    view: assistance_service.AssistanceView | None,
+    action: str | None,
+    key: str | None,
+) -> dict[str, Any]:
+    """What the assistance section shows: the view, the pack's names for standards and exit
+    reasons, the code tables, one key per form (kept for the form being corrected) and what
+    the last recording said (``?assisted=``)."""
+    pack = detail.pack
+    task = request.query_params.get("task")
+    entries = view.entries if view else []
+    return {
+        "assistance": view,
+        "standard_names": {s.code: s for s in pack.assistance_standards} if pack else {},
+        "assist_keys": {
+            what: key if action == f"assistance:{what}" and key else str(uuid.uuid4())
+            for what in ASSISTANCE_FORMS
+        },
+        "assist_form": action.removeprefix("assistance:") if action else "",
+        "exit_reason_names": {r.code: r for r in view.exit_reasons} if view else {},
+        "ASSISTED_ZH": ASSISTED_ZH,
+        "assisted": request.query_params.get("assisted") or "",
+        "assisted_handling": request.query_params.get("handling") or "",
+        "assisted_task": task if task and _TASK_ID.match(task) else None,
+        "contacts": [e for e in entries if e.kind == "contact"],
+        "services": [e for e in entries if e.kind == "service"],
+        "refusals": [e for e in entries if e.kind == "refusal"],
+        "subsidy_total_fen": sum(g.months * g.monthly_fen for g in view.subsidies) if view else 0,
+        "SERVICE_KIND_ZH": SERVICE_KIND_ZH,
+        "CONTACT_CHANNEL_ZH": CONTACT_CHANNEL_ZH,
+        "SUBSIDY_KIND_ZH": SUBSIDY_KIND_ZH,
+        "CONTACT_CHANNELS": contracts.CONTACT_CHANNELS,
+        "SERVICE_KINDS": contracts.SERVICE_KINDS,
+        "instant": instant,
+        "yuan": fen_to_yuan,
+    }
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
@@ -303,3 +369,185 @@ async def withdraw(
             **page,
         )
     return RedirectResponse(f"/cases/{case_id}?withdrawn=1#actions", status_code=303)
+
+
+# --- assistance (就业援助): what officers record from the case page ----------------------------
+
+# The forms of the assistance section: the API's body model for each, and its fields.
+ASSISTANCE_FORMS: dict[str, tuple[type[BaseModel], tuple[str, ...]]] = {
+    "contacts": (assistance_api.ContactIn, ("channel", "own", "note")),
+    "services": (assistance_api.ServiceIn, ("kind", "note")),
+    "refusals": (assistance_api.RefusalIn, ("service_kind", "note")),
+    "subsidies": (
+        assistance_api.SubsidyIn,
+        ("kind", "start_month", "months", "monthly_amount"),
+    ),
+    "events": (assistance_api.ExitEventIn, ("reason", "detail", "should_have_ended_on")),
+}
+# What a field's message says when the API's model refuses it.
+ASSISTANCE_ERRORS_ZH = {
+    "channel": "请选择联系方式",
+    "own": "请选择是本人主动联系还是工作人员联系",
+    "kind": "请选择类型",
+    "service_kind": "请选择被拒绝的服务",
+    "note": "不能超过 1000 个字，且不能包含控制字符",
+    "detail": "不能超过 1000 个字，且不能包含控制字符",
+    "start_month": "请填写起始月份（年-月，如 2026-01）",
+    "months": "请填写 1 至 120 之间的整数月数",
+    "monthly_amount": "请填写每月金额（元，最多两位小数）",
+    "reason": "请选择退出原因",
+    "should_have_ended_on": "请填写有效的日期（年-月-日）",
+}
+# What the page says once a recording is accepted (``?assisted=<form>``).
+ASSISTED_ZH = {
+    "contacts": "联系记录已登记",
+    "services": "服务记录已登记",
+    "refusals": "拒绝服务记录已登记",
+    "subsidies": "补贴发放已登记",
+    "exiting": "退出已登记，系统正在办理退出并告知本人",
+    "exit_review": "已报县级公共就业服务机构核实退出",
+    "duplicate": "该退出事项此前已登记",
+}
+
+
+def _assistance_body(what: str, form: Any) -> tuple[dict[str, str], dict[str, Any]]:
+    """(what was typed, the API's body): empty fields are left out, so the model names a
+    required one as missing; ``own`` is the radio's 1 or 0."""
+    _model, names = ASSISTANCE_FORMS[what]
+    typed = {name: str(form.get(name, "")) for name in names}
+    body: dict[str, Any] = {}
+    for name, value in typed.items():
+        if not value.strip():
+            continue
+        if name == "own":
+            body[name] = {"1": True, "0": False}.get(value, value)
+        else:
+            body[name] = value.strip() if name not in ("note", "detail") else value
+    return typed, body
+
+
+async def _send(
+    session: SessionDep,
+    temporal: Any,
+    actor: Actor,
+    case_id: str,
+    what: str,
+    body: BaseModel,
+    key: str,
+) -> contracts.RecordResult:
+    """The same service calls as ``inbox_api/routes/assistance.py`` makes."""
+    if isinstance(body, assistance_api.ContactIn):
+        return await assistance_service.record_contact(
+            session,
+            temporal,
+            actor,
+            case_id,
+            channel=body.channel,
+            own=body.own,
+            note=body.note,
+            key=key,
+        )
+    if isinstance(body, assistance_api.ServiceIn):
+        return await assistance_service.record_service(
+            session, temporal, actor, case_id, kind=body.kind, note=body.note, key=key
+        )
+    if isinstance(body, assistance_api.RefusalIn):
+        return await assistance_service.record_refusal(
+            session,
+            temporal,
+            actor,
+            case_id,
+            service_kind=body.service_kind,
+            note=body.note,
+            key=key,
+        )
+    if isinstance(body, assistance_api.SubsidyIn):
+        year, month = (int(x) for x in body.start_month.split("-"))
+        request = contracts.SubsidyRequest(
+            kind=body.kind,
+            start_month=date(year, month, 1),
+            months=body.months,
+            monthly_fen=int(body.monthly_amount * 100),
+        )
+        return await assistance_service.grant_subsidy(
+            session, temporal, actor, case_id, request=request, key=key
+        )
+    assert isinstance(body, assistance_api.ExitEventIn), what
+    exit_request = contracts.ExitEventRequest(
+        reason=body.reason, detail=body.detail, should_have_ended_on=body.should_have_ended_on
+    )
+    return await assistance_service.report_exit(
+        session, temporal, actor, case_id, request=exit_request, key=key
+    )
+
+
+@router.post("/cases/{case_id}/assistance/{what}", response_class=HTMLResponse)
+async def record_assistance(
+    request: Request,
+    case_id: str,
+    what: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: PageActor,
+) -> Response:
+    """Record a contact, a service, a refusal, a subsidy or an exit event from the case page:
+    checked by the API's own body models (messages beside the fields, what was typed kept),
+    then sent to the assistance workflow with the form's Idempotency-Key; the workflow's
+    refusals (the subsidy cap, a reason not of this pack, the person no longer in assistance)
+    are shown beside their field and above the form."""
+    if what not in ASSISTANCE_FORMS:
+        raise Problem(404, "not-found", "Not found", f"no assistance form {what!r}")
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
+    await case_service.case_for(session, actor, case_id)  # 404 first
+    model, _names = ASSISTANCE_FORMS[what]
+    typed, raw = _assistance_body(what, form)
+    typed_key = str(form.get("key", ""))
+    key = typed_key if _KEY.match(typed_key) else str(uuid.uuid4())
+    page: dict[str, Any] = {"action": f"assistance:{what}", "typed": typed, "key": key}
+    errors: dict[str, str] = {}
+    try:
+        body = model.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = str((err.get("loc") or ("",))[0])
+            errors.setdefault(name, _(ASSISTANCE_ERRORS_ZH.get(name, "填写的内容有误")))
+        alert = {"message": _("填写的内容有误，请按提示修改"), "detail": ""}
+        return await _case_page(
+            request,
+            session,
+            settings,
+            actor,
+            case_id,
+            status=422,
+            errors=errors,
+            alert=alert,
+            **page,
+        )
+    try:
+        result = await _send(session, await _temporal(request), actor, case_id, what, body, key)
+    except Problem as problem:
+        if problem.status == 404:
+            raise
+        await session.rollback()
+        for error in problem.extra.get("errors", []):
+            name = str(error.get("field", ""))
+            if name in typed:
+                errors[name] = problem_message(problem)
+        return await _case_page(
+            request,
+            session,
+            settings,
+            actor,
+            case_id,
+            status=problem.status,
+            errors=errors,
+            alert=alert_for(problem),
+            **page,
+        )
+    query = {"assisted": what}
+    if what == "events":
+        query["handling"] = result.handling
+        if result.task_id:
+            query["task"] = result.task_id
+    return RedirectResponse(f"/cases/{case_id}?{urlencode(query)}#assistance", status_code=303)

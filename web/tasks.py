@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,6 +23,7 @@ from starlette.datastructures import FormData
 
 from inbox_api.deps import Actor, SessionDep
 from inbox_api.errors import Problem
+from inbox_api.services import assistance as assistance_service
 from inbox_api.services import cases as case_service
 from inbox_api.services import tasks as task_service
 from inbox_api.services import web_cases
@@ -44,6 +45,81 @@ TEXT_LIMIT = 2000
 # PostgreSQL text, and none of them belongs in a record).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _KEY = re.compile(r"^[A-Za-z0-9-]{8,100}$")
+
+# --- assistance (就业援助): the words of its codes, shared with the case page -------------------
+# The service kinds officers record and plans choose (domain.policy.model.ServiceKind).
+SERVICE_KIND_ZH = {
+    "career_guidance": "职业指导",
+    "job_recommendation": "岗位推荐",
+    "training": "职业培训",
+    "startup_service": "创业服务",
+    "public_welfare_post": "公益性岗位安置",
+    "policy_subsidy": "政策扶持（补贴）",
+    "policy_consultation": "政策咨询",
+    "internship": "就业见习",
+    "job_seeking_subsidy": "一次性求职创业补贴",
+}
+# Ways a contact happens (contracts.CONTACT_CHANNELS).
+CONTACT_CHANNEL_ZH = {"phone": "电话", "visit": "走访", "came_in": "本人来访", "online": "网上联系"}
+# Subsidy kinds the seeds name (the API takes any code; these are the ones the page offers).
+SUBSIDY_KIND_ZH = {
+    "social_insurance": "社会保险补贴",
+    "post_subsidy": "岗位补贴",
+    "public_welfare_post": "公益性岗位补贴",
+    "training": "职业培训补贴",
+    "training_living": "培训期间生活费补贴",
+    "startup": "一次性创业补贴",
+    "job_seeking": "一次性求职创业补贴",
+}
+# Outcomes and fields of the assistance tasks (workflows/assistance.py); the identification's
+# are in web/labels.py. A field that means something else here ("channel" is how the person
+# was reached, not how a decision was served) is named by these first for these kinds.
+ASSISTANCE_OUTCOME_ZH = {
+    "agreement_signed": "已签订援助协议",
+    "drawn_up": "已制定援助计划",
+    "visited": "已走访",
+    "not_reached": "未联系上",
+    "contacted": "已联系",
+    "cancel": "注销资格",
+    "keep": "保留资格",
+    "confirm": "确认退出",
+    "reject": "不予退出",
+    "planned": "已安排补足服务",
+}
+ASSISTANCE_FIELD_ZH = {
+    "intentions": "本人意愿（就业、培训、创业意向等）",
+    "services": "选定的援助服务",
+    "standards": "适用的服务标准",
+    "visit_record": "走访记录",
+    "channel": "联系方式",
+    "note": "情况说明",
+    "reason": "原因",
+    "should_have_ended_on": "应注销资格之日",
+}
+ASSISTANCE_KINDS = assistance_service.ASSISTANCE_TASK_KINDS
+# Fields whose value is a list (the plan's services and standards, the supplement's materials).
+TASK_LIST_FIELDS = LIST_FIELDS | {"services", "standards"}
+# Fields that take a calendar day (YYYY-MM-DD, as the workflow's validator reads it).
+DATE_FIELDS = frozenset({"should_have_ended_on"})
+ALL_OUTCOME_ZH = {**OUTCOME_ZH, **ASSISTANCE_OUTCOME_ZH}
+ALL_FIELD_ZH = {**FIELD_ZH, **ASSISTANCE_FIELD_ZH}
+
+
+def instant(value: Any) -> datetime | None:
+    """An ISO instant from a workflow payload or snapshot (plain JSON) for ``|local``."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def named(table: dict[str, str]) -> dict[str, web_cases.Named]:
+    """A code table as the ``choice_label`` macro reads it, in the reader's language."""
+    return {code: web_cases.Named(_(zh)) for code, zh in table.items()}
 
 
 @dataclass
@@ -98,7 +174,7 @@ def validate(
     if submitted.outcome not in outcomes:
         errors["outcome"] = _("请选择办理结果")
     else:
-        chosen = _(OUTCOME_ZH.get(submitted.outcome, submitted.outcome))
+        chosen = _(ALL_OUTCOME_ZH.get(submitted.outcome, submitted.outcome))
         for name in outcomes[submitted.outcome]:
             if not submitted.values.get(name):
                 errors[name] = _("选择“%(outcome)s”时必须填写此项") % {"outcome": chosen}
@@ -110,10 +186,27 @@ def validate(
             problem = _text_error(value)
             if problem and name not in errors:
                 errors[name] = problem
+            if name in DATE_FIELDS and name not in errors and not _is_date(value):
+                errors[name] = _("请填写有效的日期（年-月-日）")
     problem = _text_error(submitted.comment)
     if problem:
         errors["comment"] = problem
     return errors
+
+
+def _is_date(value: str) -> bool:
+    try:
+        date.fromisoformat(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _field_value(name: str, values: list[str]) -> object:
+    """What the workflow receives for a field: a list for list fields, else the one value."""
+    if name in TASK_LIST_FIELDS:
+        return values
+    return values[0].strip() if name in DATE_FIELDS else values[0]
 
 
 def errors_of(problem: Problem, submitted: TaskForm, outcomes: dict[str, list[str]]) -> None:
@@ -147,11 +240,20 @@ async def _page(
 ) -> Response:
     view = await web_cases.task_view(session, actor, task_id)
     outcomes, choices = form_definition(view.task.payload or {})
+    assisting = view.task.kind in ASSISTANCE_KINDS
+    assistance = None
+    if assisting and view.case is not None:
+        try:
+            assistance = await assistance_service.view(session, actor, view.case.id)
+        except Problem as problem:
+            if problem.status not in (404, 409):
+                raise
     requirements: dict[str, list[str]] = {}
     for outcome, required in outcomes.items():
         for name in required:
             requirements.setdefault(name, []).append(outcome)
-    # Names of the codes a field offers: the pack's categories and materials (by locale).
+    # Names of the codes a field offers: the pack's categories, materials and standards (by
+    # locale), the assistance's service kinds and contact channels.
     choice_labels: dict[str, dict[str, web_cases.Named]] = {
         "category": view.categories,
         "evidence": {
@@ -161,6 +263,12 @@ async def _page(
                 if isinstance(m, dict)
             },
             **view.materials,
+        },
+        "services": named(SERVICE_KIND_ZH),
+        "channel": named(CONTACT_CHANNEL_ZH) if assisting else {},
+        "standards": {
+            s.code: web_cases.Named(s.name, s.name_en)
+            for s in (view.pack.assistance_standards if view.pack else [])
         },
     }
     return render(
@@ -184,9 +292,17 @@ async def _page(
         idempotency_key=idempotency_key or str(uuid.uuid4()),
         comment_body=comment_body,
         comment_error=comment_error,
-        OUTCOME_ZH=OUTCOME_ZH,
-        FIELD_ZH=FIELD_ZH,
-        LIST_FIELDS=LIST_FIELDS,
+        OUTCOME_ZH=ALL_OUTCOME_ZH,
+        # An assistance task names its fields in its own words first.
+        FIELD_ZH=ALL_FIELD_ZH if assisting else FIELD_ZH,
+        LIST_FIELDS=TASK_LIST_FIELDS,
+        DATE_FIELDS=DATE_FIELDS,
+        ASSISTANCE_KINDS=ASSISTANCE_KINDS,
+        assistance=assistance,
+        exit_reasons={r.code: r for r in view.pack.exit_reasons} if view.pack else {},
+        SERVICE_KIND_ZH=SERVICE_KIND_ZH,
+        CONTACT_CHANNEL_ZH=CONTACT_CHANNEL_ZH,
+        instant=instant,
     )
 
 
@@ -237,7 +353,7 @@ async def task_submit(
         # Only the fields the chosen outcome asks for: what was typed for another outcome
         # (before the officer changed their mind) is not part of this decision.
         fields: dict[str, object] = {
-            name: values if name in LIST_FIELDS else values[0]
+            name: _field_value(name, values)
             for name, values in submitted.values.items()
             if values and name in outcomes.get(submitted.outcome, [])
         }
