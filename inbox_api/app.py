@@ -18,15 +18,18 @@ from inbox_api.routes import (
     admin,
     applications,
     assistance,
+    assistance_targets,
     auth,
     cases,
     filters,
     health,
+    ledger,
     notifications,
     outbound,
     reference,
     supervision,
     tasks,
+    verification,
 )
 from store.db import make_engine, make_sessionmaker
 from store.settings import Settings
@@ -84,11 +87,14 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
         cases,
         assistance,
         supervision,
+        assistance_targets,
         notifications,
         account,
         admin,
         outbound,
         reference,
+        ledger,
+        verification,
     ):
         app.include_router(module.router)
     from web.pages import mount_web  # the pages use the same services and state

@@ -26,10 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox_api.deps import Actor, SessionDep
 from inbox_api.errors import Problem
+from inbox_api.services import assistance_targets as targets_service
 from inbox_api.services import supervision as service
 from inbox_api.services.supervision import Period
 from store import repos
 from store.models import Jurisdiction
+from web import i18n
 from web.common import SupervisorPage, render
 from web.i18n import gettext as _
 
@@ -571,6 +573,90 @@ async def _deadlines(v: View) -> dict[str, Any]:
     }
 
 
+# --- assistance targets (援助目标) -------------------------------------------------------------
+
+RATE_TARGET_LEGEND = {"on_track": "达到目标", "breached": "未达目标", "on_time": "帮扶率"}
+CLEARANCE_LEGEND = {"on_track": "期内退出", "breached": "期末仍在援助"}
+EXIT_LEGEND = {"on_time": "退出人数"}
+
+
+@dataclass
+class TargetBar:
+    """An assistance-rate bar and the x of its target's line across the track (None: the
+    place's packs set no rate)."""
+
+    bar: Bar
+    target_x: float | None = None
+    target_text: str = ""
+
+
+def rate_target(row: targets_service.TargetsRow) -> targets_service.TargetOut | None:
+    """The rate target a row's bar is drawn against: the first (the place's own pack's)."""
+    return next((t for t in row.targets if t.kind == targets_service.COVERAGE), None)
+
+
+def _rate_bar(x: Line[targets_service.TargetsRow]) -> TargetBar:
+    """The bar of a place's rate: where a target applies, the rate it is measured on (the
+    people of its pack; a row mixing packs has another overall rate, in the table), coloured
+    by whether it is met, so that the bar, its line and its colour never disagree."""
+    target = rate_target(x.row)
+    rate, persons = (target.rate, target.persons) if target else (x.row.rate, x.row.persons)
+    met = target.met if target is not None else None
+    key = "on_time" if met is None else ("on_track" if met else "breached")
+    shown = percent(rate) if persons else _("无援助对象")
+    bar = Bar(x.name, x.href, [Segment(key, rate or 0, text=percent(rate))], shown)
+    if target is None or target.minimum_rate is None:
+        return TargetBar(bar)
+    return TargetBar(bar, LABEL_W + target.minimum_rate * BAR_MAX, percent(target.minimum_rate))
+
+
+async def _assistance(v: View) -> dict[str, Any]:
+    """The assistance rate (帮扶率) against its target, clearance (年度清零) and exits by
+    reason of the period, by place, from the service behind /api/v1/supervision/assistance."""
+    body = await targets_service.targets(
+        v.session, v.actor, code=v.place.code, span=v.span, now=v.now
+    )
+    lines = [Line(r, own_name(v, r.code, r.name), href=v.drill(r.code)) for r in body.rows]
+    total = Line(body.total, _(body.total.name))
+    rate_bars = [_rate_bar(x) for x in lines]
+    clearance = [
+        Bar(
+            x.name,
+            x.href,
+            [Segment("on_track", x.row.cleared), Segment("breached", x.row.remaining)],
+            str(x.row.remaining),
+        )
+        for x in lines
+    ]
+    reasons = body.exit_reasons
+    exit_bars = [
+        Bar(i18n.label(r), None, [Segment("on_time", n)], str(n))
+        for r, n in zip(reasons, body.total.exits, strict=True)
+    ]
+    packs = {r.pack_id: targets_service.pack_or_none(r.pack_id) for r in reasons}
+    return {
+        "lines": lines,
+        "total": total,
+        "rate_bars": rate_bars,
+        "rate_chart": chart(
+            "assistance-rate",
+            _("帮扶率（按地区）"),
+            [t.bar for t in rate_bars],
+            RATE_TARGET_LEGEND,
+            scale=1.0,
+        ),
+        "clearance_chart": chart(
+            "assistance-clearance", _("清零情况（按地区）"), clearance, CLEARANCE_LEGEND
+        ),
+        "exit_chart": chart("assistance-exits", _("期内退出（按原因）"), exit_bars, EXIT_LEGEND),
+        "targets": [(x, t) for x in [*lines, total] for t in x.row.targets],
+        "reasons": [
+            (r, [x.row.exits[i] for x in lines], body.total.exits[i]) for i, r in enumerate(reasons)
+        ],
+        "packs": packs if len(packs) > 1 else {},
+    }
+
+
 # The dashboard's sections, in page order. Later issues add theirs here — the assistance rate
 # (援助率) and the zero-employment households not yet cleared (零就业家庭) — each a Section
 # with a builder calling its service and a template dashboard/_<key>.html; a section shows
@@ -581,6 +667,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("workload", "经办人员工作量", _workload),
     Section("escalations", "督办", _escalations),
     Section("deadlines", "认定时限达标率", _deadlines),
+    Section("assistance", "援助目标", _assistance),
 )
 
 

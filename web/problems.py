@@ -35,6 +35,8 @@ PROBLEM_ZH = {
     "bad-assignee": "不能转交给该人员",
     "bad-cursor": "分页参数无效，请回到第一页",
     "department-file-invalid": "部门数据文件有误，未导入任何记录",
+    "ledger-file-invalid": "台账文件有误，未导入任何记录",
+    "ledger-too-large": "台账人数过多，请按县区或镇街分别导出",
     "idempotency-key-reused": "重复提交的内容不一致",
     "import-invalid": "导入文件有误，未导入任何记录",
     "invalid-id-number": "身份证号码无效",

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import click
 
-from worker import cli_calendar, cli_department, cli_outbound, cli_policy
+from worker import cli_calendar, cli_department, cli_ledger, cli_outbound, cli_policy
 from worker.cli_support import fail, settings_or_fail
 
 
@@ -187,6 +187,7 @@ cli_calendar.register(main)
 cli_policy.register(main)
 cli_department.register(main)
 cli_outbound.register(main)
+cli_ledger.register(main)
 
 if __name__ == "__main__":
     main()

@@ -20,12 +20,22 @@ from activities.department import (
     ImportedListsAdapter,
 )
 from activities.inbox import InboxActivities
+from activities.ledger import LedgerActivities
+from activities.verification import VerificationActivities
 from store.db import make_engine, make_sessionmaker
 from store.settings import Settings
 from workflows.assistance import AssistanceWorkflow
 from workflows.identification import IdentificationWorkflow
+from workflows.ledger_import import LedgerImportWorkflow
+from workflows.verification import QuarterlyVerificationWorkflow, VerificationBatchWorkflow
 
-WORKFLOWS: Sequence[type] = (IdentificationWorkflow, AssistanceWorkflow)
+WORKFLOWS: Sequence[type] = (
+    IdentificationWorkflow,
+    AssistanceWorkflow,
+    LedgerImportWorkflow,
+    QuarterlyVerificationWorkflow,
+    VerificationBatchWorkflow,
+)
 
 
 def activities_for(
@@ -40,6 +50,8 @@ def activities_for(
     inbox = InboxActivities(sessions)
     cases = CaseActivities(sessions, adapter)
     assistance = AssistanceActivities(sessions, assistance_history_limit)
+    verification = VerificationActivities(sessions)
+    ledger = LedgerActivities(sessions, assistance_history_limit)
     return [
         inbox.open_task,
         inbox.close_task,
@@ -53,6 +65,14 @@ def activities_for(
         DepartmentActivities(adapter).department_check,
         assistance.assistance_input,
         assistance.record,
+        ledger.page,
+        ledger.progress,
+        verification.plan,
+        verification.begin_batch,
+        verification.people,
+        verification.open_tasks,
+        verification.sla_page,
+        verification.batch_event,
     ]
 
 

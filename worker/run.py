@@ -12,6 +12,7 @@ import socket
 from store.migrate import check_revision
 from store.settings import Settings
 from worker.factory import build_worker
+from worker.schedules import ensure_schedules
 from worker.temporal_client import connect
 
 log = logging.getLogger("yuanzhu")
@@ -48,6 +49,11 @@ async def run_worker(settings: Settings) -> None:
     await check_revision(settings)
     client = await connect_with_retry(settings)
     worker = build_worker(client, settings)
+    try:
+        # Quarterly verification (定期审验): one Schedule per pack region, kept current.
+        log.info("schedules: %s", ", ".join(await ensure_schedules(client, settings)) or "none")
+    except Exception:  # the cases must still be served; the next start tries again
+        log.exception("could not create or update the quarterly verification schedules")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

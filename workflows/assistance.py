@@ -75,6 +75,7 @@ with workflow.unsafe.imports_passed_through():
         ERR_BAD_FIELD,
         ERR_NOT_IN_ASSISTANCE,
         ERR_SUBSIDY_CAP,
+        SERVICE_KINDS,
         AssistanceRecordInput,
         AssistanceRules,
         CaseStatus,
@@ -97,22 +98,13 @@ with workflow.unsafe.imports_passed_through():
         TaskKind,
     )
     from workflows.human_task import CaseContext, HumanTasks, TaskState, run_activity, sleep_until
+    from workflows.verification import adopt_verification, check_adoptable
 
 # Update ids remembered across runs: far more than any client retries within its lifetime,
 # few enough to keep the carried state small over years.
 MAX_REMEMBERED_UPDATES = 1000
 # The service kinds a plan may choose (the six the issue names come first).
-PLAN_SERVICE_KINDS = [
-    "career_guidance",
-    "job_recommendation",
-    "training",
-    "startup_service",
-    "public_welfare_post",
-    "policy_subsidy",
-    "policy_consultation",
-    "internship",
-    "job_seeking_subsidy",
-]
+PLAN_SERVICE_KINDS = list(SERVICE_KINDS)
 EXIT_NOTICE_TITLE = "就业困难人员身份退出（注销）告知书"
 
 
@@ -144,6 +136,9 @@ class AssistanceState:
     # Update ids already applied (Temporal dedupes update ids only within a run).
     processed_updates: list[str] = field(default_factory=list)
     handled_tasks: list[str] = field(default_factory=list)
+    # Quarterly verification periods (YYYY-MM) whose task this person's officer completed
+    # (workflows/verification.py): a repeat after continue-as-new is refused.
+    verified_periods: list[str] = field(default_factory=list)
     runs: int = 1
     # Bumped by every snapshot: concurrent handlers' writes may land out of order, and the
     # projection keeps the highest.
@@ -456,6 +451,8 @@ class AssistanceWorkflow:
             else:
                 # Kept (e.g. the person was in hospital): the clock runs again from here.
                 s.contact_anchor = now
+        elif task.kind == TaskKind.QUARTERLY_VERIFICATION:
+            await self._verification_decided(task, d)
         elif task.kind == TaskKind.EXIT_REVIEW and d.outcome == "confirm":
             ended = d.fields.get("should_have_ended_on")
             s.pending_exit = PendingExit(
@@ -470,6 +467,14 @@ class AssistanceWorkflow:
 
     @workflow.update
     async def complete_task(self, req: CompleteTaskRequest) -> CompleteTaskResult:
+        adopted = adopt_verification(self.tasks, self.rules, req.task_id)
+        if adopted is not None:
+            # A quarterly verification task the batch opened for this person (see
+            # workflows/verification.py): it becomes one of this assistance's tasks.
+            check_adoptable(self.tasks, adopted, req, self.state.verified_periods, self._active())
+            self.tasks.tasks[adopted.task_id] = adopted
+            self.state.verified_periods.append(str(adopted.payload["period"]))
+
         async def record(state: TaskState) -> None:
             await self._event(
                 f"task_completed:{state.task_id}",
@@ -486,6 +491,10 @@ class AssistanceWorkflow:
 
     @complete_task.validator
     def _validate_complete_task(self, req: CompleteTaskRequest) -> None:
+        adopted = adopt_verification(self.tasks, self.rules, req.task_id)
+        if adopted is not None:
+            check_adoptable(self.tasks, adopted, req, self.state.verified_periods, self._active())
+            return
         self.tasks.validate(req)
         state = self.tasks.tasks[req.task_id]
         if state.kind == TaskKind.EXIT_REVIEW and req.outcome == "confirm":
@@ -732,6 +741,37 @@ class AssistanceWorkflow:
             return True
         self.state.processed_updates.append(key)
         return False
+
+    def _active(self) -> bool:
+        return self.state.status == "active" and self.state.pending_exit is None
+
+    async def _verification_decided(self, task: TaskState, d: CompleteTaskRequest) -> None:
+        """定期审验 (清新 三(三)2): verified — a phone call or visit is the officer's contact (the
+        person's own contact clock is not reset); exit review — the manual reason goes to the
+        county's exit review like any manual exit."""
+        period = str(task_payload(task).get("period"))
+        if d.outcome == "verified":
+            method = str(d.fields.get("method"))
+            if method in CONTACT_CHANNELS:
+                await self._contact(
+                    method,
+                    own=False,
+                    note=d.comment,
+                    key=f"{task.task_id}/contact",
+                    actor=d.actor_name,
+                )
+            await self._event(
+                f"verification:{period}",
+                f"定期审验（{period}）：已核实",
+                actor=d.actor_name,
+                detail={"task_id": task.task_id, "method": method},
+            )
+            return
+        reason = self._reason(str(d.fields.get("reason")))
+        if reason is not None:
+            await self._open_exit_review(
+                reason, proposed_by=d.actor_name, detail=d.comment or f"定期审验（{period}）"
+            )
 
     def _check_active(self) -> None:
         if self.state.status != "active" or self.state.pending_exit is not None:

@@ -4,10 +4,13 @@ later without breaking running histories (new fields need defaults)."""
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
+
+from domain.policy.model import ServiceKind
 
 
 class TaskKind(StrEnum):
@@ -30,6 +33,8 @@ class TaskKind(StrEnum):
     CANCELLATION_REVIEW = "cancellation_review"  # 注销核实（连续6个月未主动联系）
     EXIT_REVIEW = "exit_review"  # 退出核实
     SERVICE_GAP = "service_gap"  # 服务未达标
+    # Quarterly verification (清新 三(三)2 定期审验), workflows/verification.py
+    QUARTERLY_VERIFICATION = "quarterly_verification"  # 定期审验
 
 
 # Chinese names of the task kinds, for the inbox, the pages and notifications.
@@ -50,6 +55,7 @@ TASK_KIND_ZH: dict[str, str] = {
     "cancellation_review": "注销核实（未主动联系）",
     "exit_review": "退出核实",
     "service_gap": "援助服务未达标",
+    "quarterly_verification": "定期审验",
 }
 
 
@@ -370,17 +376,7 @@ class WithdrawRequest:
 # Ways a contact happens (联系方式): a phone call, a visit, the person coming in, online.
 CONTACT_CHANNELS = ("phone", "visit", "came_in", "online")
 # Service kinds an officer records (援助服务): the pack model's ServiceKind.
-SERVICE_KINDS = (
-    "career_guidance",
-    "job_recommendation",
-    "training",
-    "startup_service",
-    "public_welfare_post",
-    "policy_subsidy",
-    "policy_consultation",
-    "internship",
-    "job_seeking_subsidy",
-)
+SERVICE_KINDS: tuple[str, ...] = typing.get_args(ServiceKind)
 
 
 @dataclass
@@ -568,3 +564,192 @@ class AssistanceRecordInput:
     snapshot: dict[str, Any] | None = None
     actor_id: int | None = None
     actor_name: str = "system"
+
+
+# --- quarterly verification (定期审验, workflows/verification.py) ------------------------------
+
+# How a township verified the person (清新 三(三)2: 通过电话、走访、相关业务系统信息比对).
+VERIFICATION_METHODS = ("phone", "visit", "data")
+
+
+def verification_task_id(case_id: str, period: str) -> str:
+    """One verification task per person per period (``period`` is the verification month,
+    ``YYYY-MM``): deterministic, so a second run of the same quarter upserts nothing new. It
+    is a task of the person's assistance workflow (``task_id`` format), which completes it."""
+    return f"{assistance_workflow_id(case_id)}.{TaskKind.QUARTERLY_VERIFICATION}.{period}"
+
+
+def verification_batch_id(district_code: str, period: str) -> str:
+    return f"{district_code}-{period}"
+
+
+@dataclass
+class VerificationPeriod:
+    """A verification period of the pack (清新 三(三)2): lists at the start of the quarter's
+    first month, results due by its end."""
+
+    label: str  # YYYY-MM, the first month
+    starts_on: date
+    due_on: date  # the last day of the first month
+
+
+@dataclass
+class VerificationRegionInput:
+    """What the quarterly Schedule starts: the pack region whose districts are verified."""
+
+    region_code: str
+    pack_id: str
+    # Leave unset for a scheduled run (the period containing the run's start); set to verify
+    # another period (``YYYY-MM``).
+    period: str | None = None
+
+
+@dataclass
+class PlanInput:
+    region_code: str
+    pack_id: str
+    at: datetime
+    period: str | None = None
+
+
+def verification_reasons(reasons: list[Any]) -> list[str]:
+    """The exit reasons a verification may propose (the pack's manual reasons verified by the
+    office, ``trigger = "verification"``; all manual ones where none says so). The inbox form
+    and the assistance workflow's validator both use this, from the same pinned pack."""
+    manual = [r for r in reasons if r.mode == "manual"]
+    by_verification = [r.code for r in manual if r.trigger == "verification"]
+    return by_verification or [r.code for r in manual]
+
+
+def verification_form(reasons: list[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """The verification task's form: outcome -> required fields, and allowed values."""
+    outcomes = {"verified": ["method"], "exit_review": ["reason"]}
+    choices = {"method": list(VERIFICATION_METHODS), "reason": reasons}
+    return outcomes, choices
+
+
+@dataclass
+class VerificationPlan:
+    period: VerificationPeriod
+    districts: list[PlaceRef]
+
+
+@dataclass
+class BeginBatchInput:
+    batch_id: str
+    district: PlaceRef
+    pack_id: str
+    period: VerificationPeriod
+    workflow_id: str
+    at: datetime
+
+
+@dataclass
+class BatchInfo:
+    """The batch as its workflow needs it: when the tasks fall due and when to remind."""
+
+    batch_id: str
+    opened_at: datetime
+    at_risk_at: datetime
+    due_at: datetime
+
+
+@dataclass
+class PeopleInput:
+    batch_id: str
+    district_path: str
+    after: str | None
+    limit: int
+
+
+@dataclass
+class PeoplePage:
+    """A keyset page of the active persons of a district: case ids only (no personal data
+    in the history), and the cursor of the next page (None after the last)."""
+
+    case_ids: list[str]
+    next_after: str | None
+
+
+@dataclass
+class OpenVerificationInput:
+    batch_id: str
+    case_ids: list[str]
+    at: datetime
+
+
+@dataclass
+class SlaPageInput:
+    """Mark a page of the batch's open tasks ``at_risk`` or ``breached`` (keyset on task id)."""
+
+    batch_id: str
+    event: str  # at_risk | breached
+    at: datetime
+    after: str | None
+    limit: int
+
+
+@dataclass
+class SlaPageResult:
+    marked: int
+    next_after: str | None
+
+
+@dataclass
+class BatchEventInput:
+    batch_id: str
+    event: str  # created | at_risk | breached | finished
+    at: datetime
+    created: int = 0
+    found: int = 0
+
+
+# --- ledger import (台账导入), workflows/ledger_import.py --------------------------------------
+
+
+def ledger_import_workflow_id(import_id: int) -> str:
+    return f"ledger-import-{import_id}"
+
+
+@dataclass
+class LedgerPersonStart:
+    """A person an imported ledger made a case of, and what their assistance starts from: the
+    input the identification would have given (``setup``) and the ledger's history."""
+
+    case_id: str
+    setup: AssistanceSetup
+    identified_at: datetime
+    intentions: str
+    planned: list[str]
+    services: dict[str, int]
+    contacts: int
+    last_own_contact_at: datetime | None
+
+
+@dataclass
+class LedgerPageInput:
+    import_id: int
+    after: str | None
+    limit: int
+
+
+@dataclass
+class LedgerPage:
+    people: list[LedgerPersonStart]
+
+
+@dataclass
+class LedgerProgressInput:
+    import_id: int
+    case_ids: list[str]
+    done: bool
+    at: datetime
+
+
+@dataclass
+class LedgerImportInput:
+    import_id: int
+    batch_size: int = 50
+    # The last case of the pages already started (continue-as-new carries it).
+    after: str | None = None
+    started: int = 0

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Header
 from pydantic import BaseModel, Field, field_validator
 
 from domain.assistance import fen_to_yuan
+from domain.policy.model import ServiceKind
 from inbox_api.deps import CurrentActor, SessionDep, TemporalDep
 from inbox_api.routes.cases import CaseId
 from inbox_api.schemas import IsoDate
@@ -29,17 +30,8 @@ from workflows import contracts as c
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}/assistance", tags=["assistance"])
 
-ServiceKindName = Literal[
-    "career_guidance",
-    "job_recommendation",
-    "training",
-    "startup_service",
-    "public_welfare_post",
-    "policy_subsidy",
-    "policy_consultation",
-    "internship",
-    "job_seeking_subsidy",
-]
+# The pack model's service kinds (one list for the packs, the workflow and the API).
+ServiceKindName = ServiceKind
 ChannelName = Literal["phone", "visit", "came_in", "online"]
 CODE = r"^[a-z][a-z0-9_]*$"
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")

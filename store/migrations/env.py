@@ -14,6 +14,8 @@ import store.models_assistance
 import store.models_calendar
 import store.models_department  # noqa: F401
 import store.models_inbox as _inbox_tables  # noqa: F401
+import store.models_ledger as _ledger_tables  # noqa: F401
+import store.models_verification as _verification_tables  # noqa: F401
 from store.base import Base
 from store.db import make_engine
 

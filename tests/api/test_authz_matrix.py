@@ -225,6 +225,16 @@ async def place_params(w: World, a: Actor, region: int, place: str, name: str) -
     return {"code": w.regions[region].codes[place]}
 
 
+async def verification_params(
+    w: World, a: Actor, region: int, place: str, name: str
+) -> dict[str, Any]:
+    """A quarterly verification batch (定期审验) whose district is ``place``."""
+    from tests.api.test_verification_api import make_batch
+
+    batch_id, _ = await make_batch(w.system, w.regions[region], place, tasks={})
+    return {"batch_id": batch_id}
+
+
 @dataclass(frozen=True)
 class Op:
     method: str
@@ -322,6 +332,9 @@ OPERATIONS: tuple[Op, ...] = (
         obj=case_params,
         body={"reason": "hired"},
     ),
+    # quarterly verification (定期审验)
+    Op("GET", "/api/v1/verification/batches"),
+    Op("GET", "/api/v1/verification/batches/{batch_id}", obj=verification_params),
     # supervision
     *(
         Op("GET", f"/api/v1/supervision/{name}", SUPERVISION)
@@ -332,6 +345,7 @@ OPERATIONS: tuple[Op, ...] = (
             "escalations",
             "identification-deadlines",
             "breaches",
+            "assistance",
         )
     ),
     # notifications
@@ -375,6 +389,15 @@ OPERATIONS: tuple[Op, ...] = (
     Op("GET", "/api/v1/calendar/working-days", role_only=True),
     Op("GET", "/api/v1/calendar/days/{day}", role_only=True),
     Op("GET", "/api/v1/department/imports"),
+    # the assistance ledger (帮扶台账)
+    Op("GET", "/api/v1/ledger", params={"format": "json"}),
+    Op("GET", "/api/v1/ledger/imports"),
+    Op(
+        "POST",
+        "/api/v1/ledger/imports",
+        frozenset({"county_reviewer", "admin"}),
+        role_only=True,
+    ),
     Op("POST", "/api/v1/department/imports/{kind}", ADMIN, role_only=True),
     Op("GET", "/api/v1/policy-packs"),
     Op("GET", "/api/v1/policy-packs/diff", role_only=True),

@@ -1,0 +1,666 @@
+"""The assistance ledger (帮扶台账 / 服务跟踪情况 / 吉林 一人一册): its columns, the rows
+of an export, and the parsing of a ledger an office migrates.
+
+**Columns.** The seeds name the ledger and what it records but do not reproduce a template:
+qingxin 三(三)1 keeps "《就业困难人员服务跟踪情况》管理台账" recording 就业状态、技能状况及
+家庭收入变动 (its import template, 附件2 "服务跟踪情况-就业困难人员导入模板", is named but
+not attached);
+jilin 三(一) records per person (一人一册) 基本信息、求职意愿、服务需求、帮扶次数、政策享受. The
+two layouts below use those words as headers; the service columns use the pack's service names
+(职业指导、岗位推荐、职业培训 ...). The service-tracking layout is also the import template: an
+export with full ID numbers can be imported elsewhere as it is (its informational columns —
+序号, 服务达标情况, 补贴情况, 退出原因 ... — are read and ignored).
+
+**Import.** A file is accepted only without a single line error: ID numbers (check character,
+birth date), dates (认定日期, 最近主动联系日期), the category (code or Chinese name, among the
+pack's categories of the line's place), the services named in 计划服务项目 (known service kinds),
+counts (whole numbers ≥ 0), places inside the office's area, one line per person. Cells a
+spreadsheet would run as a formula are rejected, never stored. A line whose 人员状态 says the
+person has exited (已退出) is skipped: only people in assistance become cases.
+
+Pure: stdlib and :mod:`domain`; the caller passes ``today`` and the places it may import into.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Final
+
+from domain.department_import import (
+    Cell,
+    RowError,
+    looks_like_formula,
+    parse_cell_date,
+)
+from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
+
+__all__ = [
+    "EXPORT_LAYOUTS",
+    "IMPORT_COLUMNS",
+    "SERVICE_NAMES_ZH",
+    "ImportPlace",
+    "LedgerImportResult",
+    "LedgerLine",
+    "LedgerPerson",
+    "export_table",
+    "inert",
+    "parse_ledger_rows",
+]
+
+DEFAULT_MAX_ROWS: Final = 100_000
+DEFAULT_MAX_ERRORS: Final = 100
+MAX_TEXT: Final = 500
+MAX_COUNT: Final = 999
+
+# Service kinds (援助服务) in the order officers list them, with their Chinese names.
+SERVICE_NAMES_ZH: Final[dict[str, str]] = {
+    "career_guidance": "职业指导",
+    "job_recommendation": "岗位推荐",
+    "training": "职业培训",
+    "startup_service": "创业服务",
+    "public_welfare_post": "公益性岗位安置",
+    "policy_subsidy": "政策扶持",
+    "policy_consultation": "政策咨询",
+    "internship": "就业见习",
+    "job_seeking_subsidy": "求职创业补贴",
+}
+_SERVICE_BY_NAME: Final[dict[str, str]] = {
+    **{zh: kind for kind, zh in SERVICE_NAMES_ZH.items()},
+    **{kind: kind for kind in SERVICE_NAMES_ZH},
+    "公益性岗位": "public_welfare_post",
+}
+STATUS_ZH: Final[dict[str, str]] = {"active": "援助中", "exited": "已退出"}
+_EXITED_WORDS: Final = frozenset({"已退出", "已注销", "退出", "注销", "exited"})
+_ACTIVE_WORDS: Final = frozenset({"", "援助中", "在册", "active"})
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerPerson:
+    """One person of the ledger, as the repository reads them (plain data)."""
+
+    case_id: str
+    name: str
+    id_number: str
+    sex: str  # 男 | 女 | ""
+    place_code: str
+    place_name: str
+    category_name: str
+    identified_on: date | None
+    status: str  # active | exited
+    intentions: str = ""
+    planned_services: tuple[str, ...] = ()
+    services: Mapping[str, int] = field(default_factory=dict)
+    # "职业指导1/1、岗位推荐2/3" per standard that applies, and whether all are met
+    standards: tuple[tuple[str, str, bool], ...] = ()
+    contacts: int = 0
+    last_contact_on: date | None = None
+    last_own_contact_on: date | None = None
+    subsidies: tuple[tuple[str, int, int], ...] = ()  # (kind, months, monthly fen)
+    exit_reason: str = ""
+    exited_on: date | None = None
+
+
+def _services_text(kinds: Iterable[str]) -> str:
+    return "、".join(SERVICE_NAMES_ZH.get(k, k) for k in kinds)
+
+
+def _standards_text(p: LedgerPerson) -> str:
+    return "；".join(
+        f"{name}：{detail}（{'已达标' if met else '未达标'}）" for name, detail, met in p.standards
+    )
+
+
+def _subsidies_text(p: LedgerPerson) -> str:
+    return "；".join(
+        f"{kind} {months}个月 每月{fen // 100}.{fen % 100:02d}元"
+        for kind, months, fen in p.subsidies
+    )
+
+
+# A column's value for a person: (person, its number in the sheet, full ID numbers?).
+Getter = Callable[[LedgerPerson, int, bool], Cell]
+
+
+def _id(p: LedgerPerson, _n: int, full: bool) -> str:
+    return p.id_number if full else mask_id_number(p.id_number)
+
+
+def _service_count(kind: str) -> Getter:
+    return lambda p, n, f: int(p.services.get(kind, 0))
+
+
+_SERVICE_COLUMNS: Final[list[tuple[str, Getter]]] = [
+    (f"{zh}次数", _service_count(kind)) for kind, zh in SERVICE_NAMES_ZH.items()
+]
+
+SERVICE_TRACKING: Final[list[tuple[str, Getter]]] = [
+    ("序号", lambda p, n, f: n),
+    ("姓名", lambda p, n, f: p.name),
+    ("身份证号", _id),
+    ("性别", lambda p, n, f: p.sex),
+    ("所属镇街代码", lambda p, n, f: p.place_code),
+    ("所属镇街", lambda p, n, f: p.place_name),
+    ("人员类别", lambda p, n, f: p.category_name),
+    ("认定日期", lambda p, n, f: p.identified_on),
+    ("就业意向", lambda p, n, f: p.intentions),
+    ("计划服务项目", lambda p, n, f: _services_text(p.planned_services)),
+    *_SERVICE_COLUMNS,
+    ("服务达标情况", lambda p, n, f: _standards_text(p)),
+    ("联系次数", lambda p, n, f: p.contacts),
+    ("最近联系日期", lambda p, n, f: p.last_contact_on),
+    ("最近主动联系日期", lambda p, n, f: p.last_own_contact_on),
+    ("补贴情况", lambda p, n, f: _subsidies_text(p)),
+    ("人员状态", lambda p, n, f: STATUS_ZH.get(p.status, p.status)),
+    ("退出原因", lambda p, n, f: p.exit_reason),
+    ("退出日期", lambda p, n, f: p.exited_on),
+    ("备注", lambda p, n, f: ""),  # the office's own remarks (the import keeps them)
+    ("案件编号", lambda p, n, f: p.case_id),
+]
+
+# jilin 三(一): 基本信息、求职意愿、服务需求、帮扶次数、政策享受 (一人一册).
+ONE_PERSON_ONE_FILE: Final[list[tuple[str, Getter]]] = [
+    ("序号", lambda p, n, f: n),
+    ("姓名", lambda p, n, f: p.name),
+    ("身份证号", _id),
+    ("性别", lambda p, n, f: p.sex),
+    ("所属街道", lambda p, n, f: p.place_name),
+    ("认定类别", lambda p, n, f: p.category_name),
+    ("认定日期", lambda p, n, f: p.identified_on),
+    ("求职意愿", lambda p, n, f: p.intentions),
+    ("服务需求", lambda p, n, f: _services_text(p.planned_services)),
+    *_SERVICE_COLUMNS,
+    ("服务达标情况", lambda p, n, f: _standards_text(p)),
+    ("帮扶次数", lambda p, n, f: sum(p.services.values())),
+    ("联系次数", lambda p, n, f: p.contacts),
+    ("最近主动联系日期", lambda p, n, f: p.last_own_contact_on),
+    ("政策享受", lambda p, n, f: _subsidies_text(p)),
+    ("人员状态", lambda p, n, f: STATUS_ZH.get(p.status, p.status)),
+    ("退出原因", lambda p, n, f: p.exit_reason),
+    ("退出日期", lambda p, n, f: p.exited_on),
+    ("案件编号", lambda p, n, f: p.case_id),
+]
+
+EXPORT_LAYOUTS: Final[dict[str, tuple[str, list[tuple[str, Getter]]]]] = {
+    "service_tracking": ("就业困难人员服务跟踪情况", SERVICE_TRACKING),
+    "one_person_one_file": ("就业困难人员一人一册", ONE_PERSON_ONE_FILE),
+}
+
+
+def inert(value: Cell) -> Cell:
+    """A value safe to put in a spreadsheet cell: text a spreadsheet would run as a formula
+    (a name typed as ``=HYPERLINK(...)``) gets a leading apostrophe, so it shows as text."""
+    if isinstance(value, str) and looks_like_formula(value):
+        return "'" + value
+    return value
+
+
+def export_table(
+    persons: Iterable[LedgerPerson], layout: str, *, full_ids: bool
+) -> tuple[str, list[str], Iterator[list[Cell]]]:
+    """(sheet title, headers, rows) of the ledger in ``layout``; every text cell is inert."""
+    title, columns = EXPORT_LAYOUTS[layout]
+    headers = [h for h, _ in columns]
+
+    def rows() -> Iterator[list[Cell]]:
+        for n, p in enumerate(persons, start=1):
+            yield [inert(get(p, n, full_ids)) for _, get in columns]
+
+    return title, headers, rows()
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportColumn:
+    key: str
+    header_zh: str
+    required: bool
+    aliases: tuple[str, ...] = ()
+
+
+IMPORT_COLUMNS: Final[tuple[ImportColumn, ...]] = (
+    ImportColumn("name", "姓名", True),
+    ImportColumn("id_number", "身份证号", True, ("身份证号码", "公民身份号码")),
+    ImportColumn("category", "人员类别", True, ("认定类别", "就业困难人员类别")),
+    ImportColumn("identified_on", "认定日期", True),
+    ImportColumn("place_code", "所属镇街代码", False, ("行政区划代码",)),
+    ImportColumn("intentions", "就业意向", False, ("求职意愿",)),
+    ImportColumn("planned", "计划服务项目", False, ("服务需求",)),
+    *(ImportColumn(f"svc:{k}", f"{zh}次数", False) for k, zh in SERVICE_NAMES_ZH.items()),
+    ImportColumn("contacts", "联系次数", False),
+    ImportColumn("last_own_contact_on", "最近主动联系日期", False),
+    ImportColumn("status", "人员状态", False),
+    ImportColumn("note", "备注", False),
+)
+# Columns of the export that an import reads past (they are computed, not migrated).
+IGNORED_HEADERS: Final = frozenset(
+    {
+        "序号",
+        "性别",
+        "所属镇街",
+        "所属街道",
+        "服务达标情况",
+        "帮扶次数",
+        "最近联系日期",
+        "补贴情况",
+        "政策享受",
+        "退出原因",
+        "退出日期",
+        "案件编号",
+    }
+)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s*＊]+", "", text)
+
+
+_BY_HEADER: Final[dict[str, ImportColumn]] = {
+    _norm(a): c for c in IMPORT_COLUMNS for a in (c.header_zh, *c.aliases)
+}
+
+
+def expected_headers() -> str:
+    return "、".join(c.header_zh + ("（必填）" if c.required else "") for c in IMPORT_COLUMNS)
+
+
+@dataclass(frozen=True)
+class ImportPlace:
+    """A place lines may be imported into, with the categories of its pack (code -> name)."""
+
+    code: str
+    name: str
+    pack_id: str
+    categories: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """One valid line: a person in assistance to become a case."""
+
+    line: int
+    name: str
+    id_number: str
+    sex: str
+    place_code: str
+    pack_id: str
+    category_code: str
+    identified_on: date
+    intentions: str
+    planned: tuple[str, ...]
+    services: Mapping[str, int]
+    contacts: int
+    last_own_contact_on: date | None
+    note: str
+
+
+@dataclass(frozen=True)
+class LedgerImportResult:
+    lines: tuple[LedgerLine, ...]
+    skipped_exited: int
+    errors: tuple[RowError, ...]
+    error_count: int
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    @property
+    def more_errors(self) -> int:
+        return self.error_count - len(self.errors)
+
+
+def _text(cell: Cell) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, bool):
+        return "是" if cell else "否"
+    if isinstance(cell, float) and cell.is_integer():
+        return str(int(cell))
+    if isinstance(cell, date):
+        return cell.isoformat()[:10]
+    return str(cell).strip()
+
+
+class _Parser:
+    def __init__(
+        self,
+        places: Mapping[str, ImportPlace],
+        default_place: str | None,
+        today: date,
+        max_rows: int,
+        max_errors: int,
+    ) -> None:
+        self.places = places
+        self.default_place = default_place
+        self.today = today
+        self.max_rows = max_rows
+        self.max_errors = max_errors
+        self.errors: list[RowError] = []
+        self.count = 0
+        self.lines: list[LedgerLine] = []
+        self.skipped = 0
+        self.seen: dict[str, int] = {}
+
+    def add(self, line: int, column: str | None, message: str, message_zh: str) -> None:
+        self.count += 1
+        if len(self.errors) < self.max_errors:
+            self.errors.append(RowError(line, column, message, message_zh))
+
+    def header(self, line: int, cells: Sequence[Cell]) -> list[ImportColumn | None] | None:
+        names = [_text(c) for c in cells]
+        while names and not names[-1]:
+            names.pop()
+        keys: list[ImportColumn | None] = []
+        seen: set[str] = set()
+        ok = True
+        for i, name in enumerate(names, start=1):
+            if not name:
+                keys.append(None)
+                continue
+            if looks_like_formula(name):
+                self.add(line, name, "the header looks like a formula", "表头疑似公式")
+                ok = False
+                keys.append(None)
+                continue
+            col = _BY_HEADER.get(_norm(name))
+            if col is None and _norm(name) not in IGNORED_HEADERS:
+                self.add(
+                    line,
+                    name,
+                    f"unknown column (column {i}); the template's columns are: "
+                    f"{expected_headers()}",
+                    f"无法识别的列（第{i}列），模板的列为：{expected_headers()}",
+                )
+                ok = False
+            key = col.key if col else _norm(name)
+            if key in seen:
+                self.add(line, name, "duplicate column", "表头重复")
+                ok = False
+            seen.add(key)
+            keys.append(col)
+        present = {c.key for c in keys if c is not None}
+        missing = [c for c in IMPORT_COLUMNS if c.required and c.key not in present]
+        if missing:
+            self.add(
+                line,
+                None,
+                "missing required column(s): " + ", ".join(c.header_zh for c in missing),
+                "缺少必填列：" + "、".join(c.header_zh for c in missing),
+            )
+        return keys if ok and not missing else None
+
+    def row(self, line: int, cells: Sequence[Cell], keys: list[ImportColumn | None]) -> None:
+        before = self.count
+        values: dict[str, tuple[str, Cell]] = {}
+        # Columns whose cell was rejected as a formula: not reported again as empty.
+        rejected: set[str] = set()
+        for i, cell in enumerate(cells):
+            text = _text(cell)
+            col = keys[i] if i < len(keys) else None
+            header = col.header_zh if col else f"第{i + 1}列"
+            if text and looks_like_formula(text):
+                self.add(
+                    line,
+                    header,
+                    "the cell holds a formula or starts like one (=, +, -, @); only plain "
+                    "values are accepted",
+                    "单元格为公式或以=、+、-、@开头，只接受纯文本值",
+                )
+                if col is not None:
+                    rejected.add(col.key)
+                continue
+            if col is not None:
+                values[col.key] = (col.header_zh, cell)
+            elif i >= len(keys) and text:
+                self.add(
+                    line, header, "a value in a column without a header", "该列没有表头但有内容"
+                )
+
+        def text_of(key: str) -> str:
+            return _text(values[key][1]) if key in values else ""
+
+        status = text_of("status")
+        if status in _EXITED_WORDS:
+            if self.count == before:
+                self.skipped += 1
+            return
+        if status not in _ACTIVE_WORDS:
+            self.add(
+                line,
+                "人员状态",
+                f"{status[:20]!r} is not 援助中 or 已退出",
+                "人员状态应为“援助中”或“已退出”",
+            )
+
+        name = text_of("name")
+        if "name" in rejected:
+            pass
+        elif not name:
+            self.add(line, "姓名", "the name is empty", "姓名为空")
+        elif len(name) > 100 or "\n" in name:
+            self.add(line, "姓名", "the name is too long or has a line break", "姓名过长或含换行")
+
+        id_number, sex = "", ""
+        raw_id = values.get("id_number", ("", None))[1]
+        if isinstance(raw_id, float):
+            self.add(
+                line,
+                "身份证号",
+                "the ID number is stored as a number, which loses digits; format the column as "
+                "text",
+                "身份证号以数值格式保存，已丢失位数，请将该列设为文本格式",
+            )
+        elif "id_number" in rejected:
+            pass
+        elif not text_of("id_number"):
+            self.add(line, "身份证号", "the ID number is empty", "身份证号为空")
+        else:
+            try:
+                rid = parse_resident_id(text_of("id_number").removeprefix("'"), today=self.today)
+                id_number, sex = rid.number, "女" if rid.sex == "female" else "男"
+            except ResidentIdError as exc:
+                self.add(
+                    line,
+                    "身份证号",
+                    f"invalid ID number: {exc.message}",
+                    f"身份证号无效：{exc.message_zh}",
+                )
+
+        place_code = text_of("place_code").removeprefix("'") or (self.default_place or "")
+        place = self.places.get(place_code)
+        if not place_code:
+            self.add(
+                line,
+                "所属镇街代码",
+                "no place: give the township/street code (所属镇街代码) or import into one",
+                "未填写所属镇街代码",
+            )
+        elif place is None:
+            self.add(
+                line,
+                "所属镇街代码",
+                f"{place_code[:20]!r} is not a township/street with a policy pack in your area",
+                f"“{place_code[:20]}”不是您管辖范围内已配置政策的镇街",
+            )
+
+        category_code = ""
+        category = text_of("category")
+        if "category" in rejected:
+            pass
+        elif not category:
+            self.add(line, "人员类别", "the category is empty", "人员类别为空")
+        elif place is not None:
+            by_name = {v: k for k, v in place.categories.items()}
+            category_code = category if category in place.categories else by_name.get(category, "")
+            if not category_code:
+                known = "、".join(place.categories.values())
+                self.add(
+                    line,
+                    "人员类别",
+                    f"{category[:40]!r} is not a category of {place.pack_id} ({known})",
+                    f"“{category[:40]}”不是本地政策的认定类别（{known}）",
+                )
+
+        identified_on = self._date(
+            line, values.get("identified_on"), required="identified_on" not in rejected
+        )
+        if identified_on is not None and identified_on > self.today:
+            self.add(line, "认定日期", "the date is in the future", "认定日期晚于今天")
+        last_own = self._date(line, values.get("last_own_contact_on"), required=False)
+        if last_own is not None and last_own > self.today:
+            self.add(line, "最近主动联系日期", "the date is in the future", "日期晚于今天")
+
+        planned: list[str] = []
+        for part in re.split(r"[、,，;；/\s]+", text_of("planned")):
+            if not part:
+                continue
+            kind = _SERVICE_BY_NAME.get(part)
+            if kind is None:
+                known = "、".join(SERVICE_NAMES_ZH.values())
+                self.add(
+                    line,
+                    "计划服务项目",
+                    f"{part[:20]!r} is not a service kind ({known})",
+                    f"“{part[:20]}”不是援助服务项目（{known}）",
+                )
+            elif kind not in planned:
+                planned.append(kind)
+
+        services: dict[str, int] = {}
+        for kind in SERVICE_NAMES_ZH:
+            n = self._count(line, values.get(f"svc:{kind}"))
+            if n:
+                services[kind] = n
+        contacts = self._count(line, values.get("contacts")) or 0
+
+        intentions, note = text_of("intentions"), text_of("note")
+        for header, value in (("就业意向", intentions), ("备注", note)):
+            if len(value) > MAX_TEXT:
+                self.add(
+                    line, header, f"longer than {MAX_TEXT} characters", f"超过{MAX_TEXT}个字符"
+                )
+
+        if id_number:
+            first = self.seen.get(id_number)
+            if first is not None:
+                self.add(
+                    line,
+                    "身份证号",
+                    f"the same ID number is already on line {first}",
+                    f"身份证号与第{first}行重复",
+                )
+            else:
+                self.seen[id_number] = line
+        if self.count > before or place is None or identified_on is None:
+            return
+        self.lines.append(
+            LedgerLine(
+                line=line,
+                name=name,
+                id_number=id_number,
+                sex=sex,
+                place_code=place.code,
+                pack_id=place.pack_id,
+                category_code=category_code,
+                identified_on=identified_on,
+                intentions=intentions,
+                planned=tuple(planned),
+                services=services,
+                contacts=contacts,
+                last_own_contact_on=last_own,
+                note=note,
+            )
+        )
+
+    def _date(self, line: int, value: tuple[str, Cell] | None, *, required: bool) -> date | None:
+        if value is None or _text(value[1]) == "":
+            if required:
+                header = value[0] if value else "认定日期"
+                self.add(line, header, "the date is empty", "日期为空")
+            return None
+        header, cell = value
+        found = parse_cell_date(cell)
+        if found is None:
+            shown = _text(cell)[:40]
+            self.add(
+                line,
+                header,
+                f"{shown!r} is not a date (YYYY-MM-DD, YYYY/MM/DD or a spreadsheet date)",
+                f"“{shown}”不是有效日期",
+            )
+        return found
+
+    def _count(self, line: int, value: tuple[str, Cell] | None) -> int | None:
+        if value is None or _text(value[1]) == "":
+            return None
+        header, cell = value
+        text = _text(cell)
+        if not (text.isascii() and text.isdigit()) or int(text) > MAX_COUNT:
+            self.add(
+                line,
+                header,
+                f"{text[:20]!r} is not a whole number from 0 to {MAX_COUNT}",
+                f"“{text[:20]}”不是0至{MAX_COUNT}的整数",
+            )
+            return None
+        return int(text)
+
+
+def _blank(cells: Sequence[Cell]) -> bool:
+    return all(_text(c) == "" for c in cells)
+
+
+def parse_ledger_rows(
+    rows: Iterable[tuple[int, Sequence[Cell]] | RowError],
+    places: Mapping[str, ImportPlace],
+    *,
+    today: date,
+    default_place: str | None = None,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    max_errors: int = DEFAULT_MAX_ERRORS,
+) -> LedgerImportResult:
+    """Parse a ledger's rows, each ``(file line, cells)`` (1-based lines; a ``RowError``
+    stands for a line the reader could not read). The first non-blank row is the
+    header. ``places`` are the places lines may name (code -> place); ``default_place`` is used
+    for lines without 所属镇街代码."""
+    p = _Parser(places, default_place, today, max_rows, max_errors)
+    keys: list[ImportColumn | None] | None = None
+    header_seen = False
+    data = 0
+    for entry in rows:
+        if isinstance(entry, RowError):
+            p.add(entry.line, entry.column, entry.message, entry.message_zh)
+            continue
+        line, item = entry
+        if _blank(item):
+            continue
+        if not header_seen:
+            header_seen = True
+            keys = p.header(line, item)
+            if keys is None:
+                break
+            continue
+        assert keys is not None
+        data += 1
+        if data > max_rows:
+            p.add(
+                line,
+                None,
+                f"more than {max_rows:,} lines (the limit); split the file",
+                f"超过{max_rows}行的上限，请拆分文件",
+            )
+            break
+        p.row(line, item, keys)
+    if not header_seen:
+        p.add(1, None, "the file is empty", "文件为空")
+    elif keys is not None and data == 0:
+        p.add(1, None, "the file has a header but no lines", "文件只有表头，没有记录")
+    return LedgerImportResult(tuple(p.lines), p.skipped, tuple(p.errors), p.count)

@@ -1,0 +1,485 @@
+"""All SQL and file reading of the assistance ledger (帮扶台账):
+
+- :func:`ledger_people`: the persons of a subtree in assistance, and those who exited since a
+  day, with what the export shows (the projection the assistance workflow writes, the entries,
+  subsidies and exits), in case-number order;
+- :func:`read_ledger_bytes`: an office's ledger file (XLSX or CSV in UTF-8/GB18030/UTF-16,
+  the department import's readers and rules) into :func:`domain.ledger.parse_ledger_rows`;
+- :func:`import_places`, :func:`existing_cases`, :func:`store_import`: what an import checks
+  and the one transaction that writes it (import row, cases, history events, lines);
+- :func:`page`, :func:`progress`: what the ``LedgerImportWorkflow`` reads and writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.calendar import SHANGHAI, local_date
+from domain.department_import import Cell, RowError
+from domain.department_import import _csv_rows as _department_csv_rows
+from domain.ledger import ImportPlace, LedgerImportResult, LedgerLine, LedgerPerson
+from domain.ledger import parse_ledger_rows as _parse_rows
+from domain.policy.loader import load_pack, pack_from_json
+from domain.policy.model import PolicyPack
+from store import repos
+from store.department_files import (
+    DEFAULT_MAX_BYTES,
+    DepartmentFileError,
+    _check_not_html,
+    _check_size,
+    _is_xlsx,
+    _open_workbook,
+    _xlsx_rows,
+    decode_csv_bytes,
+)
+from store.models import Case, CaseEvent, Jurisdiction, PolicyPackVersion
+from store.models_assistance import (
+    Assistance,
+    AssistanceEntry,
+    AssistanceExit,
+    SubsidyGrantRow,
+)
+from store.models_ledger import LedgerImport, LedgerImportLine
+
+__all__ = [
+    "LedgerFileError",
+    "existing_cases",
+    "import_places",
+    "ledger_people",
+    "page",
+    "progress",
+    "read_ledger_bytes",
+    "store_import",
+]
+
+# The department import's file errors (too big, undecodable, not a workbook) are the ledger's.
+LedgerFileError = DepartmentFileError
+IMPORT_LEVELS = ("street", "community")
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+class _Packs:
+    """Pinned pack versions by ref, read once per export."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.cache: dict[str, PolicyPack | None] = {}
+
+    async def get(self, ref: str) -> PolicyPack | None:
+        if ref not in self.cache:
+            row = await self.session.get(PolicyPackVersion, ref)
+            self.cache[ref] = pack_from_json(row.content) if row is not None else None
+        return self.cache[ref]
+
+
+def _day(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return local_date(value) if isinstance(value, datetime) else value
+
+
+def _standards(snapshot: dict[str, Any]) -> tuple[tuple[str, str, bool], ...]:
+    from domain.ledger import SERVICE_NAMES_ZH
+
+    out = []
+    for s in snapshot.get("standards", []):
+        if not s.get("applies", True):
+            continue
+        detail = "、".join(
+            f"{SERVICE_NAMES_ZH.get(q['kind'], q['kind'])}{q['delivered']}/{q['required']}"
+            for q in s.get("quotas", [])
+        )
+        out.append((str(s.get("name", s.get("code"))), detail, bool(s.get("met"))))
+    return tuple(out)
+
+
+async def ledger_people(
+    session: AsyncSession, scope_path: str, *, exited_since: date, limit: int
+) -> list[LedgerPerson]:
+    """The persons in assistance under ``scope_path`` and those who exited on or after
+    ``exited_since``, at most ``limit``, by case number."""
+    low, high = repos.path_range(scope_path)
+    rows = (
+        await session.execute(
+            select(Case, Assistance, AssistanceExit, Jurisdiction.name)
+            .join(Assistance, Assistance.case_id == Case.id)
+            .outerjoin(AssistanceExit, AssistanceExit.case_id == Case.id)
+            .join(Jurisdiction, Jurisdiction.code == Case.jurisdiction_code)
+            .where(Case.jurisdiction_path >= low, Case.jurisdiction_path < high)
+            .where(
+                or_(
+                    Assistance.status == "active",
+                    and_(
+                        AssistanceExit.case_id.is_not(None),
+                        AssistanceExit.exited_on >= exited_since,
+                    ),
+                )
+            )
+            .order_by(Case.id)
+            .limit(limit)
+        )
+    ).all()
+    ids = [r[0].id for r in rows]
+    own: dict[str, datetime] = {}
+    subsidies: dict[str, list[tuple[str, int, int]]] = {}
+    for chunk in _chunks(ids, 500):
+        own.update(
+            (
+                await session.execute(
+                    select(AssistanceEntry.case_id, func.max(AssistanceEntry.at))
+                    .where(
+                        AssistanceEntry.case_id.in_(chunk),
+                        AssistanceEntry.kind == "contact",
+                        AssistanceEntry.own.is_(True),
+                    )
+                    .group_by(AssistanceEntry.case_id)
+                )
+            ).all()
+        )
+        for g in await session.scalars(
+            select(SubsidyGrantRow)
+            .where(SubsidyGrantRow.case_id.in_(chunk))
+            .order_by(SubsidyGrantRow.granted_at, SubsidyGrantRow.id)
+        ):
+            subsidies.setdefault(g.case_id, []).append((g.kind, g.months, g.monthly_fen))
+    packs = _Packs(session)
+    out: list[LedgerPerson] = []
+    for case, row, exit_row, place_name in rows:
+        snap = row.snapshot or {}
+        plan = snap.get("plan") or {}
+        pack = await packs.get(case.policy_pack_ref)
+        categories = {c.code: c.name for c in pack.categories} if pack else {}
+        sex = case.id_number[16:17]
+        out.append(
+            LedgerPerson(
+                case_id=case.id,
+                name=case.applicant_name,
+                id_number=case.id_number,
+                sex=("女" if int(sex) % 2 == 0 else "男") if sex.isdigit() else "",
+                place_code=case.jurisdiction_code,
+                place_name=place_name,
+                category_name=categories.get(case.category_code or "", case.category_code or ""),
+                identified_on=_day(case.identified_at),
+                status="exited" if row.status == "exited" else "active",
+                intentions=str(plan.get("intentions") or ""),
+                planned_services=tuple(plan.get("services") or ()),
+                services={k: int(v) for k, v in (snap.get("services") or {}).items()},
+                standards=_standards(snap),
+                contacts=int(snap.get("contacts", 0)),
+                last_contact_on=_day(snap.get("last_contact_at")),
+                last_own_contact_on=_day(own.get(case.id)),
+                subsidies=tuple(subsidies.get(case.id, ())),
+                exit_reason=exit_row.reason_name if exit_row else "",
+                exited_on=exit_row.exited_on if exit_row else None,
+            )
+        )
+    return out
+
+
+def _chunks(items: Sequence[str], n: int) -> Iterator[Sequence[str]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+# --- reading a file -------------------------------------------------------------------------
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, Sequence[Cell]] | RowError]:
+    # The department reader: comma or tab separated, quoted cells across lines reported at
+    # their first line, a broken record a line error.
+    return _department_csv_rows(text.removeprefix("\ufeff"))
+
+
+def read_ledger_bytes(
+    data: bytes,
+    file_name: str,
+    places: dict[str, ImportPlace],
+    *,
+    today: date,
+    default_place: str | None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> LedgerImportResult:
+    """Parse an uploaded ledger: XLSX recognised by its content (the first sheet; formula
+    cells arrive as their formula text and are rejected), anything else CSV. File-level
+    problems raise :class:`LedgerFileError`. CPU-bound: call it in a thread from async code."""
+    # The department import's readers: the same encodings, size and zip-bomb limits, and the
+    # same refusal of old .xls and of HTML passed off as a spreadsheet.
+    _check_size(len(data), max_bytes)
+    if _is_xlsx(data, file_name):
+        workbook = _open_workbook(data, max_bytes)
+        try:
+            if not workbook.worksheets:
+                raise LedgerFileError("the workbook has no worksheet", "工作簿中没有工作表")
+            return _parse_rows(
+                enumerate(_xlsx_rows(workbook), start=1),
+                places,
+                today=today,
+                default_place=default_place,
+            )
+        finally:
+            workbook.close()
+    text = decode_csv_bytes(data)
+    _check_not_html(text)
+    return _parse_rows(_csv_rows(text), places, today=today, default_place=default_place)
+
+
+# --- importing ------------------------------------------------------------------------------
+
+
+async def import_places(session: AsyncSession, scope_path: str) -> dict[str, ImportPlace]:
+    """The streets/townships and communities under ``scope_path`` that a pack applies to
+    (their own or an ancestor's), with the pack's categories."""
+    low, high = repos.path_range(scope_path)
+    places = list(
+        await session.scalars(
+            select(Jurisdiction).where(
+                Jurisdiction.path >= low,
+                Jurisdiction.path < high,
+                Jurisdiction.level.in_(IMPORT_LEVELS),
+            )
+        )
+    )
+    out: dict[str, ImportPlace] = {}
+    packs: dict[str, PolicyPack] = {}
+    for j in places:
+        chain = await repos.ancestors(session, j)
+        pack_id = next((a.policy_pack_id for a in chain if a.policy_pack_id), None)
+        if pack_id is None or not any(a.level == "county" for a in chain):
+            continue
+        if pack_id not in packs:
+            try:
+                packs[pack_id] = load_pack(pack_id)
+            except Exception:  # a place naming a pack this build does not have
+                continue
+        pack = packs[pack_id]
+        out[j.code] = ImportPlace(
+            j.code, j.name, pack.id, {c.code: c.name for c in pack.categories}
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Existing:
+    case_id: str
+    status: str
+    in_assistance: bool
+
+
+async def existing_cases(session: AsyncSession, lines: Sequence[LedgerLine]) -> dict[int, Existing]:
+    """For each line (by line number), the open case the same person already has under the
+    same pack (the case's ``open_key``), if any."""
+    keys = {f"{ln.pack_id}:{ln.id_number}": ln.line for ln in lines}
+    out: dict[int, Existing] = {}
+    items = list(keys)
+    for chunk in _chunks(items, 500):
+        found = (
+            await session.execute(
+                select(Case.open_key, Case.id, Case.status, Assistance.case_id)
+                .outerjoin(Assistance, Assistance.case_id == Case.id)
+                .where(Case.open_key.in_(chunk))
+            )
+        ).all()
+        for open_key, case_id, status, assisted in found:
+            out[keys[str(open_key)]] = Existing(case_id, status, assisted is not None)
+    return out
+
+
+def case_id_for(import_id: int, line: int) -> str:
+    """An imported person's case number: the import and the file line (no personal data)."""
+    return f"LI{import_id:07d}-{line:06d}"
+
+
+async def store_import(
+    session: AsyncSession,
+    result: LedgerImportResult,
+    lines: Sequence[LedgerLine],
+    *,
+    scope_code: str,
+    scope_path: str,
+    file_name: str,
+    imported_by: str,
+    imported_by_id: int | None,
+    already_present: int,
+    now: datetime,
+) -> LedgerImport:
+    """Write the import, one identified case per line with its timeline event and its ledger
+    history, in the caller's transaction (nothing is stored unless it commits)."""
+    from workflows.contracts import ledger_import_workflow_id
+
+    entry = LedgerImport(
+        jurisdiction_code=scope_code,
+        jurisdiction_path=scope_path,
+        file_name=file_name,
+        imported_by=imported_by,
+        imported_by_id=imported_by_id,
+        imported_at=now,
+        created=len(lines),
+        already_present=already_present,
+        skipped_exited=result.skipped_exited,
+        started=0,
+        status="pending" if lines else "done",
+        workflow_id="",
+        finished_at=None if lines else now,
+    )
+    session.add(entry)
+    await session.flush()
+    entry.workflow_id = ledger_import_workflow_id(entry.id)
+    places: dict[str, Jurisdiction] = {}
+    packs: dict[str, PolicyPack] = {}
+    for ln in lines:
+        if ln.place_code not in places:
+            place = await repos.get_jurisdiction(session, ln.place_code)
+            assert place is not None  # import_places found it
+            places[ln.place_code] = place
+        if ln.pack_id not in packs:
+            pack = load_pack(ln.pack_id)
+            packs[ln.pack_id] = pack
+            await repos.remember_pack_version(
+                session,
+                ref=pack.ref,
+                pack_id=pack.id,
+                version=pack.version,
+                content_hash=pack.content_hash,
+                content=pack.to_json(),
+                now=now,
+            )
+        place, pack = places[ln.place_code], packs[ln.pack_id]
+        case_id = case_id_for(entry.id, ln.line)
+        identified_at = datetime.combine(ln.identified_on, time(12), SHANGHAI).astimezone(UTC)
+        session.add(
+            Case(
+                id=case_id,
+                workflow_id=f"imported-{case_id}",
+                policy_pack_id=pack.id,
+                policy_pack_ref=pack.ref,
+                jurisdiction_code=place.code,
+                jurisdiction_path=place.path,
+                applicant_name=ln.name,
+                id_number=ln.id_number,
+                id_last4=ln.id_number[-4:],
+                facts={},
+                channel="ledger_import",
+                status="identified",
+                stage="assistance",
+                category_code=ln.category_code,
+                open_key=f"{pack.id}:{ln.id_number}",
+                submitted_at=now,
+                identified_at=identified_at,
+                identified_by=imported_by,
+                identifying_agency="台账导入",
+                updated_at=now,
+            )
+        )
+        session.add(
+            LedgerImportLine(
+                case_id=case_id,
+                import_id=entry.id,
+                line=ln.line,
+                identified_on=ln.identified_on,
+                intentions=ln.intentions,
+                planned=list(ln.planned),
+                services=dict(ln.services),
+                contacts=ln.contacts,
+                last_own_contact_on=ln.last_own_contact_on,
+                note=ln.note,
+                started=False,
+            )
+        )
+    await session.flush()  # cases before the events that name them (PostgreSQL checks FKs)
+    for ln in lines:
+        case_id = case_id_for(entry.id, ln.line)
+        session.add(
+            CaseEvent(
+                case_id=case_id,
+                event_key=f"{case_id}/ledger_imported",
+                at=now,
+                actor=imported_by,
+                kind="ledger_imported",
+                summary=f"由台账导入（{file_name} 第{ln.line}行），已认定，开始就业援助",
+                before=None,
+                after={
+                    "import_id": entry.id,
+                    "line": ln.line,
+                    "identified_on": ln.identified_on.isoformat(),
+                    "category": ln.category_code,
+                    "services": dict(ln.services),
+                    "contacts": ln.contacts,
+                    "last_own_contact_on": ln.last_own_contact_on.isoformat()
+                    if ln.last_own_contact_on
+                    else None,
+                    "intentions": ln.intentions,
+                    "planned": list(ln.planned),
+                    "note": ln.note,
+                },
+            )
+        )
+    await session.flush()
+    return entry
+
+
+async def list_imports(session: AsyncSession, scope_path: str, limit: int) -> list[LedgerImport]:
+    """The imports into places under ``scope_path``, newest first."""
+    low, high = repos.path_range(scope_path)
+    return list(
+        await session.scalars(
+            select(LedgerImport)
+            .where(LedgerImport.jurisdiction_path >= low, LedgerImport.jurisdiction_path < high)
+            .order_by(LedgerImport.imported_at.desc(), LedgerImport.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+# --- the import workflow's reads and writes ---------------------------------------------------
+
+
+async def page(
+    session: AsyncSession, import_id: int, after: str | None, limit: int
+) -> list[tuple[LedgerImportLine, Case]]:
+    """The next lines of an import whose assistance has not started, by case number."""
+    q = (
+        select(LedgerImportLine, Case)
+        .join(Case, Case.id == LedgerImportLine.case_id)
+        .where(LedgerImportLine.import_id == import_id, LedgerImportLine.started.is_(False))
+    )
+    if after is not None:
+        q = q.where(LedgerImportLine.case_id > after)
+    rows = await session.execute(q.order_by(LedgerImportLine.case_id).limit(limit))
+    return [(line, case) for line, case in rows.all()]
+
+
+async def progress(
+    session: AsyncSession, import_id: int, case_ids: Sequence[str], *, done: bool, at: datetime
+) -> None:
+    """Mark lines started (idempotent: a line counts once) and, at the end, the import done."""
+    if case_ids:
+        marked = await session.execute(
+            update(LedgerImportLine)
+            .where(
+                LedgerImportLine.case_id.in_(list(case_ids)),
+                LedgerImportLine.started.is_(False),
+            )
+            .values(started=True)
+        )
+        n = int(getattr(marked, "rowcount", 0) or 0)
+        await session.execute(
+            update(LedgerImport)
+            .where(LedgerImport.id == import_id)
+            .values(started=LedgerImport.started + n, status="running")
+        )
+    if done:
+        await session.execute(
+            update(LedgerImport)
+            .where(LedgerImport.id == import_id)
+            .values(status="done", finished_at=at)
+        )
