@@ -85,6 +85,8 @@ ASSISTANCE_OUTCOME_ZH = {
     "confirm": "确认退出",
     "reject": "不予退出",
     "planned": "已安排补足服务",
+    "verified": "审验无误，继续援助",
+    "exit_review": "提请退出核实",
 }
 ASSISTANCE_FIELD_ZH = {
     "intentions": "本人意愿（就业、培训、创业意向等）",
@@ -95,7 +97,10 @@ ASSISTANCE_FIELD_ZH = {
     "note": "情况说明",
     "reason": "原因",
     "should_have_ended_on": "应注销资格之日",
+    "method": "审验方式",
 }
+# 定期审验 (qingxin): how the officer verified the person's situation.
+VERIFICATION_METHOD_ZH = {"phone": "电话核实", "visit": "入户核实", "data": "数据比对"}
 ASSISTANCE_KINDS = assistance_service.ASSISTANCE_TASK_KINDS
 # Fields whose value is a list (the plan's services and standards, the supplement's materials).
 TASK_LIST_FIELDS = LIST_FIELDS | {"services", "standards"}
@@ -266,6 +271,12 @@ async def _page(
         },
         "services": named(SERVICE_KIND_ZH),
         "channel": named(CONTACT_CHANNEL_ZH) if assisting else {},
+        "method": named(VERIFICATION_METHOD_ZH),
+        # The quarterly verification proposes an exit with one of the pack's reasons.
+        "reason": {
+            r.code: web_cases.Named(r.name, r.name_en)
+            for r in (view.pack.exit_reasons if view.pack else [])
+        },
         "standards": {
             s.code: web_cases.Named(s.name, s.name_en)
             for s in (view.pack.assistance_standards if view.pack else [])

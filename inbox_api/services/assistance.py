@@ -59,6 +59,8 @@ ASSISTANCE_TASK_KINDS = frozenset(
         c.TaskKind.CANCELLATION_REVIEW,
         c.TaskKind.EXIT_REVIEW,
         c.TaskKind.SERVICE_GAP,
+        # opened by the district's batch, owned and decided by the person's assistance
+        c.TaskKind.QUARTERLY_VERIFICATION,
     }
 )
 

@@ -32,6 +32,7 @@ from web.tasks import (
     CONTACT_CHANNEL_ZH,
     SERVICE_KIND_ZH,
     SUBSIDY_KIND_ZH,
+    VERIFICATION_METHOD_ZH,
 )
 
 
@@ -424,6 +425,14 @@ CLOCK_TASKS: dict[str, dict[str, Any]] = {
         ],
         "deadline_at": "2026-08-31T15:59:59.999999+00:00",
     },
+    # 定期审验 (qingxin's quarterly verification; the form its batch writes).
+    "quarterly_verification": {
+        "form": {
+            "outcomes": {"verified": ["method"], "exit_review": ["reason"]},
+            "choices": {"method": ["phone", "visit", "data"], "reason": ["hired"]},
+        },
+        "period": "2026-01",
+    },
 }
 
 
@@ -475,6 +484,11 @@ async def test_clock_task_kinds_render_in_chinese_beside_the_assistance(system: 
     for code, zh in CONTACT_CHANNEL_ZH.items():
         assert f'<option value="{code}">{zh}</option>' in reminder
     assert "2026-01-31 10:00" in reminder and "2026-07-31" in reminder  # Shanghai time
+    verification = pages["quarterly_verification"]
+    assert '<label for="f_method">审验方式</label>' in verification
+    for code, zh in VERIFICATION_METHOD_ZH.items():
+        assert f'<option value="{code}">{zh}</option>' in verification
+    assert '<option value="hired">' in verification  # weifang's reason, named by its pack
     review = pages["cancellation_review"]
     assert "连续 6 个月未主动" in review and "注销资格" in review and "保留资格" in review
     gap = section(pages["service_gap"], "service-gap")
@@ -522,6 +536,7 @@ def test_every_assistance_label_has_english() -> None:
         SUBSIDY_KIND_ZH,
         ASSISTANCE_OUTCOME_ZH,
         ASSISTANCE_FIELD_ZH,
+        VERIFICATION_METHOD_ZH,
     )
     missing = [zh for table in tables for zh in table.values() if zh not in english]
     assert missing == []
