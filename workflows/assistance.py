@@ -70,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         standard_progress,
     )
     from domain.calendar import local_date
+    from workflows.case_events import record_case_event
     from workflows.contracts import (
         CONTACT_CHANNELS,
         ERR_BAD_FIELD,
@@ -79,7 +80,6 @@ with workflow.unsafe.imports_passed_through():
         AssistanceRecordInput,
         AssistanceRules,
         CaseStatus,
-        CaseUpdateInput,
         CompleteTaskRequest,
         CompleteTaskResult,
         ContactRequest,
@@ -1020,18 +1020,8 @@ class AssistanceWorkflow:
         actor: str = "system",
         **changes: Any,
     ) -> None:
-        await run_activity(
-            CaseActivities.update_case,
-            CaseUpdateInput(
-                case_id=self.inp.case_id,
-                event_key=f"{self.workflow_id}/{key}",
-                at=workflow.now(),
-                actor=actor,
-                kind=key.split(":")[0],
-                summary=summary,
-                status=status,
-                **changes,
-            ),
+        await record_case_event(
+            self.inp.case_id, key, summary, status=status, actor=actor, **changes
         )
 
 

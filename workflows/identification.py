@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.cases import CaseActivities
     from activities.inbox import InboxActivities
     from workflows.assistance import AssistanceInput, AssistanceWorkflow
+    from workflows.case_events import record_case_event
     from workflows.contracts import (
         ERR_CASE_CLOSED,
         ERR_NOT_IN_PUBLICITY,
@@ -44,7 +45,6 @@ with workflow.unsafe.imports_passed_through():
         AssistanceSetup,
         AssistanceStartInput,
         CaseStatus,
-        CaseUpdateInput,
         Clock,
         ClockInput,
         CompleteTaskRequest,
@@ -745,16 +745,6 @@ class IdentificationWorkflow:
     ) -> None:
         if status is not None:
             self.status = status
-        await run_activity(
-            CaseActivities.update_case,
-            CaseUpdateInput(
-                case_id=self.inp.case_id,
-                event_key=f"{workflow.info().workflow_id}/{key}",
-                at=workflow.now(),
-                actor=actor,
-                kind=key.split(":")[0],
-                summary=summary,
-                status=status,
-                **changes,
-            ),
+        await record_case_event(
+            self.inp.case_id, key, summary, status=status, actor=actor, **changes
         )
