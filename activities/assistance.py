@@ -52,7 +52,7 @@ class AssistanceActivities:
             case_id=case.id,
             applicant_name=case.applicant_name,
             id_last4=case.id_last4,
-            rules=assistance_rules(pack, inp.chain, inp.place, inp.category_code),
+            rules=assistance_rules(pack, inp.chain, inp.place, inp.category_code, inp.target_group),
             prior_subsidy_months=prior,
             history_limit=self.history_limit,
         )

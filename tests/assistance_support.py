@@ -30,13 +30,17 @@ async def start_assistance(
     *,
     pack_id: str,
     chain: list[PlaceRef],
-    category: str,
+    category: str | None,
     id_number: str | None = None,
     now: datetime | None = None,
     history_limit: int | None = None,
+    target_group: str = "difficulty_person",
+    ends_at: datetime | None = None,
     **case_fields: Any,
 ) -> tuple[str, WorkflowHandle[Any, Any]]:
-    """A case identified under ``category`` at ``chain[0]`` and its running assistance."""
+    """A case identified under ``category`` at ``chain[0]`` (or a member of another
+    ``target_group`` enrolled, with its emergency's end ``ends_at``) and its running
+    assistance."""
     pack = load_pack(pack_id)
     now = now or datetime.now(UTC)
     case_id = f"AS{next(_numbers):06d}-{pack_id[:2].upper()}{id(chain) % 10000:04d}"
@@ -77,7 +81,12 @@ async def start_assistance(
         )
     setup = await AssistanceActivities(sessions, history_limit).assistance_input(
         AssistanceStartInput(
-            case_id=case_id, category_code=category, identified_at=now, place=place, chain=chain
+            case_id=case_id,
+            category_code=category,
+            identified_at=now,
+            place=place,
+            chain=chain,
+            target_group=target_group,
         )
     )
     handle = await client.start_workflow(
@@ -90,6 +99,7 @@ async def start_assistance(
             identified_at=now,
             prior_subsidy_months=setup.prior_subsidy_months,
             history_limit=setup.history_limit,
+            ends_at=ends_at,
         ),
         id=assistance_workflow_id(case_id),
         task_queue=task_queue,

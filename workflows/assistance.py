@@ -70,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         standard_progress,
     )
     from domain.calendar import local_date
+    from domain.target_groups import DIFFICULTY_PERSON, EMERGENCY_ENDED
     from workflows.case_events import record_case_event
     from workflows.contracts import (
         CONTACT_CHANNELS,
@@ -106,6 +107,8 @@ MAX_REMEMBERED_UPDATES = 1000
 # The service kinds a plan may choose (the six the issue names come first).
 PLAN_SERVICE_KINDS = list(SERVICE_KINDS)
 EXIT_NOTICE_TITLE = "就业困难人员身份退出（注销）告知书"
+# The other target groups (山东 二(二)–(四)) hold no status to cancel: their assistance ends.
+ENROLMENT_EXIT_NOTICE_TITLE = "就业援助结束告知书"
 
 
 @dataclass
@@ -157,6 +160,10 @@ class AssistanceInput:
     # Continue as new past this many history events (Temporal also suggests it near 4 Ki).
     history_limit: int = 2000
     state: AssistanceState | None = None
+    # A temporary assistance (山东 二(四)) ends when its emergency's period does
+    # (``emergency_ended``, domain/target_groups.py); None for every other assistance.
+    ends_at: datetime | None = None
+    emergency_id: int | None = None
 
 
 @workflow.defn
@@ -278,6 +285,8 @@ class AssistanceWorkflow:
                 prior_subsidy_months=self.inp.prior_subsidy_months,
                 history_limit=self.inp.history_limit,
                 state=state,
+                ends_at=self.inp.ends_at,
+                emergency_id=self.inp.emergency_id,
             )
         )
 
@@ -321,11 +330,20 @@ class AssistanceWorkflow:
             due.append(at)
         if not s.gap_task_opened and self._gaps():
             due.append(self._service_gap_at())
+        if self.inp.ends_at is not None:
+            due.append(self.inp.ends_at)
         return min(due) if due else None
 
     async def _clock_events(self) -> None:
         now = workflow.now()
         s = self.state
+        ends = self.inp.ends_at
+        if ends is not None and now >= ends and self._reason(EMERGENCY_ENDED) is not None:
+            # The emergency's period is over: the run exits next (nothing else to open).
+            s.pending_exit = PendingExit(
+                EMERGENCY_ENDED, "system", f"突发事件 {self.inp.emergency_id} 期间结束"
+            )
+            return
         visit = self._visit_due()
         visiting = any(t.kind == TaskKind.ASSISTANCE_VISIT for t in self.tasks.open_tasks())
         if visit is not None and now >= visit:
@@ -708,7 +726,9 @@ class AssistanceWorkflow:
                 case_id=self.inp.case_id,
                 key="exit",
                 kind="exit",
-                title=EXIT_NOTICE_TITLE,
+                title=EXIT_NOTICE_TITLE
+                if self.rules.target_group == DIFFICULTY_PERSON
+                else ENROLMENT_EXIT_NOTICE_TITLE,
                 at=now,
                 body={
                     "reason": reason.name,
@@ -949,6 +969,8 @@ class AssistanceWorkflow:
             "status": s.status,
             "workflow_id": self.workflow_id,
             "pack_ref": self.rules.pack_ref,
+            "target_group": self.rules.target_group,
+            "ends_at": iso(self.inp.ends_at),
             "started_at": s.started_at.isoformat(),
             "plan": s.plan,
             "agreement": self.rules.agreement,

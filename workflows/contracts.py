@@ -439,6 +439,9 @@ class AssistanceRules:
     officer_role: str = "grassroots_officer"
     county_place: PlaceRef | None = None
     chain: list[PlaceRef] = field(default_factory=list)
+    # Shandong's target group (山东 二; domain/target_groups.py): the standards naming another
+    # group are left out, those naming this one apply without being chosen in the plan.
+    target_group: str = "difficulty_person"
 
 
 @dataclass
@@ -476,10 +479,12 @@ class AssistanceStartInput:
     """What the identification workflow knows when it concludes "identified"."""
 
     case_id: str
-    category_code: str
+    category_code: str | None
     identified_at: datetime
     place: PlaceRef
     chain: list[PlaceRef]
+    # 山东 二: an enrolled member of another target group has no category (domain/target_groups).
+    target_group: str = "difficulty_person"
 
 
 @dataclass

@@ -7,6 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from domain.policy.model import Duration, PolicyPack, RefusalHandling, ServiceQuota
+from domain.target_groups import (
+    DIFFICULTY_PERSON,
+    EMERGENCY_ENDED,
+    EMERGENCY_ENDED_NAME,
+    EMERGENCY_ENDED_SOURCE,
+    TEMPORARY_ASSISTANCE,
+)
 from workflows.contracts import (
     LEVELS,
     AssistanceRules,
@@ -125,18 +132,54 @@ DEFAULT_TASK_SLA = SlaInput(goal=10, deadline=10)
 
 
 def assistance_rules(
-    pack: PolicyPack, chain: list[PlaceRef], place: PlaceRef, category_code: str | None
+    pack: PolicyPack,
+    chain: list[PlaceRef],
+    place: PlaceRef,
+    category_code: str | None,
+    target_group: str = DIFFICULTY_PERSON,
 ) -> AssistanceRules:
     """What the pinned pack says about a person's assistance, computed once when it starts.
     Standards that name no services (a rate, a clearance target, 一人一策 itself) are not
     counted per person; those with quotas are. Exit reasons tied to a basis (xinyu 第三条(一)2,
     4) apply only to people identified under it."""
     clocks = pack.clocks
+    groups = {g.code for g in pack.target_groups}
     standards = [
         s
         for s in pack.assistance_standards
-        if s.services and s.kind in ("service_package", "placement")
+        if s.services
+        and s.kind in ("service_package", "placement")
+        # A standard naming a target group is that group's (山东 三(三)1、3), and applies to
+        # every member without a choice in the plan.
+        and (s.applies_to not in groups or s.applies_to == target_group)
     ]
+    exits = [
+        ExitRule(
+            code=r.code,
+            name=r.name,
+            mode=r.mode,
+            trigger=r.trigger,
+            clock=r.clock,
+            may_reapply=r.may_reapply,
+            basis_specific=list(r.basis_specific),
+            fraud=r.fraud,
+            source=r.citation,
+        )
+        for r in pack.exit_reasons
+        if not r.basis_specific or category_code in r.basis_specific
+    ]
+    if target_group == TEMPORARY_ASSISTANCE:
+        exits.append(
+            ExitRule(
+                code=EMERGENCY_ENDED,
+                name=EMERGENCY_ENDED_NAME,
+                mode="automatic",
+                trigger="emergency_end",
+                clock=None,
+                may_reapply=True,
+                source=EMERGENCY_ENDED_SOURCE,
+            )
+        )
     contact = _months(clocks.contact_check)
     refusal = clocks.refusal_limit
     cap = clocks.subsidy_period_cap
@@ -150,24 +193,18 @@ def assistance_rules(
         pack_ref=pack.ref,
         category_code=category_code,
         standards=[
-            _standard(s.code, s.name, s.kind, s.services, s.applies_to, s.agreement, s.citation)
+            _standard(
+                s.code,
+                s.name,
+                s.kind,
+                s.services,
+                None if s.applies_to in groups else s.applies_to,
+                s.agreement,
+                s.citation,
+            )
             for s in standards
         ],
-        exit_reasons=[
-            ExitRule(
-                code=r.code,
-                name=r.name,
-                mode=r.mode,
-                trigger=r.trigger,
-                clock=r.clock,
-                may_reapply=r.may_reapply,
-                basis_specific=list(r.basis_specific),
-                fraud=r.fraud,
-                source=r.citation,
-            )
-            for r in pack.exit_reasons
-            if not r.basis_specific or category_code in r.basis_specific
-        ],
+        exit_reasons=exits,
         plan_sla=_duration_sla(clocks.assistance_plan_deadline, DEFAULT_TASK_SLA),
         task_sla=_duration_sla(clocks.assistance_task_period, DEFAULT_TASK_SLA),
         visit_interval_months=_months(clocks.assistance_visit_interval),
@@ -187,6 +224,7 @@ def assistance_rules(
         officer_role="county_reviewer" if at_county else "grassroots_officer",
         county_place=resolve_level(chain, "county"),
         chain=chain,
+        target_group=target_group,
     )
 
 

@@ -542,6 +542,9 @@ class TargetGroup(Sourced):
     name: str
     name_en: str
     identified_by: Literal["pack_categories", "city_rules", "pes_assessment", "event"]
+    # How long a member stays in the group where the seed ties it to a period (the graduates'
+    # 择业期, counted from leaving school); domain/target_groups.py applies it.
+    period: Duration | None = None
 
 
 class Duty(Sourced):

@@ -164,6 +164,10 @@ class AssistanceOut(BaseModel):
     status: Literal["active", "exited"]
     started_at: datetime
     policy_pack_ref: str
+    # 山东 二: difficulty_person | rural_surplus_labour | low_income_graduate |
+    # temporary_assistance (domain/target_groups.py); a temporary assistance ends at ends_at.
+    target_group: str = "difficulty_person"
+    ends_at: datetime | None = None
     plan: dict[str, Any] | None
     agreement: bool
     standards: list[StandardOut]
@@ -217,6 +221,8 @@ async def get_assistance(
         status="exited" if v.row.status == "exited" else "active",
         started_at=v.row.started_at,
         policy_pack_ref=v.case.policy_pack_ref,
+        target_group=str(snap.get("target_group") or "difficulty_person"),
+        ends_at=snap.get("ends_at"),
         plan=snap.get("plan"),
         agreement=bool(snap.get("agreement")),
         standards=[StandardOut.model_validate(s) for s in snap.get("standards", [])],
