@@ -1,6 +1,7 @@
-"""Ledger import activities: the next page of an import's persons with everything their
-assistance starts from (the rules of the pinned pack, as the identification would give them,
-and the ledger's history), and the import's progress."""
+"""Ledger import (and enrolment batch) activities: the next page of a batch's persons with
+everything their assistance starts from (the rules of the pinned pack, as the identification
+would give them, the ledger's history, a temporary assistance's end), and the batch's
+progress."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from temporalio import activity
 
 from activities.assistance import AssistanceActivities
 from domain.calendar import SHANGHAI
-from store import ledger_repo, repos
+from domain.target_groups import DIFFICULTY_PERSON, TEMPORARY_ASSISTANCE
+from store import enrolment_repo, ledger_repo, repos
 from workflows.contracts import (
     AssistanceStartInput,
     LedgerPage,
@@ -33,6 +35,7 @@ class LedgerActivities:
     async def page(self, inp: LedgerPageInput) -> LedgerPage:
         async with self.sessions() as session:
             rows = await ledger_repo.page(session, inp.import_id, inp.after, inp.limit)
+            ends_at, emergency_id = await enrolment_repo.emergency_end(session, inp.import_id)
             chains: dict[str, list[PlaceRef]] = {}
             for _, case in rows:
                 if case.jurisdiction_code not in chains:
@@ -45,7 +48,9 @@ class LedgerActivities:
         people = []
         for line, case in rows:
             chain = chains[case.jurisdiction_code]
-            assert case.identified_at is not None and case.category_code is not None
+            assert case.identified_at is not None
+            enrolled = line.target_group != DIFFICULTY_PERSON
+            temporary = line.target_group == TEMPORARY_ASSISTANCE
             # The same input the identification gives its assistance child.
             setup = await self.assistance.assistance_input(
                 AssistanceStartInput(
@@ -54,6 +59,7 @@ class LedgerActivities:
                     identified_at=case.identified_at,
                     place=chain[0],
                     chain=chain,
+                    target_group=line.target_group,
                 )
             )
             own = line.last_own_contact_on
@@ -70,6 +76,9 @@ class LedgerActivities:
                     last_own_contact_at=datetime.combine(own, time(12), SHANGHAI).astimezone(UTC)
                     if own
                     else None,
+                    enrolled=enrolled,
+                    ends_at=ends_at if temporary else None,
+                    emergency_id=emergency_id if temporary else None,
                 )
             )
         return LedgerPage(people)

@@ -29,13 +29,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
-from domain.department_import import (
-    Cell,
-    RowError,
-    looks_like_formula,
-    parse_cell_date,
+from domain.department_import import Cell, RowError, looks_like_formula
+from domain.ids import mask_id_number
+from domain.table_import import (
+    DEFAULT_MAX_ERRORS,
+    DEFAULT_MAX_ROWS,
+    ImportColumn,
+    TableParser,
+    Values,
 )
-from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
 
 __all__ = [
     "EXPORT_LAYOUTS",
@@ -50,10 +52,6 @@ __all__ = [
     "parse_ledger_rows",
 ]
 
-DEFAULT_MAX_ROWS: Final = 100_000
-DEFAULT_MAX_ERRORS: Final = 100
-MAX_TEXT: Final = 500
-MAX_COUNT: Final = 999
 
 # Service kinds (援助服务) in the order officers list them, with their Chinese names.
 SERVICE_NAMES_ZH: Final[dict[str, str]] = {
@@ -217,14 +215,6 @@ def export_table(
 # --- import ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ImportColumn:
-    key: str
-    header_zh: str
-    required: bool
-    aliases: tuple[str, ...] = ()
-
-
 IMPORT_COLUMNS: Final[tuple[ImportColumn, ...]] = (
     ImportColumn("name", "姓名", True),
     ImportColumn("id_number", "身份证号", True, ("身份证号码", "公民身份号码")),
@@ -256,15 +246,6 @@ IGNORED_HEADERS: Final = frozenset(
         "案件编号",
     }
 )
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"[\s*＊]+", "", text)
-
-
-_BY_HEADER: Final[dict[str, ImportColumn]] = {
-    _norm(a): c for c in IMPORT_COLUMNS for a in (c.header_zh, *c.aliases)
-}
 
 
 def expected_headers() -> str:
@@ -317,119 +298,23 @@ class LedgerImportResult:
         return self.error_count - len(self.errors)
 
 
-def _text(cell: Cell) -> str:
-    if cell is None:
-        return ""
-    if isinstance(cell, bool):
-        return "是" if cell else "否"
-    if isinstance(cell, float) and cell.is_integer():
-        return str(int(cell))
-    if isinstance(cell, date):
-        return cell.isoformat()[:10]
-    return str(cell).strip()
-
-
-class _Parser:
+class _Parser(TableParser[LedgerLine]):
     def __init__(
         self,
         places: Mapping[str, ImportPlace],
         default_place: str | None,
         today: date,
-        max_rows: int,
         max_errors: int,
     ) -> None:
+        super().__init__(IMPORT_COLUMNS, IGNORED_HEADERS, today=today, max_errors=max_errors)
         self.places = places
         self.default_place = default_place
-        self.today = today
-        self.max_rows = max_rows
-        self.max_errors = max_errors
-        self.errors: list[RowError] = []
-        self.count = 0
-        self.lines: list[LedgerLine] = []
         self.skipped = 0
-        self.seen: dict[str, int] = {}
 
-    def add(self, line: int, column: str | None, message: str, message_zh: str) -> None:
-        self.count += 1
-        if len(self.errors) < self.max_errors:
-            self.errors.append(RowError(line, column, message, message_zh))
-
-    def header(self, line: int, cells: Sequence[Cell]) -> list[ImportColumn | None] | None:
-        names = [_text(c) for c in cells]
-        while names and not names[-1]:
-            names.pop()
-        keys: list[ImportColumn | None] = []
-        seen: set[str] = set()
-        ok = True
-        for i, name in enumerate(names, start=1):
-            if not name:
-                keys.append(None)
-                continue
-            if looks_like_formula(name):
-                self.add(line, name, "the header looks like a formula", "表头疑似公式")
-                ok = False
-                keys.append(None)
-                continue
-            col = _BY_HEADER.get(_norm(name))
-            if col is None and _norm(name) not in IGNORED_HEADERS:
-                self.add(
-                    line,
-                    name,
-                    f"unknown column (column {i}); the template's columns are: "
-                    f"{expected_headers()}",
-                    f"无法识别的列（第{i}列），模板的列为：{expected_headers()}",
-                )
-                ok = False
-            key = col.key if col else _norm(name)
-            if key in seen:
-                self.add(line, name, "duplicate column", "表头重复")
-                ok = False
-            seen.add(key)
-            keys.append(col)
-        present = {c.key for c in keys if c is not None}
-        missing = [c for c in IMPORT_COLUMNS if c.required and c.key not in present]
-        if missing:
-            self.add(
-                line,
-                None,
-                "missing required column(s): " + ", ".join(c.header_zh for c in missing),
-                "缺少必填列：" + "、".join(c.header_zh for c in missing),
-            )
-        return keys if ok and not missing else None
-
-    def row(self, line: int, cells: Sequence[Cell], keys: list[ImportColumn | None]) -> None:
-        before = self.count
-        values: dict[str, tuple[str, Cell]] = {}
-        # Columns whose cell was rejected as a formula: not reported again as empty.
-        rejected: set[str] = set()
-        for i, cell in enumerate(cells):
-            text = _text(cell)
-            col = keys[i] if i < len(keys) else None
-            header = col.header_zh if col else f"第{i + 1}列"
-            if text and looks_like_formula(text):
-                self.add(
-                    line,
-                    header,
-                    "the cell holds a formula or starts like one (=, +, -, @); only plain "
-                    "values are accepted",
-                    "单元格为公式或以=、+、-、@开头，只接受纯文本值",
-                )
-                if col is not None:
-                    rejected.add(col.key)
-                continue
-            if col is not None:
-                values[col.key] = (col.header_zh, cell)
-            elif i >= len(keys) and text:
-                self.add(
-                    line, header, "a value in a column without a header", "该列没有表头但有内容"
-                )
-
-        def text_of(key: str) -> str:
-            return _text(values[key][1]) if key in values else ""
-
-        status = text_of("status")
+    def row(self, line: int, values: Values, rejected: set[str]) -> None:
+        status = self.text(values, "status")
         if status in _EXITED_WORDS:
-            if self.count == before:
+            if self.line_ok():
                 self.skipped += 1
             return
         if status not in _ACTIVE_WORDS:
@@ -439,60 +324,13 @@ class _Parser:
                 f"{status[:20]!r} is not 援助中 or 已退出",
                 "人员状态应为“援助中”或“已退出”",
             )
-
-        name = text_of("name")
-        if "name" in rejected:
-            pass
-        elif not name:
-            self.add(line, "姓名", "the name is empty", "姓名为空")
-        elif len(name) > 100 or "\n" in name:
-            self.add(line, "姓名", "the name is too long or has a line break", "姓名过长或含换行")
-
-        id_number, sex = "", ""
-        raw_id = values.get("id_number", ("", None))[1]
-        if isinstance(raw_id, float):
-            self.add(
-                line,
-                "身份证号",
-                "the ID number is stored as a number, which loses digits; format the column as "
-                "text",
-                "身份证号以数值格式保存，已丢失位数，请将该列设为文本格式",
-            )
-        elif "id_number" in rejected:
-            pass
-        elif not text_of("id_number"):
-            self.add(line, "身份证号", "the ID number is empty", "身份证号为空")
-        else:
-            try:
-                rid = parse_resident_id(text_of("id_number").removeprefix("'"), today=self.today)
-                id_number, sex = rid.number, "女" if rid.sex == "female" else "男"
-            except ResidentIdError as exc:
-                self.add(
-                    line,
-                    "身份证号",
-                    f"invalid ID number: {exc.message}",
-                    f"身份证号无效：{exc.message_zh}",
-                )
-
-        place_code = text_of("place_code").removeprefix("'") or (self.default_place or "")
-        place = self.places.get(place_code)
-        if not place_code:
-            self.add(
-                line,
-                "所属镇街代码",
-                "no place: give the township/street code (所属镇街代码) or import into one",
-                "未填写所属镇街代码",
-            )
-        elif place is None:
-            self.add(
-                line,
-                "所属镇街代码",
-                f"{place_code[:20]!r} is not a township/street with a policy pack in your area",
-                f"“{place_code[:20]}”不是您管辖范围内已配置政策的镇街",
-            )
+        name = self.name(line, values, rejected)
+        id_number, sex = self.id_number(line, values, rejected)
+        place_code = self.text(values, "place_code").removeprefix("'") or (self.default_place or "")
+        place = self.place(line, place_code, self.places)
 
         category_code = ""
-        category = text_of("category")
+        category = self.text(values, "category")
         if "category" in rejected:
             pass
         elif not category:
@@ -509,17 +347,22 @@ class _Parser:
                     f"“{category[:40]}”不是本地政策的认定类别（{known}）",
                 )
 
-        identified_on = self._date(
-            line, values.get("identified_on"), required="identified_on" not in rejected
+        identified_on = self.date(
+            line,
+            values.get("identified_on"),
+            required="identified_on" not in rejected,
+            header="认定日期",
         )
         if identified_on is not None and identified_on > self.today:
             self.add(line, "认定日期", "the date is in the future", "认定日期晚于今天")
-        last_own = self._date(line, values.get("last_own_contact_on"), required=False)
+        last_own = self.date(
+            line, values.get("last_own_contact_on"), required=False, header="最近主动联系日期"
+        )
         if last_own is not None and last_own > self.today:
             self.add(line, "最近主动联系日期", "the date is in the future", "日期晚于今天")
 
         planned: list[str] = []
-        for part in re.split(r"[、,，;；/\s]+", text_of("planned")):
+        for part in re.split(r"[、,，;；/\s]+", self.text(values, "planned")):
             if not part:
                 continue
             kind = _SERVICE_BY_NAME.get(part)
@@ -536,30 +379,13 @@ class _Parser:
 
         services: dict[str, int] = {}
         for kind in SERVICE_NAMES_ZH:
-            n = self._count(line, values.get(f"svc:{kind}"))
+            n = self.count_of(line, values.get(f"svc:{kind}"))
             if n:
                 services[kind] = n
-        contacts = self._count(line, values.get("contacts")) or 0
-
-        intentions, note = text_of("intentions"), text_of("note")
-        for header, value in (("就业意向", intentions), ("备注", note)):
-            if len(value) > MAX_TEXT:
-                self.add(
-                    line, header, f"longer than {MAX_TEXT} characters", f"超过{MAX_TEXT}个字符"
-                )
-
-        if id_number:
-            first = self.seen.get(id_number)
-            if first is not None:
-                self.add(
-                    line,
-                    "身份证号",
-                    f"the same ID number is already on line {first}",
-                    f"身份证号与第{first}行重复",
-                )
-            else:
-                self.seen[id_number] = line
-        if self.count > before or place is None or identified_on is None:
+        contacts = self.count_of(line, values.get("contacts")) or 0
+        intentions = self.free_text(line, "就业意向", self.text(values, "intentions"))
+        note = self.free_text(line, "备注", self.text(values, "note"))
+        if not self.line_ok() or place is None or identified_on is None:
             return
         self.lines.append(
             LedgerLine(
@@ -580,43 +406,6 @@ class _Parser:
             )
         )
 
-    def _date(self, line: int, value: tuple[str, Cell] | None, *, required: bool) -> date | None:
-        if value is None or _text(value[1]) == "":
-            if required:
-                header = value[0] if value else "认定日期"
-                self.add(line, header, "the date is empty", "日期为空")
-            return None
-        header, cell = value
-        found = parse_cell_date(cell)
-        if found is None:
-            shown = _text(cell)[:40]
-            self.add(
-                line,
-                header,
-                f"{shown!r} is not a date (YYYY-MM-DD, YYYY/MM/DD or a spreadsheet date)",
-                f"“{shown}”不是有效日期",
-            )
-        return found
-
-    def _count(self, line: int, value: tuple[str, Cell] | None) -> int | None:
-        if value is None or _text(value[1]) == "":
-            return None
-        header, cell = value
-        text = _text(cell)
-        if not (text.isascii() and text.isdigit()) or int(text) > MAX_COUNT:
-            self.add(
-                line,
-                header,
-                f"{text[:20]!r} is not a whole number from 0 to {MAX_COUNT}",
-                f"“{text[:20]}”不是0至{MAX_COUNT}的整数",
-            )
-            return None
-        return int(text)
-
-
-def _blank(cells: Sequence[Cell]) -> bool:
-    return all(_text(c) == "" for c in cells)
-
 
 def parse_ledger_rows(
     rows: Iterable[tuple[int, Sequence[Cell]] | RowError],
@@ -631,36 +420,6 @@ def parse_ledger_rows(
     stands for a line the reader could not read). The first non-blank row is the
     header. ``places`` are the places lines may name (code -> place); ``default_place`` is used
     for lines without 所属镇街代码."""
-    p = _Parser(places, default_place, today, max_rows, max_errors)
-    keys: list[ImportColumn | None] | None = None
-    header_seen = False
-    data = 0
-    for entry in rows:
-        if isinstance(entry, RowError):
-            p.add(entry.line, entry.column, entry.message, entry.message_zh)
-            continue
-        line, item = entry
-        if _blank(item):
-            continue
-        if not header_seen:
-            header_seen = True
-            keys = p.header(line, item)
-            if keys is None:
-                break
-            continue
-        assert keys is not None
-        data += 1
-        if data > max_rows:
-            p.add(
-                line,
-                None,
-                f"more than {max_rows:,} lines (the limit); split the file",
-                f"超过{max_rows}行的上限，请拆分文件",
-            )
-            break
-        p.row(line, item, keys)
-    if not header_seen:
-        p.add(1, None, "the file is empty", "文件为空")
-    elif keys is not None and data == 0:
-        p.add(1, None, "the file has a header but no lines", "文件只有表头，没有记录")
+    p = _Parser(places, default_place, today, max_errors)
+    p.parse(rows, max_rows)
     return LedgerImportResult(tuple(p.lines), p.skipped, tuple(p.errors), p.count)

@@ -21,8 +21,10 @@ from inbox_api.routes import (
     assistance_targets,
     auth,
     cases,
+    enrolment,
     filters,
     health,
+    households,
     ledger,
     notifications,
     outbound,
@@ -94,7 +96,9 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
         outbound,
         reference,
         ledger,
+        enrolment,
         verification,
+        households,
     ):
         app.include_router(module.router)
     from web.pages import mount_web  # the pages use the same services and state

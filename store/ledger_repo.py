@@ -12,10 +12,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import secrets
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,7 @@ from domain.ledger import ImportPlace, LedgerImportResult, LedgerLine, LedgerPer
 from domain.ledger import parse_ledger_rows as _parse_rows
 from domain.policy.loader import load_pack, pack_from_json
 from domain.policy.model import PolicyPack
+from domain.target_groups import DIFFICULTY_PERSON
 from store import repos
 from store.department_files import (
     DEFAULT_MAX_BYTES,
@@ -55,12 +57,14 @@ __all__ = [
     "page",
     "progress",
     "read_ledger_bytes",
+    "store_batch",
     "store_import",
 ]
 
 # The department import's file errors (too big, undecodable, not a workbook) are the ledger's.
 LedgerFileError = DepartmentFileError
 IMPORT_LEVELS = ("street", "community")
+R = TypeVar("R")
 
 
 # --- export ---------------------------------------------------------------------------------
@@ -200,6 +204,33 @@ def _csv_rows(text: str) -> Iterator[tuple[int, Sequence[Cell]] | RowError]:
     return _department_csv_rows(text.removeprefix("\ufeff"))
 
 
+def read_table_bytes(
+    data: bytes,
+    file_name: str,
+    parse: Callable[[Iterable[tuple[int, Sequence[Cell]] | RowError]], R],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> R:
+    """Parse an uploaded list of persons with ``parse``: XLSX recognised by its content (the
+    first sheet; formula cells arrive as their formula text and are rejected), anything else
+    CSV. File-level problems raise :class:`LedgerFileError`. CPU-bound: call it in a thread
+    from async code."""
+    # The department import's readers: the same encodings, size and zip-bomb limits, and the
+    # same refusal of old .xls and of HTML passed off as a spreadsheet.
+    _check_size(len(data), max_bytes)
+    if _is_xlsx(data, file_name):
+        workbook = _open_workbook(data, max_bytes)
+        try:
+            if not workbook.worksheets:
+                raise LedgerFileError("the workbook has no worksheet", "工作簿中没有工作表")
+            return parse(enumerate(_xlsx_rows(workbook), start=1))
+        finally:
+            workbook.close()
+    text = decode_csv_bytes(data)
+    _check_not_html(text)
+    return parse(_csv_rows(text))
+
+
 def read_ledger_bytes(
     data: bytes,
     file_name: str,
@@ -209,28 +240,13 @@ def read_ledger_bytes(
     default_place: str | None,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> LedgerImportResult:
-    """Parse an uploaded ledger: XLSX recognised by its content (the first sheet; formula
-    cells arrive as their formula text and are rejected), anything else CSV. File-level
-    problems raise :class:`LedgerFileError`. CPU-bound: call it in a thread from async code."""
-    # The department import's readers: the same encodings, size and zip-bomb limits, and the
-    # same refusal of old .xls and of HTML passed off as a spreadsheet.
-    _check_size(len(data), max_bytes)
-    if _is_xlsx(data, file_name):
-        workbook = _open_workbook(data, max_bytes)
-        try:
-            if not workbook.worksheets:
-                raise LedgerFileError("the workbook has no worksheet", "工作簿中没有工作表")
-            return _parse_rows(
-                enumerate(_xlsx_rows(workbook), start=1),
-                places,
-                today=today,
-                default_place=default_place,
-            )
-        finally:
-            workbook.close()
-    text = decode_csv_bytes(data)
-    _check_not_html(text)
-    return _parse_rows(_csv_rows(text), places, today=today, default_place=default_place)
+    """Parse an uploaded ledger (:func:`read_table_bytes`)."""
+    return read_table_bytes(
+        data,
+        file_name,
+        lambda rows: _parse_rows(rows, places, today=today, default_place=default_place),
+        max_bytes=max_bytes,
+    )
 
 
 # --- importing ------------------------------------------------------------------------------
@@ -294,9 +310,179 @@ async def existing_cases(session: AsyncSession, lines: Sequence[LedgerLine]) -> 
     return out
 
 
-def case_id_for(import_id: int, line: int) -> str:
-    """An imported person's case number: the import and the file line (no personal data)."""
-    return f"LI{import_id:07d}-{line:06d}"
+# What a batch's cases are, by kind: a ledger's persons are identified difficulty persons; an
+# enrolment's are members of another of Shandong's target groups (no identification, 山东 二).
+_CASE_PREFIX = {"ledger": "LI", "enrolment": "EN"}
+_CHANNEL = {"ledger": "ledger_import", "enrolment": "enrolment"}
+_STATUS = {"ledger": "identified", "enrolment": "enrolled"}
+# The case's workflow id names no running workflow (its assistance runs as assistance-<case>).
+_WORKFLOW_PREFIX = {"ledger": "imported", "enrolment": "enrolled"}
+
+
+def batch_token() -> str:
+    """A batch's random mark, in its workflow id and its case numbers: the database's row
+    number alone would name the same workflows again after a database is restored from an
+    older backup or replaced while Temporal keeps its history."""
+    return "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZ23456789") for _ in range(4))
+
+
+def case_id_for(import_id: int, line: int, kind: str, token: str) -> str:
+    """A batch person's case number: the batch, its mark and the file line (no personal
+    data)."""
+    return f"{_CASE_PREFIX[kind]}{import_id:07d}{token}-{line:06d}"
+
+
+def open_key_for(pack_id: str, id_number: str, target_group: str = DIFFICULTY_PERSON) -> str:
+    """The key that keeps one open case per person and pack (and, for an enrolled target
+    group, per group: enrolment neither blocks nor is blocked by an application)."""
+    base = f"{pack_id}:{id_number}"
+    return base if target_group == DIFFICULTY_PERSON else f"{base}:{target_group}"
+
+
+@dataclass(frozen=True)
+class BatchPerson:
+    """A person an intake batch (a ledger import or an enrolment) makes a case of, with the
+    history the assistance starts from and the case timeline's first event."""
+
+    line: int
+    name: str
+    id_number: str
+    place_code: str
+    pack_id: str
+    identified_on: date
+    event_kind: str
+    event_summary: str
+    event_after: dict[str, Any]
+    category_code: str | None = None
+    target_group: str = DIFFICULTY_PERSON
+    facts: dict[str, Any] = field(default_factory=dict)
+    intentions: str = ""
+    planned: tuple[str, ...] = ()
+    services: Mapping[str, int] = field(default_factory=dict)
+    contacts: int = 0
+    last_own_contact_on: date | None = None
+    note: str = ""
+
+
+async def store_batch(
+    session: AsyncSession,
+    people: Sequence[BatchPerson],
+    *,
+    kind: str,
+    scope_code: str,
+    scope_path: str,
+    file_name: str,
+    by: str,
+    by_id: int | None,
+    already_present: int,
+    skipped_exited: int,
+    now: datetime,
+    emergency_id: int | None = None,
+) -> tuple[LedgerImport, list[str]]:
+    """Write the batch, one case per person with its timeline event and its history line, in
+    the caller's transaction (nothing is stored unless it commits). Returns the batch and the
+    people's case numbers."""
+    from workflows.contracts import ledger_import_workflow_id
+
+    entry = LedgerImport(
+        jurisdiction_code=scope_code,
+        jurisdiction_path=scope_path,
+        file_name=file_name,
+        imported_by=by,
+        imported_by_id=by_id,
+        imported_at=now,
+        created=len(people),
+        already_present=already_present,
+        skipped_exited=skipped_exited,
+        started=0,
+        status="pending" if people else "done",
+        workflow_id="",
+        finished_at=None if people else now,
+        kind=kind,
+        emergency_id=emergency_id,
+    )
+    session.add(entry)
+    await session.flush()
+    token = batch_token()
+    entry.workflow_id = ledger_import_workflow_id(entry.id, token)
+    case_ids = [case_id_for(entry.id, p.line, kind, token) for p in people]
+    places: dict[str, Jurisdiction] = {}
+    packs: dict[str, PolicyPack] = {}
+    for p, case_id in zip(people, case_ids, strict=True):
+        if p.place_code not in places:
+            place = await repos.get_jurisdiction(session, p.place_code)
+            assert place is not None  # the caller's checks found it
+            places[p.place_code] = place
+        if p.pack_id not in packs:
+            pack = load_pack(p.pack_id)
+            packs[p.pack_id] = pack
+            await repos.remember_pack_version(
+                session,
+                ref=pack.ref,
+                pack_id=pack.id,
+                version=pack.version,
+                content_hash=pack.content_hash,
+                content=pack.to_json(),
+                now=now,
+            )
+        place, pack = places[p.place_code], packs[p.pack_id]
+        identified_at = datetime.combine(p.identified_on, time(12), SHANGHAI).astimezone(UTC)
+        session.add(
+            Case(
+                id=case_id,
+                workflow_id=f"{_WORKFLOW_PREFIX[kind]}-{case_id}",
+                policy_pack_id=pack.id,
+                policy_pack_ref=pack.ref,
+                jurisdiction_code=place.code,
+                jurisdiction_path=place.path,
+                applicant_name=p.name,
+                id_number=p.id_number,
+                id_last4=p.id_number[-4:],
+                facts=p.facts,
+                channel=_CHANNEL[kind],
+                status=_STATUS[kind],
+                stage="assistance",
+                category_code=p.category_code,
+                open_key=open_key_for(pack.id, p.id_number, p.target_group),
+                submitted_at=now,
+                identified_at=identified_at,
+                identified_by=by,
+                identifying_agency="台账导入" if kind == "ledger" else None,
+                updated_at=now,
+            )
+        )
+        session.add(
+            LedgerImportLine(
+                case_id=case_id,
+                import_id=entry.id,
+                line=p.line,
+                identified_on=p.identified_on,
+                intentions=p.intentions,
+                planned=list(p.planned),
+                services=dict(p.services),
+                contacts=p.contacts,
+                last_own_contact_on=p.last_own_contact_on,
+                note=p.note,
+                target_group=p.target_group,
+                started=False,
+            )
+        )
+    await session.flush()  # cases before the events that name them (PostgreSQL checks FKs)
+    for p, case_id in zip(people, case_ids, strict=True):
+        session.add(
+            CaseEvent(
+                case_id=case_id,
+                event_key=f"{case_id}/{p.event_kind}",
+                at=now,
+                actor=by,
+                kind=p.event_kind,
+                summary=p.event_summary,
+                before=None,
+                after={"import_id": entry.id, "line": p.line, **p.event_after},
+            )
+        )
+    await session.flush()
+    return entry, case_ids
 
 
 async def store_import(
@@ -312,118 +498,52 @@ async def store_import(
     already_present: int,
     now: datetime,
 ) -> LedgerImport:
-    """Write the import, one identified case per line with its timeline event and its ledger
-    history, in the caller's transaction (nothing is stored unless it commits)."""
-    from workflows.contracts import ledger_import_workflow_id
-
-    entry = LedgerImport(
-        jurisdiction_code=scope_code,
-        jurisdiction_path=scope_path,
+    """Write a ledger import (:func:`store_batch`): one identified case per line."""
+    people = [
+        BatchPerson(
+            line=ln.line,
+            name=ln.name,
+            id_number=ln.id_number,
+            place_code=ln.place_code,
+            pack_id=ln.pack_id,
+            identified_on=ln.identified_on,
+            category_code=ln.category_code,
+            intentions=ln.intentions,
+            planned=ln.planned,
+            services=ln.services,
+            contacts=ln.contacts,
+            last_own_contact_on=ln.last_own_contact_on,
+            note=ln.note,
+            event_kind="ledger_imported",
+            event_summary=f"由台账导入（{file_name} 第{ln.line}行），已认定，开始就业援助",
+            event_after={
+                "identified_on": ln.identified_on.isoformat(),
+                "category": ln.category_code,
+                "services": dict(ln.services),
+                "contacts": ln.contacts,
+                "last_own_contact_on": ln.last_own_contact_on.isoformat()
+                if ln.last_own_contact_on
+                else None,
+                "intentions": ln.intentions,
+                "planned": list(ln.planned),
+                "note": ln.note,
+            },
+        )
+        for ln in lines
+    ]
+    entry, _ = await store_batch(
+        session,
+        people,
+        kind="ledger",
+        scope_code=scope_code,
+        scope_path=scope_path,
         file_name=file_name,
-        imported_by=imported_by,
-        imported_by_id=imported_by_id,
-        imported_at=now,
-        created=len(lines),
+        by=imported_by,
+        by_id=imported_by_id,
         already_present=already_present,
         skipped_exited=result.skipped_exited,
-        started=0,
-        status="pending" if lines else "done",
-        workflow_id="",
-        finished_at=None if lines else now,
+        now=now,
     )
-    session.add(entry)
-    await session.flush()
-    entry.workflow_id = ledger_import_workflow_id(entry.id)
-    places: dict[str, Jurisdiction] = {}
-    packs: dict[str, PolicyPack] = {}
-    for ln in lines:
-        if ln.place_code not in places:
-            place = await repos.get_jurisdiction(session, ln.place_code)
-            assert place is not None  # import_places found it
-            places[ln.place_code] = place
-        if ln.pack_id not in packs:
-            pack = load_pack(ln.pack_id)
-            packs[ln.pack_id] = pack
-            await repos.remember_pack_version(
-                session,
-                ref=pack.ref,
-                pack_id=pack.id,
-                version=pack.version,
-                content_hash=pack.content_hash,
-                content=pack.to_json(),
-                now=now,
-            )
-        place, pack = places[ln.place_code], packs[ln.pack_id]
-        case_id = case_id_for(entry.id, ln.line)
-        identified_at = datetime.combine(ln.identified_on, time(12), SHANGHAI).astimezone(UTC)
-        session.add(
-            Case(
-                id=case_id,
-                workflow_id=f"imported-{case_id}",
-                policy_pack_id=pack.id,
-                policy_pack_ref=pack.ref,
-                jurisdiction_code=place.code,
-                jurisdiction_path=place.path,
-                applicant_name=ln.name,
-                id_number=ln.id_number,
-                id_last4=ln.id_number[-4:],
-                facts={},
-                channel="ledger_import",
-                status="identified",
-                stage="assistance",
-                category_code=ln.category_code,
-                open_key=f"{pack.id}:{ln.id_number}",
-                submitted_at=now,
-                identified_at=identified_at,
-                identified_by=imported_by,
-                identifying_agency="台账导入",
-                updated_at=now,
-            )
-        )
-        session.add(
-            LedgerImportLine(
-                case_id=case_id,
-                import_id=entry.id,
-                line=ln.line,
-                identified_on=ln.identified_on,
-                intentions=ln.intentions,
-                planned=list(ln.planned),
-                services=dict(ln.services),
-                contacts=ln.contacts,
-                last_own_contact_on=ln.last_own_contact_on,
-                note=ln.note,
-                started=False,
-            )
-        )
-    await session.flush()  # cases before the events that name them (PostgreSQL checks FKs)
-    for ln in lines:
-        case_id = case_id_for(entry.id, ln.line)
-        session.add(
-            CaseEvent(
-                case_id=case_id,
-                event_key=f"{case_id}/ledger_imported",
-                at=now,
-                actor=imported_by,
-                kind="ledger_imported",
-                summary=f"由台账导入（{file_name} 第{ln.line}行），已认定，开始就业援助",
-                before=None,
-                after={
-                    "import_id": entry.id,
-                    "line": ln.line,
-                    "identified_on": ln.identified_on.isoformat(),
-                    "category": ln.category_code,
-                    "services": dict(ln.services),
-                    "contacts": ln.contacts,
-                    "last_own_contact_on": ln.last_own_contact_on.isoformat()
-                    if ln.last_own_contact_on
-                    else None,
-                    "intentions": ln.intentions,
-                    "planned": list(ln.planned),
-                    "note": ln.note,
-                },
-            )
-        )
-    await session.flush()
     return entry
 
 

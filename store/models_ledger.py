@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+import store.models_enrolment  # noqa: F401  (emergencies: the table of a foreign key here)
 from store.base import Base, PathString, UTCDateTime
 from store.models import BigIntPK
 
@@ -36,6 +37,13 @@ class LedgerImport(Base):
     skipped_exited: Mapped[int] = mapped_column(Integer)  # skipped: 已退出 lines
     started: Mapped[int] = mapped_column(Integer, default=0)  # assistances started so far
     status: Mapped[str] = mapped_column(String(20))  # pending | running | done
+    # ledger: an office's migrated ledger; enrolment: persons an officer enrolled in one of
+    # Shandong's other target groups (store/models_enrolment.py), under ``emergency_id`` for
+    # temporary assistance.
+    kind: Mapped[str] = mapped_column(String(20), default="ledger", server_default="ledger")
+    emergency_id: Mapped[int | None] = mapped_column(
+        ForeignKey("emergencies.id"), nullable=True, index=True
+    )
     workflow_id: Mapped[str] = mapped_column(String(100))
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
@@ -55,6 +63,10 @@ class LedgerImportLine(Base):
     contacts: Mapped[int] = mapped_column(Integer)
     last_own_contact_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
+    # 山东 二 (domain/target_groups.py): difficulty_person for a ledger's lines.
+    target_group: Mapped[str] = mapped_column(
+        String(30), default="difficulty_person", server_default="difficulty_person"
+    )
     started: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (Index("ix_ledger_import_lines_page", "import_id", "case_id"),)

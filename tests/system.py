@@ -120,7 +120,10 @@ class System:
         """A fresh :class:`Region` (plus ``extra_officers`` officers at street_a1 named
         ``officer_<i>``) and one case row to hang tasks on."""
         n = next(_regions)
-        base = f"9{100 + n:03d}"
+        # Four digits of a fictional province (9xxx, then 8xxx, 7xxx: no real province code
+        # starts with 7 to 9 but 71, 81, 82), so that codes keep their six-digit shape past 900
+        # regions in one session.
+        base = f"{9 - n // 900}{100 + n % 900:03d}"
         codes = {
             "province": f"{base}00",
             "city": f"{base}01",

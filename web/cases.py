@@ -63,13 +63,22 @@ STAGE_ZH = {
     "review": "复核认定",
     "immediate_conclusion": "审核认定（即时办结）",
     "identified": "已认定",
+    "assistance": "就业援助",
     "closed": "已办结",
     "exited": "已退出",
 }
 # Who a timeline entry names when no officer did it.
 ACTOR_ZH = {"system": "系统", "public": "公众", "applicant": "申请人"}
-CHANNEL_ZH = {"online": "网上申请", "window": "窗口申请"}
-CLOSED = frozenset({"identified", "refused", "not_accepted", "withdrawn", "exited"})
+CHANNEL_ZH = {
+    "online": "网上申请",
+    "window": "窗口申请",
+    "ledger_import": "台账导入",
+    "enrolment": "纳入援助",
+}
+# Not withdrawable: concluded, or never identified by a workflow (an enrolled person, 山东 二).
+CLOSED = frozenset({"identified", "refused", "not_accepted", "withdrawn", "exited", "enrolled"})
+# Statuses the case search filters by (the API's CaseStatus).
+SEARCH_STATUSES = frozenset(s.value for s in contracts.CaseStatus)
 PAGE_SIZE = 25
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _KEY = re.compile(r"^[A-Za-z0-9-]{8,100}$")
@@ -154,6 +163,7 @@ async def search_page(request: Request, session: SessionDep, actor: PageActor) -
         first_url=first_url if given.get("cursor") else None,
         mask=case_service.masked_id_number,
         STATUS_ZH=STATUS_ZH,
+        SEARCH_STATUSES=SEARCH_STATUSES,
         STAGE_ZH=STAGE_ZH,
     )
 
@@ -177,7 +187,7 @@ async def _case_page(
 ) -> Response:
     detail = await web_cases.case_detail(session, actor, settings, case_id, datetime.now(UTC))
     assistance: assistance_service.AssistanceView | None = None
-    if detail.case.status in ("identified", "exited"):
+    if detail.case.status in ("identified", "exited", "enrolled"):
         try:
             assistance = await assistance_service.view(session, actor, case_id)
         except Problem as problem:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbox_api.deps import Actor, SessionDep
 from inbox_api.errors import Problem
 from inbox_api.services import assistance_targets as targets_service
+from inbox_api.services import households as households_service
 from inbox_api.services import supervision as service
 from inbox_api.services.supervision import Period
 from store import repos
@@ -657,6 +658,54 @@ async def _assistance(v: View) -> dict[str, Any]:
     }
 
 
+# --- zero-employment households (零就业家庭) ----------------------------------------------------
+
+HOUSEHOLD_LEGEND = {"on_track": "时限内", "at_risk": "7天内到期", "breached": "已超时"}
+CLEARED_LEGEND = {"on_track": "按时清零", "breached": "超时清零"}
+
+
+async def _households(v: View) -> dict[str, Any]:
+    """Households open now by how much of their month is left, and those cleared within the
+    period on time or late, by place, from the service behind /api/v1/supervision/households."""
+    body = await households_service.figures(
+        v.session, v.actor, code=v.place.code, span=v.span, now=v.now
+    )
+    lines = [Line(r, own_name(v, r.code, r.name), href=v.drill(r.code)) for r in body.rows]
+    open_bars = [
+        Bar(
+            x.name,
+            x.href,
+            [
+                Segment("on_track", x.row.identified - x.row.due_soon - x.row.overdue),
+                Segment("at_risk", x.row.due_soon),
+                Segment("breached", x.row.overdue),
+            ],
+            str(x.row.identified),
+        )
+        for x in lines
+    ]
+    cleared_bars = [
+        Bar(
+            x.name,
+            x.href,
+            [Segment("on_track", x.row.cleared_within), Segment("breached", x.row.cleared_late)],
+            percent(x.row.clearance_rate) if x.row.clearance_rate is not None else "—",
+        )
+        for x in lines
+    ]
+    return {
+        "lines": lines,
+        "total": Line(body.total, _(body.total.name)),
+        "open_chart": chart(
+            "households-open", _("未清零的零就业家庭（按地区）"), open_bars, HOUSEHOLD_LEGEND
+        ),
+        "cleared_chart": chart(
+            "households-cleared", _("期内清零（按地区）"), cleared_bars, CLEARED_LEGEND
+        ),
+        "list_href": "/households",
+    }
+
+
 # The dashboard's sections, in page order. Later issues add theirs here — the assistance rate
 # (援助率) and the zero-employment households not yet cleared (零就业家庭) — each a Section
 # with a builder calling its service and a template dashboard/_<key>.html; a section shows
@@ -668,6 +717,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("escalations", "督办", _escalations),
     Section("deadlines", "认定时限达标率", _deadlines),
     Section("assistance", "援助目标", _assistance),
+    Section("households", "零就业家庭", _households),
 )
 
 

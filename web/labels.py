@@ -41,6 +41,7 @@ STATUS_ZH = {
     "not_accepted": "不予受理",
     "withdrawn": "已撤回",
     "exited": "已退出",
+    "enrolled": "已纳入援助",
 }
 # Fields whose value is a list (several materials handed in at once).
 LIST_FIELDS = {"evidence"}

@@ -1,6 +1,7 @@
 """The web site's shell: login and logout, the home redirect by role, the error pages, and the
 mounting of every area's pages (inbox, tasks, cases, public application, dashboard,
-administration, printable documents) with the static files and the locale middleware.
+administration, printable documents, the assistance ledger, quarterly verification) with the
+static files and the locale middleware.
 
 Each area lives in its own module with its own router and templates directory; handlers call
 the same services as the API (no SQL here)."""
@@ -18,13 +19,37 @@ from inbox_api.deps import SESSION_COOKIE, Actor, OptionalActor, SessionDep, Set
 from inbox_api.errors import Problem
 from inbox_api.routes.auth import authenticate
 from inbox_api.security import issue_token
-from web import admin, cases, dashboard, documents, inbox, public, tasks
+from web import (
+    admin,
+    cases,
+    dashboard,
+    documents,
+    enrolment,
+    households,
+    inbox,
+    ledger,
+    public,
+    tasks,
+    verification,
+)
 from web.common import HERE, LoginRequired, check_csrf, login_url, problem_page, render
 from web.i18n import LocaleMiddleware, gettext
 
 router = APIRouter(include_in_schema=False)
 
-AREAS = (inbox, tasks, cases, public, dashboard, admin, documents)
+AREAS = (
+    inbox,
+    tasks,
+    cases,
+    public,
+    dashboard,
+    admin,
+    documents,
+    ledger,
+    verification,
+    enrolment,
+    households,
+)
 
 
 def home_for(actor: Actor) -> str:

@@ -63,6 +63,13 @@ PROBLEM_ZH = {
     "subsidy-cap-exceeded": "超过累计补贴期限",
     "reidentification-cooldown": "退出后未满规定期限，暂不能重新申请认定",
     "reapplication-forbidden": "因退出原因，不能重新申请认定",
+    # Shandong's other target groups: emergencies and enrolment
+    "emergency-exists": "该突发事件已经发布",
+    "target-group-not-in-pack": "该地区的政策没有这一援助对象类别",
+    "enrolment-conditions-not-met": "不符合纳入条件",
+    "already-enrolled": "该人员已纳入或已在援助中",
+    "enrolment-file-invalid": "名单文件有误，未纳入任何人员",
+    "emergency-not-active": "不在突发事件期间内，不能纳入人员",
 }
 FALLBACK_ZH = "无法完成操作"
 

@@ -27,6 +27,7 @@ from inbox_api.services import assistance as assistance_service
 from inbox_api.services import cases as case_service
 from inbox_api.services import tasks as task_service
 from inbox_api.services import web_cases
+from web import households
 from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import gettext as _
 from web.labels import FIELD_ZH, LIST_FIELDS, OUTCOME_ZH
@@ -103,10 +104,10 @@ ASSISTANCE_FIELD_ZH = {
 VERIFICATION_METHOD_ZH = {"phone": "电话核实", "visit": "入户核实", "data": "数据比对"}
 ASSISTANCE_KINDS = assistance_service.ASSISTANCE_TASK_KINDS
 # Fields whose value is a list (the plan's services and standards, the supplement's materials).
-TASK_LIST_FIELDS = LIST_FIELDS | {"services", "standards"}
+TASK_LIST_FIELDS = LIST_FIELDS | {"services", "standards", "measures"}
 # Fields that take a calendar day (YYYY-MM-DD, as the workflow's validator reads it).
 DATE_FIELDS = frozenset({"should_have_ended_on"})
-ALL_OUTCOME_ZH = {**OUTCOME_ZH, **ASSISTANCE_OUTCOME_ZH}
+ALL_OUTCOME_ZH = {**OUTCOME_ZH, **ASSISTANCE_OUTCOME_ZH, **households.HOUSEHOLD_OUTCOME_ZH}
 ALL_FIELD_ZH = {**FIELD_ZH, **ASSISTANCE_FIELD_ZH}
 
 
@@ -282,6 +283,14 @@ async def _page(
             for s in (view.pack.assistance_standards if view.pack else [])
         },
     }
+    # A zero-employment household's task: the household beside the form, its members by name.
+    household = None
+    field_zh = ALL_FIELD_ZH if assisting else FIELD_ZH
+    if view.task.kind in households.HOUSEHOLD_KINDS:
+        extra = await households.task_context(session, view.case)
+        household = extra["household"]
+        choice_labels.update(extra["labels"])
+        field_zh = {**FIELD_ZH, **households.HOUSEHOLD_FIELD_ZH}
     return render(
         request,
         "tasks/task.html",
@@ -305,7 +314,10 @@ async def _page(
         comment_error=comment_error,
         OUTCOME_ZH=ALL_OUTCOME_ZH,
         # An assistance task names its fields in its own words first.
-        FIELD_ZH=ALL_FIELD_ZH if assisting else FIELD_ZH,
+        FIELD_ZH=field_zh,
+        household=household,
+        HOUSEHOLD_KINDS=households.HOUSEHOLD_KINDS,
+        HOUSEHOLD_STATUS_ZH=households.HOUSEHOLD_STATUS_ZH,
         LIST_FIELDS=TASK_LIST_FIELDS,
         DATE_FIELDS=DATE_FIELDS,
         ASSISTANCE_KINDS=ASSISTANCE_KINDS,

@@ -19,12 +19,14 @@ from activities.department import (
     DepartmentDataAdapter,
     ImportedListsAdapter,
 )
+from activities.household import HouseholdActivities
 from activities.inbox import InboxActivities
 from activities.ledger import LedgerActivities
 from activities.verification import VerificationActivities
 from store.db import make_engine, make_sessionmaker
 from store.settings import Settings
 from workflows.assistance import AssistanceWorkflow
+from workflows.household import HouseholdDiscoveryWorkflow, HouseholdWorkflow
 from workflows.identification import IdentificationWorkflow
 from workflows.ledger_import import LedgerImportWorkflow
 from workflows.verification import QuarterlyVerificationWorkflow, VerificationBatchWorkflow
@@ -35,6 +37,8 @@ WORKFLOWS: Sequence[type] = (
     LedgerImportWorkflow,
     QuarterlyVerificationWorkflow,
     VerificationBatchWorkflow,
+    HouseholdWorkflow,
+    HouseholdDiscoveryWorkflow,
 )
 
 
@@ -52,6 +56,7 @@ def activities_for(
     assistance = AssistanceActivities(sessions, assistance_history_limit)
     verification = VerificationActivities(sessions)
     ledger = LedgerActivities(sessions, assistance_history_limit)
+    household = HouseholdActivities(sessions)
     return [
         inbox.open_task,
         inbox.close_task,
@@ -73,6 +78,9 @@ def activities_for(
         verification.open_tasks,
         verification.sla_page,
         verification.batch_event,
+        household.household_input,
+        household.record_household,
+        household.discover_households,
     ]
 
 

@@ -87,6 +87,7 @@ with workflow.unsafe.imports_passed_through():
         ExitEventRequest,
         ExitRecord,
         ExitRule,
+        HouseholdClearedNotice,
         NoticeInput,
         PendingExit,
         PlaceRef,
@@ -651,6 +652,18 @@ class AssistanceWorkflow:
         if self._reason(req.reason) is None:
             known = ", ".join(r.code for r in self.rules.exit_reasons)
             raise _bad_field("reason", f"{req.reason!r} is not an exit reason here ({known})")
+
+    @workflow.signal
+    async def household_cleared(self, notice: HouseholdClearedNotice) -> None:
+        """The person's zero-employment household was cleared (workflows/household.py): open
+        an exit review for the pack's reason (xinyu 第三条(一)2, weifang 三(一)10). A signal
+        cannot refuse, so what does not apply is ignored: an assistance no longer active, a
+        reason not offered on this person's basis, a notice already applied (its key)."""
+        reason = self._reason(notice.reason)
+        if not self._active() or reason is None or self._seen(notice.key):
+            return
+        await self._open_exit_review(reason, proposed_by=notice.actor_name, detail=notice.detail)
+        self._wake = True
 
     @workflow.signal
     def calendar_updated(self) -> None:

@@ -35,6 +35,10 @@ class TaskKind(StrEnum):
     SERVICE_GAP = "service_gap"  # 服务未达标
     # Quarterly verification (清新 三(三)2 定期审验), workflows/verification.py
     QUARTERLY_VERIFICATION = "quarterly_verification"  # 定期审验
+    # Zero-employment households (零就业家庭), workflows/household.py
+    HOUSEHOLD_VERIFICATION = "household_verification"  # 零就业家庭核实（主动发现）
+    HOUSEHOLD_PLAN = "household_plan"  # 零就业家庭就业援助预案
+    HOUSEHOLD_CLEARANCE = "household_clearance"  # 零就业家庭一个月内解决就业（动态清零）
 
 
 # Chinese names of the task kinds, for the inbox, the pages and notifications.
@@ -56,6 +60,9 @@ TASK_KIND_ZH: dict[str, str] = {
     "exit_review": "退出核实",
     "service_gap": "援助服务未达标",
     "quarterly_verification": "定期审验",
+    "household_verification": "零就业家庭核实",
+    "household_plan": "零就业家庭就业援助预案",
+    "household_clearance": "零就业家庭动态清零",
 }
 
 
@@ -77,6 +84,7 @@ class CaseStatus(StrEnum):
     NOT_ACCEPTED = "not_accepted"  # 不予受理
     WITHDRAWN = "withdrawn"  # 已撤回
     EXITED = "exited"  # 已退出（资格注销）
+    ENROLLED = "enrolled"  # 已纳入援助 (山东 二(二)–(四), inbox_api/services/enrolment.py)
 
     @property
     def closed(self) -> bool:
@@ -712,8 +720,8 @@ class BatchEventInput:
 # --- ledger import (台账导入), workflows/ledger_import.py --------------------------------------
 
 
-def ledger_import_workflow_id(import_id: int) -> str:
-    return f"ledger-import-{import_id}"
+def ledger_import_workflow_id(import_id: int, token: str) -> str:
+    return f"ledger-import-{import_id}-{token}"
 
 
 @dataclass
@@ -729,6 +737,11 @@ class LedgerPersonStart:
     services: dict[str, int]
     contacts: int
     last_own_contact_at: datetime | None
+    # An enrolment (山东 二(二)–(四)): no history, the assistance starts as after an
+    # identification; a temporary assistance ends with its emergency (``ends_at``).
+    enrolled: bool = False
+    ends_at: datetime | None = None
+    emergency_id: int | None = None
 
 
 @dataclass
@@ -758,3 +771,168 @@ class LedgerImportInput:
     # The last case of the pages already started (continue-as-new carries it).
     after: str | None = None
     started: int = 0
+
+
+# --- zero-employment households (零就业家庭, workflows/household.py) ---------------------------
+
+# How the member found work (山东 三(三)2, 新余 第五条(三)3: 鼓励企业吸纳、支持灵活就业、
+# 公益性岗位安置; self-employment 就业创业, 潍坊 三(一)10).
+EMPLOYMENT_WAYS = (
+    "enterprise_absorption",
+    "flexible_employment",
+    "public_welfare_post",
+    "self_employment",
+    "other",
+)
+# The measures a household plan (就业援助预案) may choose.
+HOUSEHOLD_MEASURES = (
+    "enterprise_absorption",
+    "flexible_employment",
+    "public_welfare_post",
+    "job_recommendation",
+    "training",
+    "startup_service",
+)
+
+
+def household_workflow_id(household_id: int) -> str:
+    """One workflow per household (its row id; no personal data)."""
+    return f"household-{household_id}"
+
+
+def household_case_id(household_id: int) -> str:
+    """The household's own case row (channel ``household``), which owns its tasks."""
+    return f"HH{household_id:08d}"
+
+
+def household_discovery_workflow_id(region_code: str, label: str) -> str:
+    return f"household-discovery-{region_code}-{label}"
+
+
+@dataclass
+class HouseholdMemberRef:
+    """A member as the household workflow sees it: row id, the last four of the ID number
+    (for the forms), the member's own case and its identification category."""
+
+    member_id: int
+    id_last4: str
+    case_id: str | None = None
+    category_code: str | None = None
+
+
+@dataclass
+class HouseholdRules:
+    """What the pinned pack says about this household, computed once when it starts."""
+
+    pack_id: str
+    pack_ref: str
+    definition: str
+    definition_name: str
+    definition_source: str
+    # The one-month clock (goal = deadline = the pack's zero_employment_household_deadline).
+    deadline: SlaInput | None
+    deadline_source: str
+    plan_sla: SlaInput
+    task_sla: SlaInput
+    # Members identified under these categories are on the household basis (xinyu 第一条(二),
+    # weifang ②③): clearing sends them to exit review for ``exit_reason``.
+    basis_categories: list[str] = field(default_factory=list)
+    exit_reason: str | None = None
+    place: PlaceRef | None = None
+    chain: list[PlaceRef] = field(default_factory=list)
+
+
+@dataclass
+class HouseholdSetup:
+    """The household workflow's input as the store has it (``household_input`` activity)."""
+
+    household_id: int
+    case_id: str
+    head_name: str
+    id_last4: str
+    rules: HouseholdRules
+    members: list[HouseholdMemberRef]
+    identified_at: datetime | None = None
+    discovery: dict[str, Any] = field(default_factory=dict)
+    # The row's workflow id (``household-<id>-<random>``); empty: household_workflow_id(id).
+    workflow_id: str = ""
+
+
+@dataclass
+class MemberEmployedRequest:
+    """A member recorded as employed: the household is cleared (an update; its id is the
+    request's Idempotency-Key)."""
+
+    member_id: int
+    how: str
+    employed_on: date | None = None
+    note: str = ""
+    actor_id: int | None = None
+    actor_name: str = "system"
+
+
+@dataclass
+class HouseholdClearedNotice:
+    """Sent by a cleared household to a member's assistance (a signal): open an exit review
+    for ``reason`` (xinyu 第三条(一)2, weifang 三(一)10). ``key`` makes it apply once."""
+
+    household_id: int
+    key: str
+    reason: str
+    detail: str = ""
+    actor_name: str = "system"
+
+
+@dataclass
+class HouseholdResult:
+    household_id: int
+    status: str
+    cleared_at: datetime | None = None
+    within_deadline: bool | None = None
+
+
+@dataclass
+class HouseholdRecordInput:
+    """One change of the household's row and status history (idempotent by ``key``)."""
+
+    household_id: int
+    key: str
+    at: datetime
+    kind: str
+    summary: str
+    status: str | None = None
+    actor: str = "system"
+    identified_at: datetime | None = None
+    deadline_at: datetime | None = None
+    cleared_at: datetime | None = None
+    clearing_member_id: int | None = None
+    employed_on: date | None = None
+    employment: str | None = None
+    overdue: bool | None = None
+    closed: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class HouseholdDiscoveryInput:
+    """Discovery (主动发现, 清新 三(一) 主动筛查, 山东 五(二)) over the imported lists, for the
+    places under ``region_code``. ``at`` unset: the workflow's start."""
+
+    region_code: str
+    at: datetime | None = None
+
+
+@dataclass
+class DiscoverInput:
+    region_code: str
+    at: datetime
+
+
+@dataclass
+class DiscoveryResult:
+    """Households made by this run, and those an earlier run made whose workflow may not have
+    started (a run that failed between the two steps)."""
+
+    household_ids: list[int]
+    candidates: int = 0
+    skipped_open: int = 0

@@ -1,5 +1,7 @@
-"""LedgerImportWorkflow (台账导入): starts the assistance of every person an imported ledger made
-a case of, in bounded batches, and counts them on the import row.
+"""LedgerImportWorkflow (台账导入, and 纳入 of an enrolment batch): starts the assistance of every
+person an imported ledger (or an officer's enrolment, 山东 二(二)–(四)) made a case of, in bounded
+batches, and counts them on the import row. An enrolled person has no history: their
+assistance starts exactly as after an identification.
 
 - **Pages, not a list in the input.** The persons are read a page at a time by an activity
   (``batch_size``, by case number) and the workflow continues as new when its history grows,
@@ -93,8 +95,40 @@ class LedgerImportWorkflow:
 
     async def _start(self, p: LedgerPersonStart) -> None:
         setup = p.setup
-        rules = setup.rules
         wid = assistance_workflow_id(p.case_id)
+        inp = AssistanceInput(
+            case_id=p.case_id,
+            applicant_name=setup.applicant_name,
+            id_last4=setup.id_last4,
+            rules=setup.rules,
+            identified_at=p.identified_at,
+            prior_subsidy_months=setup.prior_subsidy_months,
+            history_limit=setup.history_limit,
+            ends_at=p.ends_at,
+            emergency_id=p.emergency_id,
+        )
+        # An enrolled person carries nothing: the assistance starts, opens its plan task and
+        # writes its projection itself, as after an identification.
+        if not p.enrolled:
+            inp.state = await self._ledger_state(p, wid)
+            # The projection the API reads, written before the assistance runs (it writes its
+            # own from its first change on; the projection keeps the highest version).
+            await run_activity(
+                AssistanceActivities.record,
+                AssistanceRecordInput(
+                    case_id=p.case_id,
+                    workflow_id=wid,
+                    at=workflow.now(),
+                    snapshot=initial_snapshot(inp, wid),
+                ),
+            )
+        await self._start_child(inp, wid)
+
+    async def _ledger_state(self, p: LedgerPersonStart, wid: str) -> AssistanceState:
+        """The state an imported person's assistance starts from: the ledger's plan, services
+        and contacts; the plan task opened here when the ledger has no plan."""
+        setup = p.setup
+        rules = setup.rules
         now = workflow.now()
         tasks = HumanTasks(
             CaseContext(
@@ -126,28 +160,10 @@ class LedgerImportWorkflow:
             contact_anchor=p.last_own_contact_at or now,
         )
         if plan is None:
-            await self._open_plan_task(tasks, setup.rules)
-        inp = AssistanceInput(
-            case_id=p.case_id,
-            applicant_name=setup.applicant_name,
-            id_last4=setup.id_last4,
-            rules=rules,
-            identified_at=p.identified_at,
-            prior_subsidy_months=setup.prior_subsidy_months,
-            history_limit=setup.history_limit,
-            state=state,
-        )
-        # The projection the API reads, written before the assistance runs (it writes its own
-        # from its first change on; the projection keeps the highest version).
-        await run_activity(
-            AssistanceActivities.record,
-            AssistanceRecordInput(
-                case_id=p.case_id,
-                workflow_id=wid,
-                at=now,
-                snapshot=initial_snapshot(inp, wid),
-            ),
-        )
+            await self._open_plan_task(tasks, rules)
+        return state
+
+    async def _start_child(self, inp: AssistanceInput, wid: str) -> None:
         # A page retried after the child was started: it runs already.
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await workflow.start_child_workflow(

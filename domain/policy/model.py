@@ -48,6 +48,8 @@ __all__ = [
     "Exclusion",
     "ExitReason",
     "FraudHandling",
+    "HouseholdAgeBand",
+    "HouseholdDefinition",
     "Identification",
     "Level",
     "Objection",
@@ -556,6 +558,49 @@ class Duty(Sourced):
     name_en: str
 
 
+# --- zero-employment households (零就业家庭) -------------------------------------------------
+
+# Members who do not count when a household is judged (weifang 一(二): 在校学生、现役军人、
+# 退休人员等除外).
+MemberExclusion = Literal["student", "military", "retired"]
+
+
+class HouseholdAgeBand(_Frozen):
+    """An age band of the members who count (weifang 一(三): 男16至50周岁，女16至40周岁);
+    both ends inclusive."""
+
+    sex: Literal["male", "female"]
+    min_age: int = Field(ge=0)
+    max_age: int = Field(ge=0)
+
+
+class HouseholdDefinition(Sourced):
+    """What makes a household zero-employment under this pack (domain/households.py applies
+    it). ``residence``: urban (城镇) or rural (农村) households. The members who count are those
+    within ``age_bands`` (empty: the statutory working age), and, when
+    ``only_able_and_willing``, able and willing to work, minus ``excluded_members``. The
+    household is zero-employment when at least one member counts and none of them is employed
+    (``employment = "secondary_tertiary"``: nobody in the household works in the secondary or
+    tertiary industry), and the income conditions hold. ``categories`` are the pack's
+    identification categories on this basis; when the household is cleared, those members'
+    assistance opens an exit review for ``exit_reason``."""
+
+    code: Code
+    name: str
+    name_en: str
+    residence: Literal["urban", "rural"]
+    age_bands: list[HouseholdAgeBand] = Field(default_factory=list)
+    only_able_and_willing: bool = True
+    excluded_members: list[MemberExclusion] = Field(default_factory=list)
+    employment: Literal["any", "secondary_tertiary"] = "any"
+    no_business_investment_property_income: bool = False
+    # Annual income per capita at most this share of the local average (50%以下: ≤ 0.5).
+    income_at_most_share_of_local_average: float | None = Field(None, gt=0, le=1)
+    transfer_registration: bool = False
+    categories: list[str] = Field(default_factory=list)
+    exit_reason: str | None = None
+
+
 # --- the pack -----------------------------------------------------------------------------
 
 KEYED_SECTIONS: tuple[str, ...] = (
@@ -567,6 +612,7 @@ KEYED_SECTIONS: tuple[str, ...] = (
     "exit_reasons",
     "target_groups",
     "duties",
+    "households",
 )
 
 
@@ -598,6 +644,8 @@ class PolicyPack(_Frozen):
     target_groups: list[TargetGroup] = Field(default_factory=list)
     duties: list[Duty] = Field(default_factory=list)
     fraud_handling: FraudHandling | None = None
+    # 零就业家庭: how this pack defines a zero-employment household (urban, rural variant).
+    households: list[HouseholdDefinition] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyPack:
@@ -633,6 +681,13 @@ class PolicyPack(_Frozen):
                     )
             if r.clock is not None and r.clock not in present:
                 errors.append(f"exit_reasons[{i}].clock: the pack has no clock {r.clock!r}")
+        exit_codes = {r.code for r in self.exit_reasons}
+        for i, h in enumerate(self.households):
+            for j, basis in enumerate(h.categories):
+                if basis not in cat_codes:
+                    errors.append(f"households[{i}].categories[{j}]: unknown category {basis!r}")
+            if h.exit_reason is not None and h.exit_reason not in exit_codes:
+                errors.append(f"households[{i}].exit_reason: unknown exit reason {h.exit_reason!r}")
         if self.identification.mode == "by_categories":
             if not self.categories:
                 errors.append("categories: a pack that identifies by categories needs some")
@@ -650,8 +705,13 @@ class PolicyPack(_Frozen):
 
     def canonical_json(self) -> str:
         """Sorted-key, compact JSON of the merged pack: the input of the content hash."""
+        data = self.model_dump(mode="json")
+        if not data["households"]:
+            # A pack without household definitions hashes as it did before the section
+            # existed, so the copies pinned by running cases still verify.
+            del data["households"]
         return json.dumps(
-            self.model_dump(mode="json"),
+            data,
             sort_keys=True,
             ensure_ascii=False,
             separators=(",", ":"),
@@ -696,3 +756,6 @@ class PolicyPack(_Frozen):
 
     def exit_reason(self, code: str) -> ExitReason | None:
         return next((r for r in self.exit_reasons if r.code == code), None)
+
+    def household_definition(self, code: str) -> HouseholdDefinition | None:
+        return next((h for h in self.households if h.code == code), None)

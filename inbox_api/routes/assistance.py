@@ -6,8 +6,8 @@ exits at once; a manual one opens a verification task). Task completions (plan, 
 reviews) go through ``/api/v1/tasks/{id}/complete`` like every task.
 
 Every POST takes an ``Idempotency-Key`` (the Temporal update id): a retried request is recorded
-once. A case outside the caller's subtree is 404; a case not in assistance is 409
-``not-in-assistance``."""
+once; the same key for a different request is 422 ``idempotency-key-reused``. A case outside the
+caller's subtree is 404; a case not in assistance is 409 ``not-in-assistance``."""
 
 from __future__ import annotations
 
@@ -369,6 +369,7 @@ class ExitEventIn(BaseModel):
 
 POST_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"description": "not-in-assistance: the case is not (or no longer) in assistance"},
+    422: {"description": "Invalid input, or idempotency-key-reused for another request"},
 }
 
 
@@ -464,7 +465,10 @@ async def record_refusal(
     summary="Record a subsidy granted",
     responses={
         **POST_ERRORS,
-        422: {"description": "Invalid input, or subsidy-cap-exceeded (xinyu 第三条(二))"},
+        422: {
+            "description": "Invalid input, subsidy-cap-exceeded (xinyu 第三条(二)), or "
+            "idempotency-key-reused"
+        },
     },
 )
 async def grant_subsidy(

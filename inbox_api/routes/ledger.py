@@ -124,13 +124,17 @@ class LedgerImportOut(BaseModel):
     started: int
     status: Literal["pending", "running", "done"]
     workflow_id: str
+    kind: Literal["ledger", "enrolment"] = Field(
+        "ledger", description="A ledger import, or an enrolment (山东 二(二)–(四))"
+    )
+    emergency_id: int | None = None
 
 
 class LedgerImportsOut(BaseModel):
     items: list[LedgerImportOut]
 
 
-def _out(imp: LedgerImport) -> LedgerImportOut:
+def import_out(imp: LedgerImport) -> LedgerImportOut:
     return LedgerImportOut.model_validate(imp, from_attributes=True)
 
 
@@ -195,7 +199,7 @@ async def import_ledger(
         file_name=file_name,
         data=data,
     )
-    return _out(entry)
+    return import_out(entry)
 
 
 class ImportsQuery(BaseModel):
@@ -210,4 +214,4 @@ async def list_imports(
 ) -> LedgerImportsOut:
     """The imports into places in your area, newest first, with their progress."""
     rows = await service.list_imports(session, actor, params.limit)
-    return LedgerImportsOut(items=[_out(r) for r in rows])
+    return LedgerImportsOut(items=[import_out(r) for r in rows])

@@ -12,11 +12,16 @@ problem+json with field errors (``bad-field``, ``subsidy-cap-exceeded``)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -34,6 +39,7 @@ from store.models_assistance import (
     Assistance,
     AssistanceEntry,
     AssistanceExit,
+    AssistanceRequest,
     SubsidyGrantRow,
     SubsidyRecovery,
 )
@@ -141,6 +147,8 @@ async def _send(
     if row is None or row.status != "active":
         raise not_in_assistance(case)
     workflow_id = row.workflow_id
+    if key is not None:
+        await _claim_key(session, case.id, key, _fingerprint(update, arg))
     await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
     handle = temporal.get_workflow_handle(workflow_id)
     update_id = key or str(uuid.uuid4())
@@ -169,6 +177,46 @@ async def _send(
                 503, "temporal-unavailable", "Temporal unavailable", exc.message
             ) from None
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _fingerprint(update: Any, arg: object) -> str:
+    """The update and its fields, without who sent it: the same request retried by another
+    officer's session is the same request."""
+    fields = dataclasses.asdict(arg) if dataclasses.is_dataclass(arg) else arg  # type: ignore[arg-type]
+    if isinstance(fields, dict):
+        fields = {k: v for k, v in fields.items() if k not in ("actor_id", "actor_name", "at")}
+    text = json.dumps(
+        [getattr(update, "__name__", str(update)), fields], sort_keys=True, default=str
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def _claim_key(session: AsyncSession, case_id: str, key: str, fingerprint: str) -> None:
+    """Remember what ``key`` is first used for on this case; 422 ``idempotency-key-reused``
+    when it was used for another request."""
+    found = await session.get(AssistanceRequest, (case_id, key))
+    if found is None:
+        try:
+            async with session.begin_nested():
+                session.add(
+                    AssistanceRequest(
+                        case_id=case_id,
+                        key=key,
+                        fingerprint=fingerprint,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+            return
+        except IntegrityError:  # the same key claimed concurrently: compare with that one
+            found = await session.get(AssistanceRequest, (case_id, key))
+            assert found is not None
+    if found.fingerprint != fingerprint:
+        raise Problem(
+            422,
+            "idempotency-key-reused",
+            "Idempotency-Key reused",
+            "this Idempotency-Key was already used for another request on this assistance",
+        )
 
 
 async def _status(handle: Any) -> WorkflowExecutionStatus | None:

@@ -27,14 +27,14 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from domain.department_import import Cell, RowError
@@ -53,13 +53,17 @@ __all__ = [
     "MAX_EXPORT_PERSONS",
     "LedgerExport",
     "export_ledger",
+    "file_checked",
     "import_ledger",
     "list_imports",
+    "place_in_scope",
     "resume_pending",
+    "start_batch",
     "xlsx_bytes",
 ]
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 EXPORT_ROLES_FULL_IDS = frozenset({Role.COUNTY_REVIEWER, Role.SUPERVISOR, Role.ADMIN})
 IMPORT_ROLES = frozenset({Role.COUNTY_REVIEWER, Role.ADMIN})
@@ -82,7 +86,7 @@ class LedgerExport:
     full_ids: bool
 
 
-async def _place_in_scope(session: AsyncSession, actor: Actor, code: str | None) -> Any:
+async def place_in_scope(session: AsyncSession, actor: Actor, code: str | None) -> Any:
     place = await repos.get_jurisdiction(session, code or actor.jurisdiction_code)
     if place is None or not place.path.startswith(actor.jurisdiction_path):
         raise not_found("jurisdiction", code or "")
@@ -115,7 +119,7 @@ async def export_ledger(
             "full ID numbers in the ledger are for county reviewers, supervisors and "
             "administrators; export without full_ids for masked numbers",
         )
-    place = await _place_in_scope(session, actor, jurisdiction)
+    place = await place_in_scope(session, actor, jurisdiction)
     layout = layout or await default_layout(session, place)
     since = exited_since or today().replace(month=1, day=1)
     people = await ledger_repo.ledger_people(
@@ -185,21 +189,6 @@ def xlsx_bytes(export: LedgerExport) -> bytes:
 # --- import ---------------------------------------------------------------------------------
 
 
-def _file_invalid(
-    file_name: str, message: str, errors: list[dict[str, Any]], count: int
-) -> Problem:
-    return Problem(
-        422,
-        "ledger-file-invalid",
-        "Invalid ledger file",
-        f"{file_name}: {message}; nothing was imported",
-        file_name=file_name,
-        error_count=count,
-        more_errors=max(0, count - len(errors)),
-        errors=errors,
-    )
-
-
 def error_json(e: RowError) -> dict[str, Any]:
     """A line error as every 422's errors are (field, message, code) plus the file's line,
     the column (the header) and the Chinese message."""
@@ -220,39 +209,69 @@ class Checked:
     already_present: int
 
 
+def _file_problem(
+    problem_type: str, file_name: str, message: str, errors: list[Any], n: int
+) -> Problem:
+    return Problem(
+        422,
+        problem_type,
+        "Invalid file",
+        f"{file_name}: {message}; nothing was imported",
+        file_name=file_name,
+        error_count=n,
+        more_errors=max(0, n - len(errors)),
+        errors=errors,
+    )
+
+
+async def file_checked(problem_type: str, file_name: str, parse: Callable[[], R]) -> R:
+    """Parse an uploaded list in a thread (``parse`` returns a result with ``ok``, ``errors``
+    and ``error_count``); 422 ``problem_type`` with every line error, nothing written. Shared by
+    every import (ledger, enrolment) in the API and the CLI."""
+    try:
+        result = await asyncio.to_thread(parse)
+    except ledger_repo.LedgerFileError as exc:
+        raise _file_problem(
+            problem_type,
+            file_name,
+            exc.message,
+            [error_json(RowError(1, None, exc.message, exc.message_zh))],
+            1,
+        ) from None
+    except Exception as exc:  # a crafted archive failing inside zipfile/openpyxl
+        log.warning("unreadable file %r: %s", file_name, type(exc).__name__)
+        message = f"the file cannot be read ({type(exc).__name__}); save it as .xlsx or CSV"
+        raise _file_problem(
+            problem_type,
+            file_name,
+            message,
+            [error_json(RowError(1, None, message, "无法读取该文件"))],
+            1,
+        ) from None
+    n = result.error_count  # type: ignore[attr-defined]
+    if n:
+        errors = [error_json(e) for e in result.errors]  # type: ignore[attr-defined]
+        raise _file_problem(problem_type, file_name, f"{n} error{'s' if n != 1 else ''}", errors, n)
+    return result
+
+
 async def check_file(
     session: AsyncSession, scope_path: str, default_place: str | None, file_name: str, data: bytes
 ) -> Checked:
     """Parse and check a ledger file against the database; 422 ``ledger-file-invalid`` with
     every line error, nothing written. Shared by the API and the CLI."""
     places = await ledger_repo.import_places(session, scope_path)
-    try:
-        result = await asyncio.to_thread(
-            ledger_repo.read_ledger_bytes,
+    result = await file_checked(
+        "ledger-file-invalid",
+        file_name,
+        lambda: ledger_repo.read_ledger_bytes(
             data,
             file_name,
             places,
             today=today(),
             default_place=default_place if default_place in places else None,
-        )
-    except ledger_repo.LedgerFileError as exc:
-        raise _file_invalid(
-            file_name, exc.message, [error_json(RowError(1, None, exc.message, exc.message_zh))], 1
-        ) from None
-    except Exception as exc:  # a crafted archive failing inside zipfile/openpyxl
-        log.warning("unreadable ledger file %r: %s", file_name, type(exc).__name__)
-        message = f"the file cannot be read ({type(exc).__name__}); save it as .xlsx or CSV"
-        raise _file_invalid(
-            file_name, message, [error_json(RowError(1, None, message, "无法读取该文件"))], 1
-        ) from None
-    if not result.ok:
-        n = result.error_count
-        raise _file_invalid(
-            file_name,
-            f"{n} error{'s' if n != 1 else ''}",
-            [error_json(e) for e in result.errors],
-            n,
-        )
+        ),
+    )
     existing = await ledger_repo.existing_cases(session, result.lines)
     errors: list[RowError] = []
     new, present = [], 0
@@ -273,7 +292,8 @@ async def check_file(
                 )
             )
     if errors:
-        raise _file_invalid(
+        raise _file_problem(
+            "ledger-file-invalid",
             file_name,
             f"{len(errors)} error{'s' if len(errors) != 1 else ''}",
             [error_json(e) for e in errors[:100]],
@@ -305,7 +325,7 @@ async def import_ledger(
     """Check the file, write the import in one transaction (committed here), start its
     assistances."""
     check_may_import(actor)
-    place = await _place_in_scope(session, actor, jurisdiction)
+    place = await place_in_scope(session, actor, jurisdiction)
     checked = await check_file(session, place.path, place.code, file_name, data)
     now = datetime.now(UTC)
     entry = await ledger_repo.store_import(
@@ -342,30 +362,40 @@ async def import_ledger(
     return entry
 
 
+async def start_batch(
+    temporal: Client, task_queue: str, entry: LedgerImport
+) -> WorkflowHandle[Any, int] | None:
+    """Start the workflow that starts a batch's assistances (idempotent by workflow id); None
+    when Temporal cannot be reached (the batch stays pending, :func:`resume_pending` resumes
+    it)."""
+    from workflows.ledger_import import LedgerImportWorkflow
+
+    try:
+        return await temporal.start_workflow(
+            LedgerImportWorkflow.run,
+            LedgerImportInput(entry.id),
+            id=entry.workflow_id,
+            task_queue=task_queue,
+        )
+    except WorkflowAlreadyStartedError:
+        return temporal.get_workflow_handle(entry.workflow_id)
+    except Exception as exc:  # Temporal away: the batch stays pending, resumed later
+        log.warning("intake batch %s not started: %s", entry.id, type(exc).__name__)
+        return None
+
+
 async def resume_pending(
     session: AsyncSession, temporal: Client, task_queue: str, scope_path: str
 ) -> int:
-    """Start the workflow of every import under ``scope_path`` that is still pending (its
-    start is idempotent by workflow id). Returns how many were started now."""
-    from workflows.ledger_import import LedgerImportWorkflow
-
+    """Start the workflow of every batch (ledger import or enrolment) under ``scope_path`` that
+    is still pending. Returns how many were started or found started."""
     started = 0
     for imp in await ledger_repo.list_imports(session, scope_path, 500):
         if imp.status != "pending":
             continue
-        try:
-            await temporal.start_workflow(
-                LedgerImportWorkflow.run,
-                LedgerImportInput(imp.id),
-                id=imp.workflow_id,
-                task_queue=task_queue,
-            )
-            started += 1
-        except WorkflowAlreadyStartedError:
-            pass
-        except Exception as exc:  # Temporal away: the import stays pending, resumed later
-            log.warning("ledger import %s not started: %s", imp.id, type(exc).__name__)
+        if await start_batch(temporal, task_queue, imp) is None:
             break
+        started += 1
     return started
 
 

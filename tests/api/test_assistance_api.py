@@ -114,6 +114,22 @@ async def test_a_repeated_request_is_recorded_once(system: System) -> None:
     assert len(view.json()["services"]) == 1
     async with system.sessions()() as session:
         assert await session.get(AssistanceEntry, f"svc-{case_id}") is not None
+    # The same key for another request is refused, not answered with the first result.
+    other = await system.http.post(
+        f"/api/v1/cases/{case_id}/assistance/services", headers=h, json={"kind": "career_guidance"}
+    )
+    problem(other, 422, "idempotency-key-reused")
+    contact = await system.http.post(
+        f"/api/v1/cases/{case_id}/assistance/contacts",
+        headers=h,
+        json={"channel": "phone", "own": False},
+    )
+    problem(contact, 422, "idempotency-key-reused")
+    view = await system.http.get(
+        f"/api/v1/cases/{case_id}/assistance", headers=region.headers["officer"]
+    )
+    assert view.json()["services_delivered"] == {"training": 1}
+    assert view.json()["contact_count"] == 0
 
 
 async def test_a_case_not_in_assistance_is_a_conflict(system: System) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -28,12 +28,15 @@ import pytest
 from inbox_api.security import hash_password
 from store import repos
 from store.models import Case, Notice, Notification
+from store.models_enrolment import Emergency
 from store.models_inbox import SavedFilter
+from tests.api.test_households_api import make_household
 from tests.system import Region, System
 
 ALL = frozenset({"grassroots_officer", "county_reviewer", "supervisor", "admin"})
 SUPERVISION = frozenset({"supervisor", "admin"})
 ADMIN = frozenset({"admin"})
+ENROL = frozenset({"grassroots_officer", "county_reviewer", "admin"})
 PUBLIC = frozenset({"/healthz", "/api/v1/auth/token", "/api/v1/applications"})
 
 _markers = itertools.count(1)
@@ -235,6 +238,37 @@ async def verification_params(
     return {"batch_id": batch_id}
 
 
+async def household_params(
+    w: World, a: Actor, region: int, place: str, name: str
+) -> dict[str, Any]:
+    """A zero-employment household (零就业家庭) at ``place`` headed by ``name`` (no workflow:
+    recording employment inside answers 409, never 404)."""
+    household_id, member_id = await make_household(w.system, w.regions[region], place, name)
+    return {"household_id": household_id, "member_id": member_id}
+
+
+async def emergency_params(
+    w: World, a: Actor, region: int, place: str, name: str
+) -> dict[str, Any]:
+    """An emergency (突发事件) declared for ``place``."""
+    r = w.regions[region]
+    async with w.system.sessions()() as session, session.begin():
+        e = Emergency(
+            kind="disaster",
+            name=name,
+            description="",
+            jurisdiction_code=r.codes[place],
+            jurisdiction_path=r.paths[place],
+            starts_on=date.today(),
+            ends_on=date.today(),
+            declared_by="authz",
+            declared_at=datetime.now(UTC),
+        )
+        session.add(e)
+        await session.flush()
+        return {"emergency_id": e.id}
+
+
 @dataclass(frozen=True)
 class Op:
     method: str
@@ -246,6 +280,9 @@ class Op:
     params: dict[str, Any] | None = None
     # Operations that change installation-wide settings: only the role check is exercised.
     role_only: bool = False
+    # Objects declared for a place cover everything below it (an emergency): one at the
+    # caller's parent is theirs too, and only a sibling's is not found.
+    covers_below: bool = False
 
 
 OPERATIONS: tuple[Op, ...] = (
@@ -335,6 +372,33 @@ OPERATIONS: tuple[Op, ...] = (
     # quarterly verification (定期审验)
     Op("GET", "/api/v1/verification/batches"),
     Op("GET", "/api/v1/verification/batches/{batch_id}", obj=verification_params),
+    # zero-employment households (零就业家庭)
+    Op(
+        "POST",
+        "/api/v1/households",
+        frozenset({"grassroots_officer", "county_reviewer", "admin"}),
+        obj=place_params,
+        body={
+            "jurisdiction": "{code}",
+            "members": [{"name": "某", "id_number": "11010519491231002X"}],
+        },
+    ),
+    Op("GET", "/api/v1/households", params={"limit": 500}),
+    Op("GET", "/api/v1/households/{household_id}", obj=household_params),
+    Op(
+        "POST",
+        "/api/v1/households/{household_id}/employment",
+        frozenset({"grassroots_officer", "county_reviewer", "admin"}),
+        obj=household_params,
+        body={"member_id": "{member_id}", "how": "other"},
+    ),
+    Op(
+        "POST",
+        "/api/v1/households/discovery",
+        frozenset({"county_reviewer", "admin"}),
+        obj=place_params,
+        body={"jurisdiction": "{code}"},
+    ),
     # supervision
     *(
         Op("GET", f"/api/v1/supervision/{name}", SUPERVISION)
@@ -346,6 +410,7 @@ OPERATIONS: tuple[Op, ...] = (
             "identification-deadlines",
             "breaches",
             "assistance",
+            "households",
         )
     ),
     # notifications
@@ -399,6 +464,18 @@ OPERATIONS: tuple[Op, ...] = (
         role_only=True,
     ),
     Op("POST", "/api/v1/department/imports/{kind}", ADMIN, role_only=True),
+    # Shandong's target groups: emergencies and enrolment (山东 二(二)–(四))
+    Op("GET", "/api/v1/emergencies"),
+    Op("POST", "/api/v1/emergencies", SUPERVISION, role_only=True),
+    Op("GET", "/api/v1/emergencies/{emergency_id}", obj=emergency_params, covers_below=True),
+    Op(
+        "POST",
+        "/api/v1/emergencies/{emergency_id}/enrolments",
+        ENROL,
+        obj=emergency_params,
+        covers_below=True,
+    ),
+    Op("POST", "/api/v1/enrolments", ENROL, role_only=True),
     Op("GET", "/api/v1/policy-packs"),
     Op("GET", "/api/v1/policy-packs/diff", role_only=True),
     Op("GET", "/api/v1/policy-packs/{pack_id}", role_only=True),
@@ -473,7 +550,7 @@ async def test_objects_outside_are_not_found(world: World, op: Op) -> None:
             who = f"{actor.user} ({actor.role}) on an object {where} ({place}): {r.text}"
             if actor.role not in op.roles:
                 assert r.status_code in (403, 404), who
-            elif where == "inside":
+            elif where == "inside" or (where == "parent" and op.covers_below):
                 assert r.status_code != 404, who
                 # bulk operations answer per item
                 assert "not_found" not in r.text, who
@@ -483,7 +560,7 @@ async def test_objects_outside_are_not_found(world: World, op: Op) -> None:
             else:
                 assert r.status_code == 404, who
                 assert r.json()["type"] == "/problems/not-found", who
-            assert name not in r.text or where == "inside", who
+            assert name not in r.text or where == "inside" or op.covers_below, who
 
 
 @pytest.mark.parametrize(
@@ -503,6 +580,9 @@ async def test_lists_never_show_what_lies_outside(world: World, op: Op) -> None:
             await make_notification(world, region, place, actor.role, name)
             await make_user(world, region, place, actor.role, name)
             await make_filter(world, region, place, actor.role, name)
+            if where != "parent":  # an emergency declared above covers the caller: theirs
+                await emergency_params(world, actor, region, place, name)
+            await make_household(world.system, world.regions[region], place, name)
         r = await call(world, op, world.headers(actor), {})
         who = f"{actor.user} ({actor.role}) {op.method} {op.path}"
         if actor.role not in op.roles:
@@ -523,6 +603,7 @@ POSITIVE_CONTROLS = frozenset(
         "/api/v1/notifications",
         "/api/v1/admin/users",
         "/api/v1/filters",
+        "/api/v1/households",
     }
 )
 

@@ -199,6 +199,12 @@ PAGES: dict[str, tuple[str | None, Opener]] = {
     "dashboard-district": ("jl_supervisor", visit("/dashboard?jurisdiction=220102")),
     "breaches": ("jl_supervisor", visit("/dashboard/breaches")),
     "admin": ("admin", visit("/admin")),
+    "ledger": ("jl_reviewer", visit("/ledger")),
+    "verification": ("jl_reviewer", visit("/verification")),
+    # Shandong's target groups (weifang's pack has them): the list and the declaration form,
+    # the enrolment form with every group's conditions.
+    "emergencies": ("wf_supervisor", visit("/emergencies")),
+    "enrol": ("wf_officer", visit("/enrol")),
 }
 
 

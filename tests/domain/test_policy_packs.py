@@ -754,6 +754,11 @@ CLOCKS: list[tuple[str, str, str, Callable[[Sourced], None]]] = [
         XY + " 第四条(五)",
         check_zero_employment_month,
     ),
+    # 零就业家庭: only xinyu states the month; the others' clearing (动态清零) takes it, assumed.
+    ("weifang-2023", "zero_employment_household_deadline", WF + " 五(三)", check_months(1)),
+    ("shandong-2021", "zero_employment_household_deadline", SD + " 三(三)2", check_months(1)),
+    ("jilin-2022", "zero_employment_household_deadline", ASSUMED, check_months(1)),
+    ("qingxin-2024", "zero_employment_household_deadline", ASSUMED, check_months(1)),
     ("xinyu-2023", "reidentification_cooldown", XY + " 第三条(二)", check_months(3)),
     ("xinyu-2023", "subsidy_period_cap", XY + " 第三条(二)", check_subsidy_cap),
     ("qingxin-2024", "identification_deadline", ASSUMED, check_working_days(20)),

@@ -8,7 +8,7 @@ enrolment conditions themselves (domain/target_groups.py) are checked without Te
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from temporalio.api.testservice.v1 import SleepRequest
@@ -22,9 +22,12 @@ from domain.target_groups import (
     check_enrolment,
     job_seeking_period_end,
 )
+from inbox_api.services.reference import today
 from store.models import Case, Task
 from store.models_assistance import AssistanceExit
+from tests.api.test_enrolment import assistance_of, declare, enrol, shandong_region
 from tests.assistance_support import start_assistance
+from tests.factories import make_id
 from tests.workflows.scenario import Scenario, scenario_at, shanghai
 from tests.workflows.test_assistance import WEIFANG, WF_CHAIN, post, wait_assistance
 from workflows.contracts import PlaceRef
@@ -197,3 +200,32 @@ async def test_emergency_period_end_exits_every_temporary_assistance(tmp_path: P
         assert open_plans == []
         cases_rows = await sc.rows(Case)
         assert {c.status for c in cases_rows if c.id in set(cases)} == {"exited"}
+
+
+async def test_an_enrolled_temporary_assistance_runs_until_its_emergency_ends(
+    tmp_path: Path,
+) -> None:
+    """Declared and enrolled through the API: the assistance started by the enrolment batch
+    carries the emergency's end (midnight after its last day, Shanghai) and is still running
+    late on the last day. (The exit at that instant is the previous test's, on assistances
+    started directly: in our runs the time-skipping test server stopped skipping once an
+    assistance started as the child of a finished batch workflow had completed, so the exit
+    is not skipped to here.)"""
+    async with scenario_at(datetime.now(UTC), tmp_path) as sc:
+        system = sc.system
+        region = await shandong_region(system)
+        last_day = today() + timedelta(days=3)
+        e = (await declare(system, region, ends_on=last_day.isoformat())).json()
+        r = await enrol(
+            system,
+            region,
+            target_group="temporary_assistance",
+            id_number=make_id(region="370702"),
+            emergency_id=e["id"],
+        )
+        case_id = r.json()["case_id"]
+        a = await assistance_of(system, region, case_id)
+        assert a["ends_at"].replace("Z", "+00:00") == f"{last_day.isoformat()}T16:00:00+00:00"
+        await skip_until(sc, shanghai(last_day.year, last_day.month, last_day.day, 23, 0))
+        a = await assistance_of(system, region, case_id)
+        assert a["status"] == "active" and a["exit"] is None

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 12:53:56.351861
+Create Date: 2026-11-30 16:20:39.679575
 """
 
 from __future__ import annotations
@@ -80,6 +80,33 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "emergencies",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("jurisdiction_code", sa.String(length=12), nullable=False),
+        sa.Column(
+            "jurisdiction_path",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("starts_on", sa.Date(), nullable=False),
+        sa.Column("ends_on", sa.Date(), nullable=False),
+        sa.Column("declared_by", sa.String(length=100), nullable=False),
+        sa.Column("declared_by_id", sa.BigInteger(), nullable=True),
+        sa.Column("declared_at", store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_emergencies")),
+    )
+    with op.batch_alter_table("emergencies", schema=None) as batch_op:
+        batch_op.create_index("ix_emergencies_path", ["jurisdiction_path"], unique=False)
+
+    op.create_table(
         "jurisdictions",
         sa.Column("code", sa.String(length=12), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
@@ -99,38 +126,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("code", name=op.f("pk_jurisdictions")),
         sa.UniqueConstraint("path", name=op.f("uq_jurisdictions_path")),
     )
-    op.create_table(
-        "ledger_imports",
-        sa.Column(
-            "id",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            autoincrement=True,
-            nullable=False,
-        ),
-        sa.Column("jurisdiction_code", sa.String(length=12), nullable=False),
-        sa.Column(
-            "jurisdiction_path",
-            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column("file_name", sa.String(length=255), nullable=False),
-        sa.Column("imported_by", sa.String(length=100), nullable=False),
-        sa.Column("imported_by_id", sa.BigInteger(), nullable=True),
-        sa.Column("imported_at", store.base.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created", sa.Integer(), nullable=False),
-        sa.Column("already_present", sa.Integer(), nullable=False),
-        sa.Column("skipped_exited", sa.Integer(), nullable=False),
-        sa.Column("started", sa.Integer(), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("workflow_id", sa.String(length=100), nullable=False),
-        sa.Column("finished_at", store.base.UTCDateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_imports")),
-    )
-    with op.batch_alter_table("ledger_imports", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_ledger_imports_jurisdiction_path"), ["jurisdiction_path"], unique=False
-        )
-
     op.create_table(
         "login_attempts",
         sa.Column(
@@ -225,6 +220,50 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_department_records_place", ["list_kind", "jurisdiction_code"], unique=False
+        )
+
+    op.create_table(
+        "ledger_imports",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("jurisdiction_code", sa.String(length=12), nullable=False),
+        sa.Column(
+            "jurisdiction_path",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("file_name", sa.String(length=255), nullable=False),
+        sa.Column("imported_by", sa.String(length=100), nullable=False),
+        sa.Column("imported_by_id", sa.BigInteger(), nullable=True),
+        sa.Column("imported_at", store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created", sa.Integer(), nullable=False),
+        sa.Column("already_present", sa.Integer(), nullable=False),
+        sa.Column("skipped_exited", sa.Integer(), nullable=False),
+        sa.Column("started", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("kind", sa.String(length=20), server_default="ledger", nullable=False),
+        sa.Column(
+            "emergency_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
+        ),
+        sa.Column("workflow_id", sa.String(length=100), nullable=False),
+        sa.Column("finished_at", store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["emergency_id"],
+            ["emergencies.id"],
+            name=op.f("fk_ledger_imports_emergency_id_emergencies"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_imports")),
+    )
+    with op.batch_alter_table("ledger_imports", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_ledger_imports_emergency_id"), ["emergency_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_ledger_imports_jurisdiction_path"), ["jurisdiction_path"], unique=False
         )
 
     op.create_table(
@@ -451,6 +490,17 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "assistance_requests",
+        sa.Column("case_id", sa.String(length=40), nullable=False),
+        sa.Column("key", sa.String(length=100), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("created_at", store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_assistance_requests_case_id_cases")
+        ),
+        sa.PrimaryKeyConstraint("case_id", "key", name=op.f("pk_assistance_requests")),
+    )
+    op.create_table(
         "case_events",
         sa.Column(
             "id",
@@ -476,6 +526,55 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_case_events_case_id"), ["case_id"], unique=False)
 
     op.create_table(
+        "households",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("case_id", sa.String(length=40), nullable=True),
+        sa.Column("workflow_id", sa.String(length=100), nullable=True),
+        sa.Column("policy_pack_id", sa.String(length=50), nullable=False),
+        sa.Column("policy_pack_ref", sa.String(length=120), nullable=False),
+        sa.Column("definition_code", sa.String(length=60), nullable=False),
+        sa.Column("urban", sa.Boolean(), nullable=False),
+        sa.Column("jurisdiction_code", sa.String(length=12), nullable=False),
+        sa.Column(
+            "jurisdiction_path",
+            sa.String(length=200).with_variant(sa.String(length=200, collation="C"), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("status", sa.String(length=30), nullable=False),
+        sa.Column("overdue", sa.Boolean(), nullable=False),
+        sa.Column("source", sa.String(length=20), nullable=False),
+        sa.Column("source_key", sa.String(length=160), nullable=True),
+        sa.Column("facts", sa.JSON(), nullable=False),
+        sa.Column("discovered_at", store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("started_at", store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("identified_at", store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("deadline_at", store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("cleared_at", store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("clearing_member_id", sa.BigInteger(), nullable=True),
+        sa.Column("closed_at", store.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_households_case_id_cases")
+        ),
+        sa.ForeignKeyConstraint(
+            ["jurisdiction_code"],
+            ["jurisdictions.code"],
+            name=op.f("fk_households_jurisdiction_code_jurisdictions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_households")),
+        sa.UniqueConstraint("case_id", name=op.f("uq_households_case_id")),
+        sa.UniqueConstraint("source_key", name=op.f("uq_households_source_key")),
+        sa.UniqueConstraint("workflow_id", name=op.f("uq_households_workflow_id")),
+    )
+    with op.batch_alter_table("households", schema=None) as batch_op:
+        batch_op.create_index("ix_households_scope", ["jurisdiction_path", "status"], unique=False)
+
+    op.create_table(
         "ledger_import_lines",
         sa.Column("case_id", sa.String(length=40), nullable=False),
         sa.Column(
@@ -489,6 +588,9 @@ def upgrade() -> None:
         sa.Column("contacts", sa.Integer(), nullable=False),
         sa.Column("last_own_contact_on", sa.Date(), nullable=True),
         sa.Column("note", sa.Text(), nullable=False),
+        sa.Column(
+            "target_group", sa.String(length=30), server_default="difficulty_person", nullable=False
+        ),
         sa.Column("started", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"], ["cases.id"], name=op.f("fk_ledger_import_lines_case_id_cases")
@@ -723,6 +825,74 @@ def upgrade() -> None:
         batch_op.create_index("ix_verification_items_walk", ["batch_id", "task_id"], unique=False)
 
     op.create_table(
+        "household_events",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "household_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("event_key", sa.String(length=200), nullable=False),
+        sa.Column("at", store.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("status", sa.String(length=30), nullable=False),
+        sa.Column("actor", sa.String(length=100), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("detail", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["household_id"],
+            ["households.id"],
+            name=op.f("fk_household_events_household_id_households"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_household_events")),
+        sa.UniqueConstraint("event_key", name=op.f("uq_household_events_event_key")),
+    )
+    with op.batch_alter_table("household_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_household_events_household_id"), ["household_id"], unique=False
+        )
+
+    op.create_table(
+        "household_members",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column(
+            "household_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("id_number", sa.String(length=18), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("id_last4", sa.String(length=4), nullable=False),
+        sa.Column("case_id", sa.String(length=40), nullable=True),
+        sa.Column("head", sa.Boolean(), nullable=False),
+        sa.Column("facts", sa.JSON(), nullable=False),
+        sa.Column("employed_on", sa.Date(), nullable=True),
+        sa.Column("employment", sa.String(length=40), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["cases.id"], name=op.f("fk_household_members_case_id_cases")
+        ),
+        sa.ForeignKeyConstraint(
+            ["household_id"],
+            ["households.id"],
+            name=op.f("fk_household_members_household_id_households"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_household_members")),
+    )
+    with op.batch_alter_table("household_members", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_household_members_household_id"), ["household_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_household_members_id_number"), ["id_number"], unique=False
+        )
+
+    op.create_table(
         "task_comments",
         sa.Column(
             "id",
@@ -754,6 +924,15 @@ def downgrade() -> None:
         batch_op.drop_index("ix_task_comments_task")
 
     op.drop_table("task_comments")
+    with op.batch_alter_table("household_members", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_household_members_id_number"))
+        batch_op.drop_index(batch_op.f("ix_household_members_household_id"))
+
+    op.drop_table("household_members")
+    with op.batch_alter_table("household_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_household_events_household_id"))
+
+    op.drop_table("household_events")
     with op.batch_alter_table("verification_items", schema=None) as batch_op:
         batch_op.drop_index("ix_verification_items_walk")
         batch_op.drop_index("ix_verification_items_batch")
@@ -790,10 +969,15 @@ def downgrade() -> None:
         batch_op.drop_index("ix_ledger_import_lines_page")
 
     op.drop_table("ledger_import_lines")
+    with op.batch_alter_table("households", schema=None) as batch_op:
+        batch_op.drop_index("ix_households_scope")
+
+    op.drop_table("households")
     with op.batch_alter_table("case_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_events_case_id"))
 
     op.drop_table("case_events")
+    op.drop_table("assistance_requests")
     with op.batch_alter_table("assistance_exits", schema=None) as batch_op:
         batch_op.drop_index("ix_assistance_exits_person")
 
@@ -826,6 +1010,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_users_jurisdiction_path"))
 
     op.drop_table("users")
+    with op.batch_alter_table("ledger_imports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ledger_imports_jurisdiction_path"))
+        batch_op.drop_index(batch_op.f("ix_ledger_imports_emergency_id"))
+
+    op.drop_table("ledger_imports")
     with op.batch_alter_table("department_records", schema=None) as batch_op:
         batch_op.drop_index("ix_department_records_place")
         batch_op.drop_index("ix_department_records_person")
@@ -844,11 +1033,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_login_attempts_ip")
 
     op.drop_table("login_attempts")
-    with op.batch_alter_table("ledger_imports", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_ledger_imports_jurisdiction_path"))
-
-    op.drop_table("ledger_imports")
     op.drop_table("jurisdictions")
+    with op.batch_alter_table("emergencies", schema=None) as batch_op:
+        batch_op.drop_index("ix_emergencies_path")
+
+    op.drop_table("emergencies")
     with op.batch_alter_table("department_imports", schema=None) as batch_op:
         batch_op.drop_index("ix_department_imports_kind")
 

@@ -1,0 +1,436 @@
+"""Zero-employment households (零就业家庭), issue #8: register (identify) a household, list and
+read the households of your area, record a member employed (the household is cleared), start
+discovery over the imported department lists, and — for supervisors — the figures by place.
+
+- ``POST /api/v1/households``: an officer registers a household with its members and facts for
+  a place in their area; judged by the definition of the place's pack (422
+  ``not-zero-employment`` names each condition not met, with the clause); the household is
+  identified now and its ``HouseholdWorkflow`` starts (the plan task and the one-month
+  clearance task open in the street's inbox).
+- ``GET /api/v1/households`` (filters ``status``, ``jurisdiction``, ``overdue``) and
+  ``GET /api/v1/households/{id}`` (members with masked ID numbers, status history, deadline,
+  days left, open tasks).
+- ``POST /api/v1/households/{id}/employment``: a member employed clears the household
+  (``Idempotency-Key`` is the update id; 409 ``household-closed``, 422 ``not-a-member``).
+- ``POST /api/v1/households/discovery``: a county reviewer or administrator starts discovery for
+  a place of their area.
+- ``GET /api/v1/supervision/households``: open, days left, cleared within the month or late,
+  overdue — by place, with ``jurisdiction`` to drill down and the period as ``from``/``to``.
+
+Rules in :mod:`inbox_api.services.households`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from inbox_api.deps import CurrentActor, SessionDep, SettingsDep, SupervisorActor, TemporalDep
+from inbox_api.routes.supervision import RESPONSES, From, JurisdictionCode, To
+from inbox_api.schemas import IsoDate
+from inbox_api.services import households as service
+from inbox_api.services import supervision
+from inbox_api.services.households import HouseholdFiguresOut
+from workflows.contracts import EMPLOYMENT_WAYS, TASK_KIND_ZH
+
+router = APIRouter(prefix="/api/v1", tags=["households"])
+
+PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+HouseholdId = Annotated[int, Path(ge=1, le=2**62)]
+PlaceCode = Annotated[str, Field(pattern=r"^\d{6,12}$")]
+IdempotencyKey = Annotated[str | None, Header(max_length=100, pattern=r"^[\x21-\x7e]+$")]
+Status = Literal["discovered", "identified", "cleared", "not_zero_employment"]
+Way = Literal[
+    "enterprise_absorption",
+    "flexible_employment",
+    "public_welfare_post",
+    "self_employment",
+    "other",
+]
+assert set(Way.__args__) == set(EMPLOYMENT_WAYS)  # type: ignore[attr-defined]
+
+
+def _plain(value: str) -> str:
+    if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+class MemberIn(BaseModel):
+    """A member living in the household (共同生活成员) and the facts the definitions read."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    id_number: str = Field(min_length=15, max_length=18, pattern=r"^[0-9]{15,17}[0-9Xx]?$")
+    head: bool = Field(False, description="户主 (the first member when none is marked)")
+    able_to_work: bool = True
+    willing_to_work: bool = True
+    employed: bool = False
+    employed_non_farm: bool = Field(False, description="In the secondary or tertiary industry")
+    status: Literal["student", "military", "retired"] | None = Field(
+        None, description="在校学生 / 现役军人 / 退休人员 (not counted)"
+    )
+    transfer_registered: bool = Field(False, description="转移就业登记 (rural definitions)")
+
+    _plain = field_validator("name")(_plain)
+
+
+class HouseholdIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    jurisdiction: PlaceCode = Field(description="The household's township/street or community")
+    urban: bool = Field(True, description="城镇 (true) or 农村 (false)")
+    definition: str | None = Field(
+        None, max_length=60, pattern=r"^[a-z][a-z0-9_]*$", description="Default: by residence"
+    )
+    members: list[MemberIn] = Field(min_length=1, max_length=20)
+    business_investment_or_property_income: bool = False
+    annual_income_per_capita: float | None = Field(None, ge=0, le=10_000_000)
+    local_average_annual_income_per_capita: float | None = Field(None, gt=0, le=10_000_000)
+
+
+class MemberOut(BaseModel):
+    id: int
+    name: str
+    id_number: str = Field(description="Masked (370***********123X)")
+    head: bool
+    case_id: str | None
+    employed_on: dt.date | None
+    employment: str | None
+    facts: dict[str, Any]
+
+
+class EventOut(BaseModel):
+    at: dt.datetime
+    kind: str
+    status: str
+    actor: str
+    summary: str
+
+
+class TaskRefOut(BaseModel):
+    id: str
+    kind: str
+    kind_name: str
+    due_at: dt.datetime | None
+    deadline_at: dt.datetime | None
+
+
+class HouseholdOut(BaseModel):
+    id: int
+    case_id: str | None
+    head_name: str
+    jurisdiction_code: str
+    jurisdiction_name: str
+    policy_pack_id: str
+    definition: str
+    definition_name: str
+    definition_source: str
+    urban: bool
+    source: str
+    status: str
+    status_name: str
+    overdue: bool
+    discovered_at: dt.datetime | None
+    identified_at: dt.datetime | None
+    deadline_at: dt.datetime | None
+    days_left: int | None = Field(description="Identified: days to the deadline (< 0: past)")
+    cleared_at: dt.datetime | None
+    clearing_member_id: int | None
+    member_count: int
+    members: list[MemberOut]
+    history: list[EventOut] | None = Field(None, description="Status history (detail only)")
+    open_tasks: list[TaskRefOut] | None = Field(None, description="Detail only")
+
+
+class HouseholdsOut(BaseModel):
+    items: list[HouseholdOut]
+
+
+class RegisteredOut(HouseholdOut):
+    workflow_started: bool = Field(
+        description="False when the workflow engine could not be reached: the area's next "
+        "discovery run starts it"
+    )
+
+
+def _out(v: service.HouseholdView, *, full: bool) -> HouseholdOut:
+    now = dt.datetime.now(dt.UTC)
+    r = v.row
+    return HouseholdOut(
+        id=r.id,
+        case_id=r.case_id,
+        head_name=v.head_name,
+        jurisdiction_code=r.jurisdiction_code,
+        jurisdiction_name=v.place_name,
+        policy_pack_id=r.policy_pack_id,
+        definition=r.definition_code,
+        definition_name=v.definition_name,
+        definition_source=v.definition_source,
+        urban=r.urban,
+        source=r.source,
+        status=r.status,
+        status_name=service.STATUS_ZH.get(r.status, r.status),
+        overdue=r.overdue,
+        discovered_at=r.discovered_at,
+        identified_at=r.identified_at,
+        deadline_at=r.deadline_at,
+        days_left=v.days_left(now),
+        cleared_at=r.cleared_at,
+        clearing_member_id=r.clearing_member_id,
+        member_count=len(v.members),
+        members=[
+            MemberOut(
+                id=m.id,
+                name=m.name,
+                id_number=service.mask_id_number(m.id_number),
+                head=m.head,
+                case_id=m.case_id,
+                employed_on=m.employed_on,
+                employment=m.employment,
+                facts=dict(m.facts or {}),
+            )
+            for m in v.members
+        ],
+        history=[
+            EventOut(at=e.at, kind=e.kind, status=e.status, actor=e.actor, summary=e.summary)
+            for e in v.events
+        ]
+        if full
+        else None,
+        open_tasks=[
+            TaskRefOut(
+                id=t.id,
+                kind=t.kind,
+                kind_name=TASK_KIND_ZH.get(t.kind, t.kind),
+                due_at=t.due_at,
+                deadline_at=t.deadline_at,
+            )
+            for t in v.open_tasks
+        ]
+        if full
+        else None,
+    )
+
+
+@router.post(
+    "/households",
+    status_code=201,
+    response_model=RegisteredOut,
+    summary="Register (identify) a zero-employment household",
+    responses={
+        403: {"description": "Not an officer, county reviewer or administrator", **PROBLEM},
+        404: {"description": "A place outside your area", **PROBLEM},
+        409: {"description": "`household-exists`: a member is in an open household", **PROBLEM},
+        422: {
+            "description": "Invalid fields (bad ID numbers by member), `not-zero-employment` "
+            "(`errors` name each condition not met) or `no-household-definition`",
+            **PROBLEM,
+        },
+    },
+)
+async def register_household(
+    body: HouseholdIn,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: CurrentActor,
+) -> RegisteredOut:
+    """Judge the household by the definition of the pack applying at its place; when it is
+    zero-employment it is identified now and its workflow starts: the assistance plan task and
+    the one-month clearance task open for the street's officers."""
+    service.check_may_register(actor)
+    temporal = await request.app.state.temporal.get()
+    done = await service.register(
+        session,
+        request.app.state.sessions,
+        temporal,
+        settings.temporal_task_queue,
+        actor,
+        service.RegistrationIn(
+            jurisdiction=body.jurisdiction,
+            urban=body.urban,
+            definition=body.definition,
+            members=[service.MemberIn(**m.model_dump()) for m in body.members],
+            business_investment_or_property_income=body.business_investment_or_property_income,
+            annual_income_per_capita=body.annual_income_per_capita,
+            local_average_annual_income_per_capita=body.local_average_annual_income_per_capita,
+        ),
+    )
+    view = await service.get_household(session, actor, done.household.id)
+    out = _out(view, full=True)
+    return RegisteredOut(**out.model_dump(), workflow_started=done.started)
+
+
+class HouseholdsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = None
+    jurisdiction: PlaceCode | None = Field(None, description="A place inside your area")
+    overdue: bool | None = None
+    limit: int = Field(100, ge=1, le=500)
+
+
+@router.get(
+    "/households",
+    response_model=HouseholdsOut,
+    summary="The zero-employment households of your area",
+    responses={404: {"description": "A place outside your area", **PROBLEM}},
+)
+async def list_households(
+    session: SessionDep, actor: CurrentActor, params: Annotated[HouseholdsQuery, Query()]
+) -> HouseholdsOut:
+    """Open households first (nearest deadline first), then the others, newest first. ID
+    numbers are masked."""
+    views = await service.list_households(
+        session,
+        actor,
+        status=params.status,
+        jurisdiction=params.jurisdiction,
+        overdue=params.overdue,
+        limit=params.limit,
+    )
+    return HouseholdsOut(items=[_out(v, full=False) for v in views])
+
+
+@router.get(
+    "/households/{household_id}",
+    response_model=HouseholdOut,
+    summary="A zero-employment household",
+    responses={404: {"description": "No such household in your area", **PROBLEM}},
+)
+async def get_household(
+    household_id: HouseholdId, session: SessionDep, actor: CurrentActor
+) -> HouseholdOut:
+    """The household, its members (ID numbers masked), its status history, its deadline and
+    the days left, and its open tasks."""
+    return _out(await service.get_household(session, actor, household_id), full=True)
+
+
+class EmploymentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: int = Field(ge=1, le=2**62, description="A member's id (see `members`)")
+    how: Way = Field(description="企业吸纳 / 灵活就业 / 公益性岗位 / 自主创业 / 其他")
+    employed_on: IsoDate | None = Field(None, ge=dt.date(2000, 1, 1), le=dt.date(2999, 12, 31))
+    note: str = Field("", max_length=1000)
+
+    _plain = field_validator("note")(_plain)
+
+
+class EmploymentOut(BaseModel):
+    """``id`` is the update's id (the Idempotency-Key when one was sent); ``handling``:
+    ``cleared``, or ``duplicate`` for a repeat of the request that cleared the household."""
+
+    id: str
+    handling: str
+    household_id: int
+
+
+@router.post(
+    "/households/{household_id}/employment",
+    status_code=201,
+    response_model=EmploymentOut,
+    summary="Record a member employed (clears the household)",
+    responses={
+        403: {"description": "Not an officer, county reviewer or administrator", **PROBLEM},
+        404: {"description": "No such household in your area", **PROBLEM},
+        409: {"description": "`household-closed`: not (or no longer) identified", **PROBLEM},
+        422: {"description": "`not-a-member`, `bad-field` or invalid fields", **PROBLEM},
+    },
+)
+async def record_employment(
+    household_id: HouseholdId,
+    body: EmploymentIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    actor: CurrentActor,
+    idempotency_key: IdempotencyKey = None,
+) -> EmploymentOut:
+    """The household is cleared the moment one member is employed; members identified on the
+    household basis go to exit review, the others carry on."""
+    done = await service.record_employment(
+        session,
+        temporal,
+        actor,
+        household_id,
+        service.EmploymentIn(
+            member_id=body.member_id, how=body.how, employed_on=body.employed_on, note=body.note
+        ),
+        idempotency_key,
+    )
+    return EmploymentOut(id=done.id, handling=done.handling, household_id=done.household_id)
+
+
+class DiscoveryIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    jurisdiction: PlaceCode | None = Field(None, description="Default: your place")
+
+
+class DiscoveryOut(BaseModel):
+    workflow_id: str
+    jurisdiction: str
+    finished: bool = Field(description="False: still running after a short wait")
+    started: list[int] = Field(description="The households whose verification it started")
+
+
+@router.post(
+    "/households/discovery",
+    response_model=DiscoveryOut,
+    summary="Discover households from the imported department lists",
+    responses={
+        202: {"description": "Started, still running", "model": DiscoveryOut},
+        403: {"description": "Not a county reviewer or administrator", **PROBLEM},
+        404: {"description": "A place outside your area", **PROBLEM},
+    },
+)
+async def discover(
+    body: DiscoveryIn,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    actor: CurrentActor,
+) -> DiscoveryOut:
+    """Compare the minimum-living-allowance list with the employment and unemployment lists
+    for the place: each household that looks zero-employment and has no open household gets a
+    verification task for its street officer. Running it again opens nothing twice."""
+    done = await service.discover(
+        session, temporal, settings.temporal_task_queue, actor, body.jurisdiction
+    )
+    if not done.finished:
+        response.status_code = 202
+    return DiscoveryOut(
+        workflow_id=done.workflow_id,
+        jurisdiction=done.jurisdiction,
+        finished=done.finished,
+        started=done.started,
+    )
+
+
+@router.get(
+    "/supervision/households",
+    response_model=HouseholdFiguresOut,
+    summary="Zero-employment households: open, days left, cleared within the month or late",
+    tags=["supervision"],
+    responses=RESPONSES,
+)
+async def household_figures(
+    session: SessionDep,
+    actor: SupervisorActor,
+    jurisdiction: JurisdictionCode = None,
+    from_: From = None,
+    to: To = None,
+) -> HouseholdFiguresOut:
+    """Per direct child of the place (and the place itself when households sit there) and in
+    total: open households now (awaiting verification, identified), due within 7 days,
+    overdue, the fewest days left; and in the period those cleared within their month, those
+    cleared late and those found not zero-employment."""
+    now = dt.datetime.now(dt.UTC)
+    return await service.figures(
+        session, actor, code=jurisdiction, span=supervision.period(from_, to, now), now=now
+    )
