@@ -248,10 +248,6 @@ IGNORED_HEADERS: Final = frozenset(
 )
 
 
-def expected_headers() -> str:
-    return "、".join(c.header_zh + ("（必填）" if c.required else "") for c in IMPORT_COLUMNS)
-
-
 @dataclass(frozen=True)
 class ImportPlace:
     """A place lines may be imported into, with the categories of its pack (code -> name)."""
