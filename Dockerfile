@@ -5,9 +5,10 @@
 #   docker build -t yuanzhu:0.1.0 .
 #   docker run --rm yuanzhu:0.1.0 --help
 #
-# Installs from the same pyproject.toml as `make run` (runtime dependencies only, no test
-# extras). No HEALTHCHECK here: the roles differ (the API has /healthz, the worker has no port),
-# so each service in docker-compose.yml declares its own.
+# Installs from the same pyproject.toml as `make run` (runtime dependencies and the `otel`
+# extra, so tracing is one setting away; no test extras). No HEALTHCHECK here: the roles differ
+# (the API has /healthz, the worker only a metrics port), so each service in
+# docker-compose.yml declares its own.
 
 # Override with --build-arg PYTHON_IMAGE=<registry mirror>/python:3.11.14-slim-bookworm where
 # Docker Hub is not reachable; keep the same pinned tag.
@@ -31,7 +32,7 @@ COPY inbox_api ./inbox_api
 COPY web ./web
 # PYPI_MIRROR: an internal PyPI mirror (simple index URL) where pypi.org is not reachable.
 ARG PYPI_MIRROR
-RUN /opt/yuanzhu/bin/pip install ${PYPI_MIRROR:+--index-url "$PYPI_MIRROR"} . \
+RUN /opt/yuanzhu/bin/pip install ${PYPI_MIRROR:+--index-url "$PYPI_MIRROR"} ".[otel]" \
     && /opt/yuanzhu/bin/yuanzhu --help > /dev/null
 
 # --- runtime -------------------------------------------------------------------------------
@@ -47,6 +48,7 @@ COPY --from=build /opt/yuanzhu /opt/yuanzhu
 COPY deploy/docker/worker_healthcheck.py /opt/yuanzhu/healthcheck/worker_healthcheck.py
 WORKDIR /home/yuanzhu
 USER yuanzhu:yuanzhu
-EXPOSE 8000
+# 8000: the API and its /metrics; 9464: a worker's metrics (YUANZHU_WORKER_METRICS_PORT).
+EXPOSE 8000 9464
 ENTRYPOINT ["yuanzhu"]
 CMD ["api"]

@@ -31,5 +31,9 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
+# Benchmarks (bench/README.md): small sizes by default; `make bench ARGS=--full` for the issue's.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(ARGS)
+
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

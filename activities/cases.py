@@ -66,13 +66,22 @@ class CaseActivities:
         """The eligibility pre-check (shown to officers, never deciding alone), with findings
         from department data when the pack verifies through data sharing."""
         on = local_date(inp.on)
+        findings: list[DataFinding] = []
+        checked = inp.department_check and self.department is not None
+        if checked:
+            # Ask the department source before the transaction, never inside it: the adapter
+            # takes a connection of its own, and with every pooled connection held by an
+            # assessment waiting for a second one, a burst of applications deadlocked the
+            # worker (bench/before_after.md).
+            async with self.sessions() as session:
+                id_number = (await _case(session, inp.case_id)).id_number
+            assert self.department is not None
+            findings = await self.department.findings(id_number, on)
         async with self.sessions() as session, session.begin():
             case = await _case(session, inp.case_id)
             pack = await pinned_pack(session, case)
             facts = ApplicantFacts.model_validate(case.facts)
-            findings: list[DataFinding] = []
-            if inp.department_check and self.department is not None:
-                findings = await self.department.findings(case.id_number, on)
+            if checked:
                 facts = facts.model_copy(update={"data_sharing": findings})
             decision = assess(facts, pack, on)
             case.pre_check = decision.model_dump(mode="json")

@@ -21,6 +21,7 @@ from activities.outbound import OutboundDelivery
 from domain.sla import DurationUnit, SlaClock, SlaSpec, sla_clock
 from store.calendar_repo import effective_calendar
 from store.models import Case, CaseEvent, Notification, SlaBreach, Task
+from worker import metrics
 from workflows.contracts import (
     TASK_KIND_ZH,
     Clock,
@@ -86,22 +87,33 @@ class InboxActivities:
                 version=1,
             )
             session.add(task)
+        metrics.task_opened(inp.kind, case_id=inp.case_id, task_id=inp.task_id)
         return _opened(task)
 
     @activity.defn(name="close_task")
     async def close_task(self, inp: CloseTaskInput) -> None:
         async with self.sessions() as session, session.begin():
-            await session.execute(
+            closed = await session.execute(
                 update(Task)
                 .where(Task.id == inp.task_id, Task.state == "open")
                 .values(
                     state=inp.state,
-                    outcome={"outcome": inp.outcome, "fields": inp.fields, "comment": inp.comment},
+                    outcome={
+                        "outcome": inp.outcome,
+                        "fields": inp.fields,
+                        "comment": inp.comment,
+                        # Internal (the API leaves it out): which request's decision this was.
+                        **({"update_id": inp.update_id} if inp.update_id else {}),
+                    },
                     completed_by=inp.completed_by,
                     completed_at=inp.completed_at,
                     version=Task.version + 1,
                 )
+                .returning(Task.kind, Task.case_id)
             )
+            row = closed.one_or_none()  # None: closed before (a retry) or never opened
+        if row is not None:
+            metrics.task_closed(row.kind, inp.state, case_id=row.case_id, task_id=inp.task_id)
 
     @activity.defn(name="compute_clock")
     async def compute_clock(self, inp: ClockInput) -> Clock:
@@ -141,6 +153,10 @@ class InboxActivities:
                 keys = await self._sla_event(session, inp)
         except IntegrityError:
             return  # a concurrent retry wrote the same keys first: already recorded
+        if keys and inp.event != "at_risk":  # a new breach row, its supervisors notified
+            kind = inp.clock.removeprefix("task:")
+            metrics.sla_breached(kind, inp.event, case_id=inp.case_id, task_id=inp.task_id)
+            metrics.escalated(kind, inp.level, case_id=inp.case_id, task_id=inp.task_id)
         await self.outbound.deliver(keys)
 
     async def _sla_event(self, session: AsyncSession, inp: SlaEventInput) -> list[str]:

@@ -343,10 +343,15 @@ class OutboundDelivery:
                 return 0
             mailer: Mailer = self.mailer_for(config)
             rows = await session.scalars(
-                select(Notification).where(
+                select(Notification)
+                .where(
                     Notification.notification_key.in_(list(keys)),
                     Notification.sent_out_at.is_(None),
                 )
+                # Two workers delivering the same keys at once (a retried activity whose first
+                # attempt still runs elsewhere): the second skips rows the first holds, so a
+                # mail goes out once. SQLite serialises writers and ignores the clause.
+                .with_for_update(skip_locked=True)
             )
             for n in rows:
                 to = await recipients_of(session, n)
@@ -355,7 +360,12 @@ class OutboundDelivery:
                 try:
                     await mailer.send(to, f"【援助】{n.message}", _body(n))
                 except (OSError, smtplib.SMTPException) as exc:
-                    log.warning("outbound mail for %s failed: %s", n.notification_key, exc)
+                    log.warning(
+                        "outbound mail for %s failed: %s",
+                        n.notification_key,
+                        exc,
+                        extra={"case_id": n.case_id, "task_id": n.task_id},
+                    )
                     continue
                 n.sent_out_at = datetime.now(UTC)
                 sent += 1

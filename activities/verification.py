@@ -23,6 +23,7 @@ from store import verification_repo as repo
 from store.models import Case, Jurisdiction, Notification, SlaBreach, Task
 from store.models_verification import VerificationBatch, VerificationItem
 from store.repos import in_subtree
+from worker import metrics
 from workflows.contracts import (
     LEVELS,
     TASK_KIND_ZH,
@@ -199,6 +200,8 @@ class VerificationActivities:
                 .where(VerificationBatch.id == batch.id)
                 .values(created=VerificationBatch.created + created, updated_at=now)
             )
+        if created:
+            metrics.task_opened(KIND, created, batch_id=inp.batch_id)
         return created
 
     @staticmethod
@@ -259,11 +262,13 @@ class VerificationActivities:
             tasks = await repo.open_tasks(session, ids)
             keys = {t.id: f"{t.id}/{inp.event}/1" for t in tasks}
             seen = await repo.breach_keys(session, list(keys.values()))
+            breached = []
             for t in tasks:
                 t.sla_state = inp.event
                 t.priority = max(t.priority, 5 if inp.event == "at_risk" else 8)
                 t.version += 1
                 if inp.event == "breached" and keys[t.id] not in seen:
+                    breached.append(t)
                     session.add(
                         SlaBreach(
                             breach_key=keys[t.id],
@@ -278,6 +283,8 @@ class VerificationActivities:
                             at=inp.at,
                         )
                     )
+        for t in breached:
+            metrics.sla_breached(KIND, "breached", case_id=t.case_id, task_id=t.id)
         return SlaPageResult(
             marked=len(tasks), next_after=ids[-1] if len(ids) == inp.limit else None
         )
@@ -300,10 +307,13 @@ class VerificationActivities:
             if inp.event == "finished":
                 batch.status = "finished"
                 return
+            escalating = inp.event != "at_risk" and batch.status != "escalated"
             batch.status = "at_risk" if inp.event == "at_risk" else "escalated"
             for t in await repo.progress(session, batch):
                 if t.left:
                     keys += await self._notify(session, batch, inp, t)
+        if escalating and keys:  # first escalation of the batch, with persons left
+            metrics.escalated(KIND, 1, batch_id=inp.batch_id)
         await self.outbound.deliver(keys)
 
     async def _notify(

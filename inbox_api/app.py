@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from inbox_api.errors import install_error_handlers
+from inbox_api.metrics import install_metrics
 from inbox_api.openapi import install_openapi
 from inbox_api.routes import (
     account,
@@ -33,9 +34,11 @@ from inbox_api.routes import (
     tasks,
     verification,
 )
+from inbox_api.security_headers import install_security_headers
 from store.db import make_engine, make_sessionmaker
 from store.settings import Settings
 from worker.temporal_client import connect
+from worker.tracing import traced
 
 
 class TemporalHolder:
@@ -52,7 +55,8 @@ class TemporalHolder:
         async with self._lock:
             if self.client is None:
                 try:
-                    self.client = await asyncio.wait_for(connect(self.settings), timeout=5)
+                    client = await asyncio.wait_for(connect(self.settings), timeout=5)
+                    self.client = traced(client, self.settings)
                 except Exception:
                     return None
         return self.client
@@ -80,6 +84,8 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
     app.state.temporal = TemporalHolder(settings, temporal_client)
     install_error_handlers(app)
     install_openapi(app)
+    install_security_headers(app, settings)
+    install_metrics(app)
     for module in (
         health,
         auth,

@@ -83,13 +83,25 @@ async def _user_from_token(session: AsyncSession, settings: Settings, token: str
     return user if user is not None and user.active else None
 
 
+def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    """The bearer token; else, for a request that changes nothing (GET, HEAD), the web
+    session's cookie, so that a page's link to an API download works. A cookie alone never
+    authenticates a POST, PUT, PATCH or DELETE of the API: a browser sends it with a request
+    another site makes, and the API has no CSRF token (the pages check theirs in web/)."""
+    if credentials:
+        return credentials.credentials
+    if request.method in ("GET", "HEAD") or not request.url.path.startswith("/api/"):
+        return request.cookies.get(SESSION_COOKIE)
+    return None
+
+
 async def current_actor(
     request: Request,
     session: Annotated[AsyncSession, Depends(get_session)],
     settings: Annotated[Settings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
-    token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
+    token = _token(request, credentials)
     user = await _user_from_token(session, settings, token) if token else None
     if user is None:
         raise Problem(401, "unauthorized", "Not authenticated", "a valid bearer token is required")
@@ -102,7 +114,7 @@ async def optional_actor(
     settings: Annotated[Settings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor | None:
-    token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
+    token = _token(request, credentials)
     user = await _user_from_token(session, settings, token) if token else None
     return Actor.of(user) if user else None
 

@@ -5,12 +5,14 @@ errors carry field-level details; nothing escapes as a bare 500."""
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,19 @@ def problem_response(problem: Problem, request: Request | None = None) -> Respon
     )
 
 
+# SQLite reports a busy or vanished file and a wrong schema alike as OperationalError; only
+# the first kind is the database being away.
+_SQLITE_AWAY = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def database_away(exc: Exception) -> bool:
+    """Whether a database error means "cannot reach it now" (retry later), not a bug."""
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, sqlite3.Error):
+        return any(text in str(orig).lower() for text in _SQLITE_AWAY)
+    return True  # PostgreSQL: OperationalError/InterfaceError are connection-level
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Response:
@@ -137,6 +152,25 @@ def install_error_handlers(app: FastAPI) -> None:
             ),
             request,
         )
+
+    async def _database_away(request: Request, exc: Exception) -> Response:
+        # The database cannot be reached (restarting, failing over, the network): nothing was
+        # stored, and the same request succeeds once it is back — a 503 the client retries
+        # (with the same Idempotency-Key), not a 500. Anything else is our fault: a 500.
+        if not database_away(exc):
+            return await _unexpected(request, exc)
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        problem = Problem(
+            503,
+            "database-unavailable",
+            "Database unavailable",
+            "the database cannot be reached; nothing was changed, try again shortly",
+        )
+        problem.headers = {"Retry-After": "5"}
+        return problem_response(problem, request)
+
+    for away in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(away, _database_away)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

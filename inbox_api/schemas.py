@@ -194,6 +194,9 @@ class TaskQueryIn(BaseModel):
         value = value.strip() if value is not None else None
         if value == "":
             raise ValueError("q must not be blank")
+        if value is not None and not value.isprintable():
+            # A NUL would cut SQLite's LIKE pattern short and match every name.
+            raise ValueError("q must not contain control characters")
         return value
 
     @model_validator(mode="after")

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -34,6 +35,17 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def insert_ignoring_duplicates(session: AsyncSession, model: Any) -> Any:
+    """``INSERT`` for ``model`` in the session's dialect, to be finished with
+    ``.on_conflict_do_nothing(...)``: when two processes insert the same key at once, both
+    succeed and one row stands (a plain add would fail the loser with a unique violation).
+    Count what was inserted with RETURNING: the rowcount of an INSERT ... ON CONFLICT is not
+    reported on PostgreSQL through this stack (-1)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

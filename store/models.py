@@ -224,17 +224,27 @@ class TaskCompletion(Base):
 
 
 class AuditEntry(Base):
-    """Who saw or changed what (every full view of an ID number is written here)."""
+    """Who saw or changed what (every full view of an ID number is written here).
+
+    Append-only and tamper-evident: entries form one chain in ``seq`` order, each
+    ``entry_hash`` a SHA-256 over the entry's fields and the previous entry's hash
+    (:mod:`store.audit` writes and verifies it; on PostgreSQL a trigger refuses UPDATE and
+    DELETE)."""
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    # Position in the chain, 1, 2, 3, … without gaps; unique, so two writers that raced past
+    # the lock could never both extend the chain from the same entry.
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     action: Mapped[str] = mapped_column(String(50))
     object_type: Mapped[str] = mapped_column(String(30))
     object_id: Mapped[str] = mapped_column(String(160))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
 
 
 class PolicyPackVersion(Base):

@@ -27,10 +27,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, literal, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from store.db import insert_ignoring_duplicates
 from store.models import Notification, NotificationRead
 from store.repos import path_range
 
@@ -133,23 +133,14 @@ async def unread_counts(session: AsyncSession, me: Recipient, *, cap: int) -> di
     return {name: int(value) for name, value in row._mapping.items()}
 
 
-def _insert_ignoring_duplicates(session: AsyncSession) -> Any:
-    # The primary key (notification_id, user_id) makes a second "read" conflict; both
-    # dialects skip the row instead of failing, so concurrent requests both succeed. What was
-    # inserted is counted from RETURNING (only inserted rows come back), because the rowcount
-    # of an INSERT ... ON CONFLICT is not reported on PostgreSQL through this stack (-1).
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(NotificationRead)
-    return sqlite.insert(NotificationRead)
-
-
 async def mark_read(
     session: AsyncSession, me: Recipient, notification_id: int, *, now: datetime
 ) -> bool:
     """Mark one notification (already known to be addressed to me) read; True when it was
     unread."""
     stmt = (
-        _insert_ignoring_duplicates(session)
+        # A second "read" of (notification, user) is skipped, not an error.
+        insert_ignoring_duplicates(session, NotificationRead)
         .values(notification_id=notification_id, user_id=me.user_id, read_at=now)
         .on_conflict_do_nothing(index_elements=["notification_id", "user_id"])
         .returning(NotificationRead.notification_id)
@@ -190,7 +181,8 @@ async def mark_all_read(
     if kinds:
         q = q.where(Notification.kind.in_(list(kinds)))
     stmt = (
-        _insert_ignoring_duplicates(session)
+        # A second "read" of (notification, user) is skipped, not an error.
+        insert_ignoring_duplicates(session, NotificationRead)
         .from_select(["notification_id", "user_id", "read_at"], q)
         .on_conflict_do_nothing(index_elements=["notification_id", "user_id"])
         .returning(NotificationRead.notification_id)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
+from store.db import insert_ignoring_duplicates
 from store.models import (
     Case,
     CaseEvent,
@@ -122,6 +123,33 @@ async def open_case_for(session: AsyncSession, open_key: str) -> Case | None:
     return await session.scalar(select(Case).where(Case.open_key == open_key))
 
 
+async def has_events(session: AsyncSession, case_id: str) -> bool:
+    """Whether the case's workflow has recorded anything yet."""
+    return (
+        await session.scalar(select(CaseEvent.id).where(CaseEvent.case_id == case_id).limit(1))
+    ) is not None
+
+
+async def unstarted_cases(
+    session: AsyncSession, *, submitted_before: datetime, limit: int = 200
+) -> Sequence[Case]:
+    """Applications still ``submitted`` with nothing recorded by a workflow, submitted before
+    the instant: those whose identification may never have started."""
+    return (
+        await session.scalars(
+            select(Case)
+            .where(
+                Case.status == "submitted",
+                Case.workflow_id.startswith("identification-"),
+                Case.submitted_at < submitted_before,
+                ~select(CaseEvent.id).where(CaseEvent.case_id == Case.id).exists(),
+            )
+            .order_by(Case.submitted_at)
+            .limit(limit)
+        )
+    ).all()
+
+
 async def case_in_scope(session: AsyncSession, case_id: str, scope_path: str) -> Case | None:
     return await session.scalar(
         select(Case).where(Case.id == case_id, in_subtree(Case.jurisdiction_path, scope_path))
@@ -148,18 +176,19 @@ async def remember_pack_version(
     content: dict[str, object],
     now: datetime,
 ) -> None:
-    if await session.get(PolicyPackVersion, ref) is None:
-        session.add(
-            PolicyPackVersion(
-                ref=ref,
-                pack_id=pack_id,
-                version=version,
-                content_hash=content_hash,
-                content=content,
-                first_used_at=now,
-            )
+    # Two API processes may meet a pack version for the first time at once: one row stands.
+    await session.execute(
+        insert_ignoring_duplicates(session, PolicyPackVersion)
+        .values(
+            ref=ref,
+            pack_id=pack_id,
+            version=version,
+            content_hash=content_hash,
+            content=content,
+            first_used_at=now,
         )
-        await session.flush()
+        .on_conflict_do_nothing(index_elements=["ref"])
+    )
 
 
 # --- tasks -----------------------------------------------------------------------------------

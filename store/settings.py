@@ -48,6 +48,20 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(default=15, ge=1)
     # Seed demo accounts and jurisdictions on first start (command one turns this on).
     seed_demo: bool = False
+    # Observability (docs/operations.md, "Observability / 监控").
+    # Log lines: "text" for a person at a terminal, "json" (one object per line) for a log
+    # collector. ID numbers are masked in both.
+    log_format: Literal["text", "json"] = "text"
+    # The worker's Prometheus endpoint (the Temporal SDK's metrics and ours) on
+    # bind_host:port/metrics; 0 = off. Unset: off for `yuanzhu worker`, 9464 under `yuanzhu up`.
+    worker_metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # OpenTelemetry tracing through the Temporal interceptor, exported over OTLP/HTTP to this
+    # traces URL (http://collector:4318/v1/traces); empty = off. Needs the `otel` extra.
+    otel_endpoint: str = ""
+    # Security (docs/operations.md): served over HTTPS by a TLS-terminating proxy. Session
+    # cookies get Secure and every response Strict-Transport-Security, whatever scheme the
+    # proxy forwards (a request that arrives as https already gets both).
+    behind_tls: bool = False
 
     @field_validator("database_url")
     @classmethod

@@ -64,6 +64,9 @@ SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
 LARGE_SUBTREE_ROWS = 10_000
 # TaskCompletion.status_code of a key reserved by a completion still under way.
 PENDING = 0
+# ... of a key whose completion failed without knowing whether the workflow took the decision
+# (Temporal or the database went away mid-request): a retry must find out, not assume.
+UNCERTAIN = -1
 
 DueKey = tuple[datetime, str]
 PriorityKey = tuple[int, datetime, str]
@@ -205,7 +208,8 @@ async def list_tasks(
     if flt.sort == "priority":
         if after is not None and len(after) != 3:
             raise ValueError("sort=priority needs a (priority, due_at, id) keyset")
-        return await _by_priority(session, plan, conds, after, limit)
+        levels = _level_conditions(flt, plan)
+        return await _by_priority(session, plan, conds, after, limit, levels)
     if after is not None and len(after) != 2:
         raise ValueError("sort=due needs a (due_at, id) keyset")
     return await _page(session, plan, conds, (after[0], after[1]) if after else None, limit)
@@ -241,12 +245,23 @@ async def _level_below(
     return await session.scalar(q.order_by(plan.priority().desc()).limit(1))
 
 
+def _level_conditions(flt: TaskFilter, plan: _Plan) -> list[ColumnElement[bool]] | None:
+    """The conditions of the level queries of sort=priority. On SQLite's large-subtree plan,
+    only the state: the next priority level present in the table is an index-only lookup on
+    ix_tasks_priority, and a level without a row of the view costs one empty page query. With
+    the view's conditions SQLite chose ix_tasks_due for "at_risk" (the due_at range), walked
+    every open task not yet due and sorted them (58 ms at a million rows, see
+    bench/before_after.md)."""
+    return [Task.state == flt.state] if plan.hide_path else None
+
+
 async def _by_priority(
     session: AsyncSession,
     plan: _Plan,
     conds: Sequence[ColumnElement[bool]],
     after: PriorityKey | None,
     limit: int,
+    level_conds: Sequence[ColumnElement[bool]] | None = None,
 ) -> list[Task]:
     """Priority levels from the highest down, each an ordered (due_at, id) index scan: the
     ascending indexes serve "priority desc, due_at asc" without sorting the subtree."""
@@ -269,7 +284,7 @@ async def _by_priority(
         at_level = [*conds, plan.priority() == level]
         rows += await _page(session, plan, at_level, (after[1], after[2]), limit)
     while len(rows) < limit:
-        level = await _level_below(session, plan, conds, level)
+        level = await _level_below(session, plan, level_conds or conds, level)
         if level is None:
             break
         at_level = [*conds, plan.priority() == level]
@@ -338,7 +353,8 @@ async def claim_next(
     plan = await _plan(session, viewer.path, OPEN)
     conds = view_conditions(viewer, flt, now, plan)
     for _ in range(rounds):
-        candidates = [t.id for t in await _by_priority(session, plan, conds, None, batch)]
+        levels = _level_conditions(flt, plan)
+        candidates = [t.id for t in await _by_priority(session, plan, conds, None, batch, levels)]
         if not candidates:
             return None
         for task_id in candidates:
@@ -499,17 +515,18 @@ def reserve_completion(
 
 
 async def take_over_completion(
-    session: AsyncSession, key: str, *, seen_at: datetime, now: datetime
+    session: AsyncSession, key: str, *, seen: TaskCompletion, now: datetime
 ) -> bool:
-    """Take over a pending key left by a request that died (compare-and-set on its time)."""
+    """Take over a key left pending by a request that died, or marked uncertain
+    (compare-and-set on its state and time)."""
     result = await session.execute(
         update(TaskCompletion)
         .where(
             TaskCompletion.idempotency_key == key,
-            TaskCompletion.status_code == PENDING,
-            TaskCompletion.created_at == seen_at,
+            TaskCompletion.status_code == seen.status_code,
+            TaskCompletion.created_at == seen.created_at,
         )
-        .values(created_at=now)
+        .values(created_at=now, status_code=PENDING)
     )
     return bool(getattr(result, "rowcount", 0))
 
@@ -521,6 +538,21 @@ async def finish_completion(
         update(TaskCompletion)
         .where(TaskCompletion.idempotency_key == key)
         .values(status_code=status_code, body=body)
+    )
+
+
+async def task_state(session: AsyncSession, task_id: str) -> str | None:
+    """The task's state as the database holds it now (None: no such task)."""
+    return await session.scalar(
+        select(Task.state).where(Task.id == task_id).execution_options(populate_existing=True)
+    )
+
+
+async def mark_uncertain(session: AsyncSession, key: str) -> None:
+    await session.execute(
+        update(TaskCompletion)
+        .where(TaskCompletion.idempotency_key == key, TaskCompletion.status_code == PENDING)
+        .values(status_code=UNCERTAIN)
     )
 
 

@@ -120,3 +120,10 @@ async def system(
     )
     async with running_system(settings, time_env) as running:
         yield running
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The figures the security tests counted go to docs/reliability.md."""
+    from tests.reliability.report import write_tallies
+
+    write_tallies()

@@ -4,6 +4,7 @@ it. Used by the smoke test and the API fuzz run."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -14,10 +15,18 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from worker.demo import DEMO_PASSWORD
+from sqlalchemy import update
+
+from activities.outbound import SmtpConfig, save_smtp_config
+from store.db import make_engine, make_sessionmaker
+from store.migrate import upgrade
+from store.models import User
+from store.settings import Settings
+from worker.demo import DEMO_PASSWORD, seed_demo
 
 
 def free_port() -> int:
@@ -32,8 +41,11 @@ def call(
     body: Any = None,
     token: str | None = None,
     form: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, Any]:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = dict(headers or {})
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     data = None
     if form is not None:
         data = urllib.parse.urlencode(form).encode()
@@ -121,3 +133,123 @@ class Stack:
         )
         assert status == 200, body
         return str(body["access_token"])
+
+
+class Topology:
+    """The production topology on one machine, without Docker: ``workers`` worker processes and
+    ``apis`` API processes (``yuanzhu worker`` / ``yuanzhu api``) against one Temporal address
+    and one database that the caller migrated. Each process logs to its own file in ``logs``."""
+
+    def __init__(
+        self,
+        logs: Path,
+        database_url: str,
+        temporal_address: str,
+        *,
+        workers: int = 2,
+        apis: int = 2,
+        task_queue: str | None = None,
+    ) -> None:
+        self.logs = logs
+        self.env = {
+            **os.environ,
+            "YUANZHU_DATA_DIR": str(logs),
+            "YUANZHU_DATABASE_URL": database_url,
+            "YUANZHU_TEMPORAL_ADDRESS": temporal_address,
+            "YUANZHU_TEMPORAL_TASK_QUEUE": task_queue or f"scale-{os.getpid()}-{free_port()}",
+        }
+        self.api_ports = [free_port() for _ in range(apis)]
+        self.bases = [f"http://127.0.0.1:{port}" for port in self.api_ports]
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.names = [f"worker-{i}" for i in range(workers)] + [f"api-{i}" for i in range(apis)]
+
+    def log(self, name: str) -> Path:
+        return self.logs / f"{name}.log"
+
+    def start(self, name: str) -> None:
+        """Start one process (``worker-N`` or ``api-N``) and wait until it serves."""
+        kind, index = name.split("-")
+        env = dict(self.env)
+        if kind == "api":
+            env["YUANZHU_BIND_PORT"] = str(self.api_ports[int(index)])
+        seen = self.log(name).read_text() if self.log(name).exists() else ""
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "worker.cli", kind],
+            env=env,
+            stdout=open(self.log(name), "ab"),  # noqa: SIM115 - the child keeps it
+            stderr=subprocess.STDOUT,
+        )
+        if kind == "api":
+            base = self.bases[int(index)]
+            wait_until(
+                lambda: self._alive(name) and call("GET", f"{base}/healthz")[0] == 200,
+                60,
+                f"{name} /healthz",
+            )
+        else:
+            wait_until(
+                # After a restart the log holds the last run's lines too: look past them.
+                lambda: (
+                    self._alive(name)
+                    and "worker polling" in self.log(name).read_text()[len(seen) :]
+                ),
+                60,
+                f"{name} polling",
+            )
+
+    def start_all(self) -> None:
+        for name in self.names:
+            self.start(name)
+
+    def _alive(self, name: str) -> bool:
+        if self.procs[name].poll() is not None:
+            raise AssertionError(f"{name} exited:\n{self.log(name).read_text()}")
+        return True
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: the process gets no chance to finish anything (a crash, an OOM kill)."""
+        self.procs[name].kill()
+        self.procs[name].wait(30)
+
+    def stop_all(self) -> dict[str, int]:
+        """SIGTERM to every running process; their exit codes."""
+        running = {n: p for n, p in self.procs.items() if p.poll() is None}
+        for proc in running.values():
+            proc.send_signal(signal.SIGTERM)
+        return {name: proc.wait(60) for name, proc in running.items()}
+
+    def token(self, user: str, api: int = 0) -> str:
+        status, body = call(
+            "POST",
+            f"{self.bases[api]}/api/v1/auth/token",
+            form={"username": user, "password": DEMO_PASSWORD},
+        )
+        assert status == 200, body
+        return str(body["access_token"])
+
+
+def prepare_database(database_url: str, smtp_port: int | None = None) -> None:
+    """Migrate and seed the demo accounts, as the compose file's one-shot step does; with
+    ``smtp_port`` every user gets an e-mail address and notifications go out to that relay."""
+    settings = Settings(database_url=database_url)
+    upgrade(settings)
+
+    async def seed() -> None:
+        engine = make_engine(database_url)
+        try:
+            async with make_sessionmaker(engine)() as session, session.begin():
+                await seed_demo(session)
+                if smtp_port is not None:
+                    await session.execute(
+                        update(User).values(email=User.username + "@rsj.example.cn")
+                    )
+                    await save_smtp_config(
+                        session,
+                        SmtpConfig(True, "127.0.0.1", smtp_port, "yuanzhu@rsj.example.cn"),
+                        by="test",
+                        now=datetime.now(UTC),
+                    )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(seed())

@@ -19,6 +19,7 @@ from inbox_api.deps import SESSION_COOKIE, Actor, OptionalActor, SessionDep, Set
 from inbox_api.errors import Problem
 from inbox_api.routes.auth import authenticate
 from inbox_api.security import issue_token
+from inbox_api.security_headers import behind_tls
 from web import (
     admin,
     cases,
@@ -105,7 +106,7 @@ async def login(
         max_age=int(ttl.total_seconds()),
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=behind_tls(settings, request),
     )
     return response
 

@@ -50,6 +50,7 @@ from domain.ids import (
 from domain.policy.model import PolicyPack
 from inbox_api.deps import SessionDep, SettingsDep, get_temporal
 from inbox_api.errors import Problem
+from inbox_api.security_headers import behind_tls
 from inbox_api.services import web_public
 from inbox_api.services.applications import submit_application
 from web.common import HTMX, render
@@ -159,7 +160,7 @@ def _set_cookie(request: Request, response: Response, value: str) -> None:
         max_age=24 * 3600,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=behind_tls(request.app.state.settings, request),
         path="/apply",
     )
 

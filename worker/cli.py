@@ -5,25 +5,30 @@ where a command has output."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from datetime import UTC, datetime
 
 import click
 
-from worker import cli_calendar, cli_department, cli_ledger, cli_outbound, cli_policy
+from worker import (
+    cli_audit,
+    cli_calendar,
+    cli_department,
+    cli_ledger,
+    cli_outbound,
+    cli_policy,
+)
 from worker.cli_support import fail, settings_or_fail
+from worker.logs import configure_logging
 
 
 @click.group(name="yuanzhu", context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
     """援助 Yuanzhu: identification of and assistance to persons with employment difficulty."""
     # Commands print their own one-line results; only warnings from libraries reach stderr.
-    # Long-running processes (up, worker, api) log their own progress at INFO.
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    logging.getLogger("yuanzhu").setLevel(logging.INFO)
+    # Long-running processes (up, worker, api) log their own progress at INFO, in the format
+    # YUANZHU_LOG_FORMAT chooses (worker/logs.py).
+    configure_logging("text")
 
 
 @main.command()
@@ -47,6 +52,7 @@ def worker() -> None:
     from worker.run import StartupError, run_worker
 
     settings = settings_or_fail()
+    configure_logging(settings.log_format)
     try:
         asyncio.run(run_worker(settings))
     except (WrongRevision, StartupError) as exc:
@@ -60,6 +66,7 @@ def api() -> None:
     from worker.run import StartupError, run_api
 
     settings = settings_or_fail()
+    configure_logging(settings.log_format)
     try:
         run_api(settings)
     except (WrongRevision, StartupError) as exc:
@@ -188,6 +195,7 @@ cli_policy.register(main)
 cli_department.register(main)
 cli_outbound.register(main)
 cli_ledger.register(main)
+cli_audit.register(main)
 
 if __name__ == "__main__":
     main()

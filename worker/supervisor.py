@@ -27,6 +27,7 @@ from store.migrate import upgrade
 from store.settings import Settings
 from worker.binaries import find_binary
 from worker.demo import DEMO_PASSWORD, USERS, seed_demo
+from worker.metrics import UP_WORKER_METRICS_PORT
 from worker.run import StartupError, connect_with_retry, ensure_port_free
 
 RESTARTS_ALLOWED = 5
@@ -37,6 +38,34 @@ def _die_with_parent() -> None:
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     os.setsid()  # the terminal's Ctrl-C reaches only the supervisor, which stops children in order
+
+
+def dev_server_argv(
+    db: Path, port: int, *, namespace: str = "default", ui_port: int | None = None
+) -> list[str]:
+    """The Temporal dev server persisted in ``db`` (SQLite with WAL) on 127.0.0.1:``port``,
+    with its UI on ``ui_port`` or headless."""
+    ui = ["--ui-port", str(ui_port), "--ui-disable-news-fetch"] if ui_port else ["--headless"]
+    return [
+        find_binary("temporal"),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(db),
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *ui,
+        "--namespace",
+        namespace,
+        "--log-level",
+        "warn",
+    ]
 
 
 @dataclass
@@ -80,6 +109,22 @@ def _child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def _worker_metrics_port(settings: Settings, echo) -> int:  # type: ignore[no-untyped-def]
+    """The worker's metrics port: as set (0 = off; in use = an error, like the other ports), or
+    UP_WORKER_METRICS_PORT when unset, unless something else holds it (then off, said once)."""
+    what, variable = "worker metrics endpoint", "YUANZHU_WORKER_METRICS_PORT"
+    if settings.worker_metrics_port is not None:
+        if settings.worker_metrics_port:
+            ensure_port_free(settings.bind_host, settings.worker_metrics_port, what, variable)
+        return settings.worker_metrics_port
+    try:
+        ensure_port_free(settings.bind_host, UP_WORKER_METRICS_PORT, what, variable)
+    except StartupError:
+        echo(f"worker metrics off: port {UP_WORKER_METRICS_PORT} is in use (set {variable})")
+        return 0
+    return UP_WORKER_METRICS_PORT
+
+
 def _wait_http(url: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -112,6 +157,7 @@ def up(settings: Settings, *, echo=print) -> int:  # type: ignore[no-untyped-def
         "127.0.0.1", settings.temporal_ui_port, "Temporal UI", "YUANZHU_TEMPORAL_UI_PORT"
     )
     ensure_port_free(host, settings.bind_port, "API and web server", "YUANZHU_BIND_PORT")
+    metrics_port = _worker_metrics_port(settings, echo)
 
     echo(f"数据目录 data directory: {data}")
     upgrade(settings)
@@ -123,30 +169,15 @@ def up(settings: Settings, *, echo=print) -> int:  # type: ignore[no-untyped-def
         )
 
     env = _child_env(settings)
+    env["YUANZHU_WORKER_METRICS_PORT"] = str(metrics_port)
     temporal = Child(
         "temporal",
-        [
-            find_binary("temporal"),
-            "server",
-            "start-dev",
-            "--db-filename",
-            str(data / "temporal.db"),
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
-            "--ip",
-            "127.0.0.1",
-            "--port",
-            str(settings.temporal_port),
-            "--ui-port",
-            str(settings.temporal_ui_port),
-            "--ui-disable-news-fetch",
-            "--namespace",
-            settings.temporal_namespace,
-            "--log-level",
-            "warn",
-        ],
+        dev_server_argv(
+            data / "temporal.db",
+            settings.temporal_port,
+            namespace=settings.temporal_namespace,
+            ui_port=settings.temporal_ui_port,
+        ),
         data / "log" / "temporal.log",
         env,
     )
@@ -176,6 +207,9 @@ def up(settings: Settings, *, echo=print) -> int:  # type: ignore[no-untyped-def
         echo(f"  web inbox (待办)    {base}/")
         echo(f"  API docs           {base}/docs")
         echo(f"  Temporal UI        {settings.temporal_ui_url}")
+        echo(f"  metrics (API)      {base}/metrics")
+        if metrics_port:
+            echo(f"  metrics (worker)   http://{host}:{metrics_port}/metrics")
         echo(f"  logs               {data / 'log'}")
         echo("Press Ctrl-C to stop.")
         while not stopping:

@@ -201,9 +201,13 @@ class AssistanceWorkflow:
     @workflow.run
     async def run(self, inp: AssistanceInput) -> str:
         if inp.state is None:
-            await self._start()
-        for task in self.tasks.open_tasks():
-            self._follow(task)  # after continue-as-new: keep the open tasks' clocks
+            await self._start()  # follows the plan task it opens
+        # After continue-as-new: keep the open tasks' clocks. On a fresh start this used to
+        # follow the plan task a second time, and two followers ran its clocks at once (two
+        # escalations could take one level's record); histories from before keep that path.
+        if inp.state is not None or not workflow.patched("plan-task-followed-once"):
+            for task in self.tasks.open_tasks():
+                self._follow(task)
         while True:
             await self._handle_decisions()
             if self.state.pending_exit is not None:

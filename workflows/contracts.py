@@ -268,6 +268,9 @@ class CloseTaskInput:
     fields: dict[str, Any] = field(default_factory=dict)
     comment: str = ""
     state: str = "completed"
+    # The update (its id is the API request's Idempotency-Key) that took the decision: kept
+    # with the task, so a retry whose answer was lost can tell that its decision was taken.
+    update_id: str | None = None
 
 
 @dataclass

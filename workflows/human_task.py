@@ -231,6 +231,7 @@ class HumanTasks:
         self.validate(req)  # handlers re-check: two updates may pass validation concurrently
         state = self.tasks[req.task_id]
         state.closing = True
+        update = workflow.current_update_info()  # None when not completed by an update
         await run_activity(
             InboxActivities.close_task,
             CloseTaskInput(
@@ -240,6 +241,7 @@ class HumanTasks:
                 completed_at=workflow.now(),
                 fields=req.fields,
                 comment=req.comment,
+                update_id=update.id if update else None,
             ),
         )
         if on_closed is not None:
@@ -334,27 +336,28 @@ class HumanTasks:
         place = self._escalation_places(state)[state.escalations]
         event = "breached" if state.escalations == 0 else "past_deadline"
         state.escalations += 1
+        level = state.escalations  # fixed now: the awaits below let other coroutines run
         escalation = await self.open_escalation(
             place,
             {
                 "about_task": state.task_id,
                 "about_kind": state.kind,
                 "event": event,
-                "level": state.escalations,
+                "level": level,
             },
         )
         await run_activity(
             InboxActivities.sla_event,
             SlaEventInput(
                 case_id=self.ctx.case_id,
-                key=f"{state.task_id}/{event}/{state.escalations}",
+                key=f"{state.task_id}/{event}/{level}",
                 clock=f"task:{state.kind}",
                 event=event,
                 at=now,
                 task_id=state.task_id,
                 place=place,
                 escalation_task_id=escalation.task_id,
-                level=state.escalations,
+                level=level,
             ),
         )
 

@@ -69,7 +69,10 @@ def task_out(task: Task, now: datetime, assignee_name: str | None = None) -> Tas
         else task.sla_state,
         sla_provisional=task.sla_provisional,
         payload=task.payload,
-        outcome=task.outcome,
+        # Without the id of the request that took the decision (another user's key).
+        outcome={k: v for k, v in task.outcome.items() if k != "update_id"}
+        if task.outcome is not None
+        else None,
         version=task.version,
         assignee_name=assignee_name,
     )

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from domain.assistance import may_apply_from
@@ -25,7 +26,7 @@ from domain.policy.model import PolicyPack
 from inbox_api.deps import Actor
 from inbox_api.errors import Problem
 from store import repos
-from store.models import Case
+from store.models import Case, Jurisdiction
 from store.models_assistance import AssistanceExit
 from store.settings import Settings
 from workflows.contracts import (
@@ -132,13 +133,16 @@ async def submit_application(
         )
     try:
         pack = load_pack(pack_id)
-        rules = case_rules(pack, [PlaceRef(j.code, j.path, j.level, j.name) for j in chain])
+        # The pack must work for this place before anything is stored; the rules themselves
+        # are built again when the workflow starts (start_identification).
+        case_rules(pack, [PlaceRef(j.code, j.path, j.level, j.name) for j in chain])
     except (PolicyPackError, ValueError) as exc:
         raise Problem(422, "unknown-policy", "Unknown policy pack", str(exc)) from None
 
     open_key = f"{pack.id}:{rid.number}"
     existing = await repos.open_case_for(session, open_key)
     if existing is not None:
+        await _ensure_started(session, temporal, settings, existing)
         raise _duplicate(existing, pack.id)
     await check_reidentification(session, pack, rid.number, local_date(now))
 
@@ -156,27 +160,26 @@ async def submit_application(
         content=pack.to_json(),
         now=now,
     )
-    session.add(
-        Case(
-            id=case_id,
-            workflow_id=workflow_id,
-            policy_pack_id=pack.id,
-            policy_pack_ref=pack.ref,
-            jurisdiction_code=place.code,
-            jurisdiction_path=place.path,
-            applicant_name=name,
-            id_number=rid.number,
-            id_last4=rid.last_digits(4),
-            facts=stored_facts.model_dump(mode="json"),
-            channel="window" if actor else "online",
-            status=CaseStatus.SUBMITTED,
-            stage="acceptance",
-            open_key=open_key,
-            submitted_by=actor.id if actor else None,
-            submitted_at=now,
-            updated_at=now,
-        )
+    case = Case(
+        id=case_id,
+        workflow_id=workflow_id,
+        policy_pack_id=pack.id,
+        policy_pack_ref=pack.ref,
+        jurisdiction_code=place.code,
+        jurisdiction_path=place.path,
+        applicant_name=name,
+        id_number=rid.number,
+        id_last4=rid.last_digits(4),
+        facts=stored_facts.model_dump(mode="json"),
+        channel="window" if actor else "online",
+        status=CaseStatus.SUBMITTED,
+        stage="acceptance",
+        open_key=open_key,
+        submitted_by=actor.id if actor else None,
+        submitted_at=now,
+        updated_at=now,
     )
+    session.add(case)
     try:
         # Commit before the workflow starts: its first activity reads the case row.
         await session.commit()
@@ -184,36 +187,76 @@ async def submit_application(
         await session.rollback()
         existing = await repos.open_case_for(session, open_key)
         if existing is not None:
+            await _ensure_started(session, temporal, settings, existing)
             raise _duplicate(existing, pack.id) from None
         raise
+    await start_identification(session, temporal, settings, case)
+    return SubmittedCase(case_id, workflow_id, pack.id, pack.ref, CaseStatus.SUBMITTED, True)
 
+
+async def start_identification(
+    session: AsyncSession, temporal: Client, settings: Settings, case: Case
+) -> None:
+    """Start the stored case's identification workflow; starting it again is harmless (the
+    workflow id is the case's). When Temporal cannot be reached the case stays stored and
+    submitted: a retry of the submission, or the worker's sweep (:func:`resume_submitted`),
+    starts it — never deleted, because a retry may already have been told it exists."""
+    chain = await repos.ancestors(session, await _jurisdiction(session, case))
+    pack = load_pack(case.policy_pack_id)
+    place = chain[0]
     try:
         await temporal.start_workflow(
             IdentificationWorkflow.run,
             IdentificationInput(
-                case_id=case_id,
-                applicant_name=name,
-                id_last4=rid.last_digits(4),
+                case_id=case.id,
+                applicant_name=case.applicant_name,
+                id_last4=case.id_last4,
                 place=PlaceRef(place.code, place.path, place.level, place.name),
-                rules=rules,
+                rules=case_rules(pack, [PlaceRef(j.code, j.path, j.level, j.name) for j in chain]),
             ),
-            id=workflow_id,
+            id=case.workflow_id,
             task_queue=settings.temporal_task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
+    except WorkflowAlreadyStartedError:
+        return  # an earlier attempt (or a sweep) started it
     except RPCError:
-        # Nothing half-done: without a workflow the case would never move, so take it back.
-        stored = await session.get(Case, case_id)
-        if stored is not None:
-            await session.delete(stored)
-            await session.commit()
         raise Problem(
             503,
             "temporal-unavailable",
             "Temporal unavailable",
-            "the workflow engine cannot be reached; the application was not stored",
+            f"the application is stored as case {case.id}; its processing starts once the "
+            "workflow engine is back (submitting again is safe)",
+            case_id=case.id,
         ) from None
-    return SubmittedCase(case_id, workflow_id, pack.id, pack.ref, CaseStatus.SUBMITTED, True)
+
+
+async def _jurisdiction(session: AsyncSession, case: Case) -> Jurisdiction:
+    place = await repos.get_jurisdiction(session, case.jurisdiction_code)
+    assert place is not None  # a case's place is never deleted
+    return place
+
+
+async def _ensure_started(
+    session: AsyncSession, temporal: Client, settings: Settings, case: Case
+) -> None:
+    """A second submission finds the case open; if its workflow may not have started (still
+    submitted, nothing recorded yet) start it now, so the case the answer names moves."""
+    if case.status == CaseStatus.SUBMITTED and not await repos.has_events(session, case.id):
+        await start_identification(session, temporal, settings, case)
+
+
+async def resume_submitted(
+    session: AsyncSession, temporal: Client, settings: Settings, *, older_than: datetime
+) -> int:
+    """Start the workflows of cases stored but never started (Temporal was away when they
+    were submitted and nobody submitted again); returns how many were (re)started. Run by
+    every worker now and then; idempotent."""
+    started = 0
+    for case in await repos.unstarted_cases(session, submitted_before=older_than):
+        await start_identification(session, temporal, settings, case)
+        started += 1
+    return started
 
 
 async def check_reidentification(

@@ -51,9 +51,9 @@ from inbox_api.errors import PROBLEM_BASE, Problem, not_found
 from inbox_api.schemas import BulkItemOut, HolderOut, TaskListIn
 from store import admin_repo, tasks_repo
 from store.audit import record_audit
-from store.models import Task, User
+from store.models import Case, Task, User
 from store.models_inbox import TaskComment
-from store.tasks_repo import OPEN, PENDING, SUPERVISOR_ROLES, TaskFilter, Viewer
+from store.tasks_repo import OPEN, SUPERVISOR_ROLES, TaskFilter, Viewer
 from workflows import contracts as c
 from workflows.identification import IdentificationWorkflow
 
@@ -77,6 +77,8 @@ CAS_ATTEMPTS = 5
 COMPLETION_WAIT = timedelta(seconds=60)
 COMPLETION_STALE = timedelta(minutes=5)
 _POLL_SECONDS = 0.05
+# _settle_key's mark for a completion that failed after possibly reaching the workflow.
+UNCERTAIN = "uncertain"
 
 
 def viewer(actor: Actor) -> Viewer:
@@ -427,10 +429,12 @@ def _key_reused() -> Problem:
 
 async def _reserve_key(
     session: AsyncSession, key: str, task_id: str, user_id: int
-) -> tuple[int, dict[str, Any]] | None:
-    """Reserve ``key`` for this request (None), or return the answer stored for it — waiting
-    while another request holding the key is still under way. Commits: the reservation must
-    be visible to concurrent requests, and no connection is held while waiting."""
+) -> tuple[tuple[int, dict[str, Any]] | None, bool]:
+    """Reserve ``key`` for this request, or return the answer stored for it — waiting while
+    another request holding the key is still under way. Returns (stored answer or None,
+    whether an earlier attempt under this key may already have delivered the decision).
+    Commits: the reservation must be visible to concurrent requests, and no connection is
+    held while waiting."""
     deadline = time.monotonic() + COMPLETION_WAIT.total_seconds()
     while True:
         previous = await tasks_repo.completion_for_key(session, key)
@@ -440,24 +444,29 @@ async def _reserve_key(
             )
             try:
                 await session.commit()
-                return None
+                return None, False
             except IntegrityError:
                 await session.rollback()  # a concurrent request reserved it first
                 continue
         if previous.task_id != task_id or previous.user_id != user_id:
             await session.commit()
             raise _key_reused()
-        if previous.status_code != PENDING:
+        if previous.status_code not in (tasks_repo.PENDING, tasks_repo.UNCERTAIN):
             await session.commit()
-            return previous.status_code, previous.body
+            return (previous.status_code, previous.body), False
         now = datetime.now(UTC)
-        if now - previous.created_at > COMPLETION_STALE:
-            taken = await tasks_repo.take_over_completion(
-                session, key, seen_at=previous.created_at, now=now
-            )
+        # Taken over: an uncertain attempt at once; a pending one when its request died (too
+        # old), or when the task is closed already (its request got as far as the workflow
+        # and then lost the database before it could store the answer).
+        if (
+            previous.status_code == tasks_repo.UNCERTAIN
+            or now - previous.created_at > COMPLETION_STALE
+            or await tasks_repo.task_state(session, task_id) != OPEN
+        ):
+            taken = await tasks_repo.take_over_completion(session, key, seen=previous, now=now)
             await session.commit()
             if taken:
-                return None
+                return None, True
             continue
         await session.commit()  # end the read transaction, give the connection back
         if time.monotonic() > deadline:
@@ -471,14 +480,19 @@ async def _reserve_key(
 
 
 async def _settle_key(
-    session: AsyncSession, key: str, answer: tuple[int, dict[str, Any]] | None
+    session: AsyncSession, key: str, answer: tuple[int, dict[str, Any]] | str | None
 ) -> None:
-    """Store the answer of a reserved key, or (None) release the key so that a retry with it
-    starts afresh (the update id is the key, so Temporal still deduplicates a retry)."""
-    if answer is None:
+    """Store the answer of a reserved key; or (None) release the key, the request having been
+    refused before anything happened; or ("uncertain") mark it for a retry to find out
+    whether the workflow took the decision."""
+    if answer is None or answer == UNCERTAIN:
         await session.rollback()  # whatever failed may have left the transaction unusable
-        await tasks_repo.release_completion(session, key)
+        if answer is None:
+            await tasks_repo.release_completion(session, key)
+        else:
+            await tasks_repo.mark_uncertain(session, key)
     else:
+        assert isinstance(answer, tuple)
         await tasks_repo.finish_completion(session, key, status_code=answer[0], body=answer[1])
     await session.commit()
 
@@ -497,39 +511,14 @@ async def complete_task(
     """Returns (HTTP status, body). Repeats of a key return the first answer; a completion
     of a closed task under a new key is 409 ``task-closed``; a task claimed by someone else is
     409 ``task-claimed``; a task whose case's workflow is no longer running is 409
-    ``case-closed``. Commits the session (see :func:`_reserve_key`)."""
+    ``case-closed``. A retry after an answer was lost (Temporal or the database away
+    mid-request) gets 200 if the first attempt's decision was taken. Commits the session
+    (see :func:`_reserve_key`)."""
     await get_task(session, actor, task_id)  # out of scope: 404, and the key stays unused
-    stored = await _reserve_key(session, idempotency_key, task_id, actor.id)
+    stored, retry = await _reserve_key(session, idempotency_key, task_id, actor.id)
     if stored is not None:
         return stored
-    try:
-        body = await _deliver(
-            session, temporal, actor, task_id, outcome, fields, comment, key=idempotency_key
-        )
-    except BaseException:
-        await _settle_key(session, idempotency_key, None)
-        raise
-    await _settle_key(session, idempotency_key, (200, body))
-    return 200, body
-
-
-async def _deliver(
-    session: AsyncSession,
-    temporal: Client,
-    actor: Actor,
-    task_id: str,
-    outcome: str,
-    fields: dict[str, Any],
-    comment: str,
-    *,
-    key: str,
-) -> dict[str, Any]:
-    task = await get_task(session, actor, task_id)  # again: read after the key was reserved
-    if task.state != OPEN:
-        raise _closed(task)
-    if task.assignee_id is not None and task.assignee_id != actor.id:
-        raise await _claimed(session, task)
-    request = c.CompleteTaskRequest(
+    decision = c.CompleteTaskRequest(
         task_id=task_id,
         outcome=outcome,
         actor_id=actor.id,
@@ -539,11 +528,40 @@ async def _deliver(
         fields=fields,
         comment=comment,
     )
+    try:
+        body = await _deliver(session, temporal, actor, decision, key=idempotency_key, retry=retry)
+    except Problem as problem:
+        # A refusal happened before anything changed; a 503 may have come after the workflow
+        # took the decision (the answer lost on the way back).
+        await _settle_key(session, idempotency_key, UNCERTAIN if problem.status >= 500 else None)
+        raise
+    except BaseException:
+        await _settle_key(session, idempotency_key, UNCERTAIN)
+        raise
+    await _settle_key(session, idempotency_key, (200, body))
+    return 200, body
+
+
+async def _deliver(
+    session: AsyncSession,
+    temporal: Client,
+    actor: Actor,
+    decision: c.CompleteTaskRequest,
+    *,
+    key: str,
+    retry: bool,
+) -> dict[str, Any]:
+    task = await get_task(session, actor, decision.task_id)  # read after the key was reserved
+    if task.state != OPEN and not retry:
+        raise _closed(task)
+    if task.assignee_id is not None and task.assignee_id != actor.id:
+        raise await _claimed(session, task)
     workflow_id = task.workflow_id
     await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
     handle = temporal.get_workflow_handle(workflow_id)
     try:
-        result = await handle.execute_update(IdentificationWorkflow.complete_task, request, id=key)
+        # The update id is the key: Temporal answers a retried update with its first result.
+        result = await handle.execute_update(IdentificationWorkflow.complete_task, decision, id=key)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type in UPDATE_ERRORS:
@@ -558,15 +576,21 @@ async def _deliver(
         # closed the case) or before it (the case was closed, its workflow terminated): a
         # stale decision is the user's conflict, not an outage. Only an engine that cannot be
         # reached (or answers otherwise) is 503.
-        again = await get_task(session, actor, task_id)
+        again = await get_task(session, actor, decision.task_id)
         if again.state != OPEN:
+            if _recorded(again, key):
+                # This decision closed it — this request's (its answer lost on the way back)
+                # or an earlier attempt's under this key, the workflow having ended since so
+                # that Temporal cannot repeat the answer: the task row holds it.
+                return await _answer_from_record(session, again)
             raise _closed(again) from None
         if await workflow_gone(handle, exc):
             raise Problem(
                 409,
                 "case-closed",
                 "Case closed",
-                f"the case of task {task_id} is no longer running; the decision was not recorded",
+                f"the case of task {decision.task_id} is no longer running; "
+                "the decision was not recorded",
             ) from None
         raise Problem(
             503,
@@ -575,6 +599,17 @@ async def _deliver(
             f"the workflow engine did not accept the decision: {exc.message}",
         ) from None
     return asdict(result)
+
+
+def _recorded(task: Task, key: str) -> bool:
+    """Whether the closed task holds the decision of the request with this key."""
+    return task.state == "completed" and (task.outcome or {}).get("update_id") == key
+
+
+async def _answer_from_record(session: AsyncSession, task: Task) -> dict[str, Any]:
+    case = await session.get(Case, task.case_id)
+    assert case is not None and task.outcome is not None
+    return asdict(c.CompleteTaskResult(task.id, task.outcome["outcome"], case.status))
 
 
 def field_errors(cause: ApplicationError, prefix: str = "") -> list[dict[str, str]]:

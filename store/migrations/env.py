@@ -9,20 +9,11 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import store.models
-import store.models_assistance
-import store.models_calendar
-import store.models_department  # noqa: F401
-import store.models_enrolment as _enrolment_tables  # noqa: F401
-import store.models_household as _household_tables  # noqa: F401
-import store.models_inbox as _inbox_tables  # noqa: F401
-import store.models_ledger as _ledger_tables  # noqa: F401
-import store.models_verification as _verification_tables  # noqa: F401
-from store.base import Base
 from store.db import make_engine
+from store.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _run(connection: Connection) -> None:

@@ -563,26 +563,33 @@ async def test_objects_outside_are_not_found(world: World, op: Op) -> None:
             assert name not in r.text or where == "inside" or op.covers_below, who
 
 
+async def place_markers(world: World, actor: Actor) -> tuple[str, list[str]]:
+    """One of each kind of object inside the actor's subtree, beside it and above it, named by
+    markers: the inside marker and the outside ones (the web pages' matrix uses it too)."""
+    outside: list[str] = []
+    inside = marker()
+    for where in ("inside", "sibling", "parent"):
+        region, place = world.place(actor, where)
+        name = inside if where == "inside" else marker()
+        if where != "inside":
+            outside.append(name)
+        await make_case(world, region, place, name)
+        await make_task(world, region, place, actor.role, name)
+        await make_notification(world, region, place, actor.role, name)
+        await make_user(world, region, place, actor.role, name)
+        await make_filter(world, region, place, actor.role, name)
+        if where != "parent":  # an emergency declared above covers the caller: theirs
+            await emergency_params(world, actor, region, place, name)
+        await make_household(world.system, world.regions[region], place, name)
+    return inside, outside
+
+
 @pytest.mark.parametrize(
     "op", [op for op in OPERATIONS if not op.obj and not op.role_only], ids=lambda op: op.path
 )
 async def test_lists_never_show_what_lies_outside(world: World, op: Op) -> None:
     for actor in ACTORS:
-        outside: list[str] = []
-        inside = marker()
-        for where in ("inside", "sibling", "parent"):
-            region, place = world.place(actor, where)
-            name = inside if where == "inside" else marker()
-            if where != "inside":
-                outside.append(name)
-            await make_case(world, region, place, name)
-            await make_task(world, region, place, actor.role, name)
-            await make_notification(world, region, place, actor.role, name)
-            await make_user(world, region, place, actor.role, name)
-            await make_filter(world, region, place, actor.role, name)
-            if where != "parent":  # an emergency declared above covers the caller: theirs
-                await emergency_params(world, actor, region, place, name)
-            await make_household(world.system, world.regions[region], place, name)
+        inside, outside = await place_markers(world, actor)
         r = await call(world, op, world.headers(actor), {})
         who = f"{actor.user} ({actor.role}) {op.method} {op.path}"
         if actor.role not in op.roles:

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
+from sqlalchemy import select
+from temporalio.service import RPCError, RPCStatusCode
+
+from inbox_api.deps import Actor
+from inbox_api.errors import Problem
+from inbox_api.services.tasks import complete_task
+from store.models import User
 from tests.factories import application
 from tests.system import System
 
@@ -149,3 +158,89 @@ async def test_overlapping_bulk_claims_do_not_deadlock(system: System) -> None:
         "/api/v1/tasks", headers=region.headers["officer"], params={"limit": 200}
     )
     assert {t["id"]: t["assignee_id"] for t in r.json()["items"]} == owner
+
+
+class _Handle:
+    """A workflow handle whose update call fails with the connection: after delivering the
+    update (``deliver``: the answer was lost on its way back) or before (the engine away)."""
+
+    def __init__(self, real: Any, deliver: bool) -> None:
+        self.real, self.deliver = real, deliver
+
+    async def execute_update(self, *args: Any, **kwargs: Any) -> Any:
+        if self.deliver:
+            await self.real.execute_update(*args, **kwargs)
+        raise RPCError("connection reset by peer", RPCStatusCode.UNAVAILABLE, b"")
+
+    async def describe(self) -> Any:
+        return await self.real.describe()
+
+
+class _Flaky:
+    def __init__(self, real: Any, deliver: bool) -> None:
+        self.real, self.deliver = real, deliver
+
+    def get_workflow_handle(self, workflow_id: str) -> _Handle:
+        return _Handle(self.real.get_workflow_handle(workflow_id), self.deliver)
+
+
+async def _complete_through(
+    system: System, temporal: Any, task_id: str, key: str
+) -> tuple[int, dict[str, Any]]:
+    async with system.sessions()() as session:
+        user = await session.scalar(select(User).where(User.username == "wf_reviewer"))
+        assert user is not None
+        return await complete_task(
+            session,
+            temporal,
+            Actor.of(user),
+            task_id,
+            outcome=APPROVE["outcome"],  # type: ignore[arg-type]
+            fields=APPROVE["fields"],  # type: ignore[arg-type]
+            comment="",
+            idempotency_key=key,
+        )
+
+
+async def test_a_lost_answer_is_found_again(system: System) -> None:
+    """The workflow took the decision but the answer never came back (the connection to
+    Temporal dropped): the request answers 200 from the closed task's record, a retry with the
+    key gets the same answer, and the decision counts once."""
+    case_id, task_id = await _reviewer_task(system)
+    key = f"lost-{case_id}"
+    status, body = await _complete_through(system, _Flaky(system.env.client, True), task_id, key)
+    assert (status, body["task_id"], body["outcome"]) == (200, task_id, "approve")
+    headers = await system.login("wf_reviewer") | {"Idempotency-Key": key}
+    again = await system.http.post(
+        f"/api/v1/tasks/{task_id}/complete", headers=headers, json=APPROVE
+    )
+    assert (again.status_code, again.json()) == (200, body)
+    assert await _completed_events(system, case_id) == 1
+    # Which request took the decision stays inside: the task shows the decision only.
+    shown = await system.http.get(f"/api/v1/tasks/{task_id}", headers=headers)
+    assert shown.json()["outcome"] == {
+        "outcome": "approve",
+        "fields": APPROVE["fields"],
+        "comment": "",
+    }
+
+
+async def test_a_retry_after_the_engine_was_away_is_delivered(system: System) -> None:
+    """Temporal away: 503 and the key kept as uncertain; the retry with the key delivers the
+    decision (200) — and a retry after that returns the same answer."""
+    case_id, task_id = await _reviewer_task(system)
+    key = f"away-{case_id}"
+    with pytest.raises(Problem) as away:
+        await _complete_through(system, _Flaky(system.env.client, False), task_id, key)
+    assert (away.value.status, away.value.type) == (503, "temporal-unavailable")
+    headers = await system.login("wf_reviewer") | {"Idempotency-Key": key}
+    url = f"/api/v1/tasks/{task_id}/complete"
+    first = await system.http.post(url, headers=headers, json=APPROVE)
+    assert first.status_code == 200, first.text
+    again = await system.http.post(url, headers=headers, json=APPROVE)
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert await _completed_events(system, case_id) == 1
+    other = await system.http.post(
+        url, headers=headers | {"Idempotency-Key": f"other-{case_id}"}, json=APPROVE
+    )
+    assert other.status_code == 409 and other.json()["type"] == "/problems/task-closed"

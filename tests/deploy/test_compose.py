@@ -51,6 +51,8 @@ REQUIRED_SECRETS = {
     "TEMPORAL_DB_PASSWORD",
 }
 COMPLETED = "service_completed_successfully"
+# The workers' Prometheus endpoint in the compose topology (deploy/prometheus/prometheus.yml).
+WORKER_METRICS_PORT = 9464
 HEALTHY = "service_healthy"
 
 Compose = dict[str, Any]
@@ -238,6 +240,10 @@ def test_interpolated_app_environment_is_valid_production_settings(
             f"postgresql+psycopg://yuanzhu:{secrets['APP_DB_PASSWORD']}@postgresql:5432/yuanzhu"
         )
         assert not settings.is_sqlite
+        # Production observability: JSON logs, the worker's metrics port, tracing optional.
+        assert settings.log_format == "json"
+        assert settings.worker_metrics_port == WORKER_METRICS_PORT
+        assert settings.otel_endpoint == ""
 
 
 # -- services, images, dependencies ---------------------------------------------------------
@@ -250,6 +256,7 @@ def test_expected_services_exist(compose: Compose) -> None:
         "temporal",
         "temporal-create-namespace",
         "temporal-ui",
+        "prometheus",
         *APP_SERVICES,
     }
 
@@ -445,7 +452,62 @@ def test_api_port_and_healthcheck_agree(compose: Compose) -> None:
 
 def test_only_the_api_and_the_ui_publish_ports(compose: Compose) -> None:
     published = {name for name, service in services(compose).items() if service.get("ports")}
-    assert published == {"api", "temporal-ui"}
+    assert published == {"api", "temporal-ui", "prometheus"}
+    # Prometheus has no login: loopback only, like the Temporal UI.
+    assert services(compose)["prometheus"]["ports"] == ["127.0.0.1:9090:9090"]
+
+
+# -- observability -----------------------------------------------------------------------------
+
+
+def prometheus_config(compose: Compose) -> tuple[dict[str, Any], list[str]]:
+    """The Prometheus configuration the service mounts at its --config.file, and its flags."""
+    service = services(compose)["prometheus"]
+    flags = command(service)
+    target = next(f.split("=", 1)[1] for f in flags if f.startswith("--config.file="))
+    mounts = [v.split(":") for v in service["volumes"]]
+    source = next(src for src, dest, *_ in mounts if dest == target)
+    config = yaml.safe_load((ROOT / source).read_text(encoding="utf-8"))
+    assert isinstance(config, dict)
+    return config, flags
+
+
+def test_prometheus_scrapes_the_api_and_every_worker(compose: Compose) -> None:
+    """The jobs reach the API's /metrics on its port and each worker replica (DNS discovery of
+    the service name) on the metrics port the workers are configured with."""
+    config, flags = prometheus_config(compose)
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    app = environment(services(compose)["api"])
+    api = jobs["yuanzhu-api"]
+    assert api.get("metrics_path", "/metrics") == "/metrics"
+    assert api["static_configs"] == [{"targets": [f"api:{app['YUANZHU_BIND_PORT']}"]}]
+    worker = jobs["yuanzhu-worker"]
+    assert worker.get("metrics_path", "/metrics") == "/metrics"
+    [discovery] = worker["dns_sd_configs"]
+    assert discovery["names"] == ["worker"] and discovery["type"] == "A"
+    assert discovery["port"] == int(app["YUANZHU_WORKER_METRICS_PORT"]) == WORKER_METRICS_PORT
+    assert re.fullmatch(r"\d+[smh]", config["global"]["scrape_interval"])
+    # Its data in the declared volume it is told to use.
+    assert "--storage.tsdb.path=/prometheus" in flags
+    assert "prometheus-data:/prometheus" in services(compose)["prometheus"]["volumes"]
+
+
+def test_workers_expose_their_metrics_port_on_the_network_only(compose: Compose) -> None:
+    worker = services(compose)["worker"]
+    assert worker["expose"] == [str(WORKER_METRICS_PORT)]
+    assert environment(worker)["YUANZHU_BIND_HOST"] == "0.0.0.0"  # reachable from Prometheus
+    assert "ports" not in worker
+    exposed = next(a for kind, a in dockerfile_instructions() if kind == "EXPOSE").split()
+    assert str(WORKER_METRICS_PORT) in exposed
+
+
+def test_production_logs_are_json_and_tracing_is_optional(compose: Compose) -> None:
+    env = environment(services(compose)["api"])
+    assert env["YUANZHU_LOG_FORMAT"] == "json"
+    # Off unless the operator names a collector (an empty default, not a required variable).
+    assert env["YUANZHU_OTEL_ENDPOINT"] == "${YUANZHU_OTEL_ENDPOINT:-}"
+    example = (DEPLOY / "production.env.example").read_text(encoding="utf-8")
+    assert "# YUANZHU_OTEL_ENDPOINT=" in example
 
 
 # -- Temporal and PostgreSQL setup -----------------------------------------------------------
@@ -563,9 +625,18 @@ def test_dockerfile_installs_the_project_from_pyproject() -> None:
     assert "pyproject.toml" in copied
     assert PYPROJECT["project"]["readme"] in copied  # the build reads it
     runs = [a for kind, a in instructions if kind == "RUN"]
-    assert any(
-        "pip install" in run and "." in shlex.split(run.split("pip install", 1)[1]) for run in runs
-    ), "no `pip install .`"
+    # `.` or `.[extra,...]`, with only extras pyproject.toml declares.
+    extras = set(PYPROJECT["project"]["optional-dependencies"])
+    installs = [
+        re.fullmatch(r"\.(?:\[([\w,-]+)\])?", word)
+        for run in runs
+        if "pip install" in run
+        for word in shlex.split(run.split("pip install", 1)[1])
+    ]
+    targets = [m for m in installs if m]
+    assert targets, "no `pip install .`"
+    for target in targets:
+        assert set((target[1] or "").split(",")) - {""} <= extras - {"test"}, target[0]
     assert not any("requirements" in run for run in runs), "one source of dependencies"
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from store.db import make_engine, make_sessionmaker
+from store.models import SlaBreach, Task
 from store.models_assistance import AssistanceEntry, SubsidyGrantRow
 from tests.assistance_support import start_assistance
 from tests.workflows.scenario import Scenario, scenario_at, shanghai
@@ -479,3 +480,41 @@ async def test_xinyu_131_not_met_a_month_before_its_deadline_raises_a_service_ga
         assert "public_welfare_fallback" not in missing  # conditional, not chosen in a plan
         a = await assistance(sc, served)
         assert "service_gap" not in [t["kind"] for t in a["open_tasks"]]
+
+
+async def test_weifang_plan_never_drawn_up_escalates_each_level_once(tmp_path: Path) -> None:
+    """The plan task left undone for four months climbs the tree one level at a time, each
+    level at its own clock event, recorded once with its own escalation task. (The plan task
+    used to be followed by two coroutines: two levels fired together at the goal, and one
+    level's breach record could be lost.)"""
+    async with scenario_at(shanghai(2026, 3, 2, 9, 0), tmp_path) as sc:
+        case_id = await sc.submit(WEIFANG)
+        await sc.do(
+            "wf_reviewer", case_id, "immediate_conclusion", "approve", category="older_unemployed"
+        )
+        plan = await sc.task("wf_reviewer", case_id, "assistance_plan")
+        await sc.env.sleep(120 * 86400)
+        async with sc.system.sessions()() as session:
+            breaches = (
+                await session.scalars(
+                    select(SlaBreach)
+                    .where(SlaBreach.task_id == plan["id"])
+                    .order_by(SlaBreach.level)
+                )
+            ).all()
+            escalations = [
+                t
+                for t in await session.scalars(select(Task).where(Task.kind == "escalation"))
+                if t.payload["about_task"] == plan["id"]
+            ]
+        levels = [b.level for b in breaches if b.escalation_task_id]
+        assert levels == list(range(1, len(levels) + 1)) and len(levels) >= 2, levels
+        # One level per clock event: the goal, the deadline, then a goal span apart.
+        at = [b.at for b in breaches if b.escalation_task_id]
+        assert at == sorted(set(at)), at
+        assert [b.breach_key for b in breaches if b.escalation_task_id] == [
+            f"{plan['id']}/{'breached' if n == 1 else 'past_deadline'}/{n}" for n in levels
+        ]
+        assert {b.escalation_task_id: b.level for b in breaches if b.escalation_task_id} == {
+            t.id: t.payload["level"] for t in escalations
+        }

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-30 16:20:39.679575
+Create Date: 2026-11-30 19:37:45.601031
 """
 
 from __future__ import annotations
@@ -39,13 +39,17 @@ def upgrade() -> None:
             autoincrement=True,
             nullable=False,
         ),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("at", store.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.BigInteger(), nullable=True),
         sa.Column("action", sa.String(length=50), nullable=False),
         sa.Column("object_type", sa.String(length=30), nullable=False),
         sa.Column("object_id", sa.String(length=160), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=True),
+        sa.Column("prev_hash", sa.String(length=64), nullable=False),
+        sa.Column("entry_hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+        sa.UniqueConstraint("seq", name=op.f("uq_audit_log_seq")),
     )
     op.create_table(
         "calendar_years",
@@ -916,6 +920,11 @@ def upgrade() -> None:
         batch_op.create_index("ix_task_comments_task", ["task_id", "id"], unique=False)
 
     # ### end Alembic commands ###
+    # Written by hand after autogenerate (keep when regenerating): the audit log is
+    # append-only (store/audit.py). Triggers refuse UPDATE and DELETE of its rows (and, on
+    # PostgreSQL, TRUNCATE), whoever the database user; the hash chain shows any change made
+    # around them.
+    _audit_log_append_only()
 
 
 def downgrade() -> None:
@@ -1046,3 +1055,34 @@ def downgrade() -> None:
     op.drop_table("audit_log")
     op.drop_table("app_settings")
     # ### end Alembic commands ###
+    # By hand (see upgrade): the function behind the append-only triggers.
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
+
+
+def _audit_log_append_only() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            """
+            CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP
+                    USING ERRCODE = 'insufficient_privilege';
+            END
+            $$
+            """
+        )
+        op.execute(
+            "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
+            "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
+        )
+        op.execute(
+            "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+            "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
+        )
+    else:
+        for verb in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+                f"BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: {verb} refused'); END"
+            )

@@ -1,0 +1,43 @@
+"""Memory of a process from /proc (Linux): resident set size now and its peak since the
+last reset (VmHWM; writing 5 to clear_refs resets it, so a peak can be taken per phase)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found += [int(x) for x in text]
+    return found
+
+
+def find_child(pid: int, *words: str) -> int:
+    """The child of ``pid`` whose command line holds every word (``worker.cli``, ``worker``)."""
+    for child in children(pid):
+        argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        args = [a.decode() for a in argv if a]
+        if all(w in args for w in words):
+            return child
+    raise LookupError(f"no child of {pid} running {' '.join(words)}")
+
+
+def _status_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise LookupError(f"{field} not in /proc/{pid}/status")
+
+
+def rss_mb(pid: int) -> float:
+    return round(_status_kb(pid, "VmRSS") / 1024, 1)
+
+
+def peak_rss_mb(pid: int) -> float:
+    return round(_status_kb(pid, "VmHWM") / 1024, 1)
+
+
+def reset_peak(pid: int) -> None:
+    Path(f"/proc/{pid}/clear_refs").write_text("5")

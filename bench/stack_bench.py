@@ -1,0 +1,529 @@
+"""Benchmarks on the embedded stack (``yuanzhu up`` in a subprocess, SQLite, the Temporal dev
+server): end-to-end task throughput beside the engine's baseline, application intake, the
+quarterly verification batch and open long-lived assistance workflows.
+
+Everything goes through the real paths: HTTP to the API process, the worker process running
+the workflows, the dev server. The database is reached directly only to load what the
+scenario presupposes (persons already in assistance) and to watch for completion."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import func, insert, select
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from activities.assistance import AssistanceActivities
+from activities.verification import period_of
+from bench import procs
+from bench.baseline import BaselineTask, TimerProbe
+from bench.stats import latency_ms, median_of_runs
+from domain.ids import check_digit
+from domain.policy.loader import load_pack
+from store import repos
+from store.db import make_engine, make_sessionmaker
+from store.models import Case, Task
+from store.models_assistance import Assistance
+from store.models_verification import VerificationBatch
+from tests.factories import application
+from tests.stack import Stack
+from workflows.assistance import AssistanceInput, AssistanceWorkflow
+from workflows.contracts import AssistanceStartInput, PlaceRef, assistance_workflow_id
+from workflows.verification import VerificationBatchInput, VerificationBatchWorkflow
+
+THROUGHPUT_PACK = "jilin-2022"  # acceptance → initial review → publicity, at 南岭街道
+THROUGHPUT_OUTCOMES = {"acceptance": "accept", "initial_review": "approve"}
+INTAKE_PACK = "xinyu-2023"
+QINGXIN = "qingxin-2024"
+QX_CHAIN = [
+    PlaceRef("441803100", "/000000/440000/441800/441803/441803100/", "street", "太和镇"),
+    PlaceRef("441803", "/000000/440000/441800/441803/", "county", "清新区"),
+    PlaceRef("441800", "/000000/440000/441800/", "city", "清远市"),
+    PlaceRef("440000", "/000000/440000/", "province", "广东省"),
+]
+QX_DISTRICT = QX_CHAIN[1]
+QX_CATEGORY = "older_unemployed"
+APP_TASK_QUEUE = "yuanzhu"  # the default the stack's worker polls
+WAIT = 600.0  # seconds any phase may take before the harness gives up
+
+_people = itertools.count(1)
+
+
+def person_id(region: str) -> str:
+    """A valid, fresh resident ID number (a birth date and sequence per call)."""
+    n = next(_people)
+    birth = date(1976, 1, 1) + timedelta(days=n // 400)
+    body = f"{region}{birth:%Y%m%d}{n % 400 * 2:03d}"
+    return body + check_digit(body)
+
+
+async def poll(what: str, check: Callable[[], Awaitable[Any]], timeout: float = WAIT) -> Any:
+    """Poll ``check`` until it returns something truthy, or fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+class StackBench:
+    """The stack, an HTTP client, a Temporal client and a database engine on the stack's
+    SQLite file."""
+
+    def __init__(self, stack: Stack, data_dir: Path) -> None:
+        self.stack = stack
+        self.http = httpx.AsyncClient(base_url=stack.base, timeout=60)
+        self.engine = make_engine(f"sqlite+aiosqlite:///{data_dir / 'yuanzhu.db'}")
+        self.sessions = make_sessionmaker(self.engine)
+        self.tokens: dict[str, str] = {}
+        self.temporal: Client | None = None
+        self.baseline_queue = f"bench-baseline-{uuid.uuid4().hex[:8]}"
+
+    async def connect(self) -> None:
+        self.temporal = await Client.connect(
+            f"127.0.0.1:{self.stack.t_port}", data_converter=pydantic_data_converter
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.engine.dispose()
+
+    @property
+    def client(self) -> Client:
+        assert self.temporal is not None
+        return self.temporal
+
+    def worker_pid(self) -> int:
+        assert self.stack.proc is not None
+        return procs.find_child(self.stack.proc.pid, "worker.cli", "worker")
+
+    async def headers(self, user: str) -> dict[str, str]:
+        if user not in self.tokens:
+            self.tokens[user] = await asyncio.to_thread(self.stack.token, user)
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+    async def submit(self, pack: str, region: str) -> tuple[float, str]:
+        body = application(pack, id_number=person_id(region), name="压测")
+        started = time.perf_counter()
+        r = await self.http.post("/api/v1/applications", json=body)
+        elapsed = time.perf_counter() - started
+        if r.status_code != 201:
+            raise RuntimeError(f"application refused: {r.status_code} {r.text}")
+        return elapsed, str(r.json()["case_id"])
+
+    # --- 1. throughput ---------------------------------------------------------------------
+
+    async def _group_count(self, user: str) -> int:
+        r = await self.http.get(
+            "/api/v1/tasks/counts", headers=await self.headers(user), params={"cap": 10000}
+        )
+        r.raise_for_status()
+        return int(r.json()["group"])
+
+    async def _officer(self, user: str, remaining: list[int], latencies: list[float]) -> None:
+        """One officer's loop: take the next task of the group, complete it, until the round's
+        tasks are done (a 204 while others are still open means the workflow has not opened
+        the next one yet: ask again)."""
+        headers = await self.headers(user)
+        deadline = time.monotonic() + WAIT
+        while remaining[0] > 0:
+            r = await self.http.post("/api/v1/tasks/next", headers=headers)
+            if r.status_code == 204:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("no task came up")
+                await asyncio.sleep(0.01)
+                continue
+            r.raise_for_status()
+            task = r.json()
+            remaining[0] -= 1
+            started = time.perf_counter()
+            done = await self.http.post(
+                f"/api/v1/tasks/{task['id']}/complete",
+                headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+                json={"outcome": THROUGHPUT_OUTCOMES[task["kind"]], "fields": {}},
+            )
+            latencies.append(time.perf_counter() - started)
+            if done.status_code != 200:
+                raise RuntimeError(f"completion refused: {done.status_code} {done.text}")
+
+    async def _case_statuses(self, case_ids: list[str]) -> set[str]:
+        async with self.sessions() as session:
+            rows = await session.scalars(select(Case.status).where(Case.id.in_(case_ids)))
+            return set(rows.all())
+
+    async def app_round(self, cases: int, clients: int) -> dict[str, Any]:
+        user = "jl_officer"
+        base = await self._group_count(user)
+        ids = [
+            cid
+            for _, cid in await asyncio.gather(
+                *(self.submit(THROUGHPUT_PACK, "220102") for _ in range(cases))
+            )
+        ]
+        await poll(
+            "the acceptance tasks", lambda: self._count_at_least(user, base + cases), timeout=WAIT
+        )
+        tasks = cases * len(THROUGHPUT_OUTCOMES)
+        remaining = [tasks]
+        latencies: list[float] = []
+        started = time.perf_counter()
+        await asyncio.gather(*(self._officer(user, remaining, latencies) for _ in range(clients)))
+
+        async def in_publicity() -> bool:
+            return await self._case_statuses(ids) == {"in_publicity"}
+
+        await poll("every case in publicity", in_publicity)
+        elapsed = time.perf_counter() - started
+        return {
+            "tasks": tasks,
+            "seconds": round(elapsed, 2),
+            "tasks_per_s": round(tasks / elapsed, 2),
+            "complete_latency": latency_ms(latencies),
+        }
+
+    async def _count_at_least(self, user: str, n: int) -> bool:
+        return await self._group_count(user) >= n
+
+    async def baseline_round(self, tasks: int, clients: int) -> dict[str, Any]:
+        queue = asyncio.Queue[int]()
+        for n in range(tasks):
+            queue.put_nowait(n)
+        run = uuid.uuid4().hex[:8]
+
+        async def one_client() -> None:
+            while not queue.empty():
+                n = queue.get_nowait()
+                handle = await self.client.start_workflow(
+                    BaselineTask.run, n, id=f"baseline-{run}-{n}", task_queue=self.baseline_queue
+                )
+                await handle.execute_update(BaselineTask.complete, "done")
+                await handle.result()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+        return {"tasks": tasks, "seconds": round(elapsed, 2), "per_s": round(tasks / elapsed, 2)}
+
+    async def throughput(self, cases: int, clients: int, runs: int) -> dict[str, Any]:
+        """Rounds of the application and the baseline, alternating, so that whatever else
+        the machine does weighs on both alike."""
+        app_runs, base_runs = [], []
+        for _ in range(runs):
+            app_runs.append(await self.app_round(cases, clients))
+            base_runs.append(await self.baseline_round(cases * len(THROUGHPUT_OUTCOMES), clients))
+        app = median_of_runs(app_runs, ["tasks_per_s"])
+        base = median_of_runs(base_runs, ["per_s"])
+        ratio = round(app["tasks_per_s"] / base["per_s"], 3)
+        return {
+            "sizes": {"cases_per_run": cases, "tasks_per_run": cases * 2, "clients": clients},
+            "runs": runs,
+            "figures": {
+                "tasks_per_s": app["tasks_per_s"],
+                "baseline_per_s": base["per_s"],
+                "ratio": ratio,
+            },
+            "targets": {"tasks_per_s": ">= 20", "ratio": ">= 0.5"},
+            "met": {"tasks_per_s": app["tasks_per_s"] >= 20, "ratio": ratio >= 0.5},
+            "detail": {"app": app, "baseline": base},
+            "what": "human tasks completed per second through the HTTP API (POST /tasks/next "
+            "then POST /tasks/{id}/complete, by concurrent officers), until every workflow "
+            "has advanced (jilin: acceptance, initial review, then publicity); baseline: "
+            "workflows of one activity, one update, one activity on the same dev server, "
+            "same concurrency, worker in a process of its own",
+        }
+
+    # --- 5. intake ---------------------------------------------------------------------------
+
+    async def intake(self, per_run: int, clients: int, runs: int) -> dict[str, Any]:
+        results = []
+        for _ in range(runs):
+            latencies: list[float] = []
+            left = [per_run]
+
+            ids: list[str] = []
+
+            async def one_client(
+                latencies: list[float] = latencies, left: list[int] = left, ids: list[str] = ids
+            ) -> None:
+                while left[0] > 0:
+                    left[0] -= 1
+                    elapsed, case_id = await self.submit(INTAKE_PACK, "360502")
+                    latencies.append(elapsed)
+                    ids.append(case_id)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(one_client() for _ in range(clients)))
+            elapsed = time.perf_counter() - started
+
+            async def all_opened(ids: list[str] = ids) -> bool:
+                async with self.sessions() as session:
+                    n = await session.scalar(
+                        select(func.count(func.distinct(Task.case_id))).where(Task.case_id.in_(ids))
+                    )
+                return n == len(ids)
+
+            await poll("the first task of every application", all_opened)
+            drained = time.perf_counter() - started
+            results.append(
+                {
+                    **latency_ms(latencies),
+                    "per_s": round(per_run / elapsed, 2),
+                    "seconds_until_every_first_task": round(drained, 2),
+                }
+            )
+        summary = median_of_runs(
+            results, ["p50_ms", "p95_ms", "p99_ms", "per_s", "seconds_until_every_first_task"]
+        )
+        return {
+            "sizes": {"applications_per_run": per_run, "clients": clients},
+            "runs": runs,
+            "figures": {
+                k: summary[k]
+                for k in ("p50_ms", "p95_ms", "p99_ms", "per_s", "seconds_until_every_first_task")
+            },
+            "targets": {},
+            "met": {},
+            "detail": summary,
+            "what": "POST /api/v1/applications (xinyu, complete evidence) by concurrent "
+            "clients: the case row, the pack version and the workflow start; then the time "
+            "until the worker has opened the first task of every application of the burst",
+        }
+
+    # --- people in assistance, loaded directly ------------------------------------------------
+
+    async def add_people(self, count: int, tag: str) -> list[str]:
+        """Identified persons in assistance at 太和镇 (qingxin), inserted in bulk: the state a
+        district is in when its quarter begins (no workflows behind them)."""
+        pack = load_pack(QINGXIN)
+        now = datetime.now(UTC)
+        async with self.sessions() as session, session.begin():
+            await repos.remember_pack_version(
+                session,
+                ref=pack.ref,
+                pack_id=pack.id,
+                version=pack.version,
+                content_hash=pack.content_hash,
+                content=pack.to_json(),
+                now=now,
+            )
+        place = QX_CHAIN[0]
+        ids = [f"{tag}{n:07d}" for n in range(count)]
+        for start in range(0, count, 5000):
+            chunk = ids[start : start + 5000]
+            cases, rows = [], []
+            for case_id in chunk:
+                number = person_id("441803")
+                cases.append(
+                    {
+                        "id": case_id,
+                        "workflow_id": f"identification-{case_id}",
+                        "policy_pack_id": pack.id,
+                        "policy_pack_ref": pack.ref,
+                        "jurisdiction_code": place.code,
+                        "jurisdiction_path": place.path,
+                        "applicant_name": "审验压测",
+                        "id_number": number,
+                        "id_last4": number[-4:],
+                        "facts": {},
+                        "channel": "window",
+                        "status": "identified",
+                        "stage": "identified",
+                        "category_code": QX_CATEGORY,
+                        "submitted_at": now,
+                        "identified_at": now,
+                        "updated_at": now,
+                    }
+                )
+                rows.append(
+                    {
+                        "case_id": case_id,
+                        "workflow_id": assistance_workflow_id(case_id),
+                        "status": "active",
+                        "snapshot": {"status": "active", "version": 1},
+                        "started_at": now,
+                        "updated_at": now,
+                    }
+                )
+            async with self.sessions() as session, session.begin():
+                await session.execute(insert(Case), cases)
+                await session.execute(insert(Assistance), rows)
+        return ids
+
+    # --- 3. quarterly batch ----------------------------------------------------------------
+
+    async def batch(self, people: int, runs: int) -> dict[str, Any]:
+        """One district's batch per run (a quarter of its own, in the future so that no clock
+        pass follows), timed from the workflow's start until the batch row says every task is
+        open; the worker's peak RSS over the batch."""
+        worker = self.worker_pid()
+        results = []
+        for run in range(runs):
+            await self.add_people(people, f"QB{run}")
+            period = period_of(QINGXIN, date.today(), f"{date.today().year + 1 + run}-01")
+            batch_id = f"{QX_DISTRICT.code}-{period.label}"
+            before = procs.rss_mb(worker)
+            procs.reset_peak(worker)
+            started = time.perf_counter()
+            await self.client.start_workflow(
+                VerificationBatchWorkflow.run,
+                VerificationBatchInput(district=QX_DISTRICT, pack_id=QINGXIN, period=period),
+                id=f"verification-{batch_id}",
+                task_queue=APP_TASK_QUEUE,
+            )
+
+            async def opened(batch_id: str = batch_id) -> VerificationBatch | None:
+                async with self.sessions() as session:
+                    row = await session.get(VerificationBatch, batch_id)
+                    return row if row is not None and row.status == "open" else None
+
+            row = await poll(f"batch {batch_id}", opened, timeout=3600)
+            elapsed = time.perf_counter() - started
+            results.append(
+                {
+                    "seconds": round(elapsed, 2),
+                    "tasks_created": row.created,
+                    "tasks_per_s": round(row.created / elapsed, 1),
+                    "worker_rss_before_mb": before,
+                    "worker_peak_rss_mb": procs.peak_rss_mb(worker),
+                }
+            )
+        summary = median_of_runs(
+            results, ["seconds", "tasks_per_s", "worker_peak_rss_mb", "worker_rss_before_mb"]
+        )
+        return {
+            "sizes": {"active_persons": people},
+            "runs": runs,
+            "figures": {
+                "seconds": summary["seconds"],
+                "tasks_per_s": summary["tasks_per_s"],
+                "worker_peak_rss_mb": summary["worker_peak_rss_mb"],
+                "worker_rss_before_mb": summary["worker_rss_before_mb"],
+            },
+            "targets": {"seconds": "<= 120 at 100,000 persons"},
+            "met": {"seconds": summary["seconds"] <= 120 * max(people, 1) / 100_000},
+            "detail": summary,
+            "what": "VerificationBatchWorkflow (default page 500, chunks of 100, 5 in flight) "
+            "on the stack's worker: keyset pages of the district's active persons and the bulk "
+            "creation of their verification tasks; the target is scaled to the size run",
+        }
+
+    # --- 4. open workflows -------------------------------------------------------------------
+
+    async def open_workflows(self, count: int, probes: int, wakes: int) -> dict[str, Any]:
+        """``count`` assistance workflows started as an identification would start them, each
+        opening its plan task; then the worker's memory, the lag of short timers on the same
+        server and the latency of waking a sample of the open workflows with an update (a
+        recorded contact through the API: most are out of the worker's cache and replay)."""
+        worker = self.worker_pid()
+        rss_before = procs.rss_mb(worker)
+        ids = await self.add_people(count, "OW")
+        # The rules depend on the pack, the place and the category only: compute them once,
+        # with the activity the identification workflow runs.
+        setup = await AssistanceActivities(self.sessions).assistance_input(
+            AssistanceStartInput(
+                case_id=ids[0],
+                category_code=QX_CATEGORY,
+                identified_at=datetime.now(UTC),
+                place=QX_CHAIN[0],
+                chain=QX_CHAIN,
+            )
+        )
+        now = datetime.now(UTC)
+        gate = asyncio.Semaphore(32)
+
+        async def start(case_id: str) -> None:
+            async with gate:
+                await self.client.start_workflow(
+                    AssistanceWorkflow.run,
+                    AssistanceInput(
+                        case_id=case_id,
+                        applicant_name=setup.applicant_name,
+                        id_last4=setup.id_last4,
+                        rules=setup.rules,
+                        identified_at=now,
+                        prior_subsidy_months=setup.prior_subsidy_months,
+                        history_limit=setup.history_limit,
+                    ),
+                    id=assistance_workflow_id(case_id),
+                    task_queue=APP_TASK_QUEUE,
+                )
+
+        started = time.perf_counter()
+        await asyncio.gather(*(start(c) for c in ids))
+
+        async def plans_open() -> bool:
+            async with self.sessions() as session:
+                n = await session.scalar(
+                    select(func.count())
+                    .select_from(Task)
+                    .where(Task.kind == "assistance_plan", Task.case_id.like("OW%"))
+                )
+                return (n or 0) >= count
+
+        await poll("every plan task", plans_open, timeout=7200)
+        opened_s = time.perf_counter() - started
+        rss_open = procs.rss_mb(worker)
+
+        handle = await self.client.start_workflow(
+            TimerProbe.run,
+            args=[probes, 1.0],
+            id=f"timer-probe-{uuid.uuid4().hex[:8]}",
+            task_queue=self.baseline_queue,
+        )
+        lags: list[float] = await handle.result()
+
+        headers = await self.headers("qx_officer")
+        step = max(1, count // max(wakes, 1))
+        wake_latencies = []
+        for case_id in ids[::step][:wakes]:
+            t0 = time.perf_counter()
+            r = await self.http.post(
+                f"/api/v1/cases/{case_id}/assistance/contacts",
+                headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+                json={"channel": "phone", "own": False, "note": ""},
+            )
+            wake_latencies.append(time.perf_counter() - t0)
+            if r.status_code != 201:
+                raise RuntimeError(f"contact refused: {r.status_code} {r.text}")
+        rss_after = procs.rss_mb(worker)
+        lag = latency_ms(lags)
+        wake = latency_ms(wake_latencies)
+        per_wf_kb = round((rss_after - rss_before) * 1024 / max(count, 1), 1)
+        return {
+            "sizes": {"open_workflows": count, "timer_probes": probes, "wakes": wakes},
+            "runs": 1,
+            "figures": {
+                "worker_rss_before_mb": rss_before,
+                "worker_rss_open_mb": rss_open,
+                "worker_rss_after_wakes_mb": rss_after,
+                "kb_per_open_workflow": per_wf_kb,
+                "open_per_s": round(count / opened_s, 1),
+                "timer_lag_p50_ms": lag["p50_ms"],
+                "timer_lag_p95_ms": lag["p95_ms"],
+                "timer_lag_p99_ms": lag["p99_ms"],
+                "wake_p50_ms": wake["p50_ms"],
+                "wake_p95_ms": wake["p95_ms"],
+            },
+            "targets": {},
+            "met": {},
+            "detail": {"timer_lag": lag, "wake": wake, "seconds_to_open": round(opened_s, 1)},
+            "what": "AssistanceWorkflows started with the identification's input, each with "
+            "its plan task open and its clocks running; worker RSS from /proc; timer lag: "
+            "1-second timers of a probe workflow on the same dev server (its own worker "
+            "process), lateness on workflow time; wake: POST …/assistance/contacts on a "
+            "spread sample of the open workflows (an update on a workflow that has usually "
+            "left the worker's cache: the SDK keeps 1,000 by default, so beyond that the RSS "
+            "stops growing and a wake replays the history)",
+        }

@@ -1,0 +1,93 @@
+"""An application submitted while Temporal cannot be reached is kept, never lost or deleted:
+the answer is 503 naming the stored case; submitting again once Temporal is back answers 409
+naming the same case and starts its workflow; and a case nobody submits again is started by
+the worker's sweep (``resume_submitted``). (The fault-injection suite found the old behaviour:
+the case was deleted after a failed start while a retry had already been told it existed.)"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.facts import ApplicantFacts
+from inbox_api.errors import Problem
+from inbox_api.services.applications import resume_submitted, submit_application
+from store.models import Case
+from tests.factories import application
+from tests.workflows.scenario import Scenario, scenario_at, shanghai
+
+WEIFANG = "weifang-2023"
+
+
+class TemporalAway:
+    """A Temporal client whose server cannot be reached."""
+
+    async def start_workflow(self, *_args: Any, **_kwargs: Any) -> None:
+        raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
+
+async def _submit_while_away(sc: Scenario, body: dict[str, Any]) -> str:
+    async with sc.system.sessions()() as session:
+        with pytest.raises(Problem) as refused:
+            await submit_application(
+                session,
+                TemporalAway(),  # type: ignore[arg-type]
+                sc.system.settings,
+                facts=ApplicantFacts.model_validate(body["facts"]),
+                jurisdiction_code=body["jurisdiction_code"],
+                policy_id=None,
+                actor=None,
+            )
+    problem = refused.value
+    assert (problem.status, problem.type) == (503, "temporal-unavailable")
+    case_id = str(problem.extra["case_id"])
+    assert f"stored as case {case_id}" in problem.detail
+    async with sc.system.sessions()() as session:
+        case = await session.get(Case, case_id)
+        assert case is not None and case.status == "submitted"
+    return case_id
+
+
+async def test_submitting_again_names_the_kept_case_and_starts_it(tmp_path: Path) -> None:
+    async with scenario_at(shanghai(2026, 3, 2, 9, 0), tmp_path) as sc:
+        body = application(WEIFANG)
+        case_id = await _submit_while_away(sc, body)
+        r = await sc.http.post("/api/v1/applications", json=body)
+        assert r.status_code == 409, r.text
+        assert r.json()["type"].endswith("/duplicate-application")
+        assert r.json()["case_id"] == case_id
+        task = await sc.task("wf_reviewer", case_id, "immediate_conclusion")
+        assert task["case_id"] == case_id
+
+
+async def test_the_sweep_starts_a_case_nobody_submitted_again(tmp_path: Path) -> None:
+    async with scenario_at(shanghai(2026, 3, 2, 9, 0), tmp_path) as sc:
+        case_id = await _submit_while_away(sc, application(WEIFANG))
+        later = datetime.now(UTC) + timedelta(minutes=5)
+        async with sc.system.sessions()() as session:
+            # Too young to sweep: it may still be starting.
+            assert (
+                await resume_submitted(
+                    session,
+                    sc.env.client,
+                    sc.system.settings,
+                    older_than=datetime.now(UTC) - timedelta(hours=1),
+                )
+                == 0
+            )
+            assert (
+                await resume_submitted(session, sc.env.client, sc.system.settings, older_than=later)
+                == 1
+            )
+        await sc.task("wf_reviewer", case_id, "immediate_conclusion")
+        # Once its workflow has recorded something, the sweep leaves the case alone.
+        await sc.wait_case(case_id, lambda c: len(c["timeline"]) > 0, "the first event")
+        async with sc.system.sessions()() as session:
+            assert (
+                await resume_submitted(session, sc.env.client, sc.system.settings, older_than=later)
+                == 0
+            )
