@@ -309,15 +309,7 @@ class StackBench:
         pack = load_pack(QINGXIN)
         now = datetime.now(UTC)
         async with self.sessions() as session, session.begin():
-            await repos.remember_pack_version(
-                session,
-                ref=pack.ref,
-                pack_id=pack.id,
-                version=pack.version,
-                content_hash=pack.content_hash,
-                content=pack.to_json(),
-                now=now,
-            )
+            await repos.remember_pack_version(session, pack, now)
         place = QX_CHAIN[0]
         ids = [f"{tag}{n:07d}" for n in range(count)]
         for start in range(0, count, 5000):

@@ -100,15 +100,7 @@ async def create_household(
     if not members:
         raise ValueError("a household needs at least one member")
     head = next((m for m in members if m.head), members[0])
-    await repos.remember_pack_version(
-        session,
-        ref=pack.ref,
-        pack_id=pack.id,
-        version=pack.version,
-        content_hash=pack.content_hash,
-        content=pack.to_json(),
-        now=now,
-    )
+    await repos.remember_pack_version(session, pack, now)
     row = HouseholdRow(
         policy_pack_id=pack.id,
         policy_pack_ref=pack.ref,

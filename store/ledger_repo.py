@@ -416,15 +416,7 @@ async def store_batch(
         if p.pack_id not in packs:
             pack = load_pack(p.pack_id)
             packs[p.pack_id] = pack
-            await repos.remember_pack_version(
-                session,
-                ref=pack.ref,
-                pack_id=pack.id,
-                version=pack.version,
-                content_hash=pack.content_hash,
-                content=pack.to_json(),
-                now=now,
-            )
+            await repos.remember_pack_version(session, pack, now)
         place, pack = places[p.place_code], packs[p.pack_id]
         identified_at = datetime.combine(p.identified_on, time(12), SHANGHAI).astimezone(UTC)
         session.add(

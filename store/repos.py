@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
+from domain.policy.model import PolicyPack
 from store.db import insert_ignoring_duplicates
 from store.models import (
     Case,
@@ -166,25 +167,17 @@ async def case_events(session: AsyncSession, case_id: str) -> Sequence[CaseEvent
     ).all()
 
 
-async def remember_pack_version(
-    session: AsyncSession,
-    *,
-    ref: str,
-    pack_id: str,
-    version: str,
-    content_hash: str,
-    content: dict[str, object],
-    now: datetime,
-) -> None:
+async def remember_pack_version(session: AsyncSession, pack: PolicyPack, now: datetime) -> None:
+    """Store the pack version a case is pinned to (once per ref)."""
     # Two API processes may meet a pack version for the first time at once: one row stands.
     await session.execute(
         insert_ignoring_duplicates(session, PolicyPackVersion)
         .values(
-            ref=ref,
-            pack_id=pack_id,
-            version=version,
-            content_hash=content_hash,
-            content=content,
+            ref=pack.ref,
+            pack_id=pack.id,
+            version=pack.version,
+            content_hash=pack.content_hash,
+            content=pack.to_json(),
             first_used_at=now,
         )
         .on_conflict_do_nothing(index_elements=["ref"])

@@ -47,15 +47,7 @@ async def start_assistance(
     number = id_number or make_id(region=chain[0].code[:6])
     place = chain[0]
     async with sessions() as session, session.begin():
-        await repos.remember_pack_version(
-            session,
-            ref=pack.ref,
-            pack_id=pack.id,
-            version=pack.version,
-            content_hash=pack.content_hash,
-            content=pack.to_json(),
-            now=now,
-        )
+        await repos.remember_pack_version(session, pack, now)
         session.add(
             Case(
                 id=case_id,

@@ -63,6 +63,17 @@ def call(
         return exc.code, json.loads(exc.read() or b"null")
 
 
+def login(base: str, user: str) -> str:
+    """A bearer token for the demo account ``user`` from the API at ``base``."""
+    status, body = call(
+        "POST",
+        f"{base}/api/v1/auth/token",
+        form={"username": user, "password": DEMO_PASSWORD},
+    )
+    assert status == 200, body
+    return str(body["access_token"])
+
+
 def wait_until(predicate: Any, timeout: float, what: str) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -126,13 +137,7 @@ class Stack:
         return self.proc.wait(60)
 
     def token(self, user: str) -> str:
-        status, body = call(
-            "POST",
-            f"{self.base}/api/v1/auth/token",
-            form={"username": user, "password": DEMO_PASSWORD},
-        )
-        assert status == 200, body
-        return str(body["access_token"])
+        return login(self.base, user)
 
 
 class Topology:
@@ -219,13 +224,7 @@ class Topology:
         return {name: proc.wait(60) for name, proc in running.items()}
 
     def token(self, user: str, api: int = 0) -> str:
-        status, body = call(
-            "POST",
-            f"{self.bases[api]}/api/v1/auth/token",
-            form={"username": user, "password": DEMO_PASSWORD},
-        )
-        assert status == 200, body
-        return str(body["access_token"])
+        return login(self.bases[api], user)
 
 
 def prepare_database(database_url: str, smtp_port: int | None = None) -> None:

@@ -151,15 +151,7 @@ async def submit_application(
     stored_facts = facts.model_copy(
         update={"person": facts.person.model_copy(update={"id_number": rid.number})}
     )
-    await repos.remember_pack_version(
-        session,
-        ref=pack.ref,
-        pack_id=pack.id,
-        version=pack.version,
-        content_hash=pack.content_hash,
-        content=pack.to_json(),
-        now=now,
-    )
+    await repos.remember_pack_version(session, pack, now)
     case = Case(
         id=case_id,
         workflow_id=workflow_id,

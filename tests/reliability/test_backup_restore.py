@@ -24,12 +24,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from tests.conftest import PG_ADMIN_URL, fresh_postgres_database
 from tests.factories import application
 from tests.reliability.faults import Client as Http
-from tests.reliability.faults import DevServer
+from tests.reliability.faults import DevServer, approve
 from tests.stack import Topology, free_port, prepare_database, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.smoke]
-
-APPROVE = {"outcome": "approve", "fields": {"category": "older_unemployed"}}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -136,14 +134,7 @@ def _review_task(url: str, case_id: str) -> str | None:
 def _approve(http: Http, url: str, case_id: str) -> None:
     """The reviewer approves the case at its immediate conclusion (once its task is there)."""
     task = wait_until(lambda: _review_task(url, case_id), 60, f"the review of {case_id}")
-    status, body = http.call(
-        "POST",
-        f"/api/v1/tasks/{task}/complete",
-        APPROVE,
-        user="wf_reviewer",
-        key=f"k-{case_id}",
-    )
-    assert status == 200, body
+    approve(http, task, key=f"k-{case_id}")
 
 
 def _start(tmp: Path, url: str, temporal_db: Path) -> tuple[DevServer, Topology]:

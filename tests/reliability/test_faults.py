@@ -32,7 +32,7 @@ import pytest
 
 from tests.conftest import fresh_postgres_database
 from tests.factories import application, make_id
-from tests.reliability.faults import Client, DevServer, TcpProxy
+from tests.reliability.faults import Client, DevServer, TcpProxy, approve
 from tests.reliability.report import write_section
 from tests.stack import Topology, free_port, prepare_database, wait_until
 
@@ -40,7 +40,6 @@ pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.smoke]
 
 CASES = int(os.environ.get("YUANZHU_FAULT_CASES", "1000"))
 OUTAGE_SECONDS = 8
-APPROVE = {"outcome": "approve", "fields": {"category": "older_unemployed"}}
 
 
 @dataclass
@@ -133,14 +132,7 @@ def _one_case(client: Client, direct_url: str, body: dict[str, Any], progress: P
         return rows[0][0] if rows else None
 
     task_id = wait_until(review_task, 600, f"the review task of {case_id}")
-    status, answer = client.call(
-        "POST",
-        f"/api/v1/tasks/{task_id}/complete",
-        APPROVE,
-        user="wf_reviewer",
-        key=f"review-{case_id}",
-    )
-    assert status == 200, answer
+    approve(client, task_id, key=f"review-{case_id}")
     progress.tick("completed")
 
 

@@ -54,15 +54,7 @@ async def add_people(sc: Scenario, active: dict[str, int], exited: int) -> list[
     now = await sc.now()
     ids: list[str] = []
     async with sc.system.sessions()() as session, session.begin():
-        await repos.remember_pack_version(
-            session,
-            ref=pack.ref,
-            pack_id=pack.id,
-            version=pack.version,
-            content_hash=pack.content_hash,
-            content=pack.to_json(),
-            now=now,
-        )
+        await repos.remember_pack_version(session, pack, now)
         paths = {}
         for code in [*active, TAIHE]:
             j = await repos.get_jurisdiction(session, code)
