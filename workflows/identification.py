@@ -125,7 +125,18 @@ class IdentificationWorkflow:
         try:
             await self._intake()
             await self._accept()
-            watcher = asyncio.create_task(self._watch_identification_deadline())
+            accepted = workflow.now()
+            if workflow.patched("deadline-started-before-stages"):
+                # The clock starts, on the timeline too, before the first stage opens its
+                # task: started beside it, a case concluded at once could lose the race and
+                # never show when its deadline began.
+                clock = await self._start_identification_deadline(accepted)
+                if clock is not None:
+                    watcher = asyncio.create_task(
+                        self._watch_identification_deadline(accepted, clock)
+                    )
+            else:
+                watcher = asyncio.create_task(self._watch_identification_deadline(accepted))
             for stage in self.rules.stages:
                 await self._run_stage(stage)
             raise CaseClosed(CaseStatus.REFUSED, "程序未作出认定结论", "no conclusion stage")
@@ -413,15 +424,13 @@ class IdentificationWorkflow:
 
     # --- clocks -----------------------------------------------------------------------------
 
-    async def _watch_identification_deadline(self) -> None:
+    async def _start_identification_deadline(self, accepted: datetime) -> Clock | None:
         """The case-level clock (jilin 二(四): 10 working days from acceptance for both levels
-        together): remind at risk, record the breach at the deadline and escalate up the tree
-        until the case concludes."""
+        together) computed and put on the timeline; None where the pack sets none."""
         sla = self.rules.identification_deadline
         if sla is None:
-            return
-        accepted = workflow.now()
-        clock = await run_activity(InboxActivities.compute_clock, ClockInput(accepted, sla))
+            return None
+        clock: Clock = await run_activity(InboxActivities.compute_clock, ClockInput(accepted, sla))
         self.deadline = clock
         await self._event(
             "deadline",
@@ -433,6 +442,18 @@ class IdentificationWorkflow:
                 "source": self.rules.identification_deadline_source,
             },
         )
+        return clock
+
+    async def _watch_identification_deadline(
+        self, accepted: datetime, started: Clock | None = None
+    ) -> None:
+        """Follow the case-level clock: remind at risk, record the breach at the deadline and
+        escalate up the tree until the case concludes. Histories from before the
+        "deadline-started-before-stages" patch start the clock here (``started`` None)."""
+        clock = started or await self._start_identification_deadline(accepted)
+        sla = self.rules.identification_deadline
+        if clock is None or sla is None:
+            return
         place = self.inp.place
         places = escalation_places(self.rules.chain, place)
         step, epoch = 0, self.tasks.calendar_epoch

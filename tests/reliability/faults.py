@@ -146,21 +146,26 @@ class Client:
         self.retries = 0
         self._tokens: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._login_lock = threading.Lock()
 
     def _count(self, status: int) -> None:
         with self._lock:
             self.answers[status] += 1
 
     def token(self, user: str) -> str:
-        if user not in self._tokens:
-            status, body = self.call(
-                "POST",
-                "/api/v1/auth/token",
-                form={"username": user, "password": DEMO_PASSWORD},
-            )
-            assert status == 200, body
-            self._tokens[user] = str(body["access_token"])
-        return self._tokens[user]
+        # One login per account, however many threads want it at once: the server counts
+        # every attempt before checking the password (inbox_api/throttle.py), so a burst of
+        # simultaneous logins to one account is throttled like a guesser's.
+        with self._login_lock:
+            if user not in self._tokens:
+                status, body = self.call(
+                    "POST",
+                    "/api/v1/auth/token",
+                    form={"username": user, "password": DEMO_PASSWORD},
+                )
+                assert status == 200, body
+                self._tokens[user] = str(body["access_token"])
+            return self._tokens[user]
 
     def call(
         self,

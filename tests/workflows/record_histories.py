@@ -166,6 +166,12 @@ async def main() -> None:
                     await asyncio.sleep(0.1)  # the assistance starts once the case is identified
                 assert r.status_code == 201, r.text
             await _save(env, wa, "weifang_assistance_running", workflow="assistance")
+            # Jilin, running at its initial review: the case-level deadline started before the
+            # first stage (the "deadline-started-before-stages" shape).
+            dl = await _submit(sy, "jilin-2022")
+            await _do(sy, "jl_officer", dl, "acceptance", "accept")
+            await sy.wait_for_task("jl_officer", dl, "initial_review")
+            await _save(env, dl, "jilin_running_deadline_started_before_stages")
         await env.shutdown()
 
 

@@ -198,7 +198,11 @@ class Scenario:
             await asyncio.sleep(0.05)
 
     async def result(self, case_id: str) -> str:
-        handle = self.env.client.get_workflow_handle(f"identification-{case_id}")
+        workflow_id = f"identification-{case_id}"
+        # Pinned to its run: without a run id the SDK gives up ("No completion event found")
+        # when the server's long poll for the close event ends empty on a loaded machine.
+        run_id = (await self.env.client.get_workflow_handle(workflow_id).describe()).run_id
+        handle = self.env.client.get_workflow_handle(workflow_id, run_id=run_id)
         return str(await handle.result())
 
     async def sleep_until(self, local: datetime) -> None:

@@ -5,10 +5,16 @@ escalation up the jurisdiction tree, 督办逐级上报)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
+from store.calendar_repo import save_year_table
+from store.db import make_engine, make_sessionmaker
+from store.models import Task
 from tests.factories import application
 from tests.workflows.scenario import end_of, instant, scenario_at, shanghai, timeline_kinds
+from tests.workflows.test_provisional_deadlines import TABLE_2027
+from worker.calendar_sync import signal_provisional_clocks
 
 
 async def test_withdrawal_cancels_open_task_stale_completion_409_id_number_freed(
@@ -189,10 +195,11 @@ async def test_task_clock_reminds_then_escalates_once_per_level(tmp_path: Path) 
         assert sorted(groups) == sorted(("supervisor", b.jurisdiction_path) for b in breaches)
 
 
-async def test_withdrawal_while_the_deadline_clock_is_inside_an_activity(tmp_path: Path) -> None:
-    """A withdrawal that arrives while the identification deadline's watcher is recording
-    its start (inside an activity) still closes the case as withdrawn: the cancelled
-    activity's error is the watcher's cancellation, not a failure of the case."""
+async def test_withdrawal_while_the_deadline_start_is_being_recorded(tmp_path: Path) -> None:
+    """The identification deadline starts, on the timeline too, before the first stage opens
+    its task (so even a case concluded at once shows it). A withdrawal that arrives while
+    that start is being recorded (inside an activity) closes the case as withdrawn, with no
+    task left open."""
     async with (
         scenario_at(shanghai(2026, 9, 30, 9, 0), tmp_path, worker=False) as sc,
         # Recording the deadline's start on the timeline takes 3 real seconds.
@@ -200,8 +207,46 @@ async def test_withdrawal_while_the_deadline_clock_is_inside_an_activity(tmp_pat
     ):
         case_id = await sc.submit("jilin-2022")
         await sc.do("jl_officer", case_id, "acceptance", "accept")
-        await sc.task("jl_officer", case_id, "initial_review")
         assert "deadline" not in timeline_kinds(await sc.case(case_id))  # still recording
+        assert [t.kind for t in await sc.tasks_of(case_id)] == ["acceptance"]
+        r = await sc.withdraw("jl_officer", case_id, reason="申请人撤回")
+        assert r.status_code == 202, r.text
+        assert await sc.result(case_id) == "withdrawn"
+        case = await sc.closed(case_id)
+        assert case["status"] == "withdrawn"
+        assert "deadline" in timeline_kinds(case)
+        assert all(t.state != "open" for t in await sc.tasks_of(case_id))
+
+
+async def test_withdrawal_while_the_deadline_watcher_is_inside_an_activity(
+    tmp_path: Path,
+) -> None:
+    """A withdrawal that arrives while the deadline's watcher is recomputing it (a new holiday
+    table, inside an activity) still closes the case as withdrawn: the cancelled activity's
+    error is the watcher's cancellation, not a failure of the case."""
+    # Accepted Monday 28 Dec 2026: jilin's 10 working days reach into 2027 (provisional).
+    async with (
+        scenario_at(shanghai(2026, 12, 28, 9, 0), tmp_path, worker=False) as sc,
+        sc.worker(slow_events={"deadline_recomputed": 3.0}),
+    ):
+        case_id = await sc.submit("jilin-2022")
+        await sc.do("jl_officer", case_id, "acceptance", "accept")
+        review = await sc.task("jl_officer", case_id, "initial_review")
+        engine = make_engine(sc.system.settings.effective_database_url)
+        sessions = make_sessionmaker(engine)
+        async with sessions() as session, session.begin():
+            await save_year_table(session, TABLE_2027, loaded_by="test", now=datetime.now(UTC))
+        assert await signal_provisional_clocks(sc.env.client, sessions) >= 1
+        await engine.dispose()
+        # The task's clock and the deadline's watcher wake on the same signal; once the task's
+        # is recomputed, the watcher is recording its recomputation (3 s).
+        for _ in range(200):
+            [row] = await sc.rows(Task, id=review["id"])
+            if row.sla_provisional is False:
+                break
+            await asyncio.sleep(0.05)
+        assert row.sla_provisional is False
+        assert "deadline_recomputed" not in timeline_kinds(await sc.case(case_id))
         r = await sc.withdraw("jl_officer", case_id, reason="申请人撤回")
         assert r.status_code == 202, r.text
         assert await sc.result(case_id) == "withdrawn"
