@@ -32,8 +32,9 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.cases import CaseActivities
-from domain.calendar import SHANGHAI, deadline_end
+from domain.calendar import SHANGHAI, YearTable, deadline_end
 from inbox_api.app import create_app
+from store.calendar_repo import save_year_table
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade
 from store.models import Notice, Notification, SlaBreach, Task
@@ -42,6 +43,7 @@ from tests.conftest import IN_CI, make_settings
 from tests.factories import application
 from tests.system import System
 from worker.binaries import find_binary
+from worker.calendar_sync import signal_provisional_clocks
 from worker.demo import seed_demo
 from worker.factory import WORKFLOWS, activities_for, build_worker
 from workflows.contracts import CaseUpdateInput
@@ -212,6 +214,18 @@ class Scenario:
             local = local.replace(tzinfo=SHANGHAI)
         assert local > now, f"{local} is not after {now}"
         await self.env.sleep(local - now)
+
+    async def load_year(self, table: YearTable) -> int:
+        """An administrator loads a year's holiday table; running cases with provisional
+        clocks are told. How many were told."""
+        engine = make_engine(self.system.settings.effective_database_url)
+        sessions = make_sessionmaker(engine)
+        try:
+            async with sessions() as session, session.begin():
+                await save_year_table(session, table, loaded_by="test", now=datetime.now(UTC))
+            return await signal_provisional_clocks(self.env.client, sessions)
+        finally:
+            await engine.dispose()
 
     async def rows(self, model: Any, **where: Any) -> list[Any]:
         engine = make_engine(self.system.settings.effective_database_url)

@@ -5,16 +5,12 @@ escalation up the jurisdiction tree, 督办逐级上报)."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 
-from store.calendar_repo import save_year_table
-from store.db import make_engine, make_sessionmaker
 from store.models import Task
 from tests.factories import application
 from tests.workflows.scenario import end_of, instant, scenario_at, shanghai, timeline_kinds
 from tests.workflows.test_provisional_deadlines import TABLE_2027
-from worker.calendar_sync import signal_provisional_clocks
 
 
 async def test_withdrawal_cancels_open_task_stale_completion_409_id_number_freed(
@@ -232,12 +228,7 @@ async def test_withdrawal_while_the_deadline_watcher_is_inside_an_activity(
         case_id = await sc.submit("jilin-2022")
         await sc.do("jl_officer", case_id, "acceptance", "accept")
         review = await sc.task("jl_officer", case_id, "initial_review")
-        engine = make_engine(sc.system.settings.effective_database_url)
-        sessions = make_sessionmaker(engine)
-        async with sessions() as session, session.begin():
-            await save_year_table(session, TABLE_2027, loaded_by="test", now=datetime.now(UTC))
-        assert await signal_provisional_clocks(sc.env.client, sessions) >= 1
-        await engine.dispose()
+        assert await sc.load_year(TABLE_2027) >= 1
         # The task's clock and the deadline's watcher wake on the same signal; once the task's
         # is recomputed, the watcher is recording its recomputation (3 s).
         for _ in range(200):

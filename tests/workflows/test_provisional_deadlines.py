@@ -3,15 +3,12 @@ administrator loads that year, running cases recompute their deadlines (issue: c
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
 from domain.calendar import YearTable
-from store.calendar_repo import save_year_table
-from store.db import make_engine, make_sessionmaker
 from store.models import Task
 from tests.workflows.scenario import scenario_at, shanghai
-from worker.calendar_sync import signal_provisional_clocks
 
 # A stand-in 2027 table (the State Council has not published 2027 yet): New Year 1–3 Jan and
 # an extra day off on Monday 4 Jan, so deadlines across it move by a working day.
@@ -33,13 +30,7 @@ async def test_loading_the_year_recomputes_provisional_deadlines(tmp_path: Path)
         # Weekends only: 29, 30, 31 Dec, then 1, 4, 5, 6, 7, 8, 11 Jan.
         assert case["identification_deadline"] == "2027-01-11"
 
-        engine = make_engine(sc.system.settings.effective_database_url)
-        sessions = make_sessionmaker(engine)
-        async with sessions() as session, session.begin():
-            await save_year_table(session, TABLE_2027, loaded_by="test", now=datetime.now(UTC))
-        told = await signal_provisional_clocks(sc.env.client, sessions)
-        await engine.dispose()
-        assert told >= 1
+        assert await sc.load_year(TABLE_2027) >= 1
 
         # With 1 and 4 Jan off: 29, 30, 31 Dec, 5, 6, 7, 8, 11, 12, 13 Jan.
         case = await sc.wait_case(
