@@ -9,7 +9,8 @@ is not counted and a period ends at the end of its last day, Shanghai time. A cl
 risk" during the last ``r`` units of the goal period, where
 ``r = max(1, ceil(at_risk_fraction × goal span))`` — i.e. when a quarter (by default) or less
 of the goal's span is left, and always at least on the goal's last day. Workflows sleep until
-the instants ``at_risk_at``, ``goal_at`` and ``deadline_at``; inboxes sort by :func:`urgency`.
+the instants ``at_risk_at``, ``goal_at`` and ``deadline_at`` and climb an :class:`SlaLadder`
+(reminder, breach, escalation a level up at a time); inboxes sort by :func:`urgency`.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ from domain.calendar import (
 )
 
 __all__ = [
+    "MIN_ESCALATION_INTERVAL",
     "DurationUnit",
+    "Rung",
     "SlaClock",
+    "SlaLadder",
     "SlaSpec",
     "SlaState",
     "sla_clock",
@@ -200,3 +204,62 @@ def urgency(clock: SlaClock, now: datetime, calendar: WorkingCalendar) -> int:
     left = calendar.working_days_between(today, clock.goal_date)
     used = min(total, max(0, total - left))
     return (_GOAL_BAND * used) // total
+
+
+# The fastest a breach climbs the tree: a hard deadline's every day, a task's at least this
+# far apart even when its goal and deadline fall together.
+MIN_ESCALATION_INTERVAL = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One step of an :class:`SlaLadder`: level 0 is the at-risk reminder; level n ≥ 1 goes to
+    the n-th place up the jurisdiction tree, the first recording the breach."""
+
+    level: int
+    at: datetime
+    event: SlaState
+
+
+@dataclass(frozen=True)
+class SlaLadder:
+    """The instants a running clock acts at: the reminder at ``at_risk_at``; the breach,
+    escalated one level, at ``breach_at``; each further level at ``climb_at`` and then every
+    ``climb_every``, up to ``levels`` levels (the places there are to escalate to)."""
+
+    at_risk_at: datetime
+    breach_at: datetime
+    climb_at: datetime
+    climb_every: timedelta
+    levels: int
+
+    @classmethod
+    def of_task(
+        cls, at_risk_at: datetime, goal_at: datetime, deadline_at: datetime, levels: int
+    ) -> SlaLadder:
+        """A task's: breached at its goal, a level up at its deadline and then every further
+        goal-to-deadline span."""
+        every = max(deadline_at - goal_at, MIN_ESCALATION_INTERVAL)
+        return cls(at_risk_at, goal_at, deadline_at, every, levels)
+
+    @classmethod
+    def of_deadline(cls, at_risk_at: datetime, deadline_at: datetime, levels: int) -> SlaLadder:
+        """A hard limit's: breached at the deadline, a level up every day after."""
+        every = MIN_ESCALATION_INTERVAL
+        return cls(at_risk_at, deadline_at, deadline_at + every, every, levels)
+
+    def rung(self, level: int) -> Rung | None:
+        """The rung at ``level`` (0 = the reminder); None above the top of the tree."""
+        if level == 0:
+            return Rung(0, self.at_risk_at, SlaState.AT_RISK)
+        if level > self.levels:
+            return None
+        if level == 1:
+            return Rung(1, self.breach_at, SlaState.BREACHED)
+        return Rung(level, self.climb_at + self.climb_every * (level - 2), SlaState.PAST_DEADLINE)
+
+    def overtaken(self, rung: Rung, now: datetime) -> bool:
+        """Whether the rung after ``rung`` is due at ``now`` too (a reminder taken late, once
+        the breach it warns of has come)."""
+        following = self.rung(rung.level + 1)
+        return following is not None and now >= following.at

@@ -72,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import local_date
     from domain.target_groups import DIFFICULTY_PERSON, EMERGENCY_ENDED
     from workflows.case_events import record_case_event
+    from workflows.clock import sleep_until
     from workflows.contracts import (
         CONTACT_CHANNELS,
         ERR_BAD_FIELD,
@@ -99,7 +100,7 @@ with workflow.unsafe.imports_passed_through():
         SubsidyRequest,
         TaskKind,
     )
-    from workflows.human_task import CaseContext, HumanTasks, TaskState, run_activity, sleep_until
+    from workflows.human_task import CaseContext, HumanTasks, TaskState, run_activity
     from workflows.verification import adopt_verification, check_adoptable
 
 # Update ids remembered across runs: far more than any client retries within its lifetime,

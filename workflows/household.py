@@ -47,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.inbox import InboxActivities
     from domain.calendar import local_date
     from workflows.case_events import record_case_event
+    from workflows.clock import sleep_until
     from workflows.contracts import (
         EMPLOYMENT_WAYS,
         ERR_BAD_FIELD,
@@ -69,7 +70,7 @@ with workflow.unsafe.imports_passed_through():
         assistance_workflow_id,
         household_workflow_id,
     )
-    from workflows.human_task import CaseContext, HumanTasks, TaskState, run_activity, sleep_until
+    from workflows.human_task import CaseContext, HumanTasks, TaskState, run_activity
 
 ERR_HOUSEHOLD_CLOSED = "household-closed"
 

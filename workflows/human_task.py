@@ -11,14 +11,15 @@ Clocks (SLA): at ``at_risk_at`` the assignee and the group are reminded and urge
 ``due_at`` (the goal) the breach is recorded and an escalation task goes to the supervisor of
 the county/district; at ``deadline_at`` and then every further goal span, the escalation climbs
 one level of the jurisdiction tree (督办逐级上报) until its top. A signal that the holiday table
-changed makes open clocks recompute (deadlines computed provisionally for a missing year).
+changed makes open clocks recompute (deadlines computed provisionally for a missing year). The
+ladder is :class:`domain.sla.SlaLadder`, climbed by :mod:`workflows.clock`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -27,6 +28,8 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.inbox import InboxActivities
+    from domain.sla import Rung, SlaLadder, SlaState
+    from workflows.clock import LadderClock
     from workflows.contracts import (
         ERR_ACTOR_NOT_ALLOWED,
         ERR_BAD_FIELD,
@@ -53,32 +56,12 @@ ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
 ESCALATION_SLA = SlaInput(goal=1, deadline=2)
-MIN_ESCALATION_INTERVAL = timedelta(days=1)
 
 
 async def run_activity(method: Callable[..., Awaitable[Any]], arg: object) -> Any:
     return await workflow.execute_activity_method(
         method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
     )
-
-
-async def sleep_until(when: datetime | None, wake: Callable[[], bool]) -> bool:
-    """Wait until the instant ``when`` (returns True) or until ``wake()`` holds (False).
-    Without an instant, wait for ``wake()`` alone. Timers are durable: a worker restart or a
-    time-skipping test resumes them exactly."""
-    if wake():
-        return False
-    if when is None:
-        await workflow.wait_condition(wake)
-        return False
-    delay = when - workflow.now()
-    if delay <= timedelta(0):
-        return True
-    try:
-        await workflow.wait_condition(wake, timeout=delay)
-        return False
-    except TimeoutError:
-        return True
 
 
 @dataclass
@@ -116,6 +99,17 @@ class TaskState:
     @property
     def done(self) -> bool:
         return self.completion is not None or self.cancelled
+
+    @property
+    def rungs_taken(self) -> int:
+        """Rungs of its clock's ladder taken (see workflows/clock.py), from the two fields
+        that running cases carry."""
+        return 1 + self.escalations if self.at_risk_sent else 0
+
+    @rungs_taken.setter
+    def rungs_taken(self, taken: int) -> None:
+        self.at_risk_sent = taken > 0
+        self.escalations = max(0, taken - 1)
 
 
 @dataclass
@@ -275,21 +269,18 @@ class HumanTasks:
     ) -> CompleteTaskRequest | None:
         """Wait for the task's completion while keeping its clocks. Returns None when
         ``abort()`` becomes true (the case was withdrawn) or the task was cancelled."""
-        epoch = self.calendar_epoch
-        while True:
-            if state.completion is not None:
-                return state.completion
-            if state.cancelled or abort():
-                return None
-            if epoch != self.calendar_epoch:
-                epoch = self.calendar_epoch
-                state.opened = await run_activity(
-                    InboxActivities.recompute_task_clock, state.task_id
-                )
-            changed = self.calendar_changed(epoch)
-            wake = lambda: state.done or abort() or changed()  # noqa: B023, E731 - this iteration only
-            if await sleep_until(self._next_clock_event(state), wake):
-                await self._clock_event(state)
+
+        async def recompute(_: int) -> None:
+            state.opened = await run_activity(InboxActivities.recompute_task_clock, state.task_id)
+
+        await LadderClock(
+            lambda: self._ladder(state), lambda rung: self._clock_event(state, rung), state
+        ).run(
+            until=lambda: state.done or abort(),
+            calendar=lambda: self.calendar_epoch,
+            recompute=recompute,
+        )
+        return state.completion
 
     def calendar_changed(self, since: int) -> Callable[[], bool]:
         return lambda: self.calendar_epoch != since
@@ -299,27 +290,17 @@ class HumanTasks:
     def _escalation_places(self, state: TaskState) -> list[PlaceRef]:
         return escalation_places(self.ctx.chain, state.place)
 
-    def _next_clock_event(self, state: TaskState) -> datetime | None:
-        """When the task's next clock event is due (None once escalation reached the top)."""
+    def _ladder(self, state: TaskState) -> SlaLadder | None:
         o = state.opened
         assert o is not None
         if state.kind == TaskKind.ESCALATION:
             return None  # escalations are followed up by the supervisors they go to
-        if not state.at_risk_sent:
-            return o.at_risk_at
-        if state.escalations >= len(self._escalation_places(state)):
-            return None
-        if state.escalations == 0:
-            return o.due_at
-        if state.escalations == 1:
-            return o.deadline_at
-        interval = max(o.deadline_at - o.due_at, MIN_ESCALATION_INTERVAL)
-        return o.deadline_at + interval * (state.escalations - 1)
+        levels = len(self._escalation_places(state))
+        return SlaLadder.of_task(o.at_risk_at, o.due_at, o.deadline_at, levels)
 
-    async def _clock_event(self, state: TaskState) -> None:
+    async def _clock_event(self, state: TaskState, rung: Rung) -> None:
         now = workflow.now()
-        if not state.at_risk_sent:
-            state.at_risk_sent = True
+        if rung.event is SlaState.AT_RISK:
             await run_activity(
                 InboxActivities.sla_event,
                 SlaEventInput(
@@ -333,10 +314,9 @@ class HumanTasks:
                 ),
             )
             return
-        place = self._escalation_places(state)[state.escalations]
-        event = "breached" if state.escalations == 0 else "past_deadline"
-        state.escalations += 1
-        level = state.escalations  # fixed now: the awaits below let other coroutines run
+        # 督办逐级上报: the county/district's supervisors first, then a level up per rung.
+        place = self._escalation_places(state)[rung.level - 1]
+        event, level = rung.event.value, rung.level
         escalation = await self.open_escalation(
             place,
             {

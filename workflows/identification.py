@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
@@ -35,8 +35,10 @@ with workflow.unsafe.imports_passed_through():
     from activities.assistance import AssistanceActivities
     from activities.cases import CaseActivities
     from activities.inbox import InboxActivities
+    from domain.sla import Rung, SlaLadder, SlaState
     from workflows.assistance import AssistanceInput, AssistanceWorkflow
     from workflows.case_events import record_case_event
+    from workflows.clock import LadderClock, sleep_until
     from workflows.contracts import (
         ERR_CASE_CLOSED,
         ERR_NOT_IN_PUBLICITY,
@@ -63,13 +65,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawRequest,
         assistance_workflow_id,
     )
-    from workflows.human_task import (
-        CaseContext,
-        HumanTasks,
-        TaskState,
-        run_activity,
-        sleep_until,
-    )
+    from workflows.human_task import CaseContext, HumanTasks, TaskState, run_activity
     from workflows.rules import escalation_places
 
 # How often a case that keeps missing materials may be sent another one-time notice before the
@@ -454,31 +450,23 @@ class IdentificationWorkflow:
         sla = self.rules.identification_deadline
         if clock is None or sla is None:
             return
+        current: Clock = clock
         place = self.inp.place
         places = escalation_places(self.rules.chain, place)
-        step, epoch = 0, self.tasks.calendar_epoch
-        at_risk_sent = False
-        while True:
-            if epoch != self.tasks.calendar_epoch:
-                epoch = self.tasks.calendar_epoch
-                clock = await run_activity(InboxActivities.compute_clock, ClockInput(accepted, sla))
-                self.deadline = clock
-                await self._event(
-                    f"deadline_recomputed:{epoch}",
-                    "节假日安排更新，重新计算办结时限",
-                    identification_deadline=clock.deadline_date,
-                    deadline_provisional=clock.provisional,
-                )
-            if not at_risk_sent:
-                due: datetime | None = clock.at_risk_at
-            elif step < len(places):
-                due = clock.deadline_at + timedelta(days=1) * step
-            else:
-                due = None
-            if not await sleep_until(due, self.tasks.calendar_changed(epoch)):
-                continue
-            if not at_risk_sent:
-                at_risk_sent = True
+
+        async def recompute(epoch: int) -> None:
+            nonlocal current
+            current = await run_activity(InboxActivities.compute_clock, ClockInput(accepted, sla))
+            self.deadline = current
+            await self._event(
+                f"deadline_recomputed:{epoch}",
+                "节假日安排更新，重新计算办结时限",
+                identification_deadline=current.deadline_date,
+                deadline_provisional=current.provisional,
+            )
+
+        async def on_rung(rung: Rung) -> None:
+            if rung.event is SlaState.AT_RISK:
                 await run_activity(
                     InboxActivities.sla_event,
                     SlaEventInput(
@@ -490,30 +478,35 @@ class IdentificationWorkflow:
                         place=place,
                     ),
                 )
-                continue
-            target = places[step]
-            step += 1
+                return
+            # Past the deadline (jilin 二(四)), a level up the tree a day (督办逐级上报).
+            target = places[rung.level - 1]
             escalation = await self.tasks.open_escalation(
                 target,
                 {
                     "about": "identification_deadline",
-                    "level": step,
-                    "deadline_at": clock.deadline_at.isoformat(),
+                    "level": rung.level,
+                    "deadline_at": current.deadline_at.isoformat(),
                 },
             )
             await run_activity(
                 InboxActivities.sla_event,
                 SlaEventInput(
                     case_id=self.inp.case_id,
-                    key=f"{self.inp.case_id}/deadline/{step}",
+                    key=f"{self.inp.case_id}/deadline/{rung.level}",
                     clock="identification_deadline",
-                    event="breached" if step == 1 else "past_deadline",
+                    event=rung.event.value,
                     at=workflow.now(),
                     place=target,
                     escalation_task_id=escalation.task_id,
-                    level=step,
+                    level=rung.level,
                 ),
             )
+
+        await LadderClock(
+            lambda: SlaLadder.of_deadline(current.at_risk_at, current.deadline_at, len(places)),
+            on_rung,
+        ).run(calendar=lambda: self.tasks.calendar_epoch, recompute=recompute)
 
     # --- updates, signals, queries ----------------------------------------------------------
 

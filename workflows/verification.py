@@ -47,7 +47,6 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -55,6 +54,8 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.verification import VerificationActivities
+    from domain.sla import Rung, SlaLadder, SlaState
+    from workflows.clock import LadderClock, RungCount
     from workflows.contracts import (
         ERR_CASE_CLOSED,
         ERR_TASK_CLOSED,
@@ -78,6 +79,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.human_task import HumanTasks, TaskState, run_activity
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# A batch's phases after the tasks are created: the rungs of its clock taken so far.
+_CLOCK_PHASES = ("at_risk", "breached", "finished")
 
 
 def verification_workflow_id(district_code: str, period: str) -> str:
@@ -177,15 +180,12 @@ class VerificationBatchWorkflow:
         while s.phase == "creating":
             self._maybe_roll()
             await self._page()
-        if s.phase == "at_risk":
-            await self._sleep_until(s.info.at_risk_at)
-            if workflow.now() < s.info.due_at:
-                await self._clock_pass("at_risk")
-            s.phase, s.sla_after = "breached", None
-        if s.phase == "breached":
-            await self._sleep_until(s.info.due_at)
-            await self._clock_pass("breached")
-            s.phase = "finished"
+        # The phase moves on once a rung's pass is done: a run continued as new in the middle
+        # of one takes that rung again and resumes the pass from its cursor.
+        self.ladder = SlaLadder.of_deadline(s.info.at_risk_at, s.info.due_at, levels=1)
+        await LadderClock(
+            lambda: self.ladder, self._clock_rung, RungCount(_CLOCK_PHASES.index(s.phase))
+        ).run(until=lambda: s.phase == "finished")
         await run_activity(
             VerificationActivities.batch_event,
             BatchEventInput(s.info.batch_id, "finished", workflow.now()),
@@ -226,6 +226,20 @@ class VerificationBatchWorkflow:
             )
             s.phase = "at_risk"
 
+    async def _clock_rung(self, rung: Rung) -> None:
+        """The townships report 每季首月底前 (清新 三(三)2): a week before, the open tasks are
+        marked at risk and the townships reminded; at the due date, the rest are breached and
+        each township's remainder is escalated to the district (督办)."""
+        s = self.s
+        if rung.event is SlaState.AT_RISK:
+            # Moot once the due date has passed too (the batch was late to get here).
+            if not self.ladder.overtaken(rung, workflow.now()):
+                await self._clock_pass("at_risk")
+            s.phase, s.sla_after = "breached", None
+        else:
+            await self._clock_pass("breached")
+            s.phase = "finished"
+
     async def _clock_pass(self, event: str) -> None:
         """Walk the batch's tasks in keyset pages, then notify the townships."""
         s, inp = self.s, self.inp
@@ -249,12 +263,6 @@ class VerificationBatchWorkflow:
         if self.pages_this_run >= self.inp.pages_per_run or info.is_continue_as_new_suggested():
             self.s.runs += 1
             workflow.continue_as_new(replace(self.inp, state=self.s))
-
-    @staticmethod
-    async def _sleep_until(when: datetime) -> None:
-        delay = when - workflow.now()
-        if delay.total_seconds() > 0:
-            await workflow.sleep(delay)
 
 
 # --- the person's side: the assistance workflow adopts its verification task ---------------------

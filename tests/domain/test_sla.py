@@ -4,6 +4,7 @@ and working days left."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -13,7 +14,9 @@ from domain.calendar import SHANGHAI
 from domain.calendar_seed import seed_calendar
 from domain.sla import (
     DurationUnit,
+    Rung,
     SlaClock,
+    SlaLadder,
     SlaSpec,
     SlaState,
     sla_clock,
@@ -188,3 +191,79 @@ def test_state_matches_urgency_band(hours: int) -> None:
         assert 90 <= u <= 99
     else:
         assert u <= 89
+
+
+DAY = timedelta(days=1)
+
+
+def test_task_ladder_reminds_breaches_at_the_goal_and_climbs_per_goal_span() -> None:
+    # Identification as one task: goal Sat 10 Oct, deadline Fri 16 Oct; three places above it.
+    clock = sla_clock(IDENT, ACCEPTED, CAL)
+    ladder = SlaLadder.of_task(clock.at_risk_at, clock.goal_at, clock.deadline_at, levels=3)
+    span = clock.deadline_at - clock.goal_at
+    assert [ladder.rung(n) for n in range(5)] == [
+        Rung(0, sh(2026, 10, 9), SlaState.AT_RISK),
+        Rung(1, clock.goal_at, SlaState.BREACHED),
+        Rung(2, clock.deadline_at, SlaState.PAST_DEADLINE),
+        Rung(3, clock.deadline_at + span, SlaState.PAST_DEADLINE),
+        None,  # above the province nobody is left to escalate to
+    ]
+    assert span == 6 * DAY
+
+
+def test_task_ladder_whose_goal_is_its_deadline_climbs_a_level_a_day() -> None:
+    # 吉人社发〔2022〕10号 二(四) split per stage: acceptance 1/1 working day from Wed 30 Sep.
+    clock = sla_clock(SlaSpec(1, 1, WD), sh(2026, 9, 30, 9), CAL)
+    ladder = SlaLadder.of_task(clock.at_risk_at, clock.goal_at, clock.deadline_at, levels=3)
+    assert [r.at if r else None for r in map(ladder.rung, range(5))] == [
+        sh(2026, 10, 8),
+        sh(2026, 10, 9),
+        sh(2026, 10, 9),
+        sh(2026, 10, 10),
+        None,
+    ]
+
+
+def test_deadline_ladder_breaches_at_the_deadline_then_a_level_a_day() -> None:
+    # jilin 二(四): 10 working days from acceptance for both levels together.
+    clock = sla_clock(SlaSpec(10, 10, WD), ACCEPTED, CAL)
+    ladder = SlaLadder.of_deadline(clock.at_risk_at, clock.deadline_at, levels=3)
+    assert [ladder.rung(n) for n in range(5)] == [
+        Rung(0, sh(2026, 10, 14), SlaState.AT_RISK),
+        Rung(1, sh(2026, 10, 17), SlaState.BREACHED),
+        Rung(2, sh(2026, 10, 18), SlaState.PAST_DEADLINE),
+        Rung(3, sh(2026, 10, 19), SlaState.PAST_DEADLINE),
+        None,
+    ]
+
+
+def test_a_ladder_with_nowhere_to_escalate_still_reminds() -> None:
+    ladder = SlaLadder.of_task(sh(2026, 10, 8), sh(2026, 10, 9), sh(2026, 10, 9), levels=0)
+    assert ladder.rung(0) == Rung(0, sh(2026, 10, 8), SlaState.AT_RISK)
+    assert ladder.rung(1) is None
+
+
+def test_a_reminder_is_overtaken_once_the_breach_is_due() -> None:
+    ladder = SlaLadder.of_deadline(sh(2026, 10, 24), sh(2026, 11, 1), levels=1)
+    reminder, breach = ladder.rung(0), ladder.rung(1)
+    assert reminder is not None and breach is not None
+    assert not ladder.overtaken(reminder, sh(2026, 10, 24))
+    assert not ladder.overtaken(reminder, sh(2026, 11, 1) - TICK)
+    assert ladder.overtaken(reminder, sh(2026, 11, 1))
+    assert not ladder.overtaken(breach, sh(2027, 1, 1))  # the top: nothing after it
+
+
+@given(st.integers(0, 24 * 30), st.integers(1, 5), st.integers(0, 4))
+def test_rungs_come_in_order(hours: int, deadline: int, levels: int) -> None:
+    clock = sla_clock(SlaSpec(1, deadline, WD), ACCEPTED + timedelta(hours=hours), CAL)
+    for ladder in (
+        SlaLadder.of_task(clock.at_risk_at, clock.goal_at, clock.deadline_at, levels),
+        SlaLadder.of_deadline(clock.at_risk_at, clock.deadline_at, levels),
+    ):
+        rungs = [ladder.rung(n) for n in range(levels + 2)]
+        assert rungs[-1] is None
+        taken = [r for r in rungs if r is not None]
+        assert [r.level for r in taken] == list(range(levels + 1))
+        assert all(a.at <= b.at for a, b in pairwise(taken))
+        assert [r.event for r in taken[:2]] == [SlaState.AT_RISK, SlaState.BREACHED][: len(taken)]
+        assert {r.event for r in taken[2:]} <= {SlaState.PAST_DEADLINE}
