@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install bench clean
+.PHONY: run test lint typecheck pytest install bench reliability clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,14 +26,26 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite in parallel processes (pytest-xdist): tests are independent, each process has its
+# own servers and databases; the heavy multi-process runs (faults, fuzz, scale-out) share one
+# xdist group, so that they never run at the same time. The 30 slowest tests are printed last.
+PYTEST_WORKERS ?= 3
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=30 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
 # Benchmarks (bench/README.md): small sizes by default; `make bench ARGS=--full` for the issue's.
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
+
+# The long runs docs/reliability.md reports (README, "Under faults"): the 1,000-case fault run,
+# the full API fuzz on both databases, 500 persons of an emergency, and the security suites
+# whose counts the page shows. About an hour on a 2-core machine.
+RELIABILITY_TESTS = tests/reliability tests/test_fuzz.py tests/security \
+	tests/web/test_pages_authz_matrix.py tests/workflows/test_target_groups.py
+reliability: $(STAMP)
+	YUANZHU_TEST_SIZE=full $(BIN)/pytest -n 2 --dist loadgroup --durations=30 $(RELIABILITY_TESTS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

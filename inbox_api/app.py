@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from inbox_api.errors import install_error_handlers
 from inbox_api.metrics import install_metrics
-from inbox_api.openapi import install_openapi
+from inbox_api.openapi import install_docs, install_openapi
 from inbox_api.routes import (
     account,
     admin,
@@ -77,6 +77,9 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
         lifespan=lifespan,
         # /api/v1/tasks/ is not /api/v1/tasks: no redirect that turns a path id into a list.
         redirect_slashes=False,
+        # /docs and /redoc on vendored files, not FastAPI's CDN (install_docs)
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -84,6 +87,7 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
     app.state.temporal = TemporalHolder(settings, temporal_client)
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
     install_security_headers(app, settings)
     install_metrics(app)
     for module in (

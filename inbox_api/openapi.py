@@ -11,7 +11,11 @@ depends on rather than by hand on each route (one home for the rule):
 - 503 when it needs the workflow engine (``get_temporal``).
 
 Statuses particular to a route (409, 429, 502, …) are declared on the route with a description;
-this module gives them the problem+json content as well."""
+this module gives them the problem+json content as well.
+
+The contract's pages, ``/docs`` (Swagger UI) and ``/redoc`` (ReDoc), are FastAPI's own pages
+(:func:`install_docs`) but load their scripts, stylesheet and icon from ``/static/vendor/``
+rather than from FastAPI's default CDN, and no Google Fonts: they work on a closed network."""
 
 from __future__ import annotations
 
@@ -22,7 +26,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -192,3 +202,51 @@ def install_openapi(app: FastAPI) -> None:
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(MethodGuard, api=app)
+
+
+# Vendored (web/static/vendor/README.txt says from where, which version, which licence).
+SWAGGER_UI = "/static/vendor/swagger-ui-dist-5.35.0"
+REDOC = "/static/vendor/redoc-2.5.4"
+DOCS_FAVICON = f"{SWAGGER_UI}/favicon-32x32.png"
+# No online validator badge: it would send the contract to validator.swagger.io.
+SWAGGER_UI_PARAMETERS = {"validatorUrl": None}
+
+
+def install_docs(app: FastAPI, docs_url: str = "/docs", redoc_url: str = "/redoc") -> None:
+    """``/docs``, its OAuth2 redirect page and ``/redoc`` on the vendored files (the app is
+    made with ``docs_url=None, redoc_url=None`` so that FastAPI adds no CDN pages itself)."""
+    openapi_url = app.openapi_url or "/openapi.json"
+    oauth2_redirect_url = app.swagger_ui_oauth2_redirect_url or f"{docs_url}/oauth2-redirect"
+
+    def root(request: Request) -> str:
+        return str(request.scope.get("root_path", "")).rstrip("/")
+
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        prefix = root(request)
+        return get_swagger_ui_html(
+            openapi_url=prefix + openapi_url,
+            title=f"{app.title} - Swagger UI",
+            oauth2_redirect_url=prefix + oauth2_redirect_url,
+            init_oauth=app.swagger_ui_init_oauth,
+            swagger_js_url=f"{prefix}{SWAGGER_UI}/swagger-ui-bundle.js",
+            swagger_css_url=f"{prefix}{SWAGGER_UI}/swagger-ui.css",
+            swagger_favicon_url=prefix + DOCS_FAVICON,
+            swagger_ui_parameters={**SWAGGER_UI_PARAMETERS, **(app.swagger_ui_parameters or {})},
+        )
+
+    async def swagger_ui_redirect(_request: Request) -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    async def redoc(request: Request) -> HTMLResponse:
+        prefix = root(request)
+        return get_redoc_html(
+            openapi_url=prefix + openapi_url,
+            title=f"{app.title} - ReDoc",
+            redoc_js_url=f"{prefix}{REDOC}/redoc.standalone.js",
+            redoc_favicon_url=prefix + DOCS_FAVICON,
+            with_google_fonts=False,
+        )
+
+    app.add_route(docs_url, swagger_ui, include_in_schema=False)
+    app.add_route(oauth2_redirect_url, swagger_ui_redirect, include_in_schema=False)
+    app.add_route(redoc_url, redoc, include_in_schema=False)

@@ -7,9 +7,10 @@ streamed downloads pass through untouched).
   policy allows ``'self'`` and nothing inline: an injected ``<script>`` does not run even if
   escaping were ever missed. ``frame-ancestors 'none'`` (and ``X-Frame-Options: DENY`` for
   older browsers) forbids framing (clickjacking); ``form-action 'self'`` keeps forms posting
-  here. The API's documentation pages (``/docs``, ``/redoc``) are FastAPI's, which load
-  Swagger UI / ReDoc from their CDN with an inline starter script: they get a policy of their
-  own allowing exactly that (they show no personal data).
+  here. The API's documentation pages (``/docs``, ``/redoc``) are FastAPI's, on Swagger UI /
+  ReDoc vendored under ``/static/vendor`` (``inbox_api/openapi.py``): they get a policy of their
+  own that allows FastAPI's inline starter script, the styles the two inject and ReDoc's search
+  worker (a ``blob:``), still from no other host (they show no personal data).
 - ``X-Content-Type-Options: nosniff``: a downloaded notice or workbook is never run as
   something else.
 - ``Referrer-Policy: same-origin``: our URLs carry case numbers and ID-number searches;
@@ -42,15 +43,16 @@ PAGE_CSP = "; ".join(
         "frame-ancestors 'none'",
     )
 )
-# FastAPI's /docs and /redoc: Swagger UI / ReDoc from jsDelivr, started by an inline script.
-DOCS_CDN = "https://cdn.jsdelivr.net"
+# FastAPI's /docs and /redoc: Swagger UI / ReDoc from /static/vendor, started by an inline
+# script; ReDoc's search runs in a worker made from a blob.
 DOCS_CSP = "; ".join(
     (
         "default-src 'self'",
-        f"script-src 'self' 'unsafe-inline' {DOCS_CDN}",
-        f"style-src 'self' 'unsafe-inline' {DOCS_CDN}",
-        "img-src 'self' data: https://fastapi.tiangolo.com",
-        f"worker-src 'self' blob: {DOCS_CDN}",
+        "script-src 'self' 'unsafe-inline'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "worker-src 'self' blob:",
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",

@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # Where `yuanzhu up` keeps its files (databases, logs) in the embedded default.
     data_dir: Path = Path("var")
     database_url: str = ""
+    # Unset, these two follow the embedded dev server's ports (temporal_port, temporal_ui_port)
+    # so that moving those is enough to move everything; set, they win (an external cluster).
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_task_queue: str = "yuanzhu"
@@ -62,6 +64,20 @@ class Settings(BaseSettings):
     # cookies get Secure and every response Strict-Transport-Security, whatever scheme the
     # proxy forwards (a request that arrives as https already gets both).
     behind_tls: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _temporal_follows_the_embedded_ports(cls, data: object) -> object:
+        """``YUANZHU_TEMPORAL_PORT=7300`` alone moves the dev server and the address everything
+        connects to (and likewise the UI port and the UI links); an explicit address wins."""
+        if not isinstance(data, dict):
+            return data
+        derived = dict(data)
+        if not derived.get("temporal_address") and derived.get("temporal_port"):
+            derived["temporal_address"] = f"127.0.0.1:{derived['temporal_port']}"
+        if not derived.get("temporal_ui_url") and derived.get("temporal_ui_port"):
+            derived["temporal_ui_url"] = f"http://127.0.0.1:{derived['temporal_ui_port']}"
+        return derived
 
     @field_validator("database_url")
     @classmethod

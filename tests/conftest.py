@@ -122,8 +122,22 @@ async def system(
         yield running
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """The figures the security tests counted go to docs/reliability.md."""
-    from tests.reliability.report import write_tallies
+def pytest_configure(config: pytest.Config) -> None:
+    # One name for this run, which the xdist workers (started after this) inherit: their
+    # tallies are merged under it at the end.
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        os.environ["YUANZHU_TEST_RUN"] = uuid.uuid4().hex[:12]
 
-    write_tallies()
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The figures the security tests counted go to the reliability report
+    (tests/reliability/report.py): each xdist worker leaves its own, the controlling process
+    (or a run without workers) adds them up and writes the section."""
+    from tests.reliability.report import save_worker_tallies, write_tallies
+
+    run = os.environ.get("YUANZHU_TEST_RUN", "run")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        save_worker_tallies(run, worker)
+    else:
+        write_tallies(run)

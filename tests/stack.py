@@ -99,10 +99,10 @@ class Stack:
             "YUANZHU_BIND_PORT": str(self.api_port),
             "YUANZHU_TEMPORAL_PORT": str(self.t_port),
             "YUANZHU_TEMPORAL_UI_PORT": str(self.ui_port),
-            "YUANZHU_TEMPORAL_ADDRESS": f"127.0.0.1:{self.t_port}",
-            "YUANZHU_TEMPORAL_UI_URL": f"http://127.0.0.1:{self.ui_port}",
         }
-        self.env.pop("YUANZHU_DATABASE_URL", None)
+        # The address and the UI link follow the ports, as for a newcomer who moves them.
+        for name in ("YUANZHU_DATABASE_URL", "YUANZHU_TEMPORAL_ADDRESS", "YUANZHU_TEMPORAL_UI_URL"):
+            self.env.pop(name, None)
         if database_url:
             self.env["YUANZHU_DATABASE_URL"] = database_url
         self.log = data_dir / "up.log"

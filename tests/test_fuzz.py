@@ -26,12 +26,15 @@ import pytest
 from tests.conftest import fresh_postgres_database
 from tests.factories import application
 from tests.reliability.report import write_section
+from tests.sizes import size
 from tests.stack import Stack, call, wait_until
 
-pytestmark = pytest.mark.smoke
+# Many processes each (Makefile): never beside another such run.
+pytestmark = [pytest.mark.smoke, pytest.mark.xdist_group("stacks")]
 
 SEED = os.environ.get("YUANZHU_FUZZ_SEED", "20261122")
-EXAMPLES = os.environ.get("YUANZHU_FUZZ_EXAMPLES", "25")
+# Every operation and every check either way; fewer examples of each inside `make test`.
+EXAMPLES = str(size("YUANZHU_FUZZ_EXAMPLES", small=6, full=25))
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 
 

@@ -184,7 +184,7 @@ def up(settings: Settings, *, echo=print) -> int:  # type: ignore[no-untyped-def
     me = [sys.executable, "-m", "worker.cli"]
     children = [
         temporal,
-        Child("worker", [*me, "worker"], data / "log" / "worker.log", env),
+        Child("worker", [*me, "worker"], data / "log" / "worker.log", dict(env)),
         Child("api", [*me, "api"], data / "log" / "api.log", env),
     ]
     stopping = False
@@ -224,6 +224,13 @@ def up(settings: Settings, *, echo=print) -> int:  # type: ignore[no-untyped-def
                 if len(child.restarts) > RESTARTS_ALLOWED:
                     raise StartupError(f"the {child.name} keeps exiting; see {child.log_path}")
                 echo(f"{child.name} exited with {child.proc.returncode}; restarting")
+                if child.name == "worker" and settings.worker_metrics_port is None:
+                    # The known port was free when we looked, but another yuanzhu started at
+                    # the same moment may have taken it since: look again (the worker that
+                    # exited has let go of it), so that the restart comes up, without metrics.
+                    child.env["YUANZHU_WORKER_METRICS_PORT"] = str(
+                        _worker_metrics_port(settings, echo)
+                    )
                 child.start()
         echo("stopping…")
         return 0

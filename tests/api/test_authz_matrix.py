@@ -16,6 +16,7 @@ the caller (inside their subtree, in a sibling subtree, at their parent), on bot
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -158,6 +159,13 @@ async def make_notification(world: World, region: int, place: str, role: str, te
         return n.id
 
 
+@functools.cache
+def password_hash() -> str:
+    # Argon2 costs about 0.3 s a hash on a 2-core machine, by design; the matrix makes hundreds
+    # of users who never log in, so they share one hash.
+    return hash_password("authz-password-1")
+
+
 async def make_user(world: World, region: int, place: str, role: str, name: str) -> int:
     r = world.regions[region]
     async with world.system.sessions()() as session, session.begin():
@@ -167,7 +175,7 @@ async def make_user(world: World, region: int, place: str, role: str, name: str)
             session,
             username=f"authz{next(_markers)}",
             display_name=name,
-            password_hash=hash_password("authz-password-1"),
+            password_hash=password_hash(),
             role=role,
             jurisdiction=j,
             now=datetime.now(UTC),

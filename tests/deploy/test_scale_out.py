@@ -37,7 +37,8 @@ from tests.reliability.faults import DevServer
 from tests.stack import Topology, call, free_port, prepare_database, wait_until
 from worker.binaries import find_binary
 
-pytestmark = [pytest.mark.postgres, pytest.mark.smoke]
+# Many processes each (Makefile): never beside another such run.
+pytestmark = [pytest.mark.postgres, pytest.mark.smoke, pytest.mark.xdist_group("stacks")]
 
 CASES = 24
 APPROVE = {"outcome": "approve", "fields": {"category": "older_unemployed"}}
@@ -185,8 +186,10 @@ def test_two_workers_two_apis_on_the_dev_server(tmp_path: Path, database_url: st
             )
         _assert_nothing_doubled(database_url, case_ids)
     finally:
-        _stop(top)
-        server.stop()
+        try:
+            _stop(top)
+        finally:  # a worker that did not stop cleanly must not leave the server behind
+            server.stop()
 
 
 def _escalation_ladder(database_url: str, case_ids: list[str]) -> tuple[int, ...] | None:
@@ -289,5 +292,7 @@ async def _escalate_with_two_workers(tmp_path: Path, database_url: str, sink: Sm
         assert sent[0][0] == len(mails) >= len(case_ids)
         _assert_nothing_doubled(database_url, case_ids)
     finally:
-        await asyncio.to_thread(_stop, top)
-        await env.shutdown()
+        try:
+            await asyncio.to_thread(_stop, top)
+        finally:
+            await env.shutdown()

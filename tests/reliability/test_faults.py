@@ -10,13 +10,13 @@ with approval, and the assistance started with its plan task open. Two workers a
 processes run against PostgreSQL (through a TCP relay the test can cut) and the dev server;
 the client retries 503s and dropped connections with the same Idempotency-Key, as the API asks.
 The faults fire at fixed points of progress (the n-th submission or completion), not at fixed
-times. ``YUANZHU_FAULT_CASES`` sets the number of cases (default 1,000).
+times. ``YUANZHU_FAULT_CASES`` sets the number of cases (150 in `make test`, 1,000 under
+`make reliability`: tests/sizes.py).
 
 The figures go to docs/reliability.md."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import Counter
@@ -34,11 +34,19 @@ from tests.conftest import fresh_postgres_database
 from tests.factories import application, make_id
 from tests.reliability.faults import Client, DevServer, TcpProxy, approve
 from tests.reliability.report import write_section
+from tests.sizes import size
 from tests.stack import Topology, free_port, prepare_database, wait_until
 
-pytestmark = [pytest.mark.faults, pytest.mark.postgres, pytest.mark.smoke]
+# Many processes each (Makefile): never beside another such run.
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.postgres,
+    pytest.mark.smoke,
+    pytest.mark.xdist_group("stacks"),
+]
 
-CASES = int(os.environ.get("YUANZHU_FAULT_CASES", "1000"))
+# 1,000 cases under `make reliability`; `make test` drives fewer through the same six faults.
+CASES = size("YUANZHU_FAULT_CASES", small=150, full=1000)
 OUTAGE_SECONDS = 8
 
 
@@ -239,7 +247,9 @@ def _drive(tmp: Path, bodies: list[dict[str, Any]], *, faults: bool) -> Run:
         return Run(snapshot, merged, seconds, log, proxy.cut, proxy.refused)
 
 
-@pytest.fixture(scope="module")
+# Session, not module: the xdist group runs other modules' tests in between, and a module
+# fixture would drive both runs again after each of them.
+@pytest.fixture(scope="session")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Run, Run]]:
     # One person each: make_id varies the sequence number within a birth date (500 a day).
     bodies = [

@@ -1,7 +1,7 @@
 """Shandong's four target groups (山东省人社厅《关于健全就业援助体系的通知》(2021) 二) in the
 AssistanceWorkflow, over simulated time: a low-income-family graduate given the one-time
 job-seeking subsidy, a targeted post and an internship (三(三)3); a rural labourer whose
-standard is the village public-welfare post (三(三)1); 500 temporary assistance persons of an
+standard is the village public-welfare post (三(三)1); the temporary assistance persons of an
 emergency (二(四)) all exiting when its period ends (``emergency_ended``, assumed). The
 enrolment conditions themselves (domain/target_groups.py) are checked without Temporal."""
 
@@ -28,12 +28,15 @@ from store.models_assistance import AssistanceExit
 from tests.api.test_enrolment import assistance_of, declare, enrol, shandong_region
 from tests.assistance_support import start_assistance
 from tests.factories import make_id
+from tests.sizes import size
 from tests.workflows.scenario import Scenario, scenario_at, shanghai
 from tests.workflows.test_assistance import WEIFANG, WF_CHAIN, post, wait_assistance
 from workflows.contracts import PlaceRef
 from workflows.rules import assistance_rules
 
 WF_PLACE = WF_CHAIN[0]
+# A declared emergency's list, enrolled at once (tests/sizes.py).
+EMERGENCY_PERSONS = size("YUANZHU_EMERGENCY_PERSONS", small=60, full=500)
 
 
 def _codes(group: str) -> set[str]:
@@ -162,9 +165,10 @@ async def test_rural_labourer_enrolled(tmp_path: Path) -> None:
 
 
 async def test_emergency_period_end_exits_every_temporary_assistance(tmp_path: Path) -> None:
-    """二(四) 临时就业援助人员: 500 persons enrolled for an emergency from 2 March to 31 May; each
-    gets its plan task; when the period ends every assistance exits (``emergency_ended``),
-    its open tasks are cancelled and the case shows exited. No exit before the end."""
+    """二(四) 临时就业援助人员: the persons enrolled for an emergency from 2 March to 31 May (500
+    under `make reliability`, fewer in `make test`); each gets its plan task; when the period
+    ends every assistance exits (``emergency_ended``), its open tasks are cancelled and the
+    case shows exited. No exit before the end."""
     async with scenario_at(shanghai(2026, 3, 2, 9, 0), tmp_path) as sc:
         ends = shanghai(2026, 6, 1, 0, 0)
         gate = asyncio.Semaphore(50)
@@ -177,11 +181,11 @@ async def test_emergency_period_end_exits_every_temporary_assistance(tmp_path: P
 
         # The first alone: it records the pinned pack version the others find.
         first = await one(0)
-        cases = [first, *await asyncio.gather(*(one(i) for i in range(1, 500)))]
+        cases = [first, *await asyncio.gather(*(one(i) for i in range(1, EMERGENCY_PERSONS)))]
         await wait_assistance(sc, cases[-1], lambda a: a["ends_at"] is not None, "the start")
         for _ in range(400):
             tasks = await sc.rows(Task, kind="assistance_plan")
-            if len({t.case_id for t in tasks}) == 500:
+            if len({t.case_id for t in tasks}) == EMERGENCY_PERSONS:
                 break
             await asyncio.sleep(0.05)
         assert {t.case_id for t in tasks} == set(cases)
@@ -190,7 +194,7 @@ async def test_emergency_period_end_exits_every_temporary_assistance(tmp_path: P
         await skip_until(sc, shanghai(2026, 6, 1, 1, 0))
         for _ in range(600):
             exits = await sc.rows(AssistanceExit, reason_code=EMERGENCY_ENDED)
-            if len(exits) == 500:
+            if len(exits) == EMERGENCY_PERSONS:
                 break
             await asyncio.sleep(0.05)
         assert {x.case_id for x in exits} == set(cases)
