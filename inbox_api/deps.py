@@ -25,7 +25,10 @@ def get_settings(request: Request) -> Settings:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; services never commit, the request boundary does."""
+    """One session per request; services never commit, the request boundary does. The
+    boundary is the end of the route function (``Session``'s ``scope="function"``), before the
+    answer is sent: a client told "created" finds the object when it asks at once, and a
+    commit that fails is an error answer rather than a success already sent."""
     async with request.app.state.sessions() as session:
         try:
             yield session
@@ -33,6 +36,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+# FastAPI ends a dependency with yield after the answer is sent unless told otherwise: the
+# session must end with the route (see get_session). Every use goes through this alias, so
+# that a request has one session.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_temporal(request: Request) -> Client:
@@ -97,7 +106,7 @@ def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -
 
 async def current_actor(
     request: Request,
-    session: Annotated[AsyncSession, Depends(get_session)],
+    session: SessionDep,
     settings: Annotated[Settings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor:
@@ -110,7 +119,7 @@ async def current_actor(
 
 async def optional_actor(
     request: Request,
-    session: Annotated[AsyncSession, Depends(get_session)],
+    session: SessionDep,
     settings: Annotated[Settings, Depends(get_settings)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Actor | None:
@@ -139,7 +148,6 @@ def require_roles(*roles: str) -> Any:
     return Depends(guard)
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TemporalDep = Annotated[Client, Depends(get_temporal)]
 CurrentActor = Annotated[Actor, Depends(current_actor)]
