@@ -13,12 +13,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# A 503 is something passing (the database or the workflow engine away): when to try again.
+RETRY_AFTER_SECONDS = 5
 
 
 class Problem(Exception):
@@ -91,7 +95,30 @@ def database_away(exc: Exception) -> bool:
     return True  # PostgreSQL: OperationalError/InterfaceError are connection-level
 
 
+class RetryAfterOn503:
+    """Every 503 answer carries ``Retry-After`` (RFC 9110 §10.2.3): problem+json, a page that
+    renders a refusal with the service's status, ``/healthz``. Added here, on the way out,
+    so that no place that builds a 503 can forget it; one that sets its own keeps it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_retry_after(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 503:
+                MutableHeaders(scope=message).setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
+            await send(message)
+
+        await self.app(scope, receive, send_with_retry_after)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_middleware(RetryAfterOn503)
+
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> Response:
         return problem_response(exc, request)
@@ -166,8 +193,7 @@ def install_error_handlers(app: FastAPI) -> None:
             "Database unavailable",
             "the database cannot be reached; nothing was changed, try again shortly",
         )
-        problem.headers = {"Retry-After": "5"}
-        return problem_response(problem, request)
+        return problem_response(problem, request)  # Retry-After: RetryAfterOn503
 
     for away in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(away, _database_away)

@@ -48,7 +48,8 @@ def worker_metrics_address(settings: Settings) -> str | None:
 def worker_runtime(metrics_address: str | None) -> Runtime:
     """A Temporal runtime whose Prometheus endpoint (when ``metrics_address`` is given) serves
     the SDK's metrics and ours, and whose Core logs go through Python logging (so they come out
-    in the process's log format, JSON included)."""
+    in the process's log format, JSON included). ``yuanzhu worker`` connects its client on it
+    and shuts it down before it exits (worker/run.py), so it is not the process's default."""
     return Runtime(
         telemetry=TelemetryConfig(
             logging=LoggingConfig(
@@ -67,14 +68,6 @@ def worker_runtime(metrics_address: str | None) -> Runtime:
             ),
         )
     )
-
-
-def install_worker_runtime(settings: Settings) -> str | None:
-    """Make :func:`worker_runtime` the process's default Temporal runtime (before the first
-    client connects); returns the metrics address or None."""
-    address = worker_metrics_address(settings)
-    Runtime.set_default(worker_runtime(address), error_if_already_set=True)
-    return address
 
 
 def _meter() -> MetricMeter:

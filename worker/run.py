@@ -5,22 +5,35 @@ cleanly on SIGINT/SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import logging
+import os
 import signal
 import socket
+import sys
+import traceback
+import weakref
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, NoReturn
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+import temporalio.bridge.metric
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 from store.db import make_engine, make_sessionmaker
 from store.migrate import check_revision
 from store.settings import Settings
 from worker.factory import build_worker
-from worker.metrics import install_worker_runtime
+from worker.metrics import worker_metrics_address, worker_runtime
 from worker.schedules import ensure_schedules
 from worker.temporal_client import connect
 from worker.tracing import TracingUnavailable, configure_tracing, traced
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 log = logging.getLogger("yuanzhu")
 
@@ -41,26 +54,59 @@ def ensure_port_free(host: str, port: int, what: str, variable: str) -> None:
             ) from None
 
 
-async def connect_with_retry(settings: Settings, attempts: int = 60):  # type: ignore[no-untyped-def]
+async def connect_with_retry(
+    settings: Settings, attempts: int = 60, *, runtime: Runtime | None = None
+) -> Client:
+    """A client, once Temporal answers; on ``runtime`` when given (as :func:`connect`
+    connects, with the process's default runtime otherwise)."""
     last: Exception | None = None
     for _ in range(attempts):
         try:
-            return await connect(settings)
+            if runtime is None:
+                return await connect(settings)
+            return await Client.connect(
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                data_converter=pydantic_data_converter,
+                runtime=runtime,
+            )
         except Exception as exc:  # the server may still be starting
             last = exc
             await asyncio.sleep(1)
     raise StartupError(f"cannot reach Temporal at {settings.temporal_address}: {last}")
 
 
-def start_tracing(settings: Settings, service_name: str) -> None:
+def start_tracing(settings: Settings, service_name: str) -> TracerProvider | None:
     try:
-        configure_tracing(settings, service_name)
+        return configure_tracing(settings, service_name)
     except TracingUnavailable as exc:
         raise StartupError(str(exc)) from None
 
 
-async def run_worker(settings: Settings) -> None:
+# How the worker stops (issue 18 §5). The Temporal SDK's Rust core runs on threads of its own
+# (a Tokio runtime), and they call into Python: each awaited call into the core (a poll, an
+# activity's completion, the worker's last `finalize_shutdown`) is answered by a core thread
+# that takes the GIL and hands the result to the event loop, and the core's log lines reach
+# Python logging the same way. The worker used to install its runtime as the process's default,
+# where it lived until the interpreter's exit: a core thread still inside Python when the main
+# thread began finalising (typically the one that had just answered the worker's last call and
+# had let go of the GIL for a moment) could not take the GIL back, was made to exit, and its
+# GIL guard's release on the way out aborted the process (`Fatal Python error:
+# PyGILState_Release: thread state ... must be current when releasing`, exit code -6 after
+# "worker stopped"), at random, in a share of the stops.
+#
+# So the worker owns its runtime, and lets go of it before it returns: with the last client
+# and worker on it gone, the runtime shuts down with the GIL released and joins every core
+# thread (one on its way into Python gets the GIL and finishes while the interpreter still
+# runs). The interpreter then finalises with no thread left that could call into it.
+
+
+async def run_worker(settings: Settings) -> bool:
+    """Serve the task queue until SIGINT or SIGTERM. True when the worker's Temporal runtime
+    was shut down before returning (see above); False when something still held it, and the
+    caller should exit without finalising the interpreter (:func:`exit_at_once`)."""
     await check_revision(settings)
+    metrics = worker_metrics_address(settings)
     if settings.worker_metrics_port:
         ensure_port_free(
             settings.bind_host,
@@ -68,10 +114,38 @@ async def run_worker(settings: Settings) -> None:
             "worker metrics endpoint",
             "YUANZHU_WORKER_METRICS_PORT",
         )
-    metrics = install_worker_runtime(settings)  # before the client: it runs on this runtime
-    start_tracing(settings, "yuanzhu-worker")
-    client = traced(await connect_with_retry(settings), settings)
+    tracer_provider = start_tracing(settings, "yuanzhu-worker")
     engine = make_engine(settings.effective_database_url)
+    # The worker's runtime (metrics, log forwarding), before the client: it runs on it. Held
+    # in a list that release_runtime empties, so that no frame keeps it.
+    owned = [worker_runtime(metrics)]
+    serving = serve_until_stopped(settings, owned[0], engine, metrics)
+    try:
+        await serving
+    except BaseException as exc:
+        # The frames in the traceback hold the client, the worker and the runtime.
+        traceback.clear_frames(exc.__traceback__)
+        raise
+    finally:
+        del serving
+        released = release_runtime(owned)
+        # Close the database connections while the loop still runs: left to the interpreter's
+        # exit, their finalisers ran after it began finalising and aborted the process.
+        await engine.dispose()
+        if tracer_provider is not None:  # export the last spans and end the exporter's thread
+            await asyncio.to_thread(tracer_provider.shutdown)
+    if not released:
+        log.warning("the Temporal runtime was still in use when the worker stopped")
+    log.info("worker stopped")
+    return released
+
+
+async def serve_until_stopped(
+    settings: Settings, runtime: Runtime, engine: AsyncEngine, metrics: str | None
+) -> None:
+    """Connect on ``runtime`` and serve until SIGINT or SIGTERM, then shut the worker down.
+    The client and the worker live in this coroutine's frame, and go with it."""
+    client = traced(await connect_with_retry(settings, runtime=runtime), settings)
     sessions = make_sessionmaker(engine)
     worker = build_worker(client, settings, sessions=sessions)
     try:
@@ -89,14 +163,48 @@ async def run_worker(settings: Settings) -> None:
         settings.temporal_address,
         f"http://{metrics}/metrics" if metrics else "off",
     )
-    async with worker:
+    async with worker:  # on leaving: the worker shut down, its polls and activities finished
         sweeper = asyncio.create_task(sweep_unstarted(settings, client, sessions))
         await stop.wait()
         sweeper.cancel()
-    # Close the database connections while the loop still runs: left to the interpreter's
-    # exit, their finalisers ran after the runtime began finalising and aborted the process.
-    await engine.dispose()
-    log.info("worker stopped")
+        await asyncio.wait([sweeper])  # a cancelled task not yet ended still holds the client
+
+
+RELEASE_ROUNDS = 3
+
+
+def release_runtime(owned: list[Runtime]) -> bool:
+    """Drop the last reference to the runtime in ``owned`` (no client or worker may use it any
+    more): the runtime shuts down and joins its threads, now, while the interpreter runs.
+    True if it did; False if something still holds it."""
+    runtime = owned.pop()
+    for _ in range(RELEASE_ROUNDS):
+        # The core's threads let go of the futures of finished calls without the GIL, and pyo3
+        # applies such releases only when Python next calls into the bridge. A poll that ended
+        # with the worker's shutdown keeps its traceback on its future, and through it the
+        # worker, the client and the runtime: call into the bridge (a metric meter, made and
+        # thrown away) so that they go, and collect the cycles they sit in. A core thread
+        # still waiting for the GIL to finish handing over a result queues its release later:
+        # hence a few rounds, until nothing but this frame holds the runtime.
+        temporalio.bridge.metric.MetricMeter.create(runtime._core_runtime)
+        gc.collect()
+        if sys.getrefcount(runtime) <= 2:  # this frame's reference and the call's argument
+            break
+    alive = weakref.ref(runtime)
+    del runtime  # the last reference: the runtime shuts down here
+    return alive() is None
+
+
+def exit_at_once(code: int) -> NoReturn:
+    """End the process without finalising the interpreter, after flushing the logs and the
+    standard streams. The last resort for a stop whose Temporal runtime could not be shut down
+    (:func:`run_worker` returned False): its threads might still call into Python, and a
+    finalising interpreter aborts them (see above). Everything else has stopped by then."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
 
 
 # An application whose workflow did not start (Temporal away at submission) is started by
