@@ -112,6 +112,8 @@ class IdentificationWorkflow:
         self.pre_check: AssessResult | None = None
         self.deadline: Clock | None = None
         self.category: str | None = None
+        # The case has concluded: the deadline's watcher ends (see run).
+        self.concluded = False
 
     # --- the procedure --------------------------------------------------------------------
 
@@ -137,6 +139,11 @@ class IdentificationWorkflow:
                 await self._run_stage(stage)
             raise CaseClosed(CaseStatus.REFUSED, "程序未作出认定结论", "no conclusion stage")
         except CaseClosed as end:
+            # Told twice: by the flag, which its clock checks before every sleep, and by the
+            # cancellation. A cancellation that lands in the step where an activity's result
+            # comes back is lost (the result wins), and the watcher would sleep on toward its
+            # next rung while this waits for it — a withdrawn case that never ends.
+            self.concluded = True
             if watcher is not None:
                 watcher.cancel()
                 try:
@@ -503,10 +510,16 @@ class IdentificationWorkflow:
                 ),
             )
 
+        # Cases started before the watcher could be told by the flag keep their commands.
+        told_by_flag = workflow.patched("deadline-watcher-ends-with-the-case")
         await LadderClock(
             lambda: SlaLadder.of_deadline(current.at_risk_at, current.deadline_at, len(places)),
             on_rung,
-        ).run(calendar=lambda: self.tasks.calendar_epoch, recompute=recompute)
+        ).run(
+            until=lambda: told_by_flag and self.concluded,
+            calendar=lambda: self.tasks.calendar_epoch,
+            recompute=recompute,
+        )
 
     # --- updates, signals, queries ----------------------------------------------------------
 

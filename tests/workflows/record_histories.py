@@ -172,6 +172,19 @@ async def main() -> None:
             await _do(sy, "jl_officer", dl, "acceptance", "accept")
             await sy.wait_for_task("jl_officer", dl, "initial_review")
             await _save(env, dl, "jilin_running_deadline_started_before_stages")
+            # Jilin, withdrawn at its initial review: the deadline's watcher ends with the case
+            # (the "deadline-watcher-ends-with-the-case" shape).
+            wd = await _submit(sy, "jilin-2022")
+            await _do(sy, "jl_officer", wd, "acceptance", "accept")
+            await sy.wait_for_task("jl_officer", wd, "initial_review")
+            r = await sy.http.post(
+                f"/api/v1/cases/{wd}/withdraw",
+                headers=await sy.login("jl_officer"),
+                json={"reason": "申请人已就业"},
+            )
+            assert r.status_code == 202, r.text
+            await env.client.get_workflow_handle(f"identification-{wd}").result()
+            await _save(env, wd, "jilin_withdrawn_watcher_ends_with_the_case")
         await env.shutdown()
 
 
