@@ -129,6 +129,25 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["YUANZHU_TEST_RUN"] = uuid.uuid4().hex[:12]
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Under ``--dist loadgroup`` (the Makefile's), the tests of one ``xdist_group`` must come to
+    one process: the heavy multi-process runs rely on never running side by side. pytest-xdist
+    marks them by a suffix of the node id, which some pytest releases silently drop
+    (pytest-dev/pytest-xdist#1386); a run that would spread them is refused instead."""
+    if not os.environ.get("PYTEST_XDIST_WORKER") or not session.config.getoption("loadgroup", None):
+        return
+    ungrouped = [
+        item.nodeid
+        for item in session.items
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid
+    ]
+    if ungrouped:
+        raise pytest.UsageError(
+            f"--dist loadgroup would not group {ungrouped[0]} (and {len(ungrouped) - 1} more): "
+            "this pytest and pytest-xdist do not work together (see pyproject.toml)"
+        )
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The figures the security tests counted go to the reliability report
     (tests/reliability/report.py): each xdist worker leaves its own, the controlling process

@@ -5,6 +5,7 @@ it. Used by the smoke test and the API fuzz run."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -21,18 +22,39 @@ from typing import Any
 
 from sqlalchemy import update
 
-from activities.outbound import SmtpConfig, save_smtp_config
+from infra.mail import SmtpConfig
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade
 from store.models import User
+from store.outbound_settings import save_smtp_config
 from store.settings import Settings
 from worker.demo import DEMO_PASSWORD, seed_demo
 
 
+def _port_block() -> range:
+    """This test process's own ports: below the kernel's ephemeral range (32768 and up), where
+    no outgoing connection takes a port between the moment a test picks it and the moment its
+    server binds it, and a block of its own per xdist process, so that two never pick alike."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    block = int(worker) if worker.isdigit() else 0
+    start = 20000 + (block % 6) * 2000
+    return range(start, start + 2000)
+
+
+_ports = itertools.cycle(_port_block())
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on now, which no other test of this run will pick."""
+    for _ in range(2000):
+        port = next(_ports)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port left in this test process's block")
 
 
 def call(

@@ -26,7 +26,6 @@ from typing import Any
 
 import psycopg
 import pytest
-from temporalio.api.testservice.v1 import SleepRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -35,6 +34,7 @@ from tests.conftest import fresh_postgres_database
 from tests.factories import application
 from tests.reliability.faults import DevServer
 from tests.stack import Topology, call, free_port, prepare_database, wait_until
+from tests.time_skip import skip
 from worker.binaries import find_binary
 
 # Many processes each (Makefile): never beside another such run.
@@ -225,17 +225,6 @@ def _escalation_report(database_url: str) -> str:
     return "\n".join(" | ".join(str(v) for v in row) for row in rows)
 
 
-async def _skip(env: WorkflowEnvironment, days: int) -> None:
-    """Let the test server run its clock ``days`` ahead. It holds the clock while activities
-    run (in the two worker processes here), so when this returns every timer before the new
-    time has fired and its activities have finished; the RPC deadline is long for that."""
-    req = SleepRequest()
-    req.duration.FromTimedelta(timedelta(days=days))
-    await env.client.test_service.unlock_time_skipping_with_sleep(
-        req, timeout=timedelta(minutes=10)
-    )
-
-
 async def test_escalations_once_with_two_workers(tmp_path: Path, database_url: str) -> None:
     async with SmtpSink() as sink:
         await _escalate_with_two_workers(tmp_path, database_url, sink)
@@ -261,7 +250,7 @@ async def _escalate_with_two_workers(tmp_path: Path, database_url: str, sink: Sm
             )
             await asyncio.to_thread(_complete_through_both, top, token, task["id"])
         # Past every deadline of the plan tasks, and of the escalations climbing the tree.
-        await _skip(env, 120)
+        await skip(env, timedelta(days=120))
         # The last activities may still be finishing in the workers when the clock arrives:
         # wait until the record is complete (a doubled or lost escalation never completes it).
         try:

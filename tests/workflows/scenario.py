@@ -32,8 +32,8 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.cases import CaseActivities
+from application.calendar_sync import signal_provisional_clocks
 from domain.calendar import SHANGHAI, YearTable, deadline_end
-from inbox_api.app import create_app
 from store.calendar_repo import save_year_table
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade
@@ -42,10 +42,11 @@ from store.settings import Settings
 from tests.conftest import IN_CI, make_settings
 from tests.factories import application
 from tests.system import System
+from tests.time_skip import skip
 from worker.binaries import find_binary
-from worker.calendar_sync import signal_provisional_clocks
 from worker.demo import seed_demo
 from worker.factory import WORKFLOWS, activities_for, build_worker
+from worker.server import create_app
 from workflows.contracts import CaseUpdateInput
 
 
@@ -208,12 +209,12 @@ class Scenario:
         return str(await handle.result())
 
     async def sleep_until(self, local: datetime) -> None:
-        """Skip the server's clock to a Shanghai wall-clock instant."""
+        """Skip the server's clock to a Shanghai wall-clock instant (tests/time_skip.py)."""
         now = await self.env.get_current_time()
         if local.tzinfo is None:
             local = local.replace(tzinfo=SHANGHAI)
         assert local > now, f"{local} is not after {now}"
-        await self.env.sleep(local - now)
+        await skip(self.env, local - now)
 
     async def load_year(self, table: YearTable) -> int:
         """An administrator loads a year's holiday table; running cases with provisional

@@ -11,8 +11,7 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from temporalio.api.testservice.v1 import SleepRequest
-
+from application.services.reference import today
 from domain.policy.loader import load_pack
 from domain.target_groups import (
     EMERGENCY_ENDED,
@@ -22,7 +21,7 @@ from domain.target_groups import (
     check_enrolment,
     job_seeking_period_end,
 )
-from inbox_api.services.reference import today
+from domain.vocabulary import PlaceRef
 from store.models import Case, Task
 from store.models_assistance import AssistanceExit
 from tests.api.test_enrolment import assistance_of, declare, enrol, shandong_region
@@ -31,7 +30,6 @@ from tests.factories import make_id
 from tests.sizes import size
 from tests.workflows.scenario import Scenario, scenario_at, shanghai
 from tests.workflows.test_assistance import WEIFANG, WF_CHAIN, post, wait_assistance
-from workflows.contracts import PlaceRef
 from workflows.rules import assistance_rules
 
 WF_PLACE = WF_CHAIN[0]
@@ -88,17 +86,6 @@ def test_enrolment_conditions() -> None:
     assert check_enrolment(pack, TEMPORARY_ASSISTANCE, {}, today)[0].field == "emergency"
     after = date(2026, 6, 1)
     assert check_enrolment(pack, TEMPORARY_ASSISTANCE, {}, after, period)[0].field == "emergency"
-
-
-async def skip_until(sc: Scenario, local: datetime) -> None:
-    """``Scenario.sleep_until`` with a longer RPC deadline: the test server holds its clock
-    while activities run, and 500 persons' clocks firing together (plan escalations, then
-    500 exits with their notices) keep it busy longer than the client's default deadline."""
-    req = SleepRequest()
-    req.duration.FromTimedelta(local - await sc.env.get_current_time())
-    await sc.env.client.test_service.unlock_time_skipping_with_sleep(
-        req, timeout=timedelta(minutes=10)
-    )
 
 
 async def _enrol(sc: Scenario, group: str, chain: list[PlaceRef], **kw: object) -> str:
@@ -189,9 +176,9 @@ async def test_emergency_period_end_exits_every_temporary_assistance(tmp_path: P
                 break
             await asyncio.sleep(0.05)
         assert {t.case_id for t in tasks} == set(cases)
-        await skip_until(sc, shanghai(2026, 5, 31, 23, 0))
+        await sc.sleep_until(shanghai(2026, 5, 31, 23, 0))
         assert await sc.rows(AssistanceExit) == []
-        await skip_until(sc, shanghai(2026, 6, 1, 1, 0))
+        await sc.sleep_until(shanghai(2026, 6, 1, 1, 0))
         for _ in range(600):
             exits = await sc.rows(AssistanceExit, reason_code=EMERGENCY_ENDED)
             if len(exits) == EMERGENCY_PERSONS:
@@ -230,6 +217,6 @@ async def test_an_enrolled_temporary_assistance_runs_until_its_emergency_ends(
         case_id = r.json()["case_id"]
         a = await assistance_of(system, region, case_id)
         assert a["ends_at"].replace("Z", "+00:00") == f"{last_day.isoformat()}T16:00:00+00:00"
-        await skip_until(sc, shanghai(last_day.year, last_day.month, last_day.day, 23, 0))
+        await sc.sleep_until(shanghai(last_day.year, last_day.month, last_day.day, 23, 0))
         a = await assistance_of(system, region, case_id)
         assert a["status"] == "active" and a["exit"] is None
