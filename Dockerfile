@@ -24,9 +24,11 @@ WORKDIR /src
 # pyproject.toml names README.md as the package readme, so the build needs it.
 COPY pyproject.toml README.md ./
 COPY domain ./domain
+COPY infra ./infra
 COPY store ./store
 COPY workflows ./workflows
 COPY activities ./activities
+COPY application ./application
 COPY worker ./worker
 COPY inbox_api ./inbox_api
 COPY web ./web

@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.cases import pinned_pack
 from store.models import Case
 from store.models_assistance import (
     Assistance,
@@ -21,6 +20,7 @@ from store.models_assistance import (
     SubsidyGrantRow,
     SubsidyRecovery,
 )
+from store.packs import pinned_pack
 from workflows.contracts import AssistanceRecordInput, AssistanceSetup, AssistanceStartInput
 from workflows.rules import assistance_rules
 

@@ -14,9 +14,8 @@ from activities.department import DepartmentDataAdapter
 from domain.calendar import local_date
 from domain.eligibility import assess
 from domain.facts import ApplicantFacts, DataFinding
-from domain.policy.loader import pack_from_json
-from domain.policy.model import PolicyPack
-from store.models import Case, CaseEvent, Notice, PolicyPackVersion
+from store.models import Case, CaseEvent, Notice
+from store.packs import pinned_pack
 from workflows.contracts import (
     AssessInput,
     AssessResult,
@@ -156,14 +155,6 @@ class CaseActivities:
                     )
         except IntegrityError:
             return
-
-
-async def pinned_pack(session: AsyncSession, case: Case) -> PolicyPack:
-    """The pack version the case was opened under (never the current one)."""
-    row = await session.get(PolicyPackVersion, case.policy_pack_ref)
-    if row is None:
-        raise ValueError(f"pack version {case.policy_pack_ref} of case {case.id} is not stored")
-    return pack_from_json(row.content)
 
 
 async def _case(session: AsyncSession, case_id: str) -> Case:

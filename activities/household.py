@@ -26,70 +26,31 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.cases import pinned_pack
 from domain.calendar import local_date
 from domain.department_data import DepartmentList
-from domain.households import Household, Member, first_zero_employment, member_working_age
+from domain.households import (
+    Household,
+    HouseholdChange,
+    Member,
+    first_zero_employment,
+    member_working_age,
+)
 from domain.ids import ResidentIdError, completed_years, parse_resident_id
 from domain.policy.loader import load_pack
-from domain.policy.model import Duration, PolicyPack
+from domain.policy.model import PolicyPack
 from store import household_repo, repos
-from store.models import Case, Jurisdiction
+from store.models import Jurisdiction
 from store.models_department import DepartmentRecordRow
-from store.models_household import HouseholdRow
 from workflows.contracts import (
     DiscoverInput,
     DiscoveryResult,
-    HouseholdMemberRef,
-    HouseholdRecordInput,
-    HouseholdRules,
     HouseholdSetup,
-    PlaceRef,
-    SlaInput,
 )
-from workflows.rules import resolve_level
+from workflows.rules import household_setup
 
 # The columns of the 低保 list that name the household, in order of preference.
 HOUSEHOLD_NUMBER_COLUMNS = ("户号", "家庭编号", "低保证号", "household", "household_id")
 RURAL_MARKERS = ("农村", "rural")
-DEFAULT_SLA = SlaInput(goal=10, deadline=10)
-
-
-def _sla(d: Duration | None, default: SlaInput) -> SlaInput:
-    return SlaInput(d.value, d.value, d.unit) if d is not None else default
-
-
-def place_ref(j: Jurisdiction) -> PlaceRef:
-    return PlaceRef(code=j.code, path=j.path, level=j.level, name=j.name)
-
-
-def household_rules(
-    pack: PolicyPack, definition_code: str, chain: list[PlaceRef]
-) -> HouseholdRules:
-    """What the pinned pack says about a household: its definition, the one-month clock as the
-    clearance task's goal and deadline, the plan's and the verification's times, and the
-    categories and exit reason that tie its members' cases to it. The tasks go to the street
-    (township) of the household's place."""
-    d = pack.household_definition(definition_code)
-    if d is None:
-        raise ValueError(f"pack {pack.ref} defines no household {definition_code!r}")
-    clocks = pack.clocks
-    deadline = clocks.zero_employment_household_deadline
-    return HouseholdRules(
-        pack_id=pack.id,
-        pack_ref=pack.ref,
-        definition=d.code,
-        definition_name=d.name,
-        definition_source=d.citation,
-        deadline=_sla(deadline, DEFAULT_SLA) if deadline is not None else None,
-        deadline_source=deadline.citation if deadline is not None else "",
-        plan_sla=_sla(clocks.assistance_plan_deadline, DEFAULT_SLA),
-        task_sla=_sla(clocks.assistance_task_period, DEFAULT_SLA),
-        basis_categories=list(d.categories),
-        exit_reason=d.exit_reason,
-        place=resolve_level(chain, "street"),
-        chain=chain,
-    )
 
 
 def _household_number(detail: dict[str, Any]) -> str | None:
@@ -113,49 +74,10 @@ class HouseholdActivities:
     @activity.defn(name="household_input")
     async def household_input(self, household_id: int) -> HouseholdSetup:
         async with self.sessions() as session:
-            row = await session.get(HouseholdRow, household_id)
-            if row is None or row.case_id is None:
-                raise ValueError(f"household {household_id} is not in the database")
-            case = await session.get(Case, row.case_id)
-            assert case is not None
-            pack = await pinned_pack(session, case)
-            place = await session.get(Jurisdiction, row.jurisdiction_code)
-            assert place is not None
-            chain = [place_ref(j) for j in await repos.ancestors(session, place)]
-            members = await household_repo.members_of(session, household_id)
-            cases = {
-                c.id: c
-                for c in (
-                    await session.scalars(
-                        select(Case).where(Case.id.in_([m.case_id for m in members if m.case_id]))
-                    )
-                ).all()
-            }
-            head = next((m for m in members if m.head), members[0])
-            return HouseholdSetup(
-                household_id=row.id,
-                case_id=row.case_id,
-                head_name=case.applicant_name,
-                id_last4=head.id_last4,
-                rules=household_rules(pack, row.definition_code, chain),
-                members=[
-                    HouseholdMemberRef(
-                        member_id=m.id,
-                        id_last4=m.id_last4,
-                        case_id=m.case_id,
-                        category_code=cases[m.case_id].category_code
-                        if m.case_id in cases
-                        else None,
-                    )
-                    for m in members
-                ],
-                identified_at=row.identified_at if row.status == "identified" else None,
-                discovery=dict(row.facts.get("discovery") or {}),
-                workflow_id=row.workflow_id or "",
-            )
+            return household_setup(await household_repo.stored_household(session, household_id))
 
     @activity.defn(name="record_household")
-    async def record_household(self, inp: HouseholdRecordInput) -> None:
+    async def record_household(self, inp: HouseholdChange) -> None:
         try:
             async with self.sessions() as session, session.begin():
                 await household_repo.record(session, inp)

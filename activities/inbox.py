@@ -19,9 +19,10 @@ from temporalio import activity
 
 from activities.outbound import OutboundDelivery
 from domain.sla import DurationUnit, SlaClock, SlaSpec, sla_clock
+from domain.vocabulary import Role
+from infra import metrics
 from store.calendar_repo import effective_calendar
 from store.models import Case, CaseEvent, Notification, SlaBreach, Task
-from worker import metrics
 from workflows.contracts import (
     TASK_KIND_ZH,
     Clock,
@@ -29,7 +30,6 @@ from workflows.contracts import (
     CloseTaskInput,
     OpenedTask,
     OpenTaskInput,
-    Role,
     SlaEventInput,
     SlaInput,
 )

@@ -13,6 +13,7 @@ from temporalio import activity
 from activities.assistance import AssistanceActivities
 from domain.calendar import SHANGHAI
 from domain.target_groups import DIFFICULTY_PERSON, TEMPORARY_ASSISTANCE
+from domain.vocabulary import PlaceRef
 from store import enrolment_repo, ledger_repo, repos
 from workflows.contracts import (
     AssistanceStartInput,
@@ -20,7 +21,6 @@ from workflows.contracts import (
     LedgerPageInput,
     LedgerPersonStart,
     LedgerProgressInput,
-    PlaceRef,
 )
 
 
@@ -41,10 +41,7 @@ class LedgerActivities:
                 if case.jurisdiction_code not in chains:
                     place = await repos.get_jurisdiction(session, case.jurisdiction_code)
                     assert place is not None
-                    chains[place.code] = [
-                        PlaceRef(j.code, j.path, j.level, j.name)
-                        for j in await repos.ancestors(session, place)
-                    ]
+                    chains[place.code] = await repos.place_chain(session, place)
         people = []
         for line, case in rows:
             chain = chains[case.jurisdiction_code]

@@ -15,17 +15,17 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.cases import pinned_pack
 from activities.outbound import OutboundDelivery
 from domain.calendar import deadline_end, local_date
 from domain.policy.loader import load_pack
+from domain.vocabulary import LEVELS, Role, TaskKind, verification_task_id
+from infra import metrics
 from store import verification_repo as repo
 from store.models import Case, Jurisdiction, Notification, SlaBreach, Task
 from store.models_verification import VerificationBatch, VerificationItem
-from store.repos import in_subtree
-from worker import metrics
+from store.packs import pinned_pack
+from store.repos import in_subtree, place_ref
 from workflows.contracts import (
-    LEVELS,
     TASK_KIND_ZH,
     BatchEventInput,
     BatchInfo,
@@ -33,17 +33,13 @@ from workflows.contracts import (
     OpenVerificationInput,
     PeopleInput,
     PeoplePage,
-    PlaceRef,
     PlanInput,
-    Role,
     SlaPageInput,
     SlaPageResult,
-    TaskKind,
     VerificationPeriod,
     VerificationPlan,
     verification_form,
     verification_reasons,
-    verification_task_id,
 )
 
 # Officers are reminded this long before the due date (the seed gives only the due date:
@@ -67,10 +63,6 @@ def period_of(pack_id: str, on: date, label: str | None = None) -> VerificationP
     else:
         start, end = qv.period(on)
     return VerificationPeriod(label=f"{start:%Y-%m}", starts_on=start, due_on=end)
-
-
-def _place(j: Jurisdiction) -> PlaceRef:
-    return PlaceRef(j.code, j.path, j.level, j.name)
 
 
 class VerificationActivities:
@@ -105,7 +97,7 @@ class VerificationActivities:
                         )
                     ).all()
                 )
-        return VerificationPlan(period=period, districts=[_place(d) for d in districts])
+        return VerificationPlan(period=period, districts=[place_ref(d) for d in districts])
 
     @activity.defn(name="verification_begin")
     async def begin_batch(self, inp: BeginBatchInput) -> BatchInfo:

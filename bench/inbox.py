@@ -29,11 +29,10 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, func, insert, select, text
 
+from application.security import issue_token
+from application.services.tasks import encode_cursor
 from bench.stats import latency_ms, median_of_runs
 from domain.policy.loader import load_pack
-from inbox_api.app import create_app
-from inbox_api.security import issue_token
-from inbox_api.services.tasks import encode_cursor
 from store import repos
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade
@@ -41,6 +40,7 @@ from store.models import Case, Task, User
 from store.repos import path_range
 from store.settings import Settings, load_settings
 from worker.demo import seed_demo
+from worker.server import create_app
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 OFFICER, SUPERVISOR = "wf_officer", "wf_supervisor"

@@ -29,6 +29,7 @@ from bench.baseline import BaselineTask, TimerProbe
 from bench.stats import latency_ms, median_of_runs
 from domain.ids import check_digit
 from domain.policy.loader import load_pack
+from domain.vocabulary import PlaceRef, assistance_workflow_id
 from store import repos
 from store.db import make_engine, make_sessionmaker
 from store.models import Case, Task
@@ -37,7 +38,7 @@ from store.models_verification import VerificationBatch
 from tests.factories import application
 from tests.stack import Stack
 from workflows.assistance import AssistanceInput, AssistanceWorkflow
-from workflows.contracts import AssistanceStartInput, PlaceRef, assistance_workflow_id
+from workflows.contracts import AssistanceStartInput
 from workflows.verification import VerificationBatchInput, VerificationBatchWorkflow
 
 THROUGHPUT_PACK = "jilin-2022"  # acceptance → initial review → publicity, at 南岭街道

@@ -48,6 +48,9 @@ SHANGHAI: Final = timezone(timedelta(hours=8), "Asia/Shanghai")
 # Provisions on Working Hours of Employees (国务院关于职工工作时间的规定, art. 7).
 _SATURDAY: Final = 5
 
+# The years a holiday table may be given for (the import format's range).
+MIN_YEAR, MAX_YEAR = 1900, 2200
+
 
 class CalendarDataError(ValueError):
     """A holiday table is inconsistent or malformed; the message names the field or date."""
@@ -162,8 +165,8 @@ def parse_year_table(data: Mapping[str, object], *, source: str) -> YearTable:
     year = data.get("year")
     if type(year) is not int:
         raise CalendarDataError(f"year: expected an integer, got {year!r}")
-    if not 1900 <= year <= 2200:
-        raise CalendarDataError(f"year: {year} is out of range 1900..2200")
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise CalendarDataError(f"year: {year} is out of range {MIN_YEAR}..{MAX_YEAR}")
     if "holidays" not in data:
         raise CalendarDataError("holidays: missing (a list of YYYY-MM-DD dates)")
     holidays = _parse_dates(data, "holidays", year)

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from domain.ids import Sex
 from domain.policy.model import HouseholdDefinition, PolicyPack
 from domain.retirement import default_category, is_working_age
+from domain.vocabulary import PlaceRef
 
 __all__ = [
     "Household",
@@ -150,3 +152,55 @@ def first_zero_employment(
         if result.zero_employment:
             return result
     return None
+
+
+@dataclass
+class HouseholdChange:
+    """One change of a household's row and status history (idempotent by ``key``), as its
+    workflow records it (activities/household.py) into the store (store/household_repo.py)."""
+
+    household_id: int
+    key: str
+    at: datetime
+    kind: str
+    summary: str
+    status: str | None = None
+    actor: str = "system"
+    identified_at: datetime | None = None
+    deadline_at: datetime | None = None
+    cleared_at: datetime | None = None
+    clearing_member_id: int | None = None
+    employed_on: date | None = None
+    employment: str | None = None
+    overdue: bool | None = None
+    closed: bool = False
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredMember:
+    """A household member as the store holds it: row id, the last four of the ID number, the
+    member's own case and that case's identification category."""
+
+    member_id: int
+    id_last4: str
+    case_id: str | None = None
+    category_code: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredHousehold:
+    """A household as the store holds it when its workflow starts: the pinned pack, the chain
+    of places from the household's up, its members (head first in the head's fields)."""
+
+    household_id: int
+    case_id: str
+    head_name: str
+    head_id_last4: str
+    definition_code: str
+    pack: PolicyPack
+    chain: list[PlaceRef]
+    members: list[StoredMember]
+    identified_at: datetime | None = None
+    discovery: dict[str, Any] = field(default_factory=dict)
+    workflow_id: str = ""

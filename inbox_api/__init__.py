@@ -1,7 +1,3 @@
-"""The HTTP API (FastAPI) and the web pages mounted on it. ``create_app(settings,
-temporal_client=None)`` builds the whole thing; services are the only code that calls the
-Temporal client; one error handler writes RFC 9457 problem+json."""
-
-from inbox_api.app import create_app
-
-__all__ = ["create_app"]
+"""The HTTP API (FastAPI): routes per resource on the application layer's services, the
+OpenAPI contract, problem+json. ``install_api(app)`` puts it on the server that
+``worker.server.create_app`` composes with the web pages."""

@@ -36,8 +36,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 
-from inbox_api.deps import current_actor, get_temporal, optional_actor
-from inbox_api.errors import PROBLEM_CONTENT_TYPE, Problem, problem_response
+from application.errors import PROBLEM_CONTENT_TYPE, Problem, problem_response
+from application.http import current_actor, get_temporal, optional_actor
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 # Descriptions FastAPI fills in when a route gives none.
@@ -201,6 +201,7 @@ def install_openapi(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.state.documented_methods = lambda path: allowed_methods(app, path)  # 405's Allow
     app.add_middleware(MethodGuard, api=app)
 
 

@@ -8,7 +8,7 @@ imported, or provisional: no table, weekends only); :func:`year_detail` gives a 
 off and make-up working days with the holiday names where the State Council notice has them;
 :func:`day_reason` and :func:`working_days` answer questions from the effective calendar
 (:func:`store.calendar_repo.effective_calendar`). Recomputing provisional deadlines after a
-load is :func:`worker.calendar_sync.signal_provisional_clocks` (it needs a Temporal client).
+load is :func:`application.calendar_sync.signal_provisional_clocks` (it needs a Temporal client).
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.households import HouseholdChange, StoredHousehold, StoredMember
 from domain.policy.model import PolicyPack
+from domain.vocabulary import household_case_id, household_workflow_id
 from store import repos
 from store.models import Case, Jurisdiction
 from store.models_household import (
@@ -23,7 +25,7 @@ from store.models_household import (
     HouseholdMemberRow,
     HouseholdRow,
 )
-from workflows.contracts import HouseholdRecordInput, household_case_id, household_workflow_id
+from store.packs import pinned_pack
 
 HOUSEHOLD_CHANNEL = "household"
 
@@ -184,7 +186,7 @@ async def not_started(session: AsyncSession, path: str) -> list[int]:
     return list(rows.all())
 
 
-async def record(session: AsyncSession, inp: HouseholdRecordInput) -> bool:
+async def record(session: AsyncSession, inp: HouseholdChange) -> bool:
     """Apply one change of the household workflow (once per ``key``); also mirrors the status
     on the household's case row. Returns False when the key was already applied."""
     seen = await session.scalar(
@@ -248,3 +250,38 @@ async def events_of(session: AsyncSession, household_id: int) -> list[HouseholdE
         .order_by(HouseholdEventRow.at, HouseholdEventRow.id)
     )
     return list(rows.all())
+
+
+async def stored_household(session: AsyncSession, household_id: int) -> StoredHousehold:
+    """The household as its workflow starts from it (rules are made of it by
+    :func:`workflows.rules.household_setup`)."""
+    row = await session.get(HouseholdRow, household_id)
+    if row is None or row.case_id is None:
+        raise ValueError(f"household {household_id} is not in the database")
+    case = await session.get(Case, row.case_id)
+    place = await session.get(Jurisdiction, row.jurisdiction_code)
+    if case is None or place is None:
+        raise ValueError(f"household {household_id}: its case or place is not in the database")
+    members = await members_of(session, household_id)
+    member_cases = [m.case_id for m in members if m.case_id]
+    found = await session.execute(
+        select(Case.id, Case.category_code).where(Case.id.in_(member_cases))
+    )
+    categories: dict[str, str | None] = {case_id: code for case_id, code in found.all()}
+    head = next((m for m in members if m.head), members[0])
+    return StoredHousehold(
+        household_id=row.id,
+        case_id=row.case_id,
+        head_name=case.applicant_name,
+        head_id_last4=head.id_last4,
+        definition_code=row.definition_code,
+        pack=await pinned_pack(session, case),
+        chain=await repos.place_chain(session, place),
+        members=[
+            StoredMember(m.id, m.id_last4, m.case_id, categories.get(m.case_id or ""))
+            for m in members
+        ],
+        identified_at=row.identified_at if row.status == "identified" else None,
+        discovery=dict(row.facts.get("discovery") or {}),
+        workflow_id=row.workflow_id or "",
+    )

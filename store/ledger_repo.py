@@ -22,11 +22,15 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.calendar import SHANGHAI, local_date
-from domain.department_import import Cell, RowError
-from domain.department_import import _csv_rows as _department_csv_rows
-from domain.ledger import ImportPlace, LedgerImportResult, LedgerLine, LedgerPerson
-from domain.ledger import parse_ledger_rows as _parse_rows
-from domain.policy.loader import load_pack, pack_from_json
+from domain.department_import import Cell, RowError, _csv_rows as _department_csv_rows
+from domain.ledger import (
+    ImportPlace,
+    LedgerImportResult,
+    LedgerLine,
+    LedgerPerson,
+    parse_ledger_rows as _parse_rows,
+)
+from domain.policy.loader import load_pack
 from domain.policy.model import PolicyPack
 from domain.target_groups import DIFFICULTY_PERSON
 from store import repos
@@ -40,7 +44,7 @@ from store.department_files import (
     _xlsx_rows,
     decode_csv_bytes,
 )
-from store.models import Case, CaseEvent, Jurisdiction, PolicyPackVersion
+from store.models import Case, CaseEvent, Jurisdiction
 from store.models_assistance import (
     Assistance,
     AssistanceEntry,
@@ -48,6 +52,7 @@ from store.models_assistance import (
     SubsidyGrantRow,
 )
 from store.models_ledger import LedgerImport, LedgerImportLine
+from store.packs import pinned_pack
 
 __all__ = [
     "LedgerFileError",
@@ -68,20 +73,6 @@ R = TypeVar("R")
 
 
 # --- export ---------------------------------------------------------------------------------
-
-
-class _Packs:
-    """Pinned pack versions by ref, read once per export."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-        self.cache: dict[str, PolicyPack | None] = {}
-
-    async def get(self, ref: str) -> PolicyPack | None:
-        if ref not in self.cache:
-            row = await self.session.get(PolicyPackVersion, ref)
-            self.cache[ref] = pack_from_json(row.content) if row is not None else None
-        return self.cache[ref]
 
 
 def _day(value: Any) -> date | None:
@@ -156,13 +147,12 @@ async def ledger_people(
             .order_by(SubsidyGrantRow.granted_at, SubsidyGrantRow.id)
         ):
             subsidies.setdefault(g.case_id, []).append((g.kind, g.months, g.monthly_fen))
-    packs = _Packs(session)
     out: list[LedgerPerson] = []
     for case, row, exit_row, place_name in rows:
         snap = row.snapshot or {}
         plan = snap.get("plan") or {}
-        pack = await packs.get(case.policy_pack_ref)
-        categories = {c.code: c.name for c in pack.categories} if pack else {}
+        pack = await pinned_pack(session, case)
+        categories = {c.code: c.name for c in pack.categories}
         sex = case.id_number[16:17]
         out.append(
             LedgerPerson(
@@ -382,7 +372,7 @@ async def store_batch(
     """Write the batch, one case per person with its timeline event and its history line, in
     the caller's transaction (nothing is stored unless it commits). Returns the batch and the
     people's case numbers."""
-    from workflows.contracts import ledger_import_workflow_id
+    from domain.vocabulary import ledger_import_workflow_id
 
     entry = LedgerImport(
         jurisdiction_code=scope_code,

@@ -318,7 +318,7 @@ class NotificationRead(Base):
 
 class LoginAttempt(Base):
     """A login attempt not known to have succeeded, kept for throttling (see
-    ``inbox_api.throttle``): written before the password is checked and deleted when the account
+    ``application.throttle``): written before the password is checked and deleted when the account
     logs in, so what remains are failures (and attempts in flight). Counted by account and by
     client address, in the database so that several API processes share one count."""
 

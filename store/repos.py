@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from domain.policy.model import PolicyPack
+from domain.vocabulary import PlaceRef
 from store.db import insert_ignoring_duplicates
 from store.models import (
     Case,
@@ -20,7 +21,6 @@ from store.models import (
     Notice,
     PolicyPackVersion,
     Task,
-    TaskCompletion,
     User,
 )
 
@@ -54,6 +54,17 @@ async def ancestors(session: AsyncSession, j: Jurisdiction) -> list[Jurisdiction
     rows = (await session.scalars(select(Jurisdiction).where(Jurisdiction.code.in_(codes)))).all()
     by_code = {r.code: r for r in rows}
     return [by_code[c] for c in reversed(codes) if c in by_code]
+
+
+def place_ref(j: Jurisdiction) -> PlaceRef:
+    """A place as the workflows and rules see it: plain data, no row."""
+    return PlaceRef(code=j.code, path=j.path, level=j.level, name=j.name)
+
+
+async def place_chain(session: AsyncSession, j: Jurisdiction) -> list[PlaceRef]:
+    """The place and the places above it, nearest first, as plain data (the chain a pack's
+    stages and escalations are resolved on)."""
+    return [place_ref(a) for a in await ancestors(session, j)]
 
 
 async def add_jurisdiction(
@@ -182,46 +193,6 @@ async def remember_pack_version(session: AsyncSession, pack: PolicyPack, now: da
         )
         .on_conflict_do_nothing(index_elements=["ref"])
     )
-
-
-# --- tasks -----------------------------------------------------------------------------------
-
-
-async def task_in_scope(session: AsyncSession, task_id: str, scope_path: str) -> Task | None:
-    """See :func:`store.tasks_repo.task_in_scope` (kept here for the web pages)."""
-    from store import tasks_repo
-
-    return await tasks_repo.task_in_scope(session, task_id, scope_path)
-
-
-async def list_tasks(
-    session: AsyncSession,
-    *,
-    scope_path: str,
-    states: Sequence[str] = ("open",),
-    kind: str | None = None,
-    after: tuple[datetime, str] | None = None,
-    limit: int = 50,
-) -> Sequence[Task]:
-    """Tasks of one state in a jurisdiction subtree, soonest due first, keyset-paginated on
-    (due_at, id): the ``scope`` view of :func:`store.tasks_repo.list_tasks` (kept here for
-    the web pages)."""
-    from store import tasks_repo
-
-    if len(states) != 1:
-        raise ValueError("list one state at a time")
-    return await tasks_repo.list_tasks(
-        session,
-        tasks_repo.Viewer(user_id=0, role="", path=scope_path),
-        tasks_repo.TaskFilter(view="scope", state=states[0], kind=kind),
-        now=datetime.now(UTC),
-        after=after,
-        limit=limit,
-    )
-
-
-async def completion_for_key(session: AsyncSession, key: str) -> TaskCompletion | None:
-    return await session.get(TaskCompletion, key)
 
 
 async def case_notices(session: AsyncSession, case_id: str) -> Sequence[Notice]:

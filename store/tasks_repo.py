@@ -1,7 +1,7 @@
 """The task inbox's SQL: views and filters with keyset pagination, badge counts, the
 compare-and-set updates behind claim / unclaim / reassign / return / next, comments, saved
 filters and the completion idempotency records. Functions take an ``AsyncSession`` and never
-commit (the request boundary does; the completion protocol in ``inbox_api.services.tasks`` is
+commit (the request boundary does; the completion protocol in ``application.services.tasks`` is
 the one caller that commits between steps, on purpose).
 
 Definitions (every query is confined to the caller's jurisdiction subtree):

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import Jurisdiction, PolicyPackVersion
+from store.models import Jurisdiction
 from store.repos import in_subtree
 
 
@@ -45,9 +45,3 @@ async def place_names(session: AsyncSession, codes: Iterable[str]) -> dict[str, 
         select(Jurisdiction.code, Jurisdiction.name).where(Jurisdiction.code.in_(wanted))
     )
     return {code: name for code, name in rows}
-
-
-async def pack_version_content(session: AsyncSession, ref: str) -> dict[str, object] | None:
-    """The stored content of a pinned pack version, or None when it is not stored."""
-    row = await session.get(PolicyPackVersion, ref)
-    return dict(row.content) if row is not None else None

@@ -14,11 +14,12 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.assistance import AssistanceActivities
 from domain.policy.loader import load_pack
+from domain.vocabulary import PlaceRef, assistance_workflow_id
 from store import repos
 from store.models import Case
 from tests.factories import make_id
 from workflows.assistance import AssistanceInput, AssistanceWorkflow
-from workflows.contracts import AssistanceStartInput, PlaceRef, assistance_workflow_id
+from workflows.contracts import AssistanceStartInput
 
 _numbers = itertools.count(1)
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.ids import check_digit
 from domain.policy import load_pack
+from store import repos
 
 _serial = itertools.count(100)
 
@@ -73,3 +76,13 @@ def application(
         },
     }
     return body
+
+
+async def pinned_ref(session: AsyncSession, pack_id: str = "weifang-2023") -> str:
+    """A stored pack version's ref, for cases a test writes straight into the database (no
+    workflow behind them): every case is pinned to a stored version of its pack, and reading a
+    case whose version is missing is an error (store/packs.py). ``pack_id`` names a packaged
+    pack; a test's made-up pack id keeps its cases pinned to Weifang's rules."""
+    pack = load_pack(pack_id)
+    await repos.remember_pack_version(session, pack, datetime.now(UTC))
+    return pack.ref

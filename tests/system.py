@@ -16,14 +16,15 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
-from inbox_api.app import create_app
-from inbox_api.security import issue_token
+from application.security import issue_token
 from store import repos
 from store.db import make_engine, make_sessionmaker
 from store.models import Case, Task
 from store.settings import Settings
+from tests.factories import pinned_ref
 from worker.demo import DEMO_PASSWORD, seed_demo
 from worker.factory import build_worker
+from worker.server import create_app
 
 _regions = itertools.count(1)
 _rows = itertools.count(1)
@@ -183,7 +184,7 @@ class System:
                     id=region.case_id,
                     workflow_id=f"no-workflow-{region.case_id}",
                     policy_pack_id="test-pack",
-                    policy_pack_ref="test-pack@0",
+                    policy_pack_ref=await pinned_ref(session),
                     jurisdiction_code=codes["street_a1"],
                     jurisdiction_path=region.paths["street_a1"],
                     applicant_name="测试",

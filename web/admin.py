@@ -15,7 +15,7 @@
 - ``/admin/outbound``: the SMTP relay (the password is never shown back) and a test message;
 - ``/account``: the user's profile and the change of their own password (any role).
 
-Every handler calls the API's services (``inbox_api.services.admin``, ``.reference``, the
+Every handler calls the API's services (``application.services.admin``, ``.reference``, the
 outbound route's functions) so that a page and the API apply the same rules and refuse with the
 same words: the refusal's Chinese sentence (:mod:`web.problems`) above the API's own detail,
 next to the field it concerns where the API names one. Requests the API validates with its
@@ -36,15 +36,18 @@ from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from activities.outbound import TLS_MODES
+from application.errors import Problem, not_found
+from application.http import Actor, SessionDep
+from application.schemas.admin import PasswordIn, UserCreateIn, UserPatchIn
+from application.schemas.outbound import OutboundSettingsIn, OutboundTestIn
+from application.services import (
+    admin as admin_service,
+    outbound as outbound_service,
+    reference as reference_service,
+)
+from domain.calendar import MAX_YEAR, MIN_YEAR
 from domain.department_data import LISTS, DepartmentList
-from inbox_api.deps import Actor, SessionDep
-from inbox_api.errors import Problem, not_found
-from inbox_api.routes import outbound as outbound_api
-from inbox_api.routes.admin import PasswordIn, UserCreateIn, UserPatchIn
-from inbox_api.routes.reference import MAX_YEAR, MIN_YEAR
-from inbox_api.services import admin as admin_service
-from inbox_api.services import reference as reference_service
+from infra.mail import TLS_MODES
 from store import calendar_admin
 from store.policy_admin import PACK_ID_PATTERN, PACK_REF_PATTERN
 from web.common import AdminPage, PageActor, check_csrf, render
@@ -195,7 +198,7 @@ async def admin_home(request: Request, session: SessionDep, actor: AdminPage) ->
     loaded = [y.year for y in years if not y.provisional]
     next_year = reference_service.today().year + 1
     latest = await reference_service.list_imports(session, None, 1)
-    outbound = await outbound_api.get_outbound(session, actor)
+    outbound = await outbound_service.setting(session, actor)
     return page(
         request,
         "admin/home.html",
@@ -885,7 +888,7 @@ async def pack_page(
 async def _outbound_page(
     request: Request, session: SessionDep, actor: Actor, status: int = 200, **ctx: Any
 ) -> Response:
-    settings = await outbound_api.get_outbound(session, actor)
+    settings = await outbound_service.setting(session, actor)
     ctx.setdefault("values", None)
     ctx.setdefault("test_errors", {})
     ctx.setdefault("test_problem", None)
@@ -947,7 +950,7 @@ async def save_outbound(
     if port_number is None:
         errors["port"] = [f"{port[:20]!r} is not a port number"]
     try:
-        body = outbound_api.OutboundSettingsIn(
+        body = OutboundSettingsIn(
             enabled=enabled == "1",
             host=host,
             port=port_number or 25,
@@ -961,7 +964,7 @@ async def save_outbound(
     if errors:
         return await _outbound_page(request, session, actor, 422, values=values, errors=errors)
     try:
-        await outbound_api.put_outbound(body, session, actor)
+        await outbound_service.change(session, actor, body)
     except Problem as p:
         errors = problem_fields(p)
         return await _outbound_page(
@@ -987,8 +990,8 @@ async def test_outbound(
     """One test message through the stored relay, as ``POST /api/v1/admin/outbound/test``."""
     check_csrf(request, csrf)
     try:
-        body = outbound_api.OutboundTestIn(to=to)
-        sent = await outbound_api.test_outbound(body, session, actor)
+        body = OutboundTestIn(to=to)
+        sent = await outbound_service.send_test(session, actor, body)
     except ValidationError as exc:
         return await _outbound_page(request, session, actor, 422, test_errors=model_fields(exc))
     except Problem as p:

@@ -10,8 +10,8 @@ exit and recovery) and the forms that record a contact, a service, a refusal, a 
 exit event — the same services as ``POST /api/v1/cases/{id}/assistance/...``, each with its
 Idempotency-Key, refusals answered beside the fields.
 
-Handlers call the API's services (:mod:`inbox_api.services.cases` through
-:mod:`inbox_api.services.web_cases`, :mod:`inbox_api.services.assistance`), never SQL."""
+Handlers call the API's services (:mod:`application.services.cases` through
+:mod:`web.case_view`, :mod:`application.services.assistance`), never SQL."""
 
 from __future__ import annotations
 
@@ -25,17 +25,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
+from application.errors import Problem
+from application.http import Actor, SessionDep, SettingsDep
+from application.schemas import assistance as assistance_api
+from application.schemas.cases import CaseSearchIn
+from application.services import assistance as assistance_service, cases as case_service
 from domain.assistance import fen_to_yuan
-from inbox_api.deps import Actor, SessionDep, SettingsDep
-from inbox_api.errors import Problem
-from inbox_api.routes import assistance as assistance_api
-from inbox_api.routes.cases import CaseSearchIn
-from inbox_api.services import assistance as assistance_service
-from inbox_api.services import cases as case_service
-from inbox_api.services import web_cases
+from web import case_view as web_cases
 from web.common import PageActor, alert_for, check_csrf, render
-from web.i18n import current_locale
-from web.i18n import gettext as _
+from web.i18n import current_locale, gettext as _
 from web.labels import STATUS_ZH
 from web.problems import problem_message
 from web.tasks import (

@@ -3,7 +3,7 @@ who is logged in (:data:`PageActor` sends a visitor to the login page and back),
 bound to the session cookie, and the rendering of a service's :class:`Problem` as a page with
 the same words the API would use.
 
-Page handlers call the API's services (``inbox_api.services``), never SQL.
+Page handlers call the API's services (``application.services``), never SQL.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from application.errors import Problem
+from application.http import SESSION_COOKIE, Actor, SessionDep, optional_actor
+from application.services.admin import ROLE_ZH
+from application.services.cases import DOCUMENT_TEMPLATES
 from domain.calendar import SHANGHAI
-from inbox_api.deps import SESSION_COOKIE, Actor, SessionDep, optional_actor
-from inbox_api.errors import Problem
-from inbox_api.services.admin import ROLE_ZH
 from store import repos
 from web import i18n
 from web.problems import problem_message
@@ -34,7 +35,9 @@ HTMX = "/static/vendor/htmx-2.0.11.min.js"
 
 templates = Jinja2Templates(
     env=jinja2.Environment(
-        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        # The pages' own templates, then the documents the application layer renders (a
+        # notice's body is the same in the API's download and the printable page).
+        loader=jinja2.FileSystemLoader([HERE / "templates", DOCUMENT_TEMPLATES]),
         autoescape=True,
         extensions=["jinja2.ext.i18n"],
     )

@@ -4,7 +4,7 @@ records by place and task kind, how long tasks have waited, each officer's load,
 and administrators, drilling down place by place (``?jurisdiction=``) and into the lists
 (the breach records here, the inbox's breached tab, the case pages).
 
-Every figure comes from :mod:`inbox_api.services.supervision`, the services behind
+Every figure comes from :mod:`application.services.supervision`, the services behind
 ``/api/v1/supervision/*``, so the page and the API never disagree; they also confine every
 figure to the caller's subtree (a place outside it is the 404 page).
 
@@ -24,12 +24,14 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox_api.deps import Actor, SessionDep
-from inbox_api.errors import Problem
-from inbox_api.services import assistance_targets as targets_service
-from inbox_api.services import households as households_service
-from inbox_api.services import supervision as service
-from inbox_api.services.supervision import Period
+from application.errors import Problem
+from application.http import Actor, SessionDep
+from application.services import (
+    assistance_targets as targets_service,
+    households as households_service,
+    supervision as service,
+)
+from application.services.supervision import Period
 from store import repos
 from store.models import Jurisdiction
 from web import i18n

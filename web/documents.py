@@ -2,7 +2,7 @@
 toolbar not printed): the application form (认定表) as filled, the notice of non-identification
 (不予认定就业困难人员告知书) and the one-time notice of missing materials (一次性告知书).
 
-For logged-in staff whose jurisdiction holds the case (:func:`inbox_api.services.cases.
+For logged-in staff whose jurisdiction holds the case (:func:`application.services.cases.
 case_for`; anything else is 404 like a missing case). The application form shows the full ID
 number, so every view of it is audited as a full view of the case; a notice shows the masked
 number and is audited like the API's download of it. The documents are official and always in
@@ -17,16 +17,16 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from application.http import SessionDep
+from application.services import cases as case_service
 from domain.calendar import SHANGHAI
 from domain.facts import CHOICE_NAMES, EMPLOYMENT_INTENTIONS
 from domain.policy.model import PolicyPack
-from inbox_api.deps import SessionDep
-from inbox_api.services import cases as case_service
-from inbox_api.services import web_public
 from store import repos
 from store.models import Case
+from store.packs import pinned_pack
+from web import public_view as web_public
 from web.common import PageActor, render
-from workflows.contracts import PlaceRef
 from workflows.rules import resolve_level
 
 router = APIRouter(include_in_schema=False)
@@ -98,7 +98,7 @@ async def application_form(
 ) -> Response:
     case = await case_service.case_for(session, actor, case_id)
     await case_service.audit_full_view(session, actor, case)  # the full ID number is shown
-    pack = await web_public.case_pack(session, case)
+    pack = await pinned_pack(session, case)
     facts: dict[str, Any] = case.facts if isinstance(case.facts, dict) else {}
     person = facts.get("person") or {}
     unemployment = facts.get("unemployment") or {}
@@ -139,9 +139,7 @@ async def _remedies(session: AsyncSession, case: Case, pack: PolicyPack) -> list
     place = await repos.get_jurisdiction(session, case.jurisdiction_code)
     if place is None or pack.procedure is None:
         return []
-    chain = [
-        PlaceRef(j.code, j.path, j.level, j.name) for j in await repos.ancestors(session, place)
-    ]
+    chain = await repos.place_chain(session, place)
     lines: list[str] = []
     for stage in pack.procedure.stages:
         objection = stage.objection
@@ -165,7 +163,7 @@ async def notice_page(
 ) -> Response:
     case, notice = await case_service.notice_for(session, actor, case_id, notice_id)
     case_service.audit_notice_download(session, actor, case, notice, "print")
-    pack = await web_public.case_pack(session, case)
+    pack = await pinned_pack(session, case)
     context = await case_service.notice_context(session, case, notice)
     context["remedies"] = await _remedies(session, case, pack) if notice.kind == "refusal" else []
     return _no_store(

@@ -13,7 +13,7 @@
   are sent to the service); the service's refusals beside their fields; success lands on the
   case page.
 
-The rules are :mod:`inbox_api.services.enrolment`'s, the same as ``/api/v1/emergencies`` and
+The rules are :mod:`application.services.enrolment`'s, the same as ``/api/v1/emergencies`` and
 ``/api/v1/enrolments``; the form is read with the API's own body models so a page and the API
 refuse the same things.
 """
@@ -29,6 +29,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from application.errors import Problem, not_found
+from application.http import Actor, SessionDep, SettingsDep
+from application.schemas import enrolment as enrolment_api
+from application.services import enrolment as service, ledger as ledger_service
+from application.services.reference import MAX_UPLOAD_BYTES, read_form, today as reference_today
 from domain.target_groups import (
     EMERGENCY_KIND_ZH,
     ENROLLED_GROUPS,
@@ -36,20 +41,12 @@ from domain.target_groups import (
     RURAL_SURPLUS_LABOUR,
     TEMPORARY_ASSISTANCE,
 )
-from inbox_api.deps import Actor, SessionDep, SettingsDep
-from inbox_api.errors import Problem, not_found
-from inbox_api.routes import enrolment as enrolment_api
-from inbox_api.services import enrolment as service
-from inbox_api.services import ledger as ledger_service
-from inbox_api.services.reference import MAX_UPLOAD_BYTES, read_form
-from inbox_api.services.reference import today as reference_today
 from store import enrolment_repo, repos
 from store.models_enrolment import Emergency
 from store.models_ledger import LedgerImport
 from web.admin import place_options
 from web.common import PageActor, alert_for, check_csrf, render
-from web.i18n import current_locale
-from web.i18n import gettext as _
+from web.i18n import current_locale, gettext as _
 from web.ledger import IMPORT_STATUS_ZH
 
 router = APIRouter(include_in_schema=False)

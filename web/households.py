@@ -6,7 +6,7 @@ household, judged by the place's pack, the conditions not met named beside the f
 days left, the status history and the open tasks, with the form that records a member
 employed (which clears the household).
 
-Everything goes through :mod:`inbox_api.services.households`, the service behind
+Everything goes through :mod:`application.services.households`, the service behind
 ``/api/v1/households``: a household outside the subtree is the 404 page. Also here: what the
 task page needs for the household task kinds (the words of their outcomes, fields and choices,
 and the household beside the form)."""
@@ -22,16 +22,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox_api.deps import SessionDep
-from inbox_api.errors import Problem, not_found
-from inbox_api.services import households as service
-from inbox_api.services.web_cases import Named
+from application.errors import Problem, not_found
+from application.http import SessionDep
+from application.services import households as service
+from domain.vocabulary import TaskKind
 from store import household_repo
 from store.models import Case
 from web.admin import place_options
+from web.case_view import Named
 from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import gettext as _
-from workflows.contracts import EMPLOYMENT_WAYS, TaskKind
+from workflows.contracts import EMPLOYMENT_WAYS
 
 router = APIRouter(include_in_schema=False)
 

@@ -5,7 +5,7 @@ row, "下一件", bulk claim and (supervisors) bulk reassign and return to the q
 
 Everything works as plain links and forms; htmx only polls ``/inbox/rows`` (the table and the
 tab counts) so that the page follows the tasks without a reload. The list, the counts and
-every action are the task service's (:mod:`inbox_api.services.tasks`) with the API's filter
+every action are the task service's (:mod:`application.services.tasks`) with the API's filter
 model (:class:`TaskListIn`), so the page and ``/api/v1/tasks`` always agree.
 """
 
@@ -23,22 +23,22 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from application.errors import PROBLEM_BASE, Problem
+from application.http import Actor, SessionDep, optional_actor
+from application.schemas.common import RowIdPath, mask_tail
+from application.schemas.tasks import BulkItemOut, TaskListIn, TaskQueryIn
+from application.services import saved_filters, tasks as service
 from domain.calendar import start_of_day
 from domain.policy.loader import UnknownPolicyPackError, list_packs, load_pack
 from domain.policy.model import PolicyPack
 from domain.sla import state_at
-from inbox_api.deps import Actor, SessionDep, optional_actor
-from inbox_api.errors import PROBLEM_BASE, Problem
-from inbox_api.schemas import BulkItemOut, RowIdPath, TaskListIn, TaskQueryIn, mask_tail
-from inbox_api.services import saved_filters, web_inbox
-from inbox_api.services import tasks as service
 from store import repos
 from store.calendar_repo import effective_calendar
 from store.models import Task
 from store.tasks_repo import OPEN_ONLY_VIEWS, in_group
+from web import inbox_view as web_inbox
 from web.common import check_csrf, is_htmx, login_url, render, require_page_roles
-from web.i18n import gettext as _
-from web.i18n import label
+from web.i18n import gettext as _, label
 from web.problems import problem_message
 from workflows.contracts import TASK_KIND_ZH
 

@@ -4,7 +4,7 @@ exited since a day) and, for county reviewers and administrators, import an offi
 (qingxin's 服务跟踪情况 template) with its line-level errors when the file is refused, and the
 imports with their progress (cases made, lines skipped, assistances started).
 
-The rules are :mod:`inbox_api.services.ledger`'s, the same as ``GET /api/v1/ledger`` and
+The rules are :mod:`application.services.ledger`'s, the same as ``GET /api/v1/ledger`` and
 ``POST /api/v1/ledger/imports``: who may see full ID numbers, who may import, the audit entry
 of every export, all-or-nothing imports. The export is a POST with the CSRF token (unlike the
 API's GET) because it writes the audit log and hands out personal data: a page of another site
@@ -22,11 +22,11 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from inbox_api.deps import Actor, SessionDep, SettingsDep
-from inbox_api.errors import Problem
-from inbox_api.routes.ledger import XLSX
-from inbox_api.services import ledger as service
-from inbox_api.services.reference import MAX_UPLOAD_BYTES, read_form
+from application.errors import Problem
+from application.http import Actor, SessionDep, SettingsDep
+from application.schemas.ledger import XLSX
+from application.services import ledger as service
+from application.services.reference import MAX_UPLOAD_BYTES, read_form
 from store.models_ledger import LedgerImport
 from web.admin import place_options
 from web.common import PageActor, alert_for, check_csrf, is_htmx, render

@@ -15,11 +15,18 @@ from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from inbox_api.deps import SESSION_COOKIE, Actor, OptionalActor, SessionDep, SettingsDep
-from inbox_api.errors import Problem
-from inbox_api.routes.auth import authenticate
-from inbox_api.security import issue_token
-from inbox_api.security_headers import behind_tls
+from application.errors import Problem
+from application.http import (
+    SESSION_COOKIE,
+    Actor,
+    OptionalActor,
+    SessionDep,
+    SettingsDep,
+    client_address,
+)
+from application.security import issue_token
+from application.security_headers import behind_tls
+from application.services.auth import authenticate
 from web import (
     admin,
     cases,
@@ -86,7 +93,7 @@ async def login(
     next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     try:
-        user = await authenticate(session, settings, request, username, password)
+        user = await authenticate(session, settings, client_address(request), username, password)
     except Problem as problem:
         if problem.status == 429:
             minutes = max(1, -(-int(problem.extra["retry_after"]) // 60))

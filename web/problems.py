@@ -5,7 +5,7 @@ other Chinese msgid."""
 
 from __future__ import annotations
 
-from inbox_api.errors import Problem
+from application.errors import Problem
 from web.i18n import gettext
 
 PROBLEM_ZH = {

@@ -1,5 +1,5 @@
 """The public application form (申请): anyone may apply online, without an account, through the
-same service as the API's ``POST /api/v1/applications`` (``inbox_api.services.applications``),
+same service as the API's ``POST /api/v1/applications`` (``application.services.applications``),
 as the online channel (网上申请).
 
 The applicant first chooses the place (county, street/township or community); the regional
@@ -32,6 +32,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from application.errors import Problem
+from application.http import SessionDep, SettingsDep, get_temporal
+from application.security_headers import behind_tls
+from application.services.applications import submit_application
 from domain.calendar import SHANGHAI
 from domain.facts import (
     CHOICE_NAMES,
@@ -48,14 +52,10 @@ from domain.ids import (
     parse_resident_id,
 )
 from domain.policy.model import PolicyPack
-from inbox_api.deps import SessionDep, SettingsDep, get_temporal
-from inbox_api.errors import Problem
-from inbox_api.security_headers import behind_tls
-from inbox_api.services import web_public
-from inbox_api.services.applications import submit_application
+from store.packs import pinned_pack
+from web import public_view as web_public
 from web.common import HTMX, render
-from web.i18n import current_locale
-from web.i18n import gettext as _
+from web.i18n import current_locale, gettext as _
 from web.problems import problem_message
 
 router = APIRouter(include_in_schema=False)
@@ -476,7 +476,7 @@ async def receipt(request: Request, case_id: str, session: SessionDep, t: str = 
         # Only the browser that applied may see the receipt: anyone else, as if none existed.
         raise Problem(404, "not-found", "Not found", f"receipt {case_id[:40]} was not found")
     case = await web_public.submitted_case(session, case_id)
-    pack = await web_public.case_pack(session, case)
+    pack = await pinned_pack(session, case)
     clock = pack.clocks.identification_deadline
     stages = pack.procedure.stages if pack.procedure else []
     response = render(

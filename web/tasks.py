@@ -21,13 +21,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from inbox_api.deps import Actor, SessionDep
-from inbox_api.errors import Problem
-from inbox_api.services import assistance as assistance_service
-from inbox_api.services import cases as case_service
-from inbox_api.services import tasks as task_service
-from inbox_api.services import web_cases
-from web import households
+from application.errors import Problem
+from application.http import Actor, SessionDep
+from application.services import (
+    assistance as assistance_service,
+    cases as case_service,
+    tasks as task_service,
+)
+from web import case_view as web_cases, households
 from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import gettext as _
 from web.labels import FIELD_ZH, LIST_FIELDS, OUTCOME_ZH

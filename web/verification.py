@@ -5,7 +5,7 @@ whether they are overdue; ``/verification/{id}`` shows one batch by township, ea
 open tasks one click away in the inbox (its ``jurisdiction`` and kind filters, narrowed to the
 batch's due day).
 
-Figures and scope are :mod:`inbox_api.services.verification`'s, the service behind
+Figures and scope are :mod:`application.services.verification`'s, the service behind
 ``/api/v1/verification/batches``: a batch outside the subtree, or an id that cannot name one,
 is the 404 page. A township officer sees no batch (the batch is the district's view); their
 tasks are in their inbox.
@@ -21,14 +21,14 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from inbox_api.deps import Actor, SessionDep
-from inbox_api.errors import not_found
-from inbox_api.routes.verification import PERIOD
-from inbox_api.services import verification as service
+from application.errors import not_found
+from application.http import Actor, SessionDep
+from application.schemas.verification import PERIOD
+from application.services import verification as service
+from domain.vocabulary import TaskKind
 from web.admin import place_options
 from web.common import PageActor, render
 from web.i18n import gettext as _
-from workflows.contracts import TaskKind
 
 router = APIRouter(include_in_schema=False)
 

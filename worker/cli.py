@@ -147,12 +147,12 @@ def user_create(
     password_stdin: bool,
 ) -> None:
     """Create a user; the password is read from standard input."""
-    from inbox_api.security import hash_password
-    from inbox_api.services.admin import check_password_rules, check_username, role_fits
+    from application.security import hash_password
+    from application.services.admin import check_password_rules, check_username, role_fits
     from store import repos
     from store.db import session_scope
 
-    # The same rules as the administration API (inbox_api/services/admin.py).
+    # The same rules as the administration API (application/services/admin.py).
     bad_username = check_username(username)
     if bad_username:
         fail(bad_username)

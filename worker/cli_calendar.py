@@ -220,9 +220,9 @@ def import_cmd(file: Path) -> None:
 
 def _recompute(settings: Settings, *, required: bool = True) -> None:
     """Tell the running cases whose deadlines were provisional to recompute them."""
+    from application.calendar_sync import signal_provisional_clocks
+    from infra.temporal_client import connect
     from store.db import make_engine, make_sessionmaker
-    from worker.calendar_sync import signal_provisional_clocks
-    from worker.temporal_client import connect
 
     async def _run() -> int:
         engine = make_engine(settings.effective_database_url)

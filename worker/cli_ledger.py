@@ -1,5 +1,5 @@
 """``yuanzhu ledger export|import``: the assistance ledger (帮扶台账) from the command line, with
-the API's code (:mod:`inbox_api.services.ledger`, :mod:`store.ledger_repo`).
+the API's code (:mod:`application.services.ledger`, :mod:`store.ledger_repo`).
 
 - ``export --jurisdiction CODE [--layout L] [--full-ids] [--exited-since DATE] [--json]
   [-o FILE]``: an .xlsx workbook (or JSON) of the place's ledger. The operator of the command
@@ -25,8 +25,8 @@ from typing import Any, NoReturn
 import click
 from sqlalchemy.exc import DBAPIError
 
+from application.errors import Problem
 from domain.ledger import EXPORT_LAYOUTS, export_table
-from inbox_api.errors import Problem
 from store import ledger_repo, repos
 from store.audit import record_audit
 from store.db import session_scope
@@ -61,12 +61,12 @@ def ledger_group() -> None:
 async def _export(
     settings: Settings, code: str, layout: str | None, full_ids: bool, since: date | None
 ) -> tuple[Any, int]:
-    from inbox_api.services.ledger import (
+    from application.services.ledger import (
         MAX_EXPORT_PERSONS,
         LedgerExport,
         default_layout,
     )
-    from inbox_api.services.reference import today
+    from application.services.reference import today
 
     async with session_scope(settings) as session:
         place = await repos.get_jurisdiction(session, code)
@@ -109,7 +109,7 @@ def export_cmd(
     output: Path | None,
 ) -> None:
     """Export the ledger of a place (an .xlsx workbook to --output, or JSON)."""
-    from inbox_api.services.ledger import xlsx_bytes
+    from application.services.ledger import xlsx_bytes
 
     since = _date(exited_since)
     if not as_json and output is None:
@@ -152,7 +152,7 @@ def _report(problem: Problem, as_json: bool) -> NoReturn:
 
 
 async def _import(settings: Settings, code: str, file: Path, data: bytes) -> Any:
-    from inbox_api.services.ledger import check_file, resume_pending
+    from application.services.ledger import check_file, resume_pending
 
     async with session_scope(settings) as session:  # one transaction: all or nothing
         place = await repos.get_jurisdiction(session, code)
@@ -174,7 +174,7 @@ async def _import(settings: Settings, code: str, file: Path, data: bytes) -> Any
         import_id, scope = entry.id, place.path
     async with session_scope(settings) as session:
         try:
-            from worker.temporal_client import connect
+            from infra.temporal_client import connect
 
             client = await asyncio.wait_for(connect(settings), timeout=10)
             await resume_pending(session, client, settings.temporal_task_queue, scope)

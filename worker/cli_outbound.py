@@ -1,5 +1,5 @@
 """`yuanzhu outbound`: the administrator's switch for the outbound adapter (SMTP). Validation,
-storage and the audit entry are :func:`activities.outbound.save_smtp_config`, the same code as
+storage and the audit entry are :func:`store.outbound_settings.save_smtp_config`, the same code as
 ``PUT /api/v1/admin/outbound``."""
 
 from __future__ import annotations
@@ -11,14 +11,9 @@ from datetime import UTC, datetime
 
 import click
 
-from activities.outbound import (
-    TLS_MODES,
-    InvalidSmtpConfig,
-    SmtpConfig,
-    save_smtp_config,
-    smtp_config,
-)
+from infra.mail import TLS_MODES, InvalidSmtpConfig, SmtpConfig
 from store.db import session_scope
+from store.outbound_settings import save_smtp_config, smtp_config
 from worker.cli_support import fail, print_json, settings_or_fail
 
 _fail = fail

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox_api.security import hash_password
+from application.security import hash_password
 from store import repos
 
 DEMO_PASSWORD = "yuanzhu-demo"

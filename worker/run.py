@@ -23,14 +23,14 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 
+from infra.metrics import worker_metrics_address, worker_runtime
+from infra.temporal_client import connect
+from infra.tracing import TracingUnavailable, configure_tracing, traced
 from store.db import make_engine, make_sessionmaker
 from store.migrate import check_revision
 from store.settings import Settings
 from worker.factory import build_worker
-from worker.metrics import worker_metrics_address, worker_runtime
 from worker.schedules import ensure_schedules
-from worker.temporal_client import connect
-from worker.tracing import TracingUnavailable, configure_tracing, traced
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -217,9 +217,9 @@ async def sweep_unstarted(
     settings: Settings, client: Client, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     """Now and then, start the workflows of applications stored but never started
-    (inbox_api.services.applications.resume_submitted); every worker sweeps, idempotently."""
-    from inbox_api.errors import Problem
-    from inbox_api.services.applications import resume_submitted
+    (application.services.applications.resume_submitted); every worker sweeps, idempotently."""
+    from application.errors import Problem
+    from application.services.applications import resume_submitted
 
     while True:
         try:
@@ -238,7 +238,7 @@ def run_api(settings: Settings) -> None:
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
 
-    from inbox_api.app import create_app
+    from worker.server import create_app
 
     asyncio.run(check_revision(settings))
     ensure_port_free(settings.bind_host, settings.bind_port, "API", "YUANZHU_BIND_PORT")

@@ -22,12 +22,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.metrics import UP_WORKER_METRICS_PORT
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade
 from store.settings import Settings
 from worker.binaries import find_binary
 from worker.demo import DEMO_PASSWORD, USERS, seed_demo
-from worker.metrics import UP_WORKER_METRICS_PORT
 from worker.run import StartupError, connect_with_retry, ensure_port_free
 
 RESTARTS_ALLOWED = 5

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.household import HouseholdActivities
     from activities.inbox import InboxActivities
     from domain.calendar import local_date
+    from domain.households import HouseholdChange
     from workflows.case_events import record_case_event
     from workflows.clock import sleep_until
     from workflows.contracts import (
@@ -59,7 +60,6 @@ with workflow.unsafe.imports_passed_through():
         HouseholdClearedNotice,
         HouseholdDiscoveryInput,
         HouseholdMemberRef,
-        HouseholdRecordInput,
         HouseholdResult,
         HouseholdRules,
         HouseholdSetup,
@@ -493,7 +493,7 @@ class HouseholdWorkflow:
     ) -> None:
         await run_activity(
             HouseholdActivities.record_household,
-            HouseholdRecordInput(
+            HouseholdChange(
                 household_id=self.inp.household_id,
                 key=f"{workflow.info().workflow_id}/{kind}",
                 at=workflow.now(),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from domain.households import StoredHousehold
 from domain.policy.model import Duration, PolicyPack, RefusalHandling, ServiceQuota
 from domain.target_groups import (
     DIFFICULTY_PERSON,
@@ -19,6 +20,9 @@ from workflows.contracts import (
     AssistanceRules,
     CaseRules,
     ExitRule,
+    HouseholdMemberRef,
+    HouseholdRules,
+    HouseholdSetup,
     PlaceRef,
     SlaInput,
     StageRule,
@@ -245,4 +249,57 @@ def _standard(
         applies_to=applies_to,
         agreement=agreement,
         source=source,
+    )
+
+
+def household_rules(
+    pack: PolicyPack, definition_code: str, chain: list[PlaceRef]
+) -> HouseholdRules:
+    """What the pinned pack says about a household: its definition, the one-month clock as the
+    clearance task's goal and deadline, the plan's and the verification's times, and the
+    categories and exit reason that tie its members' cases to it. The tasks go to the street
+    (township) of the household's place."""
+    d = pack.household_definition(definition_code)
+    if d is None:
+        raise ValueError(f"pack {pack.ref} defines no household {definition_code!r}")
+    clocks = pack.clocks
+    deadline = clocks.zero_employment_household_deadline
+    return HouseholdRules(
+        pack_id=pack.id,
+        pack_ref=pack.ref,
+        definition=d.code,
+        definition_name=d.name,
+        definition_source=d.citation,
+        deadline=_duration_sla(deadline, DEFAULT_TASK_SLA) if deadline is not None else None,
+        deadline_source=deadline.citation if deadline is not None else "",
+        plan_sla=_duration_sla(clocks.assistance_plan_deadline, DEFAULT_TASK_SLA),
+        task_sla=_duration_sla(clocks.assistance_task_period, DEFAULT_TASK_SLA),
+        basis_categories=list(d.categories),
+        exit_reason=d.exit_reason,
+        place=resolve_level(chain, "street"),
+        chain=chain,
+    )
+
+
+def household_setup(stored: StoredHousehold) -> HouseholdSetup:
+    """A household workflow's input from the household as the store holds it (one place for
+    the discovery workflow's activity and the API's registration)."""
+    return HouseholdSetup(
+        household_id=stored.household_id,
+        case_id=stored.case_id,
+        head_name=stored.head_name,
+        id_last4=stored.head_id_last4,
+        rules=household_rules(stored.pack, stored.definition_code, stored.chain),
+        members=[
+            HouseholdMemberRef(
+                member_id=m.member_id,
+                id_last4=m.id_last4,
+                case_id=m.case_id,
+                category_code=m.category_code,
+            )
+            for m in stored.members
+        ],
+        identified_at=stored.identified_at,
+        discovery=dict(stored.discovery),
+        workflow_id=stored.workflow_id,
     )

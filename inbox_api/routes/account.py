@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
 
-from inbox_api.deps import CurrentActor, SessionDep
-from inbox_api.services import admin as service
+from application.http import CurrentActor, SessionDep
+from application.schemas.account import MeOut, PasswordChangeIn, PlaceOut
+from application.services import admin as service
 
 router = APIRouter(prefix="/api/v1/me", tags=["account"])
 
@@ -17,40 +17,6 @@ PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: {"description": "Not authenticated", **PROBLEM}
 }
-
-
-class PlaceOut(BaseModel):
-    code: str
-    name: str
-    level: str
-
-
-class MeOut(BaseModel):
-    """The caller's profile."""
-
-    id: int
-    username: str
-    display_name: str
-    role: str
-    role_name: str = Field(description="The role in Chinese (基层经办人员, …)")
-    email: str | None
-    jurisdiction_code: str
-    jurisdiction_name: str
-    jurisdiction_level: str
-    jurisdiction_path_names: str = Field(
-        description="The places from the province down, e.g. 山东省 / 潍坊市 / 奎文区"
-    )
-    jurisdiction_chain: list[PlaceOut] = Field(description="The same places, top first")
-
-
-class PasswordChangeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    current_password: str = Field(max_length=service.PASSWORD_MAX_LENGTH)
-    new_password: str = Field(
-        max_length=service.PASSWORD_MAX_LENGTH,
-        description=f"At least {service.PASSWORD_MIN_LENGTH} characters, not the username",
-    )
 
 
 @router.get("", response_model=MeOut, responses=UNAUTHORIZED, summary="Your profile")

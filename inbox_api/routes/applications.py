@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from inbox_api.deps import OptionalActor, SessionDep, SettingsDep, TemporalDep
-from inbox_api.schemas import ApplicationIn, ApplicationOut
-from inbox_api.services.applications import submit_application
+from application.http import OptionalActor, SessionDep, SettingsDep, TemporalDep
+from application.schemas.applications import ApplicationIn, ApplicationOut
+from application.services.applications import submit_application
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
 

@@ -3,7 +3,7 @@
 subtree with ``jurisdiction`` to drill down (404 ``not-found`` outside it) and the period as
 ``from``/``to`` Shanghai dates, both inclusive — the parameters and rules of
 :mod:`inbox_api.routes.supervision`. The figures and their definitions are in
-:mod:`inbox_api.services.assistance_targets`.
+:mod:`application.services.assistance_targets`.
 """
 
 from __future__ import annotations
@@ -12,11 +12,10 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
-from inbox_api.deps import SessionDep, SupervisorActor
+from application.http import SessionDep, SupervisorActor
+from application.services import assistance_targets as service, supervision
+from application.services.assistance_targets import AssistanceTargetsOut
 from inbox_api.routes.supervision import RESPONSES, From, JurisdictionCode, To
-from inbox_api.services import assistance_targets as service
-from inbox_api.services import supervision
-from inbox_api.services.assistance_targets import AssistanceTargetsOut
 
 router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
 

@@ -9,19 +9,31 @@ RFC 9457 problem+json (``/problems/invalid-id-number``, ``/problems/bad-cursor``
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from inbox_api.deps import CurrentActor, SessionDep, SettingsDep, TemporalDep
-from inbox_api.schemas import IsoDate
-from inbox_api.services import cases as case_service
+from application.http import CurrentActor, SessionDep, SettingsDep, TemporalDep
+from application.schemas.cases import (
+    CaseOut,
+    CasePage,
+    CaseSearchIn,
+    CaseSummaryOut,
+    DeadlinesOut,
+    DocumentOut,
+    NoticeOut,
+    ObjectionIn,
+    ObjectionOut,
+    OpenTaskOut,
+    TaskClockOut,
+    TimelineEntry,
+    WithdrawIn,
+    WithdrawOut,
+)
+from application.services import cases as case_service
 from store import repos
-from workflows.contracts import CaseStatus
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -41,87 +53,8 @@ CaseId = Annotated[
     ),
 ]
 
-# A Chinese character (CJK unified ideographs, their extensions and compatibility forms).
-_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
-# Codes of packs and categories ("weifang-2023", "older_unemployed").
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
-# No control characters (NUL cannot even be stored in PostgreSQL text) in free text.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
 
 # --- search ------------------------------------------------------------------------------
-
-
-class CaseSearchIn(BaseModel):
-    """The search's query parameters. ``id_number``: a full 15- or 18-character ID number
-    (exact; a 15-digit number is converted; an invalid one is 422 ``invalid-id-number`` with
-    the reason). ``name``: the start of the applicant's name (at least one Chinese character
-    or two letters). ``submitted_from``/``submitted_to``: Shanghai dates, both inclusive.
-    Pages are newest first; pass ``next_cursor`` back as ``cursor``."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id_number: str | None = Field(
-        default=None, min_length=1, max_length=40, description="公民身份号码 (15 or 18)"
-    )
-    name: str | None = Field(
-        default=None, min_length=1, max_length=100, description="申请人姓名 (prefix)"
-    )
-    status: CaseStatus | None = None
-    policy_pack: str | None = Field(default=None, max_length=50, pattern=CODE_PATTERN)
-    category: str | None = Field(default=None, max_length=50, pattern=CODE_PATTERN)
-    submitted_from: IsoDate | None = Field(default=None, ge=date(1900, 1, 1), le=date(9998, 12, 31))
-    submitted_to: IsoDate | None = Field(default=None, ge=date(1900, 1, 1), le=date(9998, 12, 31))
-    cursor: str | None = Field(default=None, max_length=400)
-    limit: int = Field(default=50, ge=1, le=100)
-
-    @field_validator("name")
-    @classmethod
-    def _name_prefix(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        value = value.strip()
-        if _CONTROL.search(value):
-            raise ValueError("name must not contain control characters")
-        letters = sum(1 for ch in value if ch.isalpha())
-        if not _HAN.search(value) and letters < 2:
-            raise ValueError("name needs at least one Chinese character or two letters")
-        return value
-
-    @field_validator("id_number")
-    @classmethod
-    def _no_control(cls, value: str | None) -> str | None:
-        if value is not None and _CONTROL.search(value):
-            raise ValueError("id_number must not contain control characters")
-        return value
-
-    @model_validator(mode="after")
-    def _range(self) -> CaseSearchIn:
-        if self.submitted_from and self.submitted_to and self.submitted_from > self.submitted_to:
-            raise ValueError("submitted_from is after submitted_to")
-        return self
-
-
-class CaseSummaryOut(BaseModel):
-    """A case in a list: the ID number masked, never whole."""
-
-    id: str
-    applicant_name: str
-    id_number_masked: str
-    jurisdiction_code: str
-    policy_pack_id: str
-    status: str
-    stage: str | None
-    category_code: str | None
-    submitted_at: datetime
-    closed_at: datetime | None
-    identification_deadline: date | None
-    deadline_provisional: bool
-
-
-class CasePage(BaseModel):
-    items: list[CaseSummaryOut]
-    next_cursor: str | None
 
 
 @router.get(
@@ -176,101 +109,6 @@ async def search_cases(
 
 
 # --- detail ------------------------------------------------------------------------------
-
-
-class TimelineEntry(BaseModel):
-    at: datetime
-    actor: str
-    kind: str
-    summary: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-
-
-class NoticeOut(BaseModel):
-    id: int
-    kind: str
-    title: str
-    body: dict[str, Any]
-    issued_at: datetime
-
-
-class TaskClockOut(BaseModel):
-    """An open task's clock: due (the goal) and deadline instants, and its SLA state now."""
-
-    task_id: str
-    kind: str
-    kind_name: str
-    at_risk_at: datetime
-    due_at: datetime
-    deadline_at: datetime
-    sla_state: Literal["on_track", "at_risk", "breached", "past_deadline"]
-    provisional: bool
-
-
-class DeadlinesOut(BaseModel):
-    """The case's clocks. ``identification_deadline`` is the last day (Shanghai) to identify;
-    it runs out at ``identification_deadline_at``; ``identification_deadline_provisional``
-    when it was computed for a year without a holiday table; ``identification_overdue`` when
-    the case is still undecided after it."""
-
-    identification_deadline: date | None
-    identification_deadline_at: datetime | None
-    identification_deadline_provisional: bool
-    identification_overdue: bool
-    tasks: list[TaskClockOut]
-
-
-class OpenTaskOut(BaseModel):
-    id: str
-    kind: str
-    kind_name: str
-    assignee_id: int | None
-    assignee_name: str | None
-    sla_state: Literal["on_track", "at_risk", "breached", "past_deadline"]
-    due_at: datetime
-
-
-class DocumentOut(BaseModel):
-    """A notice served on the applicant: ``download_url`` gives the printable HTML document,
-    ``download_url?format=json`` the stored notice."""
-
-    id: int
-    kind: str
-    title: str
-    issued_at: datetime
-    download_url: str
-
-
-class CaseOut(BaseModel):
-    id: str
-    workflow_id: str
-    workflow_url: str
-    policy_pack_id: str
-    policy_pack_ref: str
-    jurisdiction_code: str
-    applicant_name: str
-    id_number: str
-    channel: str
-    status: str
-    stage: str | None
-    category_code: str | None
-    outcome_reason: str | None
-    submitted_at: datetime
-    accepted_at: datetime | None
-    closed_at: datetime | None
-    identification_deadline: date | None
-    deadline_provisional: bool
-    identified_at: datetime | None
-    identified_by: str | None
-    identifying_agency: str | None
-    pre_check: dict[str, Any] | None
-    facts: dict[str, Any]
-    timeline: list[TimelineEntry]
-    notices: list[NoticeOut]
-    deadlines: DeadlinesOut
-    open_tasks: list[OpenTaskOut]
-    documents: list[DocumentOut]
 
 
 def _notice_out(n: Any) -> NoticeOut:
@@ -421,36 +259,6 @@ async def download_notice(
 
 
 # --- actions -----------------------------------------------------------------------------
-
-
-def _no_control_text(value: str) -> str:
-    # Line breaks and tabs are fine in free text; other control characters are not (NUL
-    # cannot even be stored in PostgreSQL text).
-    if _CONTROL.search(value.replace("\n", "").replace("\r", "").replace("\t", "")):
-        raise ValueError("must not contain control characters")
-    return value
-
-
-class ObjectionIn(BaseModel):
-    content: str = Field(min_length=1, max_length=2000, description="异议内容")
-    raised_by: str = Field(min_length=1, max_length=100, description="异议人")
-
-    _plain = field_validator("content", "raised_by")(_no_control_text)
-
-
-class ObjectionOut(BaseModel):
-    task_id: str
-
-
-class WithdrawIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=1000, description="撤回原因")
-
-    _plain = field_validator("reason")(_no_control_text)
-
-
-class WithdrawOut(BaseModel):
-    case_id: str
-    status: Literal["withdrawing"]
 
 
 IdempotencyKey = Annotated[str | None, Header(max_length=100)]

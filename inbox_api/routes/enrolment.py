@@ -13,18 +13,15 @@
   CSV), all or nothing (422 ``enrolment-file-invalid`` with line errors); assistance starts in
   batches, progress in ``GET /api/v1/ledger/imports``.
 
-Rules in :mod:`inbox_api.services.enrolment`."""
+Rules in :mod:`application.services.enrolment`."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
 
-from domain.target_groups import EMERGENCY_KIND_ZH
-from inbox_api.deps import (
+from application.http import (
     Actor,
     CurrentActor,
     SessionDep,
@@ -32,11 +29,20 @@ from inbox_api.deps import (
     SupervisorActor,
     require_roles,
 )
-from inbox_api.routes.ledger import LedgerImportOut, import_out
-from inbox_api.schemas import IsoDate
-from inbox_api.services import enrolment as service
-from inbox_api.services.ledger import read_import_form
-from inbox_api.services.reference import today as reference_today
+from application.schemas.enrolment import (
+    EmergenciesOut,
+    EmergenciesQuery,
+    EmergencyIn,
+    EmergencyOut,
+    EnrolmentIn,
+    EnrolmentOut,
+)
+from application.schemas.ledger import LedgerImportOut
+from application.services import enrolment as service
+from application.services.ledger import read_import_form
+from application.services.reference import today as reference_today
+from domain.target_groups import EMERGENCY_KIND_ZH
+from inbox_api.routes.ledger import import_out
 from store.enrolment_repo import EnrolmentCounts
 from store.models_enrolment import Emergency
 
@@ -46,41 +52,6 @@ EnrollingActor = Annotated[Actor, require_roles(*service.ENROL_ROLES)]
 
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 EmergencyId = Annotated[int, Path(ge=1, le=2**62)]
-PlaceCode = Annotated[str, Field(pattern=r"^\d{6,12}$")]
-Day = Annotated[IsoDate, Field(ge=dt.date(2000, 1, 1), le=dt.date(2999, 12, 31))]
-
-
-class EmergencyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["epidemic", "disaster", "policy"] = Field(
-        description="重大疫情 / 重大自然灾害 / 重大政策调整 (山东 二(四))"
-    )
-    name: str = Field(min_length=1, max_length=200)
-    jurisdiction: PlaceCode | None = Field(None, description="Default: your place")
-    starts_on: Day
-    ends_on: Day = Field(description="The last day; temporary assistance ends after it")
-    description: str = Field("", max_length=2000)
-
-
-class EmergencyOut(BaseModel):
-    id: int
-    kind: str
-    kind_name: str
-    name: str
-    description: str
-    jurisdiction_code: str
-    starts_on: dt.date
-    ends_on: dt.date
-    active: bool
-    declared_by: str
-    declared_at: dt.datetime
-    enrolled: int | None = Field(None, description="Persons enrolled under it (detail only)")
-    in_assistance: int | None = Field(None, description="Of them, still in assistance")
-
-
-class EmergenciesOut(BaseModel):
-    items: list[EmergencyOut]
 
 
 def _emergency_out(e: Emergency, counts: EnrolmentCounts | None = None) -> EmergencyOut:
@@ -125,13 +96,6 @@ async def declare_emergency(
     affected as temporary assistance persons until its last day."""
     e = await service.declare_emergency(session, actor, service.EmergencyIn(**body.model_dump()))
     return _emergency_out(e)
-
-
-class EmergenciesQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    active: bool = Field(False, description="Only those whose period includes today")
-    limit: int = Field(100, ge=1, le=500)
 
 
 @router.get("/emergencies", response_model=EmergenciesOut, summary="The emergencies")
@@ -225,37 +189,6 @@ async def enrol_list(
         data=data,
     )
     return import_out(entry)
-
-
-class EnrolmentIn(BaseModel):
-    """One person. The group's conditions (山东 二): rural surplus labour — ``willing``,
-    ``able`` (the PES assessment) and not ``transferred``; a graduate — ``low_income_family``
-    and ``left_school_on`` within the job-seeking period; temporary assistance —
-    ``emergency_id`` of an emergency covering the place, today within its period."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    target_group: Literal["rural_surplus_labour", "low_income_graduate", "temporary_assistance"]
-    name: str = Field(min_length=1, max_length=100)
-    id_number: str = Field(min_length=15, max_length=18, pattern=r"^[0-9]{15,17}[0-9Xx]?$")
-    jurisdiction: PlaceCode = Field(description="The township/street or community")
-    phone: str = Field("", max_length=20, pattern=r"^$|^[0-9][0-9\- ]{5,19}$")
-    note: str = Field("", max_length=500)
-    emergency_id: int | None = Field(None, ge=1, le=2**62)
-    willing: bool | None = None
-    able: bool | None = None
-    transferred: bool | None = None
-    low_income_family: bool | None = None
-    left_school_on: Day | None = None
-
-
-class EnrolmentOut(BaseModel):
-    case_id: str
-    target_group: str
-    batch: LedgerImportOut = Field(
-        description="The enrolment's batch: the assistance starts with it (status done), the "
-        "plan task then opens in the inbox"
-    )
 
 
 @router.post(

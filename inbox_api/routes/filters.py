@@ -15,9 +15,10 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from inbox_api.deps import CurrentActor, SessionDep
-from inbox_api.schemas import RowIdPath, SavedFilterIn, SavedFilterOut
-from inbox_api.services import saved_filters
+from application.http import CurrentActor, SessionDep
+from application.schemas.common import RowIdPath
+from application.schemas.filters import SavedFilterIn, SavedFilterOut
+from application.services import saved_filters
 from store.models_inbox import SavedFilter
 
 router = APIRouter(prefix="/api/v1/filters", tags=["filters"])

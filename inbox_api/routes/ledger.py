@@ -9,56 +9,31 @@
   (422 ``ledger-file-invalid`` with line-level errors); county reviewers and administrators.
 - ``GET /api/v1/ledger/imports``: the imports in the caller's subtree and their progress.
 
-Rules in :mod:`inbox_api.services.ledger`."""
+Rules in :mod:`application.services.ledger`."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
-from inbox_api.deps import CurrentActor, SessionDep, SettingsDep
-from inbox_api.schemas import IsoDate
-from inbox_api.services import ledger as service
+from application.http import CurrentActor, SessionDep, SettingsDep
+from application.schemas.ledger import (
+    XLSX,
+    ImportsQuery,
+    LedgerImportOut,
+    LedgerImportsOut,
+    LedgerOut,
+    LedgerQuery,
+)
+from application.services import ledger as service
 from store.models_ledger import LedgerImport
 
 router = APIRouter(prefix="/api/v1/ledger", tags=["ledger"])
 
 PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class LedgerQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    jurisdiction: str | None = Field(
-        None, pattern=r"^\d{6,12}$", description="A place in your area (default: yours)"
-    )
-    format: Literal["xlsx", "json"] = "xlsx"
-    layout: Literal["service_tracking", "one_person_one_file"] | None = Field(
-        None,
-        description="服务跟踪情况 (qingxin) or 一人一册 (jilin); default: the place's pack's",
-    )
-    full_ids: bool = Field(False, description="Full ID numbers (county reviewer and above)")
-    exited_since: IsoDate | None = Field(
-        None,
-        ge=dt.date(1990, 1, 1),
-        le=dt.date(2999, 12, 31),
-        description="Include persons who exited on or after this day (default: 1 Jan)",
-    )
-
-
-class LedgerOut(BaseModel):
-    jurisdiction_code: str
-    jurisdiction_name: str
-    layout: str
-    title: str
-    full_ids: bool
-    columns: list[str]
-    rows: list[list[str | int | float | bool | dt.date | None]]
 
 
 @router.get(
@@ -105,33 +80,6 @@ async def get_ledger(
             "Cache-Control": "no-store",
         },
     )
-
-
-class LedgerImportOut(BaseModel):
-    """``created``: persons made cases (their assistance starts in batches: ``started`` of
-    them so far; ``status`` pending → running → done); ``already_present``: lines skipped
-    because the person is already in assistance here (a re-import); ``skipped_exited``: lines
-    of persons who have exited (已退出), not imported."""
-
-    id: int
-    jurisdiction_code: str
-    file_name: str
-    imported_by: str
-    imported_at: dt.datetime
-    created: int
-    already_present: int
-    skipped_exited: int
-    started: int
-    status: Literal["pending", "running", "done"]
-    workflow_id: str
-    kind: Literal["ledger", "enrolment"] = Field(
-        "ledger", description="A ledger import, or an enrolment (山东 二(二)–(四))"
-    )
-    emergency_id: int | None = None
-
-
-class LedgerImportsOut(BaseModel):
-    items: list[LedgerImportOut]
 
 
 def import_out(imp: LedgerImport) -> LedgerImportOut:
@@ -200,12 +148,6 @@ async def import_ledger(
         data=data,
     )
     return import_out(entry)
-
-
-class ImportsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    limit: int = Field(100, ge=1, le=500)
 
 
 @router.get("/imports", response_model=LedgerImportsOut, summary="The ledger imports")

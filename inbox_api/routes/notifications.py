@@ -10,15 +10,23 @@ a group notification read by one member stays unread for the others."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, Field
 
-from inbox_api.deps import CurrentActor, SessionDep
-from inbox_api.services import notifications as service
-from inbox_api.services.notifications import KIND_ZH, MAX_ID
+from application.http import CurrentActor, SessionDep
+from application.schemas.notifications import (
+    Kind,
+    NotificationCountsOut,
+    NotificationLinks,
+    NotificationOut,
+    NotificationPage,
+    ReadAllIn,
+    ReadAllOut,
+)
+from application.services import notifications as service
+from application.services.notifications import KIND_ZH, MAX_ID
 from store.models import Notification
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
@@ -28,65 +36,9 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such notification of yours", **PROBLEM}
 }
 
-Kind = Literal["reminder", "escalation", "assignment"]
 NotificationId = Annotated[
     int, Path(ge=1, le=MAX_ID, description="The notification's id", examples=[42])
 ]
-
-
-class NotificationLinks(BaseModel):
-    """Where the inbox goes from a notification (present when it concerns a task / case)."""
-
-    task: str | None = Field(default=None, description="GET the task (API)")
-    case: str | None = Field(default=None, description="GET the case (API)")
-    task_page: str | None = Field(default=None, description="The task's web page")
-    case_page: str | None = Field(default=None, description="The case's web page")
-
-
-class NotificationOut(BaseModel):
-    id: int
-    kind: str = Field(description="reminder | escalation | assignment")
-    kind_zh: str = Field(description="提醒 | 督办 | 分派")
-    message: str
-    case_id: str | None
-    task_id: str | None
-    created_at: datetime = Field(description="When the event behind it happened")
-    recipient: Literal["user", "group"] = Field(
-        description="Addressed to you personally, or to a group you are in"
-    )
-    read: bool
-    read_at: datetime | None = Field(description="When you marked it read (None while unread)")
-    links: NotificationLinks
-
-
-class NotificationPage(BaseModel):
-    items: list[NotificationOut]
-    next_cursor: str | None = Field(description="Pass back as ``cursor`` for the next page")
-
-
-class NotificationCountsOut(BaseModel):
-    """Unread notifications for the badge; a count equal to ``cap`` means "cap or more"."""
-
-    total: int
-    reminder: int
-    escalation: int
-    assignment: int
-    cap: int
-
-
-class ReadAllIn(BaseModel):
-    up_to_id: int | None = Field(
-        default=None,
-        ge=1,
-        le=MAX_ID,
-        description="Only notifications with an id up to this one (the newest you have seen), "
-        "so one arriving meanwhile is not marked read unseen",
-    )
-    kind: Kind | None = Field(default=None, description="Only notifications of this kind")
-
-
-class ReadAllOut(BaseModel):
-    changed: int = Field(description="How many notifications were unread and are now read")
 
 
 def notification_out(n: Notification, read_at: datetime | None) -> NotificationOut:

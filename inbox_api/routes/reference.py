@@ -20,26 +20,46 @@ list kind, a malformed pack id) is 404 ``not-found``, as everywhere in the API; 
 query parameter is 422.
 
 The operations are the CLI's (``store.calendar_admin``, ``store.department_admin``,
-``store.policy_admin``); :mod:`inbox_api.services.reference` adds permissions and HTTP.
+``store.policy_admin``); :mod:`application.services.reference` adds permissions and HTTP.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from temporalio.client import Client
 
+from application.http import AdminActor, CurrentActor, SessionDep
+from application.schemas.reference import (
+    DATE_PATTERN,
+    CalendarLoadOut,
+    CalendarYearDetailOut,
+    CalendarYearOut,
+    CalendarYearsOut,
+    ChangeOut,
+    DayOut,
+    DepartmentImportOut,
+    DepartmentImportsOut,
+    DiffQuery,
+    ImportsQuery,
+    NamedDayOut,
+    PackDiffOut,
+    PackRefOut,
+    PackVersionOut,
+    PackVersionsOut,
+    PolicyPacksOut,
+    RecomputeOut,
+    WorkingDaysOut,
+    WorkingDaysQuery,
+)
+from application.services import reference as service
+from domain.calendar import MAX_YEAR, MIN_YEAR
 from domain.department_data import LISTS, DepartmentList
-from inbox_api.deps import AdminActor, CurrentActor, SessionDep
-from inbox_api.services import reference as service
 from store import calendar_admin, department_admin
 from store.policy_admin import (
     PACK_ID_PATTERN,
-    PACK_REF_PATTERN,
-    PackListing,
     PackOutline,
     ResolvedPack,
 )
@@ -64,8 +84,6 @@ UNKNOWN_PACK: dict[int | str, dict[str, Any]] = {
     }
 }
 
-MIN_YEAR, MAX_YEAR = 1900, 2200  # the import format's range (domain.calendar)
-DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
 YearPath = Annotated[int, Path(ge=MIN_YEAR, le=MAX_YEAR, description="Calendar year")]
 PackIdPath = Annotated[
@@ -83,169 +101,13 @@ async def optional_temporal(request: Request) -> Client | None:
 # -- query parameters (unknown parameters are refused: a misspelt one would be ignored) ------
 
 
-class WorkingDaysQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    start: str = Field(pattern=DATE_PATTERN, max_length=10, description="YYYY-MM-DD, not counted")
-    n: int = Field(10, ge=0, le=1000, description="How many working days")
-
-
-class ImportsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: DepartmentList | None = Field(None, description="Only this list")
-    limit: int = Field(100, ge=1, le=500)
-
-
-class DiffQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    from_ref: str = Field(
-        alias="from",
-        pattern=PACK_REF_PATTERN,
-        max_length=120,
-        description="A pack id (its current version) or a pinned ref id@version#hash12",
-    )
-    to_ref: str = Field(
-        alias="to", pattern=PACK_REF_PATTERN, max_length=120, description="As `from`"
-    )
-
-
 # -- models ----------------------------------------------------------------------------------
-
-
-class CalendarYearOut(BaseModel):
-    """One year of the calendar: ``origin`` seed (built-in, from chinese-calendar), imported
-    (an administrator's table; ``replaces_seed`` when it replaces a built-in year) or none (no
-    table: ``provisional``, weekends only)."""
-
-    year: int
-    origin: Literal["seed", "imported", "none"]
-    source: str | None
-    provisional: bool
-    holiday_count: int
-    workday_count: int
-    replaces_seed: bool
-    loaded_by: str | None
-    loaded_at: dt.datetime | None
-
-
-class CalendarYearsOut(BaseModel):
-    items: list[CalendarYearOut]
-
-
-class NamedDayOut(BaseModel):
-    """A day off or make-up working day; the holiday's name where the notice has one."""
-
-    date: dt.date
-    name: str | None
-    name_zh: str | None
-
-
-class CalendarYearDetailOut(CalendarYearOut):
-    holidays: list[NamedDayOut] = Field(description="Official days off (incl. weekend days)")
-    workdays: list[NamedDayOut] = Field(description="Make-up working days (调休上班)")
-
-
-class RecomputeOut(BaseModel):
-    """``done``: the running cases with provisional deadlines were told (``signalled``);
-    ``pending``: the workflow engine could not be reached."""
-
-    status: Literal["done", "pending"]
-    signalled: int | None
-    detail: str
-
-
-class CalendarLoadOut(BaseModel):
-    year: CalendarYearOut
-    recompute: RecomputeOut
-
-
-class WorkingDaysOut(BaseModel):
-    """The ``n`` working days after ``start`` (``start`` not counted); ``date`` is the Nth."""
-
-    start: dt.date
-    n: int
-    date: dt.date
-    provisional: bool
-    provisional_years: list[int]
-    days: list[dt.date]
-
-
-class DayOut(BaseModel):
-    date: dt.date
-    workday: bool
-    provisional: bool
-    reason: Literal["weekday", "weekend", "holiday", "makeup_workday"]
-    reason_zh: str
-    holiday: str | None
-    holiday_zh: str | None
-
-
-class DepartmentImportOut(BaseModel):
-    """One import (``yuanzhu department import --json``), with the list's Chinese name and
-    whether its records are the ones in use (the latest import of its kind)."""
-
-    import_id: int
-    list: str
-    list_name_zh: str | None
-    file_name: str
-    records: int
-    imported_at: dt.datetime
-    imported_by: str
-    replaces_previous: bool
-    replaced: int
-    current: bool
-
-
-class DepartmentImportsOut(BaseModel):
-    items: list[DepartmentImportOut]
-
-
-class PolicyPacksOut(BaseModel):
-    items: list[PackListing]
 
 
 class PolicyPackOut(PackOutline):
     content: dict[str, Any] = Field(
         description="The full merged pack as cases pin it (with content_hash and ref)"
     )
-
-
-class PackVersionOut(BaseModel):
-    ref: str
-    version: str
-    content_hash: str
-    first_used_at: dt.datetime
-    current: bool = Field(description="The packaged pack has this content")
-
-
-class PackVersionsOut(BaseModel):
-    pack_id: str
-    current_ref: str | None = Field(description="None when the pack is no longer packaged")
-    versions: list[PackVersionOut]
-
-
-class PackRefOut(BaseModel):
-    ref: str
-    pack_id: str
-    version: str
-    content_hash: str
-    current: bool
-    first_used_at: dt.datetime | None
-
-
-class ChangeOut(BaseModel):
-    path: str = Field(description="e.g. clocks.identification_deadline.value")
-    kind: Literal["added", "removed", "changed"]
-    before: Any
-    after: Any
-
-
-class PackDiffOut(BaseModel):
-    from_version: PackRefOut
-    to_version: PackRefOut
-    changes: list[ChangeOut]
 
 
 def _year_out(s: calendar_admin.YearSummary) -> CalendarYearOut:

@@ -4,7 +4,7 @@
 Every endpoint takes ``jurisdiction`` (a code) to drill down into a place inside the caller's
 subtree (404 ``not-found`` outside it or unknown), and periods as ``from``/``to`` Shanghai
 dates, both inclusive (default: the 30 days ending today; at most about three years). The
-figures and their definitions are in :mod:`inbox_api.services.supervision`.
+figures and their definitions are in :mod:`application.services.supervision`.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
-from inbox_api.deps import SessionDep, SupervisorActor
-from inbox_api.schemas import IsoDate
-from inbox_api.services import supervision as service
-from inbox_api.services.supervision import (
+from application.http import SessionDep, SupervisorActor
+from application.schemas.common import IsoDate
+from application.services import supervision as service
+from application.services.supervision import (
     AgingOut,
     BreachPage,
     DeadlinesOut,

@@ -16,9 +16,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
-from domain.sla import state_at
-from inbox_api.deps import CurrentActor, SessionDep, TemporalDep
-from inbox_api.schemas import (
+from application.http import CurrentActor, SessionDep, TemporalDep
+from application.schemas.common import TaskIdPath, mask_tail
+from application.schemas.tasks import (
     BulkClaimIn,
     BulkOut,
     BulkReassignIn,
@@ -28,13 +28,12 @@ from inbox_api.schemas import (
     CompleteTaskOut,
     ReassignIn,
     TaskCountsOut,
-    TaskIdPath,
     TaskListIn,
     TaskOut,
     TaskPage,
-    mask_tail,
 )
-from inbox_api.services import tasks as service
+from application.services import tasks as service
+from domain.sla import state_at
 from store.models import Task
 from store.models_inbox import TaskComment
 

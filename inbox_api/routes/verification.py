@@ -6,14 +6,19 @@ quarter's first month) has passed with tasks left. The tasks themselves are work
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel
 
-from inbox_api.deps import CurrentActor, SessionDep
-from inbox_api.services import verification as service
+from application.http import CurrentActor, SessionDep
+from application.schemas.verification import (
+    PERIOD,
+    BatchDetailOut,
+    BatchList,
+    BatchOut,
+    TownshipOut,
+)
+from application.services import verification as service
 
 router = APIRouter(prefix="/api/v1/verification", tags=["verification"])
 
@@ -23,7 +28,6 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid parameters", **PROBLEM},
 }
 
-PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
 BatchId = Annotated[
     str,
     Path(
@@ -32,46 +36,6 @@ BatchId = Annotated[
         description="<district code>-<YYYY-MM>",
     ),
 ]
-
-
-class TownshipOut(BaseModel):
-    code: str
-    name: str
-    created: int
-    completed: int
-    cancelled: int
-    left: int
-
-
-class BatchOut(BaseModel):
-    """A district's verification of one period. ``status``: ``creating`` (tasks are being
-    opened), ``open``, ``at_risk`` (a week before the due date, townships reminded),
-    ``escalated`` (the due date passed with tasks left: escalated to the district's
-    supervisors), ``finished`` (the batch's clocks are done; tasks left stay open and overdue).
-    ``overdue``: the due date has passed and tasks are left."""
-
-    id: str
-    district_code: str
-    district_name: str
-    policy_pack_id: str
-    period: str
-    starts_on: date
-    due_on: date
-    due_at: datetime
-    status: Literal["creating", "open", "at_risk", "escalated", "finished"]
-    created: int
-    completed: int
-    cancelled: int
-    left: int
-    overdue: bool
-
-
-class BatchDetailOut(BatchOut):
-    townships: list[TownshipOut]
-
-
-class BatchList(BaseModel):
-    items: list[BatchOut]
 
 
 def _out(p: service.BatchProgress) -> dict[str, Any]:

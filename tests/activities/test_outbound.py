@@ -16,13 +16,16 @@ from sqlalchemy import update
 from temporalio.testing import ActivityEnvironment
 
 from activities.inbox import InboxActivities
-from activities.outbound import SmtpConfig, save_smtp_config
+from domain.vocabulary import PlaceRef
+from infra.mail import SmtpConfig
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade
 from store.models import Case, User
+from store.outbound_settings import save_smtp_config
 from tests.conftest import make_settings
+from tests.factories import pinned_ref
 from worker.demo import seed_demo
-from workflows.contracts import PlaceRef, SlaEventInput
+from workflows.contracts import SlaEventInput
 
 
 class SmtpSink:
@@ -85,7 +88,7 @@ async def sessions(tmp_path: Path) -> AsyncIterator[object]:
                 id="YZ-OUT-1",
                 workflow_id="identification-YZ-OUT-1",
                 policy_pack_id="jilin-2022",
-                policy_pack_ref="jilin-2022@x",
+                policy_pack_ref=await pinned_ref(session, "jilin-2022"),
                 jurisdiction_code="220102001",
                 jurisdiction_path="/000000/220000/220100/220102/220102001/",
                 applicant_name="刘芳",

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from store.models import Case
 from store.models_assistance import AssistanceEntry, AssistanceExit
 from tests.assistance_support import region_chain, start_assistance
-from tests.factories import application, make_id
+from tests.factories import application, make_id, pinned_ref
 from tests.problems import problem
 from tests.system import Region, System
 
@@ -160,7 +160,7 @@ async def exited(
                 id=case_id,
                 workflow_id=f"no-workflow-{case_id}",
                 policy_pack_id=pack,
-                policy_pack_ref=f"{pack}@old",
+                policy_pack_ref=await pinned_ref(session, pack),
                 jurisdiction_code=place,
                 jurisdiction_path=f"/{place}/",
                 applicant_name="再次申请",

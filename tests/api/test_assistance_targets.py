@@ -26,6 +26,7 @@ from domain.policy.loader import load_pack
 from store.models import Case, Jurisdiction
 from store.models_assistance import Assistance, AssistanceEntry, AssistanceExit
 from tests.assistance_support import region_chain, start_assistance
+from tests.factories import pinned_ref
 from tests.problems import problem
 from tests.system import Region, System
 
@@ -99,7 +100,7 @@ async def person(
                 id=case_id,
                 workflow_id=f"no-workflow-{case_id}",
                 policy_pack_id=pack,
-                policy_pack_ref=f"{pack}@test",
+                policy_pack_ref=await pinned_ref(session, pack),
                 jurisdiction_code=region.codes[place],
                 jurisdiction_path=region.paths[place],
                 applicant_name=f"目标{n}",

@@ -26,12 +26,13 @@ from typing import Any
 import httpx
 import pytest
 
-from inbox_api.security import hash_password
+from application.security import hash_password
 from store import repos
 from store.models import Case, Notice, Notification
 from store.models_enrolment import Emergency
 from store.models_inbox import SavedFilter
 from tests.api.test_households_api import make_household
+from tests.factories import pinned_ref
 from tests.system import Region, System
 
 ALL = frozenset({"grassroots_officer", "county_reviewer", "supervisor", "admin"})
@@ -104,7 +105,7 @@ async def make_case(world: World, region: int, place: str, name: str) -> str:
                 id=case_id,
                 workflow_id=f"no-workflow-{case_id}",
                 policy_pack_id="test-pack",
-                policy_pack_ref="test-pack@0",
+                policy_pack_ref=await pinned_ref(session),
                 jurisdiction_code=r.codes[place],
                 jurisdiction_path=r.paths[place],
                 applicant_name=name,

@@ -27,12 +27,12 @@ from sqlalchemy import select, text
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
+from application.services.tasks import workflow_gone
 from domain.calendar import SHANGHAI, deadline_end
 from domain.ids import check_digit, mask_id_number
-from inbox_api.services.tasks import workflow_gone
 from store import cases_repo
 from store.models import AuditEntry, Case, User
-from tests.factories import application, make_id
+from tests.factories import application, make_id, pinned_ref
 from tests.problems import problem
 from tests.system import Region, System
 
@@ -69,7 +69,7 @@ async def insert_cases(system: System, region: Region, specs: list[dict[str, Any
                     id=case_id,
                     workflow_id=f"no-workflow-{case_id}",
                     policy_pack_id=spec.get("pack", "test-pack"),
-                    policy_pack_ref="test-pack@0",
+                    policy_pack_ref=await pinned_ref(session),
                     jurisdiction_code=region.codes[place],
                     jurisdiction_path=region.paths[place],
                     applicant_name=spec.get("name", f"申请人{n}"),

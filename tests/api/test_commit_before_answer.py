@@ -18,13 +18,13 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from inbox_api.app import create_app
-from inbox_api.security import issue_token
+from application.security import issue_token
 from store import repos
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade
 from store.settings import Settings
 from tests.conftest import make_settings
+from worker.server import create_app
 
 
 @pytest.fixture

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from inbox_api.app import create_app
 from store.migrate import upgrade
 from store.settings import Settings
 from tests.conftest import make_settings
+from worker.server import create_app
 
 DOC_PAGES = ("/docs", "/redoc")
 # Any scheme-qualified or protocol-relative URL: https://cdn…, //fonts.googleapis.com, ….

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from inbox_api.services.reference import today
+from application.services.reference import today
 from store.models import Case
 from tests.api.test_ledger import csv, with_pack
 from tests.factories import make_id

@@ -212,7 +212,7 @@ async def test_malformed_files_are_refused_with_line_errors(system: System) -> N
 
 
 async def test_a_huge_file_is_refused(system: System, monkeypatch: pytest.MonkeyPatch) -> None:
-    import inbox_api.services.ledger as service
+    import application.services.ledger as service
 
     monkeypatch.setattr(service, "MAX_UPLOAD_BYTES", 1024)
     region = await system.make_region()

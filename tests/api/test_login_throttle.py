@@ -18,12 +18,12 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from inbox_api.app import create_app
-from inbox_api.security import hash_password
+from application.security import hash_password
 from store import repos
 from store.db import make_engine, make_sessionmaker
 from store.models import LoginAttempt
 from store.settings import Settings
+from worker.server import create_app
 
 PASSWORD = "correct horse 援助"
 _clients = itertools.count(1)

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, select
 
-from activities.outbound import SMTP_SETTING
 from store import repos
 from store.models import AppSetting, AuditEntry
+from store.outbound_settings import SMTP_SETTING
 from tests.activities.test_outbound import SmtpSink
 from tests.problems import problem
 from tests.system import System

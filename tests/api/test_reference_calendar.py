@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, select
 
-from inbox_api.services import reference as reference_service
+from application.services import reference as reference_service
 from store.models import AuditEntry
 from store.models_calendar import CalendarYear
 from tests.problems import problem

@@ -19,8 +19,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import delete, func, insert, select
 
+from application.services import reference as reference_service
 from domain.ids import check_digit
-from inbox_api.services import reference as reference_service
 from store.models import AuditEntry
 from store.models_department import DepartmentImport, DepartmentRecordRow
 from tests.problems import problem

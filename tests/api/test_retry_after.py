@@ -1,7 +1,7 @@
 """Every 503 carries Retry-After (issue 18 §5): with the workflow engine away, the API's
 problem+json (``temporal-unavailable``), the public form's page that shows the refusal with
 the service's status, and ``/healthz`` all tell the client when to try again
-(inbox_api.errors.RetryAfterOn503 adds it on the way out, so no place that builds a 503 can
+(application.errors.RetryAfterOn503 adds it on the way out, so no place that builds a 503 can
 forget it). The database-away 503 is checked in tests/reliability/test_database_away.py."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inbox_api.app import create_app
-from inbox_api.errors import RETRY_AFTER_SECONDS
+from application.errors import RETRY_AFTER_SECONDS
 from tests.conftest import make_settings
 from tests.factories import application
 from tests.stack import free_port, prepare_database
 from tests.web.test_public_form import JILIN_STREET, filled, open_form
+from worker.server import create_app
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,10 @@ from typing import Any
 
 from sqlalchemy import update
 
+from application.services.supervision import encode_cursor
 from domain.calendar import deadline_end, local_date, start_of_day
-from inbox_api.services.supervision import encode_cursor
 from store.models import Case, SlaBreach, Task
+from tests.factories import pinned_ref
 from tests.problems import problem
 from tests.system import Region, System
 
@@ -94,7 +95,7 @@ async def add_case(
                 id=case_id,
                 workflow_id=f"no-workflow-{case_id}",
                 policy_pack_id="test-pack",
-                policy_pack_ref="test-pack@0",
+                policy_pack_ref=await pinned_ref(session),
                 jurisdiction_code=region.codes[place],
                 jurisdiction_path=region.paths[place],
                 applicant_name="测试",

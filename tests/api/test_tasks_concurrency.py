@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 from temporalio.service import RPCError, RPCStatusCode
 
-from inbox_api.deps import Actor
-from inbox_api.errors import Problem
-from inbox_api.services.tasks import complete_task
+from application.errors import Problem
+from application.http import Actor
+from application.services.tasks import complete_task
 from store.models import User
 from tests.factories import application
 from tests.system import System

@@ -18,10 +18,10 @@ import pytest_asyncio
 import uvicorn
 from playwright.async_api import expect
 
-from inbox_api.app import create_app
 from store.settings import Settings
 from tests.api.test_docs_offline import docs_settings
 from tests.browser.conftest import screenshot
+from worker.server import create_app
 
 START_TIMEOUT = 20.0
 LOCAL_HOSTS = ("127.0.0.1", "localhost")

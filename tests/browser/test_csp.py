@@ -1,4 +1,4 @@
-"""The Content-Security-Policy in a real browser (inbox_api/security_headers.py): the main pages
+"""The Content-Security-Policy in a real browser (application/security_headers.py): the main pages
 of each kind of user load and work — htmx swaps the public form in, the inbox refreshes —
 with no violation of the policy reported, and a script injected into the page is refused."""
 

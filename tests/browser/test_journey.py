@@ -43,11 +43,11 @@ from typing import Any
 import uvicorn
 from playwright.async_api import expect
 
-from inbox_api.app import create_app
 from tests.browser.conftest import open_page, screenshot
 from tests.factories import make_id
 from tests.workflows.scenario import Scenario, instant, scenario_at
 from web.labels import OUTCOME_ZH
+from worker.server import create_app
 
 JILIN_STREET = "220102001"
 OFFICER, REVIEWER, SUPERVISOR = "jl_officer", "jl_reviewer", "jl_supervisor"

@@ -10,8 +10,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import chinese_calendar
 import pytest
 from chinese_calendar import constants as cc
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 from domain.calendar import (
     SHANGHAI,

@@ -9,8 +9,7 @@ import json
 from datetime import date
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from domain.eligibility import EligibilityDecision, assess
 from domain.facts import ApplicantFacts, fact_catalogue

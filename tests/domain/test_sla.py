@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from domain.calendar import SHANGHAI
 from domain.calendar_seed import seed_calendar

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 import pytest
 
 from domain.ids import mask_id_number
+from infra.metrics import task_opened
 from worker.logs import configure_logging, log_handler, mask_id_numbers
-from worker.metrics import task_opened
 
 # Shaped like ID numbers (valid or not: a mistyped number is still a person's), and a legacy
 # 15-digit one.

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from infra.metrics import worker_metrics_address
 from store.migrate import upgrade
 from tests.conftest import make_settings
 from tests.stack import free_port
 from worker import supervisor
-from worker.metrics import worker_metrics_address
 from worker.run import StartupError
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""OpenTelemetry tracing through the Temporal interceptor (worker/tracing.py): with
+"""OpenTelemetry tracing through the Temporal interceptor (infra/tracing.py): with
 ``otel_endpoint`` set, the API's client and the worker trace one case from the request that
 starts its workflow to the activity that opens its first task. Spans go to an in-memory
 exporter here (no collector)."""
@@ -14,7 +14,7 @@ import httpx
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from temporalio.testing import WorkflowEnvironment
 
-from inbox_api.app import create_app
+from infra.tracing import configure_tracing, traced, tracing_enabled
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade
 from tests.conftest import make_settings
@@ -22,7 +22,7 @@ from tests.factories import application
 from tests.system import System
 from worker.demo import seed_demo
 from worker.factory import build_worker
-from worker.tracing import configure_tracing, traced, tracing_enabled
+from worker.server import create_app
 
 
 def test_tracing_is_off_without_an_endpoint(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """The worker's observability while a real worker runs a real case on the time-skipping test
-server: its Prometheus endpoint (worker/metrics.py: the Temporal SDK's metrics and ours, one
+server: its Prometheus endpoint (infra/metrics.py: the Temporal SDK's metrics and ours, one
 port) scraped over HTTP, and its JSON log lines (worker/logs.py) carrying the case's ids.
 
 The case (Jilin's pack): the acceptance task is opened and completed, the initial review is
@@ -25,6 +25,7 @@ from sqlalchemy import select
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from infra.metrics import worker_metrics_address, worker_runtime
 from store.migrate import upgrade
 from store.models import SlaBreach
 from tests.conftest import make_settings
@@ -34,7 +35,6 @@ from tests.stack import free_port
 from tests.system import System, running_system
 from worker.binaries import find_binary
 from worker.logs import log_handler
-from worker.metrics import worker_metrics_address, worker_runtime
 
 OPENED, CLOSED = "yuanzhu_tasks_opened_total", "yuanzhu_tasks_closed_total"
 BREACHES, ESCALATIONS = "yuanzhu_sla_breaches_total", "yuanzhu_escalations_total"

@@ -154,7 +154,7 @@ class Client:
 
     def token(self, user: str) -> str:
         # One login per account, however many threads want it at once: the server counts
-        # every attempt before checking the password (inbox_api/throttle.py), so a burst of
+        # every attempt before checking the password (application/throttle.py), so a burst of
         # simultaneous logins to one account is throttled like a guesser's.
         with self._login_lock:
             if user not in self._tokens:

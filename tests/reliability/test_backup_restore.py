@@ -23,8 +23,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 
 from tests.conftest import PG_ADMIN_URL, fresh_postgres_database
 from tests.factories import application
-from tests.reliability.faults import Client as Http
-from tests.reliability.faults import DevServer, approve
+from tests.reliability.faults import Client as Http, DevServer, approve
 from tests.stack import Topology, free_port, prepare_database, wait_until
 
 pytestmark = [pytest.mark.faults, pytest.mark.smoke]

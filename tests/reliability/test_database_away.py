@@ -13,12 +13,12 @@ import httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from inbox_api.app import create_app
-from inbox_api.errors import database_away
+from application.errors import database_away
 from tests.conftest import fresh_postgres_database, make_settings
 from tests.reliability.faults import TcpProxy
 from tests.stack import prepare_database
 from worker.demo import DEMO_PASSWORD
+from worker.server import create_app
 
 
 @pytest.fixture

@@ -214,7 +214,7 @@ async def test_sql_metacharacters_in_filters(system: System, meta: str) -> None:
 async def test_malformed_enrolment_lists_are_refused_whole(
     system: System, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import inbox_api.services.ledger as ledger_service
+    import application.services.ledger as ledger_service
     from tests.api.test_enrolment import _bulk, _enrolment_cases, declare, shandong_region
 
     region = await shandong_region(system)

@@ -19,10 +19,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from inbox_api.app import create_app
-from inbox_api.deps import SESSION_COOKIE
-from inbox_api.security import issue_token
-from inbox_api.security_headers import DOCS_CSP, HSTS, PAGE_CSP
+from application.http import SESSION_COOKIE
+from application.security import issue_token
+from application.security_headers import DOCS_CSP, HSTS, PAGE_CSP
 from tests.api.test_authz_matrix import (
     ACTORS,
     OPERATIONS,
@@ -42,6 +41,7 @@ from tests.reliability.report import tally
 from tests.system import Region, System
 from web.common import csrf_token
 from worker.demo import DEMO_PASSWORD
+from worker.server import create_app
 
 CSRF_WORDS = "表单已过期"
 # Logging in needs no session (there is none yet); login CSRF only signs a visitor in as the
@@ -373,7 +373,7 @@ async def test_public_application_ignores_the_cookie(system: System) -> None:
     # A dependency-level check: the actor the cookie would give is absent for a POST.
     from starlette.requests import Request
 
-    from inbox_api.deps import _token
+    from application.http import _token
 
     scope = {
         "type": "http",

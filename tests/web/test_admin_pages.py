@@ -17,11 +17,11 @@ import httpx
 import pytest
 from sqlalchemy import delete, select
 
-from activities.outbound import SMTP_SETTING
-from inbox_api.services import reference as reference_service
+from application.services import reference as reference_service
 from store import repos
 from store.models import AppSetting, Jurisdiction, User
 from store.models_calendar import CalendarYear
+from store.outbound_settings import SMTP_SETTING
 from tests.activities.test_outbound import SmtpSink
 from tests.api.test_reference_department import count, csv_bytes, kept, make_id, people
 from tests.system import Region, System

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from domain.ids import mask_id_number
 from store.models import AuditEntry, Case
-from tests.factories import application, make_id
+from tests.factories import application, make_id, pinned_ref
 from tests.system import Region, System
 from tests.web.test_task_pages import as_user, error_beside, hidden, login, wait_for
 
@@ -130,7 +130,7 @@ async def insert_cases(system: System, region: Region, specs: list[dict[str, obj
                     id=case_id,
                     workflow_id=f"no-workflow-{case_id}",
                     policy_pack_id="weifang-2023",
-                    policy_pack_ref="weifang-2023@0",
+                    policy_pack_ref=await pinned_ref(session),
                     jurisdiction_code=region.codes[place],
                     jurisdiction_path=region.paths[place],
                     applicant_name=str(spec.get("name", "申请人")),

@@ -20,9 +20,10 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 from sqlalchemy import update
 
+from application.services import supervision
 from domain.calendar import local_date
-from inbox_api.services import supervision
 from store.models import Case, SlaBreach, Task
+from tests.factories import pinned_ref
 from tests.system import Region, System
 from web import dashboard, i18n
 
@@ -80,7 +81,7 @@ async def add_case(
                 id=case_id,
                 workflow_id=f"no-workflow-{case_id}",
                 policy_pack_id="test-pack",
-                policy_pack_ref="test-pack@0",
+                policy_pack_ref=await pinned_ref(session),
                 jurisdiction_code=region.codes[place],
                 jurisdiction_path=region.paths[place],
                 applicant_name="测试",

@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import httpx
 
-from inbox_api.services.reference import today
+from application.services.reference import today
 from tests.api.test_enrolment import _enrolment_cases, shandong_region
 from tests.api.test_ledger import csv
 from tests.factories import make_id

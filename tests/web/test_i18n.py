@@ -12,7 +12,7 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from inbox_api.services.admin import ROLE_ZH
+from application.services.admin import ROLE_ZH
 from web import i18n
 from web.common import SLA_ZH
 from web.labels import FIELD_ZH, OUTCOME_ZH, STATUS_ZH

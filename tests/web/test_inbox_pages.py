@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from application.http import SESSION_COOKIE
 from domain.calendar import SHANGHAI as ZONE
-from inbox_api.deps import SESSION_COOKIE
 from tests.factories import application
 from tests.system import Region, System
 from web import i18n

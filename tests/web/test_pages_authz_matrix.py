@@ -44,6 +44,7 @@ from tests.api.test_authz_matrix import (
     user_params,
     verification_params,
 )
+from tests.factories import pinned_ref
 from tests.reliability.report import tally
 from tests.system import System
 
@@ -75,7 +76,7 @@ def real_pack(maker: Maker) -> Maker:
             await session.execute(
                 update(Case)
                 .where(Case.id == values["case_id"])
-                .values(policy_pack_id="weifang-2023", policy_pack_ref="weifang-2023@packaged")
+                .values(policy_pack_id="weifang-2023", policy_pack_ref=await pinned_ref(session))
             )
         return values
 

@@ -20,10 +20,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 
+from application.errors import Problem
+from application.http import SESSION_COOKIE
+from application.security import issue_token
 from domain.policy import load_pack
-from inbox_api.deps import SESSION_COOKIE
-from inbox_api.errors import Problem
-from inbox_api.security import issue_token
 from store.models import Case, CaseEvent, Task
 from tests.factories import application
 from tests.system import Region, System
@@ -403,7 +403,7 @@ async def test_field_errors_in_place_then_completion_then_stale(system: System) 
 
 
 def test_workflow_refusals_land_beside_their_fields() -> None:
-    """The problem's field errors (as ``inbox_api.services.tasks`` builds them from the
+    """The problem's field errors (as ``application.services.tasks`` builds them from the
     workflow's refusal) place each message beside its field."""
     outcomes = {"approve": ["category"], "refuse": ["reason"]}
     form = TaskForm(outcome="refuse", values={"category": [], "reason": []})

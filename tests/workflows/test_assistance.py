@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import select
 
+from domain.vocabulary import PlaceRef
 from store.db import make_engine, make_sessionmaker
 from store.models import SlaBreach, Task
 from store.models_assistance import AssistanceEntry, SubsidyGrantRow
 from tests.assistance_support import start_assistance
 from tests.workflows.scenario import Scenario, scenario_at, shanghai
-from workflows.contracts import PlaceRef
 
 WEIFANG = "weifang-2023"
 XINYU = "xinyu-2023"

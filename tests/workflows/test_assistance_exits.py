@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from domain.policy.loader import load_pack
+from domain.vocabulary import PlaceRef
 from store import repos
 from store.models_assistance import AssistanceExit
 from tests.assistance_support import start_assistance
 from tests.workflows.scenario import Scenario, scenario_at, shanghai
 from tests.workflows.test_assistance import post, wait_assistance
-from workflows.contracts import PlaceRef
 
 PLACES = {
     "weifang-2023": "370702",

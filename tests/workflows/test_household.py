@@ -20,6 +20,12 @@ from activities.household import HouseholdActivities
 from domain.department_data import DepartmentList
 from domain.department_import import ImportedRecord
 from domain.policy.loader import load_pack
+from domain.vocabulary import (
+    PlaceRef,
+    household_case_id,
+    household_discovery_workflow_id,
+    household_workflow_id,
+)
 from store import household_repo
 from store.department_repo import replace_list
 from store.models import Jurisdiction, Task
@@ -27,14 +33,7 @@ from store.models_household import HouseholdEventRow, HouseholdMemberRow, Househ
 from tests.assistance_support import start_assistance
 from tests.factories import make_id
 from tests.workflows.scenario import Scenario, end_of, scenario_at, shanghai
-from workflows.contracts import (
-    HouseholdDiscoveryInput,
-    MemberEmployedRequest,
-    PlaceRef,
-    household_case_id,
-    household_discovery_workflow_id,
-    household_workflow_id,
-)
+from workflows.contracts import HouseholdDiscoveryInput, MemberEmployedRequest
 from workflows.household import HouseholdDiscoveryWorkflow, HouseholdInput, HouseholdWorkflow
 
 XY_CHAIN = [

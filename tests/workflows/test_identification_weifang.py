@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from domain.policy import load_pack
+from domain.vocabulary import PlaceRef
 from tests.workflows.scenario import end_of, instant, scenario_at, shanghai, timeline_kinds
-from workflows.contracts import PlaceRef
 from workflows.rules import case_rules
 
 PACK = "weifang-2023"

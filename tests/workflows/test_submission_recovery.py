@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
+from application.errors import Problem
+from application.services.applications import resume_submitted, submit_application
 from domain.facts import ApplicantFacts
-from inbox_api.errors import Problem
-from inbox_api.services.applications import resume_submitted, submit_application
 from store.models import Case
 from tests.factories import application
 from tests.workflows.scenario import Scenario, scenario_at, shanghai

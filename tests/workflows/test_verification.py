@@ -19,6 +19,7 @@ from sqlalchemy import insert, select, update
 from activities.verification import period_of
 from domain.calendar import deadline_end
 from domain.policy.loader import load_pack
+from domain.vocabulary import PlaceRef, verification_task_id
 from store import repos
 from store.models import Case, Notification, SlaBreach, Task
 from store.models_assistance import Assistance
@@ -26,7 +27,7 @@ from store.models_verification import VerificationBatch
 from tests.assistance_support import start_assistance
 from tests.workflows.scenario import Scenario, scenario_at, shanghai
 from tests.workflows.test_assistance import assistance, wait_assistance
-from workflows.contracts import PlaceRef, VerificationRegionInput, verification_task_id
+from workflows.contracts import VerificationRegionInput
 from workflows.verification import (
     BatchResult,
     QuarterlyVerificationWorkflow,

@@ -1,0 +1,139 @@
+"""Dependencies shared by the routes: the database session, the Temporal client, the current
+user (bearer token for the API, session cookie for the web pages)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+
+from application.actor import Actor as Actor  # re-exported: routes and pages take it here
+from application.errors import Problem
+from application.security import read_token
+from store.models import User
+from store.settings import Settings
+
+
+def client_address(request: Request) -> str:
+    """The caller's address as the server saw it (behind a proxy: the proxy's, unless the
+    server is told to trust its forwarded header)."""
+    return request.client.host if request.client else "unknown"
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One session per request; services never commit, the request boundary does. The
+    boundary is the end of the route function (``Session``'s ``scope="function"``), before the
+    answer is sent: a client told "created" finds the object when it asks at once, and a
+    commit that fails is an error answer rather than a success already sent."""
+    async with request.app.state.sessions() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+# FastAPI ends a dependency with yield after the answer is sent unless told otherwise: the
+# session must end with the route (see get_session). Every use goes through this alias, so
+# that a request has one session.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def get_temporal(request: Request) -> Client:
+    client: Client | None = await request.app.state.temporal.get()
+    if client is None:
+        raise Problem(
+            503,
+            "temporal-unavailable",
+            "Temporal unavailable",
+            "the workflow engine cannot be reached; try again shortly",
+        )
+    return client
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+SESSION_COOKIE = "yz_session"
+
+
+async def _user_from_token(session: AsyncSession, settings: Settings, token: str) -> User | None:
+    user_id = read_token(settings.secret_key, token, datetime.now(UTC))
+    if user_id is None:
+        return None
+    user = await session.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    """The bearer token; else, for a request that changes nothing (GET, HEAD), the web
+    session's cookie, so that a page's link to an API download works. A cookie alone never
+    authenticates a POST, PUT, PATCH or DELETE of the API: a browser sends it with a request
+    another site makes, and the API has no CSRF token (the pages check theirs in web/)."""
+    if credentials:
+        return credentials.credentials
+    if request.method in ("GET", "HEAD") or not request.url.path.startswith("/api/"):
+        return request.cookies.get(SESSION_COOKIE)
+    return None
+
+
+async def current_actor(
+    request: Request,
+    session: SessionDep,
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    token = _token(request, credentials)
+    user = await _user_from_token(session, settings, token) if token else None
+    if user is None:
+        raise Problem(401, "unauthorized", "Not authenticated", "a valid bearer token is required")
+    return Actor.of(user)
+
+
+async def optional_actor(
+    request: Request,
+    session: SessionDep,
+    settings: Annotated[Settings, Depends(get_settings)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor | None:
+    token = _token(request, credentials)
+    user = await _user_from_token(session, settings, token) if token else None
+    return Actor.of(user) if user else None
+
+
+def require_roles(*roles: str) -> Any:
+    """A dependency giving the current actor when their role is one of ``roles``, else 403
+    ``actor-not-allowed``. Endpoints that are a role's whole business (administration,
+    supervision) use it; objects outside the caller's subtree are still answered with 404 by
+    the services, never 403."""
+
+    async def guard(actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
+        if actor.role not in roles:
+            raise Problem(
+                403,
+                "actor-not-allowed",
+                "Not allowed",
+                f"this needs one of the roles: {', '.join(roles)}",
+            )
+        return actor
+
+    guard.required_roles = roles  # type: ignore[attr-defined]  # read by inbox_api.openapi
+    return Depends(guard)
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+CurrentActor = Annotated[Actor, Depends(current_actor)]
+OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
+AdminActor = Annotated[Actor, require_roles("admin")]
+SupervisorActor = Annotated[Actor, require_roles("supervisor", "admin")]

@@ -1,0 +1,156 @@
+"""Request and response schemas of admin (``/api/v1/...``): one home for the API's routes
+and the web pages, which check a form with the same model the API checks its body with."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from application.services import admin as service
+
+RoleName = Literal["grassroots_officer", "county_reviewer", "supervisor", "admin"]
+
+CODE = r"^[0-9]{6}$|^[0-9]{9}$|^[0-9]{12}$"
+
+
+def _display_name(value: str) -> str:
+    value = value.strip()
+    if not value:
+        raise ValueError("the display name must not be empty")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("the display name must not hold control characters")
+    return value
+
+
+def _email(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if re.fullmatch(service.EMAIL_PATTERN, value) is None or any(ord(c) < 32 for c in value):
+        raise ValueError("not an email address")
+    return value
+
+
+class UserOut(BaseModel):
+    """A user as administrators see them (never a password or its hash)."""
+
+    id: int
+    username: str
+    display_name: str
+    role: str
+    role_name: str = Field(description="The role in Chinese (基层经办人员, …)")
+    email: str | None
+    jurisdiction_code: str
+    jurisdiction_name: str
+    active: bool
+    created_at: datetime
+
+
+class UserPage(BaseModel):
+    items: list[UserOut]
+    next_cursor: str | None = Field(description="Pass back as `cursor`; null on the last page")
+
+
+class UserCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(
+        pattern=service.USERNAME_PATTERN,
+        description="2–64 lower-case letters, digits, '.', '_', '-'",
+    )
+    display_name: str = Field(min_length=1, max_length=100)
+    role: RoleName
+    jurisdiction_code: str = Field(pattern=CODE, description="The place's division code")
+    email: str | None = Field(default=None, max_length=200)
+    password: str = Field(
+        max_length=service.PASSWORD_MAX_LENGTH,
+        description=f"At least {service.PASSWORD_MIN_LENGTH} characters, not the username",
+    )
+
+    _name = field_validator("display_name")(_display_name)
+    _mail = field_validator("email")(_email)
+
+
+class UserPatchIn(BaseModel):
+    """Only the fields given change; ``email: null`` clears the address."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    email: str | None = Field(default=None, max_length=200)
+    role: RoleName | None = None
+    jurisdiction_code: str | None = Field(default=None, pattern=CODE)
+    active: bool | None = None
+
+    @field_validator("display_name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return None if value is None else _display_name(value)
+
+    _mail = field_validator("email")(_email)
+
+    @field_validator("role", "jurisdiction_code", "active", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
+
+
+class PasswordIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(max_length=service.PASSWORD_MAX_LENGTH)
+
+
+class JurisdictionNode(BaseModel):
+    """A place with the places below it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    policy_pack_id: str | None = Field(description="The pack set at this place")
+    effective_policy_pack_id: str | None = Field(
+        description="The pack applying here (set here or inherited from above)"
+    )
+    user_count: int = Field(description="Users placed at this place")
+    subtree_user_count: int = Field(description="Users at this place and below it")
+    child_count: int = Field(description="Places directly below (also when not listed)")
+    children: list[JurisdictionNode]
+
+
+class PlaceRefOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    level: str
+
+
+class JurisdictionOut(BaseModel):
+    """One place, its ancestors (top first) and the places directly below it."""
+
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    path: str
+    policy_pack_id: str | None
+    effective_policy_pack_id: str | None
+    user_count: int
+    subtree_user_count: int
+    ancestors: list[PlaceRefOut]
+    children: list[JurisdictionNode]
+
+
+class ImportOut(BaseModel):
+    created: int
+    renamed: int
+    policy_changed: int = Field(description="Existing places given another policy pack")
+    unchanged: int

@@ -1,0 +1,302 @@
+"""Submitting an application (申请): checks the ID number, places the case in its jurisdiction
+and regional policy pack, refuses a second open case for the same person in the same region,
+stores the case and starts its identification workflow. The officer intake (API) and the
+public online form (web) both come through here."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from application.actor import Actor
+from application.errors import Problem
+from domain.assistance import may_apply_from
+from domain.calendar import local_date
+from domain.facts import ApplicantFacts
+from domain.ids import ResidentIdError, parse_resident_id
+from domain.policy.loader import PolicyPackError, load_pack
+from domain.policy.model import PolicyPack
+from domain.vocabulary import CaseStatus, identification_workflow_id
+from store import repos
+from store.models import Case, Jurisdiction
+from store.models_assistance import AssistanceExit
+from store.settings import Settings
+from workflows.contracts import IdentificationInput
+from workflows.identification import IdentificationWorkflow
+from workflows.rules import case_rules
+
+# Applications are made at a county PES office (weifang 二(一)), a street/township or a
+# community/village platform (jilin 二(一), xinyu 第二条(一)), never above a county.
+APPLICATION_LEVELS = ("county", "street", "community")
+
+
+@dataclass(frozen=True)
+class SubmittedCase:
+    case_id: str
+    workflow_id: str
+    policy_pack_id: str
+    policy_pack_ref: str
+    status: str
+    created: bool
+
+
+def new_case_id(now: datetime) -> str:
+    """Human-readable case number: date plus 8 random base32 characters (no personal data)."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return f"YZ{now:%Y%m%d}-" + "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+def invalid_id_number(exc: ResidentIdError, field: str) -> Problem:
+    """422 ``invalid-id-number``: what is wrong with the number (its check digit, its date of
+    birth, ...) in English and Chinese (``detail_zh``, which the pages show), on ``field``."""
+    return Problem(
+        422,
+        "invalid-id-number",
+        "Invalid ID number",
+        str(exc),
+        errors=[{"field": field, "message": str(exc), "code": exc.code}],
+        detail_zh=exc.message_zh,
+    )
+
+
+async def submit_application(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    *,
+    facts: ApplicantFacts,
+    jurisdiction_code: str,
+    policy_id: str | None,
+    actor: Actor | None,
+    now: datetime | None = None,
+) -> SubmittedCase:
+    now = now or datetime.now(UTC)
+    name = (facts.person.name or "").strip()
+    if not name:
+        raise Problem(
+            422,
+            "validation-error",
+            "Invalid request",
+            "facts.person.name: required",
+            errors=[{"field": "facts.person.name", "message": "required", "code": "missing"}],
+        )
+    try:
+        rid = parse_resident_id(facts.person.id_number or "", today=now.date())
+    except ResidentIdError as exc:
+        raise invalid_id_number(exc, "facts.person.id_number") from None
+
+    place = await repos.get_jurisdiction(session, jurisdiction_code)
+    if place is None or (actor is not None and not place.path.startswith(actor.jurisdiction_path)):
+        raise Problem(
+            422,
+            "unknown-jurisdiction",
+            "Unknown jurisdiction",
+            f"jurisdiction {jurisdiction_code} does not exist" + (" in your area" if actor else ""),
+        )
+    if place.level not in APPLICATION_LEVELS:
+        raise Problem(
+            422,
+            "wrong-jurisdiction-level",
+            "Wrong jurisdiction level",
+            f"applications are made at a street/township or community, "
+            f"not at {place.name} ({place.level})",
+        )
+    chain = await repos.ancestors(session, place)
+    pack_id = next((j.policy_pack_id for j in chain if j.policy_pack_id), None)
+    county = next((j for j in chain if j.level == "county"), None)
+    if pack_id is None or county is None:
+        raise Problem(
+            422,
+            "no-policy-for-jurisdiction",
+            "No policy pack for this jurisdiction",
+            f"no regional policy pack or county office is configured above {place.name}",
+        )
+    if policy_id is not None and policy_id != pack_id:
+        raise Problem(
+            422,
+            "policy-mismatch",
+            "Policy does not apply here",
+            f"policy {policy_id} does not apply in {place.name}; {pack_id} does",
+        )
+    try:
+        pack = load_pack(pack_id)
+        # The pack must work for this place before anything is stored; the rules themselves
+        # are built again when the workflow starts (start_identification).
+        case_rules(pack, [repos.place_ref(j) for j in chain])
+    except (PolicyPackError, ValueError) as exc:
+        raise Problem(422, "unknown-policy", "Unknown policy pack", str(exc)) from None
+
+    open_key = f"{pack.id}:{rid.number}"
+    existing = await repos.open_case_for(session, open_key)
+    if existing is not None:
+        await _ensure_started(session, temporal, settings, existing)
+        raise _duplicate(existing, pack.id)
+    await check_reidentification(session, pack, rid.number, local_date(now))
+
+    case_id = new_case_id(now)
+    workflow_id = identification_workflow_id(case_id)
+    stored_facts = facts.model_copy(
+        update={"person": facts.person.model_copy(update={"id_number": rid.number})}
+    )
+    await repos.remember_pack_version(session, pack, now)
+    case = Case(
+        id=case_id,
+        workflow_id=workflow_id,
+        policy_pack_id=pack.id,
+        policy_pack_ref=pack.ref,
+        jurisdiction_code=place.code,
+        jurisdiction_path=place.path,
+        applicant_name=name,
+        id_number=rid.number,
+        id_last4=rid.last_digits(4),
+        facts=stored_facts.model_dump(mode="json"),
+        channel="window" if actor else "online",
+        status=CaseStatus.SUBMITTED,
+        stage="acceptance",
+        open_key=open_key,
+        submitted_by=actor.id if actor else None,
+        submitted_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    try:
+        # Commit before the workflow starts: its first activity reads the case row.
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        existing = await repos.open_case_for(session, open_key)
+        if existing is not None:
+            await _ensure_started(session, temporal, settings, existing)
+            raise _duplicate(existing, pack.id) from None
+        raise
+    await start_identification(session, temporal, settings, case)
+    return SubmittedCase(case_id, workflow_id, pack.id, pack.ref, CaseStatus.SUBMITTED, True)
+
+
+async def start_identification(
+    session: AsyncSession, temporal: Client, settings: Settings, case: Case
+) -> None:
+    """Start the stored case's identification workflow; starting it again is harmless (the
+    workflow id is the case's). When Temporal cannot be reached the case stays stored and
+    submitted: a retry of the submission, or the worker's sweep (:func:`resume_submitted`),
+    starts it — never deleted, because a retry may already have been told it exists."""
+    chain = await repos.ancestors(session, await _jurisdiction(session, case))
+    pack = load_pack(case.policy_pack_id)
+    place = chain[0]
+    try:
+        await temporal.start_workflow(
+            IdentificationWorkflow.run,
+            IdentificationInput(
+                case_id=case.id,
+                applicant_name=case.applicant_name,
+                id_last4=case.id_last4,
+                place=repos.place_ref(place),
+                rules=case_rules(pack, [repos.place_ref(j) for j in chain]),
+            ),
+            id=case.workflow_id,
+            task_queue=settings.temporal_task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        return  # an earlier attempt (or a sweep) started it
+    except RPCError:
+        raise Problem(
+            503,
+            "temporal-unavailable",
+            "Temporal unavailable",
+            f"the application is stored as case {case.id}; its processing starts once the "
+            "workflow engine is back (submitting again is safe)",
+            case_id=case.id,
+        ) from None
+
+
+async def _jurisdiction(session: AsyncSession, case: Case) -> Jurisdiction:
+    place = await repos.get_jurisdiction(session, case.jurisdiction_code)
+    assert place is not None  # a case's place is never deleted
+    return place
+
+
+async def _ensure_started(
+    session: AsyncSession, temporal: Client, settings: Settings, case: Case
+) -> None:
+    """A second submission finds the case open; if its workflow may not have started (still
+    submitted, nothing recorded yet) start it now, so the case the answer names moves."""
+    if case.status == CaseStatus.SUBMITTED and not await repos.has_events(session, case.id):
+        await start_identification(session, temporal, settings, case)
+
+
+async def resume_submitted(
+    session: AsyncSession, temporal: Client, settings: Settings, *, older_than: datetime
+) -> int:
+    """Start the workflows of cases stored but never started (Temporal was away when they
+    were submitted and nobody submitted again); returns how many were (re)started. Run by
+    every worker now and then; idempotent."""
+    started = 0
+    for case in await repos.unstarted_cases(session, submitted_before=older_than):
+        await start_identification(session, temporal, settings, case)
+        started += 1
+    return started
+
+
+async def check_reidentification(
+    session: AsyncSession, pack: PolicyPack, id_number: str, today: date
+) -> None:
+    """A person whose status ended may apply again only as the pack allows: never after a
+    reason with ``may_reapply = false`` (weifang 三(二): 除第 4、5 类人员外...可重新按规定申请认定),
+    and not before the cooldown has run from the last exit (xinyu 第三条(二): 满 3 个月)."""
+    exits = list(
+        (
+            await session.scalars(
+                select(AssistanceExit)
+                .where(
+                    AssistanceExit.policy_pack_id == pack.id,
+                    AssistanceExit.id_number == id_number,
+                )
+                .order_by(AssistanceExit.exited_on.desc())
+            )
+        ).all()
+    )
+    final = next((x for x in exits if not x.may_reapply), None)
+    if final is not None:
+        raise Problem(
+            422,
+            "reapplication-forbidden",
+            "Re-identification not allowed",
+            f"the status ended on {final.exited_on.isoformat()} for a reason after which the "
+            f"person may not apply again: {final.reason_name} ({final.source})",
+            case_id=final.case_id,
+            reason=final.reason_code,
+        )
+    cooldown = pack.clocks.reidentification_cooldown
+    if exits and cooldown is not None:
+        months = cooldown.value if cooldown.unit == "months" else None
+        start = may_apply_from(exits[0].exited_on, months)
+        if today < start:
+            raise Problem(
+                409,
+                "reidentification-cooldown",
+                "Too early to apply again",
+                f"the status ended on {exits[0].exited_on.isoformat()}; a new application is "
+                f"possible from {start.isoformat()} ({cooldown.citation})",
+                case_id=exits[0].case_id,
+                may_apply_from=start.isoformat(),
+            )
+
+
+def _duplicate(existing: Case, pack_id: str) -> Problem:
+    return Problem(
+        409,
+        "duplicate-application",
+        "Application already open",
+        f"an application for this ID number is already open in {pack_id}: case {existing.id}",
+        case_id=existing.id,
+    )

@@ -1,0 +1,420 @@
+"""Cases (案件): the search, what the detail view adds to the case row (deadlines with their
+SLA state, open tasks, documents), the notices served on the applicant as printable documents,
+and the case actions that go to the case's workflow — objections during publicity (异议) and
+withdrawal (撤回), Temporal updates whose validators refuse them at the wrong time.
+
+Privacy: the full ID number appears only in the detail view; lists and documents show it
+masked (:func:`domain.ids.mask_id_number`). Every full view, every search by a full ID number
+(looking a person up by their number is itself sensitive; the audit row keeps only its last
+four characters) and every notice download is written to the audit log. Everything is confined
+to the caller's jurisdiction subtree: a case outside it, or a notice of another case, is 404
+``not-found`` like a missing one."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from application.actor import Actor
+from application.errors import Problem, not_found
+from application.services.applications import invalid_id_number
+from application.services.tasks import UPDATE_ERRORS, workflow_gone
+from domain.calendar import SHANGHAI, deadline_end, local_date, start_of_day
+from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
+from domain.sla import state_at
+from store import cases_repo, repos, tasks_repo
+from store.audit import record_audit
+from store.models import Case, Notice, Task
+from store.settings import Settings
+from workflows.contracts import TASK_KIND_ZH, ObjectionRequest, WithdrawRequest
+from workflows.identification import IdentificationWorkflow
+
+# Case ids are generated ("YZ20261122-ABCD2345"); anything else in a cursor is forged.
+CASE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
+_CASE_ID = re.compile(CASE_ID_PATTERN)
+
+
+async def case_for(session: AsyncSession, actor: Actor, case_id: str) -> Case:
+    """The case if it is inside the caller's subtree; else 404 (as if it did not exist)."""
+    case = await repos.case_in_scope(session, case_id, actor.jurisdiction_path)
+    if case is None:
+        raise not_found("case", case_id)
+    return case
+
+
+async def audit_full_view(session: AsyncSession, actor: Actor, case: Case) -> None:
+    """Every view of a case with the full ID number is written to the audit log."""
+    record_audit(
+        session,
+        actor_id=actor.id,
+        action="view_case_full",
+        object_type="case",
+        object_id=case.id,
+        detail=None,
+        now=datetime.now(UTC),
+    )
+
+
+def workflow_url(settings: Settings, case: Case) -> str:
+    """The case's workflow in the Temporal UI."""
+    return (
+        f"{settings.temporal_ui_url}/namespaces/{settings.temporal_namespace}"
+        f"/workflows/{case.workflow_id}"
+    )
+
+
+async def _update(
+    temporal: Client, case: Case, update: object, arg: object, key: str | None
+) -> object:
+    handle = temporal.get_workflow_handle(case.workflow_id)
+    try:
+        return await handle.execute_update(update, arg, id=key)  # type: ignore[call-overload]
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type in UPDATE_ERRORS:
+            status, slug = UPDATE_ERRORS[cause.type]
+            raise Problem(status, slug, "Not accepted by the case", cause.message) from None
+        raise
+    except RPCError as exc:
+        if await workflow_gone(handle, exc):
+            raise Problem(
+                409, "case-closed", "Case closed", f"case {case.id} is no longer running"
+            ) from None
+        raise Problem(503, "temporal-unavailable", "Temporal unavailable", exc.message) from None
+
+
+async def raise_objection(
+    session: AsyncSession,
+    temporal: Client,
+    actor: Actor,
+    case_id: str,
+    *,
+    content: str,
+    raised_by: str,
+    key: str | None,
+) -> str:
+    """Send an objection to the case's workflow; returns the objection task's id."""
+    case = await case_for(session, actor, case_id)
+    result = await _update(
+        temporal,
+        case,
+        IdentificationWorkflow.raise_objection,
+        ObjectionRequest(
+            content=content, raised_by=raised_by, actor_id=actor.id, actor_name=actor.display_name
+        ),
+        key,
+    )
+    return str(result.task_id)  # type: ignore[attr-defined]
+
+
+async def withdraw(
+    session: AsyncSession,
+    temporal: Client,
+    actor: Actor,
+    case_id: str,
+    *,
+    reason: str,
+    key: str | None,
+) -> None:
+    """Ask the case's workflow to close the case as withdrawn."""
+    case = await case_for(session, actor, case_id)
+    await _update(
+        temporal,
+        case,
+        IdentificationWorkflow.withdraw,
+        WithdrawRequest(reason=reason, actor_id=actor.id, actor_name=actor.display_name),
+        key,
+    )
+
+
+# --- search ------------------------------------------------------------------------------
+
+
+def search_id_number(value: str, now: datetime) -> str:
+    """The 18-character form of a searched ID number (a 15-digit number is converted), or 422
+    ``invalid-id-number`` with the reason (for example the check digit it should have)."""
+    try:
+        return parse_resident_id(value, today=local_date(now)).number
+    except ResidentIdError as exc:
+        raise invalid_id_number(exc, "id_number") from None
+
+
+def encode_cursor(case: Case) -> str:
+    """An opaque cursor: the last row's (submitted_at, id)."""
+    raw = json.dumps({"k": [case.submitted_at.isoformat(), case.id]}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> cases_repo.CaseKey:
+    """The keyset of a cursor made by :func:`encode_cursor`; anything else is 422
+    ``bad-cursor`` (never a query with a forged value)."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        submitted, case_id = json.loads(raw)["k"]
+        at = datetime.fromisoformat(submitted)
+        if at.tzinfo is None or not isinstance(case_id, str) or not _CASE_ID.match(case_id):
+            raise ValueError("not a cursor of this list")
+        return at.astimezone(UTC), case_id
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, binascii.Error):
+        raise Problem(422, "bad-cursor", "Invalid cursor", "the cursor is not valid") from None
+
+
+@dataclass(frozen=True)
+class CaseSearch:
+    """The search's parameters as the route validated them. ``submitted_from`` and
+    ``submitted_to`` are Shanghai dates, both inclusive."""
+
+    id_number: str | None = None
+    name: str | None = None
+    status: str | None = None
+    policy_pack: str | None = None
+    category: str | None = None
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+    cursor: str | None = None
+    limit: int = 50
+
+
+async def search(
+    session: AsyncSession, actor: Actor, params: CaseSearch, now: datetime
+) -> tuple[list[Case], str | None]:
+    """One page of the cases in the caller's subtree matching ``params``, newest first, and
+    the cursor of the next page (None on the last). A search by full ID number is audited."""
+    number = search_id_number(params.id_number, now) if params.id_number is not None else None
+    after = decode_cursor(params.cursor) if params.cursor else None
+    flt = cases_repo.CaseFilter(
+        scope_path=actor.jurisdiction_path,
+        id_number=number,
+        name_prefix=params.name,
+        status=params.status,
+        policy_pack=params.policy_pack,
+        category=params.category,
+        submitted_from=start_of_day(params.submitted_from) if params.submitted_from else None,
+        submitted_before=(
+            start_of_day(params.submitted_to + timedelta(days=1)) if params.submitted_to else None
+        ),
+    )
+    rows = await cases_repo.search_cases(session, flt, after=after, limit=params.limit)
+    if number is not None:
+        record_audit(
+            session,
+            actor_id=actor.id,
+            action="search_id_number",
+            object_type="case_search",
+            object_id="id_number",
+            detail={"id_last4": number[-4:], "case_ids": [c.id for c in rows]},
+            now=now,
+        )
+    next_cursor = encode_cursor(rows[-1]) if len(rows) == params.limit else None
+    return rows, next_cursor
+
+
+def masked_id_number(case: Case) -> str:
+    """The case's ID number as lists and documents show it."""
+    return mask_id_number(case.id_number)
+
+
+# --- the detail view: deadlines, open tasks, documents -------------------------------------
+
+
+def task_sla_state(task: Task, now: datetime) -> str:
+    """A task's SLA state now, from its stored instants, exactly as the inbox computes it
+    (the due instant is the goal: :mod:`store.tasks_repo`, :func:`domain.sla.state_at`); a
+    closed task keeps the state it was closed in."""
+    if task.state != tasks_repo.OPEN:
+        return task.sla_state
+    return str(state_at(task.at_risk_at, task.due_at, task.deadline_at, now))
+
+
+def task_kind_name(kind: str) -> str:
+    """The Chinese name of a task kind (the kind itself when it has none)."""
+    return TASK_KIND_ZH.get(kind, kind)
+
+
+async def open_tasks(session: AsyncSession, case: Case) -> list[tuple[Task, str | None]]:
+    """The case's open tasks, soonest due first, with their assignees' display names. All of
+    them, whatever level they wait at: the case is in the caller's subtree and its timeline
+    already shows every step, so a county review or a supervisor's escalation of it is no
+    secret from the street office that handles it."""
+    tasks = await cases_repo.open_tasks(session, case.id)
+    names = await tasks_repo.display_names(session, (t.assignee_id for t in tasks))
+    return [(t, names.get(t.assignee_id) if t.assignee_id else None) for t in tasks]
+
+
+def identification_deadline_at(case: Case) -> datetime | None:
+    """The instant the identification deadline runs out (the end of its Shanghai day)."""
+    if case.identification_deadline is None:
+        return None
+    return deadline_end(case.identification_deadline)
+
+
+def identification_overdue(case: Case, now: datetime) -> bool:
+    """Whether the case is still undecided past the end of its identification deadline."""
+    end = identification_deadline_at(case)
+    undecided = case.closed_at is None and case.identified_at is None
+    return end is not None and undecided and now >= end
+
+
+def notice_path(case: Case, notice: Notice) -> str:
+    """Where a notice is downloaded (the printable document; ``?format=json`` for data)."""
+    return f"/api/v1/cases/{quote(case.id, safe='')}/notices/{notice.id}"
+
+
+# --- notices as documents ----------------------------------------------------------------
+
+# The file name of each kind of notice (the stored title may carry a qualifier or 《》).
+NOTICE_FILE_NAMES = {
+    "missing_materials": "一次性告知书",
+    "refusal": "不予认定告知书",
+    "not_accepted": "不予受理告知书",
+    "exit": "退出告知书",
+}
+# The closing paragraph of each kind of notice.
+NOTICE_CONCLUSIONS = {
+    "missing_materials": "请按上述清单一次性补齐材料。材料补齐后，我们将继续办理您的认定申请。",
+    "refusal": "经审核，您的申请不符合就业困难人员认定条件，决定不予认定。",
+    "not_accepted": "经查验，您的申请不予受理。",
+    "exit": "经核实，您的就业困难人员身份已依上述情形退出（注销）。",
+}
+_SLA_UNITS_ZH = {"working_days": "个工作日", "calendar_days": "日", "months": "个月"}
+_AGENCY_CODE = re.compile(r"^\d+\s+")
+
+# The documents served on applicants, rendered here for the API's download and included by
+# the web's printable page (web/common.py loads this directory too).
+DOCUMENT_TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+# Autoescape on, always: applicant names, reasons and material names are user input.
+_documents = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(DOCUMENT_TEMPLATES),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+async def notice_for(
+    session: AsyncSession, actor: Actor, case_id: str, notice_id: int
+) -> tuple[Case, Notice]:
+    """The case (in the caller's subtree) and its notice; 404 for anything else."""
+    case = await case_for(session, actor, case_id)
+    notice = await cases_repo.notice_of_case(session, case.id, notice_id)
+    if notice is None:
+        raise not_found("notice", str(notice_id))
+    return case, notice
+
+
+def audit_notice_download(
+    session: AsyncSession, actor: Actor, case: Case, notice: Notice, fmt: str
+) -> None:
+    """Every download of a notice (a document about a named person) is audited."""
+    record_audit(
+        session,
+        actor_id=actor.id,
+        action="download_notice",
+        object_type="notice",
+        object_id=str(notice.id),
+        detail={"case_id": case.id, "kind": notice.kind, "format": fmt},
+        now=datetime.now(UTC),
+    )
+
+
+def chinese_date(d: date) -> str:
+    """A date as official documents write it: 2026年11月22日."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def notice_file_name(case: Case, notice: Notice) -> str:
+    """The download's file name, e.g. 一次性告知书-YZ20261122-ABCD2345.html."""
+    return f"{NOTICE_FILE_NAMES.get(notice.kind, '告知书')}-{case.id}.html"
+
+
+def content_disposition(file_name: str, fallback: str) -> str:
+    """An attachment header with an ASCII ``filename`` for old clients and the UTF-8 name as
+    ``filename*`` (RFC 5987 / RFC 6266)."""
+    ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", fallback)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name, safe='')}"
+
+
+@dataclass(frozen=True)
+class _Material:
+    name: str
+    commitment_may_replace: bool
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _materials(body: dict[str, Any]) -> list[_Material]:
+    items = body.get("items")
+    if not isinstance(items, list):
+        return []
+    return [
+        _Material(
+            name=_text(item.get("name")) or _text(item.get("code")),
+            commitment_may_replace=bool(item.get("commitment_may_replace")),
+        )
+        for item in items
+        if isinstance(item, dict)
+    ]
+
+
+def _supplement_period(body: dict[str, Any]) -> str:
+    sla = body.get("deadline_sla")
+    if not isinstance(sla, dict) or not isinstance(sla.get("value"), int):
+        return ""
+    unit = sla.get("unit")
+    return f"{sla['value']}{_SLA_UNITS_ZH.get(unit, '') if isinstance(unit, str) else ''}"
+
+
+async def _agency(session: AsyncSession, case: Case, body: dict[str, Any]) -> str:
+    """The issuing agency: the one the notice names (its place code dropped), else the office
+    of the case's jurisdiction, where the application was received."""
+    named = _AGENCY_CODE.sub("", _text(body.get("agency")))
+    if named:
+        return named
+    place = await repos.get_jurisdiction(session, case.jurisdiction_code)
+    return place.name if place is not None else case.jurisdiction_code
+
+
+async def notice_context(session: AsyncSession, case: Case, notice: Notice) -> dict[str, Any]:
+    """The notice's words for application/templates/documents/notice body: title, the applicant's
+    name and masked ID number, the body (missing materials / reasons with the clause they rest
+    on), the conclusion, the issuing agency and the date in Chinese. The API's download and
+    the printable page both print exactly these."""
+    body = notice.body if isinstance(notice.body, dict) else {}
+    return {
+        "title": notice.title.strip("《》 ") or NOTICE_FILE_NAMES.get(notice.kind, "告知书"),
+        "kind": notice.kind,
+        "case_id": case.id,
+        "applicant_name": case.applicant_name,
+        "id_number_masked": masked_id_number(case),
+        "materials": _materials(body),
+        "commitment_can_stand_in": bool(body.get("commitment_can_stand_in")),
+        "supplement_period": _supplement_period(body),
+        "reason": _text(body.get("reason")),
+        "basis": _text(body.get("basis")),
+        "stage": _text(body.get("stage")),
+        "conclusion": NOTICE_CONCLUSIONS.get(notice.kind, ""),
+        "agency": await _agency(session, case, body),
+        "issued_on": chinese_date(notice.issued_at.astimezone(SHANGHAI).date()),
+    }
+
+
+async def render_notice(session: AsyncSession, case: Case, notice: Notice) -> str:
+    """The notice as a printable HTML document (application/templates/documents/notice.html)."""
+    template = _documents.get_template("documents/notice.html")
+    return template.render(**await notice_context(session, case, notice))

@@ -1,0 +1,646 @@
+"""The task inbox: what the caller may see (views, filters, keyset pages, badge counts) and
+what they may do with a task (claim, release, reassign, return, take the next one, comment,
+complete).
+
+Scoping: every task is looked up inside the caller's jurisdiction subtree first; a task outside
+it is answered exactly like a task that does not exist (404 ``not-found``), before any role
+check, so nobody learns that a case outside their remit exists. Inside the subtree, an action
+the caller's role does not allow is 403 ``actor-not-allowed``.
+
+Groups and claims (definitions in :mod:`store.tasks_repo`): a user is in a task's group when
+their role is the task's ``candidate_role`` and the task lies inside their subtree. Only group
+members claim (``POST …/claim``, a compare-and-set on the row's version: of concurrent claims
+exactly one wins, the others get 409 ``task-claimed`` naming the holder). The holder or a
+supervisor releases a claim; supervisors (roles supervisor and admin) reassign to a group
+member or return a task to its queue.
+
+Completion is delivered to the case's workflow as a Temporal update whose id is the
+``Idempotency-Key``. A task claimed by someone else can only be completed by its holder (409
+``task-claimed``); an *unclaimed* task may be completed by any group member directly (the
+workflow checks the group again), so a small office is not forced to claim first. The first
+answer for a key is stored and returned for every repeat of it; the key is reserved (a pending
+record, committed) *before* the update is sent, so concurrent repeats wait for that answer
+instead of racing it — and only one request per key ever sends the update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from application.actor import Actor
+from application.errors import PROBLEM_BASE, Problem, not_found
+from application.schemas.tasks import BulkItemOut, HolderOut, TaskListIn
+from store import admin_repo, tasks_repo
+from store.audit import record_audit
+from store.models import Case, Task, User
+from store.models_inbox import TaskComment
+from store.tasks_repo import OPEN, SUPERVISOR_ROLES, TaskFilter, Viewer
+from workflows import contracts as c
+from workflows.identification import IdentificationWorkflow
+
+# Workflow validator/handler error types → (HTTP status, problem type).
+UPDATE_ERRORS: dict[str, tuple[int, str]] = {
+    c.ERR_TASK_UNKNOWN: (404, "not-found"),
+    c.ERR_TASK_CLOSED: (409, "task-closed"),
+    c.ERR_BAD_OUTCOME: (422, "bad-outcome"),
+    c.ERR_MISSING_FIELDS: (422, "missing-fields"),
+    c.ERR_ACTOR_NOT_ALLOWED: (403, "actor-not-allowed"),
+    c.ERR_BAD_FIELD: (422, "bad-field"),
+    c.ERR_NOT_IN_PUBLICITY: (409, "not-in-publicity"),
+    c.ERR_CASE_CLOSED: (409, "case-closed"),
+}
+
+# Attempts of a compare-and-set whose row changed meanwhile for another reason (an SLA event
+# bumps the version of an unassigned task).
+CAS_ATTEMPTS = 5
+# How long a repeat of an Idempotency-Key waits for the first request's answer, and after how
+# long a pending key is considered abandoned (its request died) and taken over.
+COMPLETION_WAIT = timedelta(seconds=60)
+COMPLETION_STALE = timedelta(minutes=5)
+_POLL_SECONDS = 0.05
+# _settle_key's mark for a completion that failed after possibly reaching the workflow.
+UNCERTAIN = "uncertain"
+
+
+def viewer(actor: Actor) -> Viewer:
+    return Viewer(user_id=actor.id, role=actor.role, path=actor.jurisdiction_path)
+
+
+def is_supervisor(actor: Actor) -> bool:
+    return actor.role in SUPERVISOR_ROLES
+
+
+def _not_allowed(detail: str) -> Problem:
+    return Problem(403, "actor-not-allowed", "Not allowed", detail)
+
+
+def _closed(task: Task) -> Problem:
+    return Problem(
+        409, "task-closed", "Task already closed", f"task {task.id} is already {task.state}"
+    )
+
+
+async def _claimed(session: AsyncSession, task: Task) -> Problem:
+    holder = await tasks_repo.user_by_id(session, task.assignee_id) if task.assignee_id else None
+    name = holder.display_name if holder else "another user"
+    return Problem(
+        409,
+        "task-claimed",
+        "Task claimed",
+        f"task {task.id} is claimed by {name}",
+        holder={"id": task.assignee_id, "display_name": name},
+    )
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+async def get_task(session: AsyncSession, actor: Actor, task_id: str) -> Task:
+    """The task, freshly read, if it is in the caller's subtree; else 404."""
+    task = await tasks_repo.task_in_scope(session, task_id, actor.jurisdiction_path)
+    if task is None:
+        raise not_found("task", task_id)
+    return task
+
+
+def encode_cursor(sort: str, task: Task) -> str:
+    """An opaque cursor: the sort it belongs to and the last row's sort key."""
+    key: list[Any] = [task.due_at.isoformat(), task.id]
+    if sort == "priority":
+        key.insert(0, task.priority)
+    raw = json.dumps({"s": sort, "k": key}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tasks_repo.DueKey | tasks_repo.PriorityKey:
+    bad = Problem(422, "bad-cursor", "Invalid cursor", "the cursor is not valid")
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = json.loads(raw)
+        cursor_sort, key = data["s"], data["k"]
+    except (ValueError, TypeError, KeyError, binascii.Error):
+        raise bad from None
+    if cursor_sort != sort:
+        raise Problem(
+            422,
+            "bad-cursor",
+            "Cursor of another sort",
+            f"this cursor belongs to sort={cursor_sort}, not sort={sort}",
+        )
+    try:
+        if sort == "priority":
+            priority, due, tid = key
+            return int(priority), _aware(datetime.fromisoformat(due)), str(tid)
+        due, tid = key
+        return _aware(datetime.fromisoformat(due)), str(tid)
+    except (ValueError, TypeError):
+        raise bad from None
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive instant in cursor")
+    return value
+
+
+def task_filter(params: TaskListIn) -> TaskFilter:
+    return TaskFilter(
+        view=params.view,
+        state=params.state,
+        kind=params.kind,
+        due_from=params.due_from,
+        due_to=params.due_to,
+        category=params.category,
+        policy=params.policy,
+        name=params.name,
+        id_last4=params.id_last4,
+        sort=params.sort,
+    )
+
+
+async def list_tasks(
+    session: AsyncSession, actor: Actor, params: TaskListIn, now: datetime
+) -> tuple[list[Task], str | None]:
+    """One page of the caller's view and the cursor of the next page (None on the last)."""
+    after = decode_cursor(params.cursor, params.sort) if params.cursor else None
+    who = viewer(actor)
+    if params.jurisdiction is not None:
+        # A place of the caller's subtree narrows the list to it (the dashboard's drill-down
+        # lands here); a place outside it is not found, as every object out of scope.
+        place = await admin_repo.jurisdiction_in_scope(
+            session, params.jurisdiction, actor.jurisdiction_path
+        )
+        if place is None:
+            raise not_found("jurisdiction", params.jurisdiction)
+        who = replace(who, path=place.path)
+    rows = await tasks_repo.list_tasks(
+        session, who, task_filter(params), now=now, after=after, limit=params.limit
+    )
+    next_cursor = encode_cursor(params.sort, rows[-1]) if len(rows) == params.limit else None
+    return rows, next_cursor
+
+
+async def assignee_names(session: AsyncSession, tasks: Sequence[Task]) -> dict[int, str]:
+    return await tasks_repo.display_names(session, (t.assignee_id for t in tasks))
+
+
+async def counts(session: AsyncSession, actor: Actor, *, cap: int) -> dict[str, int]:
+    return await tasks_repo.count_views(session, viewer(actor), now=datetime.now(UTC), cap=cap)
+
+
+# --- claims ------------------------------------------------------------------------------
+
+
+async def claim(session: AsyncSession, actor: Actor, task_id: str) -> Task:
+    """Claim an unassigned open task of one of the caller's groups (compare-and-set on the
+    version). Claiming a task one already holds is a no-op."""
+    for _ in range(CAS_ATTEMPTS):
+        task = await get_task(session, actor, task_id)
+        if not tasks_repo.in_group(actor.role, actor.jurisdiction_path, task):
+            raise _not_allowed(f"{actor.username} is not in the group of task {task_id}")
+        if task.state != OPEN:
+            raise _closed(task)
+        if task.assignee_id == actor.id:
+            return task
+        if task.assignee_id is not None:
+            raise await _claimed(session, task)
+        won = await tasks_repo.set_assignee(
+            session, task.id, actor.id, current=None, version=task.version
+        )
+        if won is not None:
+            return won
+    raise await _claimed(session, await get_task(session, actor, task_id))
+
+
+async def unclaim(session: AsyncSession, actor: Actor, task_id: str) -> Task:
+    """Release a claim: the holder, or a supervisor. Releasing an unclaimed task is a no-op."""
+    for _ in range(CAS_ATTEMPTS):
+        task = await get_task(session, actor, task_id)
+        if task.state != OPEN:
+            raise _closed(task)
+        if task.assignee_id is None:
+            return task
+        if task.assignee_id != actor.id and not is_supervisor(actor):
+            raise _not_allowed("only the holder of the claim or a supervisor may release it")
+        won = await tasks_repo.set_assignee(session, task.id, None, current=task.assignee_id)
+        if won is not None:
+            return won
+    raise Problem(409, "task-busy", "Task busy", f"task {task_id} kept changing; try again")
+
+
+def _require_supervisor(actor: Actor) -> None:
+    if not is_supervisor(actor):
+        raise _not_allowed("only supervisors reassign tasks or return them to the queue")
+
+
+async def eligible_target(session: AsyncSession, actor: Actor, user_id: int) -> User:
+    """The user a supervisor assigns to: active and inside the supervisor's subtree (the
+    task-specific group check is :func:`tasks_repo.in_group`). Anything else is 422, the same
+    answer for a user who does not exist."""
+    user = await tasks_repo.user_by_id(session, user_id)
+    if (
+        user is None
+        or not user.active
+        or not user.jurisdiction_path.startswith(actor.jurisdiction_path)
+    ):
+        raise Problem(
+            422, "bad-assignee", "Cannot assign", f"user {user_id} cannot be assigned tasks here"
+        )
+    return user
+
+
+async def reassign(session: AsyncSession, actor: Actor, task_id: str, user_id: int) -> Task:
+    """Supervisors: give an open task to a member of its group (whoever holds it now)."""
+    task = await get_task(session, actor, task_id)
+    _require_supervisor(actor)
+    target = await eligible_target(session, actor, user_id)
+    return await _reassign_to(session, actor, task, target)
+
+
+async def _reassign_to(session: AsyncSession, actor: Actor, task: Task, target: User) -> Task:
+    if not tasks_repo.in_group(target.role, target.jurisdiction_path, task):
+        raise Problem(
+            422,
+            "bad-assignee",
+            "Cannot assign",
+            f"user {target.id} is not in the group of task {task.id}",
+        )
+    for _ in range(CAS_ATTEMPTS):
+        if task.state != OPEN:
+            raise _closed(task)
+        if task.assignee_id == target.id:
+            return task
+        previous = task.assignee_id
+        won = await tasks_repo.set_assignee(session, task.id, target.id, version=task.version)
+        if won is not None:
+            now = datetime.now(UTC)
+            tasks_repo.notify_assignment(session, won, by=actor.display_name, now=now)
+            record_audit(
+                session,
+                actor_id=actor.id,
+                action="task_reassign",
+                object_type="task",
+                object_id=won.id,
+                detail={"from": previous, "to": target.id},
+                now=now,
+            )
+            return won
+        task = await get_task(session, actor, task.id)
+    raise Problem(409, "task-busy", "Task busy", f"task {task.id} kept changing; try again")
+
+
+async def return_to_queue(session: AsyncSession, actor: Actor, task_id: str) -> Task:
+    """Supervisors: clear the assignee so the group sees the task again."""
+    task = await get_task(session, actor, task_id)
+    _require_supervisor(actor)
+    for _ in range(CAS_ATTEMPTS):
+        if task.state != OPEN:
+            raise _closed(task)
+        if task.assignee_id is None:
+            return task
+        previous = task.assignee_id
+        won = await tasks_repo.set_assignee(session, task.id, None, current=previous)
+        if won is not None:
+            record_audit(
+                session,
+                actor_id=actor.id,
+                action="task_return",
+                object_type="task",
+                object_id=won.id,
+                detail={"from": previous},
+                now=datetime.now(UTC),
+            )
+            return won
+        task = await get_task(session, actor, task_id)
+    raise Problem(409, "task-busy", "Task busy", f"task {task_id} kept changing; try again")
+
+
+async def claim_next(session: AsyncSession, actor: Actor) -> Task | None:
+    """Claim the most urgent unassigned open task of the caller's groups, or None."""
+    return await tasks_repo.claim_next(session, viewer(actor), now=datetime.now(UTC))
+
+
+def _bulk_item(task_id: str, problem: Problem) -> BulkItemOut:
+    if problem.status == 404:
+        return BulkItemOut(task_id=task_id, result="not_found")
+    if problem.status == 409:
+        holder = problem.extra.get("holder")
+        return BulkItemOut(
+            task_id=task_id,
+            result="conflict",
+            reason=PROBLEM_BASE + problem.type,
+            holder=HolderOut(**holder) if holder else None,
+        )
+    if problem.status in (403, 422):
+        return BulkItemOut(
+            task_id=task_id, result="not_allowed", reason=PROBLEM_BASE + problem.type
+        )
+    raise problem
+
+
+def _unique(task_ids: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(task_ids))
+
+
+async def bulk_claim(
+    session: AsyncSession, actor: Actor, task_ids: Sequence[str]
+) -> list[BulkItemOut]:
+    """Claim each task on its own (each item atomic, the batch not). Rows are locked in id
+    order whatever the request's order, so two overlapping bulk requests cannot deadlock."""
+    results: dict[str, BulkItemOut] = {}
+    for task_id in sorted(_unique(task_ids)):
+        try:
+            await claim(session, actor, task_id)
+            results[task_id] = BulkItemOut(task_id=task_id, result="claimed")
+        except Problem as problem:
+            results[task_id] = _bulk_item(task_id, problem)
+    return [results[t] for t in _unique(task_ids)]
+
+
+async def bulk_reassign(
+    session: AsyncSession, actor: Actor, task_ids: Sequence[str], user_id: int
+) -> list[BulkItemOut]:
+    """Supervisors: reassign each task on its own to ``user_id`` (403 for other roles, 422
+    when the user cannot be assigned anything in the caller's subtree)."""
+    _require_supervisor(actor)
+    target = await eligible_target(session, actor, user_id)
+    results: dict[str, BulkItemOut] = {}
+    for task_id in sorted(_unique(task_ids)):
+        try:
+            task = await get_task(session, actor, task_id)
+            await _reassign_to(session, actor, task, target)
+            results[task_id] = BulkItemOut(task_id=task_id, result="reassigned")
+        except Problem as problem:
+            results[task_id] = _bulk_item(task_id, problem)
+    return [results[t] for t in _unique(task_ids)]
+
+
+# --- comments ----------------------------------------------------------------------------
+
+
+async def comments(
+    session: AsyncSession, actor: Actor, task_id: str
+) -> list[tuple[TaskComment, str]]:
+    await get_task(session, actor, task_id)
+    return await tasks_repo.task_comments(session, task_id)
+
+
+async def add_comment(
+    session: AsyncSession, actor: Actor, task_id: str, body: str
+) -> tuple[TaskComment, str]:
+    """Anyone who can see the task may comment on it (open or closed)."""
+    await get_task(session, actor, task_id)
+    comment = await tasks_repo.add_comment(
+        session, task_id=task_id, user_id=actor.id, body=body, now=datetime.now(UTC)
+    )
+    return comment, actor.display_name
+
+
+# --- completion --------------------------------------------------------------------------
+
+
+def _key_reused() -> Problem:
+    return Problem(
+        422,
+        "idempotency-key-reused",
+        "Idempotency-Key reused",
+        "this Idempotency-Key was already used for another request",
+    )
+
+
+async def _reserve_key(
+    session: AsyncSession, key: str, task_id: str, user_id: int
+) -> tuple[tuple[int, dict[str, Any]] | None, bool]:
+    """Reserve ``key`` for this request, or return the answer stored for it — waiting while
+    another request holding the key is still under way. Returns (stored answer or None,
+    whether an earlier attempt under this key may already have delivered the decision).
+    Commits: the reservation must be visible to concurrent requests, and no connection is
+    held while waiting."""
+    deadline = time.monotonic() + COMPLETION_WAIT.total_seconds()
+    while True:
+        previous = await tasks_repo.completion_for_key(session, key)
+        if previous is None:
+            tasks_repo.reserve_completion(
+                session, key=key, task_id=task_id, user_id=user_id, now=datetime.now(UTC)
+            )
+            try:
+                await session.commit()
+                return None, False
+            except IntegrityError:
+                await session.rollback()  # a concurrent request reserved it first
+                continue
+        if previous.task_id != task_id or previous.user_id != user_id:
+            await session.commit()
+            raise _key_reused()
+        if previous.status_code not in (tasks_repo.PENDING, tasks_repo.UNCERTAIN):
+            await session.commit()
+            return (previous.status_code, previous.body), False
+        now = datetime.now(UTC)
+        # Taken over: an uncertain attempt at once; a pending one when its request died (too
+        # old), or when the task is closed already (its request got as far as the workflow
+        # and then lost the database before it could store the answer).
+        if (
+            previous.status_code == tasks_repo.UNCERTAIN
+            or now - previous.created_at > COMPLETION_STALE
+            or await tasks_repo.task_state(session, task_id) != OPEN
+        ):
+            taken = await tasks_repo.take_over_completion(session, key, seen=previous, now=now)
+            await session.commit()
+            if taken:
+                return None, True
+            continue
+        await session.commit()  # end the read transaction, give the connection back
+        if time.monotonic() > deadline:
+            raise Problem(
+                409,
+                "completion-in-progress",
+                "Completion in progress",
+                "a request with this Idempotency-Key is still being processed; retry later",
+            )
+        await asyncio.sleep(_POLL_SECONDS)
+
+
+async def _settle_key(
+    session: AsyncSession, key: str, answer: tuple[int, dict[str, Any]] | str | None
+) -> None:
+    """Store the answer of a reserved key; or (None) release the key, the request having been
+    refused before anything happened; or ("uncertain") mark it for a retry to find out
+    whether the workflow took the decision."""
+    if answer is None or answer == UNCERTAIN:
+        await session.rollback()  # whatever failed may have left the transaction unusable
+        if answer is None:
+            await tasks_repo.release_completion(session, key)
+        else:
+            await tasks_repo.mark_uncertain(session, key)
+    else:
+        assert isinstance(answer, tuple)
+        await tasks_repo.finish_completion(session, key, status_code=answer[0], body=answer[1])
+    await session.commit()
+
+
+async def complete_task(
+    session: AsyncSession,
+    temporal: Client,
+    actor: Actor,
+    task_id: str,
+    *,
+    outcome: str,
+    fields: dict[str, Any],
+    comment: str,
+    idempotency_key: str,
+) -> tuple[int, dict[str, Any]]:
+    """Returns (HTTP status, body). Repeats of a key return the first answer; a completion
+    of a closed task under a new key is 409 ``task-closed``; a task claimed by someone else is
+    409 ``task-claimed``; a task whose case's workflow is no longer running is 409
+    ``case-closed``. A retry after an answer was lost (Temporal or the database away
+    mid-request) gets 200 if the first attempt's decision was taken. Commits the session
+    (see :func:`_reserve_key`)."""
+    await get_task(session, actor, task_id)  # out of scope: 404, and the key stays unused
+    stored, retry = await _reserve_key(session, idempotency_key, task_id, actor.id)
+    if stored is not None:
+        return stored
+    decision = c.CompleteTaskRequest(
+        task_id=task_id,
+        outcome=outcome,
+        actor_id=actor.id,
+        actor_name=actor.display_name,
+        actor_role=actor.role,
+        actor_jurisdiction_path=actor.jurisdiction_path,
+        fields=fields,
+        comment=comment,
+    )
+    try:
+        body = await _deliver(session, temporal, actor, decision, key=idempotency_key, retry=retry)
+    except Problem as problem:
+        # A refusal happened before anything changed; a 503 may have come after the workflow
+        # took the decision (the answer lost on the way back).
+        await _settle_key(session, idempotency_key, UNCERTAIN if problem.status >= 500 else None)
+        raise
+    except BaseException:
+        await _settle_key(session, idempotency_key, UNCERTAIN)
+        raise
+    await _settle_key(session, idempotency_key, (200, body))
+    return 200, body
+
+
+async def _deliver(
+    session: AsyncSession,
+    temporal: Client,
+    actor: Actor,
+    decision: c.CompleteTaskRequest,
+    *,
+    key: str,
+    retry: bool,
+) -> dict[str, Any]:
+    task = await get_task(session, actor, decision.task_id)  # read after the key was reserved
+    if task.state != OPEN and not retry:
+        raise _closed(task)
+    if task.assignee_id is not None and task.assignee_id != actor.id:
+        raise await _claimed(session, task)
+    workflow_id = task.workflow_id
+    await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
+    handle = temporal.get_workflow_handle(workflow_id)
+    try:
+        # The update id is the key: Temporal answers a retried update with its first result.
+        result = await handle.execute_update(IdentificationWorkflow.complete_task, decision, id=key)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type in UPDATE_ERRORS:
+            status, slug = UPDATE_ERRORS[cause.type]
+            problem = Problem(status, slug, "Task not completed", cause.message)
+            if errors := field_errors(cause, prefix="fields."):
+                problem.extra["errors"] = errors
+            raise problem from None
+        raise
+    except RPCError as exc:
+        # The workflow ended while this request was on its way (a concurrent completion
+        # closed the case) or before it (the case was closed, its workflow terminated): a
+        # stale decision is the user's conflict, not an outage. Only an engine that cannot be
+        # reached (or answers otherwise) is 503.
+        again = await get_task(session, actor, decision.task_id)
+        if again.state != OPEN:
+            if _recorded(again, key):
+                # This decision closed it — this request's (its answer lost on the way back)
+                # or an earlier attempt's under this key, the workflow having ended since so
+                # that Temporal cannot repeat the answer: the task row holds it.
+                return await _answer_from_record(session, again)
+            raise _closed(again) from None
+        if await workflow_gone(handle, exc):
+            raise Problem(
+                409,
+                "case-closed",
+                "Case closed",
+                f"the case of task {decision.task_id} is no longer running; "
+                "the decision was not recorded",
+            ) from None
+        raise Problem(
+            503,
+            "temporal-unavailable",
+            "Temporal unavailable",
+            f"the workflow engine did not accept the decision: {exc.message}",
+        ) from None
+    return asdict(result)
+
+
+def _recorded(task: Task, key: str) -> bool:
+    """Whether the closed task holds the decision of the request with this key."""
+    return task.state == "completed" and (task.outcome or {}).get("update_id") == key
+
+
+async def _answer_from_record(session: AsyncSession, task: Task) -> dict[str, Any]:
+    case = await session.get(Case, task.case_id)
+    assert case is not None and task.outcome is not None
+    return asdict(c.CompleteTaskResult(task.id, task.outcome["outcome"], case.status))
+
+
+def field_errors(cause: ApplicationError, prefix: str = "") -> list[dict[str, str]]:
+    """The fields a workflow's refusal names (its details: ``{"missing": [...]}`` or
+    ``{"field": name}``; a bad outcome names ``outcome``), as the API's field-level errors
+    (``prefix`` + name), so a client or page can show each beside its field."""
+    details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
+    if cause.type == c.ERR_MISSING_FIELDS:
+        return [
+            {"field": f"{prefix}{name}", "message": "required", "code": "missing"}
+            for name in details.get("missing", [])
+        ]
+    if "field" in details:
+        name = f"{prefix}{details['field']}"
+        return [{"field": name, "message": cause.message, "code": "choice"}]
+    if cause.type == c.ERR_BAD_OUTCOME:
+        return [{"field": "outcome", "message": cause.message, "code": "choice"}]
+    return []
+
+
+async def workflow_gone(handle: WorkflowHandle[Any, Any], exc: RPCError) -> bool:
+    """Whether an update refused with ``exc`` was refused because the workflow is no longer
+    running. The server answers NOT_FOUND for a finished workflow ("workflow execution
+    already completed"; the test server: "update … not found"), but NOT_FOUND alone could
+    also be a misconfigured namespace, so the workflow's own status decides. Any other code
+    (UNAVAILABLE, DEADLINE_EXCEEDED, …) is the engine, not the case."""
+    if exc.status != RPCStatusCode.NOT_FOUND:
+        return False
+    try:
+        description = await handle.describe()
+    except RPCError as again:
+        # A workflow that does not exist is gone too; a namespace that does not is not.
+        return again.status == RPCStatusCode.NOT_FOUND and "namespace" not in again.message.lower()
+    return description.status != WorkflowExecutionStatus.RUNNING
