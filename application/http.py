@@ -68,11 +68,15 @@ SESSION_COOKIE = "yz_session"
 
 
 async def _user_from_token(session: AsyncSession, settings: Settings, token: str) -> User | None:
-    user_id = read_token(settings.secret_key, token, datetime.now(UTC))
-    if user_id is None:
+    """The active user a token belongs to, if the token is well signed, unexpired and of the
+    user's current session epoch (an ended session's token is refused)."""
+    claim = read_token(settings.secret_key, token, datetime.now(UTC))
+    if claim is None:
         return None
-    user = await session.get(User, user_id)
-    return user if user is not None and user.active else None
+    user = await session.get(User, claim.user_id)
+    if user is None or not user.active or user.session_epoch != claim.epoch:
+        return None
+    return user
 
 
 def _token(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
@@ -108,6 +112,16 @@ async def optional_actor(
 ) -> Actor | None:
     token = _token(request, credentials)
     user = await _user_from_token(session, settings, token) if token else None
+    if user is None and credentials is not None:
+        # A caller who sent credentials must learn that they failed, rather than be served
+        # as anonymous (an expired token would otherwise file an application as the public).
+        raise Problem(
+            401,
+            "unauthorized",
+            "Not authenticated",
+            "the bearer token is invalid, expired or of an ended session; log in again or "
+            "send no token",
+        )
     return Actor.of(user) if user else None
 
 

@@ -59,6 +59,10 @@ class User(Base):
     jurisdiction_code: Mapped[str] = mapped_column(ForeignKey("jurisdictions.code"))
     jurisdiction_path: Mapped[str] = mapped_column(PathString(), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Every token names the epoch it was issued in; raising it ends all of the user's sessions
+    # at once (logout, a password changed or reset, a new role or place, deactivation) —
+    # application/security.py.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -19,7 +19,7 @@ from temporalio.testing import WorkflowEnvironment
 from application.security import issue_token
 from store import repos
 from store.db import make_engine, make_sessionmaker
-from store.models import Case, Task
+from store.models import Case, Task, User
 from store.settings import Settings
 from tests.factories import pinned_ref
 from worker.demo import DEMO_PASSWORD, seed_demo
@@ -110,6 +110,17 @@ class System:
         if self._engine is not None:
             await self._engine.dispose()
             self._engine = None
+
+    async def token_for(self, user_id: int) -> str:
+        """A token for the user's current session (one issued before they logged out, or before
+        their password or access changed, no longer counts)."""
+        async with self.sessions()() as session:
+            user = await session.get(User, user_id)
+            assert user is not None, user_id
+            epoch = user.session_epoch
+        return issue_token(
+            self.settings.secret_key, user_id, datetime.now(UTC), timedelta(hours=2), epoch
+        )
 
     def headers_for(self, user_id: int) -> dict[str, str]:
         token = issue_token(

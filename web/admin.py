@@ -50,7 +50,7 @@ from domain.department_data import LISTS, DepartmentList
 from infra.mail import TLS_MODES
 from store import calendar_admin
 from store.policy_admin import PACK_ID_PATTERN, PACK_REF_PATTERN
-from web.common import AdminPage, PageActor, check_csrf, render
+from web.common import AdminPage, PageActor, check_csrf, render, set_session_cookie
 from web.i18n import gettext as _
 from web.problems import problem_message
 
@@ -1050,7 +1050,9 @@ async def change_password(
         errors: FieldErrors = {"new_password2": ["the two new passwords differ"]}
         return await _account_page(request, session, actor, 422, errors=errors)
     try:
-        await admin_service.change_own_password(session, actor, current_password, new_password)
+        user = await admin_service.change_own_password(
+            session, actor, current_password, new_password
+        )
     except Problem as p:
         errors = problem_fields(p)
         return await _account_page(
@@ -1061,4 +1063,7 @@ async def change_password(
             errors=errors,
             problem=None if errors else refusal(p),
         )
-    return RedirectResponse("/account?done=password", status_code=303)
+    # The change ended every session of the user; this browser stays in with a new one.
+    response = RedirectResponse("/account?done=password", status_code=303)
+    set_session_cookie(response, request, user)
+    return response

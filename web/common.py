@@ -17,15 +17,18 @@ from urllib.parse import quote, urlencode
 
 import jinja2
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from application.errors import Problem
 from application.http import SESSION_COOKIE, Actor, SessionDep, optional_actor
+from application.security_headers import behind_tls
 from application.services.admin import ROLE_ZH
+from application.services.auth import session_token
 from application.services.cases import DOCUMENT_TEMPLATES
 from domain.calendar import SHANGHAI
 from store import repos
+from store.models import User
 from web import i18n
 from web.problems import problem_message
 from workflows.contracts import TASK_KIND_ZH
@@ -95,6 +98,21 @@ def csrf_for(request: Request) -> str:
 
 
 CSRF_HEADER = "X-CSRF-Token"
+
+
+def set_session_cookie(response: Response, request: Request, user: User) -> None:
+    """Log ``user`` in on this browser: the session cookie for their current session epoch
+    (after a password change, the new epoch's, so that the browser that changed it stays in)."""
+    settings = request.app.state.settings
+    issued = session_token(settings, user)
+    response.set_cookie(
+        SESSION_COOKIE,
+        issued.token,
+        max_age=int(issued.ttl.total_seconds()),
+        httponly=True,
+        samesite="lax",
+        secure=behind_tls(settings, request),
+    )
 
 
 def check_csrf(request: Request, token: str | None) -> None:

@@ -8,7 +8,6 @@ the same services as the API (no SQL here)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, FastAPI, Form, Request
@@ -24,9 +23,7 @@ from application.http import (
     SettingsDep,
     client_address,
 )
-from application.security import issue_token
-from application.security_headers import behind_tls
-from application.services.auth import authenticate
+from application.services.auth import authenticate, log_out
 from web import (
     admin,
     cases,
@@ -40,7 +37,15 @@ from web import (
     tasks,
     verification,
 )
-from web.common import HERE, LoginRequired, check_csrf, login_url, problem_page, render
+from web.common import (
+    HERE,
+    LoginRequired,
+    check_csrf,
+    login_url,
+    problem_page,
+    render,
+    set_session_cookie,
+)
 from web.i18n import LocaleMiddleware, gettext
 
 router = APIRouter(include_in_schema=False)
@@ -104,23 +109,23 @@ async def login(
         page = render(request, "login.html", status=status, error=error, next=next)
         page.headers.update(problem.headers)
         return page
-    ttl = timedelta(minutes=settings.token_ttl_minutes)
-    token = issue_token(settings.secret_key, user.id, datetime.now(UTC), ttl)
     response = RedirectResponse(_safe_next(next) or home_for(Actor.of(user)), status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(ttl.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=behind_tls(settings, request),
-    )
+    set_session_cookie(response, request, user)
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+async def logout(
+    request: Request,
+    session: SessionDep,
+    actor: OptionalActor,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    """Log out: every session of the user ends (this browser's cookie, their other browsers'
+    and their API tokens), not only the cookie here."""
     check_csrf(request, csrf)
+    if actor is not None:
+        await log_out(session, actor.id)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -53,7 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.actor import Actor
 from application.errors import Problem, not_found
-from application.security import hash_password, verify_password
+from application.security import end_sessions, hash_password, verify_password
 from domain.policy.loader import list_packs
 from store import admin_repo, repos
 from store.audit import record_audit
@@ -174,6 +174,10 @@ async def _verify(password_hash: str, password: str) -> bool:
 
 
 # --- users -------------------------------------------------------------------------------------
+
+
+# A change of any of these ends the user's sessions (what they may see and do changed).
+ACCESS_FIELDS = frozenset({"role", "jurisdiction_code", "active"})
 
 
 def snapshot(user: User) -> dict[str, Any]:
@@ -411,6 +415,9 @@ async def update_user(
         user.active = changes.active
     after = snapshot(user)
     changed = {k for k in after if after[k] != before[k]}
+    if changed & ACCESS_FIELDS:
+        # What the user may see and do changed: sessions opened under the old access end.
+        end_sessions(user)
     if changed:
         _audit(
             session,
@@ -444,6 +451,7 @@ async def reset_password(session: AsyncSession, actor: Actor, user_id: int, pass
     if broken:
         raise _weak_password(broken, "password")
     user.password_hash = await _hash(password)
+    end_sessions(user)  # whoever held the old password is out at once
     _audit(session, actor, "reset_password", "user", str(user.id), {"username": user.username})
     await session.flush()
 
@@ -939,9 +947,10 @@ async def profile(session: AsyncSession, actor: Actor) -> Profile:
 
 async def change_own_password(
     session: AsyncSession, actor: Actor, current_password: str, new_password: str
-) -> None:
+) -> User:
     """Change the caller's password: 422 ``validation-error`` naming ``current_password`` when
-    it is wrong and ``new_password`` when it breaks a rule."""
+    it is wrong and ``new_password`` when it breaks a rule. Every session of the caller ends
+    (someone who had the old password is out); the page logs its own browser in again."""
     user = await session.get(User, actor.id)
     assert user is not None
     errors: list[dict[str, str]] = []
@@ -969,5 +978,7 @@ async def change_own_password(
     if errors:
         raise _field_errors(errors)
     user.password_hash = await _hash(new_password)
+    end_sessions(user)
     _audit(session, actor, "change_password", "user", str(user.id), {"username": user.username})
     await session.flush()
+    return user

@@ -56,7 +56,7 @@ async def me(session: SessionDep, actor: CurrentActor) -> MeOut:
 async def change_password(
     body: PasswordChangeIn, session: SessionDep, actor: CurrentActor
 ) -> Response:
-    """Change the caller's password; the current password is required. Tokens already issued
-    stay valid until they expire (they are stateless)."""
+    """Change the caller's password; the current password is required. Every session of the
+    caller ends with it (this token too: log in again with the new password)."""
     await service.change_own_password(session, actor, body.current_password, body.new_password)
     return Response(status_code=204)

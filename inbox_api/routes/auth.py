@@ -1,16 +1,15 @@
-"""Token login (POST /api/v1/auth/token, OAuth2 password form)."""
+"""Token login (POST /api/v1/auth/token, OAuth2 password form) and logout (POST
+/api/v1/auth/logout, which ends every session of the caller: tokens and page cookies)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Request, Response
 
-from application.http import SessionDep, SettingsDep, client_address
+from application.http import CurrentActor, SessionDep, SettingsDep, client_address
 from application.schemas.auth import TokenOut
-from application.security import issue_token
-from application.services.auth import authenticate
+from application.services.auth import authenticate, log_out, session_token
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -32,8 +31,17 @@ async def token(
 ) -> TokenOut:
     """Log in with username and password (OAuth2 password form) and get a bearer token."""
     user = await authenticate(session, settings, client_address(request), username, password)
-    ttl = timedelta(minutes=settings.token_ttl_minutes)
-    return TokenOut(
-        access_token=issue_token(settings.secret_key, user.id, datetime.now(UTC), ttl),
-        expires_in=int(ttl.total_seconds()),
-    )
+    issued = session_token(settings, user)
+    return TokenOut(access_token=issued.token, expires_in=int(issued.ttl.total_seconds()))
+
+
+@router.post(
+    "/logout",
+    status_code=204,
+    responses={401: {"description": "no valid token (nothing to end)"}},
+)
+async def logout(session: SessionDep, actor: CurrentActor) -> Response:
+    """End every session of the caller: this token, the caller's other tokens and their page
+    cookies stop working at once (tokens are not stored, so one cannot be ended alone)."""
+    await log_out(session, actor.id)
+    return Response(status_code=204)

@@ -476,6 +476,12 @@ async def test_deactivated_user_is_locked_out(system: System) -> None:
 
     r = await system.http.patch(f"{USERS}/{uid}", headers=admin, json={"active": True})
     assert r.status_code == 200, r.text
+    # Active again, the user logs in again: the sessions from before stay ended.
+    problem(await system.http.get("/api/v1/me", headers=token), 401, "unauthorized")
+    r = await system.http.post(
+        "/api/v1/auth/token", data={"username": username, "password": SECRET}
+    )
+    token = {"Authorization": f"Bearer {r.json()['access_token']}"}
     assert (await system.http.get("/api/v1/me", headers=token)).status_code == 200
 
 

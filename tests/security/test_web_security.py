@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,7 +19,6 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from application.http import SESSION_COOKIE
-from application.security import issue_token
 from application.security_headers import DOCS_CSP, HSTS, PAGE_CSP
 from tests.api.test_authz_matrix import (
     ACTORS,
@@ -61,8 +59,9 @@ def browser(system: System, token: str | None = None, base: str = "http://test")
     return client
 
 
-def session_token(system: System, user_id: int) -> str:
-    return issue_token(system.settings.secret_key, user_id, datetime.now(UTC), timedelta(hours=1))
+async def session_token(system: System, user_id: int) -> str:
+    # The user's current session: the routes tried below include logout and password changes.
+    return await system.token_for(user_id)
 
 
 # --- headers ----------------------------------------------------------------------------------
@@ -112,7 +111,7 @@ def test_templates_have_nothing_inline_the_policy_would_block() -> None:
 
 async def test_headers_on_every_kind_of_response(system: System) -> None:
     region = await system.make_region()
-    async with browser(system, session_token(system, region.users["officer"])) as web:
+    async with browser(system, await session_token(system, region.users["officer"])) as web:
         for path in ("/inbox", "/login", "/static/app.css", "/apply", "/no-such-page"):
             assert_security_headers(await web.get(path))
         assert_security_headers(await web.get("/"))  # a redirect
@@ -232,7 +231,7 @@ def refused_for_csrf(r: httpx.Response) -> bool:
 async def test_every_state_changing_route_checks_csrf(system: System) -> None:
     app = app_of(system)
     region = await system.make_region()
-    other = session_token(system, region.users["officer2"])
+    other = await session_token(system, region.users["officer2"])
     routes = [(m, p, r) for m, p, r in web_routes(app) if m not in ("GET", "HEAD")]
     assert len(routes) > 20
     assert {(m, p) for m, p, _ in routes} >= CSRF_EXEMPT
@@ -258,7 +257,7 @@ async def test_every_state_changing_route_checks_csrf(system: System) -> None:
                     )
                     good = await web.request(method, url, data=form_for(route, own), files=file)
             else:
-                token = session_token(system, region.users[user])
+                token = await session_token(system, region.users[user])
                 async with browser(system, token) as web:
                     missing = await web.request(method, url, data=form_for(route, None), files=file)
                     forged = await web.request(
@@ -328,7 +327,7 @@ async def test_forms_carry_the_token(system: System) -> None:
         ("supervisor", "/emergencies"),
     ]
     for user, path in pages:
-        token = session_token(system, region.users[user])
+        token = await session_token(system, region.users[user])
         async with browser(system, token) as web:
             r = await web.get(path)
         assert r.status_code == 200, f"{user} {path}: {r.status_code}"
@@ -357,7 +356,7 @@ async def test_a_cookie_alone_does_not_authenticate_api_changes(world: World, op
     if op.obj:
         values = await op.obj(world, ACTORS[-1], 0, "street_a1", marker())
     values["assignee"] = world.assignee(ACTORS[-1])
-    token = session_token(world.system, world.regions[0].users["admin"])
+    token = await session_token(world.system, world.regions[0].users["admin"])
     r = await call(world, op, {"Cookie": f"{SESSION_COOKIE}={token}"}, values)
     assert r.status_code == 401, f"{op.method} {op.path}: {r.text}"
     # The same cookie does authenticate a read (a page's download link).
@@ -369,7 +368,7 @@ async def test_public_application_ignores_the_cookie(system: System) -> None:
     """``POST /api/v1/applications`` takes a bearer token (an officer submitting on someone's
     behalf) but not the cookie: a page of another site cannot file one in an officer's name."""
     region = await system.make_region()
-    token = session_token(system, region.users["officer"])
+    token = await session_token(system, region.users["officer"])
     # A dependency-level check: the actor the cookie would give is absent for a POST.
     from starlette.requests import Request
 
