@@ -10,22 +10,26 @@
 every label takes a small, fixed set of values, so a scanner probing random paths cannot grow
 the registry, and no id or personal data is ever a label.
 
-``/metrics`` is open on the API's port, like ``/healthz``: it shows request counts and
-latencies per route and nothing about a case or a person. Where the API is published beyond
-the operators' network, the reverse proxy in front keeps ``/metrics`` inside
+``/metrics`` is open on the API's port by default, like ``/healthz``: it shows request counts
+and latencies per route and nothing about a case or a person. A deployment that wants more sets
+``YUANZHU_METRICS_TOKEN``: then only a scraper sending it as a bearer token is answered (401
+otherwise), and the reverse proxy in front may still keep ``/metrics`` inside
 (docs/operations.md). Each app has its own registry (several apps in one test process).
 """
 
 from __future__ import annotations
 
+import hmac
 import time
 from typing import Any
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from application.errors import Problem, problem_response
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # From a fast keyset page (a few ms) to a large Excel ledger export (tens of seconds).
@@ -114,5 +118,25 @@ def install_metrics(app: FastAPI) -> None:
     app.add_middleware(MetricsMiddleware, metrics=metrics)
 
     @app.get("/metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
+    async def prometheus_metrics(request: Request) -> Response:
+        refusal = scraper_refused(request.app.state.settings.metrics_token, request)
+        if refusal is not None:
+            # problem+json for the scraper (a path outside /api/ would get the login page).
+            return problem_response(refusal)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def scraper_refused(token: str, request: Request) -> Problem | None:
+    """With a metrics token set, the request must carry it as a bearer token (compared in
+    constant time, so the answer's timing does not spell it out): else the 401 to answer."""
+    if not token:
+        return None
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.encode(), token.encode()):
+        return None
+    return Problem(
+        401,
+        "unauthorized",
+        "Not authenticated",
+        "/metrics needs the metrics token (YUANZHU_METRICS_TOKEN) as a bearer token",
+    )

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # The worker's Prometheus endpoint (the Temporal SDK's metrics and ours) on
     # bind_host:port/metrics; 0 = off. Unset: off for `yuanzhu worker`, 9464 under `yuanzhu up`.
     worker_metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    # When set, the API's /metrics answers only a scraper sending "Authorization: Bearer
+    # <this>" (401 otherwise); empty = open, as /healthz (docs/operations.md, "Observability").
+    metrics_token: str = ""
     # OpenTelemetry tracing through the Temporal interceptor, exported over OTLP/HTTP to this
     # traces URL (http://collector:4318/v1/traces); empty = off. Needs the `otel` extra.
     otel_endpoint: str = ""

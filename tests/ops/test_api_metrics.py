@@ -9,6 +9,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from tests.ops.scrape import delta, label_values, parse
+from tests.reliability.report import tally
 
 REQUESTS = "yuanzhu_http_requests_total"
 ERRORS = "yuanzhu_http_request_errors_total"
@@ -66,3 +67,22 @@ async def test_an_unknown_method_is_one_label(system: Any) -> None:
     # No route takes it, so it is also "unmatched" rather than the path.
     assert delta(before, after, REQUESTS, method="OTHER", route="unmatched", status="405") == 1
     assert "BREW" not in label_values(after, "method")
+
+
+async def test_a_metrics_token_keeps_the_counts_to_the_scraper(system: Any) -> None:
+    """With ``YUANZHU_METRICS_TOKEN`` set, /metrics answers only the scraper that sends it."""
+    app = system.http._transport.app
+    open_settings = app.state.settings
+    app.state.settings = open_settings.model_copy(update={"metrics_token": "scrape-7f3a9c"})
+    try:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "scrape-7f3a9c"}):
+            r = await system.http.get("/metrics", headers=headers)
+            assert r.status_code == 401, (headers, r.text)
+            assert r.headers["content-type"] == "application/problem+json"
+            assert REQUESTS not in r.text
+            tally("security", "metrics scrapes refused without the metrics token", 1)
+        r = await system.http.get("/metrics", headers={"Authorization": "Bearer scrape-7f3a9c"})
+        assert r.status_code == 200 and REQUESTS in r.text
+    finally:
+        app.state.settings = open_settings
+    assert (await system.http.get("/metrics")).status_code == 200  # unset: open again
