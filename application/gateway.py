@@ -7,16 +7,25 @@ and ``start``, ``update`` and ``signal`` with the one reading of what goes wrong
 - a workflow that is no longer running is the caller's "closed" problem (``case-closed``,
   ``not-in-assistance``, ``household-closed`` …), for it knows what closed means;
 - anything else the engine answers is the one ``temporal-unavailable`` 503
-  (:func:`temporal_unavailable`)."""
+  (:func:`temporal_unavailable`).
+
+And the one check of an ``Idempotency-Key`` against the request it was first used for
+(:func:`claim_key`, :func:`fingerprint`; records in :mod:`store.idempotency`): a key reused for
+another request is 422 ``idempotency-key-reused``."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import hashlib
+import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -30,6 +39,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from application.errors import Problem
 from infra.temporal_client import connect
 from infra.tracing import traced
+from store import idempotency
 from store.settings import Settings
 from workflows import contracts as c
 from workflows.household import ERR_HOUSEHOLD_CLOSED
@@ -156,6 +166,44 @@ async def _running(handle: WorkflowHandle[Any, Any]) -> bool:
         return (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
     except RPCError:
         return False
+
+
+# --- idempotency keys ----------------------------------------------------------------------
+
+# Fields of a request that say who sent it and when, not what it asks: the same request
+# retried by another officer's session is the same request.
+_SENDER_FIELDS = frozenset({"actor_id", "actor_name", "at"})
+
+
+def fingerprint(name: str, arg: object) -> str:
+    """What makes a request the same request: its name and its fields, without its sender."""
+    fields = dataclasses.asdict(arg) if dataclasses.is_dataclass(arg) else arg  # type: ignore[arg-type]
+    if isinstance(fields, dict):
+        fields = {k: v for k, v in fields.items() if k not in _SENDER_FIELDS}
+    text = json.dumps([name, fields], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def key_reused(where: str = "") -> Problem:
+    return Problem(
+        422,
+        "idempotency-key-reused",
+        "Idempotency-Key reused",
+        f"this Idempotency-Key was already used for another request{where}",
+    )
+
+
+async def claim_key(
+    session: AsyncSession, scope: str, key: str, request_print: str, *, where: str = ""
+) -> None:
+    """Remember what ``key`` is first used for in ``scope``; 422 ``idempotency-key-reused``
+    when it was used for another request. For updates whose workflow answers a repeat
+    itself (the key is the update id); the caller commits."""
+    first = await idempotency.claim(
+        session, scope, key, fingerprint=request_print, now=datetime.now(UTC)
+    )
+    if first != request_print:
+        raise key_reused(where)
 
 
 # --- start, update, signal ----------------------------------------------------------------------

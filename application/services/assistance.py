@@ -11,15 +11,10 @@ problem+json with field errors (``bad-field``, ``subsidy-cap-exceeded``)."""
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -34,7 +29,6 @@ from store.models_assistance import (
     Assistance,
     AssistanceEntry,
     AssistanceExit,
-    AssistanceRequest,
     SubsidyGrantRow,
     SubsidyRecovery,
 )
@@ -133,7 +127,14 @@ async def _send(
         raise not_in_assistance(case)
     workflow_id = row.workflow_id
     if key is not None:
-        await _claim_key(session, case.id, key, _fingerprint(method, arg))
+        name = getattr(method, "__name__", str(method))
+        await gateway.claim_key(
+            session,
+            f"assistance:{case.id}",
+            key,
+            gateway.fingerprint(name, arg),
+            where=" on this assistance",
+        )
     await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
 
     async def closed() -> Problem:
@@ -153,46 +154,6 @@ async def _send(
 
 
 _REFUSED = gateway.Refusals("Not accepted by the assistance", fields=gateway.field_errors)
-
-
-def _fingerprint(update: Any, arg: object) -> str:
-    """The update and its fields, without who sent it: the same request retried by another
-    officer's session is the same request."""
-    fields = dataclasses.asdict(arg) if dataclasses.is_dataclass(arg) else arg  # type: ignore[arg-type]
-    if isinstance(fields, dict):
-        fields = {k: v for k, v in fields.items() if k not in ("actor_id", "actor_name", "at")}
-    text = json.dumps(
-        [getattr(update, "__name__", str(update)), fields], sort_keys=True, default=str
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-async def _claim_key(session: AsyncSession, case_id: str, key: str, fingerprint: str) -> None:
-    """Remember what ``key`` is first used for on this case; 422 ``idempotency-key-reused``
-    when it was used for another request."""
-    found = await session.get(AssistanceRequest, (case_id, key))
-    if found is None:
-        try:
-            async with session.begin_nested():
-                session.add(
-                    AssistanceRequest(
-                        case_id=case_id,
-                        key=key,
-                        fingerprint=fingerprint,
-                        created_at=datetime.now(UTC),
-                    )
-                )
-            return
-        except IntegrityError:  # the same key claimed concurrently: compare with that one
-            found = await session.get(AssistanceRequest, (case_id, key))
-            assert found is not None
-    if found.fingerprint != fingerprint:
-        raise Problem(
-            422,
-            "idempotency-key-reused",
-            "Idempotency-Key reused",
-            "this Idempotency-Key was already used for another request on this assistance",
-        )
 
 
 async def record_contact(

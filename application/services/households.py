@@ -566,7 +566,8 @@ async def record_employment(
     key: str | None,
 ) -> EmploymentDone:
     """Send ``record_member_employed`` to the household's workflow (the ``Idempotency-Key`` is
-    the update id: a retry is applied once). 409 ``household-closed`` when it is not (or no
+    the update id: a retry is applied once; the key used for another request is 422
+    ``idempotency-key-reused``). 409 ``household-closed`` when it is not (or no
     longer) identified — except the repeat of the request that cleared it, answered
     ``duplicate``; 422 ``not-a-member`` / ``bad-field`` for the member and the way."""
     if actor.role not in EMPLOY_ROLES:
@@ -577,13 +578,6 @@ async def record_employment(
     members = {m.id for m in await household_repo.members_of(session, row.id)}
     if body.member_id not in members:
         raise _bad_member(body.member_id)
-    if row.status == "cleared" and key and row.clearing_member_id == body.member_id:
-        return EmploymentDone(key, "duplicate", row.id)
-    if row.status != "identified" or row.workflow_id is None:
-        raise _closed(row)
-    workflow_id = row.workflow_id
-    await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
-    update_id = key or str(uuid.uuid4())
     request = c.MemberEmployedRequest(
         member_id=body.member_id,
         how=body.how,
@@ -592,6 +586,21 @@ async def record_employment(
         actor_id=actor.id,
         actor_name=actor.display_name,
     )
+    if key:  # the key stands for this request only, also once the household is cleared
+        await gateway.claim_key(
+            session,
+            f"household:{row.id}",
+            key,
+            gateway.fingerprint("record_member_employed", request),
+            where=" on this household",
+        )
+    if row.status == "cleared" and key and row.clearing_member_id == body.member_id:
+        return EmploymentDone(key, "duplicate", row.id)
+    if row.status != "identified" or row.workflow_id is None:
+        raise _closed(row)
+    workflow_id = row.workflow_id
+    await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
+    update_id = key or str(uuid.uuid4())
 
     async def closed() -> Problem:
         # The workflow is gone (cleared meanwhile, or never started): the row says which.

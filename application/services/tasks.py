@@ -43,7 +43,7 @@ from application import gateway
 from application.actor import Actor
 from application.errors import PROBLEM_BASE, Problem, not_found
 from application.schemas.tasks import BulkItemOut, HolderOut, TaskListIn
-from store import admin_repo, tasks_repo
+from store import admin_repo, idempotency, tasks_repo
 from store.audit import record_audit
 from store.models import Case, Task, User
 from store.models_inbox import TaskComment
@@ -400,13 +400,14 @@ async def add_comment(
 # --- completion --------------------------------------------------------------------------
 
 
-def _key_reused() -> Problem:
-    return Problem(
-        422,
-        "idempotency-key-reused",
-        "Idempotency-Key reused",
-        "this Idempotency-Key was already used for another request",
-    )
+# Completion keys are one scope (a key is unique across tasks, as clients were told), and a
+# completion is the same request when it is the same task completed by the same user: a
+# page resubmitted with its comment edited is still the one decision, answered as first.
+SCOPE = "task-completion"
+
+
+def _fingerprint(task_id: str, user_id: int) -> str:
+    return gateway.fingerprint("complete_task", {"task_id": task_id, "user_id": user_id})
 
 
 async def _reserve_key(
@@ -418,11 +419,12 @@ async def _reserve_key(
     Commits: the reservation must be visible to concurrent requests, and no connection is
     held while waiting."""
     deadline = time.monotonic() + COMPLETION_WAIT.total_seconds()
+    request_print = _fingerprint(task_id, user_id)
     while True:
-        previous = await tasks_repo.completion_for_key(session, key)
+        previous = await idempotency.record_for(session, SCOPE, key)
         if previous is None:
-            tasks_repo.reserve_completion(
-                session, key=key, task_id=task_id, user_id=user_id, now=datetime.now(UTC)
+            idempotency.reserve(
+                session, SCOPE, key, fingerprint=request_print, now=datetime.now(UTC)
             )
             try:
                 await session.commit()
@@ -430,22 +432,23 @@ async def _reserve_key(
             except IntegrityError:
                 await session.rollback()  # a concurrent request reserved it first
                 continue
-        if previous.task_id != task_id or previous.user_id != user_id:
+        if previous.fingerprint != request_print:
             await session.commit()
-            raise _key_reused()
-        if previous.status_code not in (tasks_repo.PENDING, tasks_repo.UNCERTAIN):
+            raise gateway.key_reused()
+        if previous.status_code not in (idempotency.PENDING, idempotency.UNCERTAIN):
             await session.commit()
+            assert previous.status_code is not None and previous.body is not None
             return (previous.status_code, previous.body), False
         now = datetime.now(UTC)
         # Taken over: an uncertain attempt at once; a pending one when its request died (too
         # old), or when the task is closed already (its request got as far as the workflow
         # and then lost the database before it could store the answer).
         if (
-            previous.status_code == tasks_repo.UNCERTAIN
+            previous.status_code == idempotency.UNCERTAIN
             or now - previous.created_at > COMPLETION_STALE
             or await tasks_repo.task_state(session, task_id) != OPEN
         ):
-            taken = await tasks_repo.take_over_completion(session, key, seen=previous, now=now)
+            taken = await idempotency.take_over(session, SCOPE, key, seen=previous, now=now)
             await session.commit()
             if taken:
                 return None, True
@@ -470,12 +473,12 @@ async def _settle_key(
     if answer is None or answer == UNCERTAIN:
         await session.rollback()  # whatever failed may have left the transaction unusable
         if answer is None:
-            await tasks_repo.release_completion(session, key)
+            await idempotency.release(session, SCOPE, key)
         else:
-            await tasks_repo.mark_uncertain(session, key)
+            await idempotency.mark_uncertain(session, SCOPE, key)
     else:
         assert isinstance(answer, tuple)
-        await tasks_repo.finish_completion(session, key, status_code=answer[0], body=answer[1])
+        await idempotency.finish(session, SCOPE, key, status_code=answer[0], body=answer[1])
     await session.commit()
 
 
