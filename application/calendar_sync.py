@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.service import RPCError
 
+from application import gateway
 from store import repos
 
 
@@ -19,9 +19,6 @@ async def signal_provisional_clocks(
         workflow_ids = await repos.provisional_workflows(session)
     told = 0
     for workflow_id in workflow_ids:
-        try:
-            await client.get_workflow_handle(workflow_id).signal("calendar_updated")
-            told += 1
-        except RPCError:
-            continue  # finished since: nothing left to recompute
+        # one finished since has nothing left to recompute
+        told += await gateway.signal(client, workflow_id, "calendar_updated")
     return told

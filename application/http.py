@@ -14,6 +14,7 @@ from temporalio.client import Client
 
 from application.actor import Actor as Actor  # re-exported: routes and pages take it here
 from application.errors import Problem
+from application.gateway import TemporalHolder
 from application.security import read_token
 from store.models import User
 from store.settings import Settings
@@ -51,15 +52,9 @@ SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_temporal(request: Request) -> Client:
-    client: Client | None = await request.app.state.temporal.get()
-    if client is None:
-        raise Problem(
-            503,
-            "temporal-unavailable",
-            "Temporal unavailable",
-            "the workflow engine cannot be reached; try again shortly",
-        )
-    return client
+    """The Temporal client, or 503 ``temporal-unavailable`` (:mod:`application.gateway`)."""
+    holder: TemporalHolder = request.app.state.temporal
+    return await holder.require()
 
 
 _bearer = HTTPBearer(auto_error=False)

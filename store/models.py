@@ -1,5 +1,5 @@
 """The application's tables: places (jurisdictions), people (users), cases, the task inbox,
-the case timeline, notifications, the audit log and completion idempotency records.
+the case timeline, notifications, the audit log and idempotency records.
 
 The task table and the case columns are projections written by activities (idempotent
 upserts keyed by deterministic ids); the workflows are the source of truth. Jurisdiction
@@ -213,17 +213,21 @@ class CaseEvent(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
-class TaskCompletion(Base):
-    """The first response to a completion request, keyed by its ``Idempotency-Key``: a repeat
-    of the same key gets the same answer (the key is also the Temporal update id)."""
+class IdempotencyRecord(Base):
+    """What an ``Idempotency-Key`` was first used for within its scope (the task completions,
+    one person's assistance, one household) and, where kept, the first answer
+    (:mod:`store.idempotency`): a repeat is answered as the first request was, another
+    request under the same key is refused."""
 
-    __tablename__ = "task_completions"
+    __tablename__ = "idempotency_records"
 
-    idempotency_key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    task_id: Mapped[str] = mapped_column(String(160), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    status_code: Mapped[int] = mapped_column(Integer)
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # SHA-256 of what makes the request the same request (each caller says what that is).
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # PENDING / UNCERTAIN / the HTTP status of the stored answer; None: the workflow answers.
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    body: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -108,17 +108,3 @@ class SubsidyRecovery(Base):
     rule: Mapped[str] = mapped_column(String(40))
     basis: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class AssistanceRequest(Base):
-    """What an ``Idempotency-Key`` was first used for on a person's assistance (the update and
-    a fingerprint of its fields): a retry with the same key and body is answered by the
-    workflow with the first result, the same key with another body is refused (422
-    ``idempotency-key-reused``) rather than silently answered for the first."""
-
-    __tablename__ = "assistance_requests"
-
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"), primary_key=True)
-    key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

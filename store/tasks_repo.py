@@ -1,8 +1,9 @@
 """The task inbox's SQL: views and filters with keyset pagination, badge counts, the
 compare-and-set updates behind claim / unclaim / reassign / return / next, comments, saved
-filters and the completion idempotency records. Functions take an ``AsyncSession`` and never
-commit (the request boundary does; the completion protocol in ``application.services.tasks`` is
-the one caller that commits between steps, on purpose).
+filters and the task's state as a completion reads it (its idempotency records are in
+:mod:`store.idempotency`). Functions take an ``AsyncSession`` and never commit (the request
+boundary does; the completion protocol in ``application.services.tasks`` is the one caller
+that commits between steps, on purpose).
 
 Definitions (every query is confined to the caller's jurisdiction subtree):
 
@@ -48,7 +49,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
-from store.models import Notification, Task, TaskCompletion, User
+from store.models import Notification, Task, User
 from store.models_inbox import SavedFilter, TaskComment
 from store.repos import in_subtree, path_range
 
@@ -62,11 +63,6 @@ SUPERVISOR_ROLES = frozenset({"supervisor", "admin"})
 # below it, sorting the subtree's rows costs a few milliseconds; above it, walking a sort-key
 # index finds a page after about limit × (rows in the table / rows in the subtree) entries.
 LARGE_SUBTREE_ROWS = 10_000
-# TaskCompletion.status_code of a key reserved by a completion still under way.
-PENDING = 0
-# ... of a key whose completion failed without knowing whether the workflow took the decision
-# (Temporal or the database went away mid-request): a retry must find out, not assume.
-UNCERTAIN = -1
 
 DueKey = tuple[datetime, str]
 PriorityKey = tuple[int, datetime, str]
@@ -489,76 +485,11 @@ async def delete_filter(session: AsyncSession, filter_id: int, owner_id: int) ->
     return bool(getattr(result, "rowcount", 0))
 
 
-# --- completion idempotency records --------------------------------------------------------
-
-
-async def completion_for_key(session: AsyncSession, key: str) -> TaskCompletion | None:
-    """Read from the database every time (a waiting request polls a pending key)."""
-    q = select(TaskCompletion).where(TaskCompletion.idempotency_key == key)
-    return await session.scalar(q.execution_options(populate_existing=True))
-
-
-def reserve_completion(
-    session: AsyncSession, *, key: str, task_id: str, user_id: int, now: datetime
-) -> None:
-    """Add the pending record of a key (the caller commits; a duplicate key fails there)."""
-    session.add(
-        TaskCompletion(
-            idempotency_key=key,
-            task_id=task_id,
-            user_id=user_id,
-            status_code=PENDING,
-            body={},
-            created_at=now,
-        )
-    )
-
-
-async def take_over_completion(
-    session: AsyncSession, key: str, *, seen: TaskCompletion, now: datetime
-) -> bool:
-    """Take over a key left pending by a request that died, or marked uncertain
-    (compare-and-set on its state and time)."""
-    result = await session.execute(
-        update(TaskCompletion)
-        .where(
-            TaskCompletion.idempotency_key == key,
-            TaskCompletion.status_code == seen.status_code,
-            TaskCompletion.created_at == seen.created_at,
-        )
-        .values(created_at=now, status_code=PENDING)
-    )
-    return bool(getattr(result, "rowcount", 0))
-
-
-async def finish_completion(
-    session: AsyncSession, key: str, *, status_code: int, body: dict[str, Any]
-) -> None:
-    await session.execute(
-        update(TaskCompletion)
-        .where(TaskCompletion.idempotency_key == key)
-        .values(status_code=status_code, body=body)
-    )
+# --- completion --------------------------------------------------------------------------
 
 
 async def task_state(session: AsyncSession, task_id: str) -> str | None:
     """The task's state as the database holds it now (None: no such task)."""
     return await session.scalar(
         select(Task.state).where(Task.id == task_id).execution_options(populate_existing=True)
-    )
-
-
-async def mark_uncertain(session: AsyncSession, key: str) -> None:
-    await session.execute(
-        update(TaskCompletion)
-        .where(TaskCompletion.idempotency_key == key, TaskCompletion.status_code == PENDING)
-        .values(status_code=UNCERTAIN)
-    )
-
-
-async def release_completion(session: AsyncSession, key: str) -> None:
-    await session.execute(
-        delete(TaskCompletion).where(
-            TaskCompletion.idempotency_key == key, TaskCompletion.status_code == PENDING
-        )
     )

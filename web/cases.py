@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
 from application.errors import Problem
-from application.http import Actor, SessionDep, SettingsDep
+from application.http import Actor, SessionDep, SettingsDep, get_temporal
 from application.schemas import assistance as assistance_api
 from application.schemas.cases import CaseSearchIn
 from application.services import assistance as assistance_service, cases as case_service
@@ -280,18 +280,6 @@ def _text(form: Any, name: str, limit: int, errors: dict[str, str]) -> str:
     return value
 
 
-async def _temporal(request: Request) -> Any:
-    client = await request.app.state.temporal.get()
-    if client is None:
-        raise Problem(
-            503,
-            "temporal-unavailable",
-            "Temporal unavailable",
-            "the workflow engine cannot be reached; try again shortly",
-        )
-    return client
-
-
 @router.post("/cases/{case_id}/objections", response_class=HTMLResponse)
 async def raise_objection(
     request: Request, case_id: str, session: SessionDep, settings: SettingsDep, actor: PageActor
@@ -316,7 +304,7 @@ async def raise_objection(
     try:
         task_id = await case_service.raise_objection(
             session,
-            await _temporal(request),
+            await get_temporal(request),
             actor,
             case_id,
             content=typed["content"],
@@ -361,7 +349,7 @@ async def withdraw(
         )
     try:
         await case_service.withdraw(
-            session, await _temporal(request), actor, case_id, reason=typed["reason"], key=key
+            session, await get_temporal(request), actor, case_id, reason=typed["reason"], key=key
         )
     except Problem as problem:
         if problem.status == 404:
@@ -533,7 +521,7 @@ async def record_assistance(
             **page,
         )
     try:
-        result = await _send(session, await _temporal(request), actor, case_id, what, body, key)
+        result = await _send(session, await get_temporal(request), actor, case_id, what, body, key)
     except Problem as problem:
         if problem.status == 404:
             raise

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.errors import Problem, not_found
-from application.http import SessionDep
+from application.http import SessionDep, get_temporal
 from application.services import households as service
 from domain.vocabulary import TaskKind
 from store import household_repo
@@ -94,15 +94,6 @@ class RegistrationForm:
     reasons: list[str] = field(default_factory=list)
 
 
-def _temporal_missing() -> Problem:
-    return Problem(
-        503,
-        "temporal-unavailable",
-        "Temporal unavailable",
-        "the workflow engine cannot be reached; try again shortly",
-    )
-
-
 # --- list ------------------------------------------------------------------------------------
 
 
@@ -138,9 +129,7 @@ async def discovery_submit(request: Request, session: SessionDep, actor: PageAct
     form = await request.form()
     check_csrf(request, str(form.get("csrf", "")))
     service.check_may_discover(actor)
-    temporal = await request.app.state.temporal.get()
-    if temporal is None:
-        raise _temporal_missing()
+    temporal = await get_temporal(request)
     done = await service.discover(
         session, temporal, request.app.state.settings.temporal_task_queue, actor, None
     )
@@ -370,9 +359,7 @@ async def employment_submit(
             form.errors["employed_on"] = _("请填写有效的日期（年-月-日）")
     if form.errors:
         return await _household_page(request, session, actor, hid, status=422, form=form)
-    temporal = await request.app.state.temporal.get()
-    if temporal is None:
-        raise _temporal_missing()
+    temporal = await get_temporal(request)
     try:
         await service.record_employment(
             session,

@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from application.errors import Problem
-from application.http import Actor, SessionDep
+from application.http import Actor, SessionDep, get_temporal
 from application.services import (
     assistance as assistance_service,
     cases as case_service,
@@ -365,15 +365,8 @@ async def task_submit(
             alert=alert,
             idempotency_key=key,
         )
-    temporal = await request.app.state.temporal.get()
     try:
-        if temporal is None:
-            raise Problem(
-                503,
-                "temporal-unavailable",
-                "Temporal unavailable",
-                "the workflow engine cannot be reached; try again shortly",
-            )
+        temporal = await get_temporal(request)  # away: said on the form, as a refusal is
         # Only the fields the chosen outcome asks for: what was typed for another outcome
         # (before the officer changed their mind) is not part of this decision.
         fields: dict[str, object] = {

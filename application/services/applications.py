@@ -14,9 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
 
+from application import gateway
 from application.actor import Actor
 from application.errors import Problem
 from domain.assistance import may_apply_from
@@ -192,31 +191,27 @@ async def start_identification(
     chain = await repos.ancestors(session, await _jurisdiction(session, case))
     pack = load_pack(case.policy_pack_id)
     place = chain[0]
-    try:
-        await temporal.start_workflow(
-            IdentificationWorkflow.run,
-            IdentificationInput(
-                case_id=case.id,
-                applicant_name=case.applicant_name,
-                id_last4=case.id_last4,
-                place=repos.place_ref(place),
-                rules=case_rules(pack, [repos.place_ref(j) for j in chain]),
-            ),
-            id=case.workflow_id,
-            task_queue=settings.temporal_task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
-    except WorkflowAlreadyStartedError:
-        return  # an earlier attempt (or a sweep) started it
-    except RPCError:
-        raise Problem(
-            503,
-            "temporal-unavailable",
-            "Temporal unavailable",
+    handle = await gateway.start(
+        temporal,
+        IdentificationWorkflow.run,
+        IdentificationInput(
+            case_id=case.id,
+            applicant_name=case.applicant_name,
+            id_last4=case.id_last4,
+            place=repos.place_ref(place),
+            rules=case_rules(pack, [repos.place_ref(j) for j in chain]),
+        ),
+        id=case.workflow_id,
+        task_queue=settings.temporal_task_queue,
+        # an earlier attempt (or a sweep) that started it counts as started
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+    if handle is None:
+        raise gateway.temporal_unavailable(
             f"the application is stored as case {case.id}; its processing starts once the "
             "workflow engine is back (submitting again is safe)",
             case_id=case.id,
-        ) from None
+        )
 
 
 async def _jurisdiction(session: AsyncSession, case: Case) -> Jurisdiction:

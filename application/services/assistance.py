@@ -11,26 +11,17 @@ problem+json with field errors (``bad-field``, ``subsidy-cap-exceeded``)."""
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-import hashlib
-import json
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.client import Client
 
+from application import gateway
 from application.actor import Actor
 from application.errors import Problem
 from application.services.cases import case_for
-from application.services.tasks import field_errors
 from domain.policy.model import ExitReason
 from store import cases_repo
 from store.models import Case, Task
@@ -38,24 +29,12 @@ from store.models_assistance import (
     Assistance,
     AssistanceEntry,
     AssistanceExit,
-    AssistanceRequest,
     SubsidyGrantRow,
     SubsidyRecovery,
 )
 from store.packs import pinned_pack
 from workflows import contracts as c
 from workflows.assistance import AssistanceWorkflow
-
-# The workflow's refusals → (HTTP status, problem type).
-UPDATE_ERRORS: dict[str, tuple[int, str]] = {
-    c.ERR_NOT_IN_ASSISTANCE: (409, "not-in-assistance"),
-    c.ERR_SUBSIDY_CAP: (422, "subsidy-cap-exceeded"),
-    c.ERR_BAD_FIELD: (422, "bad-field"),
-    c.ERR_MISSING_FIELDS: (422, "missing-fields"),
-}
-# An update that reaches a run just as it continues as new is retried on the next run.
-HANDOVER_ATTEMPTS = 5
-_HANDOVER_PAUSE = 0.2
 
 ASSISTANCE_TASK_KINDS = frozenset(
     {
@@ -138,7 +117,7 @@ async def _send(
     temporal: Client,
     actor: Actor,
     case_id: str,
-    update: Any,
+    method: Any,
     arg: object,
     key: str | None,
 ) -> c.RecordResult:
@@ -148,83 +127,33 @@ async def _send(
         raise not_in_assistance(case)
     workflow_id = row.workflow_id
     if key is not None:
-        await _claim_key(session, case.id, key, _fingerprint(update, arg))
-    await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
-    handle = temporal.get_workflow_handle(workflow_id)
-    update_id = key or str(uuid.uuid4())
-    for attempt in range(HANDOVER_ATTEMPTS):
-        try:
-            result: c.RecordResult = await handle.execute_update(update, arg, id=update_id)
-            return result
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            if isinstance(cause, ApplicationError) and cause.type in UPDATE_ERRORS:
-                status, slug = UPDATE_ERRORS[cause.type]
-                problem = Problem(status, slug, "Not accepted by the assistance", cause.message)
-                if errors := field_errors(cause):
-                    problem.extra["errors"] = errors
-                raise problem from None
-            raise
-        except RPCError as exc:
-            running = await _status(handle)
-            if running == WorkflowExecutionStatus.RUNNING and attempt + 1 < HANDOVER_ATTEMPTS:
-                # The run we reached continued as new meanwhile: the latest run takes it.
-                await asyncio.sleep(_HANDOVER_PAUSE)
-                continue
-            if running is not None:
-                raise not_in_assistance(case) from None
-            raise Problem(
-                503, "temporal-unavailable", "Temporal unavailable", exc.message
-            ) from None
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _fingerprint(update: Any, arg: object) -> str:
-    """The update and its fields, without who sent it: the same request retried by another
-    officer's session is the same request."""
-    fields = dataclasses.asdict(arg) if dataclasses.is_dataclass(arg) else arg  # type: ignore[arg-type]
-    if isinstance(fields, dict):
-        fields = {k: v for k, v in fields.items() if k not in ("actor_id", "actor_name", "at")}
-    text = json.dumps(
-        [getattr(update, "__name__", str(update)), fields], sort_keys=True, default=str
-    )
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-async def _claim_key(session: AsyncSession, case_id: str, key: str, fingerprint: str) -> None:
-    """Remember what ``key`` is first used for on this case; 422 ``idempotency-key-reused``
-    when it was used for another request."""
-    found = await session.get(AssistanceRequest, (case_id, key))
-    if found is None:
-        try:
-            async with session.begin_nested():
-                session.add(
-                    AssistanceRequest(
-                        case_id=case_id,
-                        key=key,
-                        fingerprint=fingerprint,
-                        created_at=datetime.now(UTC),
-                    )
-                )
-            return
-        except IntegrityError:  # the same key claimed concurrently: compare with that one
-            found = await session.get(AssistanceRequest, (case_id, key))
-            assert found is not None
-    if found.fingerprint != fingerprint:
-        raise Problem(
-            422,
-            "idempotency-key-reused",
-            "Idempotency-Key reused",
-            "this Idempotency-Key was already used for another request on this assistance",
+        name = getattr(method, "__name__", str(method))
+        await gateway.claim_key(
+            session,
+            f"assistance:{case.id}",
+            key,
+            gateway.fingerprint(name, arg),
+            where=" on this assistance",
         )
+    await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
+
+    async def closed() -> Problem:
+        return not_in_assistance(case)
+
+    result: c.RecordResult = await gateway.update(
+        temporal,
+        workflow_id,
+        method,
+        arg,
+        key=key,
+        words=_REFUSED,
+        closed=closed,
+        handover=True,  # the assistance continues as new (years of contacts)
+    )
+    return result
 
 
-async def _status(handle: Any) -> WorkflowExecutionStatus | None:
-    try:
-        desc = await handle.describe()
-    except RPCError:
-        return None
-    return desc.status  # type: ignore[no-any-return]
+_REFUSED = gateway.Refusals("Not accepted by the assistance", fields=gateway.field_errors)
 
 
 async def record_contact(

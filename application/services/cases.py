@@ -24,14 +24,12 @@ from urllib.parse import quote
 
 import jinja2
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.client import Client
 
+from application import gateway
 from application.actor import Actor
 from application.errors import Problem, not_found
 from application.services.applications import invalid_id_number
-from application.services.tasks import UPDATE_ERRORS, workflow_gone
 from domain.calendar import SHANGHAI, deadline_end, local_date, start_of_day
 from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
 from domain.sla import state_at
@@ -77,23 +75,18 @@ def workflow_url(settings: Settings, case: Case) -> str:
 
 
 async def _update(
-    temporal: Client, case: Case, update: object, arg: object, key: str | None
-) -> object:
-    handle = temporal.get_workflow_handle(case.workflow_id)
-    try:
-        return await handle.execute_update(update, arg, id=key)  # type: ignore[call-overload]
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type in UPDATE_ERRORS:
-            status, slug = UPDATE_ERRORS[cause.type]
-            raise Problem(status, slug, "Not accepted by the case", cause.message) from None
-        raise
-    except RPCError as exc:
-        if await workflow_gone(handle, exc):
-            raise Problem(
-                409, "case-closed", "Case closed", f"case {case.id} is no longer running"
-            ) from None
-        raise Problem(503, "temporal-unavailable", "Temporal unavailable", exc.message) from None
+    temporal: Client, case: Case, method: object, arg: object, key: str | None
+) -> Any:
+    async def closed() -> Problem:
+        return Problem(409, "case-closed", "Case closed", f"case {case.id} is no longer running")
+
+    return await gateway.update(
+        temporal, case.workflow_id, method, arg, key=key, words=_REFUSED, closed=closed
+    )
+
+
+# Objection and withdrawal have no fields of their own to point at.
+_REFUSED = gateway.Refusals("Not accepted by the case")
 
 
 async def raise_objection(
@@ -117,7 +110,7 @@ async def raise_objection(
         ),
         key,
     )
-    return str(result.task_id)  # type: ignore[attr-defined]
+    return str(result.task_id)
 
 
 async def withdraw(

@@ -33,10 +33,10 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
 
+from application import gateway
 from application.actor import Actor
 from application.errors import Problem, not_found
 from application.services.supervision import (
@@ -72,7 +72,6 @@ from store.models_household import (
 from store.tasks_repo import OPEN
 from workflows import contracts as c
 from workflows.household import (
-    ERR_HOUSEHOLD_CLOSED,
     HouseholdDiscoveryWorkflow,
     HouseholdWorkflow,
     input_of,
@@ -396,15 +395,15 @@ async def start_household(
 ) -> bool:
     async with sessions() as session:
         setup = household_setup(await household_repo.stored_household(session, household_id))
-    try:
-        await temporal.start_workflow(
-            HouseholdWorkflow.run,
-            input_of(setup),
-            id=setup.workflow_id or c.household_workflow_id(household_id),
-            task_queue=task_queue,
-        )
-    except RPCError as exc:
-        log.warning("household %s: workflow not started: %s", household_id, exc)
+    handle = await gateway.start(
+        temporal,
+        HouseholdWorkflow.run,
+        input_of(setup),
+        id=setup.workflow_id or c.household_workflow_id(household_id),
+        task_queue=task_queue,
+    )
+    if handle is None:
+        log.warning("household %s: workflow not started (Temporal unavailable)", household_id)
         return False
     return True
 
@@ -567,7 +566,8 @@ async def record_employment(
     key: str | None,
 ) -> EmploymentDone:
     """Send ``record_member_employed`` to the household's workflow (the ``Idempotency-Key`` is
-    the update id: a retry is applied once). 409 ``household-closed`` when it is not (or no
+    the update id: a retry is applied once; the key used for another request is 422
+    ``idempotency-key-reused``). 409 ``household-closed`` when it is not (or no
     longer) identified — except the repeat of the request that cleared it, answered
     ``duplicate``; 422 ``not-a-member`` / ``bad-field`` for the member and the way."""
     if actor.role not in EMPLOY_ROLES:
@@ -578,14 +578,6 @@ async def record_employment(
     members = {m.id for m in await household_repo.members_of(session, row.id)}
     if body.member_id not in members:
         raise _bad_member(body.member_id)
-    if row.status == "cleared" and key and row.clearing_member_id == body.member_id:
-        return EmploymentDone(key, "duplicate", row.id)
-    if row.status != "identified" or row.workflow_id is None:
-        raise _closed(row)
-    workflow_id = row.workflow_id
-    await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
-    handle = temporal.get_workflow_handle(workflow_id)
-    update_id = key or str(uuid.uuid4())
     request = c.MemberEmployedRequest(
         member_id=body.member_id,
         how=body.how,
@@ -594,33 +586,62 @@ async def record_employment(
         actor_id=actor.id,
         actor_name=actor.display_name,
     )
-    try:
-        result: c.RecordResult = await handle.execute_update(
-            HouseholdWorkflow.record_member_employed, request, id=update_id
+    if key:  # the key stands for this request only, also once the household is cleared
+        await gateway.claim_key(
+            session,
+            f"household:{row.id}",
+            key,
+            gateway.fingerprint("record_member_employed", request),
+            where=" on this household",
         )
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == ERR_HOUSEHOLD_CLOSED:
-            raise Problem(409, "household-closed", "Household closed", cause.message) from None
-        if isinstance(cause, ApplicationError) and cause.type == c.ERR_BAD_FIELD:
-            details = cause.details[0] if cause.details else {}
-            name = details.get("field", "how") if isinstance(details, dict) else "how"
-            raise Problem(
-                422,
-                "bad-field",
-                "Not accepted by the household",
-                cause.message,
-                errors=[{"field": f"body.{name}", "message": cause.message, "code": "bad_field"}],
-            ) from None
-        raise
-    except RPCError:
+    if row.status == "cleared" and key and row.clearing_member_id == body.member_id:
+        return EmploymentDone(key, "duplicate", row.id)
+    if row.status != "identified" or row.workflow_id is None:
+        raise _closed(row)
+    workflow_id = row.workflow_id
+    await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
+    update_id = key or str(uuid.uuid4())
+
+    async def closed() -> Problem:
         # The workflow is gone (cleared meanwhile, or never started): the row says which.
         again = await session.get(HouseholdRow, household_id, populate_existing=True)
         assert again is not None
-        if again.status == "cleared" and key and again.clearing_member_id == body.member_id:
-            return EmploymentDone(key, "duplicate", household_id)
-        raise _closed(again) from None
+        return _closed(again)
+
+    try:
+        result: c.RecordResult = await gateway.update(
+            temporal,
+            workflow_id,
+            HouseholdWorkflow.record_member_employed,
+            request,
+            key=update_id,
+            words=_REFUSED,
+            closed=closed,
+        )
+    except Problem as problem:
+        # Cleared by the request this one repeats: its answer, not a conflict.
+        if problem.type == "household-closed" and key:
+            again = await session.get(HouseholdRow, household_id, populate_existing=True)
+            if again and again.status == "cleared" and again.clearing_member_id == body.member_id:
+                return EmploymentDone(key, "duplicate", household_id)
+        raise
     return EmploymentDone(result.id or update_id, result.handling, household_id)
+
+
+def _bad_field(cause: ApplicationError) -> list[dict[str, str]]:
+    """The field a refusal names (the way of employment unless it says otherwise)."""
+    if cause.type != c.ERR_BAD_FIELD:
+        return []
+    details = cause.details[0] if cause.details else {}
+    name = details.get("field", "how") if isinstance(details, dict) else "how"
+    return [{"field": f"body.{name}", "message": cause.message, "code": "bad_field"}]
+
+
+_REFUSED = gateway.Refusals(
+    "Not accepted by the household",
+    titles={"household-closed": "Household closed"},
+    fields=_bad_field,
+)
 
 
 # --- discovery ---------------------------------------------------------------------------------
@@ -665,12 +686,15 @@ async def discover(
     )
     before = await session.scalar(select(func.max(HouseholdRow.id))) or 0
     await session.commit()
-    handle = await temporal.start_workflow(
+    handle = await gateway.start(
+        temporal,
         HouseholdDiscoveryWorkflow.run,
         c.HouseholdDiscoveryInput(region_code=place.code),
         id=workflow_id,
         task_queue=task_queue,
     )
+    if handle is None:
+        raise gateway.temporal_unavailable()
     # Its state is read, not its result: waiting on a result lets a time-skipping test server
     # skip every other workflow's timers meanwhile (describe does not).
     loop = asyncio.get_running_loop()

@@ -35,8 +35,8 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from temporalio.client import Client, WorkflowHandle
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from application import gateway
 from application.actor import Actor
 from application.errors import Problem, not_found
 from application.services.reference import MAX_UPLOAD_BYTES, read_form, today
@@ -371,18 +371,16 @@ async def start_batch(
     it)."""
     from workflows.ledger_import import LedgerImportWorkflow
 
-    try:
-        return await temporal.start_workflow(
-            LedgerImportWorkflow.run,
-            LedgerImportInput(entry.id),
-            id=entry.workflow_id,
-            task_queue=task_queue,
-        )
-    except WorkflowAlreadyStartedError:
-        return temporal.get_workflow_handle(entry.workflow_id)
-    except Exception as exc:  # Temporal away: the batch stays pending, resumed later
-        log.warning("intake batch %s not started: %s", entry.id, type(exc).__name__)
-        return None
+    handle = await gateway.start(
+        temporal,
+        LedgerImportWorkflow.run,
+        LedgerImportInput(entry.id),
+        id=entry.workflow_id,
+        task_queue=task_queue,
+    )
+    if handle is None:  # Temporal away: the batch stays pending, resumed later
+        log.warning("intake batch %s not started: Temporal unavailable", entry.id)
+    return handle
 
 
 async def resume_pending(

@@ -37,37 +37,19 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from temporalio.client import (
-    Client,
-    WorkflowExecutionStatus,
-    WorkflowHandle,
-    WorkflowUpdateFailedError,
-)
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
+from application import gateway
 from application.actor import Actor
 from application.errors import PROBLEM_BASE, Problem, not_found
 from application.schemas.tasks import BulkItemOut, HolderOut, TaskListIn
-from store import admin_repo, tasks_repo
+from store import admin_repo, idempotency, tasks_repo
 from store.audit import record_audit
 from store.models import Case, Task, User
 from store.models_inbox import TaskComment
 from store.tasks_repo import OPEN, SUPERVISOR_ROLES, TaskFilter, Viewer
 from workflows import contracts as c
 from workflows.identification import IdentificationWorkflow
-
-# Workflow validator/handler error types → (HTTP status, problem type).
-UPDATE_ERRORS: dict[str, tuple[int, str]] = {
-    c.ERR_TASK_UNKNOWN: (404, "not-found"),
-    c.ERR_TASK_CLOSED: (409, "task-closed"),
-    c.ERR_BAD_OUTCOME: (422, "bad-outcome"),
-    c.ERR_MISSING_FIELDS: (422, "missing-fields"),
-    c.ERR_ACTOR_NOT_ALLOWED: (403, "actor-not-allowed"),
-    c.ERR_BAD_FIELD: (422, "bad-field"),
-    c.ERR_NOT_IN_PUBLICITY: (409, "not-in-publicity"),
-    c.ERR_CASE_CLOSED: (409, "case-closed"),
-}
 
 # Attempts of a compare-and-set whose row changed meanwhile for another reason (an SLA event
 # bumps the version of an unassigned task).
@@ -418,13 +400,14 @@ async def add_comment(
 # --- completion --------------------------------------------------------------------------
 
 
-def _key_reused() -> Problem:
-    return Problem(
-        422,
-        "idempotency-key-reused",
-        "Idempotency-Key reused",
-        "this Idempotency-Key was already used for another request",
-    )
+# Completion keys are one scope (a key is unique across tasks, as clients were told), and a
+# completion is the same request when it is the same task completed by the same user: a
+# page resubmitted with its comment edited is still the one decision, answered as first.
+SCOPE = "task-completion"
+
+
+def _fingerprint(task_id: str, user_id: int) -> str:
+    return gateway.fingerprint("complete_task", {"task_id": task_id, "user_id": user_id})
 
 
 async def _reserve_key(
@@ -436,11 +419,12 @@ async def _reserve_key(
     Commits: the reservation must be visible to concurrent requests, and no connection is
     held while waiting."""
     deadline = time.monotonic() + COMPLETION_WAIT.total_seconds()
+    request_print = _fingerprint(task_id, user_id)
     while True:
-        previous = await tasks_repo.completion_for_key(session, key)
+        previous = await idempotency.record_for(session, SCOPE, key)
         if previous is None:
-            tasks_repo.reserve_completion(
-                session, key=key, task_id=task_id, user_id=user_id, now=datetime.now(UTC)
+            idempotency.reserve(
+                session, SCOPE, key, fingerprint=request_print, now=datetime.now(UTC)
             )
             try:
                 await session.commit()
@@ -448,22 +432,23 @@ async def _reserve_key(
             except IntegrityError:
                 await session.rollback()  # a concurrent request reserved it first
                 continue
-        if previous.task_id != task_id or previous.user_id != user_id:
+        if previous.fingerprint != request_print:
             await session.commit()
-            raise _key_reused()
-        if previous.status_code not in (tasks_repo.PENDING, tasks_repo.UNCERTAIN):
+            raise gateway.key_reused()
+        if previous.status_code not in (idempotency.PENDING, idempotency.UNCERTAIN):
             await session.commit()
+            assert previous.status_code is not None and previous.body is not None
             return (previous.status_code, previous.body), False
         now = datetime.now(UTC)
         # Taken over: an uncertain attempt at once; a pending one when its request died (too
         # old), or when the task is closed already (its request got as far as the workflow
         # and then lost the database before it could store the answer).
         if (
-            previous.status_code == tasks_repo.UNCERTAIN
+            previous.status_code == idempotency.UNCERTAIN
             or now - previous.created_at > COMPLETION_STALE
             or await tasks_repo.task_state(session, task_id) != OPEN
         ):
-            taken = await tasks_repo.take_over_completion(session, key, seen=previous, now=now)
+            taken = await idempotency.take_over(session, SCOPE, key, seen=previous, now=now)
             await session.commit()
             if taken:
                 return None, True
@@ -488,12 +473,12 @@ async def _settle_key(
     if answer is None or answer == UNCERTAIN:
         await session.rollback()  # whatever failed may have left the transaction unusable
         if answer is None:
-            await tasks_repo.release_completion(session, key)
+            await idempotency.release(session, SCOPE, key)
         else:
-            await tasks_repo.mark_uncertain(session, key)
+            await idempotency.mark_uncertain(session, SCOPE, key)
     else:
         assert isinstance(answer, tuple)
-        await tasks_repo.finish_completion(session, key, status_code=answer[0], body=answer[1])
+        await idempotency.finish(session, SCOPE, key, status_code=answer[0], body=answer[1])
     await session.commit()
 
 
@@ -558,47 +543,48 @@ async def _deliver(
         raise await _claimed(session, task)
     workflow_id = task.workflow_id
     await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
-    handle = temporal.get_workflow_handle(workflow_id)
-    try:
-        # The update id is the key: Temporal answers a retried update with its first result.
-        result = await handle.execute_update(IdentificationWorkflow.complete_task, decision, id=key)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type in UPDATE_ERRORS:
-            status, slug = UPDATE_ERRORS[cause.type]
-            problem = Problem(status, slug, "Task not completed", cause.message)
-            if errors := field_errors(cause, prefix="fields."):
-                problem.extra["errors"] = errors
-            raise problem from None
-        raise
-    except RPCError as exc:
+
+    async def lost() -> dict[str, Any] | None:
         # The workflow ended while this request was on its way (a concurrent completion
         # closed the case) or before it (the case was closed, its workflow terminated): a
-        # stale decision is the user's conflict, not an outage. Only an engine that cannot be
-        # reached (or answers otherwise) is 503.
+        # stale decision is the user's conflict, not an outage.
         again = await get_task(session, actor, decision.task_id)
-        if again.state != OPEN:
-            if _recorded(again, key):
-                # This decision closed it — this request's (its answer lost on the way back)
-                # or an earlier attempt's under this key, the workflow having ended since so
-                # that Temporal cannot repeat the answer: the task row holds it.
-                return await _answer_from_record(session, again)
-            raise _closed(again) from None
-        if await workflow_gone(handle, exc):
-            raise Problem(
-                409,
-                "case-closed",
-                "Case closed",
-                f"the case of task {decision.task_id} is no longer running; "
-                "the decision was not recorded",
-            ) from None
-        raise Problem(
-            503,
-            "temporal-unavailable",
-            "Temporal unavailable",
-            f"the workflow engine did not accept the decision: {exc.message}",
-        ) from None
-    return asdict(result)
+        if again.state == OPEN:
+            return None
+        if _recorded(again, key):
+            # This decision closed it — this request's (its answer lost on the way back)
+            # or an earlier attempt's under this key, the workflow having ended since so
+            # that Temporal cannot repeat the answer: the task row holds it.
+            return await _answer_from_record(session, again)
+        raise _closed(again)
+
+    async def closed() -> Problem:
+        return Problem(
+            409,
+            "case-closed",
+            "Case closed",
+            f"the case of task {decision.task_id} is no longer running; "
+            "the decision was not recorded",
+        )
+
+    # The update id is the key: Temporal answers a retried update with its first result.
+    answer = await gateway.update(
+        temporal,
+        workflow_id,
+        IdentificationWorkflow.complete_task,
+        decision,
+        key=key,
+        words=_REFUSED,
+        closed=closed,
+        lost=lost,
+        away=lambda exc: f"the workflow engine did not accept the decision: {exc.message}",
+    )
+    return answer if isinstance(answer, dict) else asdict(answer)
+
+
+_REFUSED = gateway.Refusals(
+    "Task not completed", fields=lambda cause: gateway.field_errors(cause, prefix="fields.")
+)
 
 
 def _recorded(task: Task, key: str) -> bool:
@@ -610,37 +596,3 @@ async def _answer_from_record(session: AsyncSession, task: Task) -> dict[str, An
     case = await session.get(Case, task.case_id)
     assert case is not None and task.outcome is not None
     return asdict(c.CompleteTaskResult(task.id, task.outcome["outcome"], case.status))
-
-
-def field_errors(cause: ApplicationError, prefix: str = "") -> list[dict[str, str]]:
-    """The fields a workflow's refusal names (its details: ``{"missing": [...]}`` or
-    ``{"field": name}``; a bad outcome names ``outcome``), as the API's field-level errors
-    (``prefix`` + name), so a client or page can show each beside its field."""
-    details = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
-    if cause.type == c.ERR_MISSING_FIELDS:
-        return [
-            {"field": f"{prefix}{name}", "message": "required", "code": "missing"}
-            for name in details.get("missing", [])
-        ]
-    if "field" in details:
-        name = f"{prefix}{details['field']}"
-        return [{"field": name, "message": cause.message, "code": "choice"}]
-    if cause.type == c.ERR_BAD_OUTCOME:
-        return [{"field": "outcome", "message": cause.message, "code": "choice"}]
-    return []
-
-
-async def workflow_gone(handle: WorkflowHandle[Any, Any], exc: RPCError) -> bool:
-    """Whether an update refused with ``exc`` was refused because the workflow is no longer
-    running. The server answers NOT_FOUND for a finished workflow ("workflow execution
-    already completed"; the test server: "update … not found"), but NOT_FOUND alone could
-    also be a misconfigured namespace, so the workflow's own status decides. Any other code
-    (UNAVAILABLE, DEADLINE_EXCEEDED, …) is the engine, not the case."""
-    if exc.status != RPCStatusCode.NOT_FOUND:
-        return False
-    try:
-        description = await handle.describe()
-    except RPCError as again:
-        # A workflow that does not exist is gone too; a namespace that does not is not.
-        return again.status == RPCStatusCode.NOT_FOUND and "namespace" not in again.message.lower()
-    return description.status != WorkflowExecutionStatus.RUNNING

@@ -208,7 +208,11 @@ async def get_household(
         403: {"description": "Not an officer, county reviewer or administrator", **PROBLEM},
         404: {"description": "No such household in your area", **PROBLEM},
         409: {"description": "`household-closed`: not (or no longer) identified", **PROBLEM},
-        422: {"description": "`not-a-member`, `bad-field` or invalid fields", **PROBLEM},
+        422: {
+            "description": "`not-a-member`, `bad-field`, invalid fields, or "
+            "`idempotency-key-reused` for another request",
+            **PROBLEM,
+        },
     },
 )
 async def record_employment(

@@ -27,7 +27,7 @@ from sqlalchemy import select, text
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError, RPCStatusCode
 
-from application.services.tasks import workflow_gone
+from application.gateway import workflow_gone
 from domain.calendar import SHANGHAI, deadline_end
 from domain.ids import check_digit, mask_id_number
 from store import cases_repo

@@ -2,10 +2,10 @@
 registers a weifang household judged by the urban definition (refusals: a member employed, a bad
 ID number, a member already in an open household, a supervisor, a place outside the area); the
 plan and clearance tasks open for the street; staff read it with masked ID numbers, the deadline
-and days left; a member recorded employed clears it (once per Idempotency-Key; not a member
-422; closed 409); the rural definition (weifang 一(三)) and xinyu's wider urban one judge the
-same facts differently; discovery from imported lists opens a verification; supervisors read
-the figures by place."""
+and days left; a member recorded employed clears it (once per Idempotency-Key, which stands for
+that request only; not a member 422; closed 409); the rural definition (weifang 一(三)) and
+xinyu's wider urban one judge the same facts differently; discovery from imported lists opens a
+verification; supervisors read the figures by place."""
 
 from __future__ import annotations
 
@@ -178,6 +178,12 @@ async def test_register_read_and_clear_a_household(system: System) -> None:
     assert h["clearing_member_id"] == member_b and h["days_left"] is None
     again = await system.http.post(url, headers=headers, json=employed)
     assert again.status_code == 201 and again.json()["handling"] == "duplicate", again.text
+    # The same key for another request is refused, not answered as the first.
+    problem(
+        await system.http.post(url, headers=headers, json={**employed, "note": "另一份工作"}),
+        422,
+        "idempotency-key-reused",
+    )
     problem(
         await system.http.post(
             url,

@@ -1,8 +1,9 @@
 """Concurrency of the task inbox, on SQLite (serialised writers) and PostgreSQL (real row
 locks): 50 concurrent claims of one task have exactly one winner; 50 concurrent completions
 have exactly one effect, with the same Idempotency-Key (all get the first answer) and with
-different keys (one 200, the rest 409); concurrent "next" calls never get the same task;
-overlapping bulk claims neither deadlock nor double-claim."""
+different keys (one 200, the rest 409); a key used for another task is refused; concurrent
+"next" calls never get the same task; overlapping bulk claims neither deadlock nor
+double-claim."""
 
 from __future__ import annotations
 
@@ -61,6 +62,21 @@ async def _completed_events(system: System, case_id: str) -> int:
     r = await system.http.get(f"/api/v1/cases/{case_id}", headers=await system.login("wf_reviewer"))
     assert r.status_code == 200, r.text
     return [e["kind"] for e in r.json()["timeline"]].count("task_completed")
+
+
+async def test_a_key_used_for_another_task_is_refused(system: System) -> None:
+    """The key stands for the completion it was first used for: on another task it is 422
+    ``idempotency-key-reused`` (not the first task's answer), and that task stays open."""
+    _, first = await _reviewer_task(system)
+    _, second = await _reviewer_task(system)
+    headers = await system.login("wf_reviewer") | {"Idempotency-Key": f"once-{first}"}
+    r = await system.http.post(f"/api/v1/tasks/{first}/complete", headers=headers, json=APPROVE)
+    assert r.status_code == 200, r.text
+    r = await system.http.post(f"/api/v1/tasks/{second}/complete", headers=headers, json=APPROVE)
+    assert r.status_code == 422 and r.json()["type"] == "/problems/idempotency-key-reused"
+    assert r.json()["detail"] == "this Idempotency-Key was already used for another request"
+    shown = await system.http.get(f"/api/v1/tasks/{second}", headers=headers)
+    assert shown.json()["state"] == "open"
 
 
 async def test_fifty_concurrent_completions_same_key_one_effect(system: System) -> None:

@@ -1,0 +1,128 @@
+"""Idempotency records: what an ``Idempotency-Key`` was first used for, per scope (the task
+inbox's completions, one person's assistance, one household), and — where the request keeps
+it — the first answer.
+
+A key's record is claimed before its request is sent to the workflow. Its fingerprint tells a
+repeat of the request from another request under the same key. Its ``status_code`` says how
+far the request got: :data:`PENDING` (still under way), :data:`UNCERTAIN` (failed without
+knowing whether the workflow took it), an HTTP status with its ``body`` (the stored answer),
+or None (the workflow answers a repeat itself: the key is the update id)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.models import IdempotencyRecord
+
+# status_code of a key reserved by a request still under way.
+PENDING = 0
+# ... of a key whose request failed without knowing whether the workflow took it (Temporal or
+# the database went away mid-request): a retry must find out, not assume.
+UNCERTAIN = -1
+
+
+async def record_for(session: AsyncSession, scope: str, key: str) -> IdempotencyRecord | None:
+    """Read from the database every time (a waiting request polls a pending key)."""
+    q = select(IdempotencyRecord).where(
+        IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
+    )
+    return await session.scalar(q.execution_options(populate_existing=True))
+
+
+def reserve(
+    session: AsyncSession, scope: str, key: str, *, fingerprint: str, now: datetime
+) -> None:
+    """Add the pending record of a key (the caller commits; a duplicate key fails there)."""
+    session.add(
+        IdempotencyRecord(
+            scope=scope,
+            key=key,
+            fingerprint=fingerprint,
+            status_code=PENDING,
+            body=None,
+            created_at=now,
+        )
+    )
+
+
+async def claim(
+    session: AsyncSession, scope: str, key: str, *, fingerprint: str, now: datetime
+) -> str:
+    """Remember what ``key`` is first used for (no answer kept: the workflow repeats its own);
+    returns the fingerprint of its first use — this one, or a concurrent or earlier one's."""
+    found = await record_for(session, scope, key)
+    if found is None:
+        try:
+            async with session.begin_nested():
+                session.add(
+                    IdempotencyRecord(
+                        scope=scope,
+                        key=key,
+                        fingerprint=fingerprint,
+                        status_code=None,
+                        body=None,
+                        created_at=now,
+                    )
+                )
+            return fingerprint
+        except IntegrityError:  # the same key claimed concurrently: compare with that one
+            found = await record_for(session, scope, key)
+            assert found is not None
+    return found.fingerprint
+
+
+async def take_over(
+    session: AsyncSession, scope: str, key: str, *, seen: IdempotencyRecord, now: datetime
+) -> bool:
+    """Take over a key left pending by a request that died, or marked uncertain
+    (compare-and-set on its state and time)."""
+    result = await session.execute(
+        update(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.scope == scope,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.status_code == seen.status_code,
+            IdempotencyRecord.created_at == seen.created_at,
+        )
+        .values(created_at=now, status_code=PENDING)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def finish(
+    session: AsyncSession, scope: str, key: str, *, status_code: int, body: dict[str, Any]
+) -> None:
+    """Store the first answer of a reserved key."""
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+        .values(status_code=status_code, body=body)
+    )
+
+
+async def mark_uncertain(session: AsyncSession, scope: str, key: str) -> None:
+    await session.execute(
+        update(IdempotencyRecord)
+        .where(
+            IdempotencyRecord.scope == scope,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.status_code == PENDING,
+        )
+        .values(status_code=UNCERTAIN)
+    )
+
+
+async def release(session: AsyncSession, scope: str, key: str) -> None:
+    """Forget a pending key whose request was refused before anything happened."""
+    await session.execute(
+        delete(IdempotencyRecord).where(
+            IdempotencyRecord.scope == scope,
+            IdempotencyRecord.key == key,
+            IdempotencyRecord.status_code == PENDING,
+        )
+    )
