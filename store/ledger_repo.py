@@ -258,9 +258,9 @@ async def import_places(session: AsyncSession, scope_path: str) -> dict[str, Imp
     out: dict[str, ImportPlace] = {}
     packs: dict[str, PolicyPack] = {}
     for j in places:
-        chain = await repos.ancestors(session, j)
-        pack_id = next((a.policy_pack_id for a in chain if a.policy_pack_id), None)
-        if pack_id is None or not any(a.level == "county" for a in chain):
+        try:
+            pack_id = repos.filing_pack_id(await repos.ancestors(session, j))
+        except repos.NoPolicyPack:
             continue
         if pack_id not in packs:
             try:

@@ -480,10 +480,10 @@ class PlaceDetail:
 
 
 async def _inherited_pack(session: AsyncSession, place: Jurisdiction) -> str | None:
-    for j in await repos.ancestors(session, place):  # nearest first, the place included
-        if j.policy_pack_id:
-            return j.policy_pack_id
-    return None
+    try:
+        return await repos.pack_id_at(session, place)
+    except repos.NoPolicyPack:  # shown as no pack: the tree is where one sets it
+        return None
 
 
 async def place_tree(

@@ -111,15 +111,15 @@ async def submit_application(
             f"not at {place.name} ({place.level})",
         )
     chain = await repos.ancestors(session, place)
-    pack_id = next((j.policy_pack_id for j in chain if j.policy_pack_id), None)
-    county = next((j for j in chain if j.level == "county"), None)
-    if pack_id is None or county is None:
+    try:
+        pack_id = repos.filing_pack_id(chain)
+    except repos.NoPolicyPack:
         raise Problem(
             422,
             "no-policy-for-jurisdiction",
             "No policy pack for this jurisdiction",
             f"no regional policy pack or county office is configured above {place.name}",
-        )
+        ) from None
     if policy_id is not None and policy_id != pack_id:
         raise Problem(
             422,

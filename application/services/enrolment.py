@@ -95,10 +95,6 @@ class EmergencyIn:
     description: str = ""
 
 
-def _pack_of_chain(chain: list[Any]) -> str | None:
-    return next((j.policy_pack_id for j in chain if j.policy_pack_id), None)
-
-
 async def declare_emergency(session: AsyncSession, actor: Actor, body: EmergencyIn) -> Emergency:
     """Declare an emergency (committed here); 409 ``emergency-exists`` for a double
     submission."""
@@ -117,7 +113,10 @@ async def declare_emergency(session: AsyncSession, actor: Actor, body: Emergency
         )
     if body.ends_on < today():
         raise _invalid("ends_on", "the period is over already", "该期间已经结束")
-    pack_id = _pack_of_chain(await repos.ancestors(session, place))
+    try:
+        pack_id: str | None = await repos.pack_id_at(session, place)
+    except repos.NoPolicyPack:
+        pack_id = None
     pack = load_pack(pack_id) if pack_id else None
     if pack is None or group_of(pack, TEMPORARY_ASSISTANCE) is None:
         raise Problem(

@@ -180,8 +180,10 @@ def check_may_register(actor: Actor) -> None:
 
 
 async def pack_at(session: AsyncSession, place: Jurisdiction) -> PolicyPack | None:
-    pack_id = await household_repo.pack_for_place(session, place)
-    return load_pack(pack_id) if pack_id else None
+    try:
+        return load_pack(await repos.pack_id_at(session, place))
+    except repos.NoPolicyPack:
+        return None
 
 
 def _definitions(pack: PolicyPack, body: RegistrationIn) -> list[HouseholdDefinition]:

@@ -95,8 +95,10 @@ async def place_in_scope(session: AsyncSession, actor: Actor, code: str | None) 
 
 
 async def default_layout(session: AsyncSession, place: Any) -> str:
-    chain = await repos.ancestors(session, place)
-    pack_id = next((j.policy_pack_id for j in chain if j.policy_pack_id), None)
+    try:
+        pack_id: str | None = await repos.pack_id_at(session, place)
+    except repos.NoPolicyPack:
+        pack_id = None
     return "one_person_one_file" if pack_id in ONE_PERSON_ONE_FILE_PACKS else "service_tracking"
 
 
