@@ -40,8 +40,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from application.actor import Actor
 from application.errors import Problem, not_found
 from application.services.reference import MAX_UPLOAD_BYTES, read_form, today
-from domain.department_import import Cell, RowError
 from domain.ledger import LedgerImportResult, export_table
+from domain.table_import import Cell, RowError
 from domain.vocabulary import Role
 from store import ledger_repo, repos
 from store.audit import record_audit
