@@ -742,8 +742,35 @@ async def import_jurisdictions(session: AsyncSession, actor: Actor, data: bytes)
     """Validate every row, then create, rename or re-pack places below the caller's node, all or
     nothing (422 ``import-invalid`` with line-numbered ``errors``)."""
     errors = _Errors()
-    rows = parse_import(data, errors)
+    by_code = _unique_codes(parse_import(data, errors), errors)
+    existing = await admin_repo.jurisdictions_by_code(
+        session, set(by_code) | {r.parent_code for r in by_code.values()}
+    )
     scope = actor.jurisdiction_path
+    new_rows = _check_existing(by_code, existing, scope, errors)
+    depth = _new_depths(new_rows, by_code, existing, scope, errors)
+    if errors.items:
+        raise errors.problem()
+
+    result = ImportResult()
+    generations = _create(session, actor, new_rows, existing, depth, result)
+    _update(session, actor, by_code, existing, result)
+    try:
+        await admin_repo.add_jurisdictions(session, generations)
+        await session.flush()
+    except IntegrityError:
+        raise Problem(
+            409,
+            "conflict",
+            "Concurrent change",
+            "some of these places were created by another request at the same time; "
+            "import the file again",
+        ) from None
+    return result
+
+
+def _unique_codes(rows: list[ImportRow], errors: _Errors) -> dict[str, ImportRow]:
+    """The rows by code; a code on two lines is an error on the second."""
     by_code: dict[str, ImportRow] = {}
     for row in rows:
         first = by_code.get(row.code)
@@ -756,9 +783,17 @@ async def import_jurisdictions(session: AsyncSession, actor: Actor, data: bytes)
             )
         else:
             by_code[row.code] = row
-    existing = await admin_repo.jurisdictions_by_code(
-        session, set(by_code) | {r.parent_code for r in by_code.values()}
-    )
+    return by_code
+
+
+def _check_existing(
+    by_code: dict[str, ImportRow],
+    existing: dict[str, Jurisdiction],
+    scope: str,
+    errors: _Errors,
+) -> dict[str, ImportRow]:
+    """The rows of new places; a row of an existing place may rename it or give it a pack
+    only: it must lie below the caller's node and keep its parent and level."""
     new_rows: dict[str, ImportRow] = {}
     for row in by_code.values():
         old = existing.get(row.code)
@@ -794,6 +829,18 @@ async def import_jurisdictions(session: AsyncSession, actor: Actor, data: bytes)
                     "cannot change",
                     "level-change-refused",
                 )
+    return new_rows
+
+
+def _new_depths(
+    new_rows: dict[str, ImportRow],
+    by_code: dict[str, ImportRow],
+    existing: dict[str, Jurisdiction],
+    scope: str,
+    errors: _Errors,
+) -> dict[str, int]:
+    """Each new place's depth below the existing places (0: its parent exists), once its parent
+    is known, inside the caller's node and of a higher level, and no parents form a cycle."""
     depth: dict[str, int] = {}
     for row in new_rows.values():
         parent = existing.get(row.parent_code)
@@ -844,10 +891,18 @@ async def import_jurisdictions(session: AsyncSession, actor: Actor, data: bytes)
         base = depth.get(cur, -1)
         for offset, code in enumerate(reversed(chain), start=1):
             depth[code] = base + offset
-    if errors.items:
-        raise errors.problem()
+    return depth
 
-    result = ImportResult()
+
+def _create(
+    session: AsyncSession,
+    actor: Actor,
+    new_rows: dict[str, ImportRow],
+    existing: dict[str, Jurisdiction],
+    depth: dict[str, int],
+    result: ImportResult,
+) -> list[list[Jurisdiction]]:
+    """The new places, audited, in generations (parents before children: one insert each)."""
     generations: dict[int, list[Jurisdiction]] = {}
     paths = {code: j.path for code, j in existing.items()}
     for row in sorted(new_rows.values(), key=lambda r: depth[r.code]):
@@ -879,6 +934,17 @@ async def import_jurisdictions(session: AsyncSession, actor: Actor, data: bytes)
                 }
             },
         )
+    return [generations[d] for d in sorted(generations)]
+
+
+def _update(
+    session: AsyncSession,
+    actor: Actor,
+    by_code: dict[str, ImportRow],
+    existing: dict[str, Jurisdiction],
+    result: ImportResult,
+) -> None:
+    """Rename and re-pack the existing places the file names, auditing each change."""
     for row in by_code.values():
         old = existing.get(row.code)
         if old is None:
@@ -903,18 +969,6 @@ async def import_jurisdictions(session: AsyncSession, actor: Actor, data: bytes)
                 row.code,
                 {"before": before, "after": after},
             )
-    try:
-        await admin_repo.add_jurisdictions(session, [generations[d] for d in sorted(generations)])
-        await session.flush()
-    except IntegrityError:
-        raise Problem(
-            409,
-            "conflict",
-            "Concurrent change",
-            "some of these places were created by another request at the same time; "
-            "import the file again",
-        ) from None
-    return result
 
 
 # --- the caller's own account ------------------------------------------------------------------
