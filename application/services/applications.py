@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 
 from application.actor import Actor
 from application.errors import Problem
+from application.services import release_before_workflow
 from domain.assistance import may_apply_from
 from domain.calendar import local_date
 from domain.facts import ApplicantFacts
@@ -169,8 +170,8 @@ async def submit_application(
     )
     session.add(case)
     try:
-        # Commit before the workflow starts: its first activity reads the case row.
-        await session.commit()
+        # Committed before the workflow starts: its first activity reads the case row.
+        await release_before_workflow(session)
     except IntegrityError:
         await session.rollback()
         existing = await repos.open_case_for(session, open_key)

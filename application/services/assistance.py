@@ -29,6 +29,7 @@ from temporalio.service import RPCError
 
 from application.actor import Actor
 from application.errors import Problem
+from application.services import release_before_workflow
 from application.services.cases import case_for
 from application.services.tasks import field_errors
 from domain.policy.model import ExitReason
@@ -149,7 +150,7 @@ async def _send(
     workflow_id = row.workflow_id
     if key is not None:
         await _claim_key(session, case.id, key, _fingerprint(update, arg))
-    await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
+    await release_before_workflow(session)
     handle = temporal.get_workflow_handle(workflow_id)
     update_id = key or str(uuid.uuid4())
     for attempt in range(HANDOVER_ATTEMPTS):

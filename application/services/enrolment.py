@@ -35,6 +35,7 @@ from temporalio.client import Client
 
 from application.actor import Actor
 from application.errors import Problem, not_found
+from application.services import release_before_workflow
 from application.services.ledger import file_checked, place_in_scope, start_batch
 from application.services.reference import today
 from domain.enrolment import parse_enrolment_rows
@@ -96,8 +97,7 @@ class EmergencyIn:
 
 
 async def declare_emergency(session: AsyncSession, actor: Actor, body: EmergencyIn) -> Emergency:
-    """Declare an emergency (committed here); 409 ``emergency-exists`` for a double
-    submission."""
+    """Declare an emergency; 409 ``emergency-exists`` for a double submission."""
     if actor.role not in DECLARE_ROLES:
         raise _not_allowed("emergencies are declared by supervisors and administrators")
     place = await place_in_scope(session, actor, body.jurisdiction)
@@ -166,7 +166,6 @@ async def declare_emergency(session: AsyncSession, actor: Actor, body: Emergency
             "ends_on": body.ends_on.isoformat(),
         },
     )
-    await session.commit()
     return emergency
 
 
@@ -396,7 +395,7 @@ async def _store(
             "already_present": already_present,
         },
     )
-    await session.commit()  # the cases exist before their assistances start
+    await release_before_workflow(session)  # the cases exist before their assistances start
     return entry, case_ids
 
 

@@ -39,6 +39,7 @@ from temporalio.service import RPCError
 
 from application.actor import Actor
 from application.errors import Problem, not_found
+from application.services import release_before_workflow
 from application.services.supervision import (
     TOTAL_ZH,
     Period,
@@ -385,7 +386,7 @@ async def register(
         detail={"jurisdiction": place.code, "definition": found.definition},
     )
     household_id = row.id
-    await session.commit()
+    await release_before_workflow(session)
     started = False
     if temporal is not None:
         started = await start_household(sessions, temporal, task_queue, household_id)
@@ -585,7 +586,7 @@ async def record_employment(
     if row.status != "identified" or row.workflow_id is None:
         raise _closed(row)
     workflow_id = row.workflow_id
-    await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
+    await release_before_workflow(session)
     handle = temporal.get_workflow_handle(workflow_id)
     update_id = key or str(uuid.uuid4())
     request = c.MemberEmployedRequest(
@@ -666,7 +667,7 @@ async def discover(
         detail={"workflow_id": workflow_id},
     )
     before = await session.scalar(select(func.max(HouseholdRow.id))) or 0
-    await session.commit()
+    await release_before_workflow(session)
     handle = await temporal.start_workflow(
         HouseholdDiscoveryWorkflow.run,
         c.HouseholdDiscoveryInput(region_code=place.code),

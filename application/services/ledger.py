@@ -39,6 +39,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from application.actor import Actor
 from application.errors import Problem, not_found
+from application.services import release_before_workflow
 from application.services.reference import MAX_UPLOAD_BYTES, read_form, today
 from domain.ledger import LedgerImportResult, export_table
 from domain.table_import import Cell, RowError
@@ -358,7 +359,7 @@ async def import_ledger(
             "skipped_exited": entry.skipped_exited,
         },
     )
-    await session.commit()  # the cases exist before their assistances start
+    await release_before_workflow(session)  # the cases exist before their assistances start
     if temporal is not None:
         await resume_pending(session, temporal, task_queue, place.path)
         await session.refresh(entry)

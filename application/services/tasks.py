@@ -49,6 +49,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from application.actor import Actor
 from application.errors import PROBLEM_BASE, Problem, not_found
 from application.schemas.tasks import BulkItemOut, HolderOut, TaskListIn
+from application.services import release_before_workflow
 from store import admin_repo, tasks_repo
 from store.audit import record_audit
 from store.models import Case, Task, User
@@ -557,7 +558,7 @@ async def _deliver(
     if task.assignee_id is not None and task.assignee_id != actor.id:
         raise await _claimed(session, task)
     workflow_id = task.workflow_id
-    await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
+    await release_before_workflow(session)
     handle = temporal.get_workflow_handle(workflow_id)
     try:
         # The update id is the key: Temporal answers a retried update with its first result.
