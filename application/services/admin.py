@@ -4,8 +4,8 @@ The rules live here once, for the API and the CLI (``yuanzhu user create``):
 
 - **Passwords** (:func:`check_password_rules`): 8 to 200 characters (200 is what the login form
   accepts), not only spaces, not the username.
-- **Usernames** (:data:`USERNAME_PATTERN`): 2 to 64 characters of lower-case letters, digits,
-  ``.``, ``_`` and ``-``, starting with a letter or digit.
+- **Usernames** (``USERNAME_PATTERN``, with the request schemas): 2 to 64 characters of
+  lower-case letters, digits, ``.``, ``_`` and ``-``, starting with a letter or digit.
 - **Which role fits which place** (:data:`ROLE_LEVELS`): a grassroots officer works at a
   community, street/township or county; a county reviewer at a county; a supervisor at a
   county, city or province; an administrator anywhere (within the rule below).
@@ -53,6 +53,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.actor import Actor
 from application.errors import Problem, not_found
+from application.schemas.admin import (
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    USERNAME_PATTERN,
+    UserCreateIn,
+    UserPatchIn,
+)
 from application.security import hash_password, verify_password
 from domain.policy.loader import list_packs
 from store import admin_repo, repos
@@ -92,11 +99,6 @@ ROLE_LEVELS: dict[str, frozenset[str]] = {
     "supervisor": frozenset({"county", "city", "province"}),
     "admin": frozenset(LEVEL_RANK),
 }
-
-PASSWORD_MIN_LENGTH = 8
-PASSWORD_MAX_LENGTH = 200  # the login form accepts no more
-USERNAME_PATTERN = r"^[a-z0-9][a-z0-9_.\-]{1,63}$"
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 
 
 def check_password_rules(password: str, username: str | None = None) -> list[str]:
@@ -309,38 +311,28 @@ def _check_grant(actor: Actor, role: str, place: Jurisdiction) -> None:
         )
 
 
-async def create_user(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    username: str,
-    display_name: str,
-    role: str,
-    jurisdiction_code: str,
-    email: str | None,
-    password: str,
-) -> User:
+async def create_user(session: AsyncSession, actor: Actor, body: UserCreateIn) -> User:
     """Create a user in the caller's subtree; 409 ``conflict`` for a taken username."""
-    broken = check_password_rules(password, username)
+    broken = check_password_rules(body.password, body.username)
     if broken:
         raise _weak_password(broken, "password")
-    place = await _place_in_scope(session, actor, jurisdiction_code)
-    _check_grant(actor, role, place)
-    if await repos.user_by_username(session, username) is not None:
-        raise _taken(username)
+    place = await _place_in_scope(session, actor, body.jurisdiction_code)
+    _check_grant(actor, body.role, place)
+    if await repos.user_by_username(session, body.username) is not None:
+        raise _taken(body.username)
     try:
         user = await repos.add_user(
             session,
-            username=username,
-            display_name=display_name,
-            password_hash=await _hash(password),
-            role=role,
+            username=body.username,
+            display_name=body.display_name,
+            password_hash=await _hash(body.password),
+            role=body.role,
             jurisdiction=place,
             now=datetime.now(UTC),
-            email=email,
+            email=body.email,
         )
     except IntegrityError:  # created by a concurrent request since the check
-        raise _taken(username) from None
+        raise _taken(body.username) from None
     _audit(session, actor, "create_user", "user", str(user.id), {"after": snapshot(user)})
     return user
 
@@ -349,21 +341,8 @@ def _taken(username: str) -> Problem:
     return Problem(409, "conflict", "Username taken", f"the username {username} is already taken")
 
 
-@dataclass(frozen=True)
-class UserChanges:
-    """The fields a PATCH gives (``None`` means "not given"; ``email_set`` tells an explicit
-    null, which clears the address, from an absent field)."""
-
-    display_name: str | None = None
-    email: str | None = None
-    email_set: bool = False
-    role: str | None = None
-    jurisdiction_code: str | None = None
-    active: bool | None = None
-
-
 async def update_user(
-    session: AsyncSession, actor: Actor, user_id: int, changes: UserChanges
+    session: AsyncSession, actor: Actor, user_id: int, changes: UserPatchIn
 ) -> User:
     """Change a user's display name, email, role, place or active flag (see the module's rules:
     404 outside the subtree, 403 for a peer administrator or an administrator at one's own
@@ -402,7 +381,9 @@ async def update_user(
     before = snapshot(user)
     if changes.display_name is not None:
         user.display_name = changes.display_name
-    if changes.email_set:
+    # An explicit null clears the address; an absent field leaves it (the page's form always
+    # sends it, an empty one as null).
+    if "email" in changes.model_fields_set:
         user.email = changes.email
     user.role = new_role
     if place is not None:
