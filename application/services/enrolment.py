@@ -28,13 +28,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from application.actor import Actor
 from application.errors import Problem, not_found
+from application.schemas.enrolment import EmergencyIn, EnrolmentIn
 from application.services import release_before_workflow
 from application.services.ledger import file_checked, place_in_scope, start_batch
 from application.services.reference import today
@@ -84,16 +84,6 @@ def _invalid(field: str, message: str, message_zh: str, code: str = "invalid") -
 
 
 # --- emergencies ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EmergencyIn:
-    kind: str
-    name: str
-    jurisdiction: str | None
-    starts_on: date
-    ends_on: date
-    description: str = ""
 
 
 async def declare_emergency(session: AsyncSession, actor: Actor, body: EmergencyIn) -> Emergency:
@@ -189,33 +179,6 @@ async def get_emergency(
 
 
 # --- enrolment --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EnrolmentIn:
-    """One person to enrol, with the facts the group's conditions need."""
-
-    target_group: str
-    name: str
-    id_number: str
-    jurisdiction: str
-    phone: str = ""
-    note: str = ""
-    emergency_id: int | None = None
-    willing: bool | None = None
-    able: bool | None = None
-    transferred: bool | None = None
-    low_income_family: bool | None = None
-    left_school_on: date | None = None
-
-    def conditions(self) -> dict[str, Any]:
-        return {
-            "willing": self.willing,
-            "able": self.able,
-            "transferred": self.transferred,
-            "low_income_family": self.low_income_family,
-            "left_school_on": self.left_school_on,
-        }
 
 
 @dataclass(frozen=True)
@@ -494,9 +457,7 @@ async def enrol_bulk(
 __all__ = [
     "DECLARE_ROLES",
     "ENROL_ROLES",
-    "EmergencyIn",
     "Enrolled",
-    "EnrolmentIn",
     "declare_emergency",
     "enrol",
     "enrol_bulk",
