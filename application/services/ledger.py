@@ -39,6 +39,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from application.actor import Actor
 from application.errors import Problem, not_found
+from application.schemas.ledger import LedgerQuery
 from application.services import release_before_workflow
 from application.services.reference import MAX_UPLOAD_BYTES, read_form, today
 from domain.ledger import LedgerImportResult, export_table
@@ -103,18 +104,10 @@ async def default_layout(session: AsyncSession, place: Any) -> str:
     return "one_person_one_file" if pack_id in ONE_PERSON_ONE_FILE_PACKS else "service_tracking"
 
 
-async def export_ledger(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    jurisdiction: str | None,
-    layout: str | None,
-    full_ids: bool,
-    exited_since: date | None,
-    fmt: str,
-) -> LedgerExport:
-    """The ledger of ``jurisdiction`` (default: the caller's): persons in assistance and those
-    who exited since ``exited_since`` (default: 1 January of this year), audited."""
+async def export_ledger(session: AsyncSession, actor: Actor, query: LedgerQuery) -> LedgerExport:
+    """The ledger of ``query.jurisdiction`` (default: the caller's): persons in assistance and
+    those who exited since ``exited_since`` (default: 1 January of this year), audited."""
+    full_ids = query.full_ids
     if full_ids and actor.role not in EXPORT_ROLES_FULL_IDS:
         raise Problem(
             403,
@@ -123,9 +116,9 @@ async def export_ledger(
             "full ID numbers in the ledger are for county reviewers, supervisors and "
             "administrators; export without full_ids for masked numbers",
         )
-    place = await place_in_scope(session, actor, jurisdiction)
-    layout = layout or await default_layout(session, place)
-    since = exited_since or today().replace(month=1, day=1)
+    place = await place_in_scope(session, actor, query.jurisdiction)
+    layout = query.layout or await default_layout(session, place)
+    since = query.exited_since or today().replace(month=1, day=1)
     people = await ledger_repo.ledger_people(
         session, place.path, exited_since=since, limit=MAX_EXPORT_PERSONS + 1
     )
@@ -149,7 +142,7 @@ async def export_ledger(
             "persons": len(people),
             "full_ids": full_ids,
             "layout": layout,
-            "format": fmt,
+            "format": query.format,
             "exited_since": since.isoformat(),
         },
     )
