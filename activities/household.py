@@ -135,8 +135,9 @@ class HouseholdActivities:
         packs: dict[str, PolicyPack] = {}
         for number, rows in sorted(groups.items()):
             place = places[str(rows[0].jurisdiction_code)]
-            pack_id = await household_repo.pack_for_place(session, place)
-            if pack_id is None:
+            try:
+                pack_id = await repos.pack_id_at(session, place)
+            except repos.NoPolicyPack:  # no pack, no household definition: not a candidate
                 continue
             pack = packs.setdefault(pack_id, load_pack(pack_id))
             rural = any(str((r.detail or {}).get("城乡", "")) in RURAL_MARKERS for r in rows)

@@ -32,10 +32,15 @@ def get_settings(request: Request) -> Settings:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One session per request; services never commit, the request boundary does. The
-    boundary is the end of the route function (``Session``'s ``scope="function"``), before the
-    answer is sent: a client told "created" finds the object when it asks at once, and a
-    commit that fails is an error answer rather than a success already sent."""
+    """One session per request, committed here at the request boundary: the end of the route
+    function (``Session``'s ``scope="function"``), before the answer is sent, so that a client
+    told "created" finds the object when it asks at once, and a commit that fails is an error
+    answer rather than a success already sent. Services do not commit, except in two named
+    places: before a call to Temporal (:func:`application.services.release_before_workflow`:
+    the workflow reads what the request wrote, and no connection is held while it works), and
+    the records that must outlive a refused request or be seen by concurrent ones at once (the
+    login throttle's attempts, ``application/throttle.py``; the task completions'
+    Idempotency-Keys, ``application/services/tasks.py``)."""
     async with request.app.state.sessions() as session:
         try:
             yield session

@@ -33,25 +33,32 @@ not in the future" check. Nothing here raises on bad input: every problem is a `
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Final
 
 from domain.department_data import DepartmentList, DepartmentRecord
 from domain.ids import ResidentIdError, parse_resident_id
+from domain.table_import import (
+    Cell,
+    Header,
+    HeaderReader,
+    ImportColumn,
+    RowError,
+    csv_rows,
+    looks_like_formula,
+    parse_cell_date,
+)
 
 __all__ = [
     "COLUMNS",
     "DEFAULT_MAX_ERRORS",
     "DEFAULT_MAX_ROWS",
     "Cell",
-    "ColumnSpec",
     "ImportedRecord",
     "ParseResult",
     "RowError",
@@ -62,43 +69,32 @@ __all__ = [
     "parse_department_rows",
 ]
 
-# A cell as a reader hands it over: text from CSV; text, numbers, booleans, dates from XLSX.
-Cell = str | int | float | bool | date | datetime | time | None
-
 DEFAULT_MAX_ROWS: Final = 200_000
 DEFAULT_MAX_ERRORS: Final = 100
 MAX_NAME_LENGTH: Final = 100
 
 
-@dataclass(frozen=True)
-class ColumnSpec:
-    key: str
-    header_zh: str
-    required: bool
-    aliases: tuple[str, ...]
-
-
-COLUMNS: Final[tuple[ColumnSpec, ...]] = (
-    ColumnSpec(
+COLUMNS: Final[tuple[ImportColumn, ...]] = (
+    ImportColumn(
         "id_number",
         "身份证号",
         True,
         ("身份证号", "身份证号码", "公民身份号码", "身份证", "身份证件号码", "id_number"),
     ),
-    ColumnSpec("name", "姓名", True, ("姓名", "name")),
-    ColumnSpec(
+    ImportColumn("name", "姓名", True, ("姓名", "name")),
+    ImportColumn(
         "valid_from",
         "开始日期",
         False,
         ("开始日期", "起始日期", "生效日期", "valid_from", "start_date"),
     ),
-    ColumnSpec(
+    ImportColumn(
         "valid_to",
         "结束日期",
         False,
         ("结束日期", "截止日期", "终止日期", "valid_to", "valid_until", "end_date"),
     ),
-    ColumnSpec(
+    ImportColumn(
         "jurisdiction_code",
         "行政区划",
         False,
@@ -107,35 +103,11 @@ COLUMNS: Final[tuple[ColumnSpec, ...]] = (
 )
 
 
-def _norm_header(text: str) -> str:
-    return re.sub(r"[\s_\-]+", "_", text.strip().rstrip("*").strip().casefold()).strip("_")
-
-
-_ALIASES: Final[dict[str, str]] = {_norm_header(a): c.key for c in COLUMNS for a in c.aliases}
-_SPEC: Final[dict[str, ColumnSpec]] = {c.key: c for c in COLUMNS}
-
-
 def expected_headers() -> str:
     """``身份证号/id_number (required), 姓名/name (required), 开始日期/valid_from, ...``."""
     return ", ".join(
         f"{c.header_zh}/{c.key}" + (" (required)" if c.required else "") for c in COLUMNS
     )
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One problem in an import file. ``line`` is the 1-based file line; ``column`` is the
-    header as written in the file (or the English column name when the column is missing);
-    ``None`` when the problem is the whole line."""
-
-    line: int
-    column: str | None
-    message: str
-    message_zh: str
-
-    def __str__(self) -> str:
-        where = f"line {self.line}: "
-        return where + (f"{self.column}: " if self.column else "") + self.message
 
 
 @dataclass(frozen=True)
@@ -190,23 +162,6 @@ class _Errors:
 
 # -- cells ---------------------------------------------------------------------------------
 
-_NUMBER_LIKE = re.compile(r"[0-9\s.,\-]*")
-
-
-def looks_like_formula(text: str) -> bool:
-    """True for a cell a spreadsheet would evaluate (OWASP CSV injection): it starts (after
-    leading whitespace) with ``=`` or ``@``, or with ``+``/``-`` followed by anything other than
-    digits, spaces, dots, commas and hyphens (``-5``, ``+86 138 0000 0000`` and a ``--``
-    placeholder are plain values; ``-2+3`` and ``+cmd|...`` are not)."""
-    s = text.lstrip()
-    if not s:
-        return False
-    if s[0] in "=@":
-        return True
-    if s[0] in "+-":
-        return _NUMBER_LIKE.fullmatch(s[1:]) is None
-    return False
-
 
 def _text(cell: Cell) -> str:
     if type(cell) is str:  # the common case first (CSV has nothing else)
@@ -232,124 +187,41 @@ def _text(cell: Cell) -> str:
     return str(cell).strip()
 
 
-_DATE_SEPARATED = re.compile(
-    r"([0-9]{4})([-/.])([0-9]{1,2})\2([0-9]{1,2})(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2})?)?"
-)
-_DATE_COMPACT = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
-_DATE_ZH = re.compile(r"([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日")
-_EXCEL_SERIAL_TEXT = re.compile(r"[0-9]{5}(?:\.0+)?")
-# Excel's day 1 is 1900-01-01 and it counts a 29 February 1900 that never was (day 60), so from
-# day 61 on the epoch is 1899-12-30. The largest serial is 9999-12-31.
-_EXCEL_MAX_SERIAL: Final = 2_958_465
-
-
-def _excel_serial(value: float) -> date | None:
-    if not math.isfinite(value) or not value.is_integer() or not 1 <= value <= _EXCEL_MAX_SERIAL:
-        return None
-    n = int(value)
-    if n == 60:
-        return None  # 1900-02-29 does not exist
-    return date(1899, 12, 31 if n < 60 else 30) + timedelta(days=n)
-
-
-def parse_cell_date(cell: Cell) -> date | None:
-    """A date from a cell, or ``None`` when the cell is not a date in an accepted form (blank
-    cells are the caller's business). Raises nothing."""
-    if isinstance(cell, bool) or cell is None or isinstance(cell, time):
-        return None
-    if isinstance(cell, datetime):
-        return cell.date()
-    if isinstance(cell, date):
-        return cell
-    if isinstance(cell, int | float):
-        try:
-            return _excel_serial(float(cell))
-        except OverflowError:
-            return None
-    text = cell.strip()
-    try:
-        if m := _DATE_SEPARATED.fullmatch(text):
-            return date(int(m[1]), int(m[3]), int(m[4]))
-        if m := _DATE_COMPACT.fullmatch(text):
-            return date(int(m[1]), int(m[2]), int(m[3]))
-        if m := _DATE_ZH.fullmatch(text):
-            return date(int(m[1]), int(m[2]), int(m[3]))
-        if _EXCEL_SERIAL_TEXT.fullmatch(text):
-            return _excel_serial(float(text))
-    except ValueError:
-        return None
-    return None
-
-
 # -- header --------------------------------------------------------------------------------
 
 
-@dataclass
-class _Header:
-    names: list[str]  # as written, one per column
-    keys: list[str | None]  # known column key, or None for a detail column
-    width: int
-    columns: dict[str, str]  # known column key -> header as written
+class _HeaderReader(HeaderReader):
+    """The department list's header: English column names too (matched ignoring case, spaces,
+    hyphens and underscores), and any other column kept as detail, except a near miss of a
+    known one (``valid_form``): the validity period would otherwise be silently ignored."""
 
+    @staticmethod
+    def normalise(text: str) -> str:
+        return re.sub(r"[\s_\-]+", "_", text.strip().rstrip("*").strip().casefold()).strip("_")
 
-def _parse_header(line: int, cells: Sequence[Cell], errors: _Errors) -> _Header | None:
-    names = [_text(c) for c in cells]
-    while names and not names[-1]:
-        names.pop()  # trailing blank header cells (spreadsheet formatting) mean nothing
-    keys: list[str | None] = []
-    seen: dict[str, int] = {}
-    ok = True
-    for i, name in enumerate(names, start=1):
-        if not name:
-            # A column without a header is fine while it is empty (a spacer column); a value
-            # in it is a line error.
-            keys.append(None)
-            continue
-        if looks_like_formula(name):
-            errors.add(line, name, "the header looks like a formula", "表头疑似公式，存在注入风险")
-            ok = False
-            keys.append(None)
-            continue
-        norm = _norm_header(name)
-        key = _ALIASES.get(norm)
-        ident = key or norm
-        if ident in seen:
-            errors.add(
-                line,
-                name,
-                f"duplicate column (same as column {seen[ident]})",
-                f"表头重复（与第{seen[ident]}列相同）",
-            )
-            ok = False
-        else:
-            seen[ident] = i
-        if key is None:
-            near = difflib.get_close_matches(norm, list(_ALIASES), n=1, cutoff=0.8)
-            if near:
-                spec = _SPEC[_ALIASES[near[0]]]
-                errors.add(
-                    line,
-                    name,
-                    f"unknown header (did you mean {spec.header_zh}/{spec.key}?); "
-                    f"expected headers: {expected_headers()}",
-                    f"无法识别的表头（是否应为“{spec.header_zh}”？）",
-                )
-                ok = False
-        keys.append(key)
-    missing = [c for c in COLUMNS if c.required and c.key not in keys]
-    if missing:
-        what = ", ".join(f"{c.header_zh}/{c.key}" for c in missing)
-        errors.add(
-            line,
-            None,
-            f"missing required column{'s' if len(missing) > 1 else ''} {what}; "
+    @staticmethod
+    def text(cell: Cell) -> str:
+        return _text(cell)
+
+    def shown(self, column: ImportColumn) -> str:
+        return f"{column.header_zh}/{column.key}"
+
+    def expected(self) -> str:
+        return expected_headers()
+
+    def unknown(self, i: int, norm: str) -> tuple[str, str] | None:
+        near = difflib.get_close_matches(norm, list(self.by_header), n=1, cutoff=0.8)
+        if not near:
+            return None  # a detail column (低保证号, 残疾等级)
+        spec = self.by_header[near[0]]
+        return (
+            f"unknown header (did you mean {spec.header_zh}/{spec.key}?); "
             f"expected headers: {expected_headers()}",
-            f"缺少必填列：{'、'.join(c.header_zh for c in missing)}",
+            f"无法识别的表头（是否应为“{spec.header_zh}”？）",
         )
-    if missing or not ok:
-        return None
-    columns = {k: names[i] for i, k in enumerate(keys) if k is not None}
-    return _Header(names, keys, len(names), columns)
+
+
+_HEADER: Final = _HeaderReader(COLUMNS)
 
 
 # -- lines ---------------------------------------------------------------------------------
@@ -375,7 +247,7 @@ class _Parser:
         self.first_line: dict[str, int] = {}
 
     def run(self, rows: Iterable[tuple[int, Sequence[Cell]] | RowError]) -> ParseResult:
-        header: _Header | None = None
+        header: Header | None = None
         header_seen = False
         header_line = 1
         data_rows = 0
@@ -389,7 +261,7 @@ class _Parser:
             if not header_seen:
                 header_seen = True
                 header_line = line
-                header = _parse_header(line, cells, self.errors)
+                header = _HEADER.read(line, cells, self.errors.add)
                 if header is None:
                     break  # the lines cannot be read without a header
                 continue
@@ -419,7 +291,7 @@ class _Parser:
             self.kind, tuple(self.records), tuple(self.errors.kept), self.errors.count
         )
 
-    def _line(self, line: int, cells: Sequence[Cell], header: _Header) -> None:
+    def _line(self, line: int, cells: Sequence[Cell], header: Header) -> None:
         errors_before = self.errors.count
         add = self.errors.add
         values: dict[str, Cell] = {}
@@ -445,15 +317,15 @@ class _Parser:
                     "values are accepted",
                     "单元格为公式或以=、+、-、@开头，只接受纯文本值",
                 )
-                rejected.add(header.keys[i])
+                rejected.add(header.key(i))
                 continue
-            key = header.keys[i]
+            key = header.key(i)
             if key is None:
                 if text:
                     detail[name] = text
             else:
                 values[key] = cell
-        col = header.columns
+        col = header.written
 
         id_number = None
         if "id_number" not in rejected:
@@ -579,27 +451,6 @@ def parse_department_rows(
     return _Parser(kind, max_rows, max_errors, today).run(enumerate(rows, start=1))
 
 
-def _delimiter(text: str) -> str:
-    first = text.split("\n", 1)[0]
-    return "\t" if "," not in first and "\t" in first else ","
-
-
-def _csv_rows(text: str) -> Iterator[tuple[int, Sequence[Cell]] | RowError]:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
-    start = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield RowError(start, None, f"not valid CSV: {exc}", f"CSV格式错误：{exc}")
-            start = reader.line_num + 1
-            continue
-        yield start, row
-        start = reader.line_num + 1
-
-
 def parse_department_csv(
     text: str,
     kind: DepartmentList,
@@ -611,4 +462,4 @@ def parse_department_csv(
     """Parse decoded CSV text (comma-separated, or tab-separated when the first line has tabs
     and no commas; quoted cells may span lines). A leading BOM is ignored."""
     text = text.removeprefix("\ufeff")
-    return _Parser(kind, max_rows, max_errors, today).run(_csv_rows(text))
+    return _Parser(kind, max_rows, max_errors, today).run(csv_rows(text))

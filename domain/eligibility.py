@@ -177,53 +177,102 @@ def _same(stated: Any, found: Any) -> bool:
     return bool(stated == found)
 
 
-def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDecision:
-    """Pre-check ``facts`` against ``pack`` on ``on`` (see the module docstring)."""
-    lines: list[DecisionLine] = []
+class _Lines(list[DecisionLine]):
+    """The decision's explained steps, in the order they were taken."""
 
-    def line(kind: LineKind, rule: str, source: str, outcome: Outcome, zh: str, en: str) -> None:
-        lines.append(
+    def add(
+        self, kind: LineKind, rule: str, source: str, outcome: Outcome, zh: str, en: str
+    ) -> None:
+        self.append(
             DecisionLine(
                 kind=kind, rule=rule, source=source, outcome=outcome, message_zh=zh, message_en=en
             )
         )
 
+
+def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDecision:
+    """Pre-check ``facts`` against ``pack`` on ``on`` (see the module docstring)."""
     if pack.identification.mode == "delegated_to_city":
-        line(
-            "pack",
-            "identification",
-            pack.identification.citation,
-            "not_applicable",
-            f"{pack.name}不规定认定条件，由设区的市统一规定；请使用市级政策包",
-            f"{pack.id} delegates identification to the cities; use a city pack",
-        )
-        return EligibilityDecision(
-            pack_id=pack.id,
-            pack_ref=pack.ref,
-            on=on,
-            eligible=False,
-            categories_met=[],
-            categories_not_met=[],
-            base_conditions_failed=[],
-            exclusions_hit=[],
-            officer_checks=[],
-            requested_category=facts.requested_category,
-            requested_category_met=None,
-            evidence_missing=[],
-            written_commitment_can_stand_in=False,
-            evidence_complete=False,
-            lines=lines,
-        )
-
+        return _delegated(facts, pack, on)
+    lines = _Lines()
     values = fact_values(facts, on, pack.hukou_prefix)
+    base_failed = _base_conditions(pack, values, lines)  # 1.
+    hit, checks = _exclusions(pack, values, lines)  # 2.
+    met, not_met = _categories(pack, values, lines)  # 3.
+    requested_met = _requested_category(pack, facts.requested_category, met, lines)
+    required = _required_evidence(pack, facts.requested_category, met)  # 4.
+    missing = _missing_evidence(pack, facts, values, required, lines)
+    _conflicts(facts, values, lines)  # 5.
 
-    # 1. Base conditions: unknown counts as failed (the officer must establish it).
-    base_failed: list[Finding] = []
+    eligible = not base_failed and not hit and bool(met)
+    lines.add(
+        "summary",
+        "pre_check",
+        pack.source.number,
+        "eligible" if eligible else "not_eligible",
+        ("预审符合就业困难人员认定条件" if eligible else "预审不符合就业困难人员认定条件")
+        + "（仅供参考，由经办人员认定）",
+        ("pre-check: eligible" if eligible else "pre-check: not eligible")
+        + " (advice only; officers decide)",
+    )
+    return EligibilityDecision(
+        pack_id=pack.id,
+        pack_ref=pack.ref,
+        on=on,
+        eligible=eligible,
+        categories_met=met,
+        categories_not_met=not_met,
+        base_conditions_failed=base_failed,
+        exclusions_hit=hit,
+        officer_checks=checks,
+        requested_category=facts.requested_category,
+        requested_category_met=requested_met,
+        evidence_missing=missing,
+        written_commitment_can_stand_in=bool(missing)
+        and all(m.written_commitment_may_replace for m in missing),
+        evidence_complete=all(m.covered_by_commitment for m in missing),
+        lines=list(lines),
+    )
+
+
+def _delegated(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDecision:
+    """A provincial pack that leaves the conditions to its cities decides nothing."""
+    lines = _Lines()
+    lines.add(
+        "pack",
+        "identification",
+        pack.identification.citation,
+        "not_applicable",
+        f"{pack.name}不规定认定条件，由设区的市统一规定；请使用市级政策包",
+        f"{pack.id} delegates identification to the cities; use a city pack",
+    )
+    return EligibilityDecision(
+        pack_id=pack.id,
+        pack_ref=pack.ref,
+        on=on,
+        eligible=False,
+        categories_met=[],
+        categories_not_met=[],
+        base_conditions_failed=[],
+        exclusions_hit=[],
+        officer_checks=[],
+        requested_category=facts.requested_category,
+        requested_category_met=None,
+        evidence_missing=[],
+        written_commitment_can_stand_in=False,
+        evidence_complete=False,
+        lines=list(lines),
+    )
+
+
+def _base_conditions(pack: PolicyPack, values: dict[str, Any], lines: _Lines) -> list[Finding]:
+    """1. The base conditions failed: unknown counts as failed (the officer must establish it)."""
+    failed: list[Finding] = []
     for b in pack.base_conditions:
         ev = evaluate(b.when, values)
         f = _finding(b, b.code, b.name, b.name_en, ev, explain="failed")
         if ev.value is True:
-            line(
+            lines.add(
                 "base_condition",
                 b.code,
                 b.citation,
@@ -232,13 +281,12 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
                 f"meets base condition '{b.name_en}'",
             )
         else:
-            base_failed.append(f)
-            outcome: Outcome = "not_met" if ev.value is False else "unknown"
-            line(
+            failed.append(f)
+            lines.add(
                 "base_condition",
                 b.code,
                 b.citation,
-                outcome,
+                "not_met" if ev.value is False else "unknown",
                 f"不符合基本条件「{b.name}」{_why(f, True)}"
                 if ev.value is False
                 else f"基本条件「{b.name}」无法判断{_why(f, True)}",
@@ -246,14 +294,20 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
                 if ev.value is False
                 else f"base condition '{b.name_en}' unknown{_why(f, False)}",
             )
+    return failed
 
-    # 2. Exclusions: hit only when the predicate is true; unknown or manual → officer check.
+
+def _exclusions(
+    pack: PolicyPack, values: dict[str, Any], lines: _Lines
+) -> tuple[list[Finding], list[Finding]]:
+    """2. The exclusions hit and those for the officer to check: hit only when the predicate
+    is true; unknown or manual (no predicate) → officer check."""
     hit: list[Finding] = []
     checks: list[Finding] = []
     for x in pack.exclusions:
         if x.when is None:
             checks.append(_finding(x, x.code, x.name, x.name_en, None, explain="true"))
-            line(
+            lines.add(
                 "exclusion",
                 x.code,
                 x.citation,
@@ -266,7 +320,7 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
         if ev.value is True:
             f = _finding(x, x.code, x.name, x.name_en, ev, explain="true")
             hit.append(f)
-            line(
+            lines.add(
                 "exclusion",
                 x.code,
                 x.citation,
@@ -277,7 +331,7 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
         elif ev.value is None:
             f = _finding(x, x.code, x.name, x.name_en, ev, explain="unknown")
             checks.append(f)
-            line(
+            lines.add(
                 "exclusion",
                 x.code,
                 x.citation,
@@ -286,7 +340,7 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
                 f"exclusion '{x.name_en}' unknown; officer to check{_why(f, False)}",
             )
         else:
-            line(
+            lines.add(
                 "exclusion",
                 x.code,
                 x.citation,
@@ -294,15 +348,20 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
                 f"不属于不予认定情形「{x.name}」",
                 f"exclusion '{x.name_en}' does not apply",
             )
+    return hit, checks
 
-    # 3. Categories.
+
+def _categories(
+    pack: PolicyPack, values: dict[str, Any], lines: _Lines
+) -> tuple[list[Finding], list[Finding]]:
+    """3. The categories met and not met."""
     met: list[Finding] = []
     not_met: list[Finding] = []
     for c in pack.categories:
         ev = evaluate(c.when, values)
         if ev.value is True:
             met.append(_finding(c, c.code, c.name, c.name_en, ev, explain="true"))
-            line(
+            lines.add(
                 "category",
                 c.code,
                 c.citation,
@@ -313,43 +372,52 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
         else:
             f = _finding(c, c.code, c.name, c.name_en, ev, explain="failed")
             not_met.append(f)
-            outcome = "not_met" if ev.value is False else "unknown"
-            line(
+            lines.add(
                 "category",
                 c.code,
                 c.citation,
-                outcome,
+                "not_met" if ev.value is False else "unknown",
                 f"不符合认定类别「{c.name}」{_why(f, True)}",
                 f"does not meet category '{c.name_en}'{_why(f, False)}",
             )
+    return met, not_met
 
-    requested = facts.requested_category
-    requested_met: bool | None = None
-    if requested is not None:
-        cat = pack.category(requested)
-        if cat is None:
-            requested_met = False
-            line(
-                "requested_category",
-                requested,
-                pack.source.number,
-                "not_applicable",
-                f"申报类别「{requested}」不是本政策包的认定类别",
-                f"requested category {requested!r} is not a category of {pack.id}",
-            )
-        else:
-            requested_met = any(f.rule == requested for f in met)
-            line(
-                "requested_category",
-                requested,
-                cat.citation,
-                "met" if requested_met else "not_met",
-                f"申报类别「{cat.name}」{'符合' if requested_met else '不符合'}",
-                f"requested category '{cat.name_en}' "
-                + ("is met" if requested_met else "is not met"),
-            )
 
-    # 4. Evidence, all at once (一次性告知).
+def _requested_category(
+    pack: PolicyPack, requested: str | None, met: list[Finding], lines: _Lines
+) -> bool | None:
+    """Whether the category the applicant named (申报类别) is met; None when none was named."""
+    if requested is None:
+        return None
+    cat = pack.category(requested)
+    if cat is None:
+        lines.add(
+            "requested_category",
+            requested,
+            pack.source.number,
+            "not_applicable",
+            f"申报类别「{requested}」不是本政策包的认定类别",
+            f"requested category {requested!r} is not a category of {pack.id}",
+        )
+        return False
+    requested_met = any(f.rule == requested for f in met)
+    lines.add(
+        "requested_category",
+        requested,
+        cat.citation,
+        "met" if requested_met else "not_met",
+        f"申报类别「{cat.name}」{'符合' if requested_met else '不符合'}",
+        f"requested category '{cat.name_en}' " + ("is met" if requested_met else "is not met"),
+    )
+    return requested_met
+
+
+def _required_evidence(
+    pack: PolicyPack, requested: str | None, met: list[Finding]
+) -> dict[str, list[str]]:
+    """4. The evidence asked for, all at once (一次性告知), each with what requires it: the
+    common papers, the base conditions' and the requested category's (or, when none of the
+    pack's was named, those of every category met)."""
     required: dict[str, list[str]] = {}
 
     def need(codes: list[str], by: str) -> None:
@@ -361,23 +429,32 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
     need(pack.common_evidence, "common")
     for b in pack.base_conditions:
         need(b.evidence, b.code)
-    if requested is not None and pack.category(requested) is not None:
-        cat = pack.category(requested)
-        assert cat is not None
+    cat = pack.category(requested) if requested is not None else None
+    if cat is not None:
         need(cat.evidence, cat.code)
     else:
         for f in met:
             c2 = pack.category(f.rule)
             if c2 is not None:
                 need(c2.evidence, c2.code)
+    return required
 
+
+def _missing_evidence(
+    pack: PolicyPack,
+    facts: ApplicantFacts,
+    values: dict[str, Any],
+    required: dict[str, list[str]],
+    lines: _Lines,
+) -> list[MissingEvidence]:
+    """The required evidence neither needless here, handed in nor confirmed by data sharing."""
     missing: list[MissingEvidence] = []
     for code, by in required.items():
         item = pack.evidence_item(code)
         if item is None:  # pragma: no cover - the pack model rejects unknown codes
             continue
         if item.required_when is not None and evaluate(item.required_when, values).value is False:
-            line(
+            lines.add(
                 "evidence",
                 code,
                 item.citation,
@@ -387,7 +464,7 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
             )
             continue
         if code in facts.evidence:
-            line(
+            lines.add(
                 "evidence",
                 code,
                 item.citation,
@@ -402,7 +479,7 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
             else None
         )
         if finding is not None:
-            line(
+            lines.add(
                 "evidence",
                 code,
                 item.replacement_source or item.citation,
@@ -425,37 +502,46 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
                 covered_by_commitment=covered,
             )
         )
-        if covered:
-            line(
-                "evidence",
-                code,
-                item.replacement_source or item.citation,
-                "by_commitment",
-                f"「{item.name}」未提供，以书面诚信申报承诺代替",
-                f"'{item.name_en}' not handed in; the written commitment stands in",
-            )
-        else:
-            extra_zh = "（可通过部门信息共享核验）" if item.data_sharing_replaces_paper else ""
-            extra_en = " (data sharing may confirm it)" if item.data_sharing_replaces_paper else ""
-            if item.written_commitment_may_replace:
-                extra_zh += "（无法提供的可作书面诚信申报承诺）"
-                extra_en += " (a written commitment may stand in)"
-            line(
-                "evidence",
-                code,
-                item.citation,
-                "missing",
-                f"需补充「{item.name}」{extra_zh}",
-                f"missing: '{item.name_en}'{extra_en}",
-            )
+        _missing_line(item, covered, lines)
+    return missing
 
-    # 5. Data-sharing findings that contradict the stated facts: for the officer.
+
+def _missing_line(item: Evidence, covered: bool, lines: _Lines) -> None:
+    """The line of an item not handed in: covered by the signed commitment, or to supply
+    (saying how else it may be met)."""
+    if covered:
+        lines.add(
+            "evidence",
+            item.code,
+            item.replacement_source or item.citation,
+            "by_commitment",
+            f"「{item.name}」未提供，以书面诚信申报承诺代替",
+            f"'{item.name_en}' not handed in; the written commitment stands in",
+        )
+        return
+    extra_zh = "（可通过部门信息共享核验）" if item.data_sharing_replaces_paper else ""
+    extra_en = " (data sharing may confirm it)" if item.data_sharing_replaces_paper else ""
+    if item.written_commitment_may_replace:
+        extra_zh += "（无法提供的可作书面诚信申报承诺）"
+        extra_en += " (a written commitment may stand in)"
+    lines.add(
+        "evidence",
+        item.code,
+        item.citation,
+        "missing",
+        f"需补充「{item.name}」{extra_zh}",
+        f"missing: '{item.name_en}'{extra_en}",
+    )
+
+
+def _conflicts(facts: ApplicantFacts, values: dict[str, Any], lines: _Lines) -> None:
+    """5. Data-sharing findings that contradict the stated facts: lines for the officer."""
     catalogue = fact_catalogue()
     for fnd in facts.data_sharing:
         stated = values.get(fnd.fact)
         if stated is not None and fnd.value is not None and not _same(stated, fnd.value):
             spec = catalogue[fnd.fact]
-            line(
+            lines.add(
                 "data_sharing",
                 fnd.fact,
                 fnd.source,
@@ -465,34 +551,3 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
                 f"department data ({fnd.source}) gives {spec.label_en} = {fnd.value}, "
                 f"stated {stated}",
             )
-
-    eligible = not base_failed and not hit and bool(met)
-    can_stand_in = bool(missing) and all(m.written_commitment_may_replace for m in missing)
-    complete = all(m.covered_by_commitment for m in missing)
-    line(
-        "summary",
-        "pre_check",
-        pack.source.number,
-        "eligible" if eligible else "not_eligible",
-        ("预审符合就业困难人员认定条件" if eligible else "预审不符合就业困难人员认定条件")
-        + "（仅供参考，由经办人员认定）",
-        ("pre-check: eligible" if eligible else "pre-check: not eligible")
-        + " (advice only; officers decide)",
-    )
-    return EligibilityDecision(
-        pack_id=pack.id,
-        pack_ref=pack.ref,
-        on=on,
-        eligible=eligible,
-        categories_met=met,
-        categories_not_met=not_met,
-        base_conditions_failed=base_failed,
-        exclusions_hit=hit,
-        officer_checks=checks,
-        requested_category=requested,
-        requested_category_met=requested_met,
-        evidence_missing=missing,
-        written_commitment_can_stand_in=can_stand_in,
-        evidence_complete=complete,
-        lines=lines,
-    )

@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from domain.department_import import Cell, RowError
 from domain.table_import import (
     DEFAULT_MAX_ERRORS,
     DEFAULT_MAX_ROWS,
+    Cell,
     ImportColumn,
+    RowError,
     TableParser,
     Values,
 )

@@ -29,14 +29,16 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Final
 
-from domain.department_import import Cell, RowError, looks_like_formula
 from domain.ids import mask_id_number
 from domain.table_import import (
     DEFAULT_MAX_ERRORS,
     DEFAULT_MAX_ROWS,
+    Cell,
     ImportColumn,
+    RowError,
     TableParser,
     Values,
+    looks_like_formula,
 )
 
 __all__ = [

@@ -39,14 +39,6 @@ class NewMember:
     case_id: str | None = None
 
 
-async def pack_for_place(session: AsyncSession, place: Jurisdiction) -> str | None:
-    """The policy pack that applies at ``place`` (the nearest ancestor that names one)."""
-    for j in await repos.ancestors(session, place):
-        if j.policy_pack_id:
-            return j.policy_pack_id
-    return None
-
-
 async def open_member_numbers(session: AsyncSession, id_numbers: Iterable[str]) -> set[str]:
     """The ID numbers among ``id_numbers`` that belong to a household still open."""
     numbers = list(set(id_numbers))

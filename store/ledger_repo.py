@@ -22,7 +22,6 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.calendar import SHANGHAI, local_date
-from domain.department_import import Cell, RowError, _csv_rows as _department_csv_rows
 from domain.ledger import (
     ImportPlace,
     LedgerImportResult,
@@ -32,6 +31,7 @@ from domain.ledger import (
 )
 from domain.policy.loader import load_pack
 from domain.policy.model import PolicyPack
+from domain.table_import import Cell, RowError, csv_rows
 from domain.target_groups import DIFFICULTY_PERSON
 from store import repos
 from store.department_files import (
@@ -189,9 +189,7 @@ def _chunks(items: Sequence[str], n: int) -> Iterator[Sequence[str]]:
 
 
 def _csv_rows(text: str) -> Iterator[tuple[int, Sequence[Cell]] | RowError]:
-    # The department reader: comma or tab separated, quoted cells across lines reported at
-    # their first line, a broken record a line error.
-    return _department_csv_rows(text.removeprefix("\ufeff"))
+    return csv_rows(text.removeprefix("\ufeff"))
 
 
 def read_table_bytes(
@@ -258,9 +256,9 @@ async def import_places(session: AsyncSession, scope_path: str) -> dict[str, Imp
     out: dict[str, ImportPlace] = {}
     packs: dict[str, PolicyPack] = {}
     for j in places:
-        chain = await repos.ancestors(session, j)
-        pack_id = next((a.policy_pack_id for a in chain if a.policy_pack_id), None)
-        if pack_id is None or not any(a.level == "county" for a in chain):
+        try:
+            pack_id = repos.filing_pack_id(await repos.ancestors(session, j))
+        except repos.NoPolicyPack:
             continue
         if pack_id not in packs:
             try:

@@ -67,6 +67,41 @@ async def place_chain(session: AsyncSession, j: Jurisdiction) -> list[PlaceRef]:
     return [place_ref(a) for a in await ancestors(session, j)]
 
 
+class NoPolicyPack(LookupError):
+    """No pack applies at ``place``: neither it nor any place above it names one (or, for
+    filing, no county office sits above it). Callers answer it as the problem they own."""
+
+    def __init__(self, place: Jurisdiction, why: str) -> None:
+        super().__init__(f"{why} {place.name} ({place.code})")
+        self.place = place
+
+
+def pack_id_on(chain: Sequence[Jurisdiction]) -> str:
+    """The pack applying at ``chain[0]`` given its chain (the place and those above it, nearest
+    first, as :func:`ancestors` returns it): the nearest place that names one, since a place
+    inherits its region's pack unless it sets its own. :class:`NoPolicyPack` where none does."""
+    for j in chain:
+        if j.policy_pack_id:
+            return j.policy_pack_id
+    raise NoPolicyPack(chain[0], "no policy pack is set at or above")
+
+
+async def pack_id_at(session: AsyncSession, place: Jurisdiction) -> str:
+    """The pack applying at ``place`` (see :func:`pack_id_on`); :class:`NoPolicyPack` where
+    none does."""
+    return pack_id_on(await ancestors(session, place))
+
+
+def filing_pack_id(chain: Sequence[Jurisdiction]) -> str:
+    """The pack a case filed at ``chain[0]`` runs under: the pack applying there, provided a
+    county office sits above the place, since every pack's review stage is the county's (its
+    ``level = "county"`` stage; without one the stage would fall to a province or the country);
+    :class:`NoPolicyPack` otherwise."""
+    if not any(j.level == "county" for j in chain):
+        raise NoPolicyPack(chain[0], "no county office is configured above")
+    return pack_id_on(chain)
+
+
 async def add_jurisdiction(
     session: AsyncSession,
     code: str,

@@ -38,7 +38,7 @@ from pydantic import ValidationError
 
 from application.errors import Problem, not_found
 from application.http import Actor, SessionDep
-from application.schemas.admin import PasswordIn, UserCreateIn, UserPatchIn
+from application.schemas.admin import PASSWORD_MIN_LENGTH, PasswordIn, UserCreateIn, UserPatchIn
 from application.schemas.outbound import OutboundSettingsIn, OutboundTestIn
 from application.services import (
     admin as admin_service,
@@ -294,7 +294,7 @@ def _user_form_page(
         values=SimpleNamespace(**values),
         errors=errors or {},
         problem=problem,
-        min_length=admin_service.PASSWORD_MIN_LENGTH,
+        min_length=PASSWORD_MIN_LENGTH,
     )
 
 
@@ -338,16 +338,7 @@ async def create_user(
             errors["username"] = [admin_service.check_username(values["username"]) or ""]
         return _user_form_page(request, actor, places, values, 422, errors)
     try:
-        user = await admin_service.create_user(
-            session,
-            actor,
-            username=body.username,
-            display_name=body.display_name,
-            role=body.role,
-            jurisdiction_code=body.jurisdiction_code,
-            email=body.email,
-            password=body.password,
-        )
+        user = await admin_service.create_user(session, actor, body)
     except Problem as p:
         errors = problem_fields(p)
         if p.type == "conflict":  # the username is taken
@@ -399,7 +390,7 @@ async def _user_page(
         password_problem=password_problem,
         done=done if done in ("created", "saved", "reset") else "",
         is_self=user.id == actor.id,
-        min_length=admin_service.PASSWORD_MIN_LENGTH,
+        min_length=PASSWORD_MIN_LENGTH,
     )
 
 
@@ -438,16 +429,8 @@ async def update_user(
         return await _user_page(
             request, session, actor, user_id, 422, values, errors=model_fields(exc)
         )
-    changes = admin_service.UserChanges(
-        display_name=body.display_name,
-        email=body.email,
-        email_set=True,
-        role=body.role,
-        jurisdiction_code=body.jurisdiction_code,
-        active=body.active,
-    )
     try:
-        await admin_service.update_user(session, actor, user_id, changes)
+        await admin_service.update_user(session, actor, user_id, body)
     except Problem as p:
         if p.type == "not-found" and p.detail.startswith("user "):
             raise  # the user is gone or out of scope: the 404 page
@@ -1021,7 +1004,7 @@ async def _account_page(
         status=status,
         section="account",
         profile=await admin_service.profile(session, actor),
-        min_length=admin_service.PASSWORD_MIN_LENGTH,
+        min_length=PASSWORD_MIN_LENGTH,
         **ctx,
     )
 

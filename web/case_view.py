@@ -9,6 +9,7 @@ Nothing here decides anything: scoping, auditing and the workflow calls stay in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -348,10 +349,8 @@ async def search_options(session: AsyncSession, actor: Actor) -> SearchOptions:
     pack_ids = set(await web_cases_repo.packs_in_subtree(session, actor.jurisdiction_path))
     if own is not None:
         # The pack applying here may be set on an ancestor (a city's pack for its streets).
-        for place in await repos.ancestors(session, own):
-            if place.policy_pack_id:
-                pack_ids.add(place.policy_pack_id)
-                break
+        with contextlib.suppress(repos.NoPolicyPack):
+            pack_ids.add(await repos.pack_id_at(session, own))
     packs = [p for p in (packaged_pack(i) for i in sorted(pack_ids)) if p and p.categories]
     return SearchOptions(places=places, packs=packs)
 

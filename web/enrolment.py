@@ -228,9 +228,7 @@ async def declare(
         form.errors = _model_errors(exc, DECLARE_ERRORS_ZH)
         return await emergencies_page(request, session, actor, 422, form=form)
     try:
-        emergency = await service.declare_emergency(
-            session, actor, service.EmergencyIn(**checked.model_dump())
-        )
+        emergency = await service.declare_emergency(session, actor, checked)
     except Problem as p:
         await session.rollback()
         form.errors = service_field_errors(p, DECLARE_FIELDS)
@@ -487,7 +485,7 @@ async def enrol(
             temporal,
             settings.temporal_task_queue,
             actor,
-            service.EnrolmentIn(**checked.model_dump()),
+            checked,
         )
     except Problem as p:
         await session.rollback()

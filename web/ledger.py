@@ -13,18 +13,17 @@ must not be able to make a user's browser do it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from application.errors import Problem
 from application.http import Actor, SessionDep, SettingsDep
-from application.schemas.ledger import XLSX
+from application.schemas.ledger import XLSX, LedgerQuery
 from application.services import ledger as service
 from application.services.reference import MAX_UPLOAD_BYTES, read_form
 from store.models_ledger import LedgerImport
@@ -43,9 +42,6 @@ IMPORT_STATUS_ZH = {"pending": "待启动", "running": "启动中", "done": "已
 IMPORT_KIND_ZH = {"ledger": "台账导入", "enrolment": "纳入"}
 IMPORTS_SHOWN = 100
 POLL = "every 5s"  # while an import is still starting its persons' assistance
-CODE = re.compile(r"\d{6,12}")
-# The API's bounds for exited_since (LedgerQuery).
-FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2999, 12, 31)
 
 
 @dataclass
@@ -61,22 +57,31 @@ class ExportForm:
 
 def read_export_form(
     jurisdiction: str, layout: str, full_ids: str, exited_since: str
-) -> tuple[ExportForm, date | None]:
+) -> tuple[ExportForm, LedgerQuery | None]:
+    """The form as typed, checked by the API's own query model (``GET /api/v1/ledger``): the
+    query to export, or None with a message beside each wrong field."""
     form = ExportForm(jurisdiction.strip(), layout.strip(), full_ids == "1", exited_since.strip())
-    if form.jurisdiction and not CODE.fullmatch(form.jurisdiction):
-        form.errors["jurisdiction"] = _("请选择管辖范围内的行政区划")
-    if form.layout and form.layout not in LAYOUT_ZH:
-        form.errors["layout"] = _("请选择台账格式")
-    since = None
-    if form.exited_since:
-        try:
-            since = date.fromisoformat(form.exited_since)
-        except ValueError:
-            form.errors["exited_since"] = _("请按“年-月-日”填写日期，例如 2024-03-01")
-        else:
-            if not FIRST_DAY <= since <= LAST_DAY:
-                form.errors["exited_since"] = _("请填写1990年以后的日期")
-    return form, since
+    try:
+        query = LedgerQuery(
+            jurisdiction=form.jurisdiction or None,
+            layout=form.layout or None,
+            full_ids=form.full_ids,
+            exited_since=form.exited_since or None,
+            format="xlsx",
+        )
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = str(err["loc"][0]) if err["loc"] else ""
+            if name == "jurisdiction":
+                form.errors.setdefault(name, _("请选择管辖范围内的行政区划"))
+            elif name == "layout":
+                form.errors.setdefault(name, _("请选择台账格式"))
+            elif err["type"] in ("greater_than_equal", "less_than_equal"):
+                form.errors.setdefault(name, _("请填写1990年以后的日期"))
+            else:
+                form.errors.setdefault(name, _("请按“年-月-日”填写日期，例如 2024-03-01"))
+        return form, None
+    return form, query
 
 
 async def imports_context(session: SessionDep, actor: Actor) -> dict[str, Any]:
@@ -165,19 +170,11 @@ async def export_ledger(
     """The workbook as ``GET /api/v1/ledger?format=xlsx`` gives it (audited by the service),
     or the page again with the refusal in place."""
     check_csrf(request, csrf)
-    form, since = read_export_form(jurisdiction, layout, full_ids, exited_since)
-    if form.errors:
+    form, query = read_export_form(jurisdiction, layout, full_ids, exited_since)
+    if query is None:
         return await ledger_page(request, session, actor, 422, form=form)
     try:
-        export = await service.export_ledger(
-            session,
-            actor,
-            jurisdiction=form.jurisdiction or None,
-            layout=form.layout or None,
-            full_ids=form.full_ids,
-            exited_since=since,
-            fmt="xlsx",
-        )
+        export = await service.export_ledger(session, actor, query)
     except Problem as p:
         return await ledger_page(
             request, session, actor, p.status, form=form, problem=p, alert=alert_for(p)

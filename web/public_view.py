@@ -1,8 +1,8 @@
 """What the public application form and the printable documents need beyond the application
 and case services: the places where one may apply, each with the regional policy pack that
-applies there (the same nearest-ancestor rule as :func:`application.services.applications.
-submit_application`), the case a receipt is about, and the pack version a case was opened
-under (the documents print the pinned pack's names, never a later version's)."""
+applies there (:func:`store.repos.filing_pack_id`, the rule the application service files
+by), the case a receipt is about, and the pack version a case was opened under (the documents
+print the pinned pack's names, never a later version's)."""
 
 from __future__ import annotations
 
@@ -40,12 +40,9 @@ def _pack_applying(chain: list[Jurisdiction]) -> PolicyPack | None:
     """The pack a case filed at ``chain[0]`` would run under, or None where no case can be
     filed (no pack or county office above it, or a pack that leaves identification to its
     cities), exactly as the application service decides."""
-    pack_id = next((j.policy_pack_id for j in chain if j.policy_pack_id), None)
-    if pack_id is None or not any(j.level == "county" for j in chain):
-        return None
     try:
-        pack = load_pack(pack_id)
-    except PolicyPackError:
+        pack = load_pack(repos.filing_pack_id(chain))
+    except (repos.NoPolicyPack, PolicyPackError):
         return None
     return pack if pack.procedure is not None else None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from application.services import admin as service
+from application.schemas.admin import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 
 
 class PlaceOut(BaseModel):
@@ -35,8 +35,8 @@ class MeOut(BaseModel):
 class PasswordChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    current_password: str = Field(max_length=service.PASSWORD_MAX_LENGTH)
+    current_password: str = Field(max_length=PASSWORD_MAX_LENGTH)
     new_password: str = Field(
-        max_length=service.PASSWORD_MAX_LENGTH,
-        description=f"At least {service.PASSWORD_MIN_LENGTH} characters, not the username",
+        max_length=PASSWORD_MAX_LENGTH,
+        description=f"At least {PASSWORD_MIN_LENGTH} characters, not the username",
     )

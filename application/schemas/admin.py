@@ -9,7 +9,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from application.services import admin as service
+# What a user may be called and given, checked on the API's bodies and the pages' forms alike
+# (application/services/admin.py applies the password rules themselves).
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 200  # the login form accepts no more
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9_.\-]{1,63}$"
+EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 
 RoleName = Literal["grassroots_officer", "county_reviewer", "supervisor", "admin"]
 
@@ -29,7 +34,7 @@ def _email(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None
     value = value.strip()
-    if re.fullmatch(service.EMAIL_PATTERN, value) is None or any(ord(c) < 32 for c in value):
+    if re.fullmatch(EMAIL_PATTERN, value) is None or any(ord(c) < 32 for c in value):
         raise ValueError("not an email address")
     return value
 
@@ -58,7 +63,7 @@ class UserCreateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(
-        pattern=service.USERNAME_PATTERN,
+        pattern=USERNAME_PATTERN,
         description="2–64 lower-case letters, digits, '.', '_', '-'",
     )
     display_name: str = Field(min_length=1, max_length=100)
@@ -66,8 +71,8 @@ class UserCreateIn(BaseModel):
     jurisdiction_code: str = Field(pattern=CODE, description="The place's division code")
     email: str | None = Field(default=None, max_length=200)
     password: str = Field(
-        max_length=service.PASSWORD_MAX_LENGTH,
-        description=f"At least {service.PASSWORD_MIN_LENGTH} characters, not the username",
+        max_length=PASSWORD_MAX_LENGTH,
+        description=f"At least {PASSWORD_MIN_LENGTH} characters, not the username",
     )
 
     _name = field_validator("display_name")(_display_name)
@@ -103,7 +108,7 @@ class UserPatchIn(BaseModel):
 class PasswordIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    password: str = Field(max_length=service.PASSWORD_MAX_LENGTH)
+    password: str = Field(max_length=PASSWORD_MAX_LENGTH)
 
 
 class JurisdictionNode(BaseModel):

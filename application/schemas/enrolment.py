@@ -4,7 +4,7 @@ and the web pages, which check a form with the same model the API checks its bod
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -76,6 +76,16 @@ class EnrolmentIn(BaseModel):
     transferred: bool | None = None
     low_income_family: bool | None = None
     left_school_on: Day | None = None
+
+    def conditions(self) -> dict[str, Any]:
+        """The facts the group's conditions are judged on."""
+        return {
+            "willing": self.willing,
+            "able": self.able,
+            "transferred": self.transferred,
+            "low_income_family": self.low_income_family,
+            "left_school_on": self.left_school_on,
+        }
 
 
 class EnrolmentOut(BaseModel):

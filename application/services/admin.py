@@ -4,8 +4,8 @@ The rules live here once, for the API and the CLI (``yuanzhu user create``):
 
 - **Passwords** (:func:`check_password_rules`): 8 to 200 characters (200 is what the login form
   accepts), not only spaces, not the username.
-- **Usernames** (:data:`USERNAME_PATTERN`): 2 to 64 characters of lower-case letters, digits,
-  ``.``, ``_`` and ``-``, starting with a letter or digit.
+- **Usernames** (``USERNAME_PATTERN``, with the request schemas): 2 to 64 characters of
+  lower-case letters, digits, ``.``, ``_`` and ``-``, starting with a letter or digit.
 - **Which role fits which place** (:data:`ROLE_LEVELS`): a grassroots officer works at a
   community, street/township or county; a county reviewer at a county; a supervisor at a
   county, city or province; an administrator anywhere (within the rule below).
@@ -53,6 +53,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.actor import Actor
 from application.errors import Problem, not_found
+from application.schemas.admin import (
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    USERNAME_PATTERN,
+    UserCreateIn,
+    UserPatchIn,
+)
 from application.security import end_sessions, hash_password, verify_password
 from domain.policy.loader import list_packs
 from store import admin_repo, repos
@@ -92,11 +99,6 @@ ROLE_LEVELS: dict[str, frozenset[str]] = {
     "supervisor": frozenset({"county", "city", "province"}),
     "admin": frozenset(LEVEL_RANK),
 }
-
-PASSWORD_MIN_LENGTH = 8
-PASSWORD_MAX_LENGTH = 200  # the login form accepts no more
-USERNAME_PATTERN = r"^[a-z0-9][a-z0-9_.\-]{1,63}$"
-EMAIL_PATTERN = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 
 
 def check_password_rules(password: str, username: str | None = None) -> list[str]:
@@ -313,38 +315,28 @@ def _check_grant(actor: Actor, role: str, place: Jurisdiction) -> None:
         )
 
 
-async def create_user(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    username: str,
-    display_name: str,
-    role: str,
-    jurisdiction_code: str,
-    email: str | None,
-    password: str,
-) -> User:
+async def create_user(session: AsyncSession, actor: Actor, body: UserCreateIn) -> User:
     """Create a user in the caller's subtree; 409 ``conflict`` for a taken username."""
-    broken = check_password_rules(password, username)
+    broken = check_password_rules(body.password, body.username)
     if broken:
         raise _weak_password(broken, "password")
-    place = await _place_in_scope(session, actor, jurisdiction_code)
-    _check_grant(actor, role, place)
-    if await repos.user_by_username(session, username) is not None:
-        raise _taken(username)
+    place = await _place_in_scope(session, actor, body.jurisdiction_code)
+    _check_grant(actor, body.role, place)
+    if await repos.user_by_username(session, body.username) is not None:
+        raise _taken(body.username)
     try:
         user = await repos.add_user(
             session,
-            username=username,
-            display_name=display_name,
-            password_hash=await _hash(password),
-            role=role,
+            username=body.username,
+            display_name=body.display_name,
+            password_hash=await _hash(body.password),
+            role=body.role,
             jurisdiction=place,
             now=datetime.now(UTC),
-            email=email,
+            email=body.email,
         )
     except IntegrityError:  # created by a concurrent request since the check
-        raise _taken(username) from None
+        raise _taken(body.username) from None
     _audit(session, actor, "create_user", "user", str(user.id), {"after": snapshot(user)})
     return user
 
@@ -353,21 +345,8 @@ def _taken(username: str) -> Problem:
     return Problem(409, "conflict", "Username taken", f"the username {username} is already taken")
 
 
-@dataclass(frozen=True)
-class UserChanges:
-    """The fields a PATCH gives (``None`` means "not given"; ``email_set`` tells an explicit
-    null, which clears the address, from an absent field)."""
-
-    display_name: str | None = None
-    email: str | None = None
-    email_set: bool = False
-    role: str | None = None
-    jurisdiction_code: str | None = None
-    active: bool | None = None
-
-
 async def update_user(
-    session: AsyncSession, actor: Actor, user_id: int, changes: UserChanges
+    session: AsyncSession, actor: Actor, user_id: int, changes: UserPatchIn
 ) -> User:
     """Change a user's display name, email, role, place or active flag (see the module's rules:
     404 outside the subtree, 403 for a peer administrator or an administrator at one's own
@@ -406,7 +385,9 @@ async def update_user(
     before = snapshot(user)
     if changes.display_name is not None:
         user.display_name = changes.display_name
-    if changes.email_set:
+    # An explicit null clears the address; an absent field leaves it (the page's form always
+    # sends it, an empty one as null).
+    if "email" in changes.model_fields_set:
         user.email = changes.email
     user.role = new_role
     if place is not None:
@@ -488,10 +469,10 @@ class PlaceDetail:
 
 
 async def _inherited_pack(session: AsyncSession, place: Jurisdiction) -> str | None:
-    for j in await repos.ancestors(session, place):  # nearest first, the place included
-        if j.policy_pack_id:
-            return j.policy_pack_id
-    return None
+    try:
+        return await repos.pack_id_at(session, place)
+    except repos.NoPolicyPack:  # shown as no pack: the tree is where one sets it
+        return None
 
 
 async def place_tree(
@@ -750,8 +731,35 @@ async def import_jurisdictions(session: AsyncSession, actor: Actor, data: bytes)
     """Validate every row, then create, rename or re-pack places below the caller's node, all or
     nothing (422 ``import-invalid`` with line-numbered ``errors``)."""
     errors = _Errors()
-    rows = parse_import(data, errors)
+    by_code = _unique_codes(parse_import(data, errors), errors)
+    existing = await admin_repo.jurisdictions_by_code(
+        session, set(by_code) | {r.parent_code for r in by_code.values()}
+    )
     scope = actor.jurisdiction_path
+    new_rows = _check_existing(by_code, existing, scope, errors)
+    depth = _new_depths(new_rows, by_code, existing, scope, errors)
+    if errors.items:
+        raise errors.problem()
+
+    result = ImportResult()
+    generations = _create(session, actor, new_rows, existing, depth, result)
+    _update(session, actor, by_code, existing, result)
+    try:
+        await admin_repo.add_jurisdictions(session, generations)
+        await session.flush()
+    except IntegrityError:
+        raise Problem(
+            409,
+            "conflict",
+            "Concurrent change",
+            "some of these places were created by another request at the same time; "
+            "import the file again",
+        ) from None
+    return result
+
+
+def _unique_codes(rows: list[ImportRow], errors: _Errors) -> dict[str, ImportRow]:
+    """The rows by code; a code on two lines is an error on the second."""
     by_code: dict[str, ImportRow] = {}
     for row in rows:
         first = by_code.get(row.code)
@@ -764,9 +772,17 @@ async def import_jurisdictions(session: AsyncSession, actor: Actor, data: bytes)
             )
         else:
             by_code[row.code] = row
-    existing = await admin_repo.jurisdictions_by_code(
-        session, set(by_code) | {r.parent_code for r in by_code.values()}
-    )
+    return by_code
+
+
+def _check_existing(
+    by_code: dict[str, ImportRow],
+    existing: dict[str, Jurisdiction],
+    scope: str,
+    errors: _Errors,
+) -> dict[str, ImportRow]:
+    """The rows of new places; a row of an existing place may rename it or give it a pack
+    only: it must lie below the caller's node and keep its parent and level."""
     new_rows: dict[str, ImportRow] = {}
     for row in by_code.values():
         old = existing.get(row.code)
@@ -802,6 +818,18 @@ async def import_jurisdictions(session: AsyncSession, actor: Actor, data: bytes)
                     "cannot change",
                     "level-change-refused",
                 )
+    return new_rows
+
+
+def _new_depths(
+    new_rows: dict[str, ImportRow],
+    by_code: dict[str, ImportRow],
+    existing: dict[str, Jurisdiction],
+    scope: str,
+    errors: _Errors,
+) -> dict[str, int]:
+    """Each new place's depth below the existing places (0: its parent exists), once its parent
+    is known, inside the caller's node and of a higher level, and no parents form a cycle."""
     depth: dict[str, int] = {}
     for row in new_rows.values():
         parent = existing.get(row.parent_code)
@@ -852,10 +880,18 @@ async def import_jurisdictions(session: AsyncSession, actor: Actor, data: bytes)
         base = depth.get(cur, -1)
         for offset, code in enumerate(reversed(chain), start=1):
             depth[code] = base + offset
-    if errors.items:
-        raise errors.problem()
+    return depth
 
-    result = ImportResult()
+
+def _create(
+    session: AsyncSession,
+    actor: Actor,
+    new_rows: dict[str, ImportRow],
+    existing: dict[str, Jurisdiction],
+    depth: dict[str, int],
+    result: ImportResult,
+) -> list[list[Jurisdiction]]:
+    """The new places, audited, in generations (parents before children: one insert each)."""
     generations: dict[int, list[Jurisdiction]] = {}
     paths = {code: j.path for code, j in existing.items()}
     for row in sorted(new_rows.values(), key=lambda r: depth[r.code]):
@@ -887,6 +923,17 @@ async def import_jurisdictions(session: AsyncSession, actor: Actor, data: bytes)
                 }
             },
         )
+    return [generations[d] for d in sorted(generations)]
+
+
+def _update(
+    session: AsyncSession,
+    actor: Actor,
+    by_code: dict[str, ImportRow],
+    existing: dict[str, Jurisdiction],
+    result: ImportResult,
+) -> None:
+    """Rename and re-pack the existing places the file names, auditing each change."""
     for row in by_code.values():
         old = existing.get(row.code)
         if old is None:
@@ -911,18 +958,6 @@ async def import_jurisdictions(session: AsyncSession, actor: Actor, data: bytes)
                 row.code,
                 {"before": before, "after": after},
             )
-    try:
-        await admin_repo.add_jurisdictions(session, [generations[d] for d in sorted(generations)])
-        await session.flush()
-    except IntegrityError:
-        raise Problem(
-            409,
-            "conflict",
-            "Concurrent change",
-            "some of these places were created by another request at the same time; "
-            "import the file again",
-        ) from None
-    return result
 
 
 # --- the caller's own account ------------------------------------------------------------------

@@ -18,6 +18,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from application import gateway
 from application.actor import Actor
 from application.errors import Problem
+from application.services import release_before_workflow
 from domain.assistance import may_apply_from
 from domain.calendar import local_date
 from domain.facts import ApplicantFacts
@@ -110,15 +111,15 @@ async def submit_application(
             f"not at {place.name} ({place.level})",
         )
     chain = await repos.ancestors(session, place)
-    pack_id = next((j.policy_pack_id for j in chain if j.policy_pack_id), None)
-    county = next((j for j in chain if j.level == "county"), None)
-    if pack_id is None or county is None:
+    try:
+        pack_id = repos.filing_pack_id(chain)
+    except repos.NoPolicyPack:
         raise Problem(
             422,
             "no-policy-for-jurisdiction",
             "No policy pack for this jurisdiction",
             f"no regional policy pack or county office is configured above {place.name}",
-        )
+        ) from None
     if policy_id is not None and policy_id != pack_id:
         raise Problem(
             422,
@@ -168,8 +169,8 @@ async def submit_application(
     )
     session.add(case)
     try:
-        # Commit before the workflow starts: its first activity reads the case row.
-        await session.commit()
+        # Committed before the workflow starts: its first activity reads the case row.
+        await release_before_workflow(session)
     except IntegrityError:
         await session.rollback()
         existing = await repos.open_case_for(session, open_key)

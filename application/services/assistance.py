@@ -21,6 +21,7 @@ from temporalio.client import Client
 from application import gateway
 from application.actor import Actor
 from application.errors import Problem
+from application.services import release_before_workflow
 from application.services.cases import case_for
 from domain.policy.model import ExitReason
 from store import cases_repo
@@ -135,7 +136,7 @@ async def _send(
             gateway.fingerprint(name, arg),
             where=" on this assistance",
         )
-    await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
+    await release_before_workflow(session)
 
     async def closed() -> Problem:
         return not_in_assistance(case)

@@ -351,10 +351,11 @@ def _finish(acc: Acc, packs: dict[str, PolicyPack | None], columns: list[ExitRea
 
 
 async def pack_applying(session: AsyncSession, place: Jurisdiction) -> str | None:
-    """The pack set on the place or its nearest ancestor (descendants inherit it)."""
-    return next(
-        (j.policy_pack_id for j in await repos.ancestors(session, place) if j.policy_pack_id), None
-    )
+    """The pack applying at the place, None where none does (its figures have no targets)."""
+    try:
+        return await repos.pack_id_at(session, place)
+    except repos.NoPolicyPack:
+        return None
 
 
 async def targets(

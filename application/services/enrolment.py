@@ -28,13 +28,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
 from application.actor import Actor
 from application.errors import Problem, not_found
+from application.schemas.enrolment import EmergencyIn, EnrolmentIn
+from application.services import release_before_workflow
 from application.services.ledger import file_checked, place_in_scope, start_batch
 from application.services.reference import today
 from domain.enrolment import parse_enrolment_rows
@@ -85,23 +86,8 @@ def _invalid(field: str, message: str, message_zh: str, code: str = "invalid") -
 # --- emergencies ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EmergencyIn:
-    kind: str
-    name: str
-    jurisdiction: str | None
-    starts_on: date
-    ends_on: date
-    description: str = ""
-
-
-def _pack_of_chain(chain: list[Any]) -> str | None:
-    return next((j.policy_pack_id for j in chain if j.policy_pack_id), None)
-
-
 async def declare_emergency(session: AsyncSession, actor: Actor, body: EmergencyIn) -> Emergency:
-    """Declare an emergency (committed here); 409 ``emergency-exists`` for a double
-    submission."""
+    """Declare an emergency; 409 ``emergency-exists`` for a double submission."""
     if actor.role not in DECLARE_ROLES:
         raise _not_allowed("emergencies are declared by supervisors and administrators")
     place = await place_in_scope(session, actor, body.jurisdiction)
@@ -117,7 +103,10 @@ async def declare_emergency(session: AsyncSession, actor: Actor, body: Emergency
         )
     if body.ends_on < today():
         raise _invalid("ends_on", "the period is over already", "该期间已经结束")
-    pack_id = _pack_of_chain(await repos.ancestors(session, place))
+    try:
+        pack_id: str | None = await repos.pack_id_at(session, place)
+    except repos.NoPolicyPack:
+        pack_id = None
     pack = load_pack(pack_id) if pack_id else None
     if pack is None or group_of(pack, TEMPORARY_ASSISTANCE) is None:
         raise Problem(
@@ -167,7 +156,6 @@ async def declare_emergency(session: AsyncSession, actor: Actor, body: Emergency
             "ends_on": body.ends_on.isoformat(),
         },
     )
-    await session.commit()
     return emergency
 
 
@@ -191,33 +179,6 @@ async def get_emergency(
 
 
 # --- enrolment --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EnrolmentIn:
-    """One person to enrol, with the facts the group's conditions need."""
-
-    target_group: str
-    name: str
-    id_number: str
-    jurisdiction: str
-    phone: str = ""
-    note: str = ""
-    emergency_id: int | None = None
-    willing: bool | None = None
-    able: bool | None = None
-    transferred: bool | None = None
-    low_income_family: bool | None = None
-    left_school_on: date | None = None
-
-    def conditions(self) -> dict[str, Any]:
-        return {
-            "willing": self.willing,
-            "able": self.able,
-            "transferred": self.transferred,
-            "low_income_family": self.low_income_family,
-            "left_school_on": self.left_school_on,
-        }
 
 
 @dataclass(frozen=True)
@@ -397,7 +358,7 @@ async def _store(
             "already_present": already_present,
         },
     )
-    await session.commit()  # the cases exist before their assistances start
+    await release_before_workflow(session)  # the cases exist before their assistances start
     return entry, case_ids
 
 
@@ -496,9 +457,7 @@ async def enrol_bulk(
 __all__ = [
     "DECLARE_ROLES",
     "ENROL_ROLES",
-    "EmergencyIn",
     "Enrolled",
-    "EnrolmentIn",
     "declare_emergency",
     "enrol",
     "enrol_bulk",

@@ -39,6 +39,7 @@ from temporalio.exceptions import ApplicationError
 from application import gateway
 from application.actor import Actor
 from application.errors import Problem, not_found
+from application.services import release_before_workflow
 from application.services.supervision import (
     TOTAL_ZH,
     Period,
@@ -179,8 +180,10 @@ def check_may_register(actor: Actor) -> None:
 
 
 async def pack_at(session: AsyncSession, place: Jurisdiction) -> PolicyPack | None:
-    pack_id = await household_repo.pack_for_place(session, place)
-    return load_pack(pack_id) if pack_id else None
+    try:
+        return load_pack(await repos.pack_id_at(session, place))
+    except repos.NoPolicyPack:
+        return None
 
 
 def _definitions(pack: PolicyPack, body: RegistrationIn) -> list[HouseholdDefinition]:
@@ -382,7 +385,7 @@ async def register(
         detail={"jurisdiction": place.code, "definition": found.definition},
     )
     household_id = row.id
-    await session.commit()
+    await release_before_workflow(session)
     started = False
     if temporal is not None:
         started = await start_household(sessions, temporal, task_queue, household_id)
@@ -599,7 +602,7 @@ async def record_employment(
     if row.status != "identified" or row.workflow_id is None:
         raise _closed(row)
     workflow_id = row.workflow_id
-    await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
+    await release_before_workflow(session)
     update_id = key or str(uuid.uuid4())
 
     async def closed() -> Problem:
@@ -685,7 +688,7 @@ async def discover(
         detail={"workflow_id": workflow_id},
     )
     before = await session.scalar(select(func.max(HouseholdRow.id))) or 0
-    await session.commit()
+    await release_before_workflow(session)
     handle = await gateway.start(
         temporal,
         HouseholdDiscoveryWorkflow.run,

@@ -39,9 +39,11 @@ from temporalio.client import Client, WorkflowHandle
 from application import gateway
 from application.actor import Actor
 from application.errors import Problem, not_found
+from application.schemas.ledger import LedgerQuery
+from application.services import release_before_workflow
 from application.services.reference import MAX_UPLOAD_BYTES, read_form, today
-from domain.department_import import Cell, RowError
 from domain.ledger import LedgerImportResult, export_table
+from domain.table_import import Cell, RowError
 from domain.vocabulary import Role
 from store import ledger_repo, repos
 from store.audit import record_audit
@@ -95,23 +97,17 @@ async def place_in_scope(session: AsyncSession, actor: Actor, code: str | None) 
 
 
 async def default_layout(session: AsyncSession, place: Any) -> str:
-    chain = await repos.ancestors(session, place)
-    pack_id = next((j.policy_pack_id for j in chain if j.policy_pack_id), None)
+    try:
+        pack_id: str | None = await repos.pack_id_at(session, place)
+    except repos.NoPolicyPack:
+        pack_id = None
     return "one_person_one_file" if pack_id in ONE_PERSON_ONE_FILE_PACKS else "service_tracking"
 
 
-async def export_ledger(
-    session: AsyncSession,
-    actor: Actor,
-    *,
-    jurisdiction: str | None,
-    layout: str | None,
-    full_ids: bool,
-    exited_since: date | None,
-    fmt: str,
-) -> LedgerExport:
-    """The ledger of ``jurisdiction`` (default: the caller's): persons in assistance and those
-    who exited since ``exited_since`` (default: 1 January of this year), audited."""
+async def export_ledger(session: AsyncSession, actor: Actor, query: LedgerQuery) -> LedgerExport:
+    """The ledger of ``query.jurisdiction`` (default: the caller's): persons in assistance and
+    those who exited since ``exited_since`` (default: 1 January of this year), audited."""
+    full_ids = query.full_ids
     if full_ids and actor.role not in EXPORT_ROLES_FULL_IDS:
         raise Problem(
             403,
@@ -120,9 +116,9 @@ async def export_ledger(
             "full ID numbers in the ledger are for county reviewers, supervisors and "
             "administrators; export without full_ids for masked numbers",
         )
-    place = await place_in_scope(session, actor, jurisdiction)
-    layout = layout or await default_layout(session, place)
-    since = exited_since or today().replace(month=1, day=1)
+    place = await place_in_scope(session, actor, query.jurisdiction)
+    layout = query.layout or await default_layout(session, place)
+    since = query.exited_since or today().replace(month=1, day=1)
     people = await ledger_repo.ledger_people(
         session, place.path, exited_since=since, limit=MAX_EXPORT_PERSONS + 1
     )
@@ -146,7 +142,7 @@ async def export_ledger(
             "persons": len(people),
             "full_ids": full_ids,
             "layout": layout,
-            "format": fmt,
+            "format": query.format,
             "exited_since": since.isoformat(),
         },
     )
@@ -356,7 +352,7 @@ async def import_ledger(
             "skipped_exited": entry.skipped_exited,
         },
     )
-    await session.commit()  # the cases exist before their assistances start
+    await release_before_workflow(session)  # the cases exist before their assistances start
     if temporal is not None:
         await resume_pending(session, temporal, task_queue, place.path)
         await session.refresh(entry)

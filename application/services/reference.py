@@ -44,6 +44,7 @@ from temporalio.client import Client
 from application.actor import Actor
 from application.calendar_sync import signal_provisional_clocks
 from application.errors import Problem, not_found
+from application.services import release_before_workflow
 from domain.calendar import SHANGHAI, CalendarDataError, YearTable
 from domain.department_data import DepartmentList
 from domain.department_import import ParseResult
@@ -261,7 +262,7 @@ async def load_year_table(
         session, table, loaded_by=actor.username, now=datetime.now(UTC), audit_actor_id=actor.id
     )
     # Committed before the cases are told: their recompute reads the table from the database.
-    await session.commit()
+    await release_before_workflow(session)
     return summary, await _recompute(temporal, sessions)
 
 
@@ -418,7 +419,7 @@ async def import_department_list(
     session: AsyncSession, actor: Actor, kind: DepartmentList, file_name: str, data: bytes
 ) -> DepartmentImport:
     """Parse the file; if every line is valid, replace the kind's records (one transaction,
-    committed here so that the answer means stored) and write the audit entry. 422
+    committed with the request, before its answer) and write the audit entry. 422
     ``department-file-invalid`` with the line errors otherwise, nothing stored."""
     try:
         result = await asyncio.to_thread(
@@ -445,7 +446,6 @@ async def import_department_list(
         now=datetime.now(UTC),
         audit_actor_id=actor.id,
     )
-    await session.commit()
     return entry
 
 

@@ -43,6 +43,7 @@ from application import gateway
 from application.actor import Actor
 from application.errors import PROBLEM_BASE, Problem, not_found
 from application.schemas.tasks import BulkItemOut, HolderOut, TaskListIn
+from application.services import release_before_workflow
 from store import admin_repo, idempotency, tasks_repo
 from store.audit import record_audit
 from store.models import Case, Task, User
@@ -542,7 +543,7 @@ async def _deliver(
     if task.assignee_id is not None and task.assignee_id != actor.id:
         raise await _claimed(session, task)
     workflow_id = task.workflow_id
-    await session.commit()  # hold no connection (nor SQLite lock) while the workflow works
+    await release_before_workflow(session)
 
     async def lost() -> dict[str, Any] | None:
         # The workflow ended while this request was on its way (a concurrent completion

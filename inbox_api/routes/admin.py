@@ -140,16 +140,7 @@ async def create_user(body: UserCreateIn, session: SessionDep, actor: AdminActor
     """Create a user at a place of the caller's subtree with an initial password. The role must
     fit the place; administrators can be made only below the caller's place (anywhere by an
     administrator at the root)."""
-    user = await service.create_user(
-        session,
-        actor,
-        username=body.username,
-        display_name=body.display_name,
-        role=body.role,
-        jurisdiction_code=body.jurisdiction_code,
-        email=body.email,
-        password=body.password,
-    )
+    user = await service.create_user(session, actor, body)
     return await _one(session, user)
 
 
@@ -184,15 +175,7 @@ async def update_user(
 ) -> UserOut:
     """Change display name, email, role, place or active flag. A deactivated user can neither
     log in nor use a token issued before. Nobody deactivates, demotes or moves themself."""
-    changes = service.UserChanges(
-        display_name=body.display_name,
-        email=body.email,
-        email_set="email" in body.model_fields_set,
-        role=body.role,
-        jurisdiction_code=body.jurisdiction_code,
-        active=body.active,
-    )
-    user = await service.update_user(session, actor, user_id, changes)
+    user = await service.update_user(session, actor, user_id, body)
     return await _one(session, user)
 
 

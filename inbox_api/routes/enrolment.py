@@ -94,7 +94,7 @@ async def declare_emergency(
 ) -> EmergencyOut:
     """Declare an emergency for a place in your area: officers may then enrol the persons it
     affected as temporary assistance persons until its last day."""
-    e = await service.declare_emergency(session, actor, service.EmergencyIn(**body.model_dump()))
+    e = await service.declare_emergency(session, actor, body)
     return _emergency_out(e)
 
 
@@ -221,7 +221,7 @@ async def enrol(
         temporal,
         settings.temporal_task_queue,
         actor,
-        service.EnrolmentIn(**body.model_dump()),
+        body,
     )
     return EnrolmentOut(
         case_id=done.case_id,

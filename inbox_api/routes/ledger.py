@@ -51,15 +51,7 @@ async def get_ledger(
 ) -> Any:
     """Every person in assistance (and exited since ``exited_since``) with the columns officers
     use; an .xlsx workbook by default."""
-    export = await service.export_ledger(
-        session,
-        actor,
-        jurisdiction=params.jurisdiction,
-        layout=params.layout,
-        full_ids=params.full_ids,
-        exited_since=params.exited_since,
-        fmt=params.format,
-    )
+    export = await service.export_ledger(session, actor, params)
     if params.format == "json":
         return LedgerOut(
             jurisdiction_code=export.code,
