@@ -32,6 +32,7 @@ from application.services import (
     supervision as service,
 )
 from application.services.supervision import Period
+from domain.labels import label
 from store import repos
 from store.models import Jurisdiction
 from web import i18n
@@ -256,8 +257,8 @@ async def place_names(session: AsyncSession, codes: Iterable[str]) -> dict[str, 
 def clock_name(clock: str) -> str:
     """A breach record's clock in words: the task kind's name, or the case's deadline."""
     if clock == service.DEADLINE_CLOCK:
-        return service.DEADLINE_CLOCK_ZH
-    return service.kind_name(clock.removeprefix(service.TASK_CLOCK_PREFIX))
+        return label("clock", clock)
+    return label("task_kind", clock.removeprefix(service.TASK_CLOCK_PREFIX))
 
 
 def kind_clock(kind: str) -> str:
@@ -831,6 +832,5 @@ async def breach_list(
 SERVICE_LABELS = (
     service.TOTAL_ZH,
     service.UNASSIGNED_ZH,
-    service.DEADLINE_CLOCK_ZH,
-    *(label for _key, label in service.AGE_BUCKETS),
+    *(name for _key, name in service.AGE_BUCKETS),
 )
