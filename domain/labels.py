@@ -349,7 +349,8 @@ CALENDAR_ORIGINS: Final[Mapping[str, str]] = {
     "imported": "导入",
     "none": "无（仅按周末计算）",
 }
-# The holiday package names the holidays in English; officers read Chinese.
+# The holiday package names the holidays in English; officers read Chinese. Names are display
+# data only (the dates decide), so an unknown one shows as the package gives it.
 HOLIDAYS: Final[Mapping[str, str]] = {
     "New Year's Day": "元旦",
     "Spring Festival": "春节",

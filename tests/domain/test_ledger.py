@@ -128,6 +128,39 @@ def test_a_valid_line_becomes_a_person() -> None:
     assert line.place_code == "441803100" and line.pack_id == "qingxin-2024"
 
 
+def test_the_seeds_service_names_and_a_ledger_exported_with_the_old_ones() -> None:
+    # The export names the service kinds as the seeds do (domain/labels.py: 一次性求职创业补贴,
+    # 山东 三(三)3; 政策扶持, 新余 第四条(四)); a ledger exported before still imports.
+    _, headers, _rows = export_table([person()], "service_tracking", full_ids=False)
+    assert "一次性求职创业补贴次数" in headers and "政策扶持次数" in headers
+    old_header = [*HEADER[:6], "求职创业补贴次数", *HEADER[7:]]
+    r = parse_ledger_rows(
+        enumerate(
+            [
+                old_header,
+                [
+                    "王强",
+                    make_id(region="441803"),
+                    "大龄失业人员",
+                    "2025-05-06",
+                    "",
+                    "求职创业补贴、政策扶持（补贴）",
+                    "1",
+                    "0",
+                    "",
+                ],
+            ],
+            start=1,
+        ),
+        PLACES,
+        today=TODAY,
+        default_place="441803100",
+    )
+    assert r.ok, r.errors
+    assert r.lines[0].planned == ("job_seeking_subsidy", "policy_subsidy")
+    assert r.lines[0].services == {"job_seeking_subsidy": 1}
+
+
 def test_every_bad_cell_is_a_line_error_with_its_column() -> None:
     good = make_id(region="441803")
     r = parse(
