@@ -32,6 +32,7 @@ from application.services import (
     supervision as service,
 )
 from application.services.supervision import Period
+from domain import labels
 from domain.labels import label
 from store import repos
 from store.models import Jurisdiction
@@ -148,12 +149,9 @@ def chart(
     return Chart(key, caption, bars, legend, height=max(1, len(bars)) * ROW_H)
 
 
-SLA_LEGEND = {
-    "on_track": "正常",
-    "at_risk": "临期",
-    "breached": "已超时",
-    "past_deadline": "已逾期",
-}
+# The SLA states by the catalogue's names (the same words as the inbox and the task page).
+SLA_LEGEND = dict(labels.SLA_STATES)
+DONE_LEGEND = {"completed": labels.TASK_STATES["completed"]}
 BREACH_LEGEND = {"breaches": "超时记录"}
 RATE_LEGEND = {"on_time": "按时办结率"}
 ESCALATION_LEGEND = {"open": "待处理", "handled": "已处理", "cancelled": "已撤销"}
@@ -497,7 +495,7 @@ async def _workload(v: View) -> dict[str, Any]:
         "places": names,
         "charted": CHART_OFFICERS if len(body.officers) > CHART_OFFICERS else None,
         "load_chart": chart("workload", _("经办人员手头未办结事项"), bars, SLA_LEGEND),
-        "done_chart": chart("completed", _("期间内办结事项"), done, {"completed": "已办结"}),
+        "done_chart": chart("completed", _("期间内办结事项"), done, DONE_LEGEND),
     }
 
 

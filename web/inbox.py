@@ -53,8 +53,9 @@ TABS = ("mine", "group", "at_risk", "breached", "scope")
 TAB_ZH = {
     "mine": "我的",
     "group": "待领取",
-    "at_risk": "临期",
-    "breached": "已超时",
+    # the views of the tasks in these SLA states, by the states' names
+    "at_risk": labels.SLA_STATES["at_risk"],
+    "breached": labels.SLA_STATES["breached"],
     "scope": "全部",
 }
 # The query parameters of the page besides ``tab`` and ``cursor``: the filter form's fields,
