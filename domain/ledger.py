@@ -110,7 +110,7 @@ def _standards_text(p: LedgerPerson) -> str:
 
 def _subsidies_text(p: LedgerPerson) -> str:
     return "；".join(
-        f"{kind} {months}个月 每月{fen // 100}.{fen % 100:02d}元"
+        f"{label('subsidy_kind', kind)} {months}个月 每月{fen // 100}.{fen % 100:02d}元"
         for kind, months, fen in p.subsidies
     )
 

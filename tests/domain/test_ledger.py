@@ -78,7 +78,7 @@ def test_export_service_tracking_masks_ids_and_counts_services() -> None:
     assert row["岗位推荐次数"] == 2 and row["职业指导次数"] == 1 and row["职业培训次数"] == 0
     assert row["服务达标情况"] == "131服务：职业指导1/1、岗位推荐2/3（未达标）"
     assert row["最近主动联系日期"] == date(2026, 1, 10) and row["联系次数"] == 4
-    assert row["补贴情况"] == "social_insurance 6个月 每月500.00元"
+    assert row["补贴情况"] == "社会保险补贴 6个月 每月500.00元"  # named, as the page names it
     assert row["人员状态"] == "援助中"
     # Every import column is in the service-tracking export (the export is re-importable).
     assert {c.header_zh for c in IMPORT_COLUMNS} <= set(headers)
