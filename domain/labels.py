@@ -10,8 +10,9 @@ seeds' words won (the service kinds: 政策扶持 of 新余 第四条(四) and �
 of 山东 三(三)3); where no seed has the word, the one the official documents print (a calendar
 day is 日, as the one-time notice says it).
 
-Task kind names are written into notifications by activities and shown beside workflow
-histories: change a wording only knowing that old notices keep the old one.
+Activities write task kind and SLA state names into notifications and timeline entries, where
+they stay: a changed wording shows on new ones only (the workflows themselves carry codes, so
+their recorded histories do not depend on these words).
 """
 
 from __future__ import annotations
@@ -22,8 +23,6 @@ from typing import Final
 
 from domain.facts import CHOICE_NAMES, EMPLOYMENT_INTENTIONS
 from domain.vocabulary import CaseStatus, Role, TaskKind
-
-__all__ = ["CATALOGUE", "label", "labels"]
 
 # --- the identification procedure -------------------------------------------------------------
 
