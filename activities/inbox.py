@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from activities.outbound import OutboundDelivery
+from domain.labels import label
 from domain.sla import DurationUnit, SlaClock, SlaSpec, sla_clock
 from domain.vocabulary import Role
 from infra import metrics
 from store.calendar_repo import effective_calendar
 from store.models import Case, CaseEvent, Notification, SlaBreach, Task
 from workflows.contracts import (
-    TASK_KIND_ZH,
     Clock,
     ClockInput,
     CloseTaskInput,
@@ -162,7 +162,7 @@ class InboxActivities:
     async def _sla_event(self, session: AsyncSession, inp: SlaEventInput) -> list[str]:
         """Write the event; returns the keys of the notifications it addresses."""
         task = await session.get(Task, inp.task_id) if inp.task_id else None
-        what = TASK_KIND_ZH.get(task.kind, task.kind) if task else "认定办结时限"
+        what = label("task_kind", task.kind) if task else label("clock", "identification_deadline")
         who = f"{task.applicant_name} " if task else ""
         if task is not None and task.state == "open":
             task.sla_state = inp.event
@@ -199,8 +199,9 @@ class InboxActivities:
                 )
             )
             recipients.append((None, Role.SUPERVISOR, inp.place.path))
-            label = "已超时" if inp.event == "breached" else "已逾期"
-            message = f"督办：{who}{what}{label}（第{inp.level}级）"
+            # A breach of the task's own deadline, or the case's deadline gone by.
+            event = "breached" if inp.event == "breached" else "past_deadline"
+            message = f"督办：{who}{what}{label('sla_state', event)}（第{inp.level}级）"
             kind = "escalation"
         if task is not None and task.assignee_id is not None:
             recipients.append((task.assignee_id, None, None))

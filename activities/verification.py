@@ -17,6 +17,7 @@ from temporalio import activity
 
 from activities.outbound import OutboundDelivery
 from domain.calendar import deadline_end, local_date
+from domain.labels import label
 from domain.policy.loader import load_pack
 from domain.vocabulary import LEVELS, Role, TaskKind, verification_task_id
 from infra import metrics
@@ -26,7 +27,6 @@ from store.models_verification import VerificationBatch, VerificationItem
 from store.packs import pinned_pack
 from store.repos import in_subtree, place_ref
 from workflows.contracts import (
-    TASK_KIND_ZH,
     BatchEventInput,
     BatchInfo,
     BeginBatchInput,
@@ -316,7 +316,7 @@ class VerificationActivities:
         t: repo.TownshipProgress,
     ) -> list[str]:
         township = next(x for x in batch.townships if x["code"] == t.code)
-        what = TASK_KIND_ZH[KIND]
+        what = label("task_kind", KIND)
         due = batch.due_on.isoformat()
         # The township's officers (the district office's own persons: its reviewers).
         office = Role.COUNTY_REVIEWER if t.code == batch.district_code else Role.GRASSROOTS_OFFICER

@@ -30,6 +30,7 @@ from datetime import date
 from typing import Final
 
 from domain.ids import mask_id_number
+from domain.labels import SERVICE_KINDS, label
 from domain.table_import import (
     DEFAULT_MAX_ERRORS,
     DEFAULT_MAX_ROWS,
@@ -44,7 +45,6 @@ from domain.table_import import (
 __all__ = [
     "EXPORT_LAYOUTS",
     "IMPORT_COLUMNS",
-    "SERVICE_NAMES_ZH",
     "ImportPlace",
     "LedgerImportResult",
     "LedgerLine",
@@ -55,24 +55,18 @@ __all__ = [
 ]
 
 
-# Service kinds (援助服务) in the order officers list them, with their Chinese names.
-SERVICE_NAMES_ZH: Final[dict[str, str]] = {
-    "career_guidance": "职业指导",
-    "job_recommendation": "岗位推荐",
-    "training": "职业培训",
-    "startup_service": "创业服务",
-    "public_welfare_post": "公益性岗位安置",
-    "policy_subsidy": "政策扶持",
-    "policy_consultation": "政策咨询",
-    "internship": "就业见习",
-    "job_seeking_subsidy": "求职创业补贴",
+# Other names a ledger may give a service kind: the short one officers write, and the names
+# of ledgers exported before the export took the seeds' words (domain/labels.py).
+_OTHER_SERVICE_NAMES: Final[dict[str, tuple[str, ...]]] = {
+    "public_welfare_post": ("公益性岗位",),
+    "policy_subsidy": ("政策扶持（补贴）",),
+    "job_seeking_subsidy": ("求职创业补贴",),
 }
 _SERVICE_BY_NAME: Final[dict[str, str]] = {
-    **{zh: kind for kind, zh in SERVICE_NAMES_ZH.items()},
-    **{kind: kind for kind in SERVICE_NAMES_ZH},
-    "公益性岗位": "public_welfare_post",
+    **{zh: kind for kind, zh in SERVICE_KINDS.items()},
+    **{kind: kind for kind in SERVICE_KINDS},
+    **{name: kind for kind, names in _OTHER_SERVICE_NAMES.items() for name in names},
 }
-STATUS_ZH: Final[dict[str, str]] = {"active": "援助中", "exited": "已退出"}
 _EXITED_WORDS: Final = frozenset({"已退出", "已注销", "退出", "注销", "exited"})
 _ACTIVE_WORDS: Final = frozenset({"", "援助中", "在册", "active"})
 
@@ -107,7 +101,7 @@ class LedgerPerson:
 
 
 def _services_text(kinds: Iterable[str]) -> str:
-    return "、".join(SERVICE_NAMES_ZH.get(k, k) for k in kinds)
+    return "、".join(SERVICE_KINDS.get(k, k) for k in kinds)
 
 
 def _standards_text(p: LedgerPerson) -> str:
@@ -118,7 +112,7 @@ def _standards_text(p: LedgerPerson) -> str:
 
 def _subsidies_text(p: LedgerPerson) -> str:
     return "；".join(
-        f"{kind} {months}个月 每月{fen // 100}.{fen % 100:02d}元"
+        f"{label('subsidy_kind', kind)} {months}个月 每月{fen // 100}.{fen % 100:02d}元"
         for kind, months, fen in p.subsidies
     )
 
@@ -136,7 +130,7 @@ def _service_count(kind: str) -> Getter:
 
 
 _SERVICE_COLUMNS: Final[list[tuple[str, Getter]]] = [
-    (f"{zh}次数", _service_count(kind)) for kind, zh in SERVICE_NAMES_ZH.items()
+    (f"{zh}次数", _service_count(kind)) for kind, zh in SERVICE_KINDS.items()
 ]
 
 SERVICE_TRACKING: Final[list[tuple[str, Getter]]] = [
@@ -156,7 +150,7 @@ SERVICE_TRACKING: Final[list[tuple[str, Getter]]] = [
     ("最近联系日期", lambda p, n, f: p.last_contact_on),
     ("最近主动联系日期", lambda p, n, f: p.last_own_contact_on),
     ("补贴情况", lambda p, n, f: _subsidies_text(p)),
-    ("人员状态", lambda p, n, f: STATUS_ZH.get(p.status, p.status)),
+    ("人员状态", lambda p, n, f: label("ledger_status", p.status)),
     ("退出原因", lambda p, n, f: p.exit_reason),
     ("退出日期", lambda p, n, f: p.exited_on),
     ("备注", lambda p, n, f: ""),  # the office's own remarks (the import keeps them)
@@ -180,7 +174,7 @@ ONE_PERSON_ONE_FILE: Final[list[tuple[str, Getter]]] = [
     ("联系次数", lambda p, n, f: p.contacts),
     ("最近主动联系日期", lambda p, n, f: p.last_own_contact_on),
     ("政策享受", lambda p, n, f: _subsidies_text(p)),
-    ("人员状态", lambda p, n, f: STATUS_ZH.get(p.status, p.status)),
+    ("人员状态", lambda p, n, f: label("ledger_status", p.status)),
     ("退出原因", lambda p, n, f: p.exit_reason),
     ("退出日期", lambda p, n, f: p.exited_on),
     ("案件编号", lambda p, n, f: p.case_id),
@@ -225,7 +219,11 @@ IMPORT_COLUMNS: Final[tuple[ImportColumn, ...]] = (
     ImportColumn("place_code", "所属镇街代码", False, ("行政区划代码",)),
     ImportColumn("intentions", "就业意向", False, ("求职意愿",)),
     ImportColumn("planned", "计划服务项目", False, ("服务需求",)),
-    *(ImportColumn(f"svc:{k}", f"{zh}次数", False) for k, zh in SERVICE_NAMES_ZH.items()),
+    *(
+        ImportColumn(f"svc:{k}", f"{zh}次数", False, tuple(f"{n}次数" for n in others))
+        for k, zh in SERVICE_KINDS.items()
+        for others in [_OTHER_SERVICE_NAMES.get(k, ())]
+    ),
     ImportColumn("contacts", "联系次数", False),
     ImportColumn("last_own_contact_on", "最近主动联系日期", False),
     ImportColumn("status", "人员状态", False),
@@ -365,7 +363,7 @@ class _Parser(TableParser[LedgerLine]):
                 continue
             kind = _SERVICE_BY_NAME.get(part)
             if kind is None:
-                known = "、".join(SERVICE_NAMES_ZH.values())
+                known = "、".join(SERVICE_KINDS.values())
                 self.add(
                     line,
                     "计划服务项目",
@@ -376,7 +374,7 @@ class _Parser(TableParser[LedgerLine]):
                 planned.append(kind)
 
         services: dict[str, int] = {}
-        for kind in SERVICE_NAMES_ZH:
+        for kind in SERVICE_KINDS:
             n = self.count_of(line, values.get(f"svc:{kind}"))
             if n:
                 services[kind] = n

@@ -33,7 +33,6 @@ TEMPORARY_ASSISTANCE = "temporary_assistance"
 # Groups enrolled by an officer (no identification procedure).
 ENROLLED_GROUPS = (RURAL_SURPLUS_LABOUR, LOW_INCOME_GRADUATE, TEMPORARY_ASSISTANCE)
 EMERGENCY_KINDS = ("epidemic", "disaster", "policy")
-EMERGENCY_KIND_ZH = {"epidemic": "重大疫情", "disaster": "重大自然灾害", "policy": "重大政策调整"}
 
 # The exit of a temporary assistance when its emergency's period ends. Not a clause of any
 # seed (assumed, documented in the README): the person may be enrolled again under a later

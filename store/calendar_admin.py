@@ -32,6 +32,7 @@ from domain.calendar import (
     parse_year_table,
 )
 from domain.calendar_seed import SEED_SOURCE, seed_calendar
+from domain.labels import label
 from store.audit import record_audit
 from store.calendar_repo import effective_calendar, save_year_table
 from store.models_calendar import CalendarYear
@@ -60,26 +61,6 @@ AUDIT_ACTION = "calendar_year_loaded"
 Origin = Literal["seed", "imported", "none"]
 # Why a day is (not) a working day.
 Reason = Literal["weekday", "weekend", "holiday", "makeup_workday"]
-
-# The package names the holidays in English; officers read Chinese. Names are display data
-# only (the dates decide), so an unknown name is shown as the package gives it.
-_NAMES_ZH: Mapping[str, str] = {
-    "New Year's Day": "元旦",
-    "Spring Festival": "春节",
-    "Tomb-sweeping Day": "清明节",
-    "Labour Day": "劳动节",
-    "Dragon Boat Festival": "端午节",
-    "National Day": "国庆节",
-    "Mid-autumn Festival": "中秋节",
-    "Anti-Fascist 70th Day": "中国人民抗日战争暨世界反法西斯战争胜利70周年纪念日",
-}
-
-_REASONS_ZH: Mapping[Reason, str] = {
-    "weekday": "工作日",
-    "weekend": "周末休息",
-    "holiday": "法定节假日休息",
-    "makeup_workday": "调休上班",
-}
 
 
 @dataclass(frozen=True)
@@ -151,7 +132,7 @@ def parse_table(data: object, *, source: str) -> YearTable:
 
 def _named(d: date, names: Mapping[date, str]) -> NamedDay:
     name = names.get(d)
-    return NamedDay(d, name, _NAMES_ZH.get(name, name) if name else None)
+    return NamedDay(d, name, label("holiday", name) if name else None)
 
 
 def _summary(year: int, table: YearTable | None, row: CalendarYear | None) -> YearSummary:
@@ -264,7 +245,7 @@ def day_reason(cal: WorkingCalendar, d: date) -> DayReason:
         workday=answer.value,
         provisional=answer.provisional,
         reason=reason,
-        reason_zh=_REASONS_ZH[reason],
+        reason_zh=label("day_reason", reason),
         holiday=named.name if named else None,
         holiday_zh=named.name_zh if named else None,
     )

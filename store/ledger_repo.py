@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.calendar import SHANGHAI, local_date
+from domain.labels import label
 from domain.ledger import (
     ImportPlace,
     LedgerImportResult,
@@ -84,14 +85,12 @@ def _day(value: Any) -> date | None:
 
 
 def _standards(snapshot: dict[str, Any]) -> tuple[tuple[str, str, bool], ...]:
-    from domain.ledger import SERVICE_NAMES_ZH
-
     out = []
     for s in snapshot.get("standards", []):
         if not s.get("applies", True):
             continue
         detail = "、".join(
-            f"{SERVICE_NAMES_ZH.get(q['kind'], q['kind'])}{q['delivered']}/{q['required']}"
+            f"{label('service_kind', q['kind'])}{q['delivered']}/{q['required']}"
             for q in s.get("quotas", [])
         )
         out.append((str(s.get("name", s.get("code"))), detail, bool(s.get("met"))))

@@ -84,28 +84,11 @@ FIELD_HINT_ZH = {
 }
 FALLBACK_HINT_ZH = "填写的内容有误"
 
-LEVEL_ZH = admin_service.LEVEL_ZH
-ORIGIN_ZH = {"seed": "内置", "imported": "导入", "none": "无（仅按周末计算）"}
-TLS_ZH = {"none": "不加密", "starttls": "STARTTLS", "tls": "SSL/TLS"}
-CLOCK_ZH = {
-    "identification_deadline": "认定办结时限",
-    "supplement_deadline": "补充材料时限",
-    "contact_check": "未主动联系期限",
-    "refusal_limit": "拒绝就业服务次数",
-    "zero_employment_household_deadline": "零就业家庭援助时限",
-    "quarterly_verification": "定期审验",
-    "reidentification_cooldown": "再次认定间隔",
-    "subsidy_period_cap": "补贴期限上限",
-}
-UNIT_ZH = {"working_days": "个工作日", "calendar_days": "天", "months": "个月"}
-STAGE_ROLE_ZH = {**admin_service.ROLE_ZH, "system": "系统自动"}
-CHANGE_ZH = {"added": "新增", "removed": "移除", "changed": "修改"}
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
 
 def _globals() -> dict[str, Any]:
     return {
-        "LEVEL_ZH": LEVEL_ZH,
         "FIELD_HINT_ZH": FIELD_HINT_ZH,
         "FALLBACK_HINT_ZH": FALLBACK_HINT_ZH,
         "ROLES": admin_service.ROLES,
@@ -559,7 +542,6 @@ async def _calendar_page(
         section="calendar",
         years=list(reversed(years)),
         is_root=reference_service.is_root(actor),
-        ORIGIN_ZH=ORIGIN_ZH,
         **ctx,
     )
 
@@ -613,7 +595,6 @@ async def _year_page(
             year, {d.date for d in detail.holidays}, {d.date for d in detail.workdays}
         ),
         is_root=reference_service.is_root(actor),
-        ORIGIN_ZH=ORIGIN_ZH,
         WEEKDAYS_ZH=WEEKDAYS_ZH,
         **ctx,
     )
@@ -808,7 +789,6 @@ async def pack_diff_page(
             {**c, "before_text": _json_text(c["before"]), "after_text": _json_text(c["after"])}
             for c in changes
         ],
-        CHANGE_ZH=CHANGE_ZH,
     )
 
 
@@ -859,9 +839,6 @@ async def pack_page(
         versions=versions,
         current_ref=current_ref,
         refs=[current_ref or pack_id, *(r.ref for r, _current in versions if r.ref != current_ref)],
-        CLOCK_ZH=CLOCK_ZH,
-        UNIT_ZH=UNIT_ZH,
-        STAGE_ROLE_ZH=STAGE_ROLE_ZH,
     )
 
 
@@ -893,7 +870,6 @@ async def _outbound_page(
         section="outbound",
         settings=settings,
         values=values,
-        TLS_ZH=TLS_ZH,
         TLS_MODES=TLS_MODES,
         **ctx,
     )

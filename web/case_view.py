@@ -23,6 +23,7 @@ from application.errors import not_found
 from application.services import cases as case_service, tasks as task_service
 from domain.facts import CHOICE_NAMES, fact_catalogue, stated_facts
 from domain.ids import mask_id_number, mask_phone
+from domain.labels import labels
 from domain.policy.loader import PolicyPackError, load_pack
 from domain.policy.model import PolicyPack
 from domain.vocabulary import LEVELS
@@ -31,6 +32,7 @@ from store.models import Case, CaseEvent, Notice, Task
 from store.models_inbox import TaskComment
 from store.packs import pinned_pack
 from store.settings import Settings
+from web.i18n import gettext
 
 # Task kinds whose officer decides on the application itself: their page shows the facts,
 # the pre-check and the department data beside the form.
@@ -67,6 +69,12 @@ class Named:
 
     name: str
     name_en: str = ""
+
+
+def named(kind: str) -> dict[str, Named]:
+    """A kind of the domain's codes (domain/labels.py) as the ``choice_label`` macro reads it,
+    in the reader's language."""
+    return {code: Named(gettext(zh)) for code, zh in labels(kind).items()}
 
 
 def packaged_pack(pack_id: str) -> PolicyPack | None:

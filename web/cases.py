@@ -34,45 +34,12 @@ from domain.assistance import fen_to_yuan
 from web import case_view as web_cases
 from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import current_locale, gettext as _
-from web.labels import STATUS_ZH
 from web.problems import problem_message
-from web.tasks import (
-    ALL_FIELD_ZH,
-    ALL_OUTCOME_ZH,
-    CONTACT_CHANNEL_ZH,
-    SERVICE_KIND_ZH,
-    SUBSIDY_KIND_ZH,
-    instant,
-)
+from web.tasks import ASSISTANCE_FIELD_NAMES, instant
 from workflows import contracts
 
 router = APIRouter(include_in_schema=False)
 
-# Stages of a case (``cases.stage``, set by the workflow).
-STAGE_ZH = {
-    "intake": "受理前核查",
-    "supplement": "补充材料",
-    "acceptance": "受理查验",
-    "data_check": "部门数据核查",
-    "initial_review": "初审",
-    "home_visit": "入户核实",
-    "publicity": "公示",
-    "publicity_report": "公示结果上报",
-    "review": "复核认定",
-    "immediate_conclusion": "审核认定（即时办结）",
-    "identified": "已认定",
-    "assistance": "就业援助",
-    "closed": "已办结",
-    "exited": "已退出",
-}
-# Who a timeline entry names when no officer did it.
-ACTOR_ZH = {"system": "系统", "public": "公众", "applicant": "申请人"}
-CHANNEL_ZH = {
-    "online": "网上申请",
-    "window": "窗口申请",
-    "ledger_import": "台账导入",
-    "enrolment": "纳入援助",
-}
 # Not withdrawable: concluded, or never identified by a workflow (an enrolled person, 山东 二).
 CLOSED = frozenset({"identified", "refused", "not_accepted", "withdrawn", "exited", "enrolled"})
 # Statuses the case search filters by (the API's CaseStatus).
@@ -160,9 +127,7 @@ async def search_page(request: Request, session: SessionDep, actor: PageActor) -
         next_url=next_url,
         first_url=first_url if given.get("cursor") else None,
         mask=case_service.masked_id_number,
-        STATUS_ZH=STATUS_ZH,
         SEARCH_STATUSES=SEARCH_STATUSES,
-        STAGE_ZH=STAGE_ZH,
     )
 
 
@@ -212,12 +177,7 @@ async def _case_page(
         withdrawn=request.query_params.get("withdrawn") == "1",
         can_object=detail.case.status == "in_publicity",
         can_withdraw=detail.case.status not in CLOSED,
-        STATUS_ZH=STATUS_ZH,
-        STAGE_ZH=STAGE_ZH,
-        ACTOR_ZH=ACTOR_ZH,
-        CHANNEL_ZH=CHANNEL_ZH,
-        OUTCOME_ZH=ALL_OUTCOME_ZH,
-        FIELD_ZH=ALL_FIELD_ZH,
+        field_names=ASSISTANCE_FIELD_NAMES,
         **_assistance_context(request, detail, assistance, action, key),
     )
 
@@ -252,9 +212,6 @@ def _assistance_context(
         "services": [e for e in entries if e.kind == "service"],
         "refusals": [e for e in entries if e.kind == "refusal"],
         "subsidy_total_fen": sum(g.months * g.monthly_fen for g in view.subsidies) if view else 0,
-        "SERVICE_KIND_ZH": SERVICE_KIND_ZH,
-        "CONTACT_CHANNEL_ZH": CONTACT_CHANNEL_ZH,
-        "SUBSIDY_KIND_ZH": SUBSIDY_KIND_ZH,
         "CONTACT_CHANNELS": contracts.CONTACT_CHANNELS,
         "SERVICE_KINDS": contracts.SERVICE_KINDS,
         "instant": instant,

@@ -23,15 +23,14 @@ from fastapi.templating import Jinja2Templates
 from application.errors import Problem
 from application.http import SESSION_COOKIE, Actor, SessionDep, optional_actor
 from application.security_headers import behind_tls
-from application.services.admin import ROLE_ZH
 from application.services.auth import session_token
 from application.services.cases import DOCUMENT_TEMPLATES
 from domain.calendar import SHANGHAI
+from domain.labels import CATALOGUE
 from store import repos
 from store.models import User
 from web import i18n
 from web.problems import problem_message
-from workflows.contracts import TASK_KIND_ZH
 
 HERE = Path(__file__).parent
 HTMX = "/static/vendor/htmx-2.0.11.min.js"
@@ -48,8 +47,6 @@ templates = Jinja2Templates(
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True
 )
-
-SLA_ZH = {"on_track": "正常", "at_risk": "临期", "breached": "已超时", "past_deadline": "已逾期"}
 
 
 def local(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -74,12 +71,20 @@ def lang_url(request: Request, locale: str) -> str:
     return f"{request.url.path}?{urlencode([*query, ('lang', locale)])}"
 
 
-templates.env.filters.update(local=local, local_date=local_date, label=i18n.label)
+@jinja2.pass_context
+def label(_context: Any, obj: Any, kind: str | None = None, default: str | None = None) -> str:
+    """:func:`web.i18n.label` as a filter. Taking the context keeps Jinja from computing
+    ``"enrolment"|label("import_kind")`` once when it compiles the template: the name depends
+    on the language of each request."""
+    return i18n.label(obj, kind, default)
+
+
+# The one place the templates get the domain's names: ``code|label("kind")`` for one name,
+# ``LABELS.kind`` for a whole table (a select's options, in the domain's order).
+templates.env.filters.update(local=local, local_date=local_date, label=label)
 templates.env.globals.update(
     SHANGHAI=SHANGHAI,
-    TASK_KIND_ZH=TASK_KIND_ZH,
-    SLA_ZH=SLA_ZH,
-    ROLE_ZH=ROLE_ZH,
+    LABELS=CATALOGUE,
     LOCALES=i18n.LOCALES,
     current_locale=i18n.current_locale,
     HTMX=HTMX,

@@ -32,6 +32,8 @@ from application.services import (
     supervision as service,
 )
 from application.services.supervision import Period
+from domain import labels
+from domain.labels import label
 from store import repos
 from store.models import Jurisdiction
 from web import i18n
@@ -147,12 +149,9 @@ def chart(
     return Chart(key, caption, bars, legend, height=max(1, len(bars)) * ROW_H)
 
 
-SLA_LEGEND = {
-    "on_track": "正常",
-    "at_risk": "临期",
-    "breached": "已超时",
-    "past_deadline": "已逾期",
-}
+# The SLA states by the catalogue's names (the same words as the inbox and the task page).
+SLA_LEGEND = dict(labels.SLA_STATES)
+DONE_LEGEND = {"completed": labels.TASK_STATES["completed"]}
 BREACH_LEGEND = {"breaches": "超时记录"}
 RATE_LEGEND = {"on_time": "按时办结率"}
 ESCALATION_LEGEND = {"open": "待处理", "handled": "已处理", "cancelled": "已撤销"}
@@ -256,8 +255,8 @@ async def place_names(session: AsyncSession, codes: Iterable[str]) -> dict[str, 
 def clock_name(clock: str) -> str:
     """A breach record's clock in words: the task kind's name, or the case's deadline."""
     if clock == service.DEADLINE_CLOCK:
-        return service.DEADLINE_CLOCK_ZH
-    return service.kind_name(clock.removeprefix(service.TASK_CLOCK_PREFIX))
+        return label("clock", clock)
+    return label("task_kind", clock.removeprefix(service.TASK_CLOCK_PREFIX))
 
 
 def kind_clock(kind: str) -> str:
@@ -496,7 +495,7 @@ async def _workload(v: View) -> dict[str, Any]:
         "places": names,
         "charted": CHART_OFFICERS if len(body.officers) > CHART_OFFICERS else None,
         "load_chart": chart("workload", _("经办人员手头未办结事项"), bars, SLA_LEGEND),
-        "done_chart": chart("completed", _("期间内办结事项"), done, {"completed": "已办结"}),
+        "done_chart": chart("completed", _("期间内办结事项"), done, DONE_LEGEND),
     }
 
 
@@ -831,6 +830,5 @@ async def breach_list(
 SERVICE_LABELS = (
     service.TOTAL_ZH,
     service.UNASSIGNED_ZH,
-    service.DEADLINE_CLOCK_ZH,
-    *(label for _key, label in service.AGE_BUCKETS),
+    *(name for _key, name in service.AGE_BUCKETS),
 )

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from application.http import SessionDep
 from application.services import cases as case_service
 from domain.calendar import SHANGHAI
-from domain.facts import CHOICE_NAMES, EMPLOYMENT_INTENTIONS
+from domain.labels import EMPLOYMENT_INTENTIONS_ZH, label
 from domain.policy.model import PolicyPack
 from store import repos
 from store.models import Case
@@ -31,8 +31,6 @@ from workflows.rules import resolve_level
 
 router = APIRouter(include_in_schema=False)
 
-SEX_ZH = {k: CHOICE_NAMES[k][0] for k in ("male", "female")}
-MARITAL_ZH = {k: CHOICE_NAMES[k][0] for k in ("married", "unmarried", "divorced", "widowed")}
 # The opinion boxes of the form: the stages whose office signs the form (the seeds' forms
 # have the street's initial-review box and the county's identification box).
 SIGNING_STAGES = ("initial_review", "review", "immediate_conclusion")
@@ -115,8 +113,8 @@ async def application_form(
             filled_on=_chinese_date(case.submitted_at),
             place_full=await web_public.place_name(session, case.jurisdiction_code),
             person=person,
-            sex=SEX_ZH.get(person.get("sex") or "", ""),
-            marital=MARITAL_ZH.get(person.get("marital_status") or "", ""),
+            sex=label("sex", person.get("sex"), ""),
+            marital=label("marital_status", person.get("marital_status"), ""),
             employment_card_no=_text(unemployment.get("employment_card_no")),
             unemployed_since=_text(unemployment.get("unemployed_since")),
             hukou_address=_text(residence.get("hukou_address")),
@@ -124,7 +122,7 @@ async def application_form(
             categories=[(c, c.code == facts.get("requested_category")) for c in pack.categories],
             materials=[(e, e.code in handed_in) for e in pack.evidence],
             # The seed form's six boxes, the applicant's ticked; 其他 with its words.
-            intentions=[(CHOICE_NAMES[code][0], code in wished) for code in EMPLOYMENT_INTENTIONS],
+            intentions=[(name, code in wished) for code, name in EMPLOYMENT_INTENTIONS_ZH.items()],
             intention_other=_text(person.get("employment_intentions_other")),
             commitment=bool(facts.get("written_commitment")),
             opinions=_opinions(case, pack),

@@ -35,7 +35,6 @@ from application.schemas import enrolment as enrolment_api
 from application.services import enrolment as service, ledger as ledger_service
 from application.services.reference import MAX_UPLOAD_BYTES, read_form, today as reference_today
 from domain.target_groups import (
-    EMERGENCY_KIND_ZH,
     ENROLLED_GROUPS,
     LOW_INCOME_GRADUATE,
     RURAL_SURPLUS_LABOUR,
@@ -47,11 +46,9 @@ from store.models_ledger import LedgerImport
 from web.admin import place_options
 from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import current_locale, gettext as _
-from web.ledger import IMPORT_STATUS_ZH
 
 router = APIRouter(include_in_schema=False)
 
-GROUP_ZH = service.GROUP_ZH
 EMERGENCIES_SHOWN = 100
 BATCHES_LOOKED_AT = 500  # the newest enrolment batches of the user's area searched for one
 EMERGENCY_ID = re.compile(r"[1-9]\d{0,17}")
@@ -175,7 +172,6 @@ async def emergencies_page(
         counts=counts,
         today=today,
         is_active=is_active,
-        KIND_ZH=EMERGENCY_KIND_ZH,
         may_declare=may_declare,
         may_enrol=actor.role in service.ENROL_ROLES,
         places=places,
@@ -288,9 +284,7 @@ async def emergency_page(
         e=e,
         counts=counts,
         active=is_active(e, today),
-        KIND_ZH=EMERGENCY_KIND_ZH,
         batches=batches,
-        IMPORT_STATUS_ZH=IMPORT_STATUS_ZH,
         place_names=await _place_names(
             session, {e.jurisdiction_code, *(b.jurisdiction_code for b in batches)}
         ),
@@ -405,8 +399,6 @@ async def enrol_page(
         actor=actor,
         places=places,
         emergencies=emergencies,
-        GROUP_ZH=GROUP_ZH,
-        KIND_ZH=EMERGENCY_KIND_ZH,
         GROUPS=ENROLLED_GROUPS,
         **ctx,
     )

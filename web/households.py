@@ -25,11 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from application.errors import Problem, not_found
 from application.http import SessionDep, get_temporal
 from application.services import households as service
+from domain import labels
 from domain.vocabulary import TaskKind
 from store import household_repo
 from store.models import Case
 from web.admin import place_options
-from web.case_view import Named
+from web.case_view import Named, named
 from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import gettext as _
 from workflows.contracts import EMPLOYMENT_WAYS
@@ -39,36 +40,7 @@ router = APIRouter(include_in_schema=False)
 MEMBER_ROWS = 6
 LISTED = 200
 STATUS_FILTERS = ("", *service.STATUSES)
-MEMBER_FLAGS = (
-    "head",
-    "able_to_work",
-    "willing_to_work",
-    "employed",
-    "employed_non_farm",
-    "transfer_registered",
-)
-MEMBER_FLAG_ZH = {
-    "head": "户主",
-    "able_to_work": "有劳动能力",
-    "willing_to_work": "有就业意愿",
-    "employed": "已就业",
-    "employed_non_farm": "在二、三产业就业",
-    "transfer_registered": "已进行转移就业登记",
-}
-# The household task kinds' outcomes and fields (workflows/household.py), for the task page.
-HOUSEHOLD_OUTCOME_ZH = {
-    "identified": "核实属实，认定为零就业家庭",
-    "not_zero_employment": "经核实不是零就业家庭",
-    "drawn_up": "已制定援助计划",
-    "member_employed": "家庭成员已实现就业",
-}
-HOUSEHOLD_FIELD_ZH = {
-    "reason": "原因",
-    "measures": "援助措施",
-    "member": "实现就业的家庭成员",
-    "how": "就业方式",
-}
-HOUSEHOLD_STATUS_ZH = service.STATUS_ZH
+MEMBER_FLAGS = tuple(labels.MEMBER_FLAGS)
 HOUSEHOLD_KINDS = frozenset(
     {TaskKind.HOUSEHOLD_VERIFICATION, TaskKind.HOUSEHOLD_PLAN, TaskKind.HOUSEHOLD_CLEARANCE}
 )
@@ -116,7 +88,6 @@ async def households_page(
         views=views,
         status_filter=status,
         STATUS_FILTERS=STATUS_FILTERS,
-        STATUS_ZH=service.STATUS_ZH,
         now=datetime.now(UTC),
         may_register=actor.role in service.REGISTER_ROLES,
         may_discover=actor.role in service.DISCOVERY_ROLES,
@@ -162,8 +133,6 @@ async def _registration_page(
         form=form,
         places=await place_options(session, actor),
         MEMBER_FLAGS=MEMBER_FLAGS,
-        MEMBER_FLAG_ZH=MEMBER_FLAG_ZH,
-        MEMBER_STATUS_ZH=service.MEMBER_STATUS_ZH,
         alert=alert,
     )
 
@@ -226,7 +195,7 @@ async def registration_submit(request: Request, session: SessionDep, actor: Page
                 willing_to_work="willing_to_work" in flags,
                 employed="employed" in flags,
                 employed_non_farm="employed_non_farm" in flags,
-                status=m.status if m.status in service.MEMBER_STATUS_ZH else None,
+                status=m.status if m.status in labels.MEMBER_STATUSES else None,
                 transfer_registered="transfer_registered" in flags,
             )
         )
@@ -312,10 +281,7 @@ async def _household_page(
         v=view,
         h=view.row,
         now=datetime.now(UTC),
-        STATUS_ZH=service.STATUS_ZH,
-        WAY_ZH=service.EMPLOYMENT_WAY_ZH,
         WAYS=EMPLOYMENT_WAYS,
-        MEMBER_STATUS_ZH=service.MEMBER_STATUS_ZH,
         mask=service.mask_id_number,
         may_record=actor.role in service.EMPLOY_ROLES and view.row.status == "identified",
         form=form or EmploymentForm(),
@@ -397,7 +363,7 @@ async def task_context(session: AsyncSession, case: Case | None) -> dict[str, An
         "household": row,
         "labels": {
             "member": members,
-            "measures": {k: Named(_(v)) for k, v in service.MEASURE_ZH.items()},
-            "how": {k: Named(_(v)) for k, v in service.EMPLOYMENT_WAY_ZH.items()},
+            "measures": named("household_measure"),
+            "how": named("employment_way"),
         },
     }

@@ -23,6 +23,8 @@ from urllib.parse import parse_qs
 
 from babel.messages.pofile import read_po
 
+from domain import labels
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LOCALE = "zh-CN"
 LOCALES = {"zh-CN": "中文", "en": "English"}
@@ -77,9 +79,15 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
-def label(obj: Any) -> str:
-    """The name of a pack object (category, material, condition, pack) in the current
-    language: packs carry ``name`` (the seed's Chinese) and ``name_en``."""
+def label(obj: Any, kind: str | None = None, default: str | None = None) -> str:
+    """The name of ``obj`` in the current language, the templates' ``|label`` filter.
+
+    With a ``kind`` (``task.kind|label("task_kind")``), ``obj`` is a domain code and its name
+    is the catalogue's Chinese (domain/labels.py), translated as a msgid; an unnamed code shows
+    as ``default`` or itself. Without one, ``obj`` is a pack object (category, material,
+    condition, pack): packs carry ``name`` (the seed's Chinese) and ``name_en``."""
+    if kind is not None:
+        return gettext(labels.label(kind, obj, default))
     if _current.get() == "en":
         english = getattr(obj, "name_en", None)
         if english:

@@ -28,6 +28,7 @@ from application.http import Actor, SessionDep, optional_actor
 from application.schemas.common import RowIdPath, mask_tail
 from application.schemas.tasks import BulkItemOut, TaskListIn, TaskQueryIn
 from application.services import saved_filters, tasks as service
+from domain import labels
 from domain.calendar import start_of_day
 from domain.policy.loader import UnknownPolicyPackError, list_packs, load_pack
 from domain.policy.model import PolicyPack
@@ -40,7 +41,6 @@ from web import inbox_view as web_inbox
 from web.common import check_csrf, is_htmx, login_url, render, require_page_roles
 from web.i18n import gettext as _, label
 from web.problems import problem_message
-from workflows.contracts import TASK_KIND_ZH
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,11 +53,11 @@ TABS = ("mine", "group", "at_risk", "breached", "scope")
 TAB_ZH = {
     "mine": "我的",
     "group": "待领取",
-    "at_risk": "临期",
-    "breached": "已超时",
+    # the views of the tasks in these SLA states, by the states' names
+    "at_risk": labels.SLA_STATES["at_risk"],
+    "breached": labels.SLA_STATES["breached"],
     "scope": "全部",
 }
-STATE_ZH = {"open": "未办结", "completed": "已办结", "cancelled": "已取消"}
 # The query parameters of the page besides ``tab`` and ``cursor``: the filter form's fields,
 # plus ``policy``/``sort``/``limit`` which a saved view or a link may carry.
 FILTER_KEYS = (
@@ -137,7 +137,7 @@ def read_filters(query: Mapping[str, str], actor: Actor) -> Filters:
         if form[key]:
             data[key] = form[key]
     if form["state"]:
-        if form["state"] in STATE_ZH:
+        if form["state"] in labels.TASK_STATES:
             data["state"] = form["state"]
         else:
             errors["state"] = _("请选择列表中的状态")
@@ -322,7 +322,6 @@ async def list_context(session: SessionDep, actor: Actor, filters: Filters) -> d
         "version": fingerprint(rows, counts, next_cursor),
         "TABS": TABS,
         "TAB_ZH": TAB_ZH,
-        "STATE_ZH": STATE_ZH,
         "POLL": POLL,
         "tab_links": {
             # An open-only tab drops a "completed" state rather than refuse it.
@@ -378,7 +377,7 @@ async def render_inbox(
         bulk=bulk,
         view_name=view_name,
         views=[(v, owner, _form_of_saved(v.query)) for v, owner in views],
-        kinds=list(TASK_KIND_ZH.items()),
+        kinds=list(labels.TASK_KINDS.items()),
         categories=category_choices(actor.jurisdiction_code),
         **{**context, "field_errors": field_errors or {}},
     )

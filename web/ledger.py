@@ -33,13 +33,6 @@ from web.i18n import gettext as _
 
 router = APIRouter(include_in_schema=False)
 
-LAYOUT_ZH = {
-    "service_tracking": "服务跟踪情况（清新模板）",
-    "one_person_one_file": "一人一册（吉林）",
-}
-IMPORT_STATUS_ZH = {"pending": "待启动", "running": "启动中", "done": "已完成"}
-# A ledger import, or an enrolment batch (山东 二: web/enrolment.py) listed beside them.
-IMPORT_KIND_ZH = {"ledger": "台账导入", "enrolment": "纳入"}
 IMPORTS_SHOWN = 100
 POLL = "every 5s"  # while an import is still starting its persons' assistance
 
@@ -90,8 +83,6 @@ async def imports_context(session: SessionDep, actor: Actor) -> dict[str, Any]:
     imports = await service.list_imports(session, actor, IMPORTS_SHOWN)
     return {
         "imports": imports,
-        "IMPORT_STATUS_ZH": IMPORT_STATUS_ZH,
-        "IMPORT_KIND_ZH": IMPORT_KIND_ZH,
         "POLL": POLL if any(i.status != "done" for i in imports) else None,
     }
 
@@ -122,7 +113,6 @@ async def ledger_page(
         actor=actor,
         places=places,
         place_names={p.code: p.name for p in places},
-        LAYOUT_ZH=LAYOUT_ZH,
         may_full_ids=actor.role in service.EXPORT_ROLES_FULL_IDS,
         may_import=actor.role in service.IMPORT_ROLES,
         max_mib=MAX_UPLOAD_BYTES // (1024 * 1024),

@@ -38,8 +38,6 @@ from application.security_headers import behind_tls
 from application.services.applications import submit_application
 from domain.calendar import SHANGHAI
 from domain.facts import (
-    CHOICE_NAMES,
-    EMPLOYMENT_INTENTIONS,
     HUKOU_ADDRESS_MAX_LENGTH,
     INTENTION_OTHER_MAX_LENGTH,
     ApplicantFacts,
@@ -50,6 +48,12 @@ from domain.ids import (
     mask_id_number,
     parse_phone,
     parse_resident_id,
+)
+from domain.labels import (
+    CLOCK_UNITS,
+    EMPLOYMENT_INTENTIONS_ZH as INTENTIONS,
+    MARITAL_STATUSES as MARITAL,
+    SEXES as SEX,
 )
 from domain.policy.model import PolicyPack
 from store.packs import pinned_pack
@@ -62,10 +66,6 @@ router = APIRouter(include_in_schema=False)
 
 APPLY_COOKIE = "yz_apply"
 
-SEX = {k: CHOICE_NAMES[k][0] for k in ("male", "female")}
-MARITAL = {k: CHOICE_NAMES[k][0] for k in ("married", "unmarried", "divorced", "widowed")}
-# 就业创业意愿 in the seed form's order (its last, 其他, has a text of its own).
-INTENTIONS = {k: CHOICE_NAMES[k][0] for k in EMPLOYMENT_INTENTIONS}
 # The choices of the seeds' form are the usual ones of Chinese personnel forms; the value
 # stored is the Chinese word itself (the model keeps free text).
 POLITICAL = ("中共党员", "中共预备党员", "共青团员", "民主党派成员", "无党派人士", "群众")
@@ -79,12 +79,6 @@ EDUCATION = (
     "初中",
     "小学及以下",
 )
-# The units of a pack's clock as the receipt says them.
-UNIT_ZH = {
-    "working_days": "%(n)s 个工作日",
-    "calendar_days": "%(n)s 日",
-    "months": "%(n)s 个月",
-}
 # The model's field paths (the service's and the validator's errors) -> the form's fields.
 FIELD_OF = {
     "facts.person.name": "name",
@@ -465,7 +459,9 @@ async def check_id(request: Request) -> Response:
 
 
 def _duration(value: int, unit: str) -> str:
-    return _(UNIT_ZH.get(unit, "%(n)s 个工作日")) % {"n": value}
+    # An unknown unit reads as working days, the packs' usual one.
+    named = CLOCK_UNITS.get(unit, CLOCK_UNITS["working_days"])
+    return _("%(n)s %(unit)s") % {"n": value, "unit": _(named)}
 
 
 @router.get("/apply/receipt/{case_id}", response_class=HTMLResponse)

@@ -28,18 +28,13 @@ from application.services import (
     cases as case_service,
     tasks as task_service,
 )
+from domain import labels
 from web import case_view as web_cases, households
 from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import gettext as _
-from web.labels import FIELD_ZH, LIST_FIELDS, OUTCOME_ZH
 
 router = APIRouter(include_in_schema=False)
 
-# Words for the workflow's refusals that web/problems.py does not name (its types are the
-# workflow validator's: contracts.ERR_*).
-TASK_STATE_ZH = {"open": "待办理", "completed": "已办结", "cancelled": "已取消"}
-# The pre-check's lines at a glance (web_cases.LINE_STATE).
-LINE_STATE_ZH = {"met": "符合", "not_met": "不符合", "verify": "待核实", "na": "不适用"}
 # Suggestions for how the applicant was told (告知方式); the officer may write another.
 CHANNELS_ZH = ("电话告知", "短信告知", "当面告知", "书面送达")
 TEXT_LIMIT = 2000
@@ -48,68 +43,16 @@ TEXT_LIMIT = 2000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _KEY = re.compile(r"^[A-Za-z0-9-]{8,100}$")
 
-# --- assistance (就业援助): the words of its codes, shared with the case page -------------------
-# The service kinds officers record and plans choose (domain.policy.model.ServiceKind).
-SERVICE_KIND_ZH = {
-    "career_guidance": "职业指导",
-    "job_recommendation": "岗位推荐",
-    "training": "职业培训",
-    "startup_service": "创业服务",
-    "public_welfare_post": "公益性岗位安置",
-    "policy_subsidy": "政策扶持（补贴）",
-    "policy_consultation": "政策咨询",
-    "internship": "就业见习",
-    "job_seeking_subsidy": "一次性求职创业补贴",
-}
-# Ways a contact happens (contracts.CONTACT_CHANNELS).
-CONTACT_CHANNEL_ZH = {"phone": "电话", "visit": "走访", "came_in": "本人来访", "online": "网上联系"}
-# Subsidy kinds the seeds name (the API takes any code; these are the ones the page offers).
-SUBSIDY_KIND_ZH = {
-    "social_insurance": "社会保险补贴",
-    "post_subsidy": "岗位补贴",
-    "public_welfare_post": "公益性岗位补贴",
-    "training": "职业培训补贴",
-    "training_living": "培训期间生活费补贴",
-    "startup": "一次性创业补贴",
-    "job_seeking": "一次性求职创业补贴",
-}
-# Outcomes and fields of the assistance tasks (workflows/assistance.py); the identification's
-# are in web/labels.py. A field that means something else here ("channel" is how the person
-# was reached, not how a decision was served) is named by these first for these kinds.
-ASSISTANCE_OUTCOME_ZH = {
-    "agreement_signed": "已签订援助协议",
-    "drawn_up": "已制定援助计划",
-    "visited": "已走访",
-    "not_reached": "未联系上",
-    "contacted": "已联系",
-    "cancel": "注销资格",
-    "keep": "保留资格",
-    "confirm": "确认退出",
-    "reject": "不予退出",
-    "planned": "已安排补足服务",
-    "verified": "审验无误，继续援助",
-    "exit_review": "提请退出核实",
-}
-ASSISTANCE_FIELD_ZH = {
-    "intentions": "本人意愿（就业、培训、创业意向等）",
-    "services": "选定的援助服务",
-    "standards": "适用的服务标准",
-    "visit_record": "走访记录",
-    "channel": "联系方式",
-    "note": "情况说明",
-    "reason": "原因",
-    "should_have_ended_on": "应注销资格之日",
-    "method": "审验方式",
-}
-# 定期审验 (qingxin): how the officer verified the person's situation.
-VERIFICATION_METHOD_ZH = {"phone": "电话核实", "visit": "入户核实", "data": "数据比对"}
 ASSISTANCE_KINDS = assistance_service.ASSISTANCE_TASK_KINDS
-# Fields whose value is a list (the plan's services and standards, the supplement's materials).
-TASK_LIST_FIELDS = LIST_FIELDS | {"services", "standards", "measures"}
+# Fields whose value is a list (several materials handed in at once, the plan's services and
+# standards, the household plan's measures).
+TASK_LIST_FIELDS = frozenset({"evidence", "services", "standards", "measures"})
 # Fields that take a calendar day (YYYY-MM-DD, as the workflow's validator reads it).
 DATE_FIELDS = frozenset({"should_have_ended_on"})
-ALL_OUTCOME_ZH = {**OUTCOME_ZH, **ASSISTANCE_OUTCOME_ZH, **households.HOUSEHOLD_OUTCOME_ZH}
-ALL_FIELD_ZH = {**FIELD_ZH, **ASSISTANCE_FIELD_ZH}
+# A field that means something else in the assistance ("channel" is how the person was
+# reached, not how a decision was served) is named by its own words first there.
+ASSISTANCE_FIELD_NAMES = {**labels.FIELDS, **labels.ASSISTANCE_FIELDS}
+HOUSEHOLD_FIELD_NAMES = {**labels.FIELDS, **labels.HOUSEHOLD_FIELDS}
 
 
 def instant(value: Any) -> datetime | None:
@@ -122,11 +65,6 @@ def instant(value: Any) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
-
-
-def named(table: dict[str, str]) -> dict[str, web_cases.Named]:
-    """A code table as the ``choice_label`` macro reads it, in the reader's language."""
-    return {code: web_cases.Named(_(zh)) for code, zh in table.items()}
 
 
 @dataclass
@@ -181,7 +119,7 @@ def validate(
     if submitted.outcome not in outcomes:
         errors["outcome"] = _("请选择办理结果")
     else:
-        chosen = _(ALL_OUTCOME_ZH.get(submitted.outcome, submitted.outcome))
+        chosen = _(labels.label("outcome", submitted.outcome))
         for name in outcomes[submitted.outcome]:
             if not submitted.values.get(name):
                 errors[name] = _("选择“%(outcome)s”时必须填写此项") % {"outcome": chosen}
@@ -271,9 +209,9 @@ async def _page(
             },
             **view.materials,
         },
-        "services": named(SERVICE_KIND_ZH),
-        "channel": named(CONTACT_CHANNEL_ZH) if assisting else {},
-        "method": named(VERIFICATION_METHOD_ZH),
+        "services": web_cases.named("service_kind"),
+        "channel": web_cases.named("contact_channel") if assisting else {},
+        "method": web_cases.named("verification_method"),
         # The quarterly verification proposes an exit with one of the pack's reasons.
         "reason": {
             r.code: web_cases.Named(r.name, r.name_en)
@@ -286,12 +224,12 @@ async def _page(
     }
     # A zero-employment household's task: the household beside the form, its members by name.
     household = None
-    field_zh = ALL_FIELD_ZH if assisting else FIELD_ZH
+    field_names = ASSISTANCE_FIELD_NAMES if assisting else labels.FIELDS
     if view.task.kind in households.HOUSEHOLD_KINDS:
         extra = await households.task_context(session, view.case)
         household = extra["household"]
         choice_labels.update(extra["labels"])
-        field_zh = {**FIELD_ZH, **households.HOUSEHOLD_FIELD_ZH}
+        field_names = HOUSEHOLD_FIELD_NAMES
     return render(
         request,
         "tasks/task.html",
@@ -305,27 +243,20 @@ async def _page(
         requirements=requirements,
         choice_labels=choice_labels,
         sla_state=case_service.task_sla_state(view.task, datetime.now(UTC)),
-        TASK_STATE_ZH=TASK_STATE_ZH,
-        LINE_STATE_ZH=LINE_STATE_ZH,
         CHANNELS_ZH=CHANNELS_ZH,
         submitted=submitted or TaskForm(),
         alert=alert,
         idempotency_key=idempotency_key or str(uuid.uuid4()),
         comment_body=comment_body,
         comment_error=comment_error,
-        OUTCOME_ZH=ALL_OUTCOME_ZH,
-        # An assistance task names its fields in its own words first.
-        FIELD_ZH=field_zh,
+        field_names=field_names,
         household=household,
         HOUSEHOLD_KINDS=households.HOUSEHOLD_KINDS,
-        HOUSEHOLD_STATUS_ZH=households.HOUSEHOLD_STATUS_ZH,
         LIST_FIELDS=TASK_LIST_FIELDS,
         DATE_FIELDS=DATE_FIELDS,
         ASSISTANCE_KINDS=ASSISTANCE_KINDS,
         assistance=assistance,
         exit_reasons={r.code: r for r in view.pack.exit_reasons} if view.pack else {},
-        SERVICE_KIND_ZH=SERVICE_KIND_ZH,
-        CONTACT_CHANNEL_ZH=CONTACT_CHANNEL_ZH,
         instant=instant,
     )
 

@@ -32,13 +32,6 @@ from web.i18n import gettext as _
 
 router = APIRouter(include_in_schema=False)
 
-STATUS_ZH = {
-    "creating": "正在生成任务",
-    "open": "进行中",
-    "at_risk": "临近截止",
-    "escalated": "已逾期督办",
-    "finished": "已结束",
-}
 BATCHES_SHOWN = 50
 # The inbox is for these roles (web.inbox.InboxPage); others get no link into it.
 INBOX_ROLES = ("grassroots_officer", "county_reviewer", "supervisor")
@@ -102,7 +95,6 @@ async def batches_page(
         filters=filters,
         batches=batches,
         districts=districts,
-        STATUS_ZH=STATUS_ZH,
         inbox_link=inbox_link,
         has_inbox=actor.role in INBOX_ROLES,
     )
@@ -121,7 +113,6 @@ async def batch_page(
         "verification/batch.html",
         actor=actor,
         p=progress,
-        STATUS_ZH=STATUS_ZH,
         inbox_link=inbox_link,
         has_inbox=actor.role in INBOX_ROLES,
     )

@@ -27,31 +27,6 @@ from domain.vocabulary import (  # the shared vocabulary, re-exported for the wo
     verification_task_id as verification_task_id,
 )
 
-# Chinese names of the task kinds, for the inbox, the pages and notifications.
-TASK_KIND_ZH: dict[str, str] = {
-    "acceptance": "受理查验",
-    "supplement": "补充材料",
-    "initial_review": "初审",
-    "home_visit": "入户核实",
-    "publicity_report": "公示结果上报",
-    "objection": "公示异议处理",
-    "review": "复核认定",
-    "immediate_conclusion": "审核认定（即时办结）",
-    "inform_refusal": "告知不予认定",
-    "escalation": "督办",
-    "assistance_plan": "制定援助计划（一人一策）",
-    "assistance_visit": "定期走访",
-    "contact_reminder": "联系提醒",
-    "cancellation_review": "注销核实（未主动联系）",
-    "exit_review": "退出核实",
-    "service_gap": "援助服务未达标",
-    "quarterly_verification": "定期审验",
-    "household_verification": "零就业家庭核实",
-    "household_plan": "零就业家庭就业援助预案",
-    "household_clearance": "零就业家庭动态清零",
-}
-
-
 # Error types carried by ApplicationError.type and mapped to problem+json `type` by the API.
 ERR_TASK_UNKNOWN = "task-unknown"
 ERR_TASK_CLOSED = "task-closed"

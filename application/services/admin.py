@@ -69,23 +69,9 @@ from store.models import Jurisdiction, User
 # --- the rules ---------------------------------------------------------------------------------
 
 ROLES = ("grassroots_officer", "county_reviewer", "supervisor", "admin")
-ROLE_ZH = {
-    "grassroots_officer": "基层经办人员",
-    "county_reviewer": "县区审核人员",
-    "supervisor": "督导",
-    "admin": "系统管理员",
-}
 
 # Jurisdiction levels from the top down (the names stored in ``jurisdictions.level``).
 LEVEL_RANK = {"country": 5, "province": 4, "city": 3, "county": 2, "street": 1, "community": 0}
-LEVEL_ZH = {
-    "country": "全国",
-    "province": "省级",
-    "city": "市级",
-    "county": "县区级",
-    "street": "街道乡镇级",
-    "community": "社区村级",
-}
 # A township (乡镇) is stored as a street and a village (村) as a community: the workflows'
 # level rules know these six levels only.
 LEVEL_ALIASES = {"township": "street", "village": "community"}

@@ -32,12 +32,13 @@ from application.errors import Problem, not_found
 from application.services.applications import invalid_id_number
 from domain.calendar import SHANGHAI, deadline_end, local_date, start_of_day
 from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
+from domain.labels import label
 from domain.sla import state_at
 from store import cases_repo, repos, tasks_repo
 from store.audit import record_audit
 from store.models import Case, Notice, Task
 from store.settings import Settings
-from workflows.contracts import TASK_KIND_ZH, ObjectionRequest, WithdrawRequest
+from workflows.contracts import ObjectionRequest, WithdrawRequest
 from workflows.identification import IdentificationWorkflow
 
 # Case ids are generated ("YZ20261122-ABCD2345"); anything else in a cursor is forged.
@@ -232,11 +233,6 @@ def task_sla_state(task: Task, now: datetime) -> str:
     return str(state_at(task.at_risk_at, task.due_at, task.deadline_at, now))
 
 
-def task_kind_name(kind: str) -> str:
-    """The Chinese name of a task kind (the kind itself when it has none)."""
-    return TASK_KIND_ZH.get(kind, kind)
-
-
 async def open_tasks(session: AsyncSession, case: Case) -> list[tuple[Task, str | None]]:
     """The case's open tasks, soonest due first, with their assignees' display names. All of
     them, whatever level they wait at: the case is in the caller's subtree and its timeline
@@ -282,7 +278,6 @@ NOTICE_CONCLUSIONS = {
     "not_accepted": "经查验，您的申请不予受理。",
     "exit": "经核实，您的就业困难人员身份已依上述情形退出（注销）。",
 }
-_SLA_UNITS_ZH = {"working_days": "个工作日", "calendar_days": "日", "months": "个月"}
 _AGENCY_CODE = re.compile(r"^\d+\s+")
 
 # The documents served on applicants, rendered here for the API's download and included by
@@ -370,7 +365,7 @@ def _supplement_period(body: dict[str, Any]) -> str:
     if not isinstance(sla, dict) or not isinstance(sla.get("value"), int):
         return ""
     unit = sla.get("unit")
-    return f"{sla['value']}{_SLA_UNITS_ZH.get(unit, '') if isinstance(unit, str) else ''}"
+    return f"{sla['value']}{label('clock_unit', unit, '') if isinstance(unit, str) else ''}"
 
 
 async def _agency(session: AsyncSession, case: Case, body: dict[str, Any]) -> str:

@@ -40,9 +40,10 @@ from application.services.ledger import file_checked, place_in_scope, start_batc
 from application.services.reference import today
 from domain.enrolment import parse_enrolment_rows
 from domain.ids import ResidentIdError, parse_resident_id
+from domain.labels import label
 from domain.policy.loader import load_pack
 from domain.target_groups import (
-    EMERGENCY_KIND_ZH,
+    EMERGENCY_KINDS,
     ENROLLED_GROUPS,
     TEMPORARY_ASSISTANCE,
     check_enrolment,
@@ -60,11 +61,6 @@ log = logging.getLogger(__name__)
 DECLARE_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 ENROL_ROLES = frozenset({Role.GRASSROOTS_OFFICER, Role.COUNTY_REVIEWER, Role.ADMIN})
 MAX_EMERGENCY_DAYS = 366
-GROUP_ZH = {
-    "rural_surplus_labour": "农村剩余劳动力",
-    "low_income_graduate": "低收入家庭择业期高校毕业生",
-    "temporary_assistance": "临时援助对象",
-}
 
 
 def _not_allowed(detail: str) -> Problem:
@@ -91,7 +87,7 @@ async def declare_emergency(session: AsyncSession, actor: Actor, body: Emergency
     if actor.role not in DECLARE_ROLES:
         raise _not_allowed("emergencies are declared by supervisors and administrators")
     place = await place_in_scope(session, actor, body.jurisdiction)
-    if body.kind not in EMERGENCY_KIND_ZH:
+    if body.kind not in EMERGENCY_KINDS:
         raise _invalid("kind", f"{body.kind!r} is not epidemic, disaster or policy", "类型无效")
     if body.ends_on < body.starts_on:
         raise _invalid("ends_on", "the period ends before it starts", "结束日期早于开始日期")
@@ -207,7 +203,7 @@ def _event(group: str, emergency: Emergency | None, source: str) -> str:
     under = (
         f"（突发事件：{emergency.name}，至{emergency.ends_on.isoformat()}）" if emergency else ""
     )
-    return f"纳入就业援助：{GROUP_ZH.get(group, group)}{under}，{source}"
+    return f"纳入就业援助：{label('enrolment_group', group)}{under}，{source}"
 
 
 async def enrol(

@@ -85,28 +85,6 @@ REGISTER_ROLES = frozenset({Role.GRASSROOTS_OFFICER, Role.COUNTY_REVIEWER, Role.
 EMPLOY_ROLES = REGISTER_ROLES
 DISCOVERY_ROLES = frozenset({Role.COUNTY_REVIEWER, Role.ADMIN})
 STATUSES = ("discovered", "identified", "cleared", "not_zero_employment")
-STATUS_ZH = {
-    "discovered": "待核实（主动发现）",
-    "identified": "已认定，援助中",
-    "cleared": "已清零",
-    "not_zero_employment": "经核实不是零就业家庭",
-}
-EMPLOYMENT_WAY_ZH = {
-    "enterprise_absorption": "企业吸纳就业",
-    "flexible_employment": "灵活就业",
-    "public_welfare_post": "公益性岗位安置",
-    "self_employment": "自主创业",
-    "other": "其他方式就业",
-}
-MEASURE_ZH = {
-    "enterprise_absorption": "鼓励企业吸纳",
-    "flexible_employment": "支持灵活就业",
-    "public_welfare_post": "公益性岗位安置",
-    "job_recommendation": "岗位推荐",
-    "training": "职业培训",
-    "startup_service": "创业服务",
-}
-MEMBER_STATUS_ZH = {"student": "在校学生", "military": "现役军人", "retired": "退休人员"}
 # Days left at or under which an open household counts as "due soon" (about a week of the
 # month: the clearance task's reminder comes at about the same time).
 DUE_SOON_DAYS = 7
@@ -867,10 +845,7 @@ async def household_of_case(session: AsyncSession, case: Case) -> HouseholdRow |
 
 
 __all__ = [
-    "EMPLOYMENT_WAY_ZH",
     "HOUSEHOLD_TASK_KINDS",
-    "MEASURE_ZH",
-    "STATUS_ZH",
     "HouseholdFiguresOut",
     "HouseholdView",
     "mask_id_number",

@@ -18,7 +18,6 @@ from application.errors import Problem, not_found
 from store import notifications_repo as repo
 from store.models import Notification
 
-KIND_ZH = {"reminder": "提醒", "escalation": "督办", "assignment": "分派"}
 # Ids are BIGINT on PostgreSQL and 64-bit on SQLite; a larger number could not be a key and
 # must not reach the driver (it would fail there).
 MAX_ID = 2**63 - 1

@@ -33,10 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from application.actor import Actor
 from application.errors import Problem, not_found
 from domain.calendar import deadline_end, local_date, start_of_day
+from domain.labels import TASK_KINDS, label
 from domain.vocabulary import Role
 from store import repos, supervision_repo as repo, tasks_repo
 from store.models import Jurisdiction, SlaBreach, Task, User
-from workflows.contracts import TASK_KIND_ZH
 
 # Periods: at most about three years, between these dates (a date far outside them cannot be
 # turned into an instant on every database and is certainly a mistake).
@@ -62,7 +62,6 @@ AGE_BUCKETS: tuple[tuple[str, str], ...] = (
 OFFICER_ROLES = (Role.GRASSROOTS_OFFICER.value, Role.COUNTY_REVIEWER.value)
 
 DEADLINE_CLOCK = "identification_deadline"
-DEADLINE_CLOCK_ZH = "认定办结时限"
 TASK_CLOCK_PREFIX = "task:"
 UNASSIGNED_ZH = "未分配"
 TOTAL_ZH = "合计"
@@ -354,12 +353,8 @@ def child_code(place: Jurisdiction, path: str) -> str | None:
     return path[len(place.path) :].split("/", 1)[0] or None
 
 
-def kind_name(kind: str) -> str:
-    return TASK_KIND_ZH.get(kind, kind)
-
-
 def _kind_order(kind: str) -> tuple[int, str]:
-    known = list(TASK_KIND_ZH)
+    known = list(TASK_KINDS)
     if kind in known:
         return known.index(kind), kind
     return (len(known) + 1 if kind == DEADLINE_CLOCK else len(known)), kind
@@ -458,7 +453,7 @@ def _overview_by_kind(
     rows: dict[str, OverviewRow] = {}
 
     def row_for(kind: str) -> OverviewRow:
-        name = DEADLINE_CLOCK_ZH if kind == DEADLINE_CLOCK else kind_name(kind)
+        name = label("clock" if kind == DEADLINE_CLOCK else "task_kind", kind)
         return rows.setdefault(kind, OverviewRow(kind=kind, name=name))
 
     for c in counts:
@@ -525,7 +520,7 @@ async def aging(
 
     def row_for(key: str) -> AgingRow:
         if by == "kind":
-            return rows.setdefault(key, _aging_row(kind=key, name=kind_name(key)))
+            return rows.setdefault(key, _aging_row(kind=key, name=label("task_kind", key)))
         child = child_code(place, key)
         if child is None:
             return own
@@ -566,7 +561,7 @@ def _oldest_out(task: Task, now: datetime, names: dict[int, str]) -> OldestTaskO
         task_id=task.id,
         case_id=task.case_id,
         kind=task.kind,
-        kind_name=kind_name(task.kind),
+        kind_name=label("task_kind", task.kind),
         applicant_name=task.applicant_name,
         jurisdiction_code=task.jurisdiction_code,
         created_at=task.created_at,
@@ -752,7 +747,7 @@ def _escalation_out(task: Task, record: SlaBreach | None, names: dict[int, str])
         level=level if isinstance(level, int) and not isinstance(level, bool) else None,
         about_task_id=about_task if isinstance(about_task, str) else None,
         about_kind=about_kind,
-        about_kind_name=kind_name(about_kind) if about_kind else None,
+        about_kind_name=label("task_kind", about_kind) if about_kind else None,
         opened_at=task.created_at,
         due_at=task.due_at,
         assignee=_user_ref(task.assignee_id, names),

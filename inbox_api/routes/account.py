@@ -10,6 +10,7 @@ from fastapi import APIRouter, Response
 from application.http import CurrentActor, SessionDep
 from application.schemas.account import MeOut, PasswordChangeIn, PlaceOut
 from application.services import admin as service
+from domain.labels import label
 
 router = APIRouter(prefix="/api/v1/me", tags=["account"])
 
@@ -29,7 +30,7 @@ async def me(session: SessionDep, actor: CurrentActor) -> MeOut:
         username=p.user.username,
         display_name=p.user.display_name,
         role=p.user.role,
-        role_name=service.ROLE_ZH.get(p.user.role, p.user.role),
+        role_name=label("role", p.user.role),
         email=p.user.email,
         jurisdiction_code=p.place.code,
         jurisdiction_name=p.place.name,

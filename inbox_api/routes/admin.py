@@ -27,6 +27,7 @@ from application.schemas.admin import (
     UserPatchIn,
 )
 from application.services import admin as service
+from domain.labels import label
 from store.models import User
 
 router = APIRouter(prefix="/api/v1/admin", tags=["administration"])
@@ -51,7 +52,7 @@ def user_out(user: User, place_name: str) -> UserOut:
         username=user.username,
         display_name=user.display_name,
         role=user.role,
-        role_name=service.ROLE_ZH.get(user.role, user.role),
+        role_name=label("role", user.role),
         email=user.email,
         jurisdiction_code=user.jurisdiction_code,
         jurisdiction_name=place_name,

@@ -37,8 +37,8 @@ from application.schemas.assistance import (
     SubsidyPeriodOut,
 )
 from application.services import assistance as service
-from application.services.cases import task_kind_name
 from domain.assistance import fen_to_yuan
+from domain.labels import label
 from inbox_api.routes.cases import CaseId
 from workflows import contracts as c
 
@@ -157,7 +157,7 @@ async def get_assistance(
         ],
         open_tasks=[
             AssistanceTaskOut(
-                id=t.id, kind=t.kind, kind_name=task_kind_name(t.kind), due_at=t.due_at
+                id=t.id, kind=t.kind, kind_name=label("task_kind", t.kind), due_at=t.due_at
             )
             for t in v.open_tasks
         ],

@@ -33,6 +33,7 @@ from application.schemas.cases import (
     WithdrawOut,
 )
 from application.services import cases as case_service
+from domain.labels import label
 from store import repos
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -174,7 +175,7 @@ async def get_case(
                 TaskClockOut(
                     task_id=t.id,
                     kind=t.kind,
-                    kind_name=case_service.task_kind_name(t.kind),
+                    kind_name=label("task_kind", t.kind),
                     at_risk_at=t.at_risk_at,
                     due_at=t.due_at,
                     deadline_at=t.deadline_at,
@@ -188,7 +189,7 @@ async def get_case(
             OpenTaskOut(
                 id=t.id,
                 kind=t.kind,
-                kind_name=case_service.task_kind_name(t.kind),
+                kind_name=label("task_kind", t.kind),
                 assignee_id=t.assignee_id,
                 assignee_name=name,
                 sla_state=states[t.id],

@@ -41,7 +41,7 @@ from application.schemas.ledger import LedgerImportOut
 from application.services import enrolment as service
 from application.services.ledger import read_import_form
 from application.services.reference import today as reference_today
-from domain.target_groups import EMERGENCY_KIND_ZH
+from domain.labels import label
 from inbox_api.routes.ledger import import_out
 from store.enrolment_repo import EnrolmentCounts
 from store.models_enrolment import Emergency
@@ -59,7 +59,7 @@ def _emergency_out(e: Emergency, counts: EnrolmentCounts | None = None) -> Emerg
     return EmergencyOut(
         id=e.id,
         kind=e.kind,
-        kind_name=EMERGENCY_KIND_ZH.get(e.kind, e.kind),
+        kind_name=label("emergency_kind", e.kind),
         name=e.name,
         description=e.description,
         jurisdiction_code=e.jurisdiction_code,

@@ -44,8 +44,9 @@ from application.schemas.households import (
 )
 from application.services import households as service, supervision
 from application.services.households import HouseholdFiguresOut
+from domain.labels import label
 from inbox_api.routes.supervision import RESPONSES, From, JurisdictionCode, To
-from workflows.contracts import EMPLOYMENT_WAYS, TASK_KIND_ZH
+from workflows.contracts import EMPLOYMENT_WAYS
 
 router = APIRouter(prefix="/api/v1", tags=["households"])
 
@@ -71,7 +72,7 @@ def _out(v: service.HouseholdView, *, full: bool) -> HouseholdOut:
         urban=r.urban,
         source=r.source,
         status=r.status,
-        status_name=service.STATUS_ZH.get(r.status, r.status),
+        status_name=label("household_status", r.status),
         overdue=r.overdue,
         discovered_at=r.discovered_at,
         identified_at=r.identified_at,
@@ -103,7 +104,7 @@ def _out(v: service.HouseholdView, *, full: bool) -> HouseholdOut:
             TaskRefOut(
                 id=t.id,
                 kind=t.kind,
-                kind_name=TASK_KIND_ZH.get(t.kind, t.kind),
+                kind_name=label("task_kind", t.kind),
                 due_at=t.due_at,
                 deadline_at=t.deadline_at,
             )

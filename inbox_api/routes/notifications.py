@@ -26,7 +26,8 @@ from application.schemas.notifications import (
     ReadAllOut,
 )
 from application.services import notifications as service
-from application.services.notifications import KIND_ZH, MAX_ID
+from application.services.notifications import MAX_ID
+from domain.labels import label
 from store.models import Notification
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
@@ -52,7 +53,7 @@ def notification_out(n: Notification, read_at: datetime | None) -> NotificationO
     return NotificationOut(
         id=n.id,
         kind=n.kind,
-        kind_zh=KIND_ZH.get(n.kind, n.kind),
+        kind_zh=label("notification_kind", n.kind),
         message=n.message,
         case_id=n.case_id,
         task_id=n.task_id,

@@ -43,10 +43,10 @@ from typing import Any
 import uvicorn
 from playwright.async_api import expect
 
+from domain.labels import OUTCOMES
 from tests.browser.conftest import open_page, screenshot
 from tests.factories import make_id
 from tests.workflows.scenario import Scenario, instant, scenario_at
-from web.labels import OUTCOME_ZH
 from worker.server import create_app
 
 JILIN_STREET = "220102001"
@@ -134,7 +134,7 @@ async def complete(
     await page.get_by_role("button", name="提交办理结果").click()
     await page.wait_for_url("**/inbox*")
     await page.goto(f"/tasks/{task['id']}")
-    await expect(page.get_by_test_id("task-result")).to_contain_text(OUTCOME_ZH[outcome])
+    await expect(page.get_by_test_id("task-result")).to_contain_text(OUTCOMES[outcome])
 
 
 async def escalated(sc: Scenario, case_id: str, timeout: float = 20) -> None:

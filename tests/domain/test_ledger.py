@@ -78,7 +78,7 @@ def test_export_service_tracking_masks_ids_and_counts_services() -> None:
     assert row["岗位推荐次数"] == 2 and row["职业指导次数"] == 1 and row["职业培训次数"] == 0
     assert row["服务达标情况"] == "131服务：职业指导1/1、岗位推荐2/3（未达标）"
     assert row["最近主动联系日期"] == date(2026, 1, 10) and row["联系次数"] == 4
-    assert row["补贴情况"] == "social_insurance 6个月 每月500.00元"
+    assert row["补贴情况"] == "社会保险补贴 6个月 每月500.00元"  # named, as the page names it
     assert row["人员状态"] == "援助中"
     # Every import column is in the service-tracking export (the export is re-importable).
     assert {c.header_zh for c in IMPORT_COLUMNS} <= set(headers)
@@ -126,6 +126,39 @@ def test_a_valid_line_becomes_a_person() -> None:
     assert line.planned == ("career_guidance", "job_recommendation")
     assert line.services == {"job_recommendation": 2} and line.contacts == 3
     assert line.place_code == "441803100" and line.pack_id == "qingxin-2024"
+
+
+def test_the_seeds_service_names_and_a_ledger_exported_with_the_old_ones() -> None:
+    # The export names the service kinds as the seeds do (domain/labels.py: 一次性求职创业补贴,
+    # 山东 三(三)3; 政策扶持, 新余 第四条(四)); a ledger exported before still imports.
+    _, headers, _rows = export_table([person()], "service_tracking", full_ids=False)
+    assert "一次性求职创业补贴次数" in headers and "政策扶持次数" in headers
+    old_header = [*HEADER[:6], "求职创业补贴次数", *HEADER[7:]]
+    r = parse_ledger_rows(
+        enumerate(
+            [
+                old_header,
+                [
+                    "王强",
+                    make_id(region="441803"),
+                    "大龄失业人员",
+                    "2025-05-06",
+                    "",
+                    "求职创业补贴、政策扶持（补贴）",
+                    "1",
+                    "0",
+                    "",
+                ],
+            ],
+            start=1,
+        ),
+        PLACES,
+        today=TODAY,
+        default_place="441803100",
+    )
+    assert r.ok, r.errors
+    assert r.lines[0].planned == ("job_seeking_subsidy", "policy_subsidy")
+    assert r.lines[0].services == {"job_seeking_subsidy": 1}
 
 
 def test_every_bad_cell_is_a_line_error_with_its_column() -> None:

@@ -20,20 +20,19 @@ from typing import Any
 
 import httpx
 
+from domain.labels import (
+    ASSISTANCE_FIELDS,
+    CONTACT_CHANNELS,
+    OUTCOMES,
+    SERVICE_KINDS,
+    SUBSIDY_KINDS,
+    VERIFICATION_METHODS,
+)
 from store.models import Case, Task
 from store.models_assistance import Assistance
 from tests.assistance_support import region_chain, start_assistance
 from tests.system import Region, System
 from tests.web.test_task_pages import as_user, hidden, outcomes_of, wait_for
-from web import i18n
-from web.tasks import (
-    ASSISTANCE_FIELD_ZH,
-    ASSISTANCE_OUTCOME_ZH,
-    CONTACT_CHANNEL_ZH,
-    SERVICE_KIND_ZH,
-    SUBSIDY_KIND_ZH,
-    VERIFICATION_METHOD_ZH,
-)
 
 
 async def assisted(
@@ -111,9 +110,9 @@ async def test_case_page_shows_the_assistance_and_the_plan_is_drawn_up(system: S
     task_page = (await web.get(f"/tasks/{plan_task}")).text
     assert "制定援助计划（一人一策）" in task_page.split("</h1>")[0]
     assert outcomes_of(task_page) == ["drawn_up"] and "已制定援助计划" in task_page
-    for kind, zh in SERVICE_KIND_ZH.items():
+    for kind, zh in SERVICE_KINDS.items():
         assert re.search(rf'name="f_services" value="{kind}"> {zh}</label>', task_page), kind
-    assert ASSISTANCE_FIELD_ZH["intentions"] in task_page
+    assert ASSISTANCE_FIELDS["intentions"] in task_page
     summary = task_page.split('data-testid="assistance-summary"')[1]
     assert "职业指导 0/1" in summary and "尚未制定援助计划" in summary
     assert 'data-testid="contact-limit"' in summary
@@ -289,7 +288,7 @@ async def test_services_refusals_subsidies_and_their_errors_in_place(system: Sys
     assert "岗位推荐" in section(page, "refusals")
     assert "近 6 个月内 1 次（达到 3 次进入退出核实）" in section(page, "refusals-in-window")
     subsidies = section(page, "subsidies")
-    assert SUBSIDY_KIND_ZH["social_insurance"] in subsidies and "2025-01" in subsidies
+    assert SUBSIDY_KINDS["social_insurance"] in subsidies and "2025-01" in subsidies
     assert "1000.00" in subsidies
     period = section(page, "subsidy-period")
     assert "本次认定已享受补贴 12 个月，合计 ¥12000.00" in period
@@ -352,7 +351,7 @@ async def test_exits_from_the_page(system: System) -> None:
     assert sorted(outcomes_of(review)) == ["confirm", "reject"]
     assert "确认退出" in review and "不予退出" in review
     assert 'type="date" id="f_should_have_ended_on"' in review
-    assert ASSISTANCE_FIELD_ZH["should_have_ended_on"] in review
+    assert ASSISTANCE_FIELDS["should_have_ended_on"] in review
     assert "职业指导 0/1" in section(review, "standards")  # the person's assistance beside it
     form = {
         "csrf": hidden(review, "csrf"),
@@ -476,17 +475,17 @@ async def test_clock_task_kinds_render_in_chinese_beside_the_assistance(system: 
     for kind, page in pages.items():
         assert 'data-testid="assistance-summary"' in page, kind
         for outcome in CLOCK_TASKS[kind]["form"]["outcomes"]:
-            assert f'value="{outcome}"' in page and ASSISTANCE_OUTCOME_ZH[outcome] in page
+            assert f'value="{outcome}"' in page and OUTCOMES[outcome] in page
     visit = pages["assistance_visit"]
     assert "第 2 次定期走访" in visit and '<label for="f_visit_record">走访记录</label>' in visit
     reminder = pages["contact_reminder"]
     assert '<label for="f_channel">联系方式</label>' in reminder
-    for code, zh in CONTACT_CHANNEL_ZH.items():
+    for code, zh in CONTACT_CHANNELS.items():
         assert f'<option value="{code}">{zh}</option>' in reminder
     assert "2026-01-31 10:00" in reminder and "2026-07-31" in reminder  # Shanghai time
     verification = pages["quarterly_verification"]
     assert '<label for="f_method">审验方式</label>' in verification
-    for code, zh in VERIFICATION_METHOD_ZH.items():
+    for code, zh in VERIFICATION_METHODS.items():
         assert f'<option value="{code}">{zh}</option>' in verification
     assert '<option value="hired">' in verification  # weifang's reason, named by its pack
     review = pages["cancellation_review"]
@@ -526,17 +525,3 @@ async def test_scope_outside_is_not_found(system: System) -> None:
     page = (await web.get(f"/cases/{case_id}")).text
     assert "尚无联系记录" in section(page, "contacts")
     await web.aclose()
-
-
-def test_every_assistance_label_has_english() -> None:
-    english = i18n.catalog("en")
-    tables = (
-        SERVICE_KIND_ZH,
-        CONTACT_CHANNEL_ZH,
-        SUBSIDY_KIND_ZH,
-        ASSISTANCE_OUTCOME_ZH,
-        ASSISTANCE_FIELD_ZH,
-        VERIFICATION_METHOD_ZH,
-    )
-    missing = [zh for table in tables for zh in table.values() if zh not in english]
-    assert missing == []
