@@ -215,6 +215,14 @@ async def case_events(session: AsyncSession, case_id: str) -> Sequence[CaseEvent
 
 async def remember_pack_version(session: AsyncSession, pack: PolicyPack, now: datetime) -> None:
     """Store the pack version a case is pinned to (once per ref)."""
+    # Nearly always stored already: a read, not a write, then — on SQLite even an insert that
+    # changes nothing takes the database's one write lock (with the pack's 50 KB), and many
+    # applications at once queued behind each other for it ("database is locked").
+    stored = await session.scalar(
+        select(PolicyPackVersion.ref).where(PolicyPackVersion.ref == pack.ref)
+    )
+    if stored is not None:
+        return
     # Two API processes may meet a pack version for the first time at once: one row stands.
     await session.execute(
         insert_ignoring_duplicates(session, PolicyPackVersion)
