@@ -41,7 +41,7 @@ bench: $(STAMP)
 
 # The long runs docs/reliability.md reports (README, "Under faults"): the 1,000-case fault run,
 # the full API fuzz on both databases, 500 persons of an emergency, and the security suites
-# whose counts the page shows. About an hour on a 2-core machine.
+# whose counts the page shows. About 25 minutes on a 2-core machine.
 RELIABILITY_TESTS = tests/reliability tests/test_fuzz.py tests/security tests/ops/test_worker_stop.py \
 	tests/web/test_pages_authz_matrix.py tests/workflows/test_target_groups.py
 reliability: $(STAMP)
