@@ -432,6 +432,9 @@ OPERATIONS: tuple[Op, ...] = (
     # own account
     Op("GET", "/api/v1/me"),
     Op("POST", "/api/v1/me/password", role_only=True),
+    # ends the caller's own sessions: every role may, nobody without a token
+    # (tests/security/test_sessions.py tests what it ends)
+    Op("POST", "/api/v1/auth/logout", role_only=True),
     # administration of people and places
     Op("GET", "/api/v1/admin/users", ADMIN, params={"limit": 200}),
     Op("POST", "/api/v1/admin/users", ADMIN, role_only=True),
