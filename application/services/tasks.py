@@ -577,7 +577,8 @@ async def _deliver(
         words=_REFUSED,
         closed=closed,
         lost=lost,
-        away=lambda exc: f"the workflow engine did not accept the decision: {exc.message}",
+        away="the workflow engine did not take the decision; send it again with the same "
+        "Idempotency-Key shortly",
     )
     return answer if isinstance(answer, dict) else asdict(answer)
 
