@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from application import task_fields
 from application.errors import Problem
 from application.http import Actor, SessionDep, get_temporal
 from application.services import (
@@ -31,7 +32,7 @@ from application.services import (
 from web import case_view as web_cases, households
 from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import gettext as _
-from web.labels import FIELD_ZH, LIST_FIELDS, OUTCOME_ZH
+from web.labels import FIELD_ZH, OUTCOME_ZH
 
 router = APIRouter(include_in_schema=False)
 
@@ -42,7 +43,7 @@ TASK_STATE_ZH = {"open": "待办理", "completed": "已办结", "cancelled": "�
 LINE_STATE_ZH = {"met": "符合", "not_met": "不符合", "verify": "待核实", "na": "不适用"}
 # Suggestions for how the applicant was told (告知方式); the officer may write another.
 CHANNELS_ZH = ("电话告知", "短信告知", "当面告知", "书面送达")
-TEXT_LIMIT = 2000
+TEXT_LIMIT = task_fields.TEXT_LIMIT
 # Control characters other than line breaks and tabs (NUL cannot even be stored in
 # PostgreSQL text, and none of them belongs in a record).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -104,10 +105,9 @@ ASSISTANCE_FIELD_ZH = {
 # 定期审验 (qingxin): how the officer verified the person's situation.
 VERIFICATION_METHOD_ZH = {"phone": "电话核实", "visit": "入户核实", "data": "数据比对"}
 ASSISTANCE_KINDS = assistance_service.ASSISTANCE_TASK_KINDS
-# Fields whose value is a list (the plan's services and standards, the supplement's materials).
-TASK_LIST_FIELDS = LIST_FIELDS | {"services", "standards", "measures"}
-# Fields that take a calendar day (YYYY-MM-DD, as the workflow's validator reads it).
-DATE_FIELDS = frozenset({"should_have_ended_on"})
+# Which fields are lists and which take a day: the application's one definition.
+TASK_LIST_FIELDS = task_fields.LIST_FIELDS
+DATE_FIELDS = task_fields.DATE_FIELDS
 ALL_OUTCOME_ZH = {**OUTCOME_ZH, **ASSISTANCE_OUTCOME_ZH, **households.HOUSEHOLD_OUTCOME_ZH}
 ALL_FIELD_ZH = {**FIELD_ZH, **ASSISTANCE_FIELD_ZH}
 
@@ -140,17 +140,8 @@ class TaskForm:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def form_definition(payload: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    form = payload.get("form") if isinstance(payload.get("form"), dict) else {}
-    assert isinstance(form, dict)
-    outcomes = form.get("outcomes") if isinstance(form.get("outcomes"), dict) else {}
-    choices = form.get("choices") if isinstance(form.get("choices"), dict) else {}
-    return dict(outcomes or {}), dict(choices or {})
-
-
-def form_fields(outcomes: dict[str, list[str]]) -> list[str]:
-    """Every field any outcome needs, in the order the outcomes name them."""
-    return list(dict.fromkeys(f for required in outcomes.values() for f in required))
+form_definition = task_fields.form_definition
+form_fields = task_fields.form_fields
 
 
 def _text_error(value: str) -> str | None:

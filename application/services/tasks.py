@@ -43,6 +43,7 @@ from application import gateway
 from application.actor import Actor
 from application.errors import PROBLEM_BASE, Problem, not_found
 from application.schemas.tasks import BulkItemOut, HolderOut, TaskListIn
+from application.task_fields import check_fields
 from store import admin_repo, idempotency, tasks_repo
 from store.audit import record_audit
 from store.models import Case, Task, User
@@ -499,7 +500,9 @@ async def complete_task(
     ``case-closed``. A retry after an answer was lost (Temporal or the database away
     mid-request) gets 200 if the first attempt's decision was taken. Commits the session
     (see :func:`_reserve_key`)."""
-    await get_task(session, actor, task_id)  # out of scope: 404, and the key stays unused
+    task = await get_task(session, actor, task_id)  # out of scope: 404, the key stays unused
+    # Unknown keys, wrong types and sizes are refused here, before Temporal (#20 §4).
+    check_fields(task.kind, task.payload or {}, fields)
     stored, retry = await _reserve_key(session, idempotency_key, task_id, actor.id)
     if stored is not None:
         return stored
