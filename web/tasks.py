@@ -374,6 +374,7 @@ async def task_submit(
             fields=fields,
             comment=submitted.comment,
             idempotency_key=key,
+            form_key=True,  # the key is this rendered form's: a resubmission is its decision
         )
     except Problem as problem:
         if problem.status == 404:
