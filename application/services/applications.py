@@ -161,13 +161,14 @@ async def submit_application(
             "channel": "window" if actor else "online",
         },
     )
+    open_key = f"{pack.id}:{rid.number}"
+    existing = await repos.open_case_for(session, open_key)
+    # The key is looked up after the open case: a concurrent first use that committed the
+    # case just before it was seen committed the key's record with it.
     if idempotency_key is not None and (
         first := await _first_answer(session, temporal, settings, idempotency_key, request_print)
     ):
         return first
-
-    open_key = f"{pack.id}:{rid.number}"
-    existing = await repos.open_case_for(session, open_key)
     if existing is not None:
         raise await _open_case(session, temporal, settings, existing, pack, actor)
     await check_reidentification(session, pack, rid.number, local_date(now), actor=actor)
