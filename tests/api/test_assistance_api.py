@@ -149,8 +149,9 @@ async def test_a_case_not_in_assistance_is_a_conflict(system: System) -> None:
 
 async def exited(
     system: System, pack: str, number: str, reason: str, may_reapply: bool, on: date
-) -> None:
-    """An earlier case of this person, closed by an exit on ``on``."""
+) -> str:
+    """An earlier case of this person (at the pack's place: weifang's county, xinyu's street),
+    closed by an exit on ``on``; its id."""
     n = next(_seq)
     now = datetime.now(UTC)
     case_id = f"EX{n:06d}-{number[-4:]}"
@@ -195,6 +196,7 @@ async def exited(
                 source="test",
             )
         )
+    return case_id
 
 
 async def test_reidentification_honours_the_xinyu_cooldown(system: System) -> None:

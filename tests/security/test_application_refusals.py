@@ -14,64 +14,14 @@ from typing import Any
 import httpx
 
 from store import repos
-from store.models import Case
-from store.models_assistance import AssistanceExit
-from tests.factories import application, make_id, pinned_ref
+from tests.api.test_assistance_api import exited
+from tests.factories import application, make_id
 from tests.problems import problem
 from tests.reliability.report import tally
 from tests.system import System
 
 APPLY = "/api/v1/applications"
 _seq = itertools.count(1)
-
-
-async def exited(
-    system: System, pack: str, place: str, number: str, *, may_reapply: bool, on: date
-) -> str:
-    """An earlier case of this person at ``place``, closed by an exit on ``on``."""
-    case_id = f"RF{next(_seq):06d}-{number[-4:]}"
-    now = datetime.now(UTC)
-    async with system.sessions()() as session, session.begin():
-        where = await repos.get_jurisdiction(session, place)
-        assert where is not None
-        session.add(
-            Case(
-                id=case_id,
-                workflow_id=f"no-workflow-{case_id}",
-                policy_pack_id=pack,
-                policy_pack_ref=await pinned_ref(session, pack),
-                jurisdiction_code=place,
-                jurisdiction_path=where.path,
-                applicant_name="再次申请",
-                id_number=number,
-                id_last4=number[-4:],
-                facts={},
-                channel="window",
-                status="exited",
-                submitted_at=now,
-                updated_at=now,
-                closed_at=now,
-            )
-        )
-        await session.flush()
-        session.add(
-            AssistanceExit(
-                case_id=case_id,
-                id_number=number,
-                policy_pack_id=pack,
-                reason_code="unable_to_work",
-                reason_name="完全丧失劳动能力",
-                mode="manual",
-                may_reapply=may_reapply,
-                fraud=False,
-                exited_on=on,
-                at=now,
-                decided_by="test",
-                detail="",
-                source="test",
-            )
-        )
-    return case_id
 
 
 def generic(r: httpx.Response, *secrets: str) -> dict[str, Any]:
@@ -108,11 +58,11 @@ async def test_an_open_case_is_told_only_to_staff_whose_area_holds_it(system: Sy
     # Reapplication forbidden after an exit: the same answer as the open case.
     barred = make_id(region="370702")
     exit_case = await exited(
-        system, "weifang-2023", "370702", barred, may_reapply=False, on=date(2020, 1, 1)
+        system, "weifang-2023", barred, "unable_to_work", False, date(2020, 1, 1)
     )
     again = application("weifang-2023", id_number=barred)
     forbidden = generic(
-        await system.http.post(APPLY, json=again), exit_case, "2020-01-01", "完全丧失劳动能力"
+        await system.http.post(APPLY, json=again), exit_case, "2020-01-01", "unable_to_work"
     )
     assert forbidden == anonymous
     told = problem(
@@ -126,7 +76,7 @@ async def test_a_cooldown_looks_like_an_open_case(system: System) -> None:
     today = datetime.now(UTC).date()
     waiting = make_id(region="360502")
     ended = today - timedelta(days=40)
-    exit_case = await exited(system, "xinyu-2023", "360502001", waiting, may_reapply=True, on=ended)
+    exit_case = await exited(system, "xinyu-2023", waiting, "left_labour_market", True, ended)
     cooling = generic(
         await system.http.post(APPLY, json=application("xinyu-2023", id_number=waiting)),
         exit_case,
