@@ -1,11 +1,16 @@
 """One error hierarchy turned into RFC 9457 problem+json by one handler. Every failure has a
 stable ``type`` (a URI under /problems/) that clients and the web pages key on; validation
-errors carry field-level details; nothing escapes as a bare 500."""
+errors carry field-level details; nothing escapes as a bare 500.
+
+A server-side failure (5xx) says what the caller can do, never why inside (no engine, driver or
+database text, issue #20 §8): it carries a ``correlation_id`` (body and ``X-Correlation-Id``)
+and the log line with its cause carries the same id (:func:`correlate`)."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,6 +29,7 @@ PROBLEM_BASE = "/problems/"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 # A 503 is something passing (the database or the workflow engine away): when to try again.
 RETRY_AFTER_SECONDS = 5
+CORRELATION_HEADER = "X-Correlation-Id"
 
 
 class Problem(Exception):
@@ -58,6 +64,30 @@ class Problem(Exception):
         return body
 
 
+def correlate(problem: Problem, cause: object = None, *, where: str = "") -> Problem:
+    """Give a server-side problem (5xx) its correlation id and log its cause under that id —
+    ``cause`` (an exception or its text) where the caller knows it, else the problem's own
+    detail; ``where`` the request. Once per problem (a problem raised again keeps its id);
+    others are left alone."""
+    if problem.status < 500 or "correlation_id" in problem.extra:
+        return problem
+    correlation_id = uuid.uuid4().hex
+    problem.extra["correlation_id"] = correlation_id
+    problem.headers[CORRELATION_HEADER] = correlation_id
+    # A 500 is ours to fix (with its traceback); a 502/503 is something away, passing.
+    trace = cause if problem.status == 500 and isinstance(cause, BaseException) else None
+    log.log(
+        logging.ERROR if problem.status == 500 else logging.WARNING,
+        "%s correlation_id=%s%s: %s",
+        problem.type,
+        correlation_id,
+        f" on {where}" if where else "",
+        problem.detail if cause is None else cause,
+        exc_info=trace,
+    )
+    return problem
+
+
 def not_found(what: str, ident: str) -> Problem:
     # Objects outside the caller's scope get the same answer as objects that do not exist.
     return Problem(404, "not-found", "Not found", f"{what} {ident} was not found")
@@ -66,6 +96,7 @@ def not_found(what: str, ident: str) -> Problem:
 def problem_response(problem: Problem, request: Request | None = None) -> Response:
     """problem+json for the API; for a page (any path outside ``/api/``) the web's error page
     (``app.state.page_problem``, set by :func:`web.pages.mount_web`) with the same words."""
+    correlate(problem, where=f"{request.method} {request.url.path}" if request else "")
     if request is not None and not request.url.path.startswith("/api/"):
         page_problem = getattr(request.app.state, "page_problem", None)
         if page_problem is not None:
@@ -169,11 +200,17 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PinnedPackMissing)
     async def _pinned_pack_missing(request: Request, exc: PinnedPackMissing) -> Response:
         # The rules a case was decided under are gone from the database: nothing the caller
-        # can fix, and no other rules may stand in for them. Said plainly, and logged.
-        log.error("%s %s: %s", request.method, request.url.path, exc)
-        return problem_response(
-            Problem(500, "pinned-pack-missing", "Policy pack version missing", str(exc)), request
+        # can fix, and no other rules may stand in for them. The log says which and how to
+        # restore them.
+        problem = Problem(
+            500,
+            "pinned-pack-missing",
+            "Policy pack version missing",
+            "the policy rules this case was decided under are missing; an administrator must "
+            "restore them from the backup (quote the correlation id)",
         )
+        where = f"{request.method} {request.url.path}"
+        return problem_response(correlate(problem, exc, where=where), request)
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> Response:
@@ -197,22 +234,26 @@ def install_error_handlers(app: FastAPI) -> None:
         # (with the same Idempotency-Key), not a 500. Anything else is our fault: a 500.
         if not database_away(exc):
             return await _unexpected(request, exc)
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
         problem = Problem(
             503,
             "database-unavailable",
             "Database unavailable",
             "the database cannot be reached; nothing was changed, try again shortly",
         )
-        return problem_response(problem, request)  # Retry-After: RetryAfterOn503
+        where = f"{request.method} {request.url.path}"
+        # Retry-After: RetryAfterOn503
+        return problem_response(correlate(problem, exc, where=where), request)
 
     for away in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(away, _database_away)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(
-            Problem(500, "internal-error", "Internal error", "an unexpected error occurred"),
-            request,
+        problem = Problem(
+            500,
+            "internal-error",
+            "Internal error",
+            "an unexpected error occurred; it was logged (quote the correlation id)",
         )
+        where = f"{request.method} {request.url.path}"
+        return problem_response(correlate(problem, exc, where=where), request)

@@ -7,7 +7,8 @@ and ``start``, ``update`` and ``signal`` with the one reading of what goes wrong
 - a workflow that is no longer running is the caller's "closed" problem (``case-closed``,
   ``not-in-assistance``, ``household-closed`` …), for it knows what closed means;
 - anything else the engine answers is the one ``temporal-unavailable`` 503
-  (:func:`temporal_unavailable`).
+  (:func:`temporal_unavailable`), whose detail says what to do; the engine's own words go to
+  the log under the problem's correlation id, never to the caller.
 
 And the one check of an ``Idempotency-Key`` against the request it was first used for
 (:func:`claim_key`, :func:`fingerprint`; records in :mod:`store.idempotency`): a key reused for
@@ -36,7 +37,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from application.errors import Problem
+from application.errors import Problem, correlate
 from infra.temporal_client import connect
 from infra.tracing import traced
 from store import idempotency
@@ -68,9 +69,12 @@ _HANDOVER_PAUSE = 0.2
 FieldErrors = Callable[[ApplicationError], list[dict[str, str]]]
 
 
-def temporal_unavailable(detail: str = ENGINE_AWAY, **extra: Any) -> Problem:
-    """The one 503 of an engine that cannot be reached (or answers otherwise than expected)."""
-    return Problem(503, "temporal-unavailable", "Temporal unavailable", detail, **extra)
+def temporal_unavailable(detail: str = ENGINE_AWAY, cause: object = None, **extra: Any) -> Problem:
+    """The one 503 of an engine that cannot be reached (or answers otherwise than expected):
+    ``detail`` is what the caller can do; ``cause`` (the engine's error) is logged under the
+    problem's correlation id."""
+    problem = Problem(503, "temporal-unavailable", "Temporal unavailable", detail, **extra)
+    return correlate(problem, cause)
 
 
 class TemporalHolder:
@@ -80,6 +84,8 @@ class TemporalHolder:
         self.settings = settings
         self.client = client
         self._lock = asyncio.Lock()
+        # Why the last connection failed, for the log line of the 503 (never its detail).
+        self._failure: BaseException | None = None
 
     async def get(self) -> Client | None:
         if self.client is not None:
@@ -89,7 +95,8 @@ class TemporalHolder:
                 try:
                     client = await asyncio.wait_for(connect(self.settings), timeout=5)
                     self.client = traced(client, self.settings)
-                except Exception:
+                except Exception as exc:
+                    self._failure = exc
                     return None
         return self.client
 
@@ -97,7 +104,7 @@ class TemporalHolder:
         """The client, or 503 ``temporal-unavailable`` when it cannot be reached."""
         client = await self.get()
         if client is None:
-            raise temporal_unavailable()
+            raise temporal_unavailable(cause=f"cannot connect: {self._failure!r}")
         return client
 
 
@@ -242,14 +249,15 @@ async def update(
     words: Refusals,
     closed: Callable[[], Awaitable[Problem]],
     lost: Callable[[], Awaitable[Any]] | None = None,
-    away: Callable[[RPCError], str] = lambda exc: exc.message,
+    away: str = ENGINE_AWAY,
     handover: bool = False,
 ) -> Any:
     """Send an update to a workflow and return its result; the update id is ``key`` (a retry
     under the same key is applied once: Temporal answers it with the first result).
 
     Raises the refusal's problem (:func:`refusal`); ``closed()``'s problem when the workflow
-    is no longer running; else :func:`temporal_unavailable` with ``away(exc)`` as its detail.
+    is no longer running; else :func:`temporal_unavailable` with ``away`` (what the caller can
+    do) as its detail and the engine's error in the log.
     ``lost``, asked first when the engine's answer did not arrive, may return the answer the
     update's effects already show (or raise the caller's own problem), None to go on.
     ``handover``: the workflow continues as new, so an update that reached a run as it
@@ -272,7 +280,7 @@ async def update(
                 continue
             if await workflow_gone(handle, exc):
                 raise await closed() from None
-            raise temporal_unavailable(away(exc)) from None
+            raise temporal_unavailable(away, cause=f"update {workflow_id}: {exc!r}") from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -1,6 +1,6 @@
 """Idempotency records: what an ``Idempotency-Key`` was first used for, per scope (the task
-inbox's completions, one person's assistance, one household), and — where the request keeps
-it — the first answer.
+inbox's completions, one person's assistance, one household, the applications), and — where
+the request keeps it — the first answer.
 
 A key's record is claimed before its request is sent to the workflow. Its fingerprint tells a
 repeat of the request from another request under the same key. Its ``status_code`` says how
@@ -45,6 +45,31 @@ def reserve(
             fingerprint=fingerprint,
             status_code=PENDING,
             body=None,
+            created_at=now,
+        )
+    )
+
+
+def keep(
+    session: AsyncSession,
+    scope: str,
+    key: str,
+    *,
+    fingerprint: str,
+    status_code: int,
+    body: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Add the record of a key with its answer, in the transaction of the request's own writes
+    (the caller commits both): the answer is kept exactly when what it reports was stored, and
+    a concurrent first use of the key fails the commit."""
+    session.add(
+        IdempotencyRecord(
+            scope=scope,
+            key=key,
+            fingerprint=fingerprint,
+            status_code=status_code,
+            body=body,
             created_at=now,
         )
     )

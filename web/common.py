@@ -215,8 +215,12 @@ def problem_page(request: Request, problem: Problem, actor: Actor | None = None)
 
 
 def alert_for(problem: Problem) -> dict[str, str]:
-    """A refusal shown above a form: the page's sentence and the API's detail."""
-    return {"message": problem_message(problem), "detail": problem.detail}
+    """A refusal shown above a form: the page's sentence and the API's detail (with the
+    correlation id of a server-side failure, which the log line of its cause carries)."""
+    detail = problem.detail
+    if correlation_id := problem.extra.get("correlation_id"):
+        detail = f"{detail} ({i18n.gettext('查询编号')}: {correlation_id})"
+    return {"message": problem_message(problem), "detail": detail}
 
 
 def is_htmx(request: Request) -> bool:

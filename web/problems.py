@@ -22,6 +22,7 @@ PROBLEM_ZH = {
     "completion-in-progress": "该事项正在提交中，请稍候刷新",
     "conflict": "与已有记录冲突",
     "duplicate-application": "该身份证号已有在办的申请",
+    "application-not-accepted": "暂不能受理此项申请",
     "filter-name-taken": "已有同名的视图",
     "outbound-not-configured": "尚未配置外发通知",
     "self-lockout": "不能停用或降级自己的账号",

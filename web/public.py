@@ -58,9 +58,8 @@ from domain.labels import (
 from domain.policy.model import PolicyPack
 from store.packs import pinned_pack
 from web import public_view as web_public
-from web.common import HTMX, render
+from web.common import HTMX, alert_for, render
 from web.i18n import current_locale, gettext as _
-from web.problems import problem_message
 
 router = APIRouter(include_in_schema=False)
 
@@ -424,7 +423,8 @@ async def apply(request: Request, session: SessionDep, settings: SettingsDep) ->
         elif problem.type == "validation-error" and problem.extra.get("errors"):
             _field_errors(form, list(problem.extra["errors"]))
         else:
-            form.alert, form.alert_detail = problem_message(problem), problem.detail
+            alert = alert_for(problem)  # a server-side failure's correlation id with it
+            form.alert, form.alert_detail = alert["message"], alert["detail"]
         return await _form_page(request, session, place.code, form, status=problem.status)
     return RedirectResponse(receipt_url(request, case.case_id, cookie), status_code=303)
 

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from application import task_fields
 from application.errors import Problem
 from application.http import Actor, SessionDep, get_temporal
 from application.services import (
@@ -37,18 +38,16 @@ router = APIRouter(include_in_schema=False)
 
 # Suggestions for how the applicant was told (告知方式); the officer may write another.
 CHANNELS_ZH = ("电话告知", "短信告知", "当面告知", "书面送达")
-TEXT_LIMIT = 2000
+TEXT_LIMIT = task_fields.TEXT_LIMIT
 # Control characters other than line breaks and tabs (NUL cannot even be stored in
 # PostgreSQL text, and none of them belongs in a record).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _KEY = re.compile(r"^[A-Za-z0-9-]{8,100}$")
 
 ASSISTANCE_KINDS = assistance_service.ASSISTANCE_TASK_KINDS
-# Fields whose value is a list (several materials handed in at once, the plan's services and
-# standards, the household plan's measures).
-TASK_LIST_FIELDS = frozenset({"evidence", "services", "standards", "measures"})
-# Fields that take a calendar day (YYYY-MM-DD, as the workflow's validator reads it).
-DATE_FIELDS = frozenset({"should_have_ended_on"})
+# Which fields are lists and which take a day: the application's one definition.
+TASK_LIST_FIELDS = task_fields.LIST_FIELDS
+DATE_FIELDS = task_fields.DATE_FIELDS
 # A field that means something else in the assistance ("channel" is how the person was
 # reached, not how a decision was served) is named by its own words first there.
 ASSISTANCE_FIELD_NAMES = {**labels.FIELDS, **labels.ASSISTANCE_FIELDS}
@@ -78,17 +77,8 @@ class TaskForm:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def form_definition(payload: dict[str, Any]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-    form = payload.get("form") if isinstance(payload.get("form"), dict) else {}
-    assert isinstance(form, dict)
-    outcomes = form.get("outcomes") if isinstance(form.get("outcomes"), dict) else {}
-    choices = form.get("choices") if isinstance(form.get("choices"), dict) else {}
-    return dict(outcomes or {}), dict(choices or {})
-
-
-def form_fields(outcomes: dict[str, list[str]]) -> list[str]:
-    """Every field any outcome needs, in the order the outcomes name them."""
-    return list(dict.fromkeys(f for required in outcomes.values() for f in required))
+form_definition = task_fields.form_definition
+form_fields = task_fields.form_fields
 
 
 def _text_error(value: str) -> str | None:
@@ -314,6 +304,7 @@ async def task_submit(
             fields=fields,
             comment=submitted.comment,
             idempotency_key=key,
+            form_key=True,  # the key is this rendered form's: a resubmission is its decision
         )
     except Problem as problem:
         if problem.status == 404:

@@ -1,8 +1,9 @@
 """``create_app(settings, temporal_client=None)``: the whole HTTP server, composed here — the
 API (``inbox_api``) and the web pages (``web``) side by side on the application layer's
-services and state, with what both share: the error handlers, the security headers, the
-request metrics. Without a client it connects to ``settings.temporal_address`` lazily (and
-again after a failure), so the server starts even while Temporal is still coming up."""
+services and state, with what both share: the error handlers, the bound on request bodies,
+the security headers, the request metrics. Without a client it connects to
+``settings.temporal_address`` lazily (and again after a failure), so the server starts even
+while Temporal is still coming up."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from temporalio.client import Client
 
+from application.body_limit import BodyLimit
 from application.errors import install_error_handlers
 from application.gateway import TemporalHolder
 from application.security_headers import install_security_headers
@@ -46,6 +48,7 @@ def create_app(settings: Settings, temporal_client: Client | None = None) -> Fas
     app.state.sessions = make_sessionmaker(engine)
     app.state.temporal = TemporalHolder(settings, temporal_client)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)
     install_api(app)
     install_security_headers(app, settings)
     install_metrics(app)

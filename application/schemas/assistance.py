@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from application.schemas.common import IsoDate
 from domain.policy.model import ServiceKind
@@ -180,6 +180,8 @@ class ContactIn(BaseModel):
     """A contact with the person: ``own`` when the person made it (came in, called): only
     those reset the contact clock (潍坊 三(一)9 未主动...联系)."""
 
+    model_config = ConfigDict(extra="forbid")
+
     channel: ChannelName
     own: bool
     note: str = Field(default="", max_length=1000)
@@ -188,6 +190,8 @@ class ContactIn(BaseModel):
 
 
 class ServiceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     kind: ServiceKindName
     note: str = Field(default="", max_length=1000)
 
@@ -195,6 +199,8 @@ class ServiceIn(BaseModel):
 
 
 class RefusalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     service_kind: ServiceKindName
     note: str = Field(default="", max_length=1000)
 
@@ -204,6 +210,8 @@ class RefusalIn(BaseModel):
 class SubsidyIn(BaseModel):
     """A subsidy granted: ``kind`` (e.g. ``social_insurance``, ``public_welfare_post``),
     the first month (``YYYY-MM``), the number of months and the monthly amount in yuan."""
+
+    model_config = ConfigDict(extra="forbid")
 
     kind: str = Field(min_length=1, max_length=40, pattern=CODE)
     start_month: str = Field(pattern=r"^(19|20)\d\d-(0[1-9]|1[0-2])$")
@@ -216,6 +224,8 @@ class ExitEventIn(BaseModel):
     (employment registration, pension...) end the status at once; manual ones open a
     verification task. For a fraud reason, ``should_have_ended_on`` is the day the status
     should have ended (the recovery runs from the month after)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=60, pattern=CODE)
     detail: str = Field(default="", max_length=1000)

@@ -198,6 +198,8 @@ def _no_control_text(value: str) -> str:
 
 
 class ObjectionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     content: str = Field(min_length=1, max_length=2000, description="异议内容")
     raised_by: str = Field(min_length=1, max_length=100, description="异议人")
 
@@ -209,6 +211,8 @@ class ObjectionOut(BaseModel):
 
 
 class WithdrawIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     reason: str = Field(min_length=1, max_length=1000, description="撤回原因")
 
     _plain = field_validator("reason")(_no_control_text)

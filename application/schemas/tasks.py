@@ -51,6 +51,8 @@ class TaskPage(BaseModel):
 
 
 class CompleteTaskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     outcome: str = Field(min_length=1, max_length=40)
     fields: dict[str, Any] = Field(default_factory=dict)
     comment: str = Field(default="", max_length=2000)

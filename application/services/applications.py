@@ -1,12 +1,19 @@
 """Submitting an application (申请): checks the ID number, places the case in its jurisdiction
 and regional policy pack, refuses a second open case for the same person in the same region,
 stores the case and starts its identification workflow. The officer intake (API) and the
-public online form (web) both come through here."""
+public online form (web) both come through here.
+
+Whether a person has a case, and why an earlier one ended, is told only to staff whose area
+holds that case: anyone else whose application is refused for the person's open case, a
+cooldown or a reason that forbids reapplying gets the one :func:`not_accepted` (issue #20 §1).
+A submission with an ``Idempotency-Key`` is answered again with its first answer (the key's
+record is stored with the case, scope :data:`SCOPE`), so a client that lost the answer learns
+its case from its own key, not from a refusal."""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -26,7 +33,7 @@ from domain.ids import ResidentIdError, parse_resident_id
 from domain.policy.loader import PolicyPackError, load_pack
 from domain.policy.model import PolicyPack
 from domain.vocabulary import CaseStatus, identification_workflow_id
-from store import repos
+from store import idempotency, repos
 from store.models import Case, Jurisdiction
 from store.models_assistance import AssistanceExit
 from store.settings import Settings
@@ -37,6 +44,12 @@ from workflows.rules import case_rules
 # Applications are made at a county PES office (weifang 二(一)), a street/township or a
 # community/village platform (jilin 二(一), xinyu 第二条(一)), never above a county.
 APPLICATION_LEVELS = ("county", "street", "community")
+
+# The idempotency scope of submissions: a key is the client's, whoever the person.
+SCOPE = "application"
+# Where the generic refusal sends the applicant when the pack names no office: every pack
+# takes applications at the street/township office (weifang 二(一), jilin 二(一), xinyu 第二条(一)).
+DEFAULT_OFFICE = "户籍所在地街道（乡镇）公共就业服务机构"
 
 
 @dataclass(frozen=True)
@@ -77,8 +90,12 @@ async def submit_application(
     jurisdiction_code: str,
     policy_id: str | None,
     actor: Actor | None,
+    idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> SubmittedCase:
+    """Store the case and start its workflow. A repeat of ``idempotency_key`` with the same
+    application is answered with the first case (``created`` False), with another one 422
+    ``idempotency-key-reused``."""
     now = now or datetime.now(UTC)
     name = (facts.person.name or "").strip()
     if not name:
@@ -135,12 +152,27 @@ async def submit_application(
     except (PolicyPackError, ValueError) as exc:
         raise Problem(422, "unknown-policy", "Unknown policy pack", str(exc)) from None
 
+    request_print = gateway.fingerprint(
+        "submit_application",
+        {
+            "facts": facts.model_dump(mode="json"),
+            "jurisdiction_code": jurisdiction_code,
+            "policy_id": policy_id,
+            # a window submission and an online one are different requests
+            "channel": "window" if actor else "online",
+        },
+    )
     open_key = f"{pack.id}:{rid.number}"
     existing = await repos.open_case_for(session, open_key)
+    # The key is looked up after the open case: a concurrent first use that committed the
+    # case just before it was seen committed the key's record with it.
+    if idempotency_key is not None and (
+        first := await _first_answer(session, temporal, settings, idempotency_key, request_print)
+    ):
+        return first
     if existing is not None:
-        await _ensure_started(session, temporal, settings, existing)
-        raise _duplicate(existing, pack.id)
-    await check_reidentification(session, pack, rid.number, local_date(now))
+        raise await _open_case(session, temporal, settings, existing, pack, actor)
+    await check_reidentification(session, pack, rid.number, local_date(now), actor=actor)
 
     case_id = new_case_id(now)
     workflow_id = identification_workflow_id(case_id)
@@ -168,18 +200,53 @@ async def submit_application(
         updated_at=now,
     )
     session.add(case)
+    submitted = SubmittedCase(case_id, workflow_id, pack.id, pack.ref, CaseStatus.SUBMITTED, True)
+    if idempotency_key is not None:
+        answer = {k: v for k, v in asdict(submitted).items() if k != "created"}
+        idempotency.keep(
+            session,
+            SCOPE,
+            idempotency_key,
+            fingerprint=request_print,
+            status_code=201,
+            body=answer,
+            now=now,
+        )
     try:
         # Committed before the workflow starts: its first activity reads the case row.
         await release_before_workflow(session)
     except IntegrityError:
         await session.rollback()
+        # A concurrent submission under the same key, or of the same person, came first.
+        if idempotency_key is not None and (
+            first := await _first_answer(
+                session, temporal, settings, idempotency_key, request_print
+            )
+        ):
+            return first
         existing = await repos.open_case_for(session, open_key)
         if existing is not None:
-            await _ensure_started(session, temporal, settings, existing)
-            raise _duplicate(existing, pack.id) from None
+            raise await _open_case(session, temporal, settings, existing, pack, actor) from None
         raise
     await start_identification(session, temporal, settings, case)
-    return SubmittedCase(case_id, workflow_id, pack.id, pack.ref, CaseStatus.SUBMITTED, True)
+    return submitted
+
+
+async def _first_answer(
+    session: AsyncSession, temporal: Client, settings: Settings, key: str, request_print: str
+) -> SubmittedCase | None:
+    """The first answer of a key used before (its case started if it is not yet: the first
+    attempt may have lost Temporal); None for a new key; 422 for a key used for another
+    application."""
+    record = await idempotency.record_for(session, SCOPE, key)
+    if record is None:
+        return None
+    if record.fingerprint != request_print or record.body is None:
+        raise gateway.key_reused()
+    case = await session.get(Case, record.body["case_id"])
+    assert case is not None  # cases are never deleted
+    await _ensure_started(session, temporal, settings, case)
+    return SubmittedCase(**record.body, created=False)
 
 
 async def start_identification(
@@ -244,11 +311,17 @@ async def resume_submitted(
 
 
 async def check_reidentification(
-    session: AsyncSession, pack: PolicyPack, id_number: str, today: date
+    session: AsyncSession,
+    pack: PolicyPack,
+    id_number: str,
+    today: date,
+    *,
+    actor: Actor | None,
 ) -> None:
     """A person whose status ended may apply again only as the pack allows: never after a
     reason with ``may_reapply = false`` (weifang 三(二): 除第 4、5 类人员外...可重新按规定申请认定),
-    and not before the cooldown has run from the last exit (xinyu 第三条(二): 满 3 个月)."""
+    and not before the cooldown has run from the last exit (xinyu 第三条(二): 满 3 个月).
+    The refusal names the exit (date, reason, case) only to staff whose area holds its case."""
     exits = list(
         (
             await session.scalars(
@@ -263,6 +336,8 @@ async def check_reidentification(
     )
     final = next((x for x in exits if not x.may_reapply), None)
     if final is not None:
+        if not await _holds(session, actor, final.case_id):
+            raise not_accepted(pack)
         raise Problem(
             422,
             "reapplication-forbidden",
@@ -277,6 +352,8 @@ async def check_reidentification(
         months = cooldown.value if cooldown.unit == "months" else None
         start = may_apply_from(exits[0].exited_on, months)
         if today < start:
+            if not await _holds(session, actor, exits[0].case_id):
+                raise not_accepted(pack)
             raise Problem(
                 409,
                 "reidentification-cooldown",
@@ -286,6 +363,55 @@ async def check_reidentification(
                 case_id=exits[0].case_id,
                 may_apply_from=start.isoformat(),
             )
+
+
+def not_accepted(pack: PolicyPack) -> Problem:
+    """The one refusal of an application whose person may not apply now, for a caller who may
+    not learn why (anonymous, the public form, staff of another area): the same status and
+    words whether the person has an open case, is in a cooldown or may not reapply, and no
+    case, pack, date or reason — only where to go and what to bring."""
+    # The pack lists its in-person office first (procedure.apply_at; online channels after).
+    offices = pack.procedure.apply_at if pack.procedure else []
+    office = offices[0] if offices else DEFAULT_OFFICE
+    return Problem(
+        409,
+        "application-not-accepted",
+        "Application not accepted",
+        f"暂不能受理此项申请。请携带本人身份证到{office}咨询办理。",
+    )
+
+
+def _may_know(actor: Actor | None, jurisdiction_path: str) -> bool:
+    """Whether the caller may learn about a case at ``jurisdiction_path``: staff whose area
+    holds it (the same scoping as every case read)."""
+    return actor is not None and jurisdiction_path.startswith(actor.jurisdiction_path)
+
+
+async def _holds(session: AsyncSession, actor: Actor | None, case_id: str) -> bool:
+    if actor is None:
+        return False
+    case = await session.get(Case, case_id)
+    return case is not None and _may_know(actor, case.jurisdiction_path)
+
+
+async def _open_case(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    existing: Case,
+    pack: PolicyPack,
+    actor: Actor | None,
+) -> Problem:
+    """The refusal of an application for a person with an open case, whose workflow is
+    started now if it may not have been."""
+    told = _may_know(actor, existing.jurisdiction_path)
+    try:
+        await _ensure_started(session, temporal, settings, existing)
+    except Problem:
+        if told:
+            raise
+        # Its 503 names the case; the worker's sweep (resume_submitted) starts it instead.
+    return _duplicate(existing, pack.id) if told else not_accepted(pack)
 
 
 def _duplicate(existing: Case, pack_id: str) -> Problem:

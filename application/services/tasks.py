@@ -44,6 +44,7 @@ from application.actor import Actor
 from application.errors import PROBLEM_BASE, Problem, not_found
 from application.schemas.tasks import BulkItemOut, HolderOut, TaskListIn
 from application.services import release_before_workflow
+from application.task_fields import check_fields
 from store import admin_repo, idempotency, tasks_repo
 from store.audit import record_audit
 from store.models import Case, Task, User
@@ -401,18 +402,24 @@ async def add_comment(
 # --- completion --------------------------------------------------------------------------
 
 
-# Completion keys are one scope (a key is unique across tasks, as clients were told), and a
-# completion is the same request when it is the same task completed by the same user: a
-# page resubmitted with its comment edited is still the one decision, answered as first.
+# Completion keys are one scope (a key is unique across tasks, as clients were told). A
+# completion is the same request when it is the same task completed by the same user with the
+# same decision (outcome, fields, comment): an API client's key reused for another decision is
+# refused (#20 §5). A page's key belongs to one rendered form, and a resubmission of that form
+# — its comment edited, say — is still the one decision, answered as first: its fingerprint is
+# the task and user alone, as every key recorded before decisions were compared.
 SCOPE = "task-completion"
 
 
-def _fingerprint(task_id: str, user_id: int) -> str:
-    return gateway.fingerprint("complete_task", {"task_id": task_id, "user_id": user_id})
+def _fingerprint(task_id: str, user_id: int, decision: dict[str, Any] | None = None) -> str:
+    request = {"task_id": task_id, "user_id": user_id}
+    return gateway.fingerprint(
+        "complete_task", request | ({"decision": decision} if decision else {})
+    )
 
 
 async def _reserve_key(
-    session: AsyncSession, key: str, task_id: str, user_id: int
+    session: AsyncSession, key: str, task_id: str, user_id: int, request_print: str
 ) -> tuple[tuple[int, dict[str, Any]] | None, bool]:
     """Reserve ``key`` for this request, or return the answer stored for it — waiting while
     another request holding the key is still under way. Returns (stored answer or None,
@@ -420,7 +427,9 @@ async def _reserve_key(
     Commits: the reservation must be visible to concurrent requests, and no connection is
     held while waiting."""
     deadline = time.monotonic() + COMPLETION_WAIT.total_seconds()
-    request_print = _fingerprint(task_id, user_id)
+    # A key first used by a page's form (or recorded before decisions were compared) stands
+    # for its task and user.
+    same = {request_print, _fingerprint(task_id, user_id)}
     while True:
         previous = await idempotency.record_for(session, SCOPE, key)
         if previous is None:
@@ -433,7 +442,7 @@ async def _reserve_key(
             except IntegrityError:
                 await session.rollback()  # a concurrent request reserved it first
                 continue
-        if previous.fingerprint != request_print:
+        if previous.fingerprint not in same:
             await session.commit()
             raise gateway.key_reused()
         if previous.status_code not in (idempotency.PENDING, idempotency.UNCERTAIN):
@@ -493,15 +502,25 @@ async def complete_task(
     fields: dict[str, Any],
     comment: str,
     idempotency_key: str,
+    form_key: bool = False,
 ) -> tuple[int, dict[str, Any]]:
     """Returns (HTTP status, body). Repeats of a key return the first answer; a completion
     of a closed task under a new key is 409 ``task-closed``; a task claimed by someone else is
     409 ``task-claimed``; a task whose case's workflow is no longer running is 409
     ``case-closed``. A retry after an answer was lost (Temporal or the database away
-    mid-request) gets 200 if the first attempt's decision was taken. Commits the session
-    (see :func:`_reserve_key`)."""
-    await get_task(session, actor, task_id)  # out of scope: 404, and the key stays unused
-    stored, retry = await _reserve_key(session, idempotency_key, task_id, actor.id)
+    mid-request) gets 200 if the first attempt's decision was taken; the key used for another
+    decision is 422 ``idempotency-key-reused`` — unless ``form_key``: the key of a page's
+    form, whose resubmissions are the one decision. Commits the session (see
+    :func:`_reserve_key`)."""
+    task = await get_task(session, actor, task_id)  # out of scope: 404, the key stays unused
+    # Unknown keys, wrong types and sizes are refused here, before Temporal (#20 §4).
+    check_fields(task.kind, task.payload or {}, fields)
+    decision_print = _fingerprint(
+        task_id,
+        actor.id,
+        None if form_key else {"outcome": outcome, "fields": fields, "comment": comment},
+    )
+    stored, retry = await _reserve_key(session, idempotency_key, task_id, actor.id, decision_print)
     if stored is not None:
         return stored
     decision = c.CompleteTaskRequest(
@@ -578,7 +597,8 @@ async def _deliver(
         words=_REFUSED,
         closed=closed,
         lost=lost,
-        away=lambda exc: f"the workflow engine did not accept the decision: {exc.message}",
+        away="the workflow engine did not take the decision; send it again with the same "
+        "Idempotency-Key shortly",
     )
     return answer if isinstance(answer, dict) else asdict(answer)
 

@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response
 
 from application.http import OptionalActor, SessionDep, SettingsDep, TemporalDep
 from application.schemas.applications import ApplicationIn, ApplicationOut
 from application.services.applications import submit_application
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        max_length=100,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Makes a retry safe: the same key with the same application is answered "
+        "with the first answer (201, the same case); with another application 422 "
+        "idempotency-key-reused.",
+    ),
+]
 
 
 @router.post(
@@ -17,9 +30,13 @@ router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
     response_model=ApplicationOut,
     responses={
         409: {
-            "description": "duplicate-application (a case of this person is open), or "
-            "reidentification-cooldown (the pack's cooldown after an exit has not run)"
-        }
+            "description": "application-not-accepted: the person may not apply now (an open "
+            "case, a cooldown after an exit, an exit after which they may not apply again), "
+            "one answer for all three that says where to go. Staff whose area holds the case "
+            "are told which: duplicate-application (naming the case), "
+            "reidentification-cooldown; 422 reapplication-forbidden"
+        },
+        422: {"description": "idempotency-key-reused, or the application is invalid"},
     },
 )
 async def create_application(
@@ -29,9 +46,12 @@ async def create_application(
     settings: SettingsDep,
     actor: OptionalActor,
     response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> ApplicationOut:
     """Submit an application. Anonymous submissions are the online channel (网上申请); an
-    officer's token makes it a window submission in the officer's area."""
+    officer's token makes it a window submission in the officer's area. Send an
+    ``Idempotency-Key`` header to retry safely after a lost answer or a 503: a repeat of the
+    key with the same application answers 201 with the case of the first."""
     case = await submit_application(
         session,
         temporal,
@@ -40,6 +60,7 @@ async def create_application(
         jurisdiction_code=body.jurisdiction_code,
         policy_id=body.policy_id,
         actor=actor,
+        idempotency_key=idempotency_key,
     )
     response.headers["Location"] = f"/api/v1/cases/{case.case_id}"
     return ApplicationOut(

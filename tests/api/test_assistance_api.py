@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, date, datetime, timedelta
 
+from store import repos
 from store.models import Case
 from store.models_assistance import AssistanceEntry, AssistanceExit
 from tests.assistance_support import region_chain, start_assistance
@@ -148,13 +149,16 @@ async def test_a_case_not_in_assistance_is_a_conflict(system: System) -> None:
 
 async def exited(
     system: System, pack: str, number: str, reason: str, may_reapply: bool, on: date
-) -> None:
-    """An earlier case of this person, closed by an exit on ``on``."""
+) -> str:
+    """An earlier case of this person (at the pack's place: weifang's county, xinyu's street),
+    closed by an exit on ``on``; its id."""
     n = next(_seq)
     now = datetime.now(UTC)
     case_id = f"EX{n:06d}-{number[-4:]}"
     place = {"xinyu-2023": "360502001", "weifang-2023": "370702"}[pack]
     async with system.sessions()() as session, session.begin():
+        where = await repos.get_jurisdiction(session, place)
+        assert where is not None
         session.add(
             Case(
                 id=case_id,
@@ -162,7 +166,7 @@ async def exited(
                 policy_pack_id=pack,
                 policy_pack_ref=await pinned_ref(session, pack),
                 jurisdiction_code=place,
-                jurisdiction_path=f"/{place}/",
+                jurisdiction_path=where.path,
                 applicant_name="再次申请",
                 id_number=number,
                 id_last4=number[-4:],
@@ -192,17 +196,20 @@ async def exited(
                 source="test",
             )
         )
+    return case_id
 
 
 async def test_reidentification_honours_the_xinyu_cooldown(system: System) -> None:
-    """第三条(二): 自就业困难人员资格被退出之日起满 3 个月的...可再次按程序申请."""
+    """第三条(二): 自就业困难人员资格被退出之日起满 3 个月的...可再次按程序申请. Told to staff whose
+    area holds the earlier case (anyone else: tests/security/test_application_refusals.py)."""
     today = datetime.now(UTC).date()
+    officer = await system.login("xy_officer")
     inside = make_id(region="360502")
     await exited(
         system, "xinyu-2023", inside, "left_labour_market", True, today - timedelta(days=40)
     )
     r = await system.http.post(
-        "/api/v1/applications", json=application("xinyu-2023", id_number=inside)
+        "/api/v1/applications", json=application("xinyu-2023", id_number=inside), headers=officer
     )
     body = problem(r, 409, "reidentification-cooldown")
     assert body["may_apply_from"] > today.isoformat()
@@ -218,10 +225,11 @@ async def test_reidentification_honours_the_xinyu_cooldown(system: System) -> No
 
 async def test_reidentification_forbidden_after_pension_weifang(system: System) -> None:
     """三(二): 除第 4、5 类人员外，被注销...的人员，再次符合认定条件的，可重新按规定申请认定."""
+    reviewer = await system.login("wf_reviewer")
     number = make_id(region="370702")
     await exited(system, "weifang-2023", number, "receiving_pension", False, date(2020, 1, 1))
     r = await system.http.post(
-        "/api/v1/applications", json=application("weifang-2023", id_number=number)
+        "/api/v1/applications", json=application("weifang-2023", id_number=number), headers=reviewer
     )
     body = problem(r, 422, "reapplication-forbidden")
     assert body["reason"] == "receiving_pension"

@@ -16,6 +16,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from application import gateway
 from application.errors import Problem
+from tests.reliability.report import tally
 from workflows import contracts as c
 
 
@@ -98,11 +99,27 @@ async def test_gone_is_the_callers_closed_problem_away_is_503() -> None:
     assert (away.value.status, away.value.type, away.value.detail) == (
         503,
         "temporal-unavailable",
-        "connection refused",
+        gateway.ENGINE_AWAY,
     )
     with pytest.raises(Problem) as worded:
-        await _update(_Handle(AWAY, 1, None), away=lambda exc: f"not delivered: {exc.message}")
-    assert worded.value.detail == "not delivered: connection refused"
+        await _update(_Handle(AWAY, 1, None), away="not delivered; send it again")
+    assert worded.value.detail == "not delivered; send it again"
+
+
+async def test_the_engines_words_go_to_the_log_under_the_problems_correlation_id(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """#20 §8: the caller reads what to do and a correlation id; the log line with the
+    engine's error carries the same id."""
+    with caplog.at_level("WARNING"), pytest.raises(Problem) as away:
+        await _update(_Handle(AWAY, 1, WorkflowExecutionStatus.RUNNING))
+    body = away.value.body()
+    assert "connection refused" not in str(body)
+    correlation_id = body["correlation_id"]
+    assert away.value.headers["X-Correlation-Id"] == correlation_id
+    [line] = [r.getMessage() for r in caplog.records if correlation_id in r.getMessage()]
+    assert "connection refused" in line
+    tally("security", "server-side failures that hide their cause behind a correlation id", 1)
 
 
 async def test_the_handover_retries_on_the_latest_run_under_the_same_id() -> None:

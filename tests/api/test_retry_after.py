@@ -6,6 +6,7 @@ forget it). The database-away 503 is checked in tests/reliability/test_database_
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,8 +14,10 @@ import httpx
 import pytest
 
 from application.errors import RETRY_AFTER_SECONDS
+from application.gateway import ENGINE_AWAY
 from tests.conftest import make_settings
 from tests.factories import application
+from tests.reliability.report import tally
 from tests.stack import free_port, prepare_database
 from tests.web.test_public_form import JILIN_STREET, filled, open_form
 from worker.server import create_app
@@ -55,6 +58,28 @@ async def test_an_application_with_the_engine_away_is_a_503_with_retry_after(
     assert_retry_after(r)
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.json()["type"] == "/problems/temporal-unavailable"
+
+
+async def test_a_503_says_what_to_do_and_its_log_line_why_under_one_correlation_id(
+    http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """#20 §8: no engine text in the problem; its correlation id (body and header) is the one
+    on the log line that has the cause, and the public form's page shows it."""
+    with caplog.at_level("WARNING"):
+        r = await http.post("/api/v1/applications", json=application("jilin-2022"))
+    body = r.json()
+    correlation_id = body["correlation_id"]
+    assert r.headers["X-Correlation-Id"] == correlation_id
+    assert body["detail"] == ENGINE_AWAY, body
+    [line] = [x.getMessage() for x in caplog.records if correlation_id in x.getMessage()]
+    assert "cannot connect" in line, line
+
+    csrf = await open_form(http, JILIN_STREET)
+    with caplog.at_level("WARNING"):
+        page = await http.post("/apply", data=filled(JILIN_STREET, csrf))
+    ids = [m for x in caplog.records for m in re.findall(r"correlation_id=(\w+)", x.getMessage())]
+    assert ids and ids[-1] in page.text
+    tally("security", "server-side failures that hide their cause behind a correlation id", 2)
 
 
 async def test_the_public_form_with_the_engine_away_is_a_503_page_with_retry_after(

@@ -20,6 +20,8 @@ from application.http import Actor
 from application.services.tasks import complete_task
 from store.models import User
 from tests.factories import application
+from tests.problems import problem
+from tests.reliability.report import tally
 from tests.system import System
 
 APPROVE = {"outcome": "approve", "fields": {"category": "older_unemployed"}}
@@ -77,6 +79,27 @@ async def test_a_key_used_for_another_task_is_refused(system: System) -> None:
     assert r.json()["detail"] == "this Idempotency-Key was already used for another request"
     shown = await system.http.get(f"/api/v1/tasks/{second}", headers=headers)
     assert shown.json()["state"] == "open"
+
+
+async def test_a_key_used_for_another_decision_is_refused(system: System) -> None:
+    """#20 §5: the same key with another decision on the same task is 422
+    ``idempotency-key-reused`` (not the first answer); the same decision again is the first
+    answer. (A page's form key stands for the form: tests/web/test_task_pages.py.)"""
+    _, task_id = await _reviewer_task(system)
+    headers = await system.login("wf_reviewer") | {"Idempotency-Key": f"decision-{task_id}"}
+    url = f"/api/v1/tasks/{task_id}/complete"
+    first = await system.http.post(url, headers=headers, json=APPROVE)
+    assert first.status_code == 200, first.text
+    for other in (
+        {"outcome": "refuse", "fields": {"reason": "已就业"}},
+        {**APPROVE, "fields": {"category": "age_4050"}},
+        {**APPROVE, "comment": "改了意见"},
+    ):
+        r = await system.http.post(url, headers=headers, json=other)
+        problem(r, 422, "idempotency-key-reused")
+        tally("security", "idempotency keys reused for another decision refused", 1)
+    again = await system.http.post(url, headers=headers, json=APPROVE)
+    assert (again.status_code, again.json()) == (200, first.json())
 
 
 async def test_fifty_concurrent_completions_same_key_one_effect(system: System) -> None:

@@ -67,22 +67,38 @@ def _open_task(top: Topology, token: str, case_id: str, kind: str, api: int) -> 
 
 def _submit_twice(top: Topology) -> list[str]:
     """Each application at once to both APIs (a double submission across processes): one
-    case per person, the other answer a 409 naming it."""
+    case per person. Half are sent without a key: the other answer is the generic 409, which
+    names no case (#20 §1); half under one Idempotency-Key: both answers are 201 naming the
+    one case."""
     bodies = [application("weifang-2023") for _ in range(CASES)]
+
+    keys = {i: uuid.uuid4().hex for i in range(CASES)}
     answers = _in_parallel(
         [
-            (lambda b=body, api=api: call("POST", f"{top.bases[api]}/api/v1/applications", b))
-            for body in bodies
+            (
+                lambda i=i, b=body, api=api: call(
+                    "POST",
+                    f"{top.bases[api]}/api/v1/applications",
+                    b,
+                    headers={"Idempotency-Key": keys[i]} if i % 2 else None,
+                )
+            )
+            for i, body in enumerate(bodies)
             for api in (0, 1)
         ]
     )
     case_ids = []
-    for pair in zip(answers[::2], answers[1::2], strict=True):
+    for i, pair in enumerate(zip(answers[::2], answers[1::2], strict=True)):
         statuses = sorted(status for status, _ in pair)
-        assert statuses == [201, 409], pair
         created = next(body for status, body in pair if status == 201)
-        refused = next(body for status, body in pair if status == 409)
-        assert refused["type"] == "/problems/duplicate-application", refused
+        if i % 2:
+            assert statuses == [201, 201], pair
+            assert pair[0][1]["case_id"] == pair[1][1]["case_id"], pair
+        else:
+            assert statuses == [201, 409], pair
+            refused = next(body for status, body in pair if status == 409)
+            assert refused["type"] == "/problems/application-not-accepted", refused
+            assert "case_id" not in refused and created["case_id"] not in str(refused), refused
         case_ids.append(created["case_id"])
     return case_ids
 

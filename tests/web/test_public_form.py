@@ -2,7 +2,8 @@
 categories and materials offered (weifang and jilin differ); the seed form's fields (户籍地址,
 联系电话, 就业创业意愿 among them) reach the case's facts; field errors are shown next to the
 fields with what was typed kept; the ID number's check fragment explains what is wrong in
-Chinese; a second application for the same person gets the API's 409 words; a submitted
+Chinese; a second application for the same person gets the one generic refusal, which names
+neither the case nor why (it says where to go and what to bring); a submitted
 application leads to a receipt only its own browser can open."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import select
 from domain.ids import mask_id_number
 from store.models import Case
 from tests.factories import make_id
+from tests.reliability.report import tally
 from tests.system import System
 
 JILIN_STREET = "220102001"  # 南岭街道, 长春市南关区: jilin-2022
@@ -304,12 +306,15 @@ async def test_submit_leads_to_a_receipt_and_a_duplicate_to_the_409_words(
         "household_register_or_urban_residence_proof",
     ]
 
-    # The same person again, while the first case is open: the API's 409, values kept.
+    # The same person again, while the first case is open: the one generic refusal (#20 §1),
+    # which tells a visitor neither that the case exists nor its number; values kept.
     again = await client.post(
         "/apply", data=filled(JILIN_STREET, csrf, id_number=id_number, name="韩梅二")
     )
     assert again.status_code == 409
-    assert "该身份证号已有在办的申请" in again.text and case_id in again.text
+    assert "暂不能受理此项申请" in again.text and "请携带本人身份证到" in again.text
+    assert case_id not in again.text and "已有在办" not in again.text
+    tally("security", "refusals of an application that name no case nor why", 1)
     assert 'value="韩梅二"' in again.text
     await client.aclose()
     await stranger.aclose()

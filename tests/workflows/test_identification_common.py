@@ -24,11 +24,12 @@ async def test_withdrawal_cancels_open_task_stale_completion_409_id_number_freed
         await sc.do("qx_officer", case_id, "acceptance", "accept")
         task = await sc.task("qx_officer", case_id, "initial_review")
         id_number = (await sc.case(case_id))["id_number"]
-        # While the case is open the same person cannot apply again in this region.
+        # While the case is open the same person cannot apply again in this region (an
+        # anonymous caller is not told why, #20 §1).
         r = await sc.http.post(
             "/api/v1/applications", json=application("qingxin-2024", id_number=id_number)
         )
-        assert (r.status_code, r.json()["type"]) == (409, "/problems/duplicate-application")
+        assert (r.status_code, r.json()["type"]) == (409, "/problems/application-not-accepted")
 
         r = await sc.withdraw("qx_officer", case_id, reason="申请人已自行就业")
         assert r.status_code == 202, r.text

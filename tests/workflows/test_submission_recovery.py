@@ -1,8 +1,10 @@
 """An application submitted while Temporal cannot be reached is kept, never lost or deleted:
-the answer is 503 naming the stored case; submitting again once Temporal is back answers 409
-naming the same case and starts its workflow; and a case nobody submits again is started by
-the worker's sweep (``resume_submitted``). (The fault-injection suite found the old behaviour:
-the case was deleted after a failed start while a retry had already been told it existed.)"""
+the answer is 503 naming the stored case; submitting again under the same Idempotency-Key once
+Temporal is back answers 201 naming the same case and starts its workflow (without the key the
+generic 409, which names no case, and the workflow starts too); and a case nobody submits
+again is started by the worker's sweep (``resume_submitted``). (The fault-injection suite found
+the old behaviour: the case was deleted after a failed start while a retry had already been
+told it existed.)"""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ class TemporalAway:
         raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
 
 
-async def _submit_while_away(sc: Scenario, body: dict[str, Any]) -> str:
+async def _submit_while_away(sc: Scenario, body: dict[str, Any], key: str | None = None) -> str:
     async with sc.system.sessions()() as session:
         with pytest.raises(Problem) as refused:
             await submit_application(
@@ -41,6 +43,7 @@ async def _submit_while_away(sc: Scenario, body: dict[str, Any]) -> str:
                 jurisdiction_code=body["jurisdiction_code"],
                 policy_id=None,
                 actor=None,
+                idempotency_key=key,
             )
     problem = refused.value
     assert (problem.status, problem.type) == (503, "temporal-unavailable")
@@ -55,11 +58,24 @@ async def _submit_while_away(sc: Scenario, body: dict[str, Any]) -> str:
 async def test_submitting_again_names_the_kept_case_and_starts_it(tmp_path: Path) -> None:
     async with scenario_at(shanghai(2026, 3, 2, 9, 0), tmp_path) as sc:
         body = application(WEIFANG)
+        case_id = await _submit_while_away(sc, body, key="apply-once")
+        r = await sc.http.post(
+            "/api/v1/applications", json=body, headers={"Idempotency-Key": "apply-once"}
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["case_id"] == case_id
+        task = await sc.task("wf_reviewer", case_id, "immediate_conclusion")
+        assert task["case_id"] == case_id
+
+
+async def test_submitting_again_without_the_key_starts_the_kept_case(tmp_path: Path) -> None:
+    async with scenario_at(shanghai(2026, 3, 2, 9, 0), tmp_path) as sc:
+        body = application(WEIFANG)
         case_id = await _submit_while_away(sc, body)
         r = await sc.http.post("/api/v1/applications", json=body)
         assert r.status_code == 409, r.text
-        assert r.json()["type"].endswith("/duplicate-application")
-        assert r.json()["case_id"] == case_id
+        assert r.json()["type"].endswith("/application-not-accepted")
+        assert case_id not in r.text
         task = await sc.task("wf_reviewer", case_id, "immediate_conclusion")
         assert task["case_id"] == case_id
 
