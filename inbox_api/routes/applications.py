@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
-from application.http import OptionalActor, SessionDep, SettingsDep, TemporalDep
+from application.http import OptionalActor, SessionDep, SettingsDep, TemporalDep, client_address
+from application.rate_limits import limit_anonymous_application
 from application.schemas.applications import ApplicationIn, ApplicationOut
 from application.services.applications import submit_application
 
@@ -19,7 +20,11 @@ router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
         409: {
             "description": "duplicate-application (a case of this person is open), or "
             "reidentification-cooldown (the pack's cooldown after an exit has not run)"
-        }
+        },
+        429: {
+            "description": "application-throttled: too many anonymous applications from "
+            "this address or for this ID number (see Retry-After)"
+        },
     },
 )
 async def create_application(
@@ -29,9 +34,17 @@ async def create_application(
     settings: SettingsDep,
     actor: OptionalActor,
     response: Response,
+    request: Request,
 ) -> ApplicationOut:
     """Submit an application. Anonymous submissions are the online channel (网上申请); an
     officer's token makes it a window submission in the officer's area."""
+    await limit_anonymous_application(
+        session,
+        settings,
+        client_address(request),
+        body.facts.person.id_number,
+        staff=actor is not None,
+    )
     case = await submit_application(
         session,
         temporal,
