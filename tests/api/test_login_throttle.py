@@ -25,6 +25,7 @@ from store.db import make_engine, make_sessionmaker
 from store.models import RateLimitHit
 from store.settings import Settings
 from tests.reliability.report import tally
+from tests.system import web_login
 from worker.server import create_app
 
 PASSWORD = "correct horse 援助"
@@ -171,9 +172,9 @@ async def test_one_address_cannot_spray_many_accounts(login: Login) -> None:
 async def test_web_login_form_says_it_in_chinese(login: Login) -> None:
     user = await login.user("webuser")
     for _ in range(5):
-        r = await login.http.post("/login", data={"username": user, "password": "wrong"})
+        r = await web_login(login.http, user, "wrong")
         assert r.status_code == 401
         assert "用户名或密码错误" in r.text
-    r = await login.http.post("/login", data={"username": user, "password": PASSWORD})
+    r = await web_login(login.http, user, PASSWORD)
     assert r.status_code == 429
     assert "登录失败次数过多" in r.text and "分钟后再试" in r.text
