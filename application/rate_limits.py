@@ -92,10 +92,11 @@ async def limit_anonymous_application(
     for item, kind, value in checks:
         if not await limiter.hit(item, "application", kind, value):
             seconds = await limiter.retry_after(item, "application", kind, value)
+            # One wording whichever limit it was: an anonymous caller must not learn that
+            # someone applied for this ID number lately (#20 item 1).
             raise too_many(
                 "application-throttled",
                 "Too many applications",
-                f"too many applications from this {'address' if kind == 'address' else 'person'}"
-                f"; try again in {max(1, math.ceil(seconds / 60))} minute(s)",
+                f"too many applications; try again in {max(1, math.ceil(seconds / 60))} minute(s)",
                 seconds,
             )
