@@ -39,8 +39,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     places: before a call to Temporal (:func:`application.services.release_before_workflow`:
     the workflow reads what the request wrote, and no connection is held while it works), and
     the records that must outlive a refused request or be seen by concurrent ones at once (the
-    login throttle's attempts, ``application/throttle.py``; the task completions'
-    Idempotency-Keys, ``application/services/tasks.py``)."""
+    rate limits' hits, written on connections of their own by ``store/ratelimit.py``; the task
+    completions' Idempotency-Keys, ``application/services/tasks.py``)."""
     async with request.app.state.sessions() as session:
         try:
             yield session

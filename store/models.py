@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -324,22 +325,24 @@ class NotificationRead(Base):
     read_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class LoginAttempt(Base):
-    """A login attempt not known to have succeeded, kept for throttling (see
-    ``application.throttle``): written before the password is checked and deleted when the account
-    logs in, so what remains are failures (and attempts in flight). Counted by account and by
-    client address, in the database so that several API processes share one count."""
+class RateLimitHit(Base):
+    """One hit counted by a rate limit (``limits``' moving window, stored by
+    ``store.ratelimit.DatabaseStorage``): the anonymous applications per client address and per
+    ID number, the failed logins per account and per address. In the database so that several
+    API processes share one count. ``key`` is the library's key for the limit and the caller
+    (ID numbers only as an HMAC); a row past ``expires_at`` counts for nothing and is swept."""
 
-    __tablename__ = "login_attempts"
+    __tablename__ = "rate_limit_hits"
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(String(64))
-    client_ip: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    key: Mapped[str] = mapped_column(String(255))
+    # Seconds since the epoch, as the library's clock (time.time()) gives them.
+    at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
 
     __table_args__ = (
-        Index("ix_login_attempts_user", "username", "at"),
-        Index("ix_login_attempts_ip", "client_ip", "at"),
+        Index("ix_rate_limit_hits_key", "key", "at"),
+        Index("ix_rate_limit_hits_expires_at", "expires_at"),
     )
 
 

@@ -10,6 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -48,6 +49,11 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=30, ge=1)
     login_window_minutes: int = Field(default=15, ge=1)
+    # Anonymous applications (API and the public form; staff with a token are not limited):
+    # at most this many per client address and per ID number, in the `limits` library's
+    # notation ("10/minute;50/hour": every part holds); further ones get 429 with Retry-After.
+    application_limit_per_address: str = "10/minute;50/hour"
+    application_limit_per_id_number: str = "3/hour;10/day"
     # Seed demo accounts and jurisdictions on first start (command one turns this on).
     seed_demo: bool = False
     # Observability (docs/operations.md, "Observability / 监控").
@@ -90,6 +96,17 @@ class Settings(BaseSettings):
                 "must start with 'sqlite+aiosqlite://' or 'postgresql+psycopg://' "
                 f"(got {value.split('://')[0]!r})"
             )
+        return value
+
+    @field_validator("application_limit_per_address", "application_limit_per_id_number")
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError(
+                f"must be rate limits like '10/minute;50/hour' (got {value!r})"
+            ) from None
         return value
 
     @field_validator("temporal_address")

@@ -68,7 +68,16 @@ def postgres_url() -> Iterator[str]:
         yield url
 
 
+# The suite submits many anonymous applications from one address; the tests of the limits
+# (tests/api/test_application_limits.py) set their own.
+UNLIMITED_APPLICATIONS = {
+    "application_limit_per_address": "1000000/second",
+    "application_limit_per_id_number": "1000000/second",
+}
+
+
 def make_settings(database_url: str, tmp: Path, **extra: object) -> Settings:
+    extra = {**UNLIMITED_APPLICATIONS, **extra}
     return load_settings(
         database_url=database_url,
         data_dir=tmp,

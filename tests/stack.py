@@ -30,6 +30,13 @@ from store.outbound_settings import save_smtp_config
 from store.settings import Settings
 from worker.demo import DEMO_PASSWORD, seed_demo
 
+# The stacks' tests submit many anonymous applications from 127.0.0.1 (the limits have their
+# own tests, tests/api/test_application_limits.py).
+UNLIMITED_APPLICATIONS = {
+    "YUANZHU_APPLICATION_LIMIT_PER_ADDRESS": "1000000/second",
+    "YUANZHU_APPLICATION_LIMIT_PER_ID_NUMBER": "1000000/second",
+}
+
 
 def _port_block() -> range:
     """This test process's own ports: below the kernel's ephemeral range (32768 and up), where
@@ -121,6 +128,7 @@ class Stack:
             "YUANZHU_BIND_PORT": str(self.api_port),
             "YUANZHU_TEMPORAL_PORT": str(self.t_port),
             "YUANZHU_TEMPORAL_UI_PORT": str(self.ui_port),
+            **UNLIMITED_APPLICATIONS,
         }
         # The address and the UI link follow the ports, as for a newcomer who moves them.
         for name in ("YUANZHU_DATABASE_URL", "YUANZHU_TEMPORAL_ADDRESS", "YUANZHU_TEMPORAL_UI_URL"):
@@ -184,6 +192,7 @@ class Topology:
             "YUANZHU_DATABASE_URL": database_url,
             "YUANZHU_TEMPORAL_ADDRESS": temporal_address,
             "YUANZHU_TEMPORAL_TASK_QUEUE": task_queue or f"scale-{os.getpid()}-{free_port()}",
+            **UNLIMITED_APPLICATIONS,
         }
         self.api_ports = [free_port() for _ in range(apis)]
         self.bases = [f"http://127.0.0.1:{port}" for port in self.api_ports]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,12 +23,29 @@ from store.db import make_engine, make_sessionmaker
 from store.models import Case, Task, User
 from store.settings import Settings
 from tests.factories import pinned_ref
+from web.common import LOGIN_COOKIE
 from worker.demo import DEMO_PASSWORD, seed_demo
 from worker.factory import build_worker
 from worker.server import create_app
 
 _regions = itertools.count(1)
 _rows = itertools.count(1)
+
+
+async def web_login(
+    client: httpx.AsyncClient, username: str, password: str = DEMO_PASSWORD, **form: str
+) -> httpx.Response:
+    """Log in through the login form as a browser does: the page first (its CSRF token and
+    the form's cookie), then the form."""
+    page = await client.get("/login")
+    if cookie := page.cookies.get(LOGIN_COOKIE):
+        # Sent back even when it is Secure and the test speaks http: a browser in front of a
+        # TLS-terminating proxy speaks https.
+        client.cookies.set(LOGIN_COOKIE, cookie)
+    match = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert match, "the login form carries its CSRF token"
+    data = {"username": username, "password": password, "csrf": match.group(1), **form}
+    return await client.post("/login", data=data)
 
 
 @dataclass

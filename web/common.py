@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -129,6 +130,46 @@ def check_csrf(request: Request, token: str | None) -> None:
     if not session_token or not hmac.compare_digest(
         given, csrf_token(request.app.state.settings.secret_key, session_token)
     ):
+        raise Problem(403, "csrf", "CSRF check failed", "表单已过期，请刷新页面后重试")
+
+
+# --- a form without a session: the login form -------------------------------------------------
+# A visitor has no session cookie to bind the token to, so the form gets a random cookie of its
+# own and the token is an HMAC of it (as the public application form does with ``yz_apply``).
+# A page of another site can neither read the cookie nor compute the token: it cannot log a
+# victim's browser in as the attacker (login CSRF), whose later typing would go to the attacker.
+LOGIN_COOKIE = "yz_login"
+
+
+def login_form_cookie(request: Request) -> tuple[str, bool]:
+    """The visitor's login-form cookie, or a new one (and whether it must be set)."""
+    value = request.cookies.get(LOGIN_COOKIE, "")
+    if len(value) >= 20:
+        return value, False
+    return secrets.token_urlsafe(24), True
+
+
+def login_form_token(request: Request, cookie: str) -> str:
+    return csrf_token(request.app.state.settings.secret_key, f"login:{cookie}")
+
+
+def set_login_form_cookie(request: Request, response: Response, cookie: str) -> None:
+    response.set_cookie(
+        LOGIN_COOKIE,
+        cookie,
+        max_age=24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=behind_tls(request.app.state.settings, request),
+        path="/login",
+    )
+
+
+def check_login_form(request: Request, token: str) -> None:
+    """403 ``csrf`` (the words every form uses) unless ``token`` belongs to this browser's
+    login-form cookie."""
+    cookie = request.cookies.get(LOGIN_COOKIE, "")
+    if not cookie or not hmac.compare_digest(token, login_form_token(request, cookie)):
         raise Problem(403, "csrf", "CSRF check failed", "表单已过期，请刷新页面后重试")
 
 

@@ -41,9 +41,13 @@ from web.common import (
     HERE,
     LoginRequired,
     check_csrf,
+    check_login_form,
+    login_form_cookie,
+    login_form_token,
     login_url,
     problem_page,
     render,
+    set_login_form_cookie,
     set_session_cookie,
 )
 from web.i18n import LocaleMiddleware, gettext
@@ -83,9 +87,28 @@ async def home(actor: OptionalActor) -> Response:
     return RedirectResponse(home_for(actor) if actor else "/login", status_code=303)
 
 
+def _login_form(
+    request: Request, *, status: int = 200, error: str | None = None, next: str = ""
+) -> Response:
+    """The login page with its form's token (bound to a cookie of its own: no session yet)."""
+    cookie, new = login_form_cookie(request)
+    page = render(
+        request,
+        "login.html",
+        status=status,
+        error=error,
+        next=next,
+        csrf=login_form_token(request, cookie),
+    )
+    if new:
+        set_login_form_cookie(request, page, cookie)
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(request: Request, next: str | None = None) -> Response:
-    return render(request, "login.html", error=None, next=_safe_next(next) or "")
+    return _login_form(request, next=_safe_next(next) or "")
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -96,7 +119,10 @@ async def login(
     username: Annotated[str, Form(max_length=64)],
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=2000)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    # Before the throttle and the password: a forged login costs nothing and counts nothing.
+    check_login_form(request, csrf)
     try:
         user = await authenticate(session, settings, client_address(request), username, password)
     except Problem as problem:
@@ -106,7 +132,7 @@ async def login(
             status = 429
         else:
             error, status = gettext("用户名或密码错误"), 401
-        page = render(request, "login.html", status=status, error=error, next=next)
+        page = _login_form(request, status=status, error=error, next=next)
         page.headers.update(problem.headers)
         return page
     response = RedirectResponse(_safe_next(next) or home_for(Actor.of(user)), status_code=303)

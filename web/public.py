@@ -33,7 +33,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from application.errors import Problem
-from application.http import SessionDep, SettingsDep, get_temporal
+from application.http import SessionDep, SettingsDep, client_address, get_temporal
+from application.rate_limits import limit_anonymous_application
 from application.security_headers import behind_tls
 from application.services.applications import submit_application
 from domain.calendar import SHANGHAI
@@ -403,6 +404,16 @@ async def apply(request: Request, session: SessionDep, settings: SettingsDep) ->
             ],
         )
         return await _form_page(request, session, place.code, form, status=422)
+    try:
+        # The public form is the anonymous channel whoever is signed in: always limited.
+        await limit_anonymous_application(
+            session, settings, client_address(request), facts.person.id_number
+        )
+    except Problem as problem:
+        form.alert = problem_message(problem)
+        page = await _form_page(request, session, place.code, form, status=problem.status)
+        page.headers.update(problem.headers)
+        return page
     try:
         temporal = await get_temporal(request)
         case = await submit_application(

@@ -23,13 +23,18 @@ async def authenticate(
 ) -> User:
     """The user with these credentials, or 401 ``bad-credentials``; 429 ``login-throttled``
     after too many failures from the account or the client address."""
-    await throttle.check_attempt(session, settings, username, client_ip, datetime.now(UTC))
-    user = await repos.user_by_username(session, username)
-    if user is None:
-        verify_absent_user(password)
-    if user is None or not user.active or not verify_password(user.password_hash, password):
-        raise Problem(401, "bad-credentials", "Login failed", "wrong username or password")
-    await throttle.record_success(session, username)
+    attempt = await throttle.begin_attempt(session, settings, username, client_ip)
+    try:
+        user = await repos.user_by_username(session, username)
+        if user is None:
+            verify_absent_user(password)
+        if user is None or not user.active or not verify_password(user.password_hash, password):
+            raise Problem(401, "bad-credentials", "Login failed", "wrong username or password")
+    except BaseException:
+        # Counted as a failure, whatever went wrong: only a success gives the places back.
+        await attempt.failed()
+        raise
+    await attempt.succeeded()
     return user
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request, Response
 
-from application.http import OptionalActor, SessionDep, SettingsDep, TemporalDep
+from application.http import OptionalActor, SessionDep, SettingsDep, TemporalDep, client_address
+from application.rate_limits import limit_anonymous_application
 from application.schemas.applications import ApplicationIn, ApplicationOut
 from application.services.applications import submit_application
 
@@ -37,6 +38,10 @@ IdempotencyKey = Annotated[
             "reidentification-cooldown; 422 reapplication-forbidden"
         },
         422: {"description": "idempotency-key-reused, or the application is invalid"},
+        429: {
+            "description": "application-throttled: too many anonymous applications from "
+            "this address or for this ID number (see Retry-After)"
+        },
     },
 )
 async def create_application(
@@ -46,12 +51,21 @@ async def create_application(
     settings: SettingsDep,
     actor: OptionalActor,
     response: Response,
+    request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> ApplicationOut:
     """Submit an application. Anonymous submissions are the online channel (网上申请); an
     officer's token makes it a window submission in the officer's area. Send an
     ``Idempotency-Key`` header to retry safely after a lost answer or a 503: a repeat of the
-    key with the same application answers 201 with the case of the first."""
+    key with the same application answers 201 with the case of the first. Anonymous
+    submissions are rate-limited per client address and per ID number (429)."""
+    await limit_anonymous_application(
+        session,
+        settings,
+        client_address(request),
+        body.facts.person.id_number,
+        staff=actor is not None,
+    )
     case = await submit_application(
         session,
         temporal,

@@ -153,9 +153,9 @@ class Client:
             self.answers[status] += 1
 
     def token(self, user: str) -> str:
-        # One login per account, however many threads want it at once: the server counts
-        # every attempt before checking the password (application/throttle.py), so a burst of
-        # simultaneous logins to one account is throttled like a guesser's.
+        # One login per account, however many threads want it at once: one token serves them
+        # all (a burst of right logins is not throttled, application/throttle.py, but each
+        # costs a slow password check).
         with self._login_lock:
             if user not in self._tokens:
                 status, body = self.call(

@@ -17,7 +17,7 @@ from tests.factories import application
 from tests.problems import problem
 from tests.reliability.report import tally
 from tests.security.test_web_security import browser
-from tests.system import Region, System
+from tests.system import Region, System, web_login
 
 ME = "/api/v1/me"
 USERS = "/api/v1/admin/users"
@@ -53,7 +53,7 @@ async def _token(system: System, username: str, password: str = FIRST) -> dict[s
 
 async def _page_cookie(system: System, username: str, password: str = FIRST) -> str:
     async with browser(system) as web:
-        r = await web.post("/login", data={"username": username, "password": password})
+        r = await web_login(web, username, password)
         assert r.status_code == 303, r.text
         return str(web.cookies[SESSION_COOKIE])
 
@@ -107,7 +107,7 @@ async def test_page_logout_ends_the_api_tokens_too(system: System) -> None:
     _, username = await _user(system, region, "pagelogout")
     token = await _token(system, username)
     async with browser(system) as web:
-        await web.post("/login", data={"username": username, "password": FIRST})
+        await web_login(web, username, FIRST)
         cookie = str(web.cookies[SESSION_COOKIE])
         page = await web.get("/inbox")
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
@@ -141,7 +141,7 @@ async def test_changing_ones_password_ends_the_other_sessions(system: System) ->
     # Through the page: the browser that changed it stays in, everything else is out.
     token = await _token(system, username, SECOND)
     async with browser(system) as web:
-        await web.post("/login", data={"username": username, "password": SECOND})
+        await web_login(web, username, SECOND)
         before = str(web.cookies[SESSION_COOKIE])
         page = await web.get("/account")
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)

@@ -36,15 +36,15 @@ from tests.api.test_authz_matrix import (
 )
 from tests.api.test_households_api import make_household
 from tests.reliability.report import tally
-from tests.system import Region, System
+from tests.system import Region, System, web_login
 from web.common import csrf_token
 from worker.demo import DEMO_PASSWORD
 from worker.server import create_app
 
 CSRF_WORDS = "表单已过期"
-# Logging in needs no session (there is none yet); login CSRF only signs a visitor in as the
-# attacker, and the throttle limits guessing. Every other state-changing route is checked.
-CSRF_EXEMPT = frozenset({("POST", "/login")})
+# Every state-changing route is checked, the login form included (its token belongs to a cookie
+# of its own, as the public form's does: there is no session yet).
+CSRF_EXEMPT: frozenset[tuple[str, str]] = frozenset()
 
 
 def app_of(system: System) -> FastAPI:
@@ -158,7 +158,7 @@ def session_cookie_header(r: httpx.Response) -> str:
 
 
 async def login(client: httpx.AsyncClient, user: str = "wf_officer") -> httpx.Response:
-    r = await client.post("/login", data={"username": user, "password": DEMO_PASSWORD})
+    r = await web_login(client, user, DEMO_PASSWORD)
     assert r.status_code == 303, r.text
     return r
 
@@ -246,11 +246,12 @@ async def test_every_state_changing_route_checks_csrf(system: System) -> None:
         for user in users:
             url = path.format(**values[user])
             file = {"file": ("list.csv", b"a,b\n", "text/csv")}
-            if path.startswith("/apply"):
-                # The public form's token belongs to its own cookie (no session).
+            if path.startswith("/apply") or path == "/login":
+                # The public form's and the login form's tokens belong to their own cookies (no
+                # session yet).
                 async with browser(system) as web, browser(system) as stranger:
-                    own = await apply_token(web)
-                    foreign = await apply_token(stranger)
+                    own = await pre_session_token(web, path)
+                    foreign = await pre_session_token(stranger, path)
                     missing = await web.request(method, url, data=form_for(route, None), files=file)
                     forged = await web.request(
                         method, url, data=form_for(route, foreign), files=file
@@ -303,12 +304,34 @@ def role_of(user: str) -> str:
     }[user]
 
 
-async def apply_token(client: httpx.AsyncClient) -> str:
-    r = await client.get("/apply", params={"place": "370702001"})
+async def pre_session_token(client: httpx.AsyncClient, path: str) -> str:
+    """The token of a form without a session: the login form's or the public form's."""
+    if path == "/login":
+        r = await client.get("/login")
+    else:
+        r = await client.get("/apply", params={"place": "370702001"})
     assert r.status_code == 200, r.text
     match = re.search(r'name="csrf" value="([^"]+)"', r.text)
-    assert match, "no CSRF field on the public form"
+    assert match, f"no CSRF field on {path}"
     return match.group(1)
+
+
+async def test_login_form_refuses_a_forged_login(system: System) -> None:
+    """Login CSRF: a page of another site posting the attacker's credentials to /login would
+    sign the victim's browser in as the attacker. Without the form's own token, or with
+    another browser's, the login is refused before any password is checked."""
+    async with browser(system) as web, browser(system) as attacker:
+        foreign = await pre_session_token(attacker, "/login")
+        await web.get("/login")  # the victim's browser has a login-form cookie of its own
+        credentials = {"username": "wf_officer", "password": DEMO_PASSWORD}
+        for token in (None, foreign):
+            data = credentials if token is None else {**credentials, "csrf": token}
+            r = await web.post("/login", data=data)
+            assert refused_for_csrf(r), r.text
+            assert SESSION_COOKIE not in r.headers.get("set-cookie", "")
+        ok = await web_login(web, "wf_officer")
+        assert ok.status_code == 303, ok.text
+    tally("security", "forged logins refused (no token, another browser's token)", 2)
 
 
 async def test_forms_carry_the_token(system: System) -> None:

@@ -24,7 +24,7 @@ from store.models_calendar import CalendarYear
 from store.outbound_settings import SMTP_SETTING
 from tests.activities.test_outbound import SmtpSink
 from tests.api.test_reference_department import count, csv_bytes, kept, make_id, people
-from tests.system import Region, System
+from tests.system import Region, System, web_login
 from worker.demo import DEMO_PASSWORD
 
 PASSWORD = "Admin-Page-Pass-01"
@@ -45,7 +45,7 @@ def as_user(system: System, headers: dict[str, str]) -> httpx.AsyncClient:
 
 async def login(system: System, username: str, password: str = DEMO_PASSWORD) -> httpx.AsyncClient:
     web = client(system)
-    r = await web.post("/login", data={"username": username, "password": password})
+    r = await web_login(web, username, password)
     assert r.status_code == 303, r.text
     return web
 
@@ -771,5 +771,5 @@ async def test_my_account_for_any_role(system: System) -> None:
     assert r.status_code == 303 and r.headers["location"] == "/account?done=password"
     assert "密码已修改" in (await web.get(r.headers["location"])).text
     await web.aclose()
-    r = await client(system).post("/login", data={"username": f"r{region.n}_self", "password": new})
+    r = await web_login(client(system), f"r{region.n}_self", new)
     assert r.status_code == 303

@@ -18,13 +18,13 @@ from domain.ids import mask_id_number
 from store import repos
 from store.models import AuditEntry, Notice, User
 from tests.factories import application
-from tests.system import System
+from tests.system import System, web_login
 from worker.demo import DEMO_PASSWORD
 
 
 async def login(system: System, user: str) -> httpx.AsyncClient:
     client = httpx.AsyncClient(transport=system.http._transport, base_url="http://test")
-    r = await client.post("/login", data={"username": user, "password": DEMO_PASSWORD})
+    r = await web_login(client, user, DEMO_PASSWORD)
     assert r.status_code == 303, r.text
     return client
 

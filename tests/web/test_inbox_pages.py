@@ -18,7 +18,7 @@ import httpx
 from application.http import SESSION_COOKIE
 from domain.calendar import SHANGHAI as ZONE
 from tests.factories import application
-from tests.system import Region, System
+from tests.system import Region, System, web_login
 from web import i18n
 from web.inbox import TAB_ZH
 from worker.demo import DEMO_PASSWORD
@@ -413,7 +413,7 @@ async def test_reviewer_sees_a_new_case_with_the_id_masked_and_english(system: S
     case_id = r.json()["case_id"]
     task = await system.wait_for_task("wf_reviewer", case_id, "immediate_conclusion")
     web = httpx.AsyncClient(transport=system.http._transport, base_url="http://test")
-    login = await web.post("/login", data={"username": "wf_reviewer", "password": DEMO_PASSWORD})
+    login = await web_login(web, "wf_reviewer", DEMO_PASSWORD)
     assert login.status_code == 303
     page = await web.get("/inbox?q=蒋依依")
     assert task["id"] in rows(page.text)

@@ -9,20 +9,20 @@ import re
 import httpx
 
 from tests.factories import application
-from tests.system import System
+from tests.system import System, web_login
 from worker.demo import DEMO_PASSWORD
 
 
 async def login(system: System, user: str) -> httpx.AsyncClient:
     client = httpx.AsyncClient(transport=system.http._transport, base_url="http://test")
-    r = await client.post("/login", data={"username": user, "password": DEMO_PASSWORD})
+    r = await web_login(client, user, DEMO_PASSWORD)
     assert r.status_code == 303 and r.headers["location"] == "/inbox"
     assert "httponly" in r.headers["set-cookie"].lower()
     return client
 
 
 async def test_wrong_password_stays_on_the_login_page(system: System) -> None:
-    r = await system.http.post("/login", data={"username": "wf_reviewer", "password": "nope"})
+    r = await web_login(system.http, "wf_reviewer", "nope")
     assert r.status_code == 401 and "用户名或密码错误" in r.text
 
 

@@ -26,7 +26,7 @@ from application.security import issue_token
 from domain.policy import load_pack
 from store.models import Case, CaseEvent, Task
 from tests.factories import application
-from tests.system import Region, System
+from tests.system import Region, System, web_login
 from web.tasks import TaskForm, errors_of
 from worker.demo import DEMO_PASSWORD
 
@@ -36,7 +36,7 @@ WEIFANG = load_pack("weifang-2023")
 async def login(system: System, user: str) -> httpx.AsyncClient:
     """A browser-like client of a demo user, logged in through the login form."""
     client = httpx.AsyncClient(transport=system.http._transport, base_url="http://test")
-    r = await client.post("/login", data={"username": user, "password": DEMO_PASSWORD})
+    r = await web_login(client, user, DEMO_PASSWORD)
     assert r.status_code == 303, r.text
     return client
 

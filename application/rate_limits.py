@@ -1,0 +1,102 @@
+"""Rate limits (限流) on what anonymous callers can start, and the one way a limit says no.
+
+Every limit is the ``limits`` library's moving window over the app database
+(:class:`store.ratelimit.DatabaseStorage`), so several API processes share one count. A request
+over a limit gets 429 with ``Retry-After`` (seconds until the oldest counted hit leaves the
+window) and a problem body; the login throttle (``application.throttle``) answers the same way.
+
+Anonymous applications are limited per client address and per ID number
+(``application_limit_per_address``, ``application_limit_per_id_number``): an application
+opens a case, a workflow and a task in an officer's inbox, so a script must not be able to fill
+inboxes. Staff submitting with a token are not limited. The ID number is kept only as an HMAC
+under the secret key (the table must not become a list of who applied). The client address is
+the socket peer: behind a reverse proxy, the proxy's (docs/operations.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import time
+
+from limits import RateLimitItem, parse_many
+from limits.aio.strategies import MovingWindowRateLimiter
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from application.errors import Problem
+from store.ratelimit import DatabaseStorage
+from store.settings import Settings
+
+
+class Limiter(MovingWindowRateLimiter):
+    """The library's moving window over the database this session uses."""
+
+    storage: DatabaseStorage
+
+    def __init__(self, session: AsyncSession) -> None:
+        bind = session.bind
+        engine = bind.engine if isinstance(bind, AsyncConnection) else bind
+        if engine is None:
+            raise RuntimeError("rate limits need a session bound to the app database")
+        super().__init__(DatabaseStorage(engine))
+
+    async def retry_after(self, item: RateLimitItem, *identifiers: str) -> int:
+        """Whole seconds until ``item`` has room again for these identifiers (at least 1)."""
+        stats = await self.get_window_stats(item, *identifiers)
+        return max(1, math.ceil(stats.reset_time - time.time()))
+
+    async def counts(self, *windows: tuple[RateLimitItem, tuple[str, ...]]) -> list[int]:
+        """The hits in each (item, identifiers) window, read at one instant."""
+        return await self.storage.moving_window_counts(
+            [(item.key_for(*ids), item.get_expiry()) for item, ids in windows]
+        )
+
+    async def release(self, item: RateLimitItem, *identifiers: str) -> None:
+        """Give back one hit taken and not used."""
+        await self.storage.release_entry(item.key_for(*identifiers))
+
+
+def too_many(type_: str, title: str, detail: str, seconds: int) -> Problem:
+    """429 with ``Retry-After``; ``retry_after`` in the body too, for the pages' words."""
+    problem = Problem(429, type_, title, detail, retry_after=seconds)
+    problem.headers = {"Retry-After": str(seconds)}
+    return problem
+
+
+def _id_key(settings: Settings, id_number: str) -> str:
+    digest = hmac.new(settings.secret_key.encode(), id_number.upper().encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+async def limit_anonymous_application(
+    session: AsyncSession,
+    settings: Settings,
+    client_ip: str,
+    id_number: str | None,
+    *,
+    staff: bool = False,
+) -> None:
+    """Count an anonymous application against its address's and its ID number's limits, or
+    raise 429 ``application-throttled``. ``staff``: a token's holder, never limited here."""
+    if staff:
+        return
+    limiter = Limiter(session)
+    checks = [
+        (item, "address", client_ip) for item in parse_many(settings.application_limit_per_address)
+    ]
+    if id_number:
+        key = _id_key(settings, id_number)
+        checks += [
+            (item, "id", key) for item in parse_many(settings.application_limit_per_id_number)
+        ]
+    for item, kind, value in checks:
+        if not await limiter.hit(item, "application", kind, value):
+            seconds = await limiter.retry_after(item, "application", kind, value)
+            # One wording whichever limit it was: an anonymous caller must not learn that
+            # someone applied for this ID number lately (#20 item 1).
+            raise too_many(
+                "application-throttled",
+                "Too many applications",
+                f"too many applications; try again in {max(1, math.ceil(seconds / 60))} minute(s)",
+                seconds,
+            )

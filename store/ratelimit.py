@@ -1,0 +1,177 @@
+"""A storage for the ``limits`` library in the app database (table ``rate_limit_hits``), so that
+its moving window counts one number across every API process without Redis or Memcached.
+
+One row per hit. Acquiring an entry is one transaction that first serializes on the key — on
+PostgreSQL a transaction-scoped advisory lock, on SQLite the database's one write lock, taken
+by the insert that comes first — then counts the window and keeps the insert only when the
+count is within the limit: two processes racing for the last place cannot both get it.
+
+Expired rows of the key are deleted as it is hit; those of keys never hit again are swept now
+and then (:data:`SWEEP_EVERY`), in a transaction of their own."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Sequence
+
+from limits.aio.storage import MovingWindowSupport, Storage
+from sqlalchemy import and_, case, delete, func, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from store.models import RateLimitHit
+
+log = logging.getLogger(__name__)
+
+# One hit in this many also sweeps every key's expired rows.
+SWEEP_EVERY = 50
+
+
+async def _serialize(conn: AsyncConnection, key: str) -> None:
+    """Hold the key until the transaction ends. PostgreSQL: an advisory lock on the key's
+    hash (READ COMMITTED would let two transactions each count without the other's insert).
+    SQLite needs none: the insert that follows takes the database's write lock."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key}
+        )
+
+
+def _rows(key: str, now: float, expiry: float, amount: int) -> list[dict[str, object]]:
+    return [{"key": key, "at": now, "expires_at": now + expiry}] * amount
+
+
+class DatabaseStorage(Storage, MovingWindowSupport):
+    """``limits``' async storage over SQLAlchemy, for the moving window strategy (the fixed
+    window's counters are the same rows, counted)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(None)
+        self.engine = engine
+
+    @property
+    def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
+        return SQLAlchemyError
+
+    async def _count(self, conn: AsyncConnection, key: str, since: float) -> int:
+        count = await conn.scalar(
+            select(func.count()).where(RateLimitHit.key == key, RateLimitHit.at > since)
+        )
+        return int(count or 0)
+
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        if amount > limit:
+            return False
+        now = time.time()
+        async with self.engine.connect() as conn:
+            async with conn.begin() as transaction:
+                await _serialize(conn, key)
+                await conn.execute(insert(RateLimitHit), _rows(key, now, expiry, amount))
+                await conn.execute(
+                    delete(RateLimitHit).where(
+                        RateLimitHit.key == key, RateLimitHit.expires_at <= now
+                    )
+                )
+                if await self._count(conn, key, now - expiry) > limit:
+                    # Over: this hit never happened (a refused request does not count).
+                    await transaction.rollback()
+                    return False
+            if random.randrange(SWEEP_EVERY) == 0:
+                await self._sweep(conn, now)
+        return True
+
+    async def _sweep(self, conn: AsyncConnection, now: float) -> None:
+        try:
+            async with conn.begin():
+                await conn.execute(delete(RateLimitHit).where(RateLimitHit.expires_at <= now))
+        except SQLAlchemyError:
+            # Two sweeps may deadlock on PostgreSQL; the loser's rows are the winner's.
+            log.warning("rate limit sweep failed; the next one will do it", exc_info=True)
+
+    async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        now = time.time()
+        async with self.engine.connect() as conn:
+            count, oldest = (
+                await conn.execute(
+                    select(func.count(), func.min(RateLimitHit.at)).where(
+                        RateLimitHit.key == key, RateLimitHit.at > now - expiry
+                    )
+                )
+            ).one()
+        return (float(oldest) if oldest is not None else now), int(count)
+
+    async def moving_window_counts(self, windows: Sequence[tuple[str, int]]) -> list[int]:
+        """The entries in each (key, expiry) window, read at one instant (one statement), so
+        that one count can be weighed against another (not in the library's interface)."""
+        now = time.time()
+        columns = [
+            func.coalesce(
+                func.sum(case((and_(RateLimitHit.key == key, RateLimitHit.at > now - expiry), 1))),
+                0,
+            )
+            for key, expiry in windows
+        ]
+        keys = [key for key, _ in windows]
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(*columns).where(RateLimitHit.key.in_(keys)))).one()
+        return [int(n) for n in row]
+
+    async def release_entry(self, key: str) -> None:
+        """Give back the key's newest entry: a place reserved and not used (not in the
+        library's interface; the login throttle's reservation needs it)."""
+        async with self.engine.begin() as conn:
+            await _serialize(conn, key)
+            newest = (
+                select(RateLimitHit.id)
+                .where(RateLimitHit.key == key)
+                .order_by(RateLimitHit.at.desc(), RateLimitHit.id.desc())
+                .limit(1)
+                .scalar_subquery()
+            )
+            await conn.execute(delete(RateLimitHit).where(RateLimitHit.id == newest))
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        async with self.engine.begin() as conn:
+            await _serialize(conn, key)
+            await conn.execute(insert(RateLimitHit), _rows(key, now, expiry, amount))
+            count = await conn.scalar(
+                select(func.count()).where(RateLimitHit.key == key, RateLimitHit.expires_at > now)
+            )
+        return int(count or 0)
+
+    async def get(self, key: str) -> int:
+        async with self.engine.connect() as conn:
+            count = await conn.scalar(
+                select(func.count()).where(
+                    RateLimitHit.key == key, RateLimitHit.expires_at > time.time()
+                )
+            )
+        return int(count or 0)
+
+    async def get_expiry(self, key: str) -> float:
+        now = time.time()
+        async with self.engine.connect() as conn:
+            expiry = await conn.scalar(
+                select(func.min(RateLimitHit.expires_at)).where(
+                    RateLimitHit.key == key, RateLimitHit.expires_at > now
+                )
+            )
+        return float(expiry) if expiry is not None else now
+
+    async def check(self) -> bool:
+        async with self.engine.connect() as conn:
+            await conn.execute(select(1))
+        return True
+
+    async def reset(self) -> int | None:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(delete(RateLimitHit))
+        return int(result.rowcount)
+
+    async def clear(self, key: str) -> None:
+        async with self.engine.begin() as conn:
+            await _serialize(conn, key)
+            await conn.execute(delete(RateLimitHit).where(RateLimitHit.key == key))
