@@ -410,7 +410,7 @@ async def apply(request: Request, session: SessionDep, settings: SettingsDep) ->
             session, settings, client_address(request), facts.person.id_number
         )
     except Problem as problem:
-        form.alert = problem_message(problem)
+        form.alert = alert_for(problem)["message"]
         page = await _form_page(request, session, place.code, form, status=problem.status)
         page.headers.update(problem.headers)
         return page
