@@ -14,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from application.errors import Problem
+from domain.text import TextRefused, clean_note
 from workflows.contracts import TaskKind
 
 # One typed value of a field (a line of text, a code); a list field holds at most LIST_LIMIT.
@@ -64,6 +65,10 @@ def _value_error(name: str, value: Any) -> tuple[str, str] | None:
         return "must be a string", "string_type"
     if len(value) > TEXT_LIMIT:
         return f"at most {TEXT_LIMIT} characters", "string_too_long"
+    try:
+        clean_note(value, TEXT_LIMIT)  # free text's one rule (domain/text.py)
+    except TextRefused as refused:
+        return str(refused), "hidden_characters"
     if name in DATE_FIELDS and value.strip():
         try:
             date.fromisoformat(value.strip())

@@ -53,6 +53,7 @@ from domain.table_import import (
     looks_like_formula,
     parse_cell_date,
 )
+from domain.text import name_refused
 
 __all__ = [
     "COLUMNS",
@@ -71,7 +72,6 @@ __all__ = [
 
 DEFAULT_MAX_ROWS: Final = 200_000
 DEFAULT_MAX_ERRORS: Final = 100
-MAX_NAME_LENGTH: Final = 100
 
 
 COLUMNS: Final[tuple[ImportColumn, ...]] = (
@@ -335,15 +335,8 @@ class _Parser:
             pass
         elif not name:
             add(line, col["name"], "the name is empty", "姓名为空")
-        elif len(name) > MAX_NAME_LENGTH:
-            add(
-                line,
-                col["name"],
-                f"the name is longer than {MAX_NAME_LENGTH} characters",
-                f"姓名超过{MAX_NAME_LENGTH}个字符",
-            )
-        elif "\n" in name or "\r" in name:
-            add(line, col["name"], "the name contains a line break", "姓名含有换行符")
+        elif (refused := name_refused(name)) is not None:
+            add(line, col["name"], f"the name {refused}", f"姓名{refused.zh}")
         valid_from = self._date(line, col.get("valid_from"), values.get("valid_from"))
         valid_to = self._date(line, col.get("valid_to"), values.get("valid_to"))
         if valid_from is not None and valid_to is not None and valid_to < valid_from:

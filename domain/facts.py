@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import enum
 import json
-import re
 import types
 import typing
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -40,6 +38,7 @@ from domain.ids import (
     parse_resident_id,
 )
 from domain.retirement import RetirementCategory, add_months_clamped, default_category, working_age
+from domain.text import clean_line, person_name
 
 __all__ = [
     "EMPLOYMENT_INTENTIONS",
@@ -89,21 +88,11 @@ FindingValue = bool | int | float | str | date | None
 # Free-text bounds: a Chinese address down to the room fits in well under 100 characters.
 HUKOU_ADDRESS_MAX_LENGTH = 100
 INTENTION_OTHER_MAX_LENGTH = 50
-_SPACES = re.compile(r"\s+")
 
 
 def clean_text(value: str | None, limit: int) -> str | None:
-    """Free text as stored: runs of white space (a pasted tab or line break) become one space,
-    the ends are stripped, empty is None. Raises ValueError for other control characters or
-    more than ``limit`` characters (the form shows its own words for both)."""
-    if value is None:
-        return None
-    text = _SPACES.sub(" ", value).strip()
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise ValueError("must not contain control characters")
-    if len(text) > limit:
-        raise ValueError(f"must have at most {limit} characters, not {len(text)}")
-    return text or None
+    """Free text as stored (domain/text.py's one rule for every one-line text)."""
+    return clean_line(value, limit)
 
 
 class _Facts(BaseModel):
@@ -188,6 +177,11 @@ class Person(_Facts):
     @classmethod
     def _other_text(cls, value: str | None) -> str | None:
         return clean_text(value, INTENTION_OTHER_MAX_LENGTH)
+
+    @field_validator("name")
+    @classmethod
+    def _name_text(cls, value: str | None) -> str | None:
+        return person_name(value)
 
     @model_validator(mode="after")
     def _intentions_mean_willing(self) -> Person:

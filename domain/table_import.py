@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Final, Generic, TypeVar
 
 from domain.ids import ResidentIdError, parse_resident_id
+from domain.text import name_refused
 
 # A cell as a reader hands it over: text from CSV; text, numbers, booleans, dates from XLSX.
 Cell = str | int | float | bool | date | datetime | time | None
@@ -380,8 +381,8 @@ class TableParser(Generic[P]):
             pass
         elif not name:
             self.add(line, "姓名", "the name is empty", "姓名为空")
-        elif len(name) > 100 or "\n" in name:
-            self.add(line, "姓名", "the name is too long or has a line break", "姓名过长或含换行")
+        elif (refused := name_refused(name)) is not None:
+            self.add(line, "姓名", f"the name {refused}", f"姓名{refused.zh}")
         return name
 
     def id_number(self, line: int, values: Values, rejected: set[str]) -> tuple[str, str]:

@@ -22,7 +22,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -57,6 +56,7 @@ from domain.labels import (
     SEXES as SEX,
 )
 from domain.policy.model import PolicyPack
+from domain.text import TextRefused, clean_line
 from store.packs import pinned_pack
 from web import public_view as web_public
 from web.common import HTMX, alert_for, render
@@ -128,7 +128,8 @@ MAX_LENGTH = {
     "employment_intentions_other": INTENTION_OTHER_MAX_LENGTH,
 }
 # The free texts the model refuses control characters in (a pasted tab is only a space).
-PLAIN_TEXT_FIELDS = ("hukou_address", "employment_intentions_other")
+# Held to domain/text.py's rule (no control, direction or invisible characters), as the API is.
+PLAIN_TEXT_FIELDS = ("name", "hukou_address", "employment_intentions_other")
 
 
 # --- the form's token and the receipt's signature --------------------------------------------
@@ -201,8 +202,12 @@ def id_message(exc: ResidentIdError | PhoneNumberError) -> str:
     return exc.message if current_locale() == "en" else exc.message_zh
 
 
-def _has_control_characters(text: str) -> bool:
-    return any(unicodedata.category(ch) == "Cc" for ch in " ".join(text.split()))
+def _has_hidden_characters(text: str) -> bool:
+    try:
+        clean_line(text, limit=len(text))  # the length has its own message above
+    except TextRefused:
+        return True
+    return False
 
 
 def _materials(pack: PolicyPack) -> list[dict[str, Any]]:
@@ -254,8 +259,8 @@ def _validate(form: FormState, pack: PolicyPack) -> None:
     if v.get("education") and v["education"] not in EDUCATION:
         form.errors["education"] = _("请选择文化程度")
     for name in PLAIN_TEXT_FIELDS:
-        if name not in form.errors and _has_control_characters(v.get(name, "")):
-            form.errors[name] = _("不能包含控制字符")
+        if name not in form.errors and _has_hidden_characters(v.get(name, "")):
+            form.errors[name] = _("不能包含控制字符、文字方向控制符或不可见字符")
     if v.get("phone") and "phone" not in form.errors:
         try:
             parse_phone(v["phone"])

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domain.text import clean_line
+
 # What a user may be called and given, checked on the API's bodies and the pages' forms alike
 # (application/services/admin.py applies the password rules themselves).
 PASSWORD_MIN_LENGTH = 8
@@ -22,12 +24,12 @@ CODE = r"^[0-9]{6}$|^[0-9]{9}$|^[0-9]{12}$"
 
 
 def _display_name(value: str) -> str:
-    value = value.strip()
-    if not value:
+    # domain/text.py's rule for every one-line text (no control, direction or invisible
+    # characters), with this field's own word for empty.
+    text = clean_line(value, 100)
+    if not text:
         raise ValueError("the display name must not be empty")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        raise ValueError("the display name must not hold control characters")
-    return value
+    return text
 
 
 def _email(value: str | None) -> str | None:

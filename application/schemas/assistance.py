@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from application.schemas.common import IsoDate
+from application.schemas.common import IsoDate, Note1000
 from domain.policy.model import ServiceKind
 
 # The pack model's service kinds (one list for the packs, the workflow and the API).
@@ -184,7 +184,7 @@ class ContactIn(BaseModel):
 
     channel: ChannelName
     own: bool
-    note: str = Field(default="", max_length=1000)
+    note: Note1000 = ""
 
     _plain = field_validator("note")(_plain)
 
@@ -193,7 +193,7 @@ class ServiceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: ServiceKindName
-    note: str = Field(default="", max_length=1000)
+    note: Note1000 = ""
 
     _plain = field_validator("note")(_plain)
 
@@ -202,7 +202,7 @@ class RefusalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     service_kind: ServiceKindName
-    note: str = Field(default="", max_length=1000)
+    note: Note1000 = ""
 
     _plain = field_validator("note")(_plain)
 

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from application.schemas.common import IsoDate
+from application.schemas.common import IsoDate, Note, Note1000
 from domain.vocabulary import CaseStatus
 
 # A Chinese character (CJK unified ideographs, their extensions and compatibility forms).
@@ -200,7 +200,7 @@ def _no_control_text(value: str) -> str:
 class ObjectionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    content: str = Field(min_length=1, max_length=2000, description="异议内容")
+    content: Note = Field(min_length=1, description="异议内容")
     raised_by: str = Field(min_length=1, max_length=100, description="异议人")
 
     _plain = field_validator("content", "raised_by")(_no_control_text)
@@ -213,7 +213,7 @@ class ObjectionOut(BaseModel):
 class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=1000, description="撤回原因")
+    reason: Note1000 = Field(min_length=1, description="撤回原因")
 
     _plain = field_validator("reason")(_no_control_text)
 

@@ -10,9 +10,12 @@ from typing import Annotated
 
 from fastapi import Path
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
 )
+
+from domain.text import NOTE_MAX, PERSON_NAME_MAX, clean_line, clean_note
 
 # Identifiers as they arrive from clients, bounded so that no value reaches the database that
 # its columns cannot hold (an empty id, a 2**64 row id, a 10 kB string).
@@ -69,3 +72,33 @@ IsoDateTime = Annotated[datetime, BeforeValidator(_iso_datetime_text)]
 def mask_tail(last4: str) -> str:
     """A masked ID number built from its last four characters (lists never hold more)."""
     return "*" * 14 + last4
+
+
+# --- free text (domain/text.py's one rule): no control, direction or invisible characters ---
+
+
+def _required_line(limit: int) -> AfterValidator:
+    def check(value: str) -> str:
+        text = clean_line(value, limit)
+        if text is None:
+            raise ValueError("must not be empty")
+        return text
+
+    return AfterValidator(check)
+
+
+def _note(limit: int) -> AfterValidator:
+    return AfterValidator(lambda value: clean_note(value, limit))
+
+
+# A person's name (申请人、家庭成员、纳入人员).
+PersonName = Annotated[
+    str, Field(min_length=1, max_length=PERSON_NAME_MAX), _required_line(PERSON_NAME_MAX)
+]
+# A short required line: a display name, a saved filter's name; an emergency's name.
+ShortLine = Annotated[str, Field(min_length=1, max_length=100), _required_line(100)]
+Line = Annotated[str, Field(min_length=1, max_length=200), _required_line(200)]
+# Free text with line breaks (a note, a reason, an objection), by its column's size.
+Note500 = Annotated[str, Field(max_length=500), _note(500)]
+Note1000 = Annotated[str, Field(max_length=1000), _note(1000)]
+Note = Annotated[str, Field(max_length=NOTE_MAX), _note(NOTE_MAX)]

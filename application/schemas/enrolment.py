@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from application.schemas.common import IsoDate
+from application.schemas.common import IsoDate, Line, Note, Note500, PersonName
 from application.schemas.ledger import LedgerImportOut
 
 PlaceCode = Annotated[str, Field(pattern=r"^\d{6,12}$")]
@@ -22,11 +22,11 @@ class EmergencyIn(BaseModel):
     kind: Literal["epidemic", "disaster", "policy"] = Field(
         description="重大疫情 / 重大自然灾害 / 重大政策调整 (山东 二(四))"
     )
-    name: str = Field(min_length=1, max_length=200)
+    name: Line
     jurisdiction: PlaceCode | None = Field(None, description="Default: your place")
     starts_on: Day
     ends_on: Day = Field(description="The last day; temporary assistance ends after it")
-    description: str = Field("", max_length=2000)
+    description: Note = ""
 
 
 class EmergencyOut(BaseModel):
@@ -65,11 +65,11 @@ class EnrolmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     target_group: Literal["rural_surplus_labour", "low_income_graduate", "temporary_assistance"]
-    name: str = Field(min_length=1, max_length=100)
+    name: PersonName
     id_number: str = Field(min_length=15, max_length=18, pattern=r"^[0-9]{15,17}[0-9Xx]?$")
     jurisdiction: PlaceCode = Field(description="The township/street or community")
     phone: str = Field("", max_length=20, pattern=r"^$|^[0-9][0-9\- ]{5,19}$")
-    note: str = Field("", max_length=500)
+    note: Note500 = ""
     emergency_id: int | None = Field(None, ge=1, le=2**62)
     willing: bool | None = None
     able: bool | None = None

@@ -11,11 +11,12 @@ from pydantic import (
     StrictBool,
 )
 
+from application.schemas.common import ShortLine
 from application.schemas.tasks import TaskQueryIn
 
 
 class SavedFilterIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: ShortLine
     query: TaskQueryIn = Field(default_factory=TaskQueryIn)
     shared_with_group: StrictBool = False
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from application.schemas.common import IsoDate
+from application.schemas.common import IsoDate, Note1000, PersonName
 
 PlaceCode = Annotated[str, Field(pattern=r"^\d{6,12}$")]
 
@@ -34,7 +34,7 @@ class MemberIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: PersonName
     id_number: str = Field(min_length=15, max_length=18, pattern=r"^[0-9]{15,17}[0-9Xx]?$")
     head: bool = Field(False, description="户主 (the first member when none is marked)")
     able_to_work: bool = True
@@ -143,7 +143,7 @@ class EmploymentIn(BaseModel):
     member_id: int = Field(ge=1, le=2**62, description="A member's id (see `members`)")
     how: Way = Field(description="企业吸纳 / 灵活就业 / 公益性岗位 / 自主创业 / 其他")
     employed_on: IsoDate | None = Field(None, ge=dt.date(2000, 1, 1), le=dt.date(2999, 12, 31))
-    note: str = Field("", max_length=1000)
+    note: Note1000 = ""
 
     _plain = field_validator("note")(_plain)
 

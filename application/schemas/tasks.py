@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from application.schemas.common import IsoDateTime, RowId, TaskIdStr
+from application.schemas.common import IsoDateTime, Note, RowId, TaskIdStr
 from domain.calendar import SHANGHAI
 
 
@@ -55,7 +55,7 @@ class CompleteTaskIn(BaseModel):
 
     outcome: str = Field(min_length=1, max_length=40)
     fields: dict[str, Any] = Field(default_factory=dict)
-    comment: str = Field(default="", max_length=2000)
+    comment: Note = ""
 
 
 class CompleteTaskOut(BaseModel):

@@ -80,13 +80,23 @@ async def test_other_region_officer_sees_nothing(system: System) -> None:
     assert r.status_code == 404
 
 
-async def test_duplicate_application_names_the_open_case(system: System) -> None:
+async def test_duplicate_application_names_the_open_case_to_staff_only(system: System) -> None:
     id_number = make_id()
     first = await system.http.post("/api/v1/applications", json=application(id_number=id_number))
     assert first.status_code == 201
+    case_id = first.json()["case_id"]
+    # The public learns nothing about the person from the refusal (#20 §1)…
     again = await system.http.post("/api/v1/applications", json=application(id_number=id_number))
-    assert again.status_code == 409
-    assert first.json()["case_id"] in again.json()["detail"]
+    assert (again.status_code, again.json()["type"]) == (409, "/problems/application-not-accepted")
+    assert case_id not in again.text
+    # …staff whose area holds the case are told which case it is.
+    staff = await system.http.post(
+        "/api/v1/applications",
+        json=application(id_number=id_number),
+        headers=await system.login("wf_reviewer"),
+    )
+    assert (staff.status_code, staff.json()["type"]) == (409, "/problems/duplicate-application")
+    assert case_id in staff.json()["detail"]
 
 
 async def test_invalid_id_number_is_refused_and_nothing_stored(system: System) -> None:

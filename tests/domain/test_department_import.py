@@ -212,12 +212,25 @@ def test_invalid_id_numbers_carry_the_id_module_message() -> None:
 
 
 def test_name_required() -> None:
-    long_name = "名" * 101
+    long_name = "名" * 51
     text = f"{HEADER}\n{make_id(1)},,,,\n{make_id(2)},{long_name},,,\n{make_id(3)}\n"
     result = parse(text)
     assert errors(result) == [(2, "姓名"), (3, "姓名"), (4, "姓名")]
     assert result.errors[0].message == "the name is empty"
-    assert "longer than 100" in result.errors[1].message
+    # The rule every name follows, in the API and the pages as here (domain/text.py).
+    assert "at most 50 characters" in result.errors[1].message
+
+
+def test_a_name_with_hidden_characters_is_refused() -> None:
+    rows = [
+        f"{make_id(1)},张\u202e三,,,",  # a right-to-left override
+        f"{make_id(2)},张\u200b三,,,",  # a zero-width space: looks like 张三
+        f"{make_id(3)},张三,,,",
+    ]
+    result = parse("\n".join([HEADER, *rows]) + "\n")
+    assert errors(result) == [(2, "姓名"), (3, "姓名")]
+    assert "invisible characters" in result.errors[0].message
+    assert len(result.records) == 1
 
 
 def test_valid_to_before_valid_from() -> None:

@@ -98,6 +98,25 @@ def test_phone_is_stored_normalised_and_a_bad_one_is_explained() -> None:
     ]
 
 
+def test_the_applicants_name_is_a_bounded_visible_line() -> None:
+    """#20 §6: the API took a 100,000-character name and names with a right-to-left override
+    or a zero-width space (two names that look alike); the rule is domain/text.py's."""
+    person = ApplicantFacts.model_validate({"person": {"name": "  张\t三 "}}).person
+    assert person.name == "张 三"
+    ApplicantFacts.model_validate({"person": {"name": "名" * 50}})
+    for bad, words in (
+        ("名" * 51, "at most 50 characters, not 51"),
+        ("名" * 100_000, "at most 50 characters"),
+        ("张三\u202egpj.exe", "direction marks"),
+        ("张\u200b三", "invisible characters"),
+        ("张\u0007三", "control characters"),
+    ):
+        with pytest.raises(ValidationError) as exc:
+            ApplicantFacts.model_validate({"person": {"name": bad}})
+        [message] = format_validation_error(exc.value)
+        assert message.startswith("person.name: ") and words in message, message
+
+
 def test_hukou_address_is_plain_bounded_text() -> None:
     facts = ApplicantFacts.model_validate(
         {"residence": {"hukou_address": "  山东省潍坊市\t潍城区\n城关街道 胜利街 12 号  "}}
@@ -113,7 +132,8 @@ def test_hukou_address_is_plain_bounded_text() -> None:
     with pytest.raises(ValidationError) as exc:
         ApplicantFacts.model_validate({"residence": {"hukou_address": "胜利街\x00 12 号"}})
     assert format_validation_error(exc.value) == [
-        "residence.hukou_address: must not contain control characters"
+        "residence.hukou_address: must not contain control characters, direction marks or "
+        "invisible characters"
     ]
     ApplicantFacts.model_validate({"residence": {"hukou_address": "街" * 100}})
     with pytest.raises(ValidationError, match="at most 100 characters, not 101"):

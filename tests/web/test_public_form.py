@@ -209,7 +209,7 @@ async def test_field_errors_are_shown_in_place_and_the_input_is_kept(system: Sys
         ),
     )
     assert odd.status_code == 422
-    assert field_error(odd.text, "hukou_address") == "不能包含控制字符"
+    assert field_error(odd.text, "hukou_address") == "不能包含控制字符、文字方向控制符或不可见字符"
     assert field_error(odd.text, "employment_intentions") == "请从所列的就业创业意愿中选择"
 
     # A category of another region's pack is refused (it is not offered here).
