@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from application.errors import Problem
 from application.http import Actor, SessionDep, SettingsDep, get_temporal
 from application.schemas import assistance as assistance_api
-from application.schemas.cases import CaseSearchIn
+from application.schemas.cases import CaseSearchIn, ObjectionIn, WithdrawIn
 from application.services import assistance as assistance_service, cases as case_service
 from domain.assistance import fen_to_yuan
 from web import case_view as web_cases
@@ -264,8 +264,7 @@ async def raise_objection(
             await get_temporal(request),
             actor,
             case_id,
-            content=typed["content"],
-            raised_by=typed["raised_by"],
+            ObjectionIn(**typed),  # _text checked what the schema does, in the page's words
             key=key,
         )
     except Problem as problem:
@@ -306,7 +305,12 @@ async def withdraw(
         )
     try:
         await case_service.withdraw(
-            session, await get_temporal(request), actor, case_id, reason=typed["reason"], key=key
+            session,
+            await get_temporal(request),
+            actor,
+            case_id,
+            WithdrawIn(**typed),  # checked by _text as above
+            key=key,
         )
     except Problem as problem:
         if problem.status == 404:
