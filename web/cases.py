@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -392,50 +392,26 @@ async def _send(
     body: BaseModel,
     key: str,
 ) -> contracts.RecordResult:
-    """The same service calls as ``inbox_api/routes/assistance.py`` makes."""
+    """The same service calls as ``inbox_api/routes/assistance.py`` makes, with the body the
+    form's model checked."""
     if isinstance(body, assistance_api.ContactIn):
         return await assistance_service.record_contact(
-            session,
-            temporal,
-            actor,
-            case_id,
-            channel=body.channel,
-            own=body.own,
-            note=body.note,
-            key=key,
+            session, temporal, actor, case_id, body, key=key
         )
     if isinstance(body, assistance_api.ServiceIn):
         return await assistance_service.record_service(
-            session, temporal, actor, case_id, kind=body.kind, note=body.note, key=key
+            session, temporal, actor, case_id, body, key=key
         )
     if isinstance(body, assistance_api.RefusalIn):
         return await assistance_service.record_refusal(
-            session,
-            temporal,
-            actor,
-            case_id,
-            service_kind=body.service_kind,
-            note=body.note,
-            key=key,
+            session, temporal, actor, case_id, body, key=key
         )
     if isinstance(body, assistance_api.SubsidyIn):
-        year, month = (int(x) for x in body.start_month.split("-"))
-        request = contracts.SubsidyRequest(
-            kind=body.kind,
-            start_month=date(year, month, 1),
-            months=body.months,
-            monthly_fen=int(body.monthly_amount * 100),
-        )
         return await assistance_service.grant_subsidy(
-            session, temporal, actor, case_id, request=request, key=key
+            session, temporal, actor, case_id, body, key=key
         )
     assert isinstance(body, assistance_api.ExitEventIn), what
-    exit_request = contracts.ExitEventRequest(
-        reason=body.reason, detail=body.detail, should_have_ended_on=body.should_have_ended_on
-    )
-    return await assistance_service.report_exit(
-        session, temporal, actor, case_id, request=exit_request, key=key
-    )
+    return await assistance_service.report_exit(session, temporal, actor, case_id, body, key=key)
 
 
 @router.post("/cases/{case_id}/assistance/{what}", response_class=HTMLResponse)
