@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from application.errors import Problem
 from application.http import Actor, SessionDep, SettingsDep, get_temporal
 from application.schemas import assistance as assistance_api
-from application.schemas.cases import CaseSearchIn
+from application.schemas.cases import CaseSearchIn, ObjectionIn, WithdrawIn
 from application.services import assistance as assistance_service, cases as case_service
 from domain.assistance import fen_to_yuan
 from web import case_view as web_cases
@@ -264,8 +264,7 @@ async def raise_objection(
             await get_temporal(request),
             actor,
             case_id,
-            content=typed["content"],
-            raised_by=typed["raised_by"],
+            ObjectionIn(**typed),  # _text checked what the schema does, in the page's words
             key=key,
         )
     except Problem as problem:
@@ -306,7 +305,12 @@ async def withdraw(
         )
     try:
         await case_service.withdraw(
-            session, await get_temporal(request), actor, case_id, reason=typed["reason"], key=key
+            session,
+            await get_temporal(request),
+            actor,
+            case_id,
+            WithdrawIn(**typed),  # checked by _text as above
+            key=key,
         )
     except Problem as problem:
         if problem.status == 404:
@@ -388,50 +392,26 @@ async def _send(
     body: BaseModel,
     key: str,
 ) -> contracts.RecordResult:
-    """The same service calls as ``inbox_api/routes/assistance.py`` makes."""
+    """The same service calls as ``inbox_api/routes/assistance.py`` makes, with the body the
+    form's model checked."""
     if isinstance(body, assistance_api.ContactIn):
         return await assistance_service.record_contact(
-            session,
-            temporal,
-            actor,
-            case_id,
-            channel=body.channel,
-            own=body.own,
-            note=body.note,
-            key=key,
+            session, temporal, actor, case_id, body, key=key
         )
     if isinstance(body, assistance_api.ServiceIn):
         return await assistance_service.record_service(
-            session, temporal, actor, case_id, kind=body.kind, note=body.note, key=key
+            session, temporal, actor, case_id, body, key=key
         )
     if isinstance(body, assistance_api.RefusalIn):
         return await assistance_service.record_refusal(
-            session,
-            temporal,
-            actor,
-            case_id,
-            service_kind=body.service_kind,
-            note=body.note,
-            key=key,
+            session, temporal, actor, case_id, body, key=key
         )
     if isinstance(body, assistance_api.SubsidyIn):
-        year, month = (int(x) for x in body.start_month.split("-"))
-        request = contracts.SubsidyRequest(
-            kind=body.kind,
-            start_month=date(year, month, 1),
-            months=body.months,
-            monthly_fen=int(body.monthly_amount * 100),
-        )
         return await assistance_service.grant_subsidy(
-            session, temporal, actor, case_id, request=request, key=key
+            session, temporal, actor, case_id, body, key=key
         )
     assert isinstance(body, assistance_api.ExitEventIn), what
-    exit_request = contracts.ExitEventRequest(
-        reason=body.reason, detail=body.detail, should_have_ended_on=body.should_have_ended_on
-    )
-    return await assistance_service.report_exit(
-        session, temporal, actor, case_id, request=exit_request, key=key
-    )
+    return await assistance_service.report_exit(session, temporal, actor, case_id, body, key=key)
 
 
 @router.post("/cases/{case_id}/assistance/{what}", response_class=HTMLResponse)

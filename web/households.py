@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -24,6 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.errors import Problem, not_found
 from application.http import SessionDep, get_temporal
+from application.schemas.households import (
+    EmploymentIn,
+    HouseholdIn,
+    MemberIn,
+    MemberStatus,
+    Way,
+)
 from application.services import households as service
 from domain import labels
 from domain.vocabulary import TaskKind
@@ -170,7 +177,7 @@ async def registration_submit(request: Request, session: SessionDep, actor: Page
         income=str(data.get("income", ""))[:20],
         average=str(data.get("average", ""))[:20],
     )
-    members: list[service.MemberIn] = []
+    members: list[MemberIn] = []
     for i in range(MEMBER_ROWS):
         flags = {f for f in MEMBER_FLAGS if data.get(f"m{i}_{f}")}
         m = MemberForm(
@@ -187,7 +194,7 @@ async def registration_submit(request: Request, session: SessionDep, actor: Page
         if not m.id_number:
             form.errors[f"m{i}_id_number"] = _("请填写身份证号码")
         members.append(
-            service.MemberIn(
+            MemberIn.model_construct(
                 name=m.name,
                 id_number=m.id_number,
                 head="head" in flags,
@@ -195,7 +202,7 @@ async def registration_submit(request: Request, session: SessionDep, actor: Page
                 willing_to_work="willing_to_work" in flags,
                 employed="employed" in flags,
                 employed_non_farm="employed_non_farm" in flags,
-                status=m.status if m.status in labels.MEMBER_STATUSES else None,
+                status=cast(MemberStatus, m.status) if m.status in labels.MEMBER_STATUSES else None,
                 transfer_registered="transfer_registered" in flags,
             )
         )
@@ -213,7 +220,10 @@ async def registration_submit(request: Request, session: SessionDep, actor: Page
             temporal,
             request.app.state.settings.temporal_task_queue,
             actor,
-            service.RegistrationIn(
+            # Built from the form as checked above, without the API body's checks: the page's
+            # ID numbers and place are judged by the service (parse_resident_id, the caller's
+            # subtree), whose words it shows beside the row, as before the schema was shared.
+            HouseholdIn.model_construct(
                 jurisdiction=form.jurisdiction,
                 urban=form.urban,
                 members=members,
@@ -332,8 +342,13 @@ async def employment_submit(
             temporal,
             actor,
             hid,
-            service.EmploymentIn(
-                member_id=int(form.member), how=form.how, employed_on=employed_on, note=form.note
+            # As the registration's: checked above and by the service (the member, the way)
+            # and the workflow, in the page's words.
+            EmploymentIn.model_construct(
+                member_id=int(form.member),
+                how=cast(Way, form.how),
+                employed_on=employed_on,
+                note=form.note,
             ),
             key,
         )

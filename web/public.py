@@ -34,6 +34,7 @@ from pydantic import ValidationError
 from application.errors import Problem
 from application.http import SessionDep, SettingsDep, client_address, get_temporal
 from application.rate_limits import limit_anonymous_application
+from application.schemas.applications import ApplicationIn
 from application.security_headers import behind_tls
 from application.services.applications import submit_application
 from domain.calendar import SHANGHAI
@@ -399,7 +400,11 @@ async def apply(request: Request, session: SessionDep, settings: SettingsDep) ->
     if form.errors:
         return await _form_page(request, session, place.code, form, status=422)
     try:
-        facts = _facts(form, place.pack)
+        # _validate required the name and the ID number in the page's words, so the schema's
+        # own requirement of both never answers here.
+        application = ApplicationIn(
+            jurisdiction_code=place.code, policy_id=place.pack.id, facts=_facts(form, place.pack)
+        )
     except ValidationError as exc:
         _field_errors(
             form,
@@ -412,7 +417,7 @@ async def apply(request: Request, session: SessionDep, settings: SettingsDep) ->
     try:
         # The public form is the anonymous channel whoever is signed in: always limited.
         await limit_anonymous_application(
-            session, settings, client_address(request), facts.person.id_number
+            session, settings, client_address(request), application.facts.person.id_number
         )
     except Problem as problem:
         form.alert = alert_for(problem)["message"]
@@ -425,9 +430,7 @@ async def apply(request: Request, session: SessionDep, settings: SettingsDep) ->
             session,
             temporal,
             settings,
-            facts=facts,
-            jurisdiction_code=place.code,
-            policy_id=place.pack.id,
+            application,
             actor=None,  # the public form is the online channel, whoever is signed in
         )
     except Problem as problem:

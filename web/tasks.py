@@ -24,6 +24,7 @@ from starlette.datastructures import FormData
 from application import task_fields
 from application.errors import Problem
 from application.http import Actor, SessionDep, get_temporal
+from application.schemas.tasks import CommentIn, CompleteTaskIn
 from application.services import (
     assistance as assistance_service,
     cases as case_service,
@@ -295,14 +296,18 @@ async def task_submit(
             for name, values in submitted.values.items()
             if values and name in outcomes.get(submitted.outcome, [])
         }
+        # validate() checked the form against the task's own definition, stricter than the
+        # schema; a closed task's form is not checked, so the service answers it (409) whatever
+        # was typed, as the API would a valid body.
+        completion = CompleteTaskIn.model_construct(
+            outcome=submitted.outcome, fields=fields, comment=submitted.comment
+        )
         await task_service.complete_task(
             session,
             temporal,
             actor,
             task_id,
-            outcome=submitted.outcome,
-            fields=fields,
-            comment=submitted.comment,
+            completion,
             idempotency_key=key,
             form_key=True,  # the key is this rendered form's: a resubmission is its decision
         )
@@ -372,5 +377,5 @@ async def add_comment(
         return await _page(
             request, session, actor, task_id, status=422, comment_body=body, comment_error=error
         )
-    await task_service.add_comment(session, actor, task_id, body)
+    await task_service.add_comment(session, actor, task_id, CommentIn(body=body))
     return RedirectResponse(f"/tasks/{task_id}#comments", status_code=303)

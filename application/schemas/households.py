@@ -14,6 +14,8 @@ PlaceCode = Annotated[str, Field(pattern=r"^\d{6,12}$")]
 
 Status = Literal["discovered", "identified", "cleared", "not_zero_employment"]
 
+MemberStatus = Literal["student", "military", "retired"]
+
 Way = Literal[
     "enterprise_absorption",
     "flexible_employment",
@@ -41,7 +43,7 @@ class MemberIn(BaseModel):
     willing_to_work: bool = True
     employed: bool = False
     employed_non_farm: bool = Field(False, description="In the secondary or tertiary industry")
-    status: Literal["student", "military", "retired"] | None = Field(
+    status: MemberStatus | None = Field(
         None, description="在校学生 / 现役军人 / 退休人员 (not counted)"
     )
     transfer_registered: bool = Field(False, description="转移就业登记 (rural definitions)")

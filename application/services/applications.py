@@ -25,10 +25,10 @@ from temporalio.common import WorkflowIDReusePolicy
 from application import gateway
 from application.actor import Actor
 from application.errors import Problem
+from application.schemas.applications import ApplicationIn
 from application.services import release_before_workflow
 from domain.assistance import may_apply_from
 from domain.calendar import local_date
-from domain.facts import ApplicantFacts
 from domain.ids import ResidentIdError, parse_resident_id
 from domain.policy.loader import PolicyPackError, load_pack
 from domain.policy.model import PolicyPack
@@ -85,10 +85,8 @@ async def submit_application(
     session: AsyncSession,
     temporal: Client,
     settings: Settings,
+    application: ApplicationIn,
     *,
-    facts: ApplicantFacts,
-    jurisdiction_code: str,
-    policy_id: str | None,
     actor: Actor | None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
@@ -97,7 +95,7 @@ async def submit_application(
     application is answered with the first case (``created`` False), with another one 422
     ``idempotency-key-reused``."""
     now = now or datetime.now(UTC)
-    name = (facts.person.name or "").strip()
+    name = (application.facts.person.name or "").strip()
     if not name:
         raise Problem(
             422,
@@ -107,17 +105,18 @@ async def submit_application(
             errors=[{"field": "facts.person.name", "message": "required", "code": "missing"}],
         )
     try:
-        rid = parse_resident_id(facts.person.id_number or "", today=now.date())
+        rid = parse_resident_id(application.facts.person.id_number or "", today=now.date())
     except ResidentIdError as exc:
         raise invalid_id_number(exc, "facts.person.id_number") from None
 
-    place = await repos.get_jurisdiction(session, jurisdiction_code)
+    place = await repos.get_jurisdiction(session, application.jurisdiction_code)
     if place is None or (actor is not None and not place.path.startswith(actor.jurisdiction_path)):
         raise Problem(
             422,
             "unknown-jurisdiction",
             "Unknown jurisdiction",
-            f"jurisdiction {jurisdiction_code} does not exist" + (" in your area" if actor else ""),
+            f"jurisdiction {application.jurisdiction_code} does not exist"
+            + (" in your area" if actor else ""),
         )
     if place.level not in APPLICATION_LEVELS:
         raise Problem(
@@ -137,12 +136,12 @@ async def submit_application(
             "No policy pack for this jurisdiction",
             f"no regional policy pack or county office is configured above {place.name}",
         ) from None
-    if policy_id is not None and policy_id != pack_id:
+    if application.policy_id is not None and application.policy_id != pack_id:
         raise Problem(
             422,
             "policy-mismatch",
             "Policy does not apply here",
-            f"policy {policy_id} does not apply in {place.name}; {pack_id} does",
+            f"policy {application.policy_id} does not apply in {place.name}; {pack_id} does",
         )
     try:
         pack = load_pack(pack_id)
@@ -155,9 +154,9 @@ async def submit_application(
     request_print = gateway.fingerprint(
         "submit_application",
         {
-            "facts": facts.model_dump(mode="json"),
-            "jurisdiction_code": jurisdiction_code,
-            "policy_id": policy_id,
+            "facts": application.facts.model_dump(mode="json"),
+            "jurisdiction_code": application.jurisdiction_code,
+            "policy_id": application.policy_id,
             # a window submission and an online one are different requests
             "channel": "window" if actor else "online",
         },
@@ -176,8 +175,8 @@ async def submit_application(
 
     case_id = new_case_id(now)
     workflow_id = identification_workflow_id(case_id)
-    stored_facts = facts.model_copy(
-        update={"person": facts.person.model_copy(update={"id_number": rid.number})}
+    stored_facts = application.facts.model_copy(
+        update={"person": application.facts.person.model_copy(update={"id_number": rid.number})}
     )
     await repos.remember_pack_version(session, pack, now)
     case = Case(

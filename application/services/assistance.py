@@ -12,6 +12,7 @@ problem+json with field errors (``bad-field``, ``subsidy-cap-exceeded``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -21,6 +22,13 @@ from temporalio.client import Client
 from application import gateway
 from application.actor import Actor
 from application.errors import Problem
+from application.schemas.assistance import (
+    ContactIn,
+    ExitEventIn,
+    RefusalIn,
+    ServiceIn,
+    SubsidyIn,
+)
 from application.services import release_before_workflow
 from application.services.cases import case_for
 from domain.policy.model import ExitReason
@@ -162,20 +170,15 @@ async def record_contact(
     temporal: Client,
     actor: Actor,
     case_id: str,
+    contact: ContactIn,
     *,
-    channel: str,
-    own: bool,
-    note: str,
     key: str | None,
 ) -> c.RecordResult:
+    request = c.ContactRequest(
+        contact.channel, contact.own, contact.note, actor.id, actor.display_name
+    )
     return await _send(
-        session,
-        temporal,
-        actor,
-        case_id,
-        AssistanceWorkflow.record_contact,
-        c.ContactRequest(channel, own, note, actor.id, actor.display_name),
-        key,
+        session, temporal, actor, case_id, AssistanceWorkflow.record_contact, request, key
     )
 
 
@@ -184,19 +187,13 @@ async def record_service(
     temporal: Client,
     actor: Actor,
     case_id: str,
+    service: ServiceIn,
     *,
-    kind: str,
-    note: str,
     key: str | None,
 ) -> c.RecordResult:
+    request = c.ServiceRequest(service.kind, service.note, actor.id, actor.display_name)
     return await _send(
-        session,
-        temporal,
-        actor,
-        case_id,
-        AssistanceWorkflow.record_service,
-        c.ServiceRequest(kind, note, actor.id, actor.display_name),
-        key,
+        session, temporal, actor, case_id, AssistanceWorkflow.record_service, request, key
     )
 
 
@@ -205,19 +202,13 @@ async def record_refusal(
     temporal: Client,
     actor: Actor,
     case_id: str,
+    refusal: RefusalIn,
     *,
-    service_kind: str,
-    note: str,
     key: str | None,
 ) -> c.RecordResult:
+    request = c.RefusalRequest(refusal.service_kind, refusal.note, actor.id, actor.display_name)
     return await _send(
-        session,
-        temporal,
-        actor,
-        case_id,
-        AssistanceWorkflow.record_refusal,
-        c.RefusalRequest(service_kind, note, actor.id, actor.display_name),
-        key,
+        session, temporal, actor, case_id, AssistanceWorkflow.record_refusal, request, key
     )
 
 
@@ -226,11 +217,20 @@ async def grant_subsidy(
     temporal: Client,
     actor: Actor,
     case_id: str,
+    subsidy: SubsidyIn,
     *,
-    request: c.SubsidyRequest,
     key: str | None,
 ) -> c.RecordResult:
-    request.actor_id, request.actor_name = actor.id, actor.display_name
+    year, month = (int(x) for x in subsidy.start_month.split("-"))
+    request = c.SubsidyRequest(
+        kind=subsidy.kind,
+        start_month=date(year, month, 1),
+        months=subsidy.months,
+        # The workflow counts whole fen (the schema allows two decimal places of a yuan).
+        monthly_fen=int(subsidy.monthly_amount * 100),
+        actor_id=actor.id,
+        actor_name=actor.display_name,
+    )
     return await _send(
         session, temporal, actor, case_id, AssistanceWorkflow.grant_subsidy, request, key
     )
@@ -241,11 +241,17 @@ async def report_exit(
     temporal: Client,
     actor: Actor,
     case_id: str,
+    event: ExitEventIn,
     *,
-    request: c.ExitEventRequest,
     key: str | None,
 ) -> c.RecordResult:
-    request.actor_id, request.actor_name = actor.id, actor.display_name
+    request = c.ExitEventRequest(
+        reason=event.reason,
+        detail=event.detail,
+        should_have_ended_on=event.should_have_ended_on,
+        actor_id=actor.id,
+        actor_name=actor.display_name,
+    )
     return await _send(
         session, temporal, actor, case_id, AssistanceWorkflow.report_exit, request, key
     )

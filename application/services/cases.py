@@ -29,6 +29,7 @@ from temporalio.client import Client
 from application import gateway
 from application.actor import Actor
 from application.errors import Problem, not_found
+from application.schemas.cases import ObjectionIn, WithdrawIn
 from application.services.applications import invalid_id_number
 from domain.calendar import SHANGHAI, deadline_end, local_date, start_of_day
 from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
@@ -95,9 +96,8 @@ async def raise_objection(
     temporal: Client,
     actor: Actor,
     case_id: str,
+    objection: ObjectionIn,
     *,
-    content: str,
-    raised_by: str,
     key: str | None,
 ) -> str:
     """Send an objection to the case's workflow; returns the objection task's id."""
@@ -107,7 +107,10 @@ async def raise_objection(
         case,
         IdentificationWorkflow.raise_objection,
         ObjectionRequest(
-            content=content, raised_by=raised_by, actor_id=actor.id, actor_name=actor.display_name
+            content=objection.content,
+            raised_by=objection.raised_by,
+            actor_id=actor.id,
+            actor_name=actor.display_name,
         ),
         key,
     )
@@ -119,8 +122,8 @@ async def withdraw(
     temporal: Client,
     actor: Actor,
     case_id: str,
+    withdrawal: WithdrawIn,
     *,
-    reason: str,
     key: str | None,
 ) -> None:
     """Ask the case's workflow to close the case as withdrawn."""
@@ -129,7 +132,7 @@ async def withdraw(
         temporal,
         case,
         IdentificationWorkflow.withdraw,
-        WithdrawRequest(reason=reason, actor_id=actor.id, actor_name=actor.display_name),
+        WithdrawRequest(reason=withdrawal.reason, actor_id=actor.id, actor_name=actor.display_name),
         key,
     )
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -39,6 +38,7 @@ from temporalio.exceptions import ApplicationError
 from application import gateway
 from application.actor import Actor
 from application.errors import Problem, not_found
+from application.schemas.households import EmploymentIn, HouseholdIn
 from application.services import release_before_workflow
 from application.services.supervision import (
     TOTAL_ZH,
@@ -120,30 +120,6 @@ def days_left(deadline: datetime | None, now: datetime) -> int | None:
 
 
 @dataclass(frozen=True)
-class MemberIn:
-    name: str
-    id_number: str
-    head: bool = False
-    able_to_work: bool = True
-    willing_to_work: bool = True
-    employed: bool = False
-    employed_non_farm: bool = False
-    status: str | None = None
-    transfer_registered: bool = False
-
-
-@dataclass(frozen=True)
-class RegistrationIn:
-    jurisdiction: str
-    urban: bool
-    members: Sequence[MemberIn]
-    definition: str | None = None
-    business_investment_or_property_income: bool = False
-    annual_income_per_capita: float | None = None
-    local_average_annual_income_per_capita: float | None = None
-
-
-@dataclass(frozen=True)
 class Registered:
     household: HouseholdRow
     assessment: HouseholdAssessment
@@ -164,7 +140,7 @@ async def pack_at(session: AsyncSession, place: Jurisdiction) -> PolicyPack | No
         return None
 
 
-def _definitions(pack: PolicyPack, body: RegistrationIn) -> list[HouseholdDefinition]:
+def _definitions(pack: PolicyPack, body: HouseholdIn) -> list[HouseholdDefinition]:
     if body.definition:
         d = pack.household_definition(body.definition)
         if d is None:
@@ -182,7 +158,7 @@ def _definitions(pack: PolicyPack, body: RegistrationIn) -> list[HouseholdDefini
     return [d for d in pack.households if (d.residence == "urban") == body.urban]
 
 
-def _household(body: RegistrationIn, on: date) -> Household:
+def _household(body: HouseholdIn, on: date) -> Household:
     """The household as the domain judges it; 422 naming each member whose number is bad."""
     errors: list[dict[str, str]] = []
     members: list[Member] = []
@@ -261,7 +237,7 @@ async def register(
     temporal: Client | None,
     task_queue: str,
     actor: Actor,
-    body: RegistrationIn,
+    body: HouseholdIn,
 ) -> Registered:
     """Judge the household by the place's pack and, when it is zero-employment, make it
     (identified now; committed here) and start its workflow. A Temporal that cannot be reached
@@ -493,14 +469,6 @@ async def list_households(
 
 
 # --- recording a member employed ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EmploymentIn:
-    member_id: int
-    how: str
-    employed_on: date | None = None
-    note: str = ""
 
 
 @dataclass(frozen=True)

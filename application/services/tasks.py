@@ -42,7 +42,13 @@ from temporalio.client import Client
 from application import gateway
 from application.actor import Actor
 from application.errors import PROBLEM_BASE, Problem, not_found
-from application.schemas.tasks import BulkItemOut, HolderOut, TaskListIn
+from application.schemas.tasks import (
+    BulkItemOut,
+    CommentIn,
+    CompleteTaskIn,
+    HolderOut,
+    TaskListIn,
+)
 from application.services import release_before_workflow
 from application.task_fields import check_fields
 from store import admin_repo, idempotency, tasks_repo
@@ -389,12 +395,12 @@ async def comments(
 
 
 async def add_comment(
-    session: AsyncSession, actor: Actor, task_id: str, body: str
+    session: AsyncSession, actor: Actor, task_id: str, body: CommentIn
 ) -> tuple[TaskComment, str]:
     """Anyone who can see the task may comment on it (open or closed)."""
     await get_task(session, actor, task_id)
     comment = await tasks_repo.add_comment(
-        session, task_id=task_id, user_id=actor.id, body=body, now=datetime.now(UTC)
+        session, task_id=task_id, user_id=actor.id, body=body.body, now=datetime.now(UTC)
     )
     return comment, actor.display_name
 
@@ -497,10 +503,8 @@ async def complete_task(
     temporal: Client,
     actor: Actor,
     task_id: str,
+    completion: CompleteTaskIn,
     *,
-    outcome: str,
-    fields: dict[str, Any],
-    comment: str,
     idempotency_key: str,
     form_key: bool = False,
 ) -> tuple[int, dict[str, Any]]:
@@ -514,24 +518,21 @@ async def complete_task(
     :func:`_reserve_key`)."""
     task = await get_task(session, actor, task_id)  # out of scope: 404, the key stays unused
     # Unknown keys, wrong types and sizes are refused here, before Temporal (#20 §4).
-    check_fields(task.kind, task.payload or {}, fields)
-    decision_print = _fingerprint(
-        task_id,
-        actor.id,
-        None if form_key else {"outcome": outcome, "fields": fields, "comment": comment},
-    )
+    check_fields(task.kind, task.payload or {}, completion.fields)
+    # The decision is the body's outcome, fields and comment.
+    decision_print = _fingerprint(task_id, actor.id, None if form_key else completion.model_dump())
     stored, retry = await _reserve_key(session, idempotency_key, task_id, actor.id, decision_print)
     if stored is not None:
         return stored
     decision = c.CompleteTaskRequest(
         task_id=task_id,
-        outcome=outcome,
+        outcome=completion.outcome,
         actor_id=actor.id,
         actor_name=actor.display_name,
         actor_role=actor.role,
         actor_jurisdiction_path=actor.jurisdiction_path,
-        fields=fields,
-        comment=comment,
+        fields=completion.fields,
+        comment=completion.comment,
     )
     try:
         body = await _deliver(session, temporal, actor, decision, key=idempotency_key, retry=retry)

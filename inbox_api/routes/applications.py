@@ -70,9 +70,7 @@ async def create_application(
         session,
         temporal,
         settings,
-        facts=body.facts,
-        jurisdiction_code=body.jurisdiction_code,
-        policy_id=body.policy_id,
+        body,
         actor=actor,
         idempotency_key=idempotency_key,
     )

@@ -11,7 +11,6 @@ caller's subtree is 404; a case not in assistance is 409 ``not-in-assistance``."
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
@@ -202,9 +201,7 @@ async def record_contact(
             temporal,
             actor,
             case_id,
-            channel=body.channel,
-            own=body.own,
-            note=body.note,
+            body,
             key=idempotency_key,
         )
     )
@@ -228,9 +225,7 @@ async def record_service(
     """A service delivered (职业指导, 岗位推荐, 职业培训, 创业服务, 公益性岗位, 政策扶持...),
     counted against the pack's standards."""
     return _out(
-        await service.record_service(
-            session, temporal, actor, case_id, kind=body.kind, note=body.note, key=idempotency_key
-        )
+        await service.record_service(session, temporal, actor, case_id, body, key=idempotency_key)
     )
 
 
@@ -257,8 +252,7 @@ async def record_refusal(
             temporal,
             actor,
             case_id,
-            service_kind=body.service_kind,
-            note=body.note,
+            body,
             key=idempotency_key,
         )
     )
@@ -287,17 +281,8 @@ async def grant_subsidy(
 ) -> RecordOut:
     """A subsidy granted for a number of months; refused past the pack's cumulative cap
     (422 ``subsidy-cap-exceeded``)."""
-    year, month = (int(x) for x in body.start_month.split("-"))
-    request = c.SubsidyRequest(
-        kind=body.kind,
-        start_month=date(year, month, 1),
-        months=body.months,
-        monthly_fen=int(body.monthly_amount * 100),
-    )
     return _out(
-        await service.grant_subsidy(
-            session, temporal, actor, case_id, request=request, key=idempotency_key
-        )
+        await service.grant_subsidy(session, temporal, actor, case_id, body, key=idempotency_key)
     )
 
 
@@ -319,11 +304,6 @@ async def report_exit(
     """An event that ends the status for one of the pack's reasons: automatic reasons
     (潍坊 三(二)1 employment registration, 3 pension/incapacity) exit at once and the person is
     told; manual ones open an ``exit_review`` task for the county."""
-    request = c.ExitEventRequest(
-        reason=body.reason, detail=body.detail, should_have_ended_on=body.should_have_ended_on
-    )
     return _out(
-        await service.report_exit(
-            session, temporal, actor, case_id, request=request, key=idempotency_key
-        )
+        await service.report_exit(session, temporal, actor, case_id, body, key=idempotency_key)
     )

@@ -294,8 +294,7 @@ async def raise_objection(
         temporal,
         actor,
         case_id,
-        content=body.content,
-        raised_by=body.raised_by,
+        body,
         key=idempotency_key,
     )
     return ObjectionOut(task_id=task_id)
@@ -317,7 +316,5 @@ async def withdraw(
     idempotency_key: IdempotencyKey = None,
 ) -> WithdrawOut:
     """The applicant withdraws (撤回申请): open tasks are cancelled and the case closes."""
-    await case_service.withdraw(
-        session, temporal, actor, case_id, reason=body.reason, key=idempotency_key
-    )
+    await case_service.withdraw(session, temporal, actor, case_id, body, key=idempotency_key)
     return WithdrawOut(case_id=case_id, status="withdrawing")

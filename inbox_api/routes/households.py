@@ -149,15 +149,7 @@ async def register_household(
         temporal,
         settings.temporal_task_queue,
         actor,
-        service.RegistrationIn(
-            jurisdiction=body.jurisdiction,
-            urban=body.urban,
-            definition=body.definition,
-            members=[service.MemberIn(**m.model_dump()) for m in body.members],
-            business_investment_or_property_income=body.business_investment_or_property_income,
-            annual_income_per_capita=body.annual_income_per_capita,
-            local_average_annual_income_per_capita=body.local_average_annual_income_per_capita,
-        ),
+        body,
     )
     view = await service.get_household(session, actor, done.household.id)
     out = _out(view, full=True)
@@ -231,9 +223,7 @@ async def record_employment(
         temporal,
         actor,
         household_id,
-        service.EmploymentIn(
-            member_id=body.member_id, how=body.how, employed_on=body.employed_on, note=body.note
-        ),
+        body,
         idempotency_key,
     )
     return EmploymentOut(id=done.id, handling=done.handling, household_id=done.household_id)

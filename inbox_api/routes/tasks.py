@@ -245,7 +245,7 @@ async def add_comment(
     task_id: TaskIdPath, body: CommentIn, session: SessionDep, actor: CurrentActor
 ) -> CommentOut:
     """Comment on a task you can see (at most 2000 characters, stored as typed)."""
-    comment, author = await service.add_comment(session, actor, task_id, body.body)
+    comment, author = await service.add_comment(session, actor, task_id, body)
     return _comment_out(comment, author)
 
 
@@ -275,9 +275,7 @@ async def complete_task(
         temporal,
         actor,
         task_id,
-        outcome=body.outcome,
-        fields=body.fields,
-        comment=body.comment,
+        body,
         idempotency_key=idempotency_key or str(uuid.uuid4()),
     )
     return CompleteTaskOut(**body_out)

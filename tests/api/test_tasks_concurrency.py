@@ -17,6 +17,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from application.errors import Problem
 from application.http import Actor
+from application.schemas.tasks import CompleteTaskIn
 from application.services.tasks import complete_task
 from store.models import User
 from tests.factories import application
@@ -234,9 +235,7 @@ async def _complete_through(
             temporal,
             Actor.of(user),
             task_id,
-            outcome=APPROVE["outcome"],  # type: ignore[arg-type]
-            fields=APPROVE["fields"],  # type: ignore[arg-type]
-            comment="",
+            CompleteTaskIn.model_validate(APPROVE),
             idempotency_key=key,
         )
 

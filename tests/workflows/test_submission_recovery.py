@@ -16,8 +16,8 @@ import pytest
 from temporalio.service import RPCError, RPCStatusCode
 
 from application.errors import Problem
+from application.schemas.applications import ApplicationIn
 from application.services.applications import resume_submitted, submit_application
-from domain.facts import ApplicantFacts
 from store.models import Case
 from tests.factories import application
 from tests.workflows.scenario import Scenario, scenario_at, shanghai
@@ -39,9 +39,7 @@ async def _submit_while_away(sc: Scenario, body: dict[str, Any], key: str | None
                 session,
                 TemporalAway(),  # type: ignore[arg-type]
                 sc.system.settings,
-                facts=ApplicantFacts.model_validate(body["facts"]),
-                jurisdiction_code=body["jurisdiction_code"],
-                policy_id=None,
+                ApplicationIn.model_validate({**body, "policy_id": None}),
                 actor=None,
                 idempotency_key=key,
             )
