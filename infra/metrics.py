@@ -16,7 +16,12 @@ actually wrote, so a retried or replayed activity does not count twice.
 
 from __future__ import annotations
 
+import hmac
 import logging
+import socket
+import threading
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from temporalio import activity
 from temporalio.common import MetricMeter
@@ -105,3 +110,67 @@ def escalated(kind: str, level: int, **ids: str | None) -> None:
         1, {"kind": kind, "level": str(level)}
     )
     log.warning("%s escalated to level %s", kind, level, extra=ids)
+
+
+class MetricsGate:
+    """The worker's metrics behind the metrics token (``YUANZHU_METRICS_TOKEN``).
+
+    The SDK's Prometheus exporter (Rust, in the Temporal runtime) cannot check a token. With a
+    token set, the exporter listens on a loopback port of its own, and this small HTTP server
+    takes the public metrics port: a scrape carrying ``Authorization: Bearer <token>`` gets the
+    exporter's answer, anything else 401 (the token compared in constant time). One thread;
+    :meth:`close` stops it before the worker lets go of its runtime."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        with socket.socket() as probe:  # a free loopback port for the exporter
+            probe.bind(("127.0.0.1", 0))
+            self.internal_address = f"127.0.0.1:{probe.getsockname()[1]}"
+        gate = self
+        self._token = token.encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                scheme, _, given = self.headers.get("Authorization", "").partition(" ")
+                if scheme.lower() != "bearer" or not hmac.compare_digest(
+                    given.encode(), gate._token
+                ):
+                    self._answer(401, b'{"title":"Not authenticated","status":401}', _PROBLEM)
+                    return
+                try:
+                    with urllib.request.urlopen(
+                        f"http://{gate.internal_address}{self.path}", timeout=10
+                    ) as upstream:
+                        body = upstream.read()
+                        kind = upstream.headers.get("Content-Type", "text/plain")
+                except OSError:
+                    self._answer(503, b'{"title":"Metrics unavailable","status":503}', _PROBLEM)
+                    return
+                self._answer(200, body, kind)
+
+            def _answer(self, status: int, body: bytes, kind: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                if status == 401:
+                    self.send_header("WWW-Authenticate", "Bearer")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                return  # scrapes are not worth a log line each
+
+        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="metrics-gate", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+_PROBLEM = "application/problem+json"

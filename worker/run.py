@@ -23,7 +23,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 
-from infra.metrics import worker_metrics_address, worker_runtime
+from infra.metrics import MetricsGate, worker_metrics_address, worker_runtime
 from infra.temporal_client import connect
 from infra.tracing import TracingUnavailable, configure_tracing, traced
 from store.db import make_engine, make_sessionmaker
@@ -114,11 +114,20 @@ async def run_worker(settings: Settings) -> bool:
             "worker metrics endpoint",
             "YUANZHU_WORKER_METRICS_PORT",
         )
+    # With a metrics token the SDK's exporter moves to a loopback port behind a gate that
+    # checks it (infra/metrics.py MetricsGate); the endpoint people scrape stays where it was.
+    gate = None
+    if metrics and settings.metrics_token:
+        gate = MetricsGate(
+            settings.bind_host, settings.worker_metrics_port or 0, settings.metrics_token
+        )
     tracer_provider = start_tracing(settings, "yuanzhu-worker")
     engine = make_engine(settings.effective_database_url)
     # The worker's runtime (metrics, log forwarding), before the client: it runs on it. Held
     # in a list that release_runtime empties, so that no frame keeps it.
-    owned = [worker_runtime(metrics)]
+    owned = [worker_runtime(gate.internal_address if gate else metrics)]
+    if gate is not None:
+        gate.start()
     serving = serve_until_stopped(settings, owned[0], engine, metrics)
     try:
         await serving
@@ -128,6 +137,8 @@ async def run_worker(settings: Settings) -> bool:
         raise
     finally:
         del serving
+        if gate is not None:
+            gate.close()
         released = release_runtime(owned)
         # Close the database connections while the loop still runs: left to the interpreter's
         # exit, their finalisers ran after it began finalising and aborted the process.
