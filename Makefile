@@ -41,9 +41,14 @@ bench: $(STAMP)
 
 # The long runs docs/reliability.md reports (README, "Under faults"): the 1,000-case fault run,
 # the full API fuzz on both databases, 500 persons of an emergency, and the security suites
-# whose counts the page shows. About 25 minutes on a 2-core machine.
-RELIABILITY_TESTS = tests/reliability tests/test_fuzz.py tests/security tests/ops/test_worker_stop.py \
-	tests/web/test_pages_authz_matrix.py tests/workflows/test_target_groups.py
+# whose counts the page shows. 15 to 25 minutes on a 2-core machine.
+# The security section counts what every test below tallies (tests/reliability/report.py).
+SECURITY_TESTS = tests/security tests/web/test_pages_authz_matrix.py tests/api/test_gateway.py \
+	tests/api/test_retry_after.py tests/api/test_tasks_concurrency.py \
+	tests/api/test_login_throttle.py tests/api/test_application_limits.py \
+	tests/ops/test_api_metrics.py tests/ops/test_worker_metrics_token.py
+RELIABILITY_TESTS = tests/reliability tests/test_fuzz.py tests/ops/test_worker_stop.py \
+	tests/workflows/test_target_groups.py $(SECURITY_TESTS)
 reliability: $(STAMP)
 	YUANZHU_TEST_SIZE=full $(BIN)/pytest -n 2 --dist loadgroup --durations=30 $(RELIABILITY_TESTS)
 

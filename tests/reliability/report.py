@@ -69,7 +69,7 @@ def write_section(name: str, title: str, body: str) -> None:
 # Figures counted by many tests of one run (requests checked, leaks found), written once at the
 # end of the session by tests/conftest.py.
 TALLY_TITLES = {
-    "security": "Security checks (tests/security, tests/web/test_pages_authz_matrix.py)",
+    "security": "Security checks (the Makefile's SECURITY_TESTS)",
 }
 # A section is written only when the run counted all its figures (a run of a single test
 # does not overwrite the whole suite's figures).
