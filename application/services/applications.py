@@ -63,9 +63,11 @@ class SubmittedCase:
 
 
 def new_case_id(now: datetime) -> str:
-    """Human-readable case number: date plus 8 random base32 characters (no personal data)."""
+    """Human-readable case number: the Beijing date of the submission (the date the receipt
+    and the case page show; the UTC date was the day before for everything submitted before
+    08:00) plus 8 random base32 characters (no personal data)."""
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return f"YZ{now:%Y%m%d}-" + "".join(secrets.choice(alphabet) for _ in range(8))
+    return f"YZ{local_date(now):%Y%m%d}-" + "".join(secrets.choice(alphabet) for _ in range(8))
 
 
 def invalid_id_number(exc: ResidentIdError, field: str) -> Problem:
