@@ -14,14 +14,18 @@ the repository (git-ignored)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+import uvicorn
 
 from tests.conftest import IN_CI
 from tests.stack import Stack
@@ -54,6 +58,34 @@ def require_chromium() -> str:
     if IN_CI:
         pytest.fail(message + "; CI=true requires the browser tests to run")
     pytest.skip(message)
+
+
+# How long uvicorn may take to start or stop in this event loop.
+START_TIMEOUT = 20.0
+
+
+@asynccontextmanager
+async def serve(app: Any) -> AsyncIterator[str]:
+    """``app`` served over HTTP by uvicorn in this event loop on a free port; yields its base
+    URL (for tests whose app must share the loop: the time-skipping server's client, a module's
+    own settings)."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    )
+    serving = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + START_TIMEOUT
+    while not server.started:
+        if serving.done():
+            serving.result()  # raises what stopped it
+            raise AssertionError("uvicorn stopped before it started")
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        await asyncio.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, START_TIMEOUT)
 
 
 @pytest.fixture(scope="session")

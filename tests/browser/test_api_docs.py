@@ -7,7 +7,6 @@ event loop on a migrated SQLite database of its own (no Temporal needed for the 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,15 +14,13 @@ from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
-import uvicorn
 from playwright.async_api import expect
 
 from store.settings import Settings
 from tests.api.test_docs_offline import docs_settings
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, serve
 from worker.server import create_app
 
-START_TIMEOUT = 20.0
 LOCAL_HOSTS = ("127.0.0.1", "localhost")
 RENDER_TIMEOUT = 30_000  # ms
 REDOCLY_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
@@ -37,24 +34,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def base(settings: Settings) -> AsyncIterator[str]:
     """The app served over HTTP on a free port; yields its base URL."""
-    app = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + START_TIMEOUT
-    while not server.started:
-        if serving.done():
-            serving.result()  # raises what stopped it
-            raise AssertionError("uvicorn stopped before it started")
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, START_TIMEOUT)
+    async with serve(create_app(settings)) as url:
+        yield url
 
 
 class Offline:

@@ -34,17 +34,15 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from playwright.async_api import expect
 
 from domain.labels import OUTCOMES
-from tests.browser.conftest import open_page, screenshot
+from tests.browser.conftest import open_page, screenshot, serve
 from tests.factories import make_id
 from tests.workflows.scenario import Scenario, instant, scenario_at
 from worker.server import create_app
@@ -54,31 +52,12 @@ OFFICER, REVIEWER, SUPERVISOR = "jl_officer", "jl_reviewer", "jl_supervisor"
 APPLICANT, UNTOUCHED = "贾甲申", "易乙酉"
 BIRTH = date(1980, 6, 15)  # a woman of 40+: 大龄失业人员 in Jilin
 CATEGORY = "older_unemployed"
-START_TIMEOUT = 20.0
 
 
-@asynccontextmanager
-async def served(sc: Scenario) -> AsyncIterator[str]:
-    """The app on the scenario's database and Temporal client, served over HTTP by uvicorn in
-    this event loop on a free port; yields its base URL."""
-    app = create_app(sc.system.settings, temporal_client=sc.env.client)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + START_TIMEOUT
-    while not server.started:
-        if serving.done():
-            serving.result()  # raises what stopped it
-            raise AssertionError("uvicorn stopped before it started")
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        await asyncio.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(serving, START_TIMEOUT)
+def served(sc: Scenario) -> AbstractAsyncContextManager[str]:
+    """The app on the scenario's database and Temporal client, served over HTTP in this event
+    loop; yields its base URL."""
+    return serve(create_app(sc.system.settings, temporal_client=sc.env.client))
 
 
 async def apply(visitor: Any, name: str, id_number: str, shot: str | None = None) -> str:
