@@ -23,7 +23,7 @@ from store.db import make_engine, make_sessionmaker
 from store.models import Case, Task, User
 from store.settings import Settings
 from tests.factories import pinned_ref
-from web.common import LOGIN_COOKIE
+from web.common import LOGIN_FORM
 from worker.demo import DEMO_PASSWORD, seed_demo
 from worker.factory import build_worker
 from worker.server import create_app
@@ -38,10 +38,10 @@ async def web_login(
     """Log in through the login form as a browser does: the page first (its CSRF token and
     the form's cookie), then the form."""
     page = await client.get("/login")
-    if cookie := page.cookies.get(LOGIN_COOKIE):
+    if cookie := page.cookies.get(LOGIN_FORM.cookie_name):
         # Sent back even when it is Secure and the test speaks http: a browser in front of a
         # TLS-terminating proxy speaks https.
-        client.cookies.set(LOGIN_COOKIE, cookie)
+        client.cookies.set(LOGIN_FORM.cookie_name, cookie)
     match = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert match, "the login form carries its CSRF token"
     data = {"username": username, "password": password, "csrf": match.group(1), **form}

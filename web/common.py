@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -133,44 +134,53 @@ def check_csrf(request: Request, token: str | None) -> None:
         raise Problem(403, "csrf", "CSRF check failed", "表单已过期，请刷新页面后重试")
 
 
-# --- a form without a session: the login form -------------------------------------------------
-# A visitor has no session cookie to bind the token to, so the form gets a random cookie of its
-# own and the token is an HMAC of it (as the public application form does with ``yz_apply``).
-# A page of another site can neither read the cookie nor compute the token: it cannot log a
-# victim's browser in as the attacker (login CSRF), whose later typing would go to the attacker.
-LOGIN_COOKIE = "yz_login"
+# --- forms without a session: the login form and the public application form ----------------
+# A visitor has no session cookie to bind the token to, so such a form gets a random cookie of
+# its own (on its own path) and the token is an HMAC of it. A page of another site can neither
+# read the cookie nor compute the token: it cannot log a victim's browser in as the attacker
+# (login CSRF), nor file an application from someone else's browser.
 
 
-def login_form_cookie(request: Request) -> tuple[str, bool]:
-    """The visitor's login-form cookie, or a new one (and whether it must be set)."""
-    value = request.cookies.get(LOGIN_COOKIE, "")
-    if len(value) >= 20:
-        return value, False
-    return secrets.token_urlsafe(24), True
+@dataclass(frozen=True)
+class PreSessionForm:
+    """The cookie and CSRF token of a form shown before anyone logs in."""
+
+    cookie_name: str
+    path: str
+
+    def cookie(self, request: Request) -> tuple[str, bool]:
+        """The visitor's form cookie, or a new one (and whether it must be set)."""
+        value = request.cookies.get(self.cookie_name, "")
+        if len(value) >= 20:
+            return value, False
+        return secrets.token_urlsafe(24), True
+
+    def token(self, request: Request, cookie: str) -> str:
+        return csrf_token(request.app.state.settings.secret_key, f"{self.path}:{cookie}")
+
+    def set_cookie(self, request: Request, response: Response, cookie: str) -> None:
+        response.set_cookie(
+            self.cookie_name,
+            cookie,
+            max_age=24 * 3600,
+            httponly=True,
+            samesite="lax",
+            secure=behind_tls(request.app.state.settings, request),
+            path=self.path,
+        )
+
+    def check(self, request: Request, token: str | None) -> str:
+        """The form cookie if ``token`` (field ``csrf``, or the ``X-CSRF-Token`` header htmx
+        sends) belongs to it; else 403 ``csrf`` with the words every form uses."""
+        cookie = request.cookies.get(self.cookie_name, "")
+        given = token or request.headers.get(CSRF_HEADER, "")
+        if not cookie or not hmac.compare_digest(given, self.token(request, cookie)):
+            raise Problem(403, "csrf", "CSRF check failed", "表单已过期，请刷新页面后重试")
+        return cookie
 
 
-def login_form_token(request: Request, cookie: str) -> str:
-    return csrf_token(request.app.state.settings.secret_key, f"login:{cookie}")
-
-
-def set_login_form_cookie(request: Request, response: Response, cookie: str) -> None:
-    response.set_cookie(
-        LOGIN_COOKIE,
-        cookie,
-        max_age=24 * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=behind_tls(request.app.state.settings, request),
-        path="/login",
-    )
-
-
-def check_login_form(request: Request, token: str) -> None:
-    """403 ``csrf`` (the words every form uses) unless ``token`` belongs to this browser's
-    login-form cookie."""
-    cookie = request.cookies.get(LOGIN_COOKIE, "")
-    if not cookie or not hmac.compare_digest(token, login_form_token(request, cookie)):
-        raise Problem(403, "csrf", "CSRF check failed", "表单已过期，请刷新页面后重试")
+LOGIN_FORM = PreSessionForm("yz_login", "/login")
+APPLY_FORM = PreSessionForm("yz_apply", "/apply")
 
 
 class LoginRequired(Exception):

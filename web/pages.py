@@ -39,15 +39,12 @@ from web import (
 )
 from web.common import (
     HERE,
+    LOGIN_FORM,
     LoginRequired,
     check_csrf,
-    check_login_form,
-    login_form_cookie,
-    login_form_token,
     login_url,
     problem_page,
     render,
-    set_login_form_cookie,
     set_session_cookie,
 )
 from web.i18n import LocaleMiddleware, gettext
@@ -91,17 +88,17 @@ def _login_form(
     request: Request, *, status: int = 200, error: str | None = None, next: str = ""
 ) -> Response:
     """The login page with its form's token (bound to a cookie of its own: no session yet)."""
-    cookie, new = login_form_cookie(request)
+    cookie, new = LOGIN_FORM.cookie(request)
     page = render(
         request,
         "login.html",
         status=status,
         error=error,
         next=next,
-        csrf=login_form_token(request, cookie),
+        csrf=LOGIN_FORM.token(request, cookie),
     )
     if new:
-        set_login_form_cookie(request, page, cookie)
+        LOGIN_FORM.set_cookie(request, page, cookie)
     page.headers["Cache-Control"] = "no-store"
     return page
 
@@ -122,7 +119,7 @@ async def login(
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     # Before the throttle and the password: a forged login costs nothing and counts nothing.
-    check_login_form(request, csrf)
+    LOGIN_FORM.check(request, csrf)
     try:
         user = await authenticate(session, settings, client_address(request), username, password)
     except Problem as problem:

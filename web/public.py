@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,7 +34,6 @@ from application.errors import Problem
 from application.http import SessionDep, SettingsDep, client_address, get_temporal
 from application.rate_limits import limit_anonymous_application
 from application.schemas.applications import ApplicationIn
-from application.security_headers import behind_tls
 from application.services.applications import submit_application
 from domain.calendar import SHANGHAI
 from domain.facts import (
@@ -60,12 +58,11 @@ from domain.policy.model import PolicyPack
 from domain.text import TextRefused, clean_line
 from store.packs import pinned_pack
 from web import public_view as web_public
-from web.common import HTMX, alert_for, render
+from web.common import APPLY_FORM, HTMX, alert_for, render
 from web.i18n import current_locale, gettext as _
 
 router = APIRouter(include_in_schema=False)
 
-APPLY_COOKIE = "yz_apply"
 
 # The choices of the seeds' form are the usual ones of Chinese personnel forms; the value
 # stored is the Chinese word itself (the model keeps free text).
@@ -133,44 +130,12 @@ MAX_LENGTH = {
 PLAIN_TEXT_FIELDS = ("name", "hukou_address", "employment_intentions_other")
 
 
-# --- the form's token and the receipt's signature --------------------------------------------
+# --- the receipt's signature ---------------------------------------------------------------
 
 
 def _sign(request: Request, purpose: str, cookie: str) -> str:
     secret = request.app.state.settings.secret_key.encode()
     return hmac.new(secret, f"{purpose}:{cookie}".encode(), hashlib.sha256).hexdigest()
-
-
-def _cookie(request: Request) -> tuple[str, bool]:
-    """The visitor's form cookie, or a new one (and whether it must be set)."""
-    value = request.cookies.get(APPLY_COOKIE, "")
-    if len(value) >= 20:
-        return value, False
-    return secrets.token_urlsafe(24), True
-
-
-def _set_cookie(request: Request, response: Response, value: str) -> None:
-    response.set_cookie(
-        APPLY_COOKIE,
-        value,
-        max_age=24 * 3600,
-        httponly=True,
-        samesite="lax",
-        secure=behind_tls(request.app.state.settings, request),
-        path="/apply",
-    )
-
-
-def _check_token(request: Request, token: str | None) -> str:
-    """The form cookie if ``token`` (field ``csrf`` or the ``X-CSRF-Token`` header htmx sends)
-    belongs to it; else 403 ``csrf`` with the words every form uses."""
-    cookie = request.cookies.get(APPLY_COOKIE, "")
-    given = token or request.headers.get("X-CSRF-Token", "")
-    if not cookie or not hmac.compare_digest(
-        given.encode(), _sign(request, "apply", cookie).encode()
-    ):
-        raise Problem(403, "csrf", "CSRF check failed", "表单已过期，请刷新页面后重试")
-    return cookie
 
 
 def receipt_url(request: Request, case_id: str, cookie: str) -> str:
@@ -344,7 +309,7 @@ async def _form_page(
     *,
     status: int = 200,
 ) -> Response:
-    cookie, new = _cookie(request)
+    cookie, new = APPLY_FORM.cookie(request)
     places = await web_public.application_places(session)
     place = next((p for p in places if p.code == place_code), None)
     if place_code and place is None and not form.alert:
@@ -357,7 +322,7 @@ async def _form_page(
         request,
         "public/apply.html",
         status=status,
-        csrf=_sign(request, "apply", cookie),
+        csrf=APPLY_FORM.token(request, cookie),
         regions=regions,
         place=place,
         pack=place.pack if place else None,
@@ -372,7 +337,7 @@ async def _form_page(
         HTMX=HTMX,
     )
     if new:
-        _set_cookie(request, response, cookie)
+        APPLY_FORM.set_cookie(request, response, cookie)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -385,7 +350,7 @@ async def apply_page(request: Request, session: SessionDep, place: str = "") -> 
 @router.post("/apply", response_class=HTMLResponse)
 async def apply(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     data = await request.form()
-    cookie = _check_token(request, str(data.get("csrf", "")))
+    cookie = APPLY_FORM.check(request, str(data.get("csrf", "")))
     form = FormState(
         values={k: str(data.get(k, "")).strip() for k in TEXT_FIELDS},
         evidence=[str(x) for x in data.getlist("evidence")][:50],
@@ -453,7 +418,7 @@ async def check_id(request: Request) -> Response:
     """The ID number's check as it is typed: a small fragment for htmx. Partial input gets a
     count of what is still to type, not an error."""
     data = await request.form()
-    _check_token(request, str(data.get("csrf", "")))
+    APPLY_FORM.check(request, str(data.get("csrf", "")))
     value = "".join(str(data.get("id_number", "")).split())[:40]
     if not value:
         return render(request, "public/_id_check.html", ok=False, message="", error=False)
@@ -485,7 +450,7 @@ def _duration(value: int, unit: str) -> str:
 
 @router.get("/apply/receipt/{case_id}", response_class=HTMLResponse)
 async def receipt(request: Request, case_id: str, session: SessionDep, t: str = "") -> Response:
-    cookie = request.cookies.get(APPLY_COOKIE, "")
+    cookie = request.cookies.get(APPLY_FORM.cookie_name, "")
     expected = _sign(request, f"receipt:{case_id}", cookie) if cookie else ""
     if not expected or not hmac.compare_digest(t.encode(), expected.encode()):
         # Only the browser that applied may see the receipt: anyone else, as if none existed.
