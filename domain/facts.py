@@ -58,7 +58,6 @@ __all__ = [
     "Unemployment",
     "applicant_facts_json_schema",
     "applicant_facts_json_schema_text",
-    "clean_text",
     "completed_months",
     "derive_facts",
     "fact_catalogue",
@@ -88,11 +87,6 @@ FindingValue = bool | int | float | str | date | None
 # Free-text bounds: a Chinese address down to the room fits in well under 100 characters.
 HUKOU_ADDRESS_MAX_LENGTH = 100
 INTENTION_OTHER_MAX_LENGTH = 50
-
-
-def clean_text(value: str | None, limit: int) -> str | None:
-    """Free text as stored (domain/text.py's one rule for every one-line text)."""
-    return clean_line(value, limit)
 
 
 class _Facts(BaseModel):
@@ -176,7 +170,7 @@ class Person(_Facts):
     @field_validator("employment_intentions_other")
     @classmethod
     def _other_text(cls, value: str | None) -> str | None:
-        return clean_text(value, INTENTION_OTHER_MAX_LENGTH)
+        return clean_line(value, INTENTION_OTHER_MAX_LENGTH)
 
     @field_validator("name")
     @classmethod
@@ -262,7 +256,7 @@ class Residence(_Facts):
     @field_validator("hukou_address")
     @classmethod
     def _address_text(cls, value: str | None) -> str | None:
-        return clean_text(value, HUKOU_ADDRESS_MAX_LENGTH)
+        return clean_line(value, HUKOU_ADDRESS_MAX_LENGTH)
 
 
 class Unemployment(_Facts):
