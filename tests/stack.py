@@ -44,8 +44,8 @@ def _port_block() -> range:
     server binds it, and a block of its own per xdist process, so that two never pick alike."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
     block = int(worker) if worker.isdigit() else 0
-    start = 20000 + (block % 6) * 2000
-    return range(start, start + 2000)
+    start = 20000 + (block % 8) * 1500
+    return range(start, start + 1500)
 
 
 _ports = itertools.cycle(_port_block())
