@@ -30,6 +30,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     extract,
     func,
     literal,
@@ -39,6 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.calendar import deadline_end
+from domain.vocabulary import CaseStatus
 from store import tasks_repo
 from store.models import Case, Jurisdiction, SlaBreach, Task, User
 from store.repos import in_subtree
@@ -440,3 +442,137 @@ async def deadline_outcomes(
         .group_by(Case.jurisdiction_path)
     )
     return [DeadlineOutcomes(*row) for row in (await session.execute(q)).all()]
+
+
+# --- cases by stage and identification decisions (the dashboard's headline) -------------------
+
+# The statuses of a case still on its way to an identification decision (the rest are decided
+# or closed: identified, enrolled, refused, not accepted, withdrawn, exited).
+IN_IDENTIFICATION = (
+    CaseStatus.SUBMITTED.value,
+    CaseStatus.AWAITING_MATERIALS.value,
+    CaseStatus.ACCEPTED.value,
+    CaseStatus.UNDER_REVIEW.value,
+    CaseStatus.IN_PUBLICITY.value,
+)
+
+
+def _has_open_task() -> ColumnElement[bool]:
+    """The case has an open task in someone's inbox (a 督办 is about a task, not a stage)."""
+    return exists().where(Task.case_id == Case.id, Task.state == OPEN, Task.kind != ESCALATION_KIND)
+
+
+def _pending(today: date) -> list[ColumnElement[bool]]:
+    return [Case.status.in_(IN_IDENTIFICATION), Case.identification_deadline < today]
+
+
+@dataclass(frozen=True)
+class StageCounts:
+    """Cases of the subtree in identification at one stored stage (None in rows written
+    before stages were stored) and status: how many, how many have an open task, how many are
+    past their identification deadline (its day ended before ``today``)."""
+
+    stage: str | None
+    status: str
+    cases: int
+    with_open_task: int
+    past_deadline: int
+
+
+async def cases_by_stage(session: AsyncSession, path: str, today: date) -> list[StageCounts]:
+    """Cases in identification (:data:`IN_IDENTIFICATION`) of the subtree by stage and status:
+    also those no task stands for (a case in publicity, waiting on its clock)."""
+    q = (
+        select(
+            Case.stage,
+            Case.status,
+            func.count(),
+            _count_if(_has_open_task()),
+            _count_if(Case.identification_deadline < today),
+        )
+        .where(in_subtree(Case.jurisdiction_path, path), Case.status.in_(IN_IDENTIFICATION))
+        .group_by(Case.stage, Case.status)
+    )
+    return [StageCounts(*row) for row in (await session.execute(q)).all()]
+
+
+def _decided_at() -> Any:
+    """When the identification was decided: identified, or refused (不予认定; its close)."""
+    refused_at = case((Case.status == CaseStatus.REFUSED.value, Case.closed_at))
+    return func.coalesce(Case.identified_at, refused_at)
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Cases decided (identified or refused) in a period: within the identification deadline
+    (before its day ended, Shanghai time), after it, and without a stored deadline."""
+
+    on_time: int
+    late: int
+    without_deadline: int
+
+
+async def decisions(session: AsyncSession, path: str, start: datetime, end: datetime) -> Decisions:
+    """The identification decisions of the subtree in [start, end) against their deadline."""
+    decided = _decided_at()
+    deadline_ends = _deadline_end(session.get_bind().dialect.name)
+    has_deadline = Case.identification_deadline.is_not(None)
+    q = select(
+        _count_if(and_(has_deadline, decided < deadline_ends)),
+        _count_if(and_(has_deadline, decided >= deadline_ends)),
+        _count_if(Case.identification_deadline.is_(None)),
+    ).where(in_subtree(Case.jurisdiction_path, path), decided >= start, decided < end)
+    on_time, late, without = (await session.execute(q)).one()
+    return Decisions(int(on_time), int(late), int(without))
+
+
+CaseListKind = Literal["stage", "past_deadline", "decided"]
+
+
+async def case_list(
+    session: AsyncSession,
+    path: str,
+    which: CaseListKind,
+    *,
+    stage: str | None = None,
+    today: date | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int,
+) -> list[Case]:
+    """The cases behind a headline figure, at most ``limit``: in identification at ``stage``
+    (a stage code, or a status for rows without a stage), oldest change first; pending past
+    their identification deadline (before ``today``), earliest deadline first; decided in
+    [start, end), latest first."""
+    conds: list[Any] = [in_subtree(Case.jurisdiction_path, path)]
+    order: list[Any]
+    if which == "stage":
+        conds.append(Case.status.in_(IN_IDENTIFICATION))
+        conds.append(
+            Case.stage == stage
+            if stage not in IN_IDENTIFICATION
+            else and_(Case.stage.is_(None), Case.status == stage)
+        )
+        order = [Case.updated_at, Case.id]
+    elif which == "past_deadline":
+        assert today is not None
+        conds += _pending(today)
+        order = [Case.identification_deadline, Case.id]
+    else:
+        assert start is not None and end is not None
+        decided = _decided_at()
+        conds += [decided >= start, decided < end]
+        order = [decided.desc(), Case.id]
+    q = select(Case).where(*conds).order_by(*order).limit(limit)
+    return list((await session.scalars(q)).all())
+
+
+async def has_open_task(session: AsyncSession, case_ids: Iterable[str]) -> set[str]:
+    """Those of the cases with an open task (not a 督办)."""
+    ids = set(case_ids)
+    if not ids:
+        return set()
+    q = select(Task.case_id).where(
+        Task.case_id.in_(ids), Task.state == OPEN, Task.kind != ESCALATION_KIND
+    )
+    return set((await session.scalars(q)).all())

@@ -33,10 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from application.actor import Actor
 from application.errors import Problem, not_found
 from domain.calendar import deadline_end, local_date, start_of_day
-from domain.labels import TASK_KINDS, label
+from domain.labels import CASE_STATUSES, STAGES, TASK_KINDS, label
 from domain.vocabulary import Role
 from store import repos, supervision_repo as repo, tasks_repo
-from store.models import Jurisdiction, SlaBreach, Task, User
+from store.models import Case, Jurisdiction, SlaBreach, Task, User
 
 # Periods: at most about three years, between these dates (a date far outside them cannot be
 # turned into an instant on every database and is certainly a mistake).
@@ -280,6 +280,85 @@ class BreachPage(BaseModel):
     next_cursor: str | None
 
 
+class StageOut(BaseModel):
+    """Cases in identification at one stage (``stage``: the stored stage, or the status of a
+    case stored before stages were): ``with_task`` have an open task in someone's inbox,
+    ``waiting`` none (waiting on a clock, the applicant or a department: ``waits_on``, the
+    stage's usual wait, null where it waits on an officer), ``past_deadline`` are past their
+    identification deadline."""
+
+    stage: str
+    name: str
+    cases: int
+    with_task: int
+    waiting: int
+    waits_on: Literal["clock", "applicant", "department"] | None
+    past_deadline: int
+
+
+class OnTimeOut(BaseModel):
+    """Identification decisions (identified or refused) made in the period: within the
+    case's identification deadline (认定时限, its last day inclusive, Shanghai time) or after
+    it; ``rate`` = on_time / (on_time + late), null without decisions. Cases stored without a
+    deadline are counted apart and left out of the rate."""
+
+    decided: int
+    on_time: int
+    late: int
+    without_deadline: int
+    rate: float | None
+
+
+class HeadlineOut(BaseModel):
+    """The figures at the top of the supervisor's dashboard, for the place's subtree. Tasks
+    now: ``overdue`` past their goal (of which ``past_deadline`` past the hard deadline too),
+    ``at_risk``; ``breaches``: breach records of the period; ``identification``: the period's
+    decisions against the deadline; cases now: ``open_cases`` in identification (by stage in
+    ``stages``, counted from the cases, so a case in publicity with no task counts),
+    ``cases_past_deadline`` of them past their identification deadline."""
+
+    place: PlaceOut
+    period: PeriodOut
+    as_of: datetime
+    overdue: int
+    past_deadline: int
+    at_risk: int
+    breaches: int
+    identification: OnTimeOut
+    open_cases: int
+    cases_waiting: int
+    cases_past_deadline: int
+    stages: list[StageOut]
+
+
+class CaseRowOut(BaseModel):
+    """A case behind a headline figure (no ID number)."""
+
+    case_id: str
+    applicant_name: str
+    jurisdiction_code: str
+    status: str
+    stage: str | None
+    stage_name: str
+    identification_deadline: date | None
+    decided_at: datetime | None
+    on_time: bool | None
+    has_open_task: bool
+    updated_at: datetime
+
+
+class CaseListOut(BaseModel):
+    """The cases behind a headline figure (``which``: ``stage`` with its code, ``past_deadline``
+    or ``decided`` in the period), at most ``limit``; ``more`` when there are others."""
+
+    place: PlaceOut
+    which: str
+    stage: str | None
+    period: PeriodOut | None
+    items: list[CaseRowOut]
+    more: bool
+
+
 # --- periods and places ----------------------------------------------------------------------
 
 
@@ -358,6 +437,11 @@ def _kind_order(kind: str) -> tuple[int, str]:
     if kind in known:
         return known.index(kind), kind
     return (len(known) + 1 if kind == DEADLINE_CLOCK else len(known)), kind
+
+
+def _stage_order(stage: str) -> tuple[int, str]:
+    known = [*STAGES, *CASE_STATUSES]
+    return (known.index(stage) if stage in known else len(known)), stage
 
 
 def _clock_kind(clock: str) -> str:
@@ -869,4 +953,138 @@ def _breach_out(b: SlaBreach) -> BreachOut:
         jurisdiction_code=b.jurisdiction_code,
         escalation_task_id=b.escalation_task_id,
         at=b.at,
+    )
+
+
+# --- the headline ----------------------------------------------------------------------------
+
+# What a case at a stage usually waits on when no task stands for it: the publicity clock
+# (公示期), the applicant's supplement (补充材料), a department's data (部门数据核查).
+WAITS_ON: dict[str, Literal["clock", "applicant", "department"]] = {
+    "publicity": "clock",
+    "supplement": "applicant",
+    "awaiting_materials": "applicant",
+    "in_publicity": "clock",
+    "data_check": "department",
+}
+CASE_LIST_LIMIT = 100
+
+
+def stage_name(stage: str) -> str:
+    """A stage's Chinese name; a status's for a case stored before stages were."""
+    return label("stage", stage) if stage in STAGES else label("case_status", stage)
+
+
+async def headline(
+    session: AsyncSession, actor: Actor, *, code: str | None, span: Period, now: datetime
+) -> HeadlineOut:
+    """The dashboard's top figures for the place's subtree (see :class:`HeadlineOut`)."""
+    place = await place_for(session, actor, code)
+    tasks = await repo.open_counts(session, place.path, "jurisdiction", now)
+    breaches = await repo.breach_counts(session, place.path, "jurisdiction", span.start, span.end)
+    today = local_date(now)
+    stages: dict[str, StageOut] = {}
+    for c in await repo.cases_by_stage(session, place.path, today):
+        key = c.stage or c.status
+        row = stages.setdefault(
+            key,
+            StageOut(
+                stage=key,
+                name=stage_name(key),
+                cases=0,
+                with_task=0,
+                waiting=0,
+                waits_on=WAITS_ON.get(key),
+                past_deadline=0,
+            ),
+        )
+        row.cases += c.cases
+        row.with_task += c.with_open_task
+        row.waiting += c.cases - c.with_open_task
+        row.past_deadline += c.past_deadline
+    ordered = [stages[k] for k in sorted(stages, key=_stage_order)]
+    d = await repo.decisions(session, place.path, span.start, span.end)
+    judged = d.on_time + d.late
+    return HeadlineOut(
+        place=_place_out(place),
+        period=span.out(),
+        as_of=now,
+        overdue=sum(c.breached for c in tasks),
+        past_deadline=sum(c.past_deadline for c in tasks),
+        at_risk=sum(c.at_risk for c in tasks),
+        breaches=sum(breaches.values()),
+        identification=OnTimeOut(
+            decided=judged + d.without_deadline,
+            on_time=d.on_time,
+            late=d.late,
+            without_deadline=d.without_deadline,
+            rate=round(d.on_time / judged, 4) if judged else None,
+        ),
+        open_cases=sum(r.cases for r in ordered),
+        cases_waiting=sum(r.waiting for r in ordered),
+        cases_past_deadline=sum(r.past_deadline for r in ordered),
+        stages=ordered,
+    )
+
+
+async def case_list(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    which: repo.CaseListKind,
+    code: str | None,
+    stage: str | None,
+    span: Period,
+    now: datetime,
+    limit: int = CASE_LIST_LIMIT,
+) -> CaseListOut:
+    """The cases behind a headline figure: at a stage (``stage`` required: a stage or, for
+    cases stored without one, a status of :data:`store.supervision_repo.IN_IDENTIFICATION`),
+    past their identification deadline, or decided in the period."""
+    if which == "stage" and (stage is None or stage not in [*STAGES, *repo.IN_IDENTIFICATION]):
+        raise _invalid("query.stage", "a stage code is required")
+    place = await place_for(session, actor, code)
+    rows = await repo.case_list(
+        session,
+        place.path,
+        which,
+        stage=stage,
+        today=local_date(now),
+        start=span.start,
+        end=span.end,
+        limit=limit + 1,
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    working = await repo.has_open_task(session, (c.id for c in rows))
+    return CaseListOut(
+        place=_place_out(place),
+        which=which,
+        stage=stage if which == "stage" else None,
+        period=span.out() if which == "decided" else None,
+        items=[_case_row(c, c.id in working) for c in rows],
+        more=more,
+    )
+
+
+def _case_row(c: Case, has_task: bool) -> CaseRowOut:
+    decided = c.identified_at or (c.closed_at if c.status == "refused" else None)
+    on_time = (
+        decided < deadline_end(c.identification_deadline)
+        if decided is not None and c.identification_deadline is not None
+        else None
+    )
+    stage = c.stage or c.status
+    return CaseRowOut(
+        case_id=c.id,
+        applicant_name=c.applicant_name,
+        jurisdiction_code=c.jurisdiction_code,
+        status=c.status,
+        stage=c.stage,
+        stage_name=stage_name(stage),
+        identification_deadline=c.identification_deadline,
+        decided_at=decided,
+        on_time=on_time,
+        has_open_task=has_task,
+        updated_at=c.updated_at,
     )

@@ -20,8 +20,10 @@ from application.services import supervision as service
 from application.services.supervision import (
     AgingOut,
     BreachPage,
+    CaseListOut,
     DeadlinesOut,
     EscalationPage,
+    HeadlineOut,
     OverviewOut,
     WorkloadOut,
 )
@@ -55,6 +57,64 @@ Cursor = Annotated[
     Query(max_length=400, description="The next_cursor of the previous page"),
 ]
 Limit = Annotated[int, Query(ge=1, le=200)]
+
+
+@router.get(
+    "/headline",
+    summary="The dashboard's top figures: overdue, at risk, breaches, on-time rate, cases by stage",
+    response_model=HeadlineOut,
+    responses=RESPONSES,
+)
+async def headline(
+    session: SessionDep,
+    actor: SupervisorActor,
+    jurisdiction: JurisdictionCode = None,
+    from_: From = None,
+    to: To = None,
+) -> HeadlineOut:
+    """Open tasks past their goal (``overdue``, of which ``past_deadline``) and ``at_risk`` now,
+    the breach records of the period, the on-time identification rate of the cases decided
+    (identified or refused) in the period, and the cases in identification now by stage —
+    counted from the cases, so those waiting with no task (publicity, a supplement from the
+    applicant) count too. The lists behind the figures: ``/cases`` (by stage, past deadline,
+    decided), ``/breaches``, and the inbox's at-risk and breached views."""
+    now = datetime.now(UTC)
+    return await service.headline(
+        session, actor, code=jurisdiction, span=service.period(from_, to, now), now=now
+    )
+
+
+@router.get(
+    "/cases",
+    summary="The cases behind a headline figure (by stage, past deadline, decided)",
+    response_model=CaseListOut,
+    responses=RESPONSES,
+)
+async def cases(
+    session: SessionDep,
+    actor: SupervisorActor,
+    which: Literal["stage", "past_deadline", "decided"],
+    stage: Annotated[
+        str | None,
+        Query(max_length=30, pattern=r"^[a-z_]+$", description="which=stage: the stage code"),
+    ] = None,
+    jurisdiction: JurisdictionCode = None,
+    from_: From = None,
+    to: To = None,
+) -> CaseListOut:
+    """At most 100 cases of the area: in identification at ``stage`` (oldest change first),
+    pending past their identification deadline (earliest first) or decided in the period
+    (latest first), each with its stage, deadline, decision and whether a task is open."""
+    now = datetime.now(UTC)
+    return await service.case_list(
+        session,
+        actor,
+        which=which,
+        code=jurisdiction,
+        stage=stage,
+        span=service.period(from_, to, now),
+        now=now,
+    )
 
 
 @router.get(

@@ -409,9 +409,11 @@ OPERATIONS: tuple[Op, ...] = (
         body={"jurisdiction": "{code}"},
     ),
     # supervision
+    Op("GET", "/api/v1/supervision/cases", SUPERVISION, params={"which": "past_deadline"}),
     *(
         Op("GET", f"/api/v1/supervision/{name}", SUPERVISION)
         for name in (
+            "headline",
             "overview",
             "aging",
             "workload",

@@ -27,6 +27,7 @@ DAY = timedelta(days=1)
 HOUR = timedelta(hours=1)
 BASE = "/api/v1/supervision"
 ENDPOINTS = (
+    "headline",
     "overview",
     "aging",
     "workload",
@@ -87,6 +88,8 @@ async def add_case(
     *,
     identified_at: datetime | None = None,
     closed_at: datetime | None = None,
+    status: str = "accepted",
+    stage: str | None = None,
 ) -> str:
     case_id = f"TEST-{region.n:05d}-{next(_seq)}"
     async with system.sessions()() as session, session.begin():
@@ -103,7 +106,8 @@ async def add_case(
                 id_last4="0000",
                 facts={},
                 channel="test",
-                status="accepted",
+                status=status,
+                stage=stage,
                 submitted_at=NOW - 30 * DAY,
                 accepted_at=NOW - 30 * DAY,
                 identification_deadline=deadline,
@@ -799,3 +803,173 @@ async def test_no_parameter_value_makes_a_server_error(system: System) -> None:
                 assert r.status_code < 500, (path, name, value, r.text)
                 if r.status_code >= 400:
                     assert r.headers["content-type"].startswith("application/problem+json")
+
+
+# --- the headline ---------------------------------------------------------------------------
+
+
+async def test_headline_counts_cases_waiting_with_no_task(system: System) -> None:
+    """Cases in publicity and waiting for a supplement count by their stored stage, although
+    no task stands for them; tasks give overdue and at risk; breaches are the period's."""
+    region, tasks = await overview_region(system)
+    h = region.headers["supervisor"]
+    # The region's own case (accepted, stored without a stage) holds the region's tasks.
+    publicity = [
+        await add_case(
+            system, region, place, shanghai_day(5), status="in_publicity", stage="publicity"
+        )
+        for place in ("street_a1", "street_b1")
+    ]
+    supplement = await add_case(
+        system,
+        region,
+        "street_a2",
+        shanghai_day(-1),
+        status="awaiting_materials",
+        stage="supplement",
+    )
+    await set_task(system, tasks["c"], case_id=supplement)
+    # Decided and closed cases are not in identification.
+    await add_case(
+        system,
+        region,
+        "street_a1",
+        shanghai_day(3),
+        identified_at=NOW - DAY,
+        status="identified",
+        stage="identified",
+    )
+    body = await get(system, h, "headline")
+    assert body["place"]["code"] == region.codes["city"]
+    assert (body["overdue"], body["past_deadline"], body["at_risk"], body["breaches"]) == (
+        2,
+        1,
+        1,
+        3,
+    )
+    stages = [
+        (
+            s["stage"],
+            s["name"],
+            s["cases"],
+            s["with_task"],
+            s["waiting"],
+            s["waits_on"],
+            s["past_deadline"],
+        )
+        for s in body["stages"]
+    ]
+    assert stages == [
+        ("supplement", "补充材料", 1, 1, 0, "applicant", 1),
+        ("publicity", "公示", 2, 0, 2, "clock", 0),
+        ("accepted", "已受理", 1, 1, 0, None, 0),
+    ]
+    assert (body["open_cases"], body["cases_waiting"], body["cases_past_deadline"]) == (4, 2, 1)
+
+    # A district supervisor: their district only (one case in publicity, no tasks there
+    # but the one of county_b).
+    body = await get(system, region.headers["supervisor_b"], "headline")
+    assert [(s["stage"], s["cases"], s["waiting"]) for s in body["stages"]] == [("publicity", 1, 1)]
+    assert body["open_cases"] == 1
+
+    # The list behind a stage's figure: the two cases in publicity, scoped.
+    listed = await get(system, h, "cases", which="stage", stage="publicity")
+    assert sorted(c["case_id"] for c in listed["items"]) == sorted(publicity)
+    assert {c["stage_name"] for c in listed["items"]} == {"公示"}
+    assert not any(c["has_open_task"] for c in listed["items"])
+    listed = await get(
+        system, region.headers["supervisor_b"], "cases", which="stage", stage="publicity"
+    )
+    assert [c["case_id"] for c in listed["items"]] == [publicity[1]]
+    listed = await get(system, h, "cases", which="past_deadline")
+    assert [c["case_id"] for c in listed["items"]] == [supplement]
+    # A stage list without a stage is refused precisely.
+    r = await system.http.get(f"{BASE}/cases", headers=h, params={"which": "stage"})
+    assert problem(r, 422, "validation-error")["errors"][0]["field"] == "query.stage"
+
+
+async def test_headline_on_time_rate_of_the_decisions_in_the_period(system: System) -> None:
+    """Identified or refused within the deadline's last day (Shanghai) is on time; the rate is
+    over the cases decided in the period; withdrawn cases and pending ones are not decided."""
+    region = await system.make_region()
+    h = region.headers["supervisor"]
+    today = shanghai_day(0)
+    last_day_end = deadline_end(today - 2 * DAY)
+    on_time = await add_case(
+        system,
+        region,
+        "street_a1",
+        today - 2 * DAY,
+        identified_at=last_day_end - timedelta(minutes=1),
+        status="identified",
+        stage="identified",
+    )
+    await add_case(
+        system,
+        region,
+        "street_a1",
+        today - 2 * DAY,
+        identified_at=last_day_end,
+        status="enrolled",
+        stage="assistance",
+    )  # late
+    refused = await add_case(
+        system,
+        region,
+        "street_b1",
+        today + 3 * DAY,
+        closed_at=NOW - HOUR,
+        status="refused",
+        stage="closed",
+    )
+    await add_case(
+        system,
+        region,
+        "street_a1",
+        today - 2 * DAY,
+        closed_at=NOW - HOUR,
+        status="withdrawn",
+        stage="closed",
+    )  # not a decision
+    await add_case(
+        system,
+        region,
+        "street_a1",
+        None,
+        identified_at=NOW - HOUR,
+        status="identified",
+        stage="identified",
+    )  # no deadline stored
+    await add_case(
+        system,
+        region,
+        "street_a1",
+        today - 5 * DAY,
+        identified_at=NOW - 90 * DAY,
+        status="identified",
+    )  # before the period
+    body = await get(system, h, "headline")
+    assert body["identification"] == {
+        "decided": 4,
+        "on_time": 2,
+        "late": 1,
+        "without_deadline": 1,
+        "rate": 0.6667,
+    }
+    body = await get(system, region.headers["supervisor_b"], "headline")
+    assert body["identification"]["on_time"] == 1
+    assert body["identification"]["rate"] == 1.0
+    # A period without decisions has no rate (not 0%).
+    early = (today - 200 * DAY).isoformat()
+    body = await get(system, h, "headline", **{"from": early, "to": early})
+    assert body["identification"] == {
+        "decided": 0,
+        "on_time": 0,
+        "late": 0,
+        "without_deadline": 0,
+        "rate": None,
+    }
+    listed = await get(system, h, "cases", which="decided")
+    assert len(listed["items"]) == 4
+    flags = {c["case_id"]: c["on_time"] for c in listed["items"]}
+    assert flags[on_time] is True and flags[refused] is True
