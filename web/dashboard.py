@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Generic, Literal, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -33,6 +33,7 @@ from application.services import (
 )
 from application.services.supervision import Period
 from domain import labels
+from domain.calendar import local_date
 from domain.labels import label
 from store import repos
 from store.models import Jurisdiction
@@ -121,6 +122,8 @@ class Chart:
     bars: list[Bar]
     legend: dict[str, str]
     height: float = 0
+    # False when every bar is zero: the chart is not drawn (its table says the same).
+    has_data: bool = True
     width: int = CHART_W
     label_w: int = LABEL_W
     bar_max: int = BAR_MAX
@@ -133,10 +136,14 @@ def chart(
     bars: list[Bar],
     legend: dict[str, str],
     scale: float | None = None,
+    has_data: bool | None = None,
 ) -> Chart:
     """Lay the bars out: every bar on the same scale (the largest total, or ``scale``), so
-    that lengths compare across rows."""
+    that lengths compare across rows. A chart whose bars are all zero has no data (unless
+    ``has_data`` says otherwise: a rate of 0% is a figure)."""
     top = max((sum(s.value for s in b.segments) for b in bars), default=0)
+    if has_data is None:
+        has_data = top > 0
     scale = scale or top or 1
     for i, bar in enumerate(bars):
         bar.y = i * ROW_H
@@ -146,7 +153,7 @@ def chart(
             seg.w = round(seg.value / scale * BAR_MAX, 2)
             x += seg.w
         bar.end = x
-    return Chart(key, caption, bars, legend, height=max(1, len(bars)) * ROW_H)
+    return Chart(key, caption, bars, legend, height=max(1, len(bars)) * ROW_H, has_data=has_data)
 
 
 # The SLA states by the catalogue's names (the same words as the inbox and the task page).
@@ -235,6 +242,48 @@ def read_period(
         return None, form
 
 
+def span_text(first: date, last: date) -> str:
+    """A period in words, in the reader's language: 2026年12月1日至12月6日 (the year once when
+    both days share it), 1 Dec 2026 – 6 Dec 2026."""
+    if i18n.current_locale() == "en":
+        return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
+    head = f"{first.year}年{first.month}月{first.day}日"
+    tail = f"{last.month}月{last.day}日"
+    if last.year != first.year:
+        tail = f"{last.year}年{tail}"
+    return head if first == last else f"{head}至{tail}"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A period one click away: its name (msgid) and dates (None: the default period)."""
+
+    name: str
+    first: date | None
+    last: date | None
+
+
+def presets(today: date) -> list[Preset]:
+    """This month so far, last month, the default period (the last 30 days), this year so far."""
+    month = today.replace(day=1)
+    last_month_end = month - timedelta(days=1)
+    return [
+        Preset("本月", month, today),
+        Preset("上月", last_month_end.replace(day=1), last_month_end),
+        Preset("近30天", None, None),
+        Preset("本年", today.replace(month=1, day=1), today),
+    ]
+
+
+def period_name(span: Period, today: date) -> str | None:
+    """The preset a period is (a msgid), or None for a period of the user's own."""
+    for p in presets(today):
+        first = p.first or today - timedelta(days=service.DEFAULT_PERIOD_DAYS - 1)
+        if (span.first, span.last) == (first, p.last or today):
+            return p.name
+    return None
+
+
 # --- places ----------------------------------------------------------------------------------
 
 
@@ -302,6 +351,18 @@ class View:
             clock=clock,
         )
 
+    def cases(self, which: str, stage: str | None = None) -> str:
+        """The cases behind a headline figure (of the period for ``decided``)."""
+        dated = which == "decided"
+        return url(
+            "/dashboard/cases",
+            which=which,
+            stage=stage,
+            jurisdiction=None if self.own_place else self.place.code,
+            from_=self.span.first.isoformat() if dated else None,
+            to=self.span.last.isoformat() if dated else None,
+        )
+
     def inbox(self, tab: str, kind: str | None) -> str | None:
         """The inbox tab listing the tasks behind a count, narrowed to this place (the
         inbox's ``jurisdiction`` filter); only for supervisors (administrators have no
@@ -330,13 +391,104 @@ Builder = Callable[[View], Awaitable[dict[str, Any]]]
 
 @dataclass(frozen=True)
 class Section:
+    """A section of the page. ``empty`` (a msgid) is the one line the section collapses to
+    when ``is_empty`` says its figures are all zero: a screen of zeros and empty charts says
+    less than one sentence."""
+
     key: str  # the anchor (#key) and the template dashboard/_<key>.html
     title: str  # msgid
     build: Builder
+    empty: str = ""
+    is_empty: Callable[[dict[str, Any]], bool] = lambda _d: False
 
     @property
     def template(self) -> str:
         return f"dashboard/_{self.key}.html"
+
+
+# --- the headline --------------------------------------------------------------------------------
+
+STAGE_LEGEND = {"with_task": "有待办事项", "waiting": "等待中"}
+# What a stage's cases wait on when no task stands for them (service.WAITS_ON).
+WAITS_ON_ZH = {
+    "clock": "等待期满",
+    "applicant": "等待申请人",
+    "department": "等待部门数据",
+}
+
+
+@dataclass
+class Tile:
+    """A headline figure: its number as shown, its name and note (msgids filled in), the
+    list behind it, and whether it calls for attention."""
+
+    key: str
+    value: str
+    name: str
+    href: str | None
+    note: str = ""
+    alert: bool = False
+
+
+async def _headline(v: View) -> dict[str, Any]:
+    """The figures a supervisor looks at first, each linking to the list behind it."""
+    h = await service.headline(v.session, v.actor, code=v.place.code, span=v.span, now=v.now)
+    ident = h.identification
+    judged = ident.on_time + ident.late
+    tiles = [
+        Tile(
+            "overdue",
+            str(h.overdue),
+            _("已超时事项"),
+            v.inbox("breached", None) or v.breaches(),
+            _("其中 %(n)s 件已逾期") % {"n": h.past_deadline} if h.past_deadline else "",
+            alert=h.overdue > 0,
+        ),
+        Tile("at_risk", str(h.at_risk), _("临期事项"), v.inbox("at_risk", None)),
+        Tile("breaches", str(h.breaches), _("本期超时记录"), v.breaches(), alert=h.breaches > 0),
+        Tile(
+            "on_time",
+            percent(ident.rate),
+            _("认定按时办结率"),
+            v.cases("decided") if ident.decided else None,
+            _("本期 %(judged)s 件认定决定中 %(n)s 件按时") % {"judged": judged, "n": ident.on_time}
+            if judged
+            else _("本期没有认定决定"),
+            alert=ident.late > 0,
+        ),
+        Tile(
+            "open_cases",
+            str(h.open_cases),
+            _("认定中的案件"),
+            "#stages" if h.open_cases else None,
+            _("其中 %(n)s 件等待中（无待办事项）") % {"n": h.cases_waiting}
+            if h.cases_waiting
+            else "",
+        ),
+        Tile(
+            "cases_past_deadline",
+            str(h.cases_past_deadline),
+            _("超过认定时限未办结"),
+            v.cases("past_deadline") if h.cases_past_deadline else None,
+            alert=h.cases_past_deadline > 0,
+        ),
+    ]
+    stages = [Line(s, _(s.name), href=v.cases("stage", s.stage)) for s in h.stages]
+    bars = [
+        Bar(
+            x.name,
+            x.href,
+            [Segment("with_task", x.row.with_task), Segment("waiting", x.row.waiting)],
+            str(x.row.cases),
+        )
+        for x in stages
+    ]
+    return {
+        "headline": h,
+        "tiles": tiles,
+        "stages": stages,
+        "stage_chart": chart("stages", _("认定中的案件（按环节）"), bars, STAGE_LEGEND),
+    }
 
 
 async def _sla(v: View) -> dict[str, Any]:
@@ -571,6 +723,7 @@ async def _deadlines(v: View) -> dict[str, Any]:
             bars,
             RATE_LEGEND,
             scale=1.0,
+            has_data=body.total.concluded > 0,
         ),
     }
 
@@ -646,6 +799,7 @@ async def _assistance(v: View) -> dict[str, Any]:
             [t.bar for t in rate_bars],
             RATE_TARGET_LEGEND,
             scale=1.0,
+            has_data=body.total.persons > 0,
         ),
         "clearance_chart": chart(
             "assistance-clearance", _("清零情况（按地区）"), clearance, CLEARANCE_LEGEND
@@ -661,6 +815,14 @@ async def _assistance(v: View) -> dict[str, Any]:
 
 # --- zero-employment households (零就业家庭) ----------------------------------------------------
 
+# The household figures a section shows; all zero, it collapses.
+HOUSEHOLD_FIELDS = (
+    "discovered",
+    "identified",
+    "cleared_within",
+    "cleared_late",
+    "not_zero_employment",
+)
 HOUSEHOLD_LEGEND = {"on_track": "时限内", "at_risk": "7天内到期", "breached": "已超时"}
 CLEARED_LEGEND = {"on_track": "按时清零", "breached": "超时清零"}
 
@@ -712,13 +874,49 @@ async def _households(v: View) -> dict[str, Any]:
 # with a builder calling its service and a template dashboard/_<key>.html; a section shows
 # only figures its service computes, never placeholders.
 SECTIONS: tuple[Section, ...] = (
-    Section("sla", "超时与临期", _sla),
-    Section("aging", "待办时长", _aging),
-    Section("workload", "经办人员工作量", _workload),
-    Section("escalations", "督办", _escalations),
-    Section("deadlines", "认定时限达标率", _deadlines),
-    Section("assistance", "援助目标", _assistance),
-    Section("households", "零就业家庭", _households),
+    Section(
+        "sla",
+        "超时与临期",
+        _sla,
+        "没有未办结事项，本期无超时记录",
+        lambda d: not d["kind_total"].open and not d["kind_total"].breaches,
+    ),
+    Section("aging", "待办时长", _aging, "没有未办结事项", lambda d: not d["kind_total"].total),
+    Section(
+        "workload",
+        "经办人员工作量",
+        _workload,
+        "经办人员手头没有事项，本期无办结",
+        lambda d: not any(o.open_assigned or o.completed for o in d["officers"]),
+    ),
+    Section(
+        "escalations",
+        "督办",
+        _escalations,
+        "本期无督办，没有待处理的督办",
+        lambda d: not d["counts"].opened and not d["open_items"],
+    ),
+    Section(
+        "deadlines",
+        "认定时限达标率",
+        _deadlines,
+        "本期没有认定时限到期的案件",
+        lambda d: not d["total"].cases,
+    ),
+    Section(
+        "assistance",
+        "援助目标",
+        _assistance,
+        "本期没有援助对象，也没有退出",
+        lambda d: not d["total"].row.persons and not d["total"].row.exits_total,
+    ),
+    Section(
+        "households",
+        "零就业家庭",
+        _households,
+        "本期没有零就业家庭",
+        lambda d: not any(getattr(d["total"].row, f) for f in HOUSEHOLD_FIELDS),
+    ),
 )
 
 
@@ -751,12 +949,18 @@ async def dashboard(
         "as_of": now,
         "url": url,
         "own_code": actor.jurisdiction_code,
+        "presets": presets(local_date(now)),
+        "period_name": period_name(span, local_date(now)) if span else None,
+        "span_text": span_text(span.first, span.last) if span else "",
     }
     if span is None:
         # Figures for a period the user did not ask for would be misread: the form only.
         return render(request, "dashboard/dashboard.html", status=422, actor=actor, **context)
     keep = {"from_": form.from_text, "to": form.to_text}
     view = View(session, actor, place, span, now, keep)
+    context["top"] = await _headline(view)
+    context["waits_on_zh"] = WAITS_ON_ZH
+    context["top_past_href"] = view.cases("past_deadline")
     context["built"] = {s.key: await s.build(view) for s in SECTIONS}
     context["view"] = view
     return render(request, "dashboard/dashboard.html", actor=actor, **context)
@@ -824,6 +1028,70 @@ async def breach_list(
     if page.next_cursor:
         context["next_href"] = url("/dashboard/breaches", **filters, cursor=page.next_cursor)
     return render(request, "dashboard/breaches.html", actor=actor, **context)
+
+
+CASE_LIST_TITLES = {
+    "stage": "认定中的案件：%(stage)s",
+    "past_deadline": "超过认定时限未办结的案件",
+    "decided": "本期作出认定决定的案件",
+}
+
+
+@router.get("/dashboard/cases", response_class=HTMLResponse)
+async def case_list(
+    request: Request,
+    session: SessionDep,
+    actor: SupervisorPage,
+    which: Annotated[Literal["stage", "past_deadline", "decided"], Query()] = "past_deadline",
+    stage: Annotated[str | None, Query(max_length=30, pattern=r"^[a-z_]*$")] = None,
+    jurisdiction: Code = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=40)] = None,
+    to: DateText = None,
+) -> Response:
+    """The cases behind a headline figure: at a stage, past the identification deadline, or
+    decided in the period (from the service behind /api/v1/supervision/cases)."""
+    now = datetime.now(UTC)
+    place = await service.place_for(session, actor, _code(jurisdiction))
+    span, form = read_period(from_, to, now, optional=False)
+    context: dict[str, Any] = {
+        "place": place,
+        "trail": await trail(session, actor, place),
+        "form": form,
+        "span": span,
+        "span_text": span_text(span.first, span.last) if span else "",
+        "which": which,
+        "title": _(CASE_LIST_TITLES[which])
+        % {"stage": _(service.stage_name(stage)) if stage else ""},
+        "body": None,
+        "url": url,
+        "own_code": actor.jurisdiction_code,
+        "back_href": url(
+            "/dashboard",
+            jurisdiction=place.code if place.code != actor.jurisdiction_code else None,
+            from_=form.from_text,
+            to=form.to_text,
+        ),
+    }
+    if span is None:
+        return render(request, "dashboard/cases.html", status=422, actor=actor, **context)
+    try:
+        body = await service.case_list(
+            session,
+            actor,
+            which=which,
+            code=place.code,
+            stage=stage or None,
+            span=span,
+            now=now,
+        )
+    except Problem as problem:
+        if problem.status != 422:
+            raise
+        context["error"] = _("请选择一个环节")
+        return render(request, "dashboard/cases.html", status=422, actor=actor, **context)
+    context["body"] = body
+    context["places"] = await place_names(session, (c.jurisdiction_code for c in body.items))
+    return render(request, "dashboard/cases.html", actor=actor, **context)
 
 
 # Chinese names the pages show from the service (translated through the catalog).

@@ -521,6 +521,7 @@ async def test_a_supervisor_sees_only_their_subtree(system: System) -> None:
 
 async def test_a_bad_period_is_refused_next_to_its_field(system: System) -> None:
     region = await system.make_region()
+    await system.insert_tasks(region, [{"place": "county_a"}])
     async with client(system, region, "supervisor") as web:
         cases = [
             ({"from": "2024-13-01"}, "from", "年-月-日"),
@@ -541,7 +542,7 @@ async def test_a_bad_period_is_refused_next_to_its_field(system: System) -> None
         assert r.status_code == 422 and "to" in Page(r.text).errors
         # A good period: the figures of that period, the dates kept in the drill-down links.
         r = await web.get("/dashboard", params={"from": "2024-03-01", "to": "2024-03-31"})
-        assert r.status_code == 200 and "2024-03-01 至 2024-03-31" in r.text
+        assert r.status_code == 200 and "2024年3月1日至3月31日" in r.text
         page = Page(r.text)
         county = page.charts["sla-place"][f"测试county_a{region.n}"]["href"]
         assert "from=2024-03-01" in county and "to=2024-03-31" in county
@@ -574,5 +575,10 @@ def test_every_label_the_dashboard_takes_from_the_service_has_english() -> None:
         *dashboard.BREACH_LEGEND.values(),
         *dashboard.RATE_LEGEND.values(),
         *dashboard.ESCALATION_LEGEND.values(),
+        *dashboard.STAGE_LEGEND.values(),
+        *dashboard.WAITS_ON_ZH.values(),
+        *dashboard.CASE_LIST_TITLES.values(),
+        *(p.name for p in dashboard.presets(date(2026, 12, 6))),
+        *(s.empty for s in dashboard.SECTIONS),
     ]
     assert [label for label in labels if label not in english] == []
