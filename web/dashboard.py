@@ -730,7 +730,12 @@ async def _deadlines(v: View) -> dict[str, Any]:
 
 # --- assistance targets (援助目标) -------------------------------------------------------------
 
-RATE_TARGET_LEGEND = {"on_track": "达到目标", "breached": "未达目标", "on_time": "帮扶率"}
+RATE_TARGET_LEGEND = {
+    "on_track": "达到目标",
+    "at_risk": "期限未到",
+    "breached": "未达目标",
+    "on_time": "帮扶率",
+}
 CLEARANCE_LEGEND = {"on_track": "期内退出", "breached": "期末仍在援助"}
 EXIT_LEGEND = {"on_time": "退出人数"}
 
@@ -756,8 +761,11 @@ def _rate_bar(x: Line[targets_service.TargetsRow]) -> TargetBar:
     by whether it is met, so that the bar, its line and its colour never disagree."""
     target = rate_target(x.row)
     rate, persons = (target.rate, target.persons) if target else (x.row.rate, x.row.persons)
-    met = target.met if target is not None else None
-    key = "on_time" if met is None else ("on_track" if met else "breached")
+    # Amber, not red, while the period runs: those short of the target are inside its window.
+    state = target.state if target is not None else None
+    key = {"met": "on_track", "not_due": "at_risk", "not_met": "breached"}.get(
+        state or "", "on_time"
+    )
     shown = percent(rate) if persons else _("无援助对象")
     bar = Bar(x.name, x.href, [Segment(key, rate or 0, text=percent(rate))], shown)
     if target is None or target.minimum_rate is None:

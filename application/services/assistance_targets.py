@@ -26,7 +26,11 @@ row's people were identified. Each target is measured only on the people of its 
   a clearance standard for another population (xinyu's 新出现的零就业家庭 plan, a one-month
   clock per household, not a period's figure) is not shown.
 
-``met`` is null where no one is measured. No personal data appears in the response.
+``met`` is null where no one is measured. ``state`` says what a supervisor may conclude:
+``met``, ``not_met``, or ``not_due`` — a target measured over the period cannot be missed
+before the period ends (the people not yet assisted or not yet out may still be, within its
+window), so a shortfall while it runs is not a failure. No personal data appears in the
+response.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from store import assistance_targets_repo as repo, repos, supervision_repo
 from store.models import Jurisdiction
 
 COVERAGE = "coverage_rate"
+TargetState = Literal["met", "not_met", "not_due"]
 CLEARANCE = "clearance"
 # Who a clearance standard's ``applies_to`` names: everyone in assistance, or the members of
 # zero-employment households (the packs' categories whose name says 零就业).
@@ -86,6 +91,12 @@ class TargetOut(BaseModel):
     cleared: int | None = None
     remaining: int | None = None
     met: bool | None
+    state: TargetState | None = Field(
+        default=None,
+        description="met; not_met (the period is over and the target missed); not_due (the "
+        "period still runs: those short of it are still inside its window); null when no "
+        "one is measured",
+    )
     source: str
 
 
@@ -347,6 +358,15 @@ def _finish(acc: Acc, packs: dict[str, PolicyPack | None], columns: list[ExitRea
     row.targets = _targets(acc, packs)
 
 
+def target_state(met: bool | None, *, window_open: bool) -> TargetState | None:
+    """已达标 / 未达标 / 期限未到: a shortfall is a miss only once the period has ended."""
+    if met is None:
+        return None
+    if met:
+        return "met"
+    return "not_due" if window_open else "not_met"
+
+
 # --- the figures -----------------------------------------------------------------------------
 
 
@@ -404,6 +424,8 @@ async def targets(
         ordered.insert(0, own)
     for acc in (*ordered, total):
         _finish(acc, packs, columns)
+        for t in acc.row.targets:
+            t.state = target_state(t.met, window_open=span.end > now)
     return AssistanceTargetsOut(
         place=PlaceOut(code=place.code, name=place.name, level=place.level),
         period=span.out(),

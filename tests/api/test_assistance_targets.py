@@ -448,3 +448,26 @@ async def test_an_assistance_run_by_the_workflow_is_counted(system: System) -> N
     assert exits(body, body["total"]) == {(WEIFANG, "hired"): 1}
     assert target(body["total"], WEIFANG, "assistance_rate")["met"] is True
     assert target(body["total"], WEIFANG, "annual_clearance")["met"] is True
+
+
+async def test_a_target_is_not_missed_before_its_period_ends(system: System) -> None:
+    """While the period runs, people short of a target are still inside its window: the
+    shortfall is ``not_due`` (期限未到), not ``not_met``; once the period is over it is."""
+    span = recent_span()
+    region = await targets_region(system, span)
+    h = region.headers["supervisor"]
+    today = local_date(datetime.now(UTC))
+    running = await get(system, h, **{"from": span.first.isoformat(), "to": today.isoformat()})
+    a = by_code(running)[region.codes["county_a"]]
+    yearly = target(a, WEIFANG, "annual_clearance")
+    assert yearly["remaining"] > 0 and yearly["met"] is False
+    assert yearly["state"] == "not_due"
+    b = by_code(running)[region.codes["county_b"]]
+    assert target(b, WEIFANG, "zero_employment_dynamic_clearance")["state"] is None
+
+    over = await get(system, h, **span.params)
+    a = by_code(over)[region.codes["county_a"]]
+    assert target(a, WEIFANG, "annual_clearance")["state"] == "not_met"
+    assert target(a, WEIFANG, "assistance_rate")["state"] == "not_met"
+    b = by_code(over)[region.codes["county_b"]]
+    assert target(b, WEIFANG, "assistance_rate")["state"] == "met"

@@ -75,10 +75,10 @@ async def test_the_page_shows_the_apis_figures(system: System) -> None:
         for t in row["targets"]
     }
     assert set(targets) == set(api_targets)
-    verdict = {True: "达标", False: "未达标", None: "无统计对象"}
+    verdict = {"met": "达标", "not_met": "未达标", "not_due": "期限未到", None: "无统计对象"}
     for key, t in api_targets.items():
         assert targets[key]["persons"] == str(t["persons"]), key
-        assert targets[key]["met"] == verdict[t["met"]], key
+        assert targets[key]["met"] == verdict[t["state"]], key
     b_rate = targets[f"{codes['county_b']}:{WEIFANG}:assistance_rate"]
     assert (b_rate["value"], b_rate["met"]) == ("96.0%", "达标")
 
@@ -148,3 +148,20 @@ async def test_the_section_in_english(system: System) -> None:
         *dashboard.EXIT_LEGEND.values(),
     ]
     assert [label for label in labels if label not in english] == []
+
+
+async def test_a_target_inside_its_window_is_not_missed(system: System) -> None:
+    """A period that runs until today: a shortfall reads 期限未到 (amber), never 未达标."""
+    span = recent_span()
+    region = await targets_region(system, span)
+    today = dashboard.local_date(dashboard.datetime.now(dashboard.UTC))
+    async with client(system, region, "supervisor") as web:
+        r = await web.get(
+            "/dashboard", params={"from": span.first.isoformat(), "to": today.isoformat()}
+        )
+    assert r.status_code == 200, r.text
+    page = Page(section(r.text))
+    verdicts = {row["met"] for row in page.tables["assistance-targets"].values()}
+    assert "期限未到" in verdicts and "未达标" not in verdicts
+    bar = page.charts["assistance-rate"][f"测试county_a{region.n}"]
+    assert set(bar["segments"]) == {"at_risk"}
