@@ -89,7 +89,7 @@ async def add_case(
                 id_last4="0000",
                 facts={},
                 channel="test",
-                status="accepted",
+                status=fields.pop("status", "accepted"),
                 submitted_at=NOW - 30 * DAY,
                 accepted_at=NOW - 30 * DAY,
                 identification_deadline=deadline,
@@ -582,3 +582,113 @@ def test_every_label_the_dashboard_takes_from_the_service_has_english() -> None:
         *(s.empty for s in dashboard.SECTIONS),
     ]
     assert [label for label in labels if label not in english] == []
+
+
+# --- the headline, collapsing, the period in words -----------------------------------------------
+
+
+def tiles(html: str) -> dict[str, tuple[str, str | None]]:
+    """The headline's figures: key -> (the number as shown, the link behind it)."""
+    found = {}
+    for key, body in re.findall(r'<li class="tile[^"]*" data-tile="(\w+)">(.*?)</li>', html, re.S):
+        number = re.search(r'<span class="n">(?:<a href="([^"]*)">)?([^<]*)', body)
+        assert number, body
+        found[key] = (number.group(2), number.group(1) or None)
+    return found
+
+
+async def test_the_headline_counts_cases_waiting_and_links_to_their_lists(system: System) -> None:
+    region = await busy_region(system)
+    n = region.n
+    publicity = [
+        await add_case(
+            system, region, place, shanghai_day(4), status="in_publicity", stage="publicity"
+        )
+        for place in ("street_a1", "street_b1")
+    ]
+    async with client(system, region, "supervisor") as web:
+        r = await web.get("/dashboard")
+        assert r.status_code == 200
+        figures = await api(system, region, "headline")
+        top = tiles(r.text)
+        assert top["overdue"][0] == str(figures["overdue"]) == "3"
+        assert top["at_risk"][0] == str(figures["at_risk"])
+        assert top["breaches"][0] == str(figures["breaches"]) == "3"
+        # The period's decisions: one identified on time, two late (a closed case that was not
+        # refused is no decision).
+        assert top["on_time"][0] == "33.3%"
+        assert top["open_cases"][0] == str(figures["open_cases"])
+        assert top["cases_past_deadline"][0] == str(figures["cases_past_deadline"])
+        # Each figure leads to the list behind it.
+        assert top["overdue"][1] == "/inbox?tab=breached"
+        assert top["breaches"][1].startswith("/dashboard/breaches?")
+        # Two cases in publicity have no task: they count, as waiting on the clock.
+        stages = Page(r.text).tables["stages"]
+        assert stages["publicity"]["cases"] == "2"
+        assert stages["publicity"]["with_task"] == "0"
+        assert (
+            stages["publicity"]["waiting"].startswith("2")
+            and "等待期满" in stages["publicity"]["waiting"]
+        )
+        href = dict(Page(r.text).links)["公示"]
+        listed = await web.get(href)
+        assert listed.status_code == 200 and "认定中的案件：公示" in listed.text
+        rows = Page(listed.text).tables["cases"]
+        assert set(rows) == set(publicity)
+        assert {row["task"] for row in rows.values()} == {"无（等待中）"}
+        # The on-time rate's list: the decisions of the period, on time or late.
+        decided = await web.get(top["on_time"][1] or "")
+        assert decided.status_code == 200
+        verdicts = sorted(row["on_time"] for row in Page(decided.text).tables["cases"].values())
+        assert verdicts == ["按时", "超时", "超时"]
+        # A district supervisor's headline and lists are their district's.
+    async with client(system, region, "supervisor_b") as web:
+        r = await web.get("/dashboard")
+        assert Page(r.text).tables["stages"]["publicity"]["cases"] == "1"
+        listed = await web.get("/dashboard/cases", params={"which": "stage", "stage": "publicity"})
+        assert set(Page(listed.text).tables["cases"]) == {publicity[1]}
+        outside = await web.get(
+            "/dashboard/cases",
+            params={"which": "past_deadline", "jurisdiction": region.codes["county_a"]},
+        )
+        assert outside.status_code == 404
+        bad = await web.get("/dashboard/cases", params={"which": "stage"})
+        assert bad.status_code == 422 and "请选择一个环节" in bad.text
+    assert f"测试county_a{n}" not in Page(r.text).tables["stages"]
+
+
+async def test_empty_sections_collapse_and_the_period_is_stated(system: System) -> None:
+    region = await system.make_region()
+    today = shanghai_day(0)
+    async with client(system, region, "supervisor") as web:
+        r = await web.get("/dashboard")
+    assert r.status_code == 200
+    # Every section with nothing to show is one line; no chart is drawn without data.
+    collapsed = re.findall(r'<section id="(\w+)" class="dash-section collapsed"', r.text)
+    assert collapsed == [s.key for s in dashboard.SECTIONS]
+    assert "本期无督办，没有待处理的督办" in r.text and "没有未办结事项" in r.text
+    # The region's one case (accepted, no stage stored) is in the headline: the stage chart
+    # is the only one drawn.
+    assert tiles(r.text)["open_cases"][0] == "1"
+    assert re.findall(r'data-chart="([\w-]+)"', r.text) == ["stages"]
+    # The period in use: named, in words, and in the fields.
+    first = today - timedelta(days=29)
+    words = f"{first.year}年{first.month}月{first.day}日至{today.month}月{today.day}日"
+    if first.year != today.year:
+        words = words.replace("至", f"至{today.year}年")
+    assert f"<strong>近30天 {words}</strong>" in r.text
+    assert f'name="from" value="{first.isoformat()}"' in r.text
+    assert f'name="to" value="{today.isoformat()}"' in r.text
+    assert '<span class="current" aria-current="true">近30天</span>' in r.text
+    # A preset link gives this month, named as such.
+    async with client(system, region, "supervisor") as web:
+        month = await web.get(
+            "/dashboard",
+            params={"from": today.replace(day=1).isoformat(), "to": today.isoformat()},
+        )
+    assert '<span class="current" aria-current="true">本月</span>' in month.text
+    # In English the period reads in English.
+    async with client(system, region, "supervisor") as web:
+        en = await web.get("/dashboard", params={"lang": "en"})
+    assert f"Last 30 days {first.day} {first:%b %Y} – {today.day} {today:%b %Y}" in en.text
+    assert "No open tasks, no breaches in the period" in en.text
