@@ -487,7 +487,7 @@ async def _headline(v: View) -> dict[str, Any]:
         "headline": h,
         "tiles": tiles,
         "stages": stages,
-        "stage_chart": chart("stages", _("认定中的案件（按环节）"), bars, STAGE_LEGEND),
+        "stage_chart": chart("stages", _("各环节案件数"), bars, STAGE_LEGEND),
     }
 
 

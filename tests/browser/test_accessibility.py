@@ -200,6 +200,11 @@ PAGES: dict[str, tuple[str | None, Opener]] = {
     "dashboard": ("jl_supervisor", visit("/dashboard")),
     "dashboard-district": ("jl_supervisor", visit("/dashboard?jurisdiction=220102")),
     "breaches": ("jl_supervisor", visit("/dashboard/breaches")),
+    # The cases behind the headline's stage figure (the module's case is in initial review).
+    "dashboard-cases": (
+        "jl_supervisor",
+        visit("/dashboard/cases?which=stage&stage=initial_review"),
+    ),
     "admin": ("admin", visit("/admin")),
     "ledger": ("jl_reviewer", visit("/ledger")),
     "verification": ("jl_reviewer", visit("/verification")),

@@ -1,7 +1,10 @@
 """The supervisor's dashboard in a real browser: the Weifang city supervisor lands on it after
 login, sees a bar for the district holding a new application's task, clicks the bar's place
 through to the district and on to a street, follows the breach-record count to the list and
-comes back up by the breadcrumb. A screenshot of the dashboard is kept as a test artifact."""
+comes back up by the breadcrumb; reads the headline (overdue, at risk, breaches, the on-time
+rate, cases by stage), follows a stage's figure to the cases behind it and one of them to its
+page. Screenshots of the dashboard and the case list are kept as test artifacts, in Chinese
+and in English."""
 
 from __future__ import annotations
 
@@ -96,3 +99,63 @@ async def test_the_dashboard_in_english_is_usable_by_keyboard(login_as: Login, l
     # The period form's fields have labels.
     assert await page.get_by_label("From").count() == 1
     assert await page.get_by_label("To", exact=True).count() == 1
+
+
+async def test_supervisor_follows_a_stage_figure_to_its_cases(
+    login_as: Login, web_stack: Any
+) -> None:
+    # A new application: a case in identification, at the stage its workflow stored.
+    name = f"环节{uuid.uuid4().hex[:6]}"
+    status, body = call("POST", f"{web_stack.base}/api/v1/applications", application(name=name))
+    assert status == 201, body
+    token = web_stack.token("wf_supervisor")
+    items = wait_until(
+        lambda: call("GET", f"{web_stack.base}/api/v1/tasks?q={quote(name)}", token=token)[1][
+            "items"
+        ],
+        30,
+        "the application's first task",
+    )
+    case_id = items[0]["case_id"]
+    stage = call("GET", f"{web_stack.base}/api/v1/cases/{case_id}", token=token)[1]["stage"]
+    assert stage
+
+    page = await login_as("wf_supervisor")
+    headline = page.locator("#headline")
+    for key in ("overdue", "at_risk", "breaches", "on_time", "open_cases"):
+        assert await headline.locator(f'[data-tile="{key}"] .n').count() == 1, key
+    open_cases = await headline.locator('[data-tile="open_cases"] .n').text_content()
+    assert int(open_cases or "0") >= 1
+    # The period in use is stated in words and stands in the fields.
+    period = await page.text_content(".as-of strong") or ""
+    assert period.startswith("近30天") and "年" in period
+    assert await page.input_value("#period-from") != ""
+    await screenshot(page, "dashboard-headline", full_page=False)
+
+    # The stage's row: its count leads to the cases at that stage, the new one among them.
+    row = page.locator(f'[data-table="stages"] tr[data-row="{stage}"]')
+    assert int(await row.locator('td[data-col="cases"]').text_content() or "0") >= 1
+    await row.locator("th a").click()
+    await page.wait_for_url(f"**/dashboard/cases?which=stage&stage={stage}*")
+    assert "认定中的案件" in (await page.text_content("h1") or "")
+    listed = page.locator(f'[data-table="cases"] tr[data-row="{case_id}"]')
+    assert await listed.count() == 1
+    assert name in (await listed.text_content() or "")
+    await screenshot(page, "dashboard-cases")
+    await page.goto(page.url + "&lang=en")
+    assert "Cases in identification" in (await page.text_content("h1") or "")
+    await screenshot(page, "dashboard-cases-en")
+    await page.goto(page.url.replace("&lang=en", "&lang=zh-CN"))
+    # And on to the case's own page.
+    await page.locator(f'[data-table="cases"] tr[data-row="{case_id}"] th a').click()
+    await page.wait_for_url(f"**/cases/{case_id}")
+
+    # The headline in English.
+    await page.goto("/dashboard?lang=en")
+    assert "Cases in identification" in (await page.text_content("#headline") or "")
+    period = await page.text_content(".as-of strong") or ""
+    assert period.startswith("Last 30 days")
+    await screenshot(page, "dashboard-headline-en", full_page=False)
+    await screenshot(page, "dashboard-full-en")
+    await page.goto("/dashboard?lang=zh-CN")
+    await screenshot(page, "dashboard-full")
