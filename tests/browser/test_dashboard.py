@@ -8,6 +8,7 @@ and in English."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from typing import Any
@@ -16,6 +17,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.browser.conftest import Login, screenshot
+from tests.browser.test_tasks import accepted, apply_jilin, unique_name
 from tests.factories import application
 from tests.stack import call, wait_until
 
@@ -159,3 +161,50 @@ async def test_supervisor_follows_a_stage_figure_to_its_cases(
     await screenshot(page, "dashboard-full-en")
     await page.goto("/dashboard?lang=zh-CN")
     await screenshot(page, "dashboard-full")
+
+
+async def test_a_case_in_publicity_counts_as_waiting_on_its_clock(
+    login_as: Login, web_stack: Any
+) -> None:
+    """The issue's case: a Jilin case in publicity has no task, yet the city's and the
+    district's headlines count it, waiting for the publicity period to end."""
+    name = unique_name()
+    case_id, _number = await asyncio.to_thread(apply_jilin, web_stack, name)
+    review = await accepted(web_stack, case_id)
+    officer = web_stack.token("jl_officer")
+    status, done = call(
+        "POST",
+        f"{web_stack.base}/api/v1/tasks/{review['id']}/complete",
+        {"outcome": "approve"},
+        officer,
+    )
+    assert status == 200, done
+    token = web_stack.token("jl_supervisor")
+
+    def in_publicity() -> bool:
+        _s, case = call("GET", f"{web_stack.base}/api/v1/cases/{case_id}", None, token)
+        return bool(case.get("stage") == "publicity")
+
+    await asyncio.to_thread(wait_until, in_publicity, 60, "the publicity to start")
+
+    page = await login_as("jl_supervisor")
+    row = page.locator('[data-table="stages"] tr[data-row="publicity"]')
+    assert int(await row.locator('td[data-col="cases"]').text_content() or "0") >= 1
+    waiting = await row.locator('td[data-col="waiting"]').text_content() or ""
+    assert int(waiting.split()[0]) >= 1 and "等待期满" in waiting
+    await screenshot(page, "dashboard-publicity")
+    await row.locator("th a").click()
+    await page.wait_for_url("**/dashboard/cases?which=stage&stage=publicity*")
+    listed = page.locator(f'[data-table="cases"] tr[data-row="{case_id}"]')
+    assert await listed.locator('td[data-col="task"]').text_content() == "无（等待中）"
+
+    # The district's dashboard (南关区, where the case is) counts it too.
+    await page.goto("/dashboard?jurisdiction=220102")
+    assert "南关区" in (await page.text_content("h1") or "")
+    row = page.locator('[data-table="stages"] tr[data-row="publicity"]')
+    assert int(await row.locator('td[data-col="cases"]').text_content() or "0") >= 1
+    await screenshot(page, "dashboard-district")
+    await page.goto(page.url + "&lang=en")
+    waiting = await row.locator('td[data-col="waiting"]').text_content() or ""
+    assert "for a period to end" in waiting
+    await screenshot(page, "dashboard-district-en")
