@@ -1,12 +1,19 @@
-"""The supervisor's dashboard (督导看板): open tasks by SLA state and the period's breach
-records by place and task kind, how long tasks have waited, each officer's load, escalations
-(督办) open and handled, and the identification deadline (认定时限) hit rate, for supervisors
-and administrators, drilling down place by place (``?jurisdiction=``) and into the lists
+"""The supervisor's dashboard (督导看板): first a headline of the area — overdue and at-risk
+tasks, the period's breaches, the on-time identification rate, the cases in identification by
+stage (those waiting on a clock or the applicant too), each figure leading to its list
+(``/dashboard/cases``, the breach records, the inbox) — then open tasks by SLA state and the
+period's breach records by place and task kind, how long tasks have waited, each officer's
+load, escalations (督办) open and handled, and the identification deadline (认定时限) hit
+rate, for supervisors and administrators, drilling down place by place (``?jurisdiction=``) and into the lists
 (the breach records here, the inbox's breached tab, the case pages).
 
 Every figure comes from :mod:`application.services.supervision`, the services behind
 ``/api/v1/supervision/*``, so the page and the API never disagree; they also confine every
 figure to the caller's subtree (a place outside it is the 404 page).
+
+A section with nothing to show collapses to one line, and a chart is drawn only where it has
+data. The period is stated in words (its preset's name when it is one: 本月, 近30天 …) and
+stands in the fields.
 
 Charts are inline SVG drawn on the server (no JavaScript, nothing fetched from elsewhere);
 each chart's numbers are also in a table right under it, for screen readers and for copying.

@@ -1,5 +1,8 @@
 """Supervision (督导): what a district or city supervisor needs to watch the clocks of their
-area — open tasks by SLA state, how long tasks have waited, each officer's load, the
+area — the headline (overdue and at-risk tasks, the period's breaches, the on-time
+identification rate of the period's decisions, the cases in identification by their stored
+stage, also those no task stands for: in publicity, waiting for the applicant) and the cases
+behind it, open tasks by SLA state, how long tasks have waited, each officer's load, the
 escalations (督办) and how they were handled, the identification-deadline (认定时限) hit rate,
 and the breach records.
 
