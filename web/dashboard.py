@@ -4,8 +4,8 @@ stage (those waiting on a clock or the applicant too), each figure leading to it
 (``/dashboard/cases``, the breach records, the inbox) — then open tasks by SLA state and the
 period's breach records by place and task kind, how long tasks have waited, each officer's
 load, escalations (督办) open and handled, and the identification deadline (认定时限) hit
-rate, for supervisors and administrators, drilling down place by place (``?jurisdiction=``) and into the lists
-(the breach records here, the inbox's breached tab, the case pages).
+rate, for supervisors and administrators, drilling down place by place (``?jurisdiction=``)
+and into the lists (the breach records here, the inbox's breached tab, the case pages).
 
 Every figure comes from :mod:`application.services.supervision`, the services behind
 ``/api/v1/supervision/*``, so the page and the API never disagree; they also confine every
