@@ -99,6 +99,7 @@ PAGES: tuple[Page, ...] = (
     Page("/documents/cases/{case_id}/notices/{notice_id}", obj=real_pack(notice_params)),
     Page("/dashboard", SUPERVISION),
     Page("/dashboard/breaches", SUPERVISION),
+    Page("/dashboard/cases", SUPERVISION),
     Page("/admin", ADMIN),
     Page("/admin/users", ADMIN, lists_inside=True),
     Page("/admin/users/new", ADMIN),
