@@ -842,6 +842,25 @@ HOUSEHOLD_LEGEND = {"on_track": "时限内", "at_risk": "7天内到期", "breach
 CLEARED_LEGEND = {"on_track": "按时清零", "breached": "超时清零"}
 
 
+@dataclass(frozen=True)
+class Verdicts:
+    """The one-month clearance (动态清零) of a place's households in three states: met
+    (cleared within their month in the period), missed (cleared late in the period, or open
+    past the month now) and not yet due (open, still within their month — not a failure)."""
+
+    met: int
+    missed: int
+    not_due: int
+
+
+def household_verdicts(row: households_service.HouseholdFiguresRow) -> Verdicts:
+    return Verdicts(
+        met=row.cleared_within,
+        missed=row.cleared_late + row.overdue,
+        not_due=row.identified - row.overdue,
+    )
+
+
 async def _households(v: View) -> dict[str, Any]:
     """Households open now by how much of their month is left, and those cleared within the
     period on time or late, by place, from the service behind /api/v1/supervision/households."""
@@ -874,6 +893,9 @@ async def _households(v: View) -> dict[str, Any]:
     return {
         "lines": lines,
         "total": Line(body.total, _(body.total.name)),
+        "verdicts": [
+            (x, household_verdicts(x.row)) for x in [*lines, Line(body.total, _(body.total.name))]
+        ],
         "open_chart": chart(
             "households-open", _("未清零的零就业家庭（按地区）"), open_bars, HOUSEHOLD_LEGEND
         ),

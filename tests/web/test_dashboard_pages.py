@@ -692,3 +692,12 @@ async def test_empty_sections_collapse_and_the_period_is_stated(system: System) 
         en = await web.get("/dashboard", params={"lang": "en"})
     assert f"Last 30 days {first.day} {first:%b %Y} – {today.day} {today:%b %Y}" in en.text
     assert "No open tasks, no breaches in the period" in en.text
+
+
+def test_a_household_inside_its_month_is_not_a_missed_target() -> None:
+    """Open households still within their month are 期限未到, never 未达标; those past it
+    and those cleared late are missed."""
+    row = dashboard.households_service.HouseholdFiguresRow(
+        name="x", identified=3, due_soon=1, overdue=1, cleared_within=2, cleared_late=1
+    )
+    assert dashboard.household_verdicts(row) == dashboard.Verdicts(met=2, missed=2, not_due=2)

@@ -114,6 +114,9 @@ async def test_register_read_and_clear_from_the_pages(system: System) -> None:
         assert r.status_code == 200, r.text
         figures = Page(r.text).numbers("households")
         assert figures["total"]["cleared_within"] == 1, figures
+        # The one-month target: cleared in time is met; nothing open is missed or pending.
+        target = Page(r.text).numbers("households-target")["total"]
+        assert target == {"met": 1, "missed": 0, "not_due": 0}, target
         assert 'id="households"' in r.text
 
 
