@@ -17,10 +17,11 @@ date), services and starts by their instants.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, exists, func, literal, or_, select
+from sqlalchemy import and_, case, exists, false, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from store.models import Case
@@ -41,6 +42,9 @@ class CohortCounts:
     assisted: int
     remaining: int
     cleared: int
+    # Of ``remaining``, those whose assistance started on or after their pack's instant in
+    # ``recent_since`` (still inside a per-person window such as the one-month clearance).
+    remaining_recent: int = 0
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,19 @@ async def cohort_counts(
     last: date,
     start: datetime,
     end: datetime,
+    recent_since: Mapping[str, datetime] | None = None,
 ) -> list[CohortCounts]:
     """Assistances in the subtree that were active at some time in the period (dates
     ``first``..``last``, instants [``start``, ``end``)), counted per place, pack and category
-    (see the module docstring for what each count means)."""
+    (see the module docstring for what each count means); ``remaining_recent`` counts the
+    remaining ones that started on or after ``recent_since[pack]`` (0 for other packs)."""
+    recent = or_(
+        false(),
+        *(
+            and_(Case.policy_pack_id == pack, Assistance.started_at >= since)
+            for pack, since in (recent_since or {}).items()
+        ),
+    )
     served = exists().where(
         AssistanceEntry.case_id == Assistance.case_id,
         AssistanceEntry.kind == SERVICE,
@@ -83,6 +96,9 @@ async def cohort_counts(
             func.count(case((served, literal(1)))),
             func.count(case((or_(exited_on.is_(None), exited_on > last), literal(1)))),
             func.count(case((and_(exited_on >= first, exited_on <= last), literal(1)))),
+            func.count(
+                case((and_(or_(exited_on.is_(None), exited_on > last), recent), literal(1)))
+            ),
         )
         .select_from(Assistance)
         .join(Case, Case.id == Assistance.case_id)
@@ -103,8 +119,9 @@ async def cohort_counts(
             assisted=int(assisted),
             remaining=int(remaining),
             cleared=int(cleared),
+            remaining_recent=int(recent_n),
         )
-        for p, pack, category, persons, assisted, remaining, cleared in (
+        for p, pack, category, persons, assisted, remaining, cleared, recent_n in (
             await session.execute(q)
         ).all()
     ]

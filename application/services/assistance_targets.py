@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from fractions import Fraction
 from typing import Literal
 
@@ -53,8 +53,14 @@ from application.services.supervision import (
     child_code,
     place_for,
 )
-from domain.policy.loader import PolicyPackError, UnknownPolicyPackError, load_pack
-from domain.policy.model import AssistanceStandard, PolicyPack
+from domain.calendar import add_months_clamped, local_date, start_of_day
+from domain.policy.loader import (
+    PolicyPackError,
+    UnknownPolicyPackError,
+    list_packs,
+    load_pack,
+)
+from domain.policy.model import AssistanceStandard, Duration, PolicyPack
 from store import assistance_targets_repo as repo, repos, supervision_repo
 from store.models import Jurisdiction
 
@@ -91,6 +97,12 @@ class TargetOut(BaseModel):
     cleared: int | None = None
     remaining: int | None = None
     met: bool | None
+    remaining_in_window: int | None = Field(
+        default=None,
+        description="clearance of zero-employment households (动态清零, a clock per person): "
+        "of remaining, those still inside their own window (the pack's "
+        "zero_employment_household_deadline from the start of their assistance)",
+    )
     state: TargetState | None = Field(
         default=None,
         description="met; not_met (the period is over and the target missed); not_due (the "
@@ -180,12 +192,14 @@ class Counts:
     assisted: int = 0
     remaining: int = 0
     cleared: int = 0
+    remaining_recent: int = 0
 
     def add(self, c: repo.CohortCounts | Counts) -> None:
         self.persons += c.persons
         self.assisted += c.assisted
         self.remaining += c.remaining
         self.cleared += c.cleared
+        self.remaining_recent += c.remaining_recent
 
 
 @dataclass
@@ -253,16 +267,18 @@ def _targets(acc: Acc, packs: dict[str, PolicyPack | None]) -> list[TargetOut]:
                 if population is None:
                     continue
                 c = _sum(acc, pack_id, population)
-                out.append(
-                    _target(
-                        pack_id,
-                        s,
-                        c,
-                        met=c.remaining == 0 if c.persons else None,
-                        cleared=c.cleared,
-                        remaining=c.remaining,
-                    )
+                t = _target(
+                    pack_id,
+                    s,
+                    c,
+                    met=c.remaining == 0 if c.persons else None,
+                    cleared=c.cleared,
+                    remaining=c.remaining,
                 )
+                if population and person_window(pack) is not None:
+                    # 动态清零 runs one clock per person: those inside it are not a miss.
+                    t.remaining_in_window = c.remaining_recent
+                out.append(t)
     return out
 
 
@@ -358,13 +374,46 @@ def _finish(acc: Acc, packs: dict[str, PolicyPack | None], columns: list[ExitRea
     row.targets = _targets(acc, packs)
 
 
-def target_state(met: bool | None, *, window_open: bool) -> TargetState | None:
-    """已达标 / 未达标 / 期限未到: a shortfall is a miss only once the period has ended."""
-    if met is None:
+def target_state(t: TargetOut, *, window_open: bool) -> TargetState | None:
+    """已达标 / 未达标 / 期限未到. A target with a clock per person (动态清零) is missed as
+    soon as someone remains past their own window, and not due while everyone remaining is
+    still inside it; any other target is missed only once the period has ended."""
+    if t.met is None:
         return None
-    if met:
+    if t.met:
         return "met"
+    if t.remaining_in_window is not None and t.remaining is not None:
+        return "not_due" if t.remaining_in_window >= t.remaining else "not_met"
+    # Zero-employment clearance's window per person; other targets: the period.
     return "not_due" if window_open else "not_met"
+
+
+def person_window(pack: PolicyPack) -> Duration | None:
+    """The clock each zero-employment household member's clearance runs on (the pack's
+    zero_employment_household_deadline), when it is in months or calendar days."""
+    clock = pack.clocks.zero_employment_household_deadline
+    if clock is None or clock.unit not in ("months", "calendar_days"):
+        return None
+    return clock
+
+
+def window_starts(today: date) -> dict[str, datetime]:
+    """Per packaged pack with a per-person clearance clock: the earliest start of an
+    assistance still inside its window on the Shanghai date ``today``."""
+    since: dict[str, datetime] = {}
+    for pack_id in list_packs():
+        pack = pack_or_none(pack_id)
+        window = person_window(pack) if pack else None
+        if window is None:
+            continue
+        # The first start day whose window ends on or after today: today minus the window.
+        first = (
+            add_months_clamped(today, -window.value)
+            if window.unit == "months"
+            else date.fromordinal(today.toordinal() - window.value)
+        )
+        since[pack_id] = start_of_day(first)
+    return since
 
 
 # --- the figures -----------------------------------------------------------------------------
@@ -386,7 +435,14 @@ async def targets(
     place = await place_for(session, actor, code)
     here = await pack_applying(session, place)
     cohort = await repo.cohort_counts(
-        session, place.path, first=span.first, last=span.last, start=span.start, end=span.end
+        session,
+        place.path,
+        first=span.first,
+        last=span.last,
+        start=span.start,
+        end=span.end,
+        # Measured on the period's last day, or today while it runs.
+        recent_since=window_starts(min(span.last, local_date(now))),
     )
     exits = await repo.exit_counts(session, place.path, first=span.first, last=span.last)
 
@@ -425,7 +481,7 @@ async def targets(
     for acc in (*ordered, total):
         _finish(acc, packs, columns)
         for t in acc.row.targets:
-            t.state = target_state(t.met, window_open=span.end > now)
+            t.state = target_state(t, window_open=span.end > now)
     return AssistanceTargetsOut(
         place=PlaceOut(code=place.code, name=place.name, level=place.level),
         period=span.out(),

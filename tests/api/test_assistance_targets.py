@@ -471,3 +471,28 @@ async def test_a_target_is_not_missed_before_its_period_ends(system: System) -> 
     assert target(a, WEIFANG, "assistance_rate")["state"] == "not_met"
     b = by_code(over)[region.codes["county_b"]]
     assert target(b, WEIFANG, "assistance_rate")["state"] == "met"
+
+
+async def test_zero_employment_clearance_runs_a_month_per_person(system: System) -> None:
+    """动态清零 has a clock per person (the pack's zero_employment_household_deadline, one
+    month): a member whose assistance started less than a month before the period's last day
+    is inside it (期限未到) even after the period; one past it is a miss."""
+    region = await system.make_region()
+    await set_pack(system, region, "city", WEIFANG)
+    today = local_date(datetime.now(UTC))
+    span = Span(today - timedelta(days=40), today - timedelta(days=1))
+    zero = "urban_zero_employment_household"
+    await person(system, region, "street_a1", started=span.end - 5 * DAY, category=zero)
+    h = region.headers["supervisor"]
+    a = by_code(await get(system, h, **span.params))[region.codes["county_a"]]
+    t = target(a, WEIFANG, "zero_employment_dynamic_clearance")
+    assert (t["remaining"], t["remaining_in_window"], t["met"]) == (1, 1, False)
+    assert t["state"] == "not_due"
+    # The yearly clearance has no clock per person: the period is over, it is missed.
+    assert target(a, WEIFANG, "annual_clearance")["state"] == "not_met"
+
+    # Another member, waiting since before the month: now the target is missed.
+    await person(system, region, "street_a2", started=span.start - 5 * DAY, category=zero)
+    a = by_code(await get(system, h, **span.params))[region.codes["county_a"]]
+    t = target(a, WEIFANG, "zero_employment_dynamic_clearance")
+    assert (t["remaining"], t["remaining_in_window"], t["state"]) == (2, 1, "not_met")
