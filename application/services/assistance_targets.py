@@ -29,7 +29,10 @@ row's people were identified. Each target is measured only on the people of its 
 ``met`` is null where no one is measured. ``state`` says what a supervisor may conclude:
 ``met``, ``not_met``, or ``not_due`` — a target measured over the period cannot be missed
 before the period ends (the people not yet assisted or not yet out may still be, within its
-window), so a shortfall while it runs is not a failure. No personal data appears in the
+window), so a shortfall while it runs is not a failure; the zero-employment clearance
+(动态清零) runs a clock per person instead (the pack's ``zero_employment_household_deadline``
+from the start of the assistance): missed once someone remains past theirs, not due while
+everyone remaining is inside it (``remaining_in_window``). No personal data appears in the
 response.
 """
 
