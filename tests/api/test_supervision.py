@@ -973,3 +973,23 @@ async def test_headline_on_time_rate_of_the_decisions_in_the_period(system: Syst
     assert len(listed["items"]) == 4
     flags = {c["case_id"]: c["on_time"] for c in listed["items"]}
     assert flags[on_time] is True and flags[refused] is True
+
+
+def test_the_headline_is_documented(system: System) -> None:
+    """Integrators read the headline's figures from the OpenAPI document."""
+    doc = system.http._transport.app.openapi()  # type: ignore[attr-defined]
+    op = doc["paths"]["/api/v1/supervision/headline"]["get"]
+    assert op["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/HeadlineOut"
+    }
+    fields = doc["components"]["schemas"]["HeadlineOut"]["properties"]
+    for name in ("overdue", "at_risk", "breaches", "identification", "stages", "open_cases"):
+        assert name in fields, name
+    assert "waits_on" in doc["components"]["schemas"]["StageOut"]["properties"]
+    assert {p["name"] for p in doc["paths"]["/api/v1/supervision/cases"]["get"]["parameters"]} >= {
+        "which",
+        "stage",
+        "jurisdiction",
+        "from",
+        "to",
+    }
