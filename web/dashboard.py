@@ -1032,6 +1032,7 @@ async def breach_list(
         "trail": await trail(session, actor, place),
         "form": form,
         "span": span,
+        "span_text": span_text(span.first, span.last) if span else "",
         "clock": clock or None,
         "clock_name": clock_name(clock) if clock else None,
         "event": event or None,
