@@ -237,3 +237,30 @@ def test_an_old_event_without_ends_at_shows_no_publicity_clock() -> None:
     )
     assert where.clock is None
     assert where.current is not None and where.current.kind == "publicity"
+
+
+def test_the_publicity_report_is_the_publicity_stage_waiting_on_the_office() -> None:
+    events = [
+        *history(date(2026, 12, 7), date(2026, 12, 11)),
+        TimelineFact("publicity_ended", at(date(2026, 12, 14), 0), {"stage": "publicity_report"}),
+    ]
+    report = OpenTaskFact(
+        "case-1.publicity_report.1",
+        "publicity_report",
+        at(date(2026, 12, 14), 0),
+        deadline_end(date(2026, 12, 15)),
+    )
+    where = case_position(
+        stages=STAGES,
+        stored_stage="publicity_report",
+        concluded=False,
+        events=events,
+        open_tasks=[report],
+        now=at(date(2026, 12, 14)),
+        calendar=CAL,
+    )
+    assert (where.stage, where.waiting_on) == ("publicity_report", "office")
+    assert where.clock is not None and where.clock.task_id == report.id
+    assert where.clock.working_days_left == 1
+    assert where.current is not None and where.current.kind == "publicity"
+    assert [s.state for s in where.steps] == ["done", "done", "done", "current", "next"]
