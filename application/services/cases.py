@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -32,12 +33,21 @@ from application.errors import Problem, not_found
 from application.schemas.cases import ObjectionIn, WithdrawIn
 from application.services.applications import invalid_id_number
 from domain.calendar import SHANGHAI, deadline_end, local_date, start_of_day
+from domain.case_clock import (
+    CasePosition,
+    OpenTaskFact,
+    ProcedureStage,
+    TimelineFact,
+    case_position,
+)
 from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
 from domain.labels import label
 from domain.sla import state_at
 from store import cases_repo, repos, tasks_repo
 from store.audit import record_audit
-from store.models import Case, Notice, Task
+from store.calendar_repo import effective_calendar
+from store.models import Case, CaseEvent, Notice, Task
+from store.packs import pinned_pack
 from store.settings import Settings
 from workflows.contracts import ObjectionRequest, WithdrawRequest
 from workflows.identification import IdentificationWorkflow
@@ -258,6 +268,34 @@ def identification_overdue(case: Case, now: datetime) -> bool:
     end = identification_deadline_at(case)
     undecided = case.closed_at is None and case.identified_at is None
     return end is not None and undecided and now >= end
+
+
+async def position(
+    session: AsyncSession,
+    case: Case,
+    now: datetime,
+    *,
+    events: Sequence[CaseEvent] | None = None,
+    tasks: Sequence[Task] | None = None,
+) -> CasePosition:
+    """Where the case is now: its current stage, what it waits on and that stage's clock, and
+    the pinned pack's procedure as a stage map (:func:`domain.case_clock.case_position`).
+    ``events`` and ``tasks`` (the open ones) may be passed by a caller that loaded them."""
+    pack = await pinned_pack(session, case)
+    stages = pack.procedure.stages if pack.procedure else []
+    if events is None:
+        events = await repos.case_events(session, case.id)
+    if tasks is None:
+        tasks = await cases_repo.open_tasks(session, case.id)
+    return case_position(
+        stages=[ProcedureStage(s.kind, s.name, s.name_en, s.role) for s in stages],
+        stored_stage=case.stage,
+        concluded=case.closed_at is not None or case.identified_at is not None,
+        events=[TimelineFact(e.kind, e.at, e.after or {}) for e in events],
+        open_tasks=[OpenTaskFact(t.id, t.kind, t.created_at, t.due_at) for t in tasks],
+        now=now,
+        calendar=await effective_calendar(session),
+    )
 
 
 def notice_path(case: Case, notice: Notice) -> str:
