@@ -88,6 +88,9 @@ WORDING: dict[str, tuple[str, str]] = {
     "unemployment.registered": ("已办理失业登记", "registered as unemployed"),
     "unemployment.registered_on": ("失业登记日期", "date of unemployment registration"),
     "unemployment.unemployed_since": ("失业时间", "unemployed since"),
+    # The unit stands beside the input (UNITS); the titles carry it in brackets.
+    "economic.stable_monthly_income": ("月收入", "monthly income"),
+    "household.annual_income_per_capita": ("家庭年人均收入", "household income per head"),
 }
 
 # Units of the number questions (Chinese, English).

@@ -246,9 +246,11 @@ def _question_views(pack: PolicyPack, category: str) -> list[tuple[str, list[Que
     }
     groups: dict[str, list[QuestionView]] = {}
     for q in _questions(pack, category):
-        label = q.label_en if en else q.label_zh
-        if q.path == "residence.hukou_local":
-            label += f"（{pack.region}）" if not en else f" ({pack.region})"
+        # The domain's English is lower-case, for integrators; a label starts capitalised.
+        label = q.label_en[:1].upper() + q.label_en[1:] if en else q.label_zh
+        if q.path == "residence.hukou_local" and not en:
+            # Where "here" is (the pack names its region in Chinese only).
+            label += f"（{pack.region}）"
         groups.setdefault(q.group, []).append(
             QuestionView(
                 q=q,
