@@ -26,6 +26,7 @@ from domain.policy.model import PolicyPack
 
 __all__ = [
     "DERIVED_FROM",
+    "FOLLOWS",
     "NOT_ASKED",
     "AnswerProblem",
     "Question",
@@ -80,6 +81,13 @@ ASKED_WITH: dict[str, tuple[str, ...]] = {
     "unemployment.registered": ("unemployment.registered_on",),
 }
 
+# Questions that only matter after a "yes" to another (asked all the same: a form without
+# JavaScript shows every question; the form says when to answer them).
+FOLLOWS: dict[str, str] = {
+    "unemployment.registered_on": "unemployment.registered",
+    "economic.stable_monthly_income": "economic.has_stable_income",
+}
+
 # Question wording where the catalogue's title is a description rather than a question
 # (the English titles of the models are written for integrators).
 WORDING: dict[str, tuple[str, str]] = {
@@ -118,6 +126,8 @@ class Question:
     choices: tuple[str, ...] = ()
     unit_zh: str = ""
     unit_en: str = ""
+    # The yes/no question whose "yes" this one follows (FOLLOWS), when it is asked too.
+    follows: str | None = None
 
 
 def _stated_sources(path: str) -> list[str]:
@@ -185,6 +195,7 @@ def application_questions(pack: PolicyPack, category: str | None = None) -> list
                 choices=spec.choices,
                 unit_zh=unit_zh,
                 unit_en=unit_en,
+                follows=FOLLOWS[path] if FOLLOWS.get(path) in rules else None,
             )
         )
     return out

@@ -225,6 +225,8 @@ class QuestionView:
     label: str
     unit: str
     choices: list[tuple[str, str]]
+    # "Answer if … is yes": the words of the question this one follows.
+    hint: str = ""
 
 
 def _questions(pack: PolicyPack, category: str) -> list[Question]:
@@ -232,6 +234,15 @@ def _questions(pack: PolicyPack, category: str) -> list[Question]:
     ones), minus those the basic fields ask."""
     known = category if pack.category(category) is not None else None
     return [q for q in application_questions(pack, known) if q.path not in ASKED_ABOVE]
+
+
+def _label(q: Question, pack: PolicyPack, en: bool) -> str:
+    # The domain's English is lower-case, for integrators; a label starts capitalised.
+    label = q.label_en[:1].upper() + q.label_en[1:] if en else q.label_zh
+    if q.path == "residence.hukou_local" and not en:
+        # Where "here" is (the pack names its region in Chinese only).
+        label += f"（{pack.region}）"
+    return label
 
 
 def _question_views(pack: PolicyPack, category: str) -> list[tuple[str, list[QuestionView]]]:
@@ -245,18 +256,20 @@ def _question_views(pack: PolicyPack, category: str) -> list[tuple[str, list[Que
         % {"name": (chosen.name_en if en else chosen.name) if chosen else ""},
     }
     groups: dict[str, list[QuestionView]] = {}
-    for q in _questions(pack, category):
-        # The domain's English is lower-case, for integrators; a label starts capitalised.
-        label = q.label_en[:1].upper() + q.label_en[1:] if en else q.label_zh
-        if q.path == "residence.hukou_local" and not en:
-            # Where "here" is (the pack names its region in Chinese only).
-            label += f"（{pack.region}）"
+    asked = _questions(pack, category)
+    words = {q.path: _label(q, pack, en) for q in asked}
+    for q in asked:
         groups.setdefault(q.group, []).append(
             QuestionView(
                 q=q,
                 name=ANSWER_PREFIX + q.path,
                 id="fact-" + q.path.replace(".", "-"),
-                label=label,
+                label=words[q.path],
+                hint=(
+                    _("“%(question)s”选“是”时填写") % {"question": words[q.follows]}
+                    if q.follows in words
+                    else ""
+                ),
                 unit=q.unit_en if en else q.unit_zh,
                 choices=[
                     (c, CHOICE_NAMES[c][1 if en else 0] if c in CHOICE_NAMES else c)

@@ -56,6 +56,9 @@ class QuestionOut(BaseModel):
     choices: list[ChoiceOut] = Field(default_factory=list, description="For enum questions")
     unit_zh: str = ""
     unit_en: str = ""
+    follows: str | None = Field(
+        None, description="The yes/no question (path) whose yes this one follows, if asked"
+    )
 
 
 class CategoryOut(BaseModel):

@@ -142,6 +142,7 @@ async def application_questions(
                 ],
                 unit_zh=q.unit_zh,
                 unit_en=q.unit_en,
+                follows=q.follows,
             )
             for q in found.questions
         ],

@@ -37,7 +37,10 @@ async def test_the_questions_of_a_place_and_category(system: System) -> None:
         "choices": [],
         "unit_zh": "",
         "unit_en": "",
+        "follows": None,
     }
+    registered_on = next(q for q in body["questions"] if q["path"].endswith("registered_on"))
+    assert registered_on["follows"] == "unemployment.registered"
 
     older = (
         await system.http.get(

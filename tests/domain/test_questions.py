@@ -124,6 +124,10 @@ def test_jilin_older_unemployed_asks_urban_and_the_unemployment_date() -> None:
     assert "unemployment.unemployed_since" in older
     # Age and sex come from the ID number, the minimum wage from the office.
     assert not {"person.sex", "person.birth_date", "economic.local_minimum_wage"} & set(older)
+    # The registration date and the monthly income follow a yes to their question.
+    assert older["unemployment.registered_on"].follows == "unemployment.registered"
+    assert older["economic.stable_monthly_income"].follows == "economic.has_stable_income"
+    assert older["unemployment.registered"].follows is None
     disabled = {q.path for q in application_questions(pack, "disabled")}
     assert "person.disability_certificate" in disabled
     assert "person.disability_certificate" not in older

@@ -62,6 +62,12 @@ async def test_the_form_asks_the_packs_common_questions_and_the_categorys_own(
         "unemployment.registered",
     ]
     assert "户籍在本地（吉林省）" in page and "已办理失业登记" in page and "基本条件" in page
+    assert re.search(
+        r'aria-describedby="hint-fact-unemployment-registered_on"[^>]*>.*?'
+        r'id="hint-fact-unemployment-registered_on">“已办理失业登记”选“是”时填写<',
+        page,
+        re.S,
+    )
     # No category yet: nothing of a category, and a word that more will come.
     assert "residence.urban" not in common and 'data-testid="choose-category-hint"' in page
     # What the ID number tells and what the office holds are never asked.
