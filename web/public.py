@@ -7,7 +7,11 @@ policy pack applying there decides the categories (申报类别) and materials (
 offers. The form has the fields of the seeds' application forms (新余市就业困难人员认定申请表:
 姓名 ... 户籍地址, 联系电话, 申报类别, 所提供资料, 就业创业意愿 with its six choices); the ID
 number is checked as it is typed (htmx, ``/apply/check-id``) and again on submit, so the form
-works without JavaScript. A submitted application leads to a receipt (回执) with
+works without JavaScript. Below the category come the questions the place's pack needs for it
+(:func:`domain.questions.application_questions`: 户籍, 劳动能力, 就业意愿, 失业登记, work and
+income, the category's own facts), typed inputs named ``fact.<path>``; choosing another
+category swaps them (htmx, ``/apply/questions``) or, without JavaScript, its button posts the
+form back with everything kept (``refresh``). A submitted application leads to a receipt (回执) with
 the case number, printable.
 
 A visitor has no session, so the CSRF token is bound to a random cookie of this form instead
