@@ -43,7 +43,13 @@ class CaseActivities:
                     return
                 case = await _case(session, inp.case_id)
                 before = {"status": case.status, "stage": case.stage}
+                newly_identified = inp.identified and case.identified_at is None
                 _apply(case, inp)
+                if newly_identified:
+                    # The notice of identification is written with the decision it tells, in
+                    # the same transaction, so an identified case always has one; no workflow
+                    # change (the update_case input already carries the decision).
+                    session.add(await _identification_notice(session, case, inp))
                 session.add(
                     CaseEvent(
                         case_id=inp.case_id,
@@ -155,6 +161,43 @@ class CaseActivities:
                     )
         except IntegrityError:
             return
+
+
+async def _identification_notice(session: AsyncSession, case: Case, inp: CaseUpdateInput) -> Notice:
+    """The notice of identification (就业困难人员认定结果告知书): the category, the identifying
+    office and the clauses the decision applies (the category's and the identifying stage's),
+    as they stood when it was made; its rights are read from the case's pinned pack when it is
+    printed (application/services/cases.py)."""
+    pack = await pinned_pack(session, case)
+    category = next((c for c in pack.categories if c.code == case.category_code), None)
+    stages = pack.procedure.stages if pack.procedure else []
+    deciding = next((s for s in reversed(stages) if s.kind in IDENTIFYING_STAGES), None)
+    basis = [
+        x
+        for x in (
+            category.source if category is not None else None,
+            deciding.source if deciding is not None else pack.identification.source,
+        )
+        if x
+    ]
+    return Notice(
+        notice_key=f"{case.id}/identification",
+        case_id=case.id,
+        kind="identification",
+        title="就业困难人员认定结果告知书",
+        body={
+            "category": case.category_code or "",
+            "category_name": category.name if category is not None else "",
+            "basis": "；".join(dict.fromkeys(basis)),
+            "stage": deciding.name if deciding is not None else "",
+            "agency": inp.identifying_agency or "",
+        },
+        issued_at=inp.at,
+    )
+
+
+# The stages whose decision identifies (workflows/identification.py _run_stage).
+IDENTIFYING_STAGES = ("review", "immediate_conclusion")
 
 
 async def _case(session: AsyncSession, case_id: str) -> Case:

@@ -38,6 +38,7 @@ from domain.sla import state_at
 from store import cases_repo, repos, tasks_repo
 from store.audit import record_audit
 from store.models import Case, Notice, Task
+from store.packs import pinned_pack
 from store.settings import Settings
 from workflows.contracts import ObjectionRequest, WithdrawRequest
 from workflows.identification import IdentificationWorkflow
@@ -273,6 +274,7 @@ NOTICE_FILE_NAMES = {
     "refusal": "不予认定告知书",
     "not_accepted": "不予受理告知书",
     "exit": "退出告知书",
+    "identification": "认定结果告知书",
 }
 # The closing paragraph of each kind of notice.
 NOTICE_CONCLUSIONS = {
@@ -402,7 +404,51 @@ async def notice_context(session: AsyncSession, case: Case, notice: Notice) -> d
         "conclusion": NOTICE_CONCLUSIONS.get(notice.kind, ""),
         "agency": await _agency(session, case, body),
         "issued_on": chinese_date(notice.issued_at.astimezone(SHANGHAI).date()),
+        "category_name": _text(body.get("category_name")),
+        "rights": await _rights(session, case) if notice.kind == "identification" else None,
     }
+
+
+@dataclass(frozen=True)
+class _Sourced:
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
+class _Rights:
+    """What a notice of identification tells the person, in the pack's words with their
+    clauses: the assistance they are owed (援助标准) and when the status ends (退出情形)."""
+
+    assistance: list[_Sourced]
+    exits: list[_Sourced]
+
+
+# The standards that are services a person receives; coverage rates and clearances are the
+# offices' targets, not the person's rights.
+_PERSONAL_STANDARDS = ("service_package", "personalised_plan", "placement")
+
+
+def _owed_to_the_person(kind: str, applies_to: str | None) -> bool:
+    """A service standard an identified person may receive: one for everyone, or for those in
+    a situation (applies_to "…的", e.g. 具有市场就业能力的); not one for another target group
+    (零就业家庭, low_income_graduate …), which the person was not identified as."""
+    if kind not in _PERSONAL_STANDARDS:
+        return False
+    return applies_to is None or applies_to.endswith("的")
+
+
+async def _rights(session: AsyncSession, case: Case) -> _Rights:
+    # The case's pinned pack: the rules it was identified under, whatever a newer pack says.
+    pack = await pinned_pack(session, case)
+    return _Rights(
+        assistance=[
+            _Sourced((f"{s.applies_to}：" if s.applies_to else "") + s.name, _text(s.source))
+            for s in pack.assistance_standards
+            if _owed_to_the_person(s.kind, s.applies_to)
+        ],
+        exits=[_Sourced(e.name, _text(e.source)) for e in pack.exit_reasons],
+    )
 
 
 async def render_notice(session: AsyncSession, case: Case, notice: Notice) -> str:
