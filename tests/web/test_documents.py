@@ -7,6 +7,7 @@ documents inside a translated toolbar; 404 outside the officer's jurisdiction.""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -327,7 +328,8 @@ async def test_publicity_list_masks_ids_and_shows_the_period(system: System) -> 
     assert id_number not in page  # a list never shows a full ID number
     assert "大龄失业人员" in row
     today = datetime.now(UTC).astimezone(SHANGHAI).date()
-    first, last = row.split('class="period">')[1].split("</td>")[0].split("至")
+    cell = row.split('class="period">')[1].split("</td>")[0]
+    first, last = re.sub(r"<[^>]+>", "", cell).split("至")
     assert first == f"{today.year}年{today.month}月{today.day}日"
     async with system.sessions()() as session:
         [event] = [e for e in await repos.case_events(session, case_id) if e.kind == "publicity"]
