@@ -15,6 +15,7 @@ from domain.calendar import local_date
 from domain.eligibility import assess
 from domain.facts import ApplicantFacts, DataFinding
 from store.models import Case, CaseEvent, Notice
+from store.notices import identification_notice
 from store.packs import pinned_pack
 from workflows.contracts import (
     AssessInput,
@@ -49,7 +50,11 @@ class CaseActivities:
                     # The notice of identification is written with the decision it tells, in
                     # the same transaction, so an identified case always has one; no workflow
                     # change (the update_case input already carries the decision).
-                    session.add(await _identification_notice(session, case, inp))
+                    session.add(
+                        await identification_notice(
+                            session, case, agency=inp.identifying_agency, at=inp.at
+                        )
+                    )
                 session.add(
                     CaseEvent(
                         case_id=inp.case_id,
@@ -161,43 +166,6 @@ class CaseActivities:
                     )
         except IntegrityError:
             return
-
-
-async def _identification_notice(session: AsyncSession, case: Case, inp: CaseUpdateInput) -> Notice:
-    """The notice of identification (就业困难人员认定结果告知书): the category, the identifying
-    office and the clauses the decision applies (the category's and the identifying stage's),
-    as they stood when it was made; its rights are read from the case's pinned pack when it is
-    printed (application/services/cases.py)."""
-    pack = await pinned_pack(session, case)
-    category = next((c for c in pack.categories if c.code == case.category_code), None)
-    stages = pack.procedure.stages if pack.procedure else []
-    deciding = next((s for s in reversed(stages) if s.kind in IDENTIFYING_STAGES), None)
-    basis = [
-        x
-        for x in (
-            category.source if category is not None else None,
-            deciding.source if deciding is not None else pack.identification.source,
-        )
-        if x
-    ]
-    return Notice(
-        notice_key=f"{case.id}/identification",
-        case_id=case.id,
-        kind="identification",
-        title="就业困难人员认定结果告知书",
-        body={
-            "category": case.category_code or "",
-            "category_name": category.name if category is not None else "",
-            "basis": "；".join(dict.fromkeys(basis)),
-            "stage": deciding.name if deciding is not None else "",
-            "agency": inp.identifying_agency or "",
-        },
-        issued_at=inp.at,
-    )
-
-
-# The stages whose decision identifies (workflows/identification.py _run_stage).
-IDENTIFYING_STAGES = ("review", "immediate_conclusion")
 
 
 async def _case(session: AsyncSession, case_id: str) -> Case:

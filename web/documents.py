@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.errors import Problem
@@ -30,7 +31,7 @@ from store import cases_repo, repos, tasks_repo
 from store.models import Case, Task
 from store.packs import pinned_pack
 from web import case_view, public_view as web_public
-from web.common import PageActor, render
+from web.common import PageActor, check_csrf, render
 from web.i18n import gettext as _
 from workflows.rules import resolve_level
 
@@ -342,4 +343,20 @@ async def publicity_list(
             today=local_date(now),
             chinese_date=case_service.chinese_date,
         )
+    )
+
+
+@router.post("/documents/cases/{case_id}/identification-notice")
+async def issue_identification_notice(
+    request: Request, session: SessionDep, actor: PageActor, case_id: CaseId
+) -> Response:
+    """Issue the notice of identification of a case identified before such notices were
+    written with the identification (older stored cases), then show it for printing."""
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
+    notice = await case_service.issue_identification_notice(
+        session, actor, case_id, datetime.now(UTC)
+    )
+    return RedirectResponse(
+        f"/documents/cases/{quote(case_id, safe='')}/notices/{notice.id}", status_code=303
     )

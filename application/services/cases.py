@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -35,7 +36,7 @@ from domain.calendar import SHANGHAI, deadline_end, local_date, start_of_day
 from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
 from domain.labels import label
 from domain.sla import state_at
-from store import cases_repo, repos, tasks_repo
+from store import cases_repo, notices as notices_repo, repos, tasks_repo
 from store.audit import record_audit
 from store.models import Case, Notice, Task
 from store.packs import pinned_pack
@@ -449,6 +450,47 @@ async def _rights(session: AsyncSession, case: Case) -> _Rights:
         ],
         exits=[_Sourced(e.name, _text(e.source)) for e in pack.exit_reasons],
     )
+
+
+async def issue_identification_notice(
+    session: AsyncSession, actor: Actor, case_id: str, now: datetime
+) -> Notice:
+    """The notice of identification of an identified case: the one written with the
+    identification (activities/cases.py), or, for a case identified before such notices were
+    written, issued now, once (a second request, even a concurrent one, gets the same notice).
+    409 ``case-not-identified`` for a case that has not been identified."""
+    case = await case_for(session, actor, case_id)
+    existing = await notices_repo.identification_notice_of(session, case.id)
+    if existing is not None:
+        return existing
+    if case.identified_at is None:
+        raise Problem(
+            409,
+            "case-not-identified",
+            "Case not identified",
+            f"case {case.id} has not been identified: there is no result to notify",
+        )
+    notice = await notices_repo.identification_notice(
+        session, case, agency=case.identifying_agency, at=now
+    )
+    try:
+        async with session.begin_nested():
+            session.add(notice)
+    except IntegrityError:
+        # Issued by a concurrent request in the meantime: that one is the notice.
+        found = await notices_repo.identification_notice_of(session, case.id)
+        assert found is not None
+        return found
+    record_audit(
+        session,
+        actor_id=actor.id,
+        action="issue_notice",
+        object_type="notice",
+        object_id=str(notice.id),
+        detail={"case_id": case.id, "kind": notice.kind},
+        now=now,
+    )
+    return notice
 
 
 async def render_notice(session: AsyncSession, case: Case, notice: Notice) -> str:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from domain.calendar import SHANGHAI
 from domain.ids import mask_id_number
@@ -375,4 +375,68 @@ async def test_publicity_list_says_where_an_objection_goes(system: System) -> No
     assert f'data-case="{case_id}"' in page
     assert "报清新区处理（依据清新区人社局实施方案(2024) 三(二)" in page
     assert "公示期为5个工作日" in page
+    await web.aclose()
+
+
+def form_csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+async def test_a_case_identified_before_notices_of_identification_gets_one(
+    system: System,
+) -> None:
+    """Stored data of older versions: an identified case without a notice of identification
+    (its notice row removed here to stand for it) offers to issue one, once."""
+    case_id, _id = await submit(system, "weifang-2023", "旧案认定人")
+    await complete(
+        system,
+        "wf_reviewer",
+        case_id,
+        "immediate_conclusion",
+        "approve",
+        fields={"category": "older_unemployed"},
+    )
+    [old] = await notices_of(system, case_id)
+    async with system.sessions()() as session, session.begin():
+        await session.execute(delete(Notice).where(Notice.id == old.id))
+    web = await login(system, "wf_reviewer")
+    page = (await web.get(f"/cases/{case_id}")).text
+    assert "尚未向申请人送达告知书" in page and 'data-testid="issue-identification-notice"' in page
+    url = f"/documents/cases/{case_id}/identification-notice"
+    r = await web.post(url, data={"csrf": form_csrf(page)})
+    assert r.status_code == 303, r.text
+    [notice] = await notices_of(system, case_id)
+    assert r.headers["location"] == f"/documents/cases/{case_id}/notices/{notice.id}"
+    assert notice.kind == "identification" and notice.body["agency"].endswith("潍城区")
+    printed = (await web.get(r.headers["location"])).text
+    assert "认定为就业困难人员（认定类别：女性四十周岁、男性五十周岁以上的人员）" in printed
+    # Once: a second request shows the same notice; the case page no longer offers it.
+    again = await web.post(url, data={"csrf": form_csrf(page)})
+    assert again.headers["location"] == r.headers["location"]
+    assert len(await notices_of(system, case_id)) == 1
+    page = (await web.get(f"/cases/{case_id}")).text
+    assert 'data-testid="issue-identification-notice"' not in page
+    assert "尚未向申请人送达告知书" not in page
+    # No CSRF token: refused; another region's officer: 404.
+    assert (await web.post(url, data={})).status_code == 403
+    other = await login(system, "jl_officer")
+    other_page = (await other.get("/cases")).text
+    assert (await other.post(url, data={"csrf": form_csrf(other_page)})).status_code == 404
+    await web.aclose()
+    await other.aclose()
+
+
+async def test_a_case_not_identified_has_no_notice_of_identification_to_issue(
+    system: System,
+) -> None:
+    case_id, _id = await submit(system, "weifang-2023", "未认定人")
+    web = await login(system, "wf_reviewer")
+    page = (await web.get(f"/cases/{case_id}")).text
+    assert 'data-testid="issue-identification-notice"' not in page
+    r = await web.post(
+        f"/documents/cases/{case_id}/identification-notice", data={"csrf": form_csrf(page)}
+    )
+    assert r.status_code == 409 and "案件尚未认定，不能出具认定结果告知书" in r.text
     await web.aclose()
