@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, select
 from domain.calendar import SHANGHAI
 from domain.ids import mask_id_number
 from store import repos
-from store.models import AuditEntry, Case, Notice, User
+from store.models import AuditEntry, Case, Notice, Task, User
 from tests.factories import application
 from tests.system import System, web_login
 from worker.demo import DEMO_PASSWORD
@@ -440,3 +440,78 @@ async def test_a_case_not_identified_has_no_notice_of_identification_to_issue(
     )
     assert r.status_code == 409 and "案件尚未认定，不能出具认定结果告知书" in r.text
     await web.aclose()
+
+
+async def test_application_form_fills_every_office_from_the_decisions(system: System) -> None:
+    """The 认定表 of a Jilin case decided at both levels: the street's box holds the initial
+    review and, after the publicity, its report (jilin 二(二): 公示无异议，签署初步意见); the
+    county's box the identification with its office, officer, date and clauses. The decisions
+    are stored as the workflow's activities store them (completed task rows)."""
+    case_id, _id = await submit(system, "jilin-2022", "两级意见人")
+    officer = await user_id(system, "jl_officer")
+    reviewer = await user_id(system, "jl_reviewer")
+    on = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 2026-03-02 09:00 in Beijing
+    decisions = [
+        ("initial_review", "approve", {}, "情况属实", officer, on),
+        ("publicity_report", "report", {}, "", officer, on + timedelta(days=4)),
+        (
+            "review",
+            "approve",
+            {"category": "older_unemployed"},
+            "",
+            reviewer,
+            on + timedelta(days=5, hours=16),  # 2026-03-08 01:00 in Beijing: the next day
+        ),
+    ]
+    async with system.sessions()() as session, session.begin():
+        case = await session.get(Case, case_id)
+        assert case is not None
+        for n, (kind, outcome, fields, comment, by, at) in enumerate(decisions):
+            session.add(
+                Task(
+                    id=f"{case.workflow_id}.{kind}.test{n}",
+                    case_id=case_id,
+                    workflow_id=case.workflow_id,
+                    kind=kind,
+                    state="completed",
+                    candidate_role="grassroots_officer",
+                    jurisdiction_code=case.jurisdiction_code,
+                    jurisdiction_path=case.jurisdiction_path,
+                    policy_pack_id=case.policy_pack_id,
+                    applicant_name=case.applicant_name,
+                    id_last4=case.id_last4,
+                    created_at=at,
+                    at_risk_at=at,
+                    due_at=at,
+                    deadline_at=at,
+                    payload={},
+                    outcome={"outcome": outcome, "fields": fields, "comment": comment},
+                    completed_by=by,
+                    completed_at=at,
+                    version=2,
+                )
+            )
+        case.category_code = "older_unemployed"
+        case.identified_at = decisions[-1][-1]
+        case.identifying_agency = "220102 南关区"
+    web = await login(system, "jl_officer")
+    page = (await web.get(f"/documents/cases/{case_id}/application")).text
+    street, county = (b.split("</td>")[0] for b in page.split('data-testid="opinion"')[1:])
+    assert "初审通过。备注：情况属实" in street
+    assert "经公示无异议，签署初步意见并上报。" in street
+    assert "2026年3月6日" in street  # the last decision in the box signs it
+    assert "依据吉人社发〔2022〕10号 二(二)" in street
+    reviewer_name = await display_name(system, "jl_reviewer")
+    assert "经审核，符合就业困难人员认定条件，予以认定。认定类别：大龄失业人员。" in county
+    assert f"认定机构：南关区　经办人：{reviewer_name}" in county
+    assert "2026年3月8日" in county  # Beijing's date, not UTC's 3月7日
+    assert "依据吉人社发〔2022〕10号 二(三)" in county
+    assert "认定类别依据吉人社发〔2022〕10号 一(一)2" in county
+    await web.aclose()
+
+
+async def user_id(system: System, username: str) -> int:
+    async with system.sessions()() as session:
+        uid = await session.scalar(select(User.id).where(User.username == username))
+    assert uid is not None
+    return int(uid)
