@@ -1,12 +1,16 @@
 """Printable documents with print CSS (``web/static/print.css``: A4, the site's header and the
-toolbar not printed): the application form (认定表) as filled, the notice of non-identification
-(不予认定就业困难人员告知书) and the one-time notice of missing materials (一次性告知书).
+toolbar not printed): the application form (认定表) as filled, with each office's opinion from
+its recorded decisions; the notices served on the applicant (the notice of identification
+认定结果告知书, the notice of non-identification 不予认定就业困难人员告知书, the one-time notice
+of missing materials 一次性告知书); and the publicity list (公示名单) of a place and period.
 
-For logged-in staff whose jurisdiction holds the case (:func:`application.services.cases.
-case_for`; anything else is 404 like a missing case). The application form shows the full ID
-number, so every view of it is audited as a full view of the case; a notice shows the masked
-number and is audited like the API's download of it. The documents are official and always in
-Chinese; the toolbar around them (print button, back link) follows the page's language.
+For logged-in staff whose jurisdiction holds the case or the place (:func:`application.
+services.cases.case_for`, :func:`application.services.supervision.place_for`; anything else is
+404 like a missing one). The application form shows the full ID number, so every view of it is
+audited as a full view of the case; a notice and the publicity list show masked numbers and
+are audited as a download and a list view. The documents are official and always in Chinese;
+the toolbar and the picker around them follow the page's language. Every document cites the
+clause of the rule it applies.
 """
 
 from __future__ import annotations
@@ -57,7 +61,9 @@ OPINION_WORDS = {
     ("initial_review", "refuse"): "初审不通过。",
     ("home_visit", "confirmed"): "经入户核实，情况属实。",
     ("home_visit", "not_confirmed"): "经入户核实，情况不符。",
-    ("publicity_report", "report"): "经公示无异议，签署初步意见并上报。",
+    # Reported once every objection of the publicity is handled (workflows/identification.py):
+    # an objection dismissed still leaves "无异议" untrue, so the box says the period ran out.
+    ("publicity_report", "report"): "公示期满，签署初步意见并上报。",
     ("review", "approve"): "经审核，符合就业困难人员认定条件，予以认定。",
     ("review", "refuse"): "经审核，不符合就业困难人员认定条件，不予认定。",
     ("immediate_conclusion", "approve"): "经审核，符合就业困难人员认定条件，予以认定。",

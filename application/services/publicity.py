@@ -22,6 +22,7 @@ from application.services.supervision import Period
 from domain.calendar import local_date
 from domain.ids import mask_id_number
 from domain.policy.model import PolicyPack, Stage
+from domain.vocabulary import PlaceRef
 from store import cases_repo, repos
 from store.audit import record_audit
 from store.models import Case, CaseEvent, Jurisdiction
@@ -125,6 +126,7 @@ async def publicity_list(
     for case, event in found[:MAX_ROWS]:
         latest[case.id] = (case, event)
     groups: dict[tuple[str, str], PublicityGroup] = {}
+    places: dict[str, tuple[Jurisdiction, list[PlaceRef]] | None] = {}
     for case, event in latest.values():
         if case.status in _LEFT:
             continue
@@ -137,10 +139,17 @@ async def publicity_list(
         stage = _publicity_stage(pack)
         if stage is None:
             continue
-        case_place = await repos.get_jurisdiction(session, case.jurisdiction_code)
-        if case_place is None:
+        if case.jurisdiction_code not in places:  # a list's cases share a few places
+            found_place = await repos.get_jurisdiction(session, case.jurisdiction_code)
+            places[case.jurisdiction_code] = (
+                (found_place, await repos.place_chain(session, found_place))
+                if found_place is not None
+                else None
+            )
+        known = places[case.jurisdiction_code]
+        if known is None:
             continue
-        chain = await repos.place_chain(session, case_place)
+        case_place, chain = known
         office = resolve_level(chain, stage.level)
         key = (office.code, pack.id)
         group = groups.get(key)

@@ -498,7 +498,7 @@ async def test_application_form_fills_every_office_from_the_decisions(system: Sy
     page = (await web.get(f"/documents/cases/{case_id}/application")).text
     street, county = (b.split("</td>")[0] for b in page.split('data-testid="opinion"')[1:])
     assert "初审通过。备注：情况属实" in street
-    assert "经公示无异议，签署初步意见并上报。" in street
+    assert "公示期满，签署初步意见并上报。" in street
     assert "2026年3月6日" in street  # the last decision in the box signs it
     assert "依据吉人社发〔2022〕10号 二(二)" in street
     reviewer_name = await display_name(system, "jl_reviewer")
