@@ -44,7 +44,7 @@ from domain.calendar import local_date
 from domain.labels import label
 from store import repos
 from store.models import Jurisdiction
-from web import i18n
+from web import dates, i18n
 from web.common import SupervisorPage, render
 from web.i18n import gettext as _
 
@@ -250,15 +250,14 @@ def read_period(
 
 
 def span_text(first: date, last: date) -> str:
-    """A period in words, in the reader's language: 2026年12月1日至12月6日 (the year once when
-    both days share it), 1 Dec 2026 – 6 Dec 2026."""
+    """A period in words, in the reader's language, by the pages' one date formatter
+    (:mod:`web.dates`): 2026年12月1日至12月6日 (the year once when both days share it),
+    1 December 2026 – 6 December 2026."""
+    if first == last:
+        return dates.day_words(first, year=True)
     if i18n.current_locale() == "en":
-        return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
-    head = f"{first.year}年{first.month}月{first.day}日"
-    tail = f"{last.month}月{last.day}日"
-    if last.year != first.year:
-        tail = f"{last.year}年{tail}"
-    return head if first == last else f"{head}至{tail}"
+        return f"{dates.day_words(first, year=True)} – {dates.day_words(last, year=True)}"
+    return f"{dates.day_words(first, year=True)}至{dates.day_words(last, first.year != last.year)}"
 
 
 @dataclass(frozen=True)

@@ -690,7 +690,7 @@ async def test_empty_sections_collapse_and_the_period_is_stated(system: System) 
     # In English the period reads in English.
     async with client(system, region, "supervisor") as web:
         en = await web.get("/dashboard", params={"lang": "en"})
-    assert f"Last 30 days {first.day} {first:%b %Y} – {today.day} {today:%b %Y}" in en.text
+    assert f"Last 30 days {first.day} {first:%B %Y} – {today.day} {today:%B %Y}" in en.text
     assert "No open tasks, no breaches in the period" in en.text
 
 
