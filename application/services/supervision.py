@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.actor import Actor
 from application.errors import Problem, not_found
+from application.services import cases as cases_service
 from domain.calendar import deadline_end, local_date, start_of_day
 from domain.labels import CASE_STATUSES, STAGES, TASK_KINDS, label
 from domain.vocabulary import Role
@@ -334,6 +335,20 @@ class HeadlineOut(BaseModel):
     stages: list[StageOut]
 
 
+class CaseClockOut(BaseModel):
+    """The current stage's clock of a case (:class:`domain.case_clock.CaseClock`): what it
+    waits on, from ``start`` to ``last_day`` (Shanghai dates, inclusive), the working days
+    left (negative: late) and whether it is overdue."""
+
+    kind: str
+    waiting_on: str
+    start: date
+    last_day: date
+    working_days_left: int
+    overdue: bool
+    provisional: bool
+
+
 class CaseRowOut(BaseModel):
     """A case behind a headline figure (no ID number)."""
 
@@ -348,6 +363,11 @@ class CaseRowOut(BaseModel):
     on_time: bool | None
     has_open_task: bool
     updated_at: datetime
+    clock: CaseClockOut | None = Field(
+        default=None,
+        description="A case in identification: its current stage's clock, as the case page "
+        "shows it (domain.case_clock); null for a decided case or where none runs",
+    )
 
 
 class CaseListOut(BaseModel):
@@ -1060,13 +1080,38 @@ async def case_list(
     more = len(rows) > limit
     rows = rows[:limit]
     working = await repo.has_open_task(session, (c.id for c in rows))
+    items = [_case_row(c, c.id in working) for c in rows]
+    if which != "decided":
+        for c, item in zip(rows, items, strict=True):
+            item.clock = await _clock(session, c, now)
     return CaseListOut(
         place=_place_out(place),
         which=which,
         stage=stage if which == "stage" else None,
         period=span.out() if which == "decided" else None,
-        items=[_case_row(c, c.id in working) for c in rows],
+        items=items,
         more=more,
+    )
+
+
+async def _clock(session: AsyncSession, case: Case, now: datetime) -> CaseClockOut | None:
+    """The case's current clock, computed as for its page (one rule: domain.case_clock); a
+    case whose pinned pack cannot be read has none here (its page says why)."""
+    try:
+        where = await cases_service.position(session, case, now)
+    except Problem:
+        return None
+    c = where.clock
+    if c is None:
+        return None
+    return CaseClockOut(
+        kind=c.kind,
+        waiting_on=where.waiting_on,
+        start=c.start,
+        last_day=c.last_day,
+        working_days_left=c.working_days_left,
+        overdue=c.overdue,
+        provisional=c.provisional,
     )
 
 

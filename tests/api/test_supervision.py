@@ -883,6 +883,8 @@ async def test_headline_counts_cases_waiting_with_no_task(system: System) -> Non
     assert [c["case_id"] for c in listed["items"]] == [publicity[1]]
     listed = await get(system, h, "cases", which="past_deadline")
     assert [c["case_id"] for c in listed["items"]] == [supplement]
+    # Each open case carries its current clock field (null here: rows without a timeline).
+    assert "clock" in listed["items"][0]
     # A stage list without a stage is refused precisely.
     r = await system.http.get(f"{BASE}/cases", headers=h, params={"which": "stage"})
     assert problem(r, 422, "validation-error")["errors"][0]["field"] == "query.stage"

@@ -197,6 +197,10 @@ async def test_a_case_in_publicity_counts_as_waiting_on_its_clock(
     await page.wait_for_url("**/dashboard/cases?which=stage&stage=publicity*")
     listed = page.locator(f'[data-table="cases"] tr[data-row="{case_id}"]')
     assert await listed.locator('td[data-col="task"]').text_content() == "无（等待中）"
+    # Its clock, as its case page says it: 公示期 M月D日至M月D日，剩余N个工作日.
+    clock = await listed.locator('td[data-col="clock"]').text_content() or ""
+    assert clock.startswith("公示期 ") and "至" in clock and "工作日" in clock, clock
+    await screenshot(page, "dashboard-publicity-cases")
 
     # The district's dashboard (南关区, where the case is) counts it too.
     await page.goto("/dashboard?jurisdiction=220102")
