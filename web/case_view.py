@@ -20,12 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.actor import Actor
 from application.errors import not_found
-from application.services import cases as case_service, tasks as task_service
+from application.services import (
+    cases as case_service,
+    pre_check as pre_check_service,
+    tasks as task_service,
+)
 from domain.facts import CHOICE_NAMES, fact_catalogue, stated_facts
 from domain.ids import mask_id_number, mask_phone
 from domain.labels import labels
 from domain.policy.loader import PolicyPackError, load_pack
 from domain.policy.model import PolicyPack
+from domain.precheck import PreCheckExplanation
 from domain.vocabulary import LEVELS
 from store import admin_repo, repos, tasks_repo, web_cases_repo
 from store.models import Case, CaseEvent, Notice, Task
@@ -116,8 +121,9 @@ class FindingRow:
 @dataclass(frozen=True)
 class ReviewEvidence:
     """The applicant's facts (ID number and telephone masked), the pre-check (``eligible``
-    None when it has not run) with its lines, and the department data findings of the latest
-    pre-check."""
+    None when it has not run) explained for officers (``explanation``; None when the stored
+    facts no longer read, and the stored lines show instead), and the department data
+    findings of the latest pre-check."""
 
     facts: list[FactRow]
     evidence: list[Named]
@@ -128,6 +134,7 @@ class ReviewEvidence:
     conditions: list[dict[str, Any]]
     materials: list[dict[str, Any]]
     findings: list[FindingRow]
+    explanation: PreCheckExplanation | None = None
 
 
 def _fact_label(path: str) -> Named:
@@ -192,6 +199,7 @@ def review_evidence(
         conditions=_lines(pre_check, CONDITION_LINES),
         materials=_lines(pre_check, MATERIAL_LINES),
         findings=findings,
+        explanation=pre_check_service.explanation_of(case, pack, events),
     )
 
 
@@ -289,6 +297,7 @@ class CaseDetail:
     workflow_url: str
     categories: dict[str, Named]
     materials: dict[str, Named]
+    pre_check: PreCheckExplanation | None = None
 
 
 def _timeline_row(e: CaseEvent) -> TimelineRow:
@@ -332,6 +341,7 @@ async def case_detail(
         workflow_url=case_service.workflow_url(settings, case),
         categories=category_names(pack),
         materials=evidence_names(pack),
+        pre_check=pre_check_service.explanation_of(case, pack, events),
     )
 
 
