@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict
 
 from domain.eligibility import DecisionLine, EligibilityDecision, Verdict, assess
 from domain.facts import ApplicantFacts, fact_values
-from domain.policy.expr import Expr, LeafResult, explain as explain_expr
+from domain.policy.expr import Expr, LeafResult, Not, explain as explain_expr
 from domain.policy.model import PolicyPack, Sourced
 from domain.policy.wording import fact_name, value_text
 
@@ -147,6 +147,8 @@ class PreCheckExplanation(_Out):
     text_en: str
     requested_category: str | None
     requested_category_verdict: Verdict | None
+    # The unknown facts that could still decide a shown rule, in order of the groups.
+    facts_to_verify: list[str]
     groups: list[PreCheckGroup]
 
 
@@ -194,10 +196,11 @@ def _rule(
         value: bool | None = None
         leaves: list[LeafResult] = []
     else:
-        ev = explain_expr(when, values)
+        # An exclusion is read from the applicant's side, as what they must *not* be: its
+        # tests then say 否 ✓ when it does not apply, 是（须为否）✗ when it does.
+        ev = explain_expr(Not(when) if exclusion else when, values)
         value, leaves = ev.value, ev.leaves
-    # An exclusion holds for the applicant when its predicate is false.
-    verdict = _verdict(None if value is None else (not value) if exclusion else value)
+    verdict = _verdict(value)
     words = (_EXCLUSION_WORDS if exclusion else _VERDICT_WORDS)[verdict]
     unknown: list[str] = []
     for leaf in leaves:
@@ -357,16 +360,34 @@ def explain_decision(
         ]
     summary = next((ln for ln in decision.lines if ln.kind in ("summary", "pack")), None)
     words = _VERDICT_WORDS[decision.verdict]
+    unknown: list[str] = []
+    for g in groups:
+        for r in g.rules:
+            unknown += [f for f in r.facts_to_verify if f not in unknown]
+    text_zh = summary.message_zh if summary else f"预审{words[0]}"
+    text_en = summary.message_en if summary else f"pre-check: {words[1]}"
+    if decision.verdict == "to_verify" and unknown:
+        text_zh = (
+            "预审待核实：尚需核实"
+            + "、".join(fact_name(f, True) for f in unknown)
+            + "（仅供参考，由经办人员认定）"
+        )
+        text_en = (
+            "pre-check: to verify — "
+            + "; ".join(fact_name(f, False) for f in unknown)
+            + " (advice only; officers decide)"
+        )
     return PreCheckExplanation(
         pack_id=decision.pack_id,
         pack_ref=decision.pack_ref,
         on=decision.on,
         eligible=decision.eligible,
         verdict=decision.verdict,
-        text_zh=summary.message_zh if summary else f"预审{words[0]}",
-        text_en=summary.message_en if summary else f"pre-check: {words[1]}",
+        text_zh=text_zh,
+        text_en=text_en,
         requested_category=decision.requested_category,
         requested_category_verdict=decision.requested_category_verdict,
+        facts_to_verify=unknown,
         groups=groups,
     )
 

@@ -88,7 +88,8 @@ def test_jilin_woman_of_48_is_to_verify_not_refused() -> None:
     ex = explain_pre_check(_jilin_woman(), pack, ON)
     assert ex.verdict == "to_verify" and not ex.eligible
     assert ex.requested_category_verdict == "to_verify"
-    assert "不符合" not in ex.text_zh and "待核实" in ex.text_zh
+    assert ex.text_zh == "预审待核实：尚需核实城镇户籍或城镇常住（仅供参考，由经办人员认定）"
+    assert ex.facts_to_verify == ["residence.urban"]
     rule = _requested(ex)
     assert rule.code == "older_unemployed" and rule.verdict == "to_verify"
     assert rule.clause == "吉人社发〔2022〕10号 一(一)2"
@@ -209,6 +210,12 @@ def test_groups_in_order_requested_first_other_met_also_rest_folded() -> None:
         "stable_income",
     ]
     assert all(r.verdict == "met" and r.verdict_text == "不属于此情形" for r in excl.folded)
+    # Read from the applicant's side: 否 ✓ when the ground does not apply.
+    assert [t.text_zh for t in excl.folded[0].tests] == [
+        "已与用人单位建立劳动关系：否",
+        "在用人单位参加社会保险：否",
+    ]
+    assert all(t.verdict == "met" for r in excl.folded for t in r.tests)
     # Evidence still to hand in is shown, settled evidence folded.
     ev = _group(ex, "evidence")
     assert ev.rules and all(r.outcome == "missing" and r.verdict_text == "需补充" for r in ev.rules)
@@ -320,3 +327,16 @@ def test_data_conflict_is_worded_and_to_verify() -> None:
     (rule,) = data.rules
     assert rule.code == "person.disability_certificate" and rule.verdict_text == "与申报不一致"
     assert rule.text_zh == "部门数据（残联）显示持《中华人民共和国残疾人证》为是，与申报的否不一致"
+
+
+def test_an_exclusion_that_applies_says_which_fact() -> None:
+    facts = _applicant("jilin-2022", {"economic.has_labour_relation": True})
+    ex = explain_pre_check(facts, load_pack("jilin-2022"), ON)
+    assert ex.verdict == "not_met"
+    excl = _group(ex, "exclusions")
+    hit = next(r for r in excl.rules if r.code == "labour_relation")
+    assert (hit.verdict, hit.outcome, hit.verdict_text) == ("not_met", "hit", "属于此情形")
+    assert [(t.text_zh, t.verdict) for t in hit.tests] == [
+        ("已与用人单位建立劳动关系：是（须为否）", "not_met")
+    ]
+    assert excl.verdict == "not_met"
