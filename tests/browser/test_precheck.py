@@ -45,7 +45,7 @@ async def test_officer_reads_the_pre_check_as_to_verify(login_as: Login, web_sta
     verdict = page.get_by_test_id("precheck-verdict")
     await expect(verdict).to_contain_text("待核实")
     await expect(verdict).not_to_contain_text("不符合")
-    groups = page.locator("[data-testid=precheck] .pc-group h4")
+    groups = page.locator("[data-testid=precheck] .pc-group .pc-title")
     await expect(groups).to_have_text(
         [
             re.compile("^基本条件"),
@@ -106,3 +106,21 @@ async def test_officer_reads_the_pre_check_as_to_verify(login_as: Login, web_sta
     assert not re.search(r"[\u3400-\u9fff]", text), text
     await screenshot(english, "precheck-task-en")
     await assert_accessible(english, "the task page in English with the pre-check unfolded")
+
+
+async def test_the_case_page_unfolds_the_same_pre_check(login_as: Login, web_stack: Any) -> None:
+    case_id = await asyncio.to_thread(apply_jilin_woman, web_stack, unique_name())
+    await task_of(web_stack, "jl_officer", case_id, "acceptance")  # assessed by now
+    for locale, words in (("zh-CN", "城镇户籍或城镇常住：待核实"), ("en", "to be verified")):
+        page = await login_as("jl_officer", locale=locale)
+        await page.goto(f"/cases/{case_id}?lang={locale}")
+        box = page.get_by_test_id("case-precheck")
+        await expect(box.locator("summary .badge")).to_have_text(
+            "待核实" if locale == "zh-CN" else re.compile("to verify", re.IGNORECASE)
+        )
+        requested = box.get_by_test_id("rule-categories-older_unemployed")
+        await expect(requested).to_be_hidden()  # folded into the case overview until asked
+        await box.locator("summary").first.click()
+        await expect(requested).to_contain_text(words)
+        await screenshot(page, f"precheck-case-{locale}")
+        await assert_accessible(page, f"the case page with the pre-check unfolded ({locale})")
