@@ -366,6 +366,25 @@ def explain_decision(
             unknown += [f for f in r.facts_to_verify if f not in unknown]
     text_zh = summary.message_zh if summary else f"预审{words[0]}"
     text_en = summary.message_en if summary else f"pre-check: {words[1]}"
+    failing = [
+        r
+        for g in groups
+        if g.code in ("base_conditions", "categories", "exclusions")
+        for r in g.rules
+        if r.verdict == "not_met"
+    ]
+    if decision.verdict == "not_met" and failing:
+        # Say which rules fail: the officer reads the reason first, the detail below.
+        text_zh = (
+            "预审不符合："
+            + "；".join(f"「{r.name}」{r.verdict_text}" for r in failing)
+            + "（仅供参考，由经办人员认定）"
+        )
+        text_en = (
+            "pre-check: not met — "
+            + "; ".join(f"'{r.name_en}' {r.verdict_text_en}" for r in failing)
+            + " (advice only; officers decide)"
+        )
     if decision.verdict == "to_verify" and unknown:
         text_zh = (
             "预审待核实：尚需核实"

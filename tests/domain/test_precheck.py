@@ -141,6 +141,7 @@ def test_when_every_branch_fails_the_nearest_one_says_why() -> None:
     assert rule.verdict == "not_met" and rule.verdict_text == "不符合"
     assert [t.text_zh for t in rule.tests] == ["年龄：45周岁（须满50周岁）"]
     assert ex.verdict == "not_met"  # no category is met or could be
+    assert ex.text_zh == "预审不符合：「大龄失业人员」不符合（仅供参考，由经办人员认定）"
 
 
 def test_unknown_base_condition_is_to_verify_and_a_failed_one_not_met() -> None:
@@ -340,3 +341,7 @@ def test_an_exclusion_that_applies_says_which_fact() -> None:
         ("已与用人单位建立劳动关系：是（须为否）", "not_met")
     ]
     assert excl.verdict == "not_met"
+    assert ex.text_zh == (
+        "预审不符合：「已建立劳动关系或在用人单位参加社会保险」属于此情形"
+        "（仅供参考，由经办人员认定）"
+    )
