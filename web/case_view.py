@@ -21,13 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.actor import Actor
 from application.errors import not_found
-from application.services import cases as case_service, tasks as task_service
+from application.services import (
+    cases as case_service,
+    pre_check as pre_check_service,
+    tasks as task_service,
+)
 from domain.case_clock import CasePosition, last_day
 from domain.facts import CHOICE_NAMES, fact_catalogue, stated_facts
 from domain.ids import mask_id_number, mask_phone
 from domain.labels import labels
 from domain.policy.loader import PolicyPackError, load_pack
 from domain.policy.model import PolicyPack
+from domain.precheck import PreCheckExplanation
 from domain.vocabulary import LEVELS
 from store import admin_repo, repos, tasks_repo, web_cases_repo
 from store.models import Case, CaseEvent, Notice, Task
@@ -118,8 +123,9 @@ class FindingRow:
 @dataclass(frozen=True)
 class ReviewEvidence:
     """The applicant's facts (ID number and telephone masked), the pre-check (``eligible``
-    None when it has not run) with its lines, and the department data findings of the latest
-    pre-check."""
+    None when it has not run) explained for officers (``explanation``; None when the stored
+    facts no longer read, and the stored lines show instead), and the department data
+    findings of the latest pre-check."""
 
     facts: list[FactRow]
     evidence: list[Named]
@@ -130,6 +136,7 @@ class ReviewEvidence:
     conditions: list[dict[str, Any]]
     materials: list[dict[str, Any]]
     findings: list[FindingRow]
+    explanation: PreCheckExplanation | None = None
 
 
 def _fact_label(path: str) -> Named:
@@ -194,6 +201,7 @@ def review_evidence(
         conditions=_lines(pre_check, CONDITION_LINES),
         materials=_lines(pre_check, MATERIAL_LINES),
         findings=findings,
+        explanation=pre_check_service.explanation_of(case, pack, events),
     )
 
 
@@ -293,6 +301,7 @@ class CaseDetail:
     materials: dict[str, Named]
     # Where the case is now: its stage, what it waits on, its clock and the stage map.
     position: CasePosition | None = None
+    pre_check: PreCheckExplanation | None = None
 
 
 # An end instant written into a timeline summary (公示开始（3个工作日，至2026-12-10T00:00:00+08:00）
@@ -361,6 +370,7 @@ async def case_detail(
         position=await case_service.position(
             session, case, now, events=events, tasks=[t for t, _ in tasks]
         ),
+        pre_check=pre_check_service.explanation_of(case, pack, events),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from application.schemas.common import IsoDate, Note, Note1000
+from domain.precheck import PreCheckExplanation
 from domain.vocabulary import CaseStatus
 
 # A Chinese character (CJK unified ideographs, their extensions and compatibility forms).
@@ -222,7 +223,20 @@ class CaseOut(BaseModel):
     identified_at: datetime | None
     identified_by: str | None
     identifying_agency: str | None
-    pre_check: dict[str, Any] | None
+    pre_check: dict[str, Any] | None = Field(
+        description="The stored pre-check decision (its shape varies with the version that "
+        "made it; read pre_check_explanation instead)"
+    )
+    pre_check_explanation: PreCheckExplanation | None = Field(
+        default=None,
+        description="The pre-check explained (资格预审说明): verdict met | not_met | to_verify "
+        "(an unknown fact is to_verify, never not_met), then the groups base_conditions, "
+        "categories (the one applied for first, role requested / also_met / other), "
+        "exclusions, evidence and data_check; each rule with its code, clause, verdict and "
+        "the fact tests that explain it (fact path, operator, expected, actual, verdict), "
+        "with Chinese and English texts. Rebuilt from the stored facts, the pinned pack and "
+        "the pre-check's date, so cases assessed earlier have it too.",
+    )
     facts: dict[str, Any]
     timeline: list[TimelineEntry]
     notices: list[NoticeOut]

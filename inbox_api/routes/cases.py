@@ -35,7 +35,7 @@ from application.schemas.cases import (
     WithdrawIn,
     WithdrawOut,
 )
-from application.services import cases as case_service
+from application.services import cases as case_service, pre_check
 from domain.case_clock import CasePosition
 from domain.labels import label
 from store import repos
@@ -160,6 +160,7 @@ async def get_case(
         identified_by=case.identified_by,
         identifying_agency=case.identifying_agency,
         pre_check=case.pre_check,
+        pre_check_explanation=await pre_check.explanation(session, case),
         facts=case.facts,
         timeline=[
             TimelineEntry(
