@@ -83,7 +83,9 @@ def label(_context: Any, obj: Any, kind: str | None = None, default: str | None 
 
 # The one place the templates get the domain's names: ``code|label("kind")`` for one name,
 # ``LABELS.kind`` for a whole table (a select's options, in the domain's order).
-templates.env.filters.update(local=local, local_date=local_date, label=label)
+templates.env.filters.update(
+    local=local, local_date=local_date, label=label, outcome_label=i18n.outcome_label
+)
 templates.env.globals.update(
     SHANGHAI=SHANGHAI,
     LABELS=CATALOGUE,
