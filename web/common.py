@@ -33,6 +33,7 @@ from store import repos
 from store.models import User
 from web import i18n
 from web.problems import problem_message
+from web.timeline import timeline_text
 
 HERE = Path(__file__).parent
 HTMX = "/static/vendor/htmx-2.0.11.min.js"
@@ -84,7 +85,11 @@ def label(_context: Any, obj: Any, kind: str | None = None, default: str | None 
 # The one place the templates get the domain's names: ``code|label("kind")`` for one name,
 # ``LABELS.kind`` for a whole table (a select's options, in the domain's order).
 templates.env.filters.update(
-    local=local, local_date=local_date, label=label, outcome_label=i18n.outcome_label
+    local=local,
+    local_date=local_date,
+    label=label,
+    outcome_label=i18n.outcome_label,
+    timeline_text=timeline_text,
 )
 templates.env.globals.update(
     SHANGHAI=SHANGHAI,

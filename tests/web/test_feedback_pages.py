@@ -38,11 +38,17 @@ async def test_completion_lands_on_feedback_and_the_case_waits_in_handled(
     assert f'href="/cases/{case_id}"' in text
     assert 'hx-get="/inbox/feedback' not in text  # nothing left to ask
 
-    # In English, the same.
+    # In English, the same; and the case's timeline in English, the publicity's end as its
+    # last day (the stored entry is Chinese and stays so).
     r = await web.get(f"/inbox?done=completed&task={task['id']}&lang=en")
     text = html.unescape(r.text)
     assert "Initial review submitted: Pass" in text, text[text.find("feedback") :][:600]
     assert "Next: publicity until" in text
+    timeline = (await web.get(f"/cases/{case_id}")).text.split('data-testid="timeline"')[1]
+    timeline = html.unescape(timeline.split("</table>")[0])
+    assert "Application accepted" in timeline and "Publicity started (" in timeline
+    assert "Initial review：Pass" in timeline or "Initial review: Pass" in timeline
+    assert "受理申请" not in timeline and "T00:00:00" not in timeline
     await web.get("/inbox?lang=zh-CN")
 
     # Someone else's completion shows no banner (the token is not a message).
