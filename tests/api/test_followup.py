@@ -5,8 +5,10 @@ clock (``/api/v1/tasks/handled``), scoped like the inbox."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
+from application.services.followup import step_of
+from store.models import Case, Task
 from tests.factories import application
 from tests.system import System
 
@@ -88,3 +90,47 @@ async def test_the_completion_answer_is_documented(system: System) -> None:
         "tasks",
         "clock",
     }
+
+
+# --- the next step from the projection alone (no server) ---------------------------------------
+
+
+def _case(status: str, stage: str | None = None) -> Case:
+    return Case(id="YZ1", status=status, stage=stage)
+
+
+def _task(kind: str, **kw: object) -> Task:
+    values: dict[str, object] = {
+        "id": f"wf.{kind}.1",
+        "case_id": "YZ1",
+        "kind": kind,
+        "candidate_role": "county_reviewer",
+        "jurisdiction_code": "220102",
+        "assignee_id": None,
+        "due_at": datetime(2026, 12, 8, 16, tzinfo=UTC),
+    }
+    return Task(**(values | kw))
+
+
+def test_step_of_each_state() -> None:
+    places = {"220102": "南关区"}
+    # Nothing recorded yet after a stage task: pending, never "nothing to do".
+    assert step_of(_case("under_review", "initial_review"), [], None, places, {}).state == (
+        "pending"
+    )
+    step = step_of(_case("under_review", "review"), [_task("review")], None, places, {})
+    assert step.state == "task" and step.tasks[0].jurisdiction_name == "南关区"
+    # A 督办 is not the case's next step.
+    assert step_of(_case("under_review"), [_task("escalation")], None, places, {}).state == (
+        "pending"
+    )
+    supplement = step_of(_case("awaiting_materials"), [_task("supplement")], None, places, {})
+    assert supplement.tasks[0].waiting_on == "applicant"
+    ends = datetime(2026, 12, 9, 16, tzinfo=UTC)
+    clock = step_of(_case("in_publicity", "publicity"), [], ends, places, {})
+    assert clock.state == "clock" and clock.clock is not None and clock.clock.ends_at == ends
+    assert step_of(_case("refused"), [], None, places, {}).state == "closed"
+    identified = _case("identified")
+    assert step_of(identified, [], None, places, {}, done_kind="review").state == "closed"
+    # After an assistance visit the case goes on with nothing open.
+    assert step_of(identified, [], None, places, {}, done_kind="assistance_visit").state == ("none")

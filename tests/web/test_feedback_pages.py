@@ -10,8 +10,13 @@ from __future__ import annotations
 import html
 from urllib.parse import parse_qs, urlsplit
 
+from application.schemas.followup import NextStepOut
+from store.models import Task
 from tests.system import System
 from tests.web.test_task_pages import hidden, jilin_initial_review, login
+from web import inbox
+from web.common import templates
+from web.i18n import use_locale
 
 
 async def test_completion_lands_on_feedback_and_the_case_waits_in_handled(
@@ -108,3 +113,27 @@ async def test_the_header_names_the_office_once(system: System) -> None:
     r = await web.get("/inbox")
     who = r.text[r.text.find('data-testid="who"') :].split("</span>")[0]
     assert who.count("南岭街道") == 1, who
+
+
+def test_a_pending_banner_says_so_and_asks_again_a_bounded_number_of_times() -> None:
+    """While the next step is being opened the banner says 下一步正在生成 (never zeros) and
+    asks again; after FEEDBACK_TRIES it stops asking."""
+    step = NextStepOut(
+        state="pending",
+        case_id="YZ1",
+        case_url="/api/v1/cases/YZ1",
+        case_page="/cases/YZ1",
+        case_status="under_review",
+    )
+    task = Task(id="wf.initial_review.2", applicant_name="郑秀兰")
+    template = templates.get_template("inbox/_feedback.html")
+    context = {"FEEDBACK_POLL": inbox.FEEDBACK_POLL, "FEEDBACK_TRIES": inbox.FEEDBACK_TRIES}
+    with use_locale("zh-CN"):
+        lines = inbox.next_lines(step)
+        assert lines == ["下一步正在生成，稍后将在此显示"]
+        page = template.render(feedback=inbox.Feedback(task, "已提交", lines, step), **context)
+    assert 'data-state="pending"' in page and "下一步正在生成" in page
+    assert 'hx-get="/inbox/feedback?task=wf.initial_review.2&amp;n=0"' in page
+    last = inbox.Feedback(task, "已提交", lines, step, tries=inbox.FEEDBACK_TRIES)
+    with use_locale("zh-CN"):
+        assert "hx-get" not in template.render(feedback=last, **context)
