@@ -101,16 +101,19 @@ def step_of(
     )
     # A 督办 is about a late task, not the case's next step.
     waiting = [t for t in open_tasks if t.kind != TaskKind.ESCALATION]
-    if waiting:
+    concluded = case.status in CLOSED or (
+        case.status in CONCLUDED and (done_kind is None or done_kind in IDENTIFICATION_KINDS)
+    )
+    if concluded:
+        # The identification ended; the assistance it starts is a procedure of its own (its
+        # first task may or may not be open yet: the answer does not depend on that race).
+        step.state = "closed"
+    elif waiting:
         step.state = "task"
         step.tasks = [_next_task(t, places, names) for t in waiting]
     elif case.status == CaseStatus.IN_PUBLICITY and publicity_end is not None:
         step.state = "clock"
         step.clock = ClockOut(ends_at=publicity_end)
-    elif case.status in CLOSED or (
-        case.status in CONCLUDED and (done_kind is None or done_kind in IDENTIFICATION_KINDS)
-    ):
-        step.state = "closed"
     elif case.status in CONCLUDED:
         step.state = "none"
     return step

@@ -291,7 +291,9 @@ async def complete_task(
     place, role, holder and ``due_at``), clock (``clock``: the publicity and when it ends),
     closed (the procedure concluded; ``case_status``), none (nothing open, the case goes on),
     or pending (not recorded within a few seconds: ``GET /api/v1/tasks/{task_id}/next``
-    later); ``case_url`` links the case."""
+    later); ``case_url`` links the case. ``next`` is read when the answer is written: a
+    repeat under the same key returns the first decision's result with the case's next step
+    as it is then."""
     _, body_out = await service.complete_task(
         session,
         temporal,
