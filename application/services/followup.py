@@ -12,10 +12,13 @@ the deadline passes first the answer says so (``pending``) rather than "nothing 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.actor import Actor
@@ -31,6 +34,8 @@ from domain.vocabulary import CaseStatus, TaskKind
 from store import followup_repo, tasks_repo
 from store.models import Case, Task
 from store.web_cases_repo import place_names
+
+log = logging.getLogger(__name__)
 
 # Long enough for a worker to open the next task (a few activities), short enough for a page.
 NEXT_STEP_WAIT = timedelta(seconds=2.5)
@@ -151,17 +156,25 @@ async def next_step(session: AsyncSession, actor: Actor, task_id: str) -> NextSt
 
 async def after_completion(
     session: AsyncSession, actor: Actor, task_id: str, *, wait: timedelta = NEXT_STEP_WAIT
-) -> NextStepOut:
+) -> NextStepOut | None:
     """The case's next step once the workflow recorded it, waiting at most ``wait`` (then
     ``pending``). Ends each read transaction before waiting, so no connection is held and the
-    next read sees the worker's commits."""
+    next read sees the worker's commits. None when the database cannot say: the decision is
+    taken and its answer stored, and a follow-up that could not be read must not turn it
+    into an error (a retry under the same key reads it again)."""
     deadline = time.monotonic() + wait.total_seconds()
-    while True:
-        step = await next_step(session, actor, task_id)
-        await session.rollback()  # nothing written here; the next read is a fresh snapshot
-        if step.state != "pending" or time.monotonic() >= deadline:
-            return step
-        await asyncio.sleep(_POLL_SECONDS)
+    try:
+        while True:
+            step = await next_step(session, actor, task_id)
+            await session.rollback()  # nothing written here; the next read is a fresh snapshot
+            if step.state != "pending" or time.monotonic() >= deadline:
+                return step
+            await asyncio.sleep(_POLL_SECONDS)
+    except SQLAlchemyError:
+        log.warning("the next step of task %s could not be read", task_id, exc_info=True)
+        with suppress(SQLAlchemyError):
+            await session.rollback()
+        return None
 
 
 async def handled_cases(

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from application.services.followup import step_of
+from sqlalchemy.exc import OperationalError
+
+from application.actor import Actor
+from application.services.followup import after_completion, step_of
 from store.models import Case, Task
 from tests.factories import application
 from tests.system import System
@@ -138,3 +141,25 @@ def test_step_of_each_state() -> None:
     assert step_of(identified, [], None, places, {}, done_kind="review").state == "closed"
     # After an assistance visit the case goes on with nothing open.
     assert step_of(identified, [], None, places, {}, done_kind="assistance_visit").state == ("none")
+
+
+class _AwayDatabase:
+    """A session whose database is gone (every statement fails)."""
+
+    rolled_back = 0
+
+    async def scalar(self, *_args: object, **_kw: object) -> None:
+        raise OperationalError("SELECT", {}, ConnectionError("database away"))
+
+    async def rollback(self) -> None:
+        self.rolled_back += 1
+
+
+async def test_a_follow_up_the_database_cannot_give_is_left_out() -> None:
+    """The decision was taken and its answer stored before the follow-up is read: a database
+    gone at that moment leaves ``next`` out (None), it does not turn the answer into an
+    error."""
+    session = _AwayDatabase()
+    actor = Actor(1, "jl_officer", "赵经办", "grassroots_officer", "220102001", "/22/")
+    assert await after_completion(session, actor, "wf.acceptance.1") is None  # type: ignore[arg-type]
+    assert session.rolled_back == 1
