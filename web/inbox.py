@@ -462,8 +462,10 @@ def next_lines(step: NextStepOut) -> list[str]:
         day = web_inbox.due_day(step.clock.ends_at).isoformat()
         return [_("下一步：进入公示，公示期至%(day)s，期满后由系统开启下一环节") % {"day": day}]
     status = label(step.case_status, "case_status")
-    if step.state == "closed":
+    if step.state == "closed" and step.case_status in followup.CONCLUDED:
         return [_("案件已办结：%(status)s") % {"status": status}]
+    if step.state == "closed":  # a household's procedure, whose case row keeps its status
+        return [_("办理程序已结束")]
     if step.state == "none":
         return [_("案件暂无待办事项（%(status)s）") % {"status": status}]
     return [_("下一步正在生成，稍后将在此显示")]

@@ -54,6 +54,15 @@ IDENTIFICATION_KINDS = frozenset(
         TaskKind.INFORM_REFUSAL,
     }
 )
+# A zero-employment household's decisions that end its procedure (workflows/household.py):
+# not one after all, or cleared by a member's employment; after its plan it waits for the
+# clearance (a task where the pack sets a deadline, else nothing open: 动态清零).
+HOUSEHOLD_ENDS = frozenset(
+    {
+        (TaskKind.HOUSEHOLD_VERIFICATION, "not_zero_employment"),
+        (TaskKind.HOUSEHOLD_CLEARANCE, "member_employed"),
+    }
+)
 CLOSED = frozenset(s for s in CaseStatus if s.closed)
 CONCLUDED = CLOSED | {CaseStatus.IDENTIFIED, CaseStatus.ENROLLED}
 # A case still in its identification procedure (the handled-cases view lists these).
@@ -92,10 +101,12 @@ def step_of(
     names: dict[int, str],
     *,
     done_kind: str | None = None,
+    done_outcome: str | None = None,
 ) -> NextStepOut:
-    """The case's next step as the projection holds it. ``done_kind`` is the kind of the task
-    just completed (None for the handled-cases view): after an identification task, an
-    identified case is closed for it; after an assistance task, it goes on (``none``)."""
+    """The case's next step as the projection holds it. ``done_kind`` and ``done_outcome`` are
+    the task just completed and its outcome (None for the handled-cases view): after an
+    identification task, an identified case is closed for it; after an assistance task, it
+    goes on (``none``); a household's end is its deciding outcome."""
     step = NextStepOut(
         state="pending",
         case_id=case.id,
@@ -109,6 +120,7 @@ def step_of(
     concluded = case.status in CLOSED or (
         case.status in CONCLUDED and (done_kind is None or done_kind in IDENTIFICATION_KINDS)
     )
+    concluded = concluded or (done_kind, done_outcome) in HOUSEHOLD_ENDS
     if concluded:
         # The identification ended; the assistance it starts is a procedure of its own (its
         # first task may or may not be open yet: the answer does not depend on that race).
@@ -119,13 +131,18 @@ def step_of(
     elif case.status == CaseStatus.IN_PUBLICITY and publicity_end is not None:
         step.state = "clock"
         step.clock = ClockOut(ends_at=publicity_end)
-    elif case.status in CONCLUDED:
+    elif case.status in CONCLUDED or done_kind == TaskKind.HOUSEHOLD_PLAN:
         step.state = "none"
     return step
 
 
 async def _steps(
-    session: AsyncSession, cases: Sequence[Case], *, skip: str | None, done_kind: str | None
+    session: AsyncSession,
+    cases: Sequence[Case],
+    *,
+    skip: str | None,
+    done_kind: str | None,
+    done_outcome: str | None = None,
 ) -> dict[str, NextStepOut]:
     ids = [c.id for c in cases]
     tasks = [t for t in await followup_repo.open_tasks_of(session, ids) if t.id != skip]
@@ -140,6 +157,7 @@ async def _steps(
             places,
             names,
             done_kind=done_kind,
+            done_outcome=done_outcome,
         )
         for c in cases
     }
@@ -150,7 +168,8 @@ async def next_step(session: AsyncSession, actor: Actor, task_id: str) -> NextSt
     task = await task_service.get_task(session, actor, task_id)
     case = await session.get(Case, task.case_id, populate_existing=True)
     assert case is not None  # a task row always has its case
-    steps = await _steps(session, [case], skip=task.id, done_kind=task.kind)
+    outcome = (task.outcome or {}).get("outcome")
+    steps = await _steps(session, [case], skip=task.id, done_kind=task.kind, done_outcome=outcome)
     return steps[case.id]
 
 

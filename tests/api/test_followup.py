@@ -139,6 +139,21 @@ def test_step_of_each_state() -> None:
     )
     identified = _case("identified")
     assert step_of(identified, [], None, places, {}, done_kind="review").state == "closed"
+    # A household's procedure ends with its deciding outcome, whatever its case row says.
+    household = _case("submitted")
+    assert (
+        step_of(
+            household,
+            [],
+            None,
+            places,
+            {},
+            done_kind="household_clearance",
+            done_outcome="member_employed",
+        ).state
+        == "closed"
+    )
+    assert step_of(household, [], None, places, {}, done_kind="household_plan").state == "none"
     # After an assistance visit the case goes on with nothing open.
     assert step_of(identified, [], None, places, {}, done_kind="assistance_visit").state == ("none")
 
