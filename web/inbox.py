@@ -515,8 +515,8 @@ async def inbox_feedback(request: Request, session: SessionDep, actor: InboxPage
     tries = request.query_params.get("n", "0")
     n = min(int(tries), FEEDBACK_TRIES) if tries.isdigit() else FEEDBACK_TRIES
     feedback = await completion_feedback(session, actor, task_id, n + 1)
-    if feedback is None:
-        return Response(status_code=204)
+    if feedback is None:  # not a completion of the caller's: nothing to show (the swap clears)
+        return HTMLResponse("")
     return render(
         request,
         "inbox/_feedback.html",
