@@ -15,6 +15,7 @@ from domain.calendar import local_date
 from domain.eligibility import assess
 from domain.facts import ApplicantFacts, DataFinding
 from store.models import Case, CaseEvent, Notice
+from store.notices import identification_notice
 from store.packs import pinned_pack
 from workflows.contracts import (
     AssessInput,
@@ -43,7 +44,17 @@ class CaseActivities:
                     return
                 case = await _case(session, inp.case_id)
                 before = {"status": case.status, "stage": case.stage}
+                newly_identified = inp.identified and case.identified_at is None
                 _apply(case, inp)
+                if newly_identified:
+                    # The notice of identification is written with the decision it tells, in
+                    # the same transaction, so an identified case always has one; no workflow
+                    # change (the update_case input already carries the decision).
+                    session.add(
+                        await identification_notice(
+                            session, case, agency=inp.identifying_agency, at=inp.at
+                        )
+                    )
                 session.add(
                     CaseEvent(
                         case_id=inp.case_id,

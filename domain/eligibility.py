@@ -19,16 +19,23 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.facts import ApplicantFacts, DataFinding, fact_catalogue, fact_values
-from domain.policy.expr import Evaluation, LeafResult, evaluate
+from domain.policy.expr import Evaluation, LeafResult, evaluate, explain
 from domain.policy.model import Evidence, PolicyPack, Sourced
+from domain.policy.wording import fact_name, value_text
 
 __all__ = [
     "DecisionLine",
     "EligibilityDecision",
     "Finding",
     "MissingEvidence",
+    "Verdict",
     "assess",
+    "verdict_of",
 ]
+
+# Three-valued, as an officer reads it: 符合 / 不符合 / 待核实 (a rule over a fact nobody has
+# established yet is to verify, never failed).
+Verdict = Literal["met", "not_met", "to_verify"]
 
 LineKind = Literal[
     "pack",
@@ -111,6 +118,9 @@ class EligibilityDecision(_Out):
     pack_ref: str
     on: date
     eligible: bool
+    # ``eligible`` three-valued: not_met only when a base condition fails, an exclusion
+    # applies or every category fails; to_verify while an unknown fact could still decide.
+    verdict: Verdict
     categories_met: list[Finding]
     categories_not_met: list[Finding]
     base_conditions_failed: list[Finding]
@@ -119,6 +129,8 @@ class EligibilityDecision(_Out):
     officer_checks: list[Finding]
     requested_category: str | None
     requested_category_met: bool | None
+    # The requested category three-valued (None when none was named).
+    requested_category_verdict: Verdict | None
     evidence_missing: list[MissingEvidence]
     # Missing evidence exists and every missing item allows a written commitment.
     written_commitment_can_stand_in: bool
@@ -196,23 +208,35 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
         return _delegated(facts, pack, on)
     lines = _Lines()
     values = fact_values(facts, on, pack.hukou_prefix)
-    base_failed = _base_conditions(pack, values, lines)  # 1.
+    base: dict[str, bool | None] = {}
+    base_failed = _base_conditions(pack, values, lines, base)  # 1.
     hit, checks = _exclusions(pack, values, lines)  # 2.
-    met, not_met = _categories(pack, values, lines)  # 3.
-    requested_met = _requested_category(pack, facts.requested_category, met, lines)
+    cats: dict[str, bool | None] = {}
+    met, not_met = _categories(pack, values, lines, cats)  # 3.
+    requested_met = _requested_category(pack, facts.requested_category, cats, lines)
     required = _required_evidence(pack, facts.requested_category, met)  # 4.
     missing = _missing_evidence(pack, facts, values, required, lines)
     _conflicts(facts, values, lines)  # 5.
 
     eligible = not base_failed and not hit and bool(met)
+    verdict = verdict_of(list(base.values()), bool(hit), list(cats.values()))
+    requested = facts.requested_category
     lines.add(
         "summary",
         "pre_check",
         pack.source.number,
-        "eligible" if eligible else "not_eligible",
-        ("预审符合就业困难人员认定条件" if eligible else "预审不符合就业困难人员认定条件")
+        _SUMMARY_OUTCOME[verdict],
+        {
+            "met": "预审符合就业困难人员认定条件",
+            "not_met": "预审不符合就业困难人员认定条件",
+            "to_verify": "预审待核实：尚有未确定的事实",
+        }[verdict]
         + "（仅供参考，由经办人员认定）",
-        ("pre-check: eligible" if eligible else "pre-check: not eligible")
+        {
+            "met": "pre-check: eligible",
+            "not_met": "pre-check: not eligible",
+            "to_verify": "pre-check: facts to verify",
+        }[verdict]
         + " (advice only; officers decide)",
     )
     return EligibilityDecision(
@@ -220,6 +244,7 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
         pack_ref=pack.ref,
         on=on,
         eligible=eligible,
+        verdict=verdict,
         categories_met=met,
         categories_not_met=not_met,
         base_conditions_failed=base_failed,
@@ -227,6 +252,13 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
         officer_checks=checks,
         requested_category=facts.requested_category,
         requested_category_met=requested_met,
+        requested_category_verdict=(
+            None
+            if requested is None
+            else "not_met"
+            if pack.category(requested) is None
+            else _verdict(cats.get(requested))
+        ),
         evidence_missing=missing,
         written_commitment_can_stand_in=bool(missing)
         and all(m.written_commitment_may_replace for m in missing),
@@ -251,6 +283,7 @@ def _delegated(facts: ApplicantFacts, pack: PolicyPack, on: date) -> Eligibility
         pack_ref=pack.ref,
         on=on,
         eligible=False,
+        verdict="to_verify",
         categories_met=[],
         categories_not_met=[],
         base_conditions_failed=[],
@@ -258,6 +291,7 @@ def _delegated(facts: ApplicantFacts, pack: PolicyPack, on: date) -> Eligibility
         officer_checks=[],
         requested_category=facts.requested_category,
         requested_category_met=None,
+        requested_category_verdict=None,
         evidence_missing=[],
         written_commitment_can_stand_in=False,
         evidence_complete=False,
@@ -265,11 +299,40 @@ def _delegated(facts: ApplicantFacts, pack: PolicyPack, on: date) -> Eligibility
     )
 
 
-def _base_conditions(pack: PolicyPack, values: dict[str, Any], lines: _Lines) -> list[Finding]:
-    """1. The base conditions failed: unknown counts as failed (the officer must establish it)."""
+_SUMMARY_OUTCOME: dict[Verdict, Outcome] = {
+    "met": "eligible",
+    "not_met": "not_eligible",
+    "to_verify": "unknown",
+}
+
+
+def _verdict(value: bool | None) -> Verdict:
+    return "met" if value is True else "not_met" if value is False else "to_verify"
+
+
+def verdict_of(
+    base: list[bool | None], exclusion_hit: bool, categories: list[bool | None]
+) -> Verdict:
+    """The overall verdict, three-valued like the rules: not_met once a base condition fails,
+    an exclusion applies or every category fails; met when ``eligible`` would be (every base
+    condition met, no exclusion applies, a category met — exclusions still unknown stay the
+    officer's checks, as for ``eligible``); else to_verify."""
+    if any(v is False for v in base) or exclusion_hit or all(v is False for v in categories):
+        return "not_met"
+    if all(v is True for v in base) and any(v is True for v in categories):
+        return "met"
+    return "to_verify"
+
+
+def _base_conditions(
+    pack: PolicyPack, values: dict[str, Any], lines: _Lines, results: dict[str, bool | None]
+) -> list[Finding]:
+    """1. The base conditions not met, unknown included (``eligible`` needs each established);
+    ``results`` gets each condition's three-valued result."""
     failed: list[Finding] = []
     for b in pack.base_conditions:
-        ev = evaluate(b.when, values)
+        ev = explain(b.when, values)
+        results[b.code] = ev.value
         f = _finding(b, b.code, b.name, b.name_en, ev, explain="failed")
         if ev.value is True:
             lines.add(
@@ -289,10 +352,10 @@ def _base_conditions(pack: PolicyPack, values: dict[str, Any], lines: _Lines) ->
                 "not_met" if ev.value is False else "unknown",
                 f"不符合基本条件「{b.name}」{_why(f, True)}"
                 if ev.value is False
-                else f"基本条件「{b.name}」无法判断{_why(f, True)}",
+                else f"基本条件「{b.name}」待核实{_why(f, True)}",
                 f"fails base condition '{b.name_en}'{_why(f, False)}"
                 if ev.value is False
-                else f"base condition '{b.name_en}' unknown{_why(f, False)}",
+                else f"base condition '{b.name_en}' to be verified{_why(f, False)}",
             )
     return failed
 
@@ -316,7 +379,7 @@ def _exclusions(
                 f"officer to check '{x.name_en}'",
             )
             continue
-        ev = evaluate(x.when, values)
+        ev = explain(x.when, values)
         if ev.value is True:
             f = _finding(x, x.code, x.name, x.name_en, ev, explain="true")
             hit.append(f)
@@ -336,7 +399,7 @@ def _exclusions(
                 x.code,
                 x.citation,
                 "unknown",
-                f"不予认定情形「{x.name}」无法判断，请核实{_why(f, True)}",
+                f"不予认定情形「{x.name}」待核实{_why(f, True)}",
                 f"exclusion '{x.name_en}' unknown; officer to check{_why(f, False)}",
             )
         else:
@@ -352,13 +415,15 @@ def _exclusions(
 
 
 def _categories(
-    pack: PolicyPack, values: dict[str, Any], lines: _Lines
+    pack: PolicyPack, values: dict[str, Any], lines: _Lines, results: dict[str, bool | None]
 ) -> tuple[list[Finding], list[Finding]]:
-    """3. The categories met and not met."""
+    """3. The categories met and not met (unknown included); ``results`` gets each one's
+    three-valued result."""
     met: list[Finding] = []
     not_met: list[Finding] = []
     for c in pack.categories:
-        ev = evaluate(c.when, values)
+        ev = explain(c.when, values)
+        results[c.code] = ev.value
         if ev.value is True:
             met.append(_finding(c, c.code, c.name, c.name_en, ev, explain="true"))
             lines.add(
@@ -377,16 +442,21 @@ def _categories(
                 c.code,
                 c.citation,
                 "not_met" if ev.value is False else "unknown",
-                f"不符合认定类别「{c.name}」{_why(f, True)}",
-                f"does not meet category '{c.name_en}'{_why(f, False)}",
+                f"不符合认定类别「{c.name}」{_why(f, True)}"
+                if ev.value is False
+                else f"认定类别「{c.name}」待核实{_why(f, True)}",
+                f"does not meet category '{c.name_en}'{_why(f, False)}"
+                if ev.value is False
+                else f"category '{c.name_en}' to be verified{_why(f, False)}",
             )
     return met, not_met
 
 
 def _requested_category(
-    pack: PolicyPack, requested: str | None, met: list[Finding], lines: _Lines
+    pack: PolicyPack, requested: str | None, cats: dict[str, bool | None], lines: _Lines
 ) -> bool | None:
-    """Whether the category the applicant named (申报类别) is met; None when none was named."""
+    """Whether the category the applicant named (申报类别) is met (false also while unknown:
+    see ``requested_category_verdict``); None when none was named."""
     if requested is None:
         return None
     cat = pack.category(requested)
@@ -400,16 +470,17 @@ def _requested_category(
             f"requested category {requested!r} is not a category of {pack.id}",
         )
         return False
-    requested_met = any(f.rule == requested for f in met)
+    value = cats.get(requested)
     lines.add(
         "requested_category",
         requested,
         cat.citation,
-        "met" if requested_met else "not_met",
-        f"申报类别「{cat.name}」{'符合' if requested_met else '不符合'}",
-        f"requested category '{cat.name_en}' " + ("is met" if requested_met else "is not met"),
+        "met" if value is True else "not_met" if value is False else "unknown",
+        f"申报类别「{cat.name}」{ {True: '符合', False: '不符合', None: '待核实'}[value] }",
+        f"requested category '{cat.name_en}' "
+        + {True: "is met", False: "is not met", None: "to be verified"}[value],
     )
-    return requested_met
+    return value is True
 
 
 def _required_evidence(
@@ -540,14 +611,24 @@ def _conflicts(facts: ApplicantFacts, values: dict[str, Any], lines: _Lines) -> 
     for fnd in facts.data_sharing:
         stated = values.get(fnd.fact)
         if stated is not None and fnd.value is not None and not _same(stated, fnd.value):
-            spec = catalogue[fnd.fact]
+            found = _date_or(fnd.value) if catalogue[fnd.fact].type == "date" else fnd.value
+            name_zh, name_en = fact_name(fnd.fact, True), fact_name(fnd.fact, False)
             lines.add(
                 "data_sharing",
                 fnd.fact,
                 fnd.source,
                 "conflict",
-                f"部门数据（{fnd.source}）显示{spec.label_zh}为 {fnd.value}，"
-                f"与申报的 {stated} 不一致",
-                f"department data ({fnd.source}) gives {spec.label_en} = {fnd.value}, "
-                f"stated {stated}",
+                f"部门数据（{fnd.source}）显示{name_zh}为{value_text(fnd.fact, found, True)}，"
+                f"与申报的{value_text(fnd.fact, stated, True)}不一致",
+                f"department data ({fnd.source}) gives {name_en}: "
+                f"{value_text(fnd.fact, found, False)}; the application states "
+                f"{value_text(fnd.fact, stated, False)}",
             )
+
+
+def _date_or(value: Any) -> Any:
+    """A finding's ISO date as a date (to word it like the stated one)."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else value
+    except ValueError:
+        return value

@@ -94,6 +94,12 @@ CHECK_STATES: Final[Mapping[str, str]] = {
     "verify": "待核实",
     "na": "不适用",
 }
+# The pre-check's three-valued verdicts (domain/precheck.py): an unknown fact is 待核实.
+PRE_CHECK_VERDICTS: Final[Mapping[str, str]] = {
+    "met": "符合",
+    "not_met": "不符合",
+    "to_verify": "待核实",
+}
 # Open, done or cancelled: the inbox's filter and the task page say the same word (未办结, as
 # the dashboard and the verification pages count open tasks).
 TASK_STATES: Final[Mapping[str, str]] = {
@@ -406,6 +412,7 @@ CATALOGUE: Final[Mapping[str, Mapping[str, str]]] = MappingProxyType(
         "application_channel": APPLICATION_CHANNELS,
         "actor": ACTORS,
         "check_state": CHECK_STATES,
+        "pre_check_verdict": PRE_CHECK_VERDICTS,
         "task_state": TASK_STATES,
         "sla_state": SLA_STATES,
         "outcome": OUTCOMES,

@@ -22,6 +22,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Final, Generic, TypeVar
 
 from domain.ids import ResidentIdError, parse_resident_id
+from domain.labels import label
 from domain.text import name_refused
 
 # A cell as a reader hands it over: text from CSV; text, numbers, booleans, dates from XLSX.
@@ -424,7 +425,7 @@ class TableParser(Generic[P]):
             )
         else:
             self.seen[rid.number] = line
-        return rid.number, "女" if rid.sex == "female" else "男"
+        return rid.number, label("sex", rid.sex)
 
     def place(
         self,

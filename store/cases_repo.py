@@ -32,8 +32,8 @@ from sqlalchemy.orm import load_only
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
-from store.models import Case, Notice, Task
-from store.repos import path_range
+from store.models import Case, CaseEvent, Notice, Task
+from store.repos import in_subtree, path_range
 from store.tasks_repo import OPEN
 
 # The highest code point: every string that starts with q sorts below q + this character.
@@ -136,8 +136,43 @@ async def open_tasks(session: AsyncSession, case_id: str) -> Sequence[Task]:
     return (await session.scalars(q)).all()
 
 
+async def completed_tasks(session: AsyncSession, case_id: str) -> Sequence[Task]:
+    """The case's completed tasks in the order they were completed: the recorded decisions the
+    printed 认定表 fills its opinion boxes from (a case has few tasks)."""
+    q = (
+        select(Task)
+        .where(Task.case_id == case_id, Task.state == "completed")
+        .order_by(Task.completed_at, Task.id)
+    )
+    return (await session.scalars(q)).all()
+
+
 async def notice_of_case(session: AsyncSession, case_id: str, notice_id: int) -> Notice | None:
     """The notice if it belongs to the case (a notice of another case reads as absent)."""
     return await session.scalar(
         select(Notice).where(Notice.id == notice_id, Notice.case_id == case_id)
     )
+
+
+# The timeline events that start a publicity (公示): the first, and a restart after an objection.
+PUBLICITY_STARTS = ("publicity", "publicity_restart")
+
+
+async def publicity_starts(
+    session: AsyncSession, scope_path: str, since: datetime, before: datetime, limit: int
+) -> list[tuple[Case, CaseEvent]]:
+    """The publicity starts recorded in [since, before) for cases of the subtree of
+    ``scope_path``, oldest first, with their cases (at most ``limit`` rows)."""
+    q = (
+        select(Case, CaseEvent)
+        .join(CaseEvent, CaseEvent.case_id == Case.id)
+        .where(
+            in_subtree(Case.jurisdiction_path, scope_path),
+            CaseEvent.kind.in_(PUBLICITY_STARTS),
+            CaseEvent.at >= since,
+            CaseEvent.at < before,
+        )
+        .order_by(CaseEvent.at, CaseEvent.id)
+        .limit(limit)
+    )
+    return [(case, event) for case, event in (await session.execute(q)).all()]

@@ -22,6 +22,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.calendar import SHANGHAI, local_date
+from domain.ids import ResidentIdError, parse_resident_id
 from domain.labels import label
 from domain.ledger import (
     ImportPlace,
@@ -74,6 +75,15 @@ R = TypeVar("R")
 
 
 # --- export ---------------------------------------------------------------------------------
+
+
+def _sex_name(id_number: str) -> str:
+    """性别 as the ledger prints it, read from the ID number by domain/ids.py (the one home of
+    the sequence-code rule) and named by the labels catalogue; blank for an unreadable number."""
+    try:
+        return label("sex", parse_resident_id(id_number).sex)
+    except ResidentIdError:
+        return ""
 
 
 def _day(value: Any) -> date | None:
@@ -152,13 +162,12 @@ async def ledger_people(
         plan = snap.get("plan") or {}
         pack = await pinned_pack(session, case)
         categories = {c.code: c.name for c in pack.categories}
-        sex = case.id_number[16:17]
         out.append(
             LedgerPerson(
                 case_id=case.id,
                 name=case.applicant_name,
                 id_number=case.id_number,
-                sex=("女" if int(sex) % 2 == 0 else "男") if sex.isdigit() else "",
+                sex=_sex_name(case.id_number),
                 place_code=case.jurisdiction_code,
                 place_name=place_name,
                 category_name=categories.get(case.category_code or "", case.category_code or ""),

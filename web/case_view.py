@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,12 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.actor import Actor
 from application.errors import not_found
-from application.services import cases as case_service, tasks as task_service
+from application.services import (
+    cases as case_service,
+    pre_check as pre_check_service,
+    tasks as task_service,
+)
+from domain.case_clock import CasePosition, last_day
 from domain.facts import CHOICE_NAMES, fact_catalogue, stated_facts
 from domain.ids import mask_id_number, mask_phone
 from domain.labels import labels
 from domain.policy.loader import PolicyPackError, load_pack
 from domain.policy.model import PolicyPack
+from domain.precheck import PreCheckExplanation
 from domain.vocabulary import LEVELS
 from store import admin_repo, repos, tasks_repo, web_cases_repo
 from store.models import Case, CaseEvent, Notice, Task
@@ -116,8 +123,9 @@ class FindingRow:
 @dataclass(frozen=True)
 class ReviewEvidence:
     """The applicant's facts (ID number and telephone masked), the pre-check (``eligible``
-    None when it has not run) with its lines, and the department data findings of the latest
-    pre-check."""
+    None when it has not run) explained for officers (``explanation``; None when the stored
+    facts no longer read, and the stored lines show instead), and the department data
+    findings of the latest pre-check."""
 
     facts: list[FactRow]
     evidence: list[Named]
@@ -128,6 +136,7 @@ class ReviewEvidence:
     conditions: list[dict[str, Any]]
     materials: list[dict[str, Any]]
     findings: list[FindingRow]
+    explanation: PreCheckExplanation | None = None
 
 
 def _fact_label(path: str) -> Named:
@@ -192,6 +201,7 @@ def review_evidence(
         conditions=_lines(pre_check, CONDITION_LINES),
         materials=_lines(pre_check, MATERIAL_LINES),
         findings=findings,
+        explanation=pre_check_service.explanation_of(case, pack, events),
     )
 
 
@@ -289,6 +299,31 @@ class CaseDetail:
     workflow_url: str
     categories: dict[str, Named]
     materials: dict[str, Named]
+    # Where the case is now: its stage, what it waits on, its clock and the stage map.
+    position: CasePosition | None = None
+    pre_check: PreCheckExplanation | None = None
+
+
+# An end instant written into a timeline summary (公示开始（3个工作日，至2026-12-10T00:00:00+08:00）
+# in events written before the end was shown as a day): exclusive, so the last day is the one
+# before it.
+_END_IN_SUMMARY = re.compile(
+    r"至(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z))"
+)
+
+
+def _summary_days(summary: str) -> str:
+    """The summary with an embedded end instant written as its last day, as the documents
+    write dates (至2026年12月9日): the summary is the workflow's Chinese words."""
+
+    def day(m: re.Match[str]) -> str:
+        try:
+            end = datetime.fromisoformat(m.group(1).replace("Z", "+00:00"))
+        except ValueError:
+            return m.group(0)
+        return "至" + case_service.chinese_date(last_day(end))
+
+    return _END_IN_SUMMARY.sub(day, summary)
 
 
 def _timeline_row(e: CaseEvent) -> TimelineRow:
@@ -306,7 +341,7 @@ def _timeline_row(e: CaseEvent) -> TimelineRow:
             outcome=str(after.get("outcome", "")),
             fields=fields if isinstance(fields, dict) else {},
         )
-    return TimelineRow(e.at, e.actor, e.kind, e.summary)
+    return TimelineRow(e.at, e.actor, e.kind, _summary_days(e.summary))
 
 
 async def case_detail(
@@ -332,6 +367,10 @@ async def case_detail(
         workflow_url=case_service.workflow_url(settings, case),
         categories=category_names(pack),
         materials=evidence_names(pack),
+        position=await case_service.position(
+            session, case, now, events=events, tasks=[t for t, _ in tasks]
+        ),
+        pre_check=pre_check_service.explanation_of(case, pack, events),
     )
 
 

@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -31,7 +30,7 @@ from domain.calendar import SHANGHAI
 from domain.labels import CATALOGUE
 from store import repos
 from store.models import User
-from web import i18n
+from web import dates, i18n
 from web.problems import problem_message
 from web.timeline import timeline_text
 
@@ -52,21 +51,6 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
 )
 
 
-def local(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """A stored instant as officers read it: Asia/Shanghai, whatever the server's zone."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:  # SQLite hands back naive UTC
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(SHANGHAI).strftime(fmt)
-    return value.strftime(fmt if "%H" not in fmt else "%Y-%m-%d")
-
-
-def local_date(value: datetime | date | None) -> str:
-    return local(value, "%Y-%m-%d")
-
-
 def lang_url(request: Request, locale: str) -> str:
     """This page in another language: the same path and query, ``lang`` replaced (switching
     on ``/apply?place=…`` keeps the chosen place)."""
@@ -84,9 +68,16 @@ def label(_context: Any, obj: Any, kind: str | None = None, default: str | None 
 
 # The one place the templates get the domain's names: ``code|label("kind")`` for one name,
 # ``LABELS.kind`` for a whole table (a select's options, in the domain's order).
+# Dates and times have one home too (web/dates.py); ``local`` and ``local_date`` are the older
+# names of ``moment`` and ``day``, kept for the templates that still say so.
 templates.env.filters.update(
-    local=local,
-    local_date=local_date,
+    moment=dates.moment,
+    day=dates.day,
+    last_day=dates.last_day,
+    day_words=dates.day_words,
+    month=dates.month,
+    local=dates.moment,
+    local_date=dates.day,
     label=label,
     outcome_label=i18n.outcome_label,
     timeline_text=timeline_text,
@@ -98,6 +89,7 @@ templates.env.globals.update(
     current_locale=i18n.current_locale,
     HTMX=HTMX,
     lang_url=lang_url,
+    day_span=dates.day_span,
 )
 
 

@@ -38,7 +38,7 @@ from store import repos
 from store.calendar_repo import effective_calendar
 from store.models import Task
 from store.tasks_repo import OPEN_ONLY_VIEWS, in_group
-from web import inbox_view as web_inbox
+from web import dates, inbox_view as web_inbox
 from web.common import check_csrf, is_htmx, login_url, render, require_page_roles
 from web.i18n import gettext as _, label, outcome_label
 from web.problems import problem_message
@@ -450,7 +450,7 @@ def next_lines(step: NextStepOut) -> list[str]:
             values = {
                 "kind": label(t.kind, "task_kind"),
                 "holder": holder_text(t),
-                "day": web_inbox.due_day(t.due_at).isoformat(),
+                "day": dates.last_day(t.due_at),
             }
             if t.waiting_on == "applicant":
                 text = _("下一步：等待申请人补正材料，由%(holder)s登记，期限%(day)s")
@@ -459,7 +459,7 @@ def next_lines(step: NextStepOut) -> list[str]:
             lines.append(text % values)
         return lines
     if step.state == "clock" and step.clock is not None:
-        day = web_inbox.due_day(step.clock.ends_at).isoformat()
+        day = dates.last_day(step.clock.ends_at)
         return [_("下一步：进入公示，公示期至%(day)s，期满后由系统开启下一环节") % {"day": day}]
     status = label(step.case_status, "case_status")
     if step.state == "closed" and step.case_status in followup.CONCLUDED:

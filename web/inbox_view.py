@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from application.errors import Problem
 from application.services import tasks as task_service
 from application.services.admin import place_names
 from domain.calendar import WorkingCalendar, local_date
+from domain.case_clock import last_day
 from store import admin_repo
 from store.models import Task, User
 
@@ -93,10 +94,8 @@ async def bulk_return(
 
 def due_day(due_at: datetime) -> date:
     """The last day of a task's goal period (its Shanghai date): ``due_at`` is the end of that
-    day, i.e. the next day's 00:00, so the instant just before it is on the goal day."""
-    if due_at.tzinfo is None:  # SQLite hands back naive UTC
-        due_at = due_at.replace(tzinfo=UTC)
-    return local_date(due_at - timedelta(microseconds=1))
+    day, i.e. the next day's 00:00 (:func:`domain.case_clock.last_day`, the one rule)."""
+    return last_day(due_at)
 
 
 def working_days_left(task: Task, now: datetime, calendar: WorkingCalendar) -> int:

@@ -19,6 +19,7 @@ PROBLEM_ZH = {
     "not-found": "未找到，或不在您的管辖范围内",
     "method-not-allowed": "不支持此操作",
     "case-closed": "案件已办结，不能再办理",
+    "case-not-identified": "案件尚未认定，不能出具认定结果告知书",
     "completion-in-progress": "该事项正在提交中，请稍候刷新",
     "conflict": "与已有记录冲突",
     "duplicate-application": "该身份证号已有在办的申请",

@@ -7,7 +7,11 @@ policy pack applying there decides the categories (申报类别) and materials (
 offers. The form has the fields of the seeds' application forms (新余市就业困难人员认定申请表:
 姓名 ... 户籍地址, 联系电话, 申报类别, 所提供资料, 就业创业意愿 with its six choices); the ID
 number is checked as it is typed (htmx, ``/apply/check-id``) and again on submit, so the form
-works without JavaScript. A submitted application leads to a receipt (回执) with
+works without JavaScript. Below the category come the questions the place's pack needs for it
+(:func:`domain.questions.application_questions`: 户籍, 劳动能力, 就业意愿, 失业登记, work and
+income, the category's own facts), typed inputs named ``fact.<path>``; choosing another
+category swaps them (htmx, ``/apply/questions``) or, without JavaScript, its button posts the
+form back with everything kept (``refresh``). A submitted application leads to a receipt (回执) with
 the case number, printable.
 
 A visitor has no session, so the CSRF token is bound to a random cookie of this form instead
@@ -37,9 +41,11 @@ from application.schemas.applications import ApplicationIn
 from application.services.applications import submit_application
 from domain.calendar import SHANGHAI
 from domain.facts import (
+    CHOICE_NAMES,
     HUKOU_ADDRESS_MAX_LENGTH,
     INTENTION_OTHER_MAX_LENGTH,
     ApplicantFacts,
+    stated_facts,
 )
 from domain.ids import (
     PhoneNumberError,
@@ -55,6 +61,7 @@ from domain.labels import (
     SEXES as SEX,
 )
 from domain.policy.model import PolicyPack
+from domain.questions import Question, answer_problems, application_questions
 from domain.text import TextRefused, clean_line
 from store.packs import pinned_pack
 from web import public_view as web_public
@@ -153,6 +160,8 @@ class FormState:
     values: dict[str, str] = field(default_factory=dict)
     evidence: list[str] = field(default_factory=list)
     intentions: list[str] = field(default_factory=list)
+    # The answers to the pack's questions as typed, by fact path (domain/questions.py).
+    answers: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     alert: str = ""
     alert_detail: str = ""
@@ -194,6 +203,127 @@ def _materials(pack: PolicyPack) -> list[dict[str, Any]]:
         }
         for e in [*common, *rest]
     ]
+
+
+# The questions the basic fields above already ask (the seeds' form has them whatever the
+# pack): the questions' section leaves them out rather than ask twice.
+ASKED_ABOVE = {
+    "person.marital_status": "marital_status",
+    "unemployment.unemployed_since": "unemployed_since",
+}
+ANSWER_PREFIX = "fact."
+# An answer longer than any date or amount is cut before it is read.
+ANSWER_MAX_LENGTH = 20
+# Months and yuan have no use beyond these (a working life is under 600 months).
+NUMBER_MAX = {"int": 1200, "float": 100_000_000}
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """A question as the form shows it: the domain's question with its field's name and id,
+    its words in the page's language and its choices named."""
+
+    q: Question
+    name: str
+    id: str
+    label: str
+    unit: str
+    choices: list[tuple[str, str]]
+    # "Answer if … is yes": the words of the question this one follows.
+    hint: str = ""
+
+
+def _questions(pack: PolicyPack, category: str) -> list[Question]:
+    """The pack's questions for the category chosen (none chosen or unknown: the common
+    ones), minus those the basic fields ask."""
+    known = category if pack.category(category) is not None else None
+    return [q for q in application_questions(pack, known) if q.path not in ASKED_ABOVE]
+
+
+def _label(q: Question, pack: PolicyPack, en: bool) -> str:
+    # The domain's English is lower-case, for integrators; a label starts capitalised.
+    label = q.label_en[:1].upper() + q.label_en[1:] if en else q.label_zh
+    if q.path == "residence.hukou_local" and not en:
+        # Where "here" is (the pack names its region in Chinese only).
+        label += f"（{pack.region}）"
+    return label
+
+
+def _question_views(pack: PolicyPack, category: str) -> list[tuple[str, list[QuestionView]]]:
+    """The questions grouped under their headings, in the pack's order."""
+    en = current_locale() == "en"
+    chosen = pack.category(category)
+    titles = {
+        "base_condition": _("基本条件"),
+        "exclusion": _("就业和收入情况"),
+        "category": _("申报类别「%(name)s」的情况")
+        % {"name": (chosen.name_en if en else chosen.name) if chosen else ""},
+    }
+    groups: dict[str, list[QuestionView]] = {}
+    asked = _questions(pack, category)
+    words = {q.path: _label(q, pack, en) for q in asked}
+    for q in asked:
+        groups.setdefault(q.group, []).append(
+            QuestionView(
+                q=q,
+                name=ANSWER_PREFIX + q.path,
+                id="fact-" + q.path.replace(".", "-"),
+                label=words[q.path],
+                hint=(
+                    _("“%(question)s”选“是”时填写") % {"question": words[q.follows]}
+                    if q.follows in words
+                    else ""
+                ),
+                unit=q.unit_en if en else q.unit_zh,
+                choices=[
+                    (c, CHOICE_NAMES[c][1 if en else 0] if c in CHOICE_NAMES else c)
+                    for c in q.choices
+                ],
+            )
+        )
+    return [(titles[g], items) for g, items in groups.items()]
+
+
+def _parse_answer(q: Question, text: str) -> tuple[Any, str]:
+    """(value, error) of one typed answer; an empty answer is unknown (None), never "no"."""
+    if not text:
+        return None, ""
+    if q.type == "bool":
+        if text in ("true", "false"):
+            return text == "true", ""
+        return None, _("请选择“是”“否”或“不清楚”")
+    if q.type == "date":
+        try:
+            return date.fromisoformat(text), ""
+        except ValueError:
+            return None, _("请按“年-月-日”填写日期，如 2025-03-01")
+    if q.type in ("int", "float"):
+        try:
+            number: int | float = int(text) if q.type == "int" else float(text)
+        except ValueError:
+            number = -1
+        if not 0 <= number <= NUMBER_MAX[q.type] or number != number:
+            if q.type == "int":
+                return None, _("请填写 0 到 %(max)s 之间的整数") % {"max": NUMBER_MAX["int"]}
+            return None, _("请填写 0 到 %(max)s 之间的数字") % {"max": NUMBER_MAX["float"]}
+        return number, ""
+    if q.type == "enum":
+        if text in q.choices:
+            return text, ""
+        return None, _("请从所列选项中选择")
+    return text, ""
+
+
+def _answers(form: FormState, pack: PolicyPack) -> dict[str, Any]:
+    """The answers to the questions asked now, read by type; errors next to each."""
+    out: dict[str, Any] = {}
+    for q in _questions(pack, form.values.get("category", "")):
+        value, error = _parse_answer(q, form.answers.get(q.path, ""))
+        if error:
+            form.errors[ANSWER_PREFIX + q.path] = error
+        elif value is not None:
+            out[q.path] = value
+    return out
 
 
 def _validate(form: FormState, pack: PolicyPack) -> None:
@@ -250,6 +380,14 @@ def _validate(form: FormState, pack: PolicyPack) -> None:
         form.errors["evidence"] = _("所选资料不属于本地区的政策，请重新选择")
     if any(code not in INTENTIONS for code in form.intentions):
         form.errors["employment_intentions"] = _("请从所列的就业创业意愿中选择")
+    answers = _answers(form, pack)
+    if answers.get("person.willing_to_work") is False and (
+        form.intentions or v.get("employment_intentions_other")
+    ):
+        # Ticking a wish is stating 有就业意愿 (domain/facts.py Person).
+        form.errors[ANSWER_PREFIX + "person.willing_to_work"] = _(
+            "已选择就业创业意愿，有就业意愿应为“是”"
+        )
 
 
 def _facts(form: FormState, pack: PolicyPack) -> ApplicantFacts:
@@ -263,37 +401,53 @@ def _facts(form: FormState, pack: PolicyPack) -> ApplicantFacts:
     if v.get("employment_intentions_other") and "other" not in intentions:
         # Words typed next to 其他 are the 其他 choice, ticked or not.
         intentions.append("other")
-    return ApplicantFacts.model_validate(
-        {
-            "person": {
-                "name": v.get("name") or None,
-                "id_number": v.get("id_number") or None,
-                "sex": v.get("sex") or None,
-                "ethnicity": v.get("ethnicity") or None,
-                "political_status": v.get("political_status") or None,
-                "education": v.get("education") or None,
-                "marital_status": v.get("marital_status") or None,
-                "phone": v.get("phone") or None,
-                # Any of them is the applicant's 有就业意愿 (the model sets willing_to_work).
-                "employment_intentions": intentions,
-                "employment_intentions_other": v.get("employment_intentions_other") or None,
-            },
-            "residence": {"hukou_address": v.get("hukou_address") or None},
-            "unemployment": {
-                "employment_card_no": v.get("employment_card_no") or None,
-                "unemployed_since": v.get("unemployed_since") or None,
-            },
-            "requested_category": v.get("category") or None,
-            "evidence": evidence,
-        }
-    )
+    data: dict[str, Any] = {
+        "person": {
+            "name": v.get("name") or None,
+            "id_number": v.get("id_number") or None,
+            "sex": v.get("sex") or None,
+            "ethnicity": v.get("ethnicity") or None,
+            "political_status": v.get("political_status") or None,
+            "education": v.get("education") or None,
+            "marital_status": v.get("marital_status") or None,
+            "phone": v.get("phone") or None,
+            # Any of them is the applicant's 有就业意愿 (the model sets willing_to_work).
+            "employment_intentions": intentions,
+            "employment_intentions_other": v.get("employment_intentions_other") or None,
+        },
+        "residence": {"hukou_address": v.get("hukou_address") or None},
+        "unemployment": {
+            "employment_card_no": v.get("employment_card_no") or None,
+            "unemployed_since": v.get("unemployed_since") or None,
+        },
+        "requested_category": v.get("category") or None,
+        "evidence": evidence,
+    }
+    for path, value in _answers(form, pack).items():
+        section, name = path.split(".", 1)
+        data.setdefault(section, {})[name] = value
+    return ApplicantFacts.model_validate(data)
+
+
+def _field_of(path: str) -> str | None:
+    """The form's field of a model or service error's location (``facts.`` prefixed or not):
+    a basic field, or a question's answer."""
+    if path in FIELD_OF:
+        return FIELD_OF[path]
+    fact = path.removeprefix("facts.")
+    if fact in ASKED_ABOVE:
+        return ASKED_ABOVE[fact]
+    return ANSWER_PREFIX + fact if fact in stated_facts() else None
 
 
 def _field_errors(form: FormState, errors: list[dict[str, Any]]) -> None:
-    """The model's or the service's field errors, each next to its field (the rest above)."""
+    """The model's or the service's field errors, each next to its field (the rest above),
+    in Chinese where the service gives it (``message_zh``)."""
     for err in errors:
-        target = FIELD_OF.get(str(err.get("field", "")))
+        target = _field_of(str(err.get("field", "")))
         message = str(err.get("message", ""))
+        if err.get("message_zh") and current_locale() != "en":
+            message = str(err["message_zh"])
         if target and target not in form.errors:
             form.errors[target] = message
         elif not target:
@@ -327,6 +481,10 @@ async def _form_page(
         place=place,
         pack=place.pack if place else None,
         materials=_materials(place.pack) if place else [],
+        question_groups=(
+            _question_views(place.pack, form.values.get("category", "")) if place else []
+        ),
+        ANSWER_MAX_LENGTH=ANSWER_MAX_LENGTH,
         form=form,
         SEX=SEX,
         MARITAL=MARITAL,
@@ -343,24 +501,63 @@ async def _form_page(
 
 
 @router.get("/apply", response_class=HTMLResponse)
-async def apply_page(request: Request, session: SessionDep, place: str = "") -> Response:
-    return await _form_page(request, session, place[:12], FormState())
+async def apply_page(
+    request: Request, session: SessionDep, place: str = "", category: str = ""
+) -> Response:
+    # ?category= chooses the category (and so its questions) in a link to the form.
+    form = FormState(values={"category": category[:60]} if category else {})
+    return await _form_page(request, session, place[:12], form)
+
+
+def _read_form(data: Any) -> FormState:
+    """What the form posted, each value cut to its field's bound."""
+    answers: dict[str, str] = {}
+    for key, value in data.multi_items():
+        if key.startswith(ANSWER_PREFIX) and len(answers) < 100:
+            answers[key[len(ANSWER_PREFIX) :][:80]] = str(value).strip()[:ANSWER_MAX_LENGTH]
+    return FormState(
+        values={k: str(data.get(k, "")).strip() for k in TEXT_FIELDS},
+        evidence=[str(x) for x in data.getlist("evidence")][:50],
+        intentions=[str(x) for x in data.getlist("employment_intentions")][:20],
+        answers=answers,
+    )
+
+
+@router.post("/apply/questions", response_class=HTMLResponse)
+async def questions(request: Request, session: SessionDep) -> Response:
+    """The questions for the place and category chosen, for htmx when the category changes;
+    the answers already given are kept. Without JavaScript, the category's 更新问题 button
+    posts the whole form back (``refresh``) for the same result."""
+    data = await request.form()
+    APPLY_FORM.check(request, str(data.get("csrf", "")))
+    form = _read_form(data)
+    place = await web_public.application_place(session, str(data.get("place", ""))[:12])
+    if place is None:
+        raise Problem(404, "not-found", "Not found", "no application can be filed there")
+    return render(
+        request,
+        "public/_questions.html",
+        question_groups=_question_views(place.pack, form.values.get("category", "")),
+        category=place.pack.category(form.values.get("category", "")),
+        ANSWER_MAX_LENGTH=ANSWER_MAX_LENGTH,
+        form=form,
+    )
 
 
 @router.post("/apply", response_class=HTMLResponse)
 async def apply(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     data = await request.form()
     cookie = APPLY_FORM.check(request, str(data.get("csrf", "")))
-    form = FormState(
-        values={k: str(data.get(k, "")).strip() for k in TEXT_FIELDS},
-        evidence=[str(x) for x in data.getlist("evidence")][:50],
-        intentions=[str(x) for x in data.getlist("employment_intentions")][:20],
-    )
+    form = _read_form(data)
     place_code = str(data.get("place", ""))[:12]
     place = await web_public.application_place(session, place_code)
     if place is None:
         form.alert = _("请选择申请地点")
         return await _form_page(request, session, "", form, status=422)
+    if data.get("refresh"):
+        # The category's 更新问题 button (no JavaScript): the questions for the category
+        # chosen, everything typed kept, nothing checked yet.
+        return await _form_page(request, session, place.code, form)
     _validate(form, place.pack)
     if form.errors:
         return await _form_page(request, session, place.code, form, status=422)
@@ -378,6 +575,17 @@ async def apply(request: Request, session: SessionDep, settings: SettingsDep) ->
                 for e in exc.errors()
             ],
         )
+        return await _form_page(request, session, place.code, form, status=422)
+    # The service makes the same checks across answers; made here, before the rate limit
+    # counts a submission, with the same words.
+    _field_errors(
+        form,
+        [
+            {"field": p.path, "message": p.message, "message_zh": p.message_zh}
+            for p in answer_problems(application.facts, _today())
+        ],
+    )
+    if form.errors:
         return await _form_page(request, session, place.code, form, status=422)
     try:
         # The public form is the anonymous channel whoever is signed in: always limited.

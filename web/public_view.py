@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.errors import not_found
-from application.services.applications import APPLICATION_LEVELS
-from domain.policy.loader import PolicyPackError, load_pack
+from application.services.applications import APPLICATION_LEVELS, pack_applying
 from domain.policy.model import PolicyPack
 from store import admin_repo, repos
 from store.models import Case, Jurisdiction
@@ -36,17 +35,6 @@ class Place:
     pack: PolicyPack
 
 
-def _pack_applying(chain: list[Jurisdiction]) -> PolicyPack | None:
-    """The pack a case filed at ``chain[0]`` would run under, or None where no case can be
-    filed (no pack or county office above it, or a pack that leaves identification to its
-    cities), exactly as the application service decides."""
-    try:
-        pack = load_pack(repos.filing_pack_id(chain))
-    except (repos.NoPolicyPack, PolicyPackError):
-        return None
-    return pack if pack.procedure is not None else None
-
-
 def _full_name(chain: list[Jurisdiction]) -> str:
     # Country and province are the same for everyone applying in a region: start at the city.
     shown = [j.name for j in reversed(chain) if j.level not in ("country", "province")]
@@ -63,7 +51,7 @@ async def application_places(session: AsyncSession) -> list[Place]:
         if j.level not in APPLICATION_LEVELS:
             continue
         chain = [by_code[c] for c in reversed([c for c in j.path.split("/") if c]) if c in by_code]
-        pack = _pack_applying(chain)
+        pack = pack_applying(chain)
         if pack is not None:
             places.append(Place(j.code, j.name, _full_name(chain), j.level, pack))
     return places
@@ -75,7 +63,7 @@ async def application_place(session: AsyncSession, code: str) -> Place | None:
     if place is None or place.level not in APPLICATION_LEVELS:
         return None
     chain = await repos.ancestors(session, place)
-    pack = _pack_applying(chain)
+    pack = pack_applying(chain)
     if pack is None:
         return None
     return Place(place.code, place.name, _full_name(chain), place.level, pack)

@@ -7,17 +7,17 @@ translated where the catalogue names them. A summary of no known shape (an offic
 text, an entry of a newer release) is shown as written.
 
 The publicity's end is stored as an instant (the end of its last day, i.e. the next day's
-00:00, Asia/Shanghai); it is shown as that last day, as the inbox shows a task's due day.
+00:00, Asia/Shanghai); it is shown as that last day (web/dates.py's ``last_day``, as every page
+shows the end of a period).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import datetime
 
+from web import dates
 from web.i18n import gettext
-from web.inbox_view import due_day
 
 
 def _(message: str) -> str:
@@ -55,7 +55,7 @@ FIXED: frozenset[str] = frozenset(
 def _last_day(value: str) -> str:
     """An end instant (ISO) as its inclusive last day; unreadable text stays as written."""
     try:
-        return due_day(datetime.fromisoformat(value)).isoformat()
+        return dates.last_day(value)
     except ValueError:
         return value
 

@@ -36,3 +36,45 @@ class ApplicationOut(BaseModel):
     policy_pack_id: str
     policy_pack_ref: str
     status: str
+
+
+class ChoiceOut(BaseModel):
+    code: str = Field(description="The value to send in the facts, e.g. divorced")
+    name_zh: str
+    name_en: str
+
+
+class QuestionOut(BaseModel):
+    """One stated fact to ask (domain/questions.py)."""
+
+    path: str = Field(description="Where the answer goes in `facts`, e.g. residence.hukou_local")
+    type: str = Field(description="bool, int, float, date, enum or str")
+    label_zh: str
+    label_en: str
+    group: str = Field(description="base_condition, exclusion or category: what it serves")
+    rules: list[str] = Field(description="The pack rules that read it, e.g. category:disabled")
+    choices: list[ChoiceOut] = Field(default_factory=list, description="For enum questions")
+    unit_zh: str = ""
+    unit_en: str = ""
+    follows: str | None = Field(
+        None, description="The yes/no question (path) whose yes this one follows, if asked"
+    )
+
+
+class CategoryOut(BaseModel):
+    code: str
+    name: str
+    name_en: str
+
+
+class ApplicationQuestionsOut(BaseModel):
+    """What an application at a place asks: the questions every applicant answers, and those
+    of the category when one is named. Unanswered questions stay unknown (the officer checks
+    them); the ID number gives the date of birth and sex, so they are not asked."""
+
+    jurisdiction_code: str
+    policy_pack_id: str
+    policy_pack_ref: str
+    category: str | None
+    categories: list[CategoryOut]
+    questions: list[QuestionOut]

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from application.schemas.common import IsoDate, Note, Note1000
+from domain.precheck import PreCheckExplanation
 from domain.vocabulary import CaseStatus
 
 # A Chinese character (CJK unified ideographs, their extensions and compatibility forms).
@@ -158,6 +159,48 @@ class DocumentOut(BaseModel):
     download_url: str
 
 
+class StageClockOut(BaseModel):
+    """The current stage's clock. ``kind``: ``publicity`` (公示期, runs by itself), ``task`` (an
+    office's task, its goal day) or ``supplement`` (the applicant's 补充材料 period).
+    ``start`` and ``last_day`` are Shanghai dates, ``last_day`` inclusive (a period stored as
+    ending at 2026-12-08T00:00+08:00 has the last day 2026-12-07). ``working_days_left``:
+    working days after today up to the last day (holidays and make-up days counted; 0 ends
+    today, negative is late); ``provisional`` when a year on the way has no holiday table."""
+
+    kind: Literal["publicity", "task", "supplement"]
+    start: date
+    last_day: date
+    working_days_left: int
+    overdue: bool
+    provisional: bool
+    task_id: str | None
+
+
+class StageStepOut(BaseModel):
+    """A stage of the pinned pack's procedure: ``done`` (with ``finished_on`` when the
+    timeline says), ``current`` (with ``started_on``), ``next``, or ``not_reached`` (the case
+    concluded before it)."""
+
+    kind: str
+    name: str
+    name_en: str
+    state: Literal["done", "current", "next", "not_reached"]
+    finished_on: date | None
+    started_on: date | None
+
+
+class PositionOut(BaseModel):
+    """Where the case is now: ``stage`` (the stage code, ``stage_name`` its Chinese name),
+    ``waiting_on`` (``office``, ``applicant``, ``clock`` or ``none``), the stage's ``clock``
+    (null when none runs) and the procedure as ``stages``."""
+
+    stage: str | None
+    stage_name: str | None
+    waiting_on: Literal["office", "applicant", "clock", "none"]
+    clock: StageClockOut | None
+    stages: list[StageStepOut]
+
+
 class CaseOut(BaseModel):
     id: str
     workflow_id: str
@@ -180,13 +223,27 @@ class CaseOut(BaseModel):
     identified_at: datetime | None
     identified_by: str | None
     identifying_agency: str | None
-    pre_check: dict[str, Any] | None
+    pre_check: dict[str, Any] | None = Field(
+        description="The stored pre-check decision (its shape varies with the version that "
+        "made it; read pre_check_explanation instead)"
+    )
+    pre_check_explanation: PreCheckExplanation | None = Field(
+        default=None,
+        description="The pre-check explained (资格预审说明): verdict met | not_met | to_verify "
+        "(an unknown fact is to_verify, never not_met), then the groups base_conditions, "
+        "categories (the one applied for first, role requested / also_met / other), "
+        "exclusions, evidence and data_check; each rule with its code, clause, verdict and "
+        "the fact tests that explain it (fact path, operator, expected, actual, verdict), "
+        "with Chinese and English texts. Rebuilt from the stored facts, the pinned pack and "
+        "the pre-check's date, so cases assessed earlier have it too.",
+    )
     facts: dict[str, Any]
     timeline: list[TimelineEntry]
     notices: list[NoticeOut]
     deadlines: DeadlinesOut
     open_tasks: list[OpenTaskOut]
     documents: list[DocumentOut]
+    position: PositionOut
 
 
 def _no_control_text(value: str) -> str:

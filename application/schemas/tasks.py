@@ -19,6 +19,7 @@ from pydantic import (
 from application.schemas.common import IsoDateTime, Note, RowId, TaskIdStr
 from application.schemas.followup import NextStepOut
 from domain.calendar import SHANGHAI
+from domain.precheck import PreCheckExplanation
 
 
 class TaskOut(BaseModel):
@@ -44,6 +45,12 @@ class TaskOut(BaseModel):
     outcome: dict[str, Any] | None
     version: int
     assignee_name: str | None = None
+    pre_check_explanation: PreCheckExplanation | None = Field(
+        default=None,
+        description="On GET /tasks/{task_id} only: the case's pre-check explained (see "
+        "CaseOut.pre_check_explanation); null in lists and when the case has no pre-check "
+        "or lies outside your subtree",
+    )
 
 
 class TaskPage(BaseModel):

@@ -32,6 +32,7 @@ from domain.calendar import local_date
 from domain.ids import ResidentIdError, parse_resident_id
 from domain.policy.loader import PolicyPackError, load_pack
 from domain.policy.model import PolicyPack
+from domain.questions import Question, answer_problems, application_questions
 from domain.vocabulary import CaseStatus, identification_workflow_id
 from store import idempotency, repos
 from store.models import Case, Jurisdiction
@@ -83,6 +84,100 @@ def invalid_id_number(exc: ResidentIdError, field: str) -> Problem:
     )
 
 
+def check_answers(application: ApplicationIn, today: date) -> None:
+    """422 ``validation-error`` for answers that contradict the calendar or each other
+    (:func:`domain.questions.answer_problems`), each on its ``facts.…`` field in English and
+    Chinese (``message_zh``, which the public form shows beside the input)."""
+    problems = answer_problems(application.facts, today)
+    if problems:
+        raise Problem(
+            422,
+            "validation-error",
+            "Invalid request",
+            "; ".join(f"facts.{p.path}: {p.message}" for p in problems),
+            errors=[
+                {
+                    "field": f"facts.{p.path}",
+                    "message": p.message,
+                    "message_zh": p.message_zh,
+                    "code": p.code,
+                }
+                for p in problems
+            ],
+        )
+
+
+@dataclass(frozen=True)
+class PlaceQuestions:
+    """The questions an application at one place asks (:func:`questions_at`)."""
+
+    jurisdiction_code: str
+    pack: PolicyPack
+    category: str | None
+    questions: list[Question]
+
+
+def pack_applying(chain: list[Jurisdiction]) -> PolicyPack | None:
+    """The pack a case filed at ``chain[0]`` (with the places above it) would run under, or
+    None where no case can be filed (no pack or county office above it, or a pack that leaves
+    identification to its cities): the rule :func:`submit_application` files by."""
+    try:
+        pack = load_pack(repos.filing_pack_id(chain))
+    except (repos.NoPolicyPack, PolicyPackError):
+        return None
+    return pack if pack.procedure is not None else None
+
+
+async def filing_pack(session: AsyncSession, code: str) -> PolicyPack | None:
+    """The pack an application filed at ``code`` runs under (:func:`pack_applying`), or None
+    for no such place or a level where applications are not made."""
+    place = await repos.get_jurisdiction(session, code)
+    if place is None or place.level not in APPLICATION_LEVELS:
+        return None
+    return pack_applying(await repos.ancestors(session, place))
+
+
+async def questions_at(session: AsyncSession, code: str, category: str | None) -> PlaceQuestions:
+    """What an application at ``code`` asks for ``category`` (none: the questions every
+    applicant answers). 422 ``validation-error`` on ``jurisdiction_code`` for a place where no
+    application can be filed, on ``category`` (with the pack's ``categories``) for a category
+    the place's pack does not have."""
+    pack = await filing_pack(session, code)
+    if pack is None:
+        raise Problem(
+            422,
+            "validation-error",
+            "Invalid request",
+            f"jurisdiction_code: no application can be filed at {code!r}",
+            errors=[
+                {
+                    "field": "jurisdiction_code",
+                    "message": "no application can be filed at this place",
+                    "message_zh": "该地点不受理申请，请选择县区、街道乡镇或社区",
+                    "code": "not-an-application-place",
+                }
+            ],
+        )
+    if category and pack.category(category) is None:
+        known = [c.code for c in pack.categories]
+        raise Problem(
+            422,
+            "validation-error",
+            "Invalid request",
+            f"category: {category!r} is not a category of {pack.id} ({', '.join(known)})",
+            errors=[
+                {
+                    "field": "category",
+                    "message": f"not a category of {pack.id}",
+                    "message_zh": "该类别不属于本地区的政策，请重新选择",
+                    "code": "unknown-category",
+                }
+            ],
+            categories=known,
+        )
+    return PlaceQuestions(code, pack, category or None, application_questions(pack, category))
+
+
 async def submit_application(
     session: AsyncSession,
     temporal: Client,
@@ -110,6 +205,7 @@ async def submit_application(
         rid = parse_resident_id(application.facts.person.id_number or "", today=now.date())
     except ResidentIdError as exc:
         raise invalid_id_number(exc, "facts.person.id_number") from None
+    check_answers(application, local_date(now))
 
     place = await repos.get_jurisdiction(session, application.jurisdiction_code)
     if place is None or (actor is not None and not place.path.startswith(actor.jurisdiction_path)):

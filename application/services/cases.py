@@ -16,6 +16,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
@@ -32,12 +34,21 @@ from application.errors import Problem, not_found
 from application.schemas.cases import ObjectionIn, WithdrawIn
 from application.services.applications import invalid_id_number
 from domain.calendar import SHANGHAI, deadline_end, local_date, start_of_day
+from domain.case_clock import (
+    CasePosition,
+    OpenTaskFact,
+    ProcedureStage,
+    TimelineFact,
+    case_position,
+)
 from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
 from domain.labels import label
 from domain.sla import state_at
-from store import cases_repo, repos, tasks_repo
+from store import cases_repo, notices as notices_repo, repos, tasks_repo
 from store.audit import record_audit
-from store.models import Case, Notice, Task
+from store.calendar_repo import effective_calendar
+from store.models import Case, CaseEvent, Notice, Task
+from store.packs import pinned_pack
 from store.settings import Settings
 from workflows.contracts import ObjectionRequest, WithdrawRequest
 from workflows.identification import IdentificationWorkflow
@@ -260,6 +271,34 @@ def identification_overdue(case: Case, now: datetime) -> bool:
     return end is not None and undecided and now >= end
 
 
+async def position(
+    session: AsyncSession,
+    case: Case,
+    now: datetime,
+    *,
+    events: Sequence[CaseEvent] | None = None,
+    tasks: Sequence[Task] | None = None,
+) -> CasePosition:
+    """Where the case is now: its current stage, what it waits on and that stage's clock, and
+    the pinned pack's procedure as a stage map (:func:`domain.case_clock.case_position`).
+    ``events`` and ``tasks`` (the open ones) may be passed by a caller that loaded them."""
+    pack = await pinned_pack(session, case)
+    stages = pack.procedure.stages if pack.procedure else []
+    if events is None:
+        events = await repos.case_events(session, case.id)
+    if tasks is None:
+        tasks = await cases_repo.open_tasks(session, case.id)
+    return case_position(
+        stages=[ProcedureStage(s.kind, s.name, s.name_en, s.role) for s in stages],
+        stored_stage=case.stage,
+        concluded=case.closed_at is not None or case.identified_at is not None,
+        events=[TimelineFact(e.kind, e.at, e.after or {}) for e in events],
+        open_tasks=[OpenTaskFact(t.id, t.kind, t.created_at, t.due_at) for t in tasks],
+        now=now,
+        calendar=await effective_calendar(session),
+    )
+
+
 def notice_path(case: Case, notice: Notice) -> str:
     """Where a notice is downloaded (the printable document; ``?format=json`` for data)."""
     return f"/api/v1/cases/{quote(case.id, safe='')}/notices/{notice.id}"
@@ -273,6 +312,7 @@ NOTICE_FILE_NAMES = {
     "refusal": "不予认定告知书",
     "not_accepted": "不予受理告知书",
     "exit": "退出告知书",
+    "identification": "认定结果告知书",
 }
 # The closing paragraph of each kind of notice.
 NOTICE_CONCLUSIONS = {
@@ -402,7 +442,92 @@ async def notice_context(session: AsyncSession, case: Case, notice: Notice) -> d
         "conclusion": NOTICE_CONCLUSIONS.get(notice.kind, ""),
         "agency": await _agency(session, case, body),
         "issued_on": chinese_date(notice.issued_at.astimezone(SHANGHAI).date()),
+        "category_name": _text(body.get("category_name")),
+        "rights": await _rights(session, case) if notice.kind == "identification" else None,
     }
+
+
+@dataclass(frozen=True)
+class _Sourced:
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
+class _Rights:
+    """What a notice of identification tells the person, in the pack's words with their
+    clauses: the assistance they are owed (援助标准) and when the status ends (退出情形)."""
+
+    assistance: list[_Sourced]
+    exits: list[_Sourced]
+
+
+# The standards that are services a person receives; coverage rates and clearances are the
+# offices' targets, not the person's rights.
+_PERSONAL_STANDARDS = ("service_package", "personalised_plan", "placement")
+
+
+def _owed_to_the_person(kind: str, applies_to: str | None) -> bool:
+    """A service standard an identified person may receive: one for everyone, or for those in
+    a situation (applies_to "…的", e.g. 具有市场就业能力的); not one for another target group
+    (零就业家庭, low_income_graduate …), which the person was not identified as."""
+    if kind not in _PERSONAL_STANDARDS:
+        return False
+    return applies_to is None or applies_to.endswith("的")
+
+
+async def _rights(session: AsyncSession, case: Case) -> _Rights:
+    # The case's pinned pack: the rules it was identified under, whatever a newer pack says.
+    pack = await pinned_pack(session, case)
+    return _Rights(
+        assistance=[
+            _Sourced((f"{s.applies_to}：" if s.applies_to else "") + s.name, _text(s.source))
+            for s in pack.assistance_standards
+            if _owed_to_the_person(s.kind, s.applies_to)
+        ],
+        exits=[_Sourced(e.name, _text(e.source)) for e in pack.exit_reasons],
+    )
+
+
+async def issue_identification_notice(
+    session: AsyncSession, actor: Actor, case_id: str, now: datetime
+) -> Notice:
+    """The notice of identification of an identified case: the one written with the
+    identification (activities/cases.py), or, for a case identified before such notices were
+    written, issued now, once (a second request, even a concurrent one, gets the same notice).
+    409 ``case-not-identified`` for a case that has not been identified."""
+    case = await case_for(session, actor, case_id)
+    existing = await notices_repo.identification_notice_of(session, case.id)
+    if existing is not None:
+        return existing
+    if case.identified_at is None:
+        raise Problem(
+            409,
+            "case-not-identified",
+            "Case not identified",
+            f"case {case.id} has not been identified: there is no result to notify",
+        )
+    notice = await notices_repo.identification_notice(
+        session, case, agency=case.identifying_agency, at=now
+    )
+    try:
+        async with session.begin_nested():
+            session.add(notice)
+    except IntegrityError:
+        # Issued by a concurrent request in the meantime: that one is the notice.
+        found = await notices_repo.identification_notice_of(session, case.id)
+        assert found is not None
+        return found
+    record_audit(
+        session,
+        actor_id=actor.id,
+        action="issue_notice",
+        object_type="notice",
+        object_id=str(notice.id),
+        detail={"case_id": case.id, "kind": notice.kind},
+        now=now,
+    )
+    return notice
 
 
 async def render_notice(session: AsyncSession, case: Case, notice: Notice) -> str:

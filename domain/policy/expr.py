@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any, Literal, TypeAlias
 
 from domain.facts import FactSpec, fact_catalogue
+from domain.policy import wording
 
 __all__ = [
     "OPERATORS",
@@ -32,6 +33,7 @@ __all__ = [
     "Not",
     "Test",
     "evaluate",
+    "explain",
     "expr_facts",
     "expr_to_data",
     "parse_expr",
@@ -229,53 +231,70 @@ def expr_facts(expr: Expr) -> list[str]:
 # --- evaluation ---------------------------------------------------------------------------
 
 
+# A test under ``not`` reads as its opposite: the operator that says the same thing positively.
+_OPPOSITE: dict[str, str] = {
+    "eq": "ne",
+    "ne": "eq",
+    "gte": "lt",
+    "lt": "gte",
+    "gt": "lte",
+    "lte": "gt",
+    "in": "not_in",
+}
+
+
 @dataclass(frozen=True)
 class LeafResult:
-    """The outcome of one fact test, with texts that explain it."""
+    """The outcome of one fact test, with texts that explain it in plain words
+    (:mod:`domain.policy.wording`: 年龄：48周岁（须满40周岁）; 性别：女; 城镇：待核实).
+    ``negated``: the test sits under an odd number of ``not`` and ``value`` is already what it
+    contributes to the rule (true when the rule's wish is met)."""
 
     fact: str
     op: Op
     expected: Any
     actual: Any
     value: bool | None
+    negated: bool = False
 
-    def _label(self) -> tuple[str, str]:
-        spec = fact_catalogue().get(self.fact)
-        if spec is None:
-            return self.fact, self.fact
-        return spec.label_zh, spec.label_en
+    def wanted(self) -> tuple[str, Any]:
+        """The operator and value the rule wants, read positively (a negated ``gte`` wants
+        ``lt``, a negated ``is true`` wants ``is false``)."""
+        if not self.negated:
+            return self.op, self.expected
+        if self.op in ("is", "exists"):
+            return self.op, not self.expected
+        return _OPPOSITE[self.op], self.expected
 
-    def _wanted(self) -> str:
-        exp = self.expected
-        if isinstance(exp, tuple):
-            return "{" + ", ".join(str(_value_to_data(v)) for v in exp) + "}"
-        if isinstance(exp, bool):
-            return "true" if exp else "false"
-        return str(_value_to_data(exp))
-
-    def _actual(self) -> str:
-        a = self.actual
-        if isinstance(a, bool):
-            return "true" if a else "false"
-        return str(_value_to_data(a))
+    def _text(self, zh: bool) -> str:
+        name = wording.fact_name(self.fact, zh)
+        sep = "：" if zh else ": "
+        op, expected = self.wanted()
+        if op == "exists":
+            stated = self.actual is not None
+            have = (
+                ("已填报" if stated else "未填报") if zh else ("stated" if stated else "not stated")
+            )
+        else:
+            have = wording.value_text(self.fact, self.actual, zh)
+        text = f"{name}{sep}{have}"
+        need = wording.requirement(self.fact, op, expected, zh)
+        if op in ("is", "exists") or (op == "eq" and self.value is True):
+            # 是/否 says it all when it holds or is unknown; say what is wanted when it fails.
+            return (
+                text
+                if self.value is not False
+                else f"{text}（{need}）"
+                if zh
+                else f"{text} ({need})"
+            )
+        return f"{text}（{need}）" if zh else f"{text} ({need})"
 
     def explain_en(self) -> str:
-        label = f"{self._label()[1]} ({self.fact})"
-        if self.op == "exists":
-            return f"{label} must {'be' if self.expected else 'not be'} stated"
-        want = f"{_SYMBOL[self.op]} {self._wanted()}"
-        if self.actual is None:
-            return f"{label} is not stated; needs {want}"
-        return f"{label} is {self._actual()}; needs {want}"
+        return self._text(False)
 
     def explain_zh(self) -> str:
-        label = f"{self._label()[0]}({self.fact})"
-        if self.op == "exists":
-            return f"{label}{'须' if self.expected else '不得'}填报"
-        want = f"{_SYMBOL[self.op]} {self._wanted()}"
-        if self.actual is None:
-            return f"{label}未填报，要求 {want}"
-        return f"{label}为 {self._actual()}，要求 {want}"
+        return self._text(True)
 
 
 @dataclass
@@ -349,4 +368,57 @@ def evaluate(expr: Expr, facts: Mapping[str, Any]) -> Evaluation:
         return _and(results) if isinstance(e, All) else _or(results)
 
     value = run(expr)
+    return Evaluation(value=value, leaves=leaves)
+
+
+def _nearest(branches: Sequence[tuple[bool | None, list[LeafResult]]]) -> int:
+    """The failed branch closest to holding: fewest failed tests, and among those the one
+    whose failures are on amounts rather than on who the person is (a man of 45 is nearest
+    to the men's branch, which fails on age, not to the women's, which fails on sex)."""
+
+    def score(i: int) -> tuple[int, int, int]:
+        failed = [leaf for leaf in branches[i][1] if leaf.value is False]
+        identity = sum(1 for leaf in failed if leaf.op in ("eq", "ne", "in", "is"))
+        return len(failed), identity, i
+
+    return min(range(len(branches)), key=score)
+
+
+def explain(expr: Expr, facts: Mapping[str, Any]) -> Evaluation:
+    """Evaluate ``expr`` like :func:`evaluate` but keep only the tests that explain the result
+    to an officer: for ``all``, the failed parts when it fails, else every part (what holds
+    and what is still to verify); for ``any``, the first branch that holds, else the branches
+    that can still hold (unknown), else the nearest failed branch — never the branch that
+    cannot apply (a woman is not told the men's age limit)."""
+
+    def run(e: Expr, neg: bool) -> tuple[bool | None, list[LeafResult]]:
+        if isinstance(e, Test):
+            actual = facts.get(e.fact)
+            result = _compare(e.op, actual, e.value)
+            shown = result if not neg or result is None else not result
+            return result, [LeafResult(e.fact, e.op, e.value, actual, shown, negated=neg)]
+        if isinstance(e, Not):
+            inner, leaves = run(e.item, not neg)
+            return (None if inner is None else not inner), leaves
+        parts = [run(item, neg) for item in e.items]
+        value = (_and if isinstance(e, All) else _or)([p[0] for p in parts])
+        # Under an odd number of ``not`` an ``all`` wishes one part to fail: it works as ``any``.
+        wish_all = isinstance(e, All) != neg
+        eff = [p[0] if not neg or p[0] is None else not p[0] for p in parts]
+        own = value if not neg or value is None else not value
+        if wish_all:
+            chosen = (
+                [p for p, v in zip(parts, eff, strict=True) if v is False]
+                if own is False
+                else parts
+            )
+        elif own is True:
+            chosen = [next(p for p, v in zip(parts, eff, strict=True) if v is True)]
+        elif own is None:
+            chosen = [p for p, v in zip(parts, eff, strict=True) if v is None]
+        else:
+            chosen = [parts[_nearest(parts)]]
+        return value, [leaf for p in chosen for leaf in p[1]]
+
+    value, leaves = run(expr, False)
     return Evaluation(value=value, leaves=leaves)

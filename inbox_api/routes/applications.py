@@ -1,15 +1,25 @@
-"""Applications (申请): POST /api/v1/applications starts a case."""
+"""Applications (申请): POST /api/v1/applications starts a case; GET
+/api/v1/applications/questions says what an application at a place asks (anonymous, like the
+submission, so an integrator's form asks what the public form asks)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from application.http import OptionalActor, SessionDep, SettingsDep, TemporalDep, client_address
 from application.rate_limits import limit_anonymous_application
-from application.schemas.applications import ApplicationIn, ApplicationOut
-from application.services.applications import submit_application
+from application.schemas.applications import (
+    ApplicationIn,
+    ApplicationOut,
+    ApplicationQuestionsOut,
+    CategoryOut,
+    ChoiceOut,
+    QuestionOut,
+)
+from application.services.applications import questions_at, submit_application
+from domain.facts import CHOICE_NAMES
 
 router = APIRouter(prefix="/api/v1/applications", tags=["applications"])
 
@@ -81,4 +91,59 @@ async def create_application(
         policy_pack_id=case.policy_pack_id,
         policy_pack_ref=case.policy_pack_ref,
         status=case.status,
+    )
+
+
+@router.get(
+    "/questions",
+    response_model=ApplicationQuestionsOut,
+    responses={
+        422: {
+            "description": "validation-error: no application can be filed at the place "
+            "(`jurisdiction_code`), or the category is not the place's pack's (`category`, "
+            "with `categories`)"
+        }
+    },
+)
+async def application_questions(
+    session: SessionDep,
+    jurisdiction_code: Annotated[
+        str, Query(max_length=12, description="Street/township, community or county code")
+    ],
+    category: Annotated[
+        str | None, Query(max_length=60, description="The category applied for (申报类别)")
+    ] = None,
+) -> ApplicationQuestionsOut:
+    """The stated facts the place's policy pack reads for the category: its base conditions
+    (户籍, 劳动能力, 就业意愿, 失业登记), exclusions and the category's own facts, each once,
+    with its type, choices and unit. Send the answers under ``facts`` at their ``path``."""
+    found = await questions_at(session, jurisdiction_code, category)
+    return ApplicationQuestionsOut(
+        jurisdiction_code=found.jurisdiction_code,
+        policy_pack_id=found.pack.id,
+        policy_pack_ref=found.pack.ref,
+        category=found.category,
+        categories=[
+            CategoryOut(code=c.code, name=c.name, name_en=c.name_en) for c in found.pack.categories
+        ],
+        questions=[
+            QuestionOut(
+                path=q.path,
+                type=q.type,
+                label_zh=q.label_zh,
+                label_en=q.label_en,
+                group=q.group,
+                rules=list(q.rules),
+                choices=[
+                    ChoiceOut(code=c, name_zh=CHOICE_NAMES[c][0], name_en=CHOICE_NAMES[c][1])
+                    if c in CHOICE_NAMES
+                    else ChoiceOut(code=c, name_zh=c, name_en=c)
+                    for c in q.choices
+                ],
+                unit_zh=q.unit_zh,
+                unit_en=q.unit_en,
+                follows=q.follows,
+            )
+            for q in found.questions
+        ],
     )

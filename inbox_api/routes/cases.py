@@ -27,12 +27,16 @@ from application.schemas.cases import (
     ObjectionIn,
     ObjectionOut,
     OpenTaskOut,
+    PositionOut,
+    StageClockOut,
+    StageStepOut,
     TaskClockOut,
     TimelineEntry,
     WithdrawIn,
     WithdrawOut,
 )
-from application.services import cases as case_service
+from application.services import cases as case_service, pre_check
+from domain.case_clock import CasePosition
 from domain.labels import label
 from store import repos
 
@@ -130,6 +134,9 @@ async def get_case(
     notices = await repos.case_notices(session, case.id)
     tasks = await case_service.open_tasks(session, case)
     states = {t.id: case_service.task_sla_state(t, now) for t, _ in tasks}
+    where = await case_service.position(
+        session, case, now, events=events, tasks=[t for t, _ in tasks]
+    )
     return CaseOut(
         id=case.id,
         workflow_id=case.workflow_id,
@@ -153,6 +160,7 @@ async def get_case(
         identified_by=case.identified_by,
         identifying_agency=case.identifying_agency,
         pre_check=case.pre_check,
+        pre_check_explanation=await pre_check.explanation(session, case),
         facts=case.facts,
         timeline=[
             TimelineEntry(
@@ -206,6 +214,40 @@ async def get_case(
                 download_url=case_service.notice_path(case, n),
             )
             for n in notices
+        ],
+        position=_position_out(where),
+    )
+
+
+def _position_out(where: CasePosition) -> PositionOut:
+    clock = where.clock
+    return PositionOut(
+        stage=where.stage,
+        stage_name=label("stage", where.stage) if where.stage else None,
+        waiting_on=where.waiting_on,
+        clock=(
+            StageClockOut(
+                kind=clock.kind,
+                start=clock.start,
+                last_day=clock.last_day,
+                working_days_left=clock.working_days_left,
+                overdue=clock.overdue,
+                provisional=clock.provisional,
+                task_id=clock.task_id,
+            )
+            if clock
+            else None
+        ),
+        stages=[
+            StageStepOut(
+                kind=s.kind,
+                name=s.name,
+                name_en=s.name_en,
+                state=s.state,
+                finished_on=s.finished_on,
+                started_on=s.started_on,
+            )
+            for s in where.steps
         ],
     )
 

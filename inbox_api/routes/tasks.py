@@ -33,7 +33,7 @@ from application.schemas.tasks import (
     TaskOut,
     TaskPage,
 )
-from application.services import followup, tasks as service
+from application.services import followup, pre_check, tasks as service
 from domain.sla import state_at
 from store.models import Task
 from store.models_inbox import TaskComment
@@ -185,7 +185,11 @@ async def bulk_reassign(body: BulkReassignIn, session: SessionDep, actor: Curren
 
 @router.get("/{task_id}", response_model=TaskOut, responses=NOT_FOUND)
 async def get_task(task_id: TaskIdPath, session: SessionDep, actor: CurrentActor) -> TaskOut:
-    return await _one(session, await service.get_task(session, actor, task_id))
+    """The task, with its case's pre-check explained (``pre_check_explanation``) when the case
+    has one and lies in your subtree."""
+    task = await service.get_task(session, actor, task_id)
+    explained = await pre_check.for_task(session, actor, task)
+    return (await _one(session, task)).model_copy(update={"pre_check_explanation": explained})
 
 
 @router.post(

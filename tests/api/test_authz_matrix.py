@@ -39,7 +39,9 @@ ALL = frozenset({"grassroots_officer", "county_reviewer", "supervisor", "admin"}
 SUPERVISION = frozenset({"supervisor", "admin"})
 ADMIN = frozenset({"admin"})
 ENROL = frozenset({"grassroots_officer", "county_reviewer", "admin"})
-PUBLIC = frozenset({"/healthz", "/api/v1/auth/token", "/api/v1/applications"})
+PUBLIC = frozenset(
+    {"/healthz", "/api/v1/auth/token", "/api/v1/applications", "/api/v1/applications/questions"}
+)
 
 _markers = itertools.count(1)
 

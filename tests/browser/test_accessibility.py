@@ -41,6 +41,7 @@ BEST_PRACTICE = {
     "region",
 }
 JILIN_STREET = "220102001"
+WEIFANG_STREET = "370702001"
 LOCALES = ["zh-CN", "en"]
 
 
@@ -182,12 +183,24 @@ async def apply_chosen(page: Any, case: Fixture, locale: str) -> None:
     await expect(page.locator("#apply-form[data-pack='jilin-2022']")).to_be_visible()
 
 
+async def apply_questions(page: Any, case: Fixture, locale: str) -> None:
+    """The public form with a category's questions (#21 item 3), one answer sent back with
+    its message beside it."""
+    await _goto(page, f"/apply?place={WEIFANG_STREET}&category=single_parent", locale)
+    await page.fill("#name", unique_name())
+    await page.fill("#id_number", make_id())
+    await page.fill("#fact-residence-resided_locally_months", "1300")
+    await page.click("#apply-form button[type=submit].primary")
+    await expect(page.locator("[id='err-fact-residence-resided_locally_months']")).to_be_visible()
+
+
 PAGES: dict[str, tuple[str | None, Opener]] = {
     "login": (None, visit("/login")),
     "login-error": (None, login_error),
     "apply": (None, visit(f"/apply?place={JILIN_STREET}")),
     "apply-chosen": (None, apply_chosen),
     "apply-errors": (None, apply_errors),
+    "apply-questions": (None, apply_questions),
     "receipt": (None, receipt),
     "inbox": ("jl_officer", visit("/inbox?tab=group")),
     # A supervisor's inbox has the bulk reassignment (转交) too.

@@ -7,16 +7,18 @@ documents inside a translated toolbar; 404 outside the officer's jurisdiction.""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
+from domain.calendar import SHANGHAI
 from domain.ids import mask_id_number
 from store import repos
-from store.models import AuditEntry, Notice, User
+from store.models import AuditEntry, Case, Notice, Task, User
 from tests.factories import application
 from tests.system import System, web_login
 from worker.demo import DEMO_PASSWORD
@@ -196,3 +198,320 @@ async def test_refusal_notice_says_how_to_object_where_the_seed_does(system: Sys
     assert "上报处理机构：清新区" in page
     assert "清新区人社局实施方案(2024) 三(二)" in page
     await web.aclose()
+
+
+async def complete(
+    system: System, user: str, case_id: str, kind: str, outcome: str, **extra: Any
+) -> None:
+    """Claim the case's task of ``kind`` and complete it as ``user`` through the API."""
+    task = await system.wait_for_task(user, case_id, kind)
+    headers = await system.login(user)
+    r = await system.http.post(f"/api/v1/tasks/{task['id']}/claim", headers=headers)
+    assert r.status_code == 200, r.text
+    r = await system.http.post(
+        f"/api/v1/tasks/{task['id']}/complete",
+        headers=headers,
+        json={"outcome": outcome, **extra},
+    )
+    assert r.status_code == 200, r.text
+
+
+async def in_publicity(system: System, pack: str, name: str) -> tuple[str, str]:
+    """A case of ``pack`` accepted, through its initial review and now in publicity."""
+    case_id, id_number = await submit(system, pack, name)
+    officer = "jl_officer" if pack.startswith("jilin") else "qx_officer"
+    await complete(system, officer, case_id, "acceptance", "accept")
+    await complete(
+        system, officer, case_id, "initial_review", "approve", comment="材料齐全，情况属实"
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        async with system.sessions()() as session:
+            status = await session.scalar(select(Case.status).where(Case.id == case_id))
+        if status == "in_publicity":
+            return case_id, id_number
+        assert time.monotonic() < deadline, f"{case_id} never reached publicity ({status})"
+        await asyncio.sleep(0.05)
+
+
+async def test_application_form_fills_the_initial_review_opinion(system: System) -> None:
+    case_id, _id = await in_publicity(system, "jilin-2022", "初审意见人")
+    web = await login(system, "jl_officer")
+    page = (await web.get(f"/documents/cases/{case_id}/application")).text
+    boxes = page.split('data-testid="opinion"')
+    assert len(boxes) == 3  # 初审 and 复核认定 (jilin 二(二)(三))
+    initial, review = boxes[1].split("</td>")[0], boxes[2].split("</td>")[0]
+    assert "初审通过。备注：材料齐全，情况属实" in initial  # 通过, never 认定, at 初审
+    assert "认定" not in initial.split("依据")[0]
+    assert "依据吉人社发〔2022〕10号 二(二)" in initial  # the clause the stage applies
+    officer = await display_name(system, "jl_officer")
+    assert f"经办人：{officer}" in initial
+    today = datetime.now(UTC).astimezone(SHANGHAI).date()
+    assert f"{today.year}年{today.month}月{today.day}日" in initial
+    assert "年　　月　　日" in review  # not decided yet: left for the county's signature
+    await web.aclose()
+
+
+async def display_name(system: System, username: str) -> str:
+    async with system.sessions()() as session:
+        name = await session.scalar(select(User.display_name).where(User.username == username))
+    assert name
+    return str(name)
+
+
+async def test_identification_serves_a_notice_of_identification(system: System) -> None:
+    case_id, id_number = await submit(system, "weifang-2023", "认定告知人")
+    web = await login(system, "wf_reviewer")
+    assert "尚未向申请人送达告知书" in (await web.get(f"/cases/{case_id}")).text
+    await complete(
+        system,
+        "wf_reviewer",
+        case_id,
+        "immediate_conclusion",
+        "approve",
+        fields={"category": "older_unemployed"},
+        comment="即时办结",
+    )
+    [notice] = await notices_of(system, case_id)
+    assert notice.kind == "identification" and notice.title == "就业困难人员认定结果告知书"
+    assert notice.body["category"] == "older_unemployed"
+
+    case_page = (await web.get(f"/cases/{case_id}")).text
+    assert "尚未向申请人送达告知书" not in case_page
+    assert f"/documents/cases/{case_id}/notices/{notice.id}" in case_page
+
+    page = (await web.get(f"/documents/cases/{case_id}/notices/{notice.id}")).text
+    assert "<h1>就业困难人员认定结果告知书</h1>" in page
+    category = "女性四十周岁、男性五十周岁以上的人员"  # weifang's name of 大龄失业人员
+    assert f"认定为就业困难人员（认定类别：{category}）" in page
+    assert mask_id_number(id_number) in page and id_number not in page
+    # The basis: the category's clause and the identifying stage's (潍人社字〔2023〕1号).
+    basis = page.split("依据：")[1].split("</p>")[0]
+    assert basis == "潍人社字〔2023〕1号 一(一)；潍人社字〔2023〕1号 二(二)"
+    # The person's rights from the pinned pack: assistance owed and when the status ends.
+    assistance = page.split('data-testid="assistance"')[1].split("</ol>")[0]
+    assert "公益性岗位托底安置" in assistance  # a service for a situation (…的)
+    assert "帮扶率" not in assistance  # an office's target, not the person's right
+    assert "零就业家庭" not in assistance  # another target group's
+    assert "连续6个月未主动与公共就业人才服务机构联系" in page  # when the status ends
+    assert "将取消（退出）您的就业困难人员身份" in page
+    assert "潍城区" in page.split('class="signature"')[1]  # the identifying office
+
+    # The 认定表's identification box is filled from the decision, with its clause.
+    form = (await web.get(f"/documents/cases/{case_id}/application")).text
+    box = form.split('data-testid="opinion"')[1].split("</td>")[0]
+    assert f"经审核，符合就业困难人员认定条件，予以认定。认定类别：{category}。" in box
+    assert "备注：即时办结" in box and "认定机构：潍城区" in box
+    assert "认定类别依据" in box
+
+    # The API's download prints the same notice; another region's officer sees nothing.
+    r = await system.http.get(
+        f"/api/v1/cases/{case_id}/notices/{notice.id}", headers=await system.login("wf_reviewer")
+    )
+    assert r.status_code == 200 and f"认定类别：{category}" in r.text
+    other = await login(system, "jl_officer")
+    assert (await other.get(f"/documents/cases/{case_id}/notices/{notice.id}")).status_code == 404
+    await web.aclose()
+    await other.aclose()
+
+
+async def test_publicity_list_masks_ids_and_shows_the_period(system: System) -> None:
+    case_id, id_number = await in_publicity(system, "jilin-2022", "公示名单人")
+    web = await login(system, "jl_officer")
+    before = await audits(system, "jl_officer", "view_publicity_list")
+    r = await web.get("/documents/publicity")
+    assert r.status_code == 200, r.text
+    page = r.text
+    assert "no-store" in r.headers["cache-control"]
+    row = page.split(f'data-case="{case_id}"')[1].split("</tr>")[0]
+    assert "公示名单人" in row and mask_id_number(id_number) in row
+    assert id_number not in page  # a list never shows a full ID number
+    assert "大龄失业人员" in row
+    today = datetime.now(UTC).astimezone(SHANGHAI).date()
+    cell = row.split('class="period">')[1].split("</td>")[0]
+    first, last = re.sub(r"<[^>]+>", "", cell).split("至")
+    assert first == f"{today.year}年{today.month}月{today.day}日"
+    async with system.sessions()() as session:
+        [event] = [e for e in await repos.case_events(session, case_id) if e.kind == "publicity"]
+    ends = datetime.fromisoformat(event.after["ends_at"])  # type: ignore[index]
+    last_day = (ends - timedelta(microseconds=1)).astimezone(SHANGHAI).date()
+    assert last == f"{last_day.year}年{last_day.month}月{last_day.day}日"  # inclusive
+    # The stage's clause and words, the office, where to object.
+    assert "吉人社发〔2022〕10号 二(二)" in page and "公示期为3个工作日" in page
+    assert "公示期间对公示对象有异议的，可向南岭街道提出。" in page
+    # The picker shows the period in use (today, by default).
+    assert f'name="from" value="{today.isoformat()}"' in page
+    assert f'name="to" value="{today.isoformat()}"' in page
+    assert await audits(system, "jl_officer", "view_publicity_list") == before + 1
+
+    # A period that ends before the publicity started: not on the list.
+    yesterday = (today - timedelta(days=1)).isoformat()
+    earlier = (await web.get("/documents/publicity", params={"to": yesterday})).text
+    assert f'data-case="{case_id}"' not in earlier
+    # Bad dates: the precise words in place, the dates typed kept, 422.
+    bad = await web.get("/documents/publicity", params={"from": "2026-13-01", "to": "x"})
+    assert bad.status_code == 422
+    assert "请按“年-月-日”填写日期" in bad.text and 'value="2026-13-01"' in bad.text
+    reversed_ = await web.get(
+        "/documents/publicity", params={"from": today.isoformat(), "to": yesterday}
+    )
+    assert reversed_.status_code == 422 and "开始日期不能晚于结束日期" in reversed_.text
+
+    # Another region's officer: the place is 404, and their own list does not show the case.
+    other = await login(system, "wf_officer")
+    assert (
+        await other.get("/documents/publicity", params={"place": "220102001"})
+    ).status_code == 404
+    assert f'data-case="{case_id}"' not in (await other.get("/documents/publicity")).text
+    await web.aclose()
+    await other.aclose()
+
+
+async def test_publicity_list_says_where_an_objection_goes(system: System) -> None:
+    # qingxin 三(二): an objection the applicant still disputes goes to the district.
+    case_id, _id = await in_publicity(system, "qingxin-2024", "清新公示人")
+    web = await login(system, "qx_officer")
+    page = (await web.get("/documents/publicity")).text
+    assert f'data-case="{case_id}"' in page
+    assert "报清新区处理（依据清新区人社局实施方案(2024) 三(二)" in page
+    assert "公示期为5个工作日" in page
+    await web.aclose()
+
+
+def form_csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+async def test_a_case_identified_before_notices_of_identification_gets_one(
+    system: System,
+) -> None:
+    """Stored data of older versions: an identified case without a notice of identification
+    (its notice row removed here to stand for it) offers to issue one, once."""
+    case_id, _id = await submit(system, "weifang-2023", "旧案认定人")
+    await complete(
+        system,
+        "wf_reviewer",
+        case_id,
+        "immediate_conclusion",
+        "approve",
+        fields={"category": "older_unemployed"},
+    )
+    [old] = await notices_of(system, case_id)
+    async with system.sessions()() as session, session.begin():
+        await session.execute(delete(Notice).where(Notice.id == old.id))
+    web = await login(system, "wf_reviewer")
+    page = (await web.get(f"/cases/{case_id}")).text
+    assert "尚未向申请人送达告知书" in page and 'data-testid="issue-identification-notice"' in page
+    url = f"/documents/cases/{case_id}/identification-notice"
+    r = await web.post(url, data={"csrf": form_csrf(page)})
+    assert r.status_code == 303, r.text
+    [notice] = await notices_of(system, case_id)
+    assert r.headers["location"] == f"/documents/cases/{case_id}/notices/{notice.id}"
+    assert notice.kind == "identification" and notice.body["agency"].endswith("潍城区")
+    printed = (await web.get(r.headers["location"])).text
+    assert "认定为就业困难人员（认定类别：女性四十周岁、男性五十周岁以上的人员）" in printed
+    # Once: a second request shows the same notice; the case page no longer offers it.
+    again = await web.post(url, data={"csrf": form_csrf(page)})
+    assert again.headers["location"] == r.headers["location"]
+    assert len(await notices_of(system, case_id)) == 1
+    page = (await web.get(f"/cases/{case_id}")).text
+    assert 'data-testid="issue-identification-notice"' not in page
+    assert "尚未向申请人送达告知书" not in page
+    # No CSRF token: refused; another region's officer: 404.
+    assert (await web.post(url, data={})).status_code == 403
+    other = await login(system, "jl_officer")
+    other_page = (await other.get("/cases")).text
+    assert (await other.post(url, data={"csrf": form_csrf(other_page)})).status_code == 404
+    await web.aclose()
+    await other.aclose()
+
+
+async def test_a_case_not_identified_has_no_notice_of_identification_to_issue(
+    system: System,
+) -> None:
+    case_id, _id = await submit(system, "weifang-2023", "未认定人")
+    web = await login(system, "wf_reviewer")
+    page = (await web.get(f"/cases/{case_id}")).text
+    assert 'data-testid="issue-identification-notice"' not in page
+    r = await web.post(
+        f"/documents/cases/{case_id}/identification-notice", data={"csrf": form_csrf(page)}
+    )
+    assert r.status_code == 409 and "案件尚未认定，不能出具认定结果告知书" in r.text
+    await web.aclose()
+
+
+async def test_application_form_fills_every_office_from_the_decisions(system: System) -> None:
+    """The 认定表 of a Jilin case decided at both levels: the street's box holds the initial
+    review and, after the publicity, its report (jilin 二(二): 公示无异议，签署初步意见); the
+    county's box the identification with its office, officer, date and clauses. The decisions
+    are stored as the workflow's activities store them (completed task rows)."""
+    case_id, _id = await submit(system, "jilin-2022", "两级意见人")
+    officer = await user_id(system, "jl_officer")
+    reviewer = await user_id(system, "jl_reviewer")
+    on = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 2026-03-02 09:00 in Beijing
+    decisions = [
+        ("initial_review", "approve", {}, "情况属实", officer, on),
+        ("publicity_report", "report", {}, "", officer, on + timedelta(days=4)),
+        (
+            "review",
+            "approve",
+            {"category": "older_unemployed"},
+            "",
+            reviewer,
+            on + timedelta(days=5, hours=16),  # 2026-03-08 01:00 in Beijing: the next day
+        ),
+    ]
+    async with system.sessions()() as session, session.begin():
+        case = await session.get(Case, case_id)
+        assert case is not None
+        for n, (kind, outcome, fields, comment, by, at) in enumerate(decisions):
+            session.add(
+                Task(
+                    id=f"{case.workflow_id}.{kind}.test{n}",
+                    case_id=case_id,
+                    workflow_id=case.workflow_id,
+                    kind=kind,
+                    state="completed",
+                    candidate_role="grassroots_officer",
+                    jurisdiction_code=case.jurisdiction_code,
+                    jurisdiction_path=case.jurisdiction_path,
+                    policy_pack_id=case.policy_pack_id,
+                    applicant_name=case.applicant_name,
+                    id_last4=case.id_last4,
+                    created_at=at,
+                    at_risk_at=at,
+                    due_at=at,
+                    deadline_at=at,
+                    payload={},
+                    outcome={"outcome": outcome, "fields": fields, "comment": comment},
+                    completed_by=by,
+                    completed_at=at,
+                    version=2,
+                )
+            )
+        case.category_code = "older_unemployed"
+        case.identified_at = decisions[-1][-1]
+        case.identifying_agency = "220102 南关区"
+    web = await login(system, "jl_officer")
+    page = (await web.get(f"/documents/cases/{case_id}/application")).text
+    street, county = (b.split("</td>")[0] for b in page.split('data-testid="opinion"')[1:])
+    assert "初审通过。备注：情况属实" in street
+    assert "公示期满，签署初步意见并上报。" in street
+    assert "2026年3月6日" in street  # the last decision in the box signs it
+    assert "依据吉人社发〔2022〕10号 二(二)" in street
+    reviewer_name = await display_name(system, "jl_reviewer")
+    assert "经审核，符合就业困难人员认定条件，予以认定。认定类别：大龄失业人员。" in county
+    assert f"认定机构：南关区　经办人：{reviewer_name}" in county
+    assert "2026年3月8日" in county  # Beijing's date, not UTC's 3月7日
+    assert "依据吉人社发〔2022〕10号 二(三)" in county
+    assert "认定类别依据吉人社发〔2022〕10号 一(一)2" in county
+    await web.aclose()
+
+
+async def user_id(system: System, username: str) -> int:
+    async with system.sessions()() as session:
+        uid = await session.scalar(select(User.id).where(User.username == username))
+    assert uid is not None
+    return int(uid)

@@ -100,6 +100,8 @@ PAGES: tuple[Page, ...] = (
     Page("/cases/{case_id}", obj=case_params),
     Page("/documents/cases/{case_id}/application", obj=real_pack(case_params)),
     Page("/documents/cases/{case_id}/notices/{notice_id}", obj=real_pack(notice_params)),
+    # The publicity list of the caller's place (cases in publicity only: the matrix's are not).
+    Page("/documents/publicity"),
     Page("/dashboard", SUPERVISION),
     Page("/dashboard/breaches", SUPERVISION),
     Page("/admin", ADMIN),

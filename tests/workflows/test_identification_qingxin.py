@@ -40,7 +40,7 @@ async def test_happy_path_five_working_day_publicity_over_national_day(tmp_path:
         case = await sc.closed(case_id)
         assert case["status"] == "identified"
         assert case["identifying_agency"].startswith("441803")
-        assert case["notices"] == []
+        assert [n["kind"] for n in case["notices"]] == ["identification"]
 
 
 async def test_objection_disputed_goes_to_district_upheld_serves_refusal_notice(

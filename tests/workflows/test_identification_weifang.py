@@ -65,7 +65,12 @@ async def test_happy_path_immediate_conclusion_by_the_county(tmp_path: Path) -> 
         assert case["identifying_agency"].startswith("370702")
         assert "acceptance" not in {t.kind for t in await sc.tasks_of(case_id)}
         assert "accepted" in timeline_kinds(case) and "identified" in timeline_kinds(case)
-        assert case["notices"] == []
+        # The notice of identification, written with the decision (activities/cases.py).
+        [notice] = case["notices"]
+        assert (notice["kind"], notice["body"]["category"]) == (
+            "identification",
+            "older_unemployed",
+        )
 
 
 async def test_refusal_at_immediate_conclusion_informs_basis_and_reasons(tmp_path: Path) -> None:

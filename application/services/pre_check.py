@@ -1,0 +1,73 @@
+"""The pre-check explained for officers (资格预审说明) of a stored case, for the API's case and
+task details and for the task and case pages alike.
+
+The one home of the rebuild: :func:`domain.precheck.explain` over the case's stored facts, its
+pinned pack (:func:`store.packs.pinned_pack`, the pack the assessment used) and the stored
+pre-check's date, with the department findings of the latest pre-check event (the assessment
+saw them as stated facts' data-sharing findings). Cases assessed before the explanation
+existed, whose stored ``pre_check`` has only the old lines, get it the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from application.actor import Actor
+from domain.facts import ApplicantFacts, DataFinding
+from domain.policy.model import PolicyPack
+from domain.precheck import PreCheckExplanation, explain
+from store import repos
+from store.models import Case, CaseEvent, Task
+from store.packs import pinned_pack
+
+__all__ = ["explanation", "explanation_of", "for_task"]
+
+
+def _findings(events: Sequence[CaseEvent]) -> list[DataFinding] | None:
+    """The department findings the latest assessment saw (None: it asked no department)."""
+    checks = [e for e in events if e.kind == "pre_check"]
+    raw: Any = (checks[-1].after or {}).get("department_findings") if checks else None
+    if not raw or not isinstance(raw, list):
+        return None
+    try:
+        return [DataFinding.model_validate(f) for f in raw]
+    except ValidationError:
+        return None
+
+
+def explanation_of(
+    case: Case, pack: PolicyPack | None, events: Sequence[CaseEvent]
+) -> PreCheckExplanation | None:
+    """The explanation of ``case``'s stored pre-check; None when it has none, or when its facts
+    or date no longer read (the page then shows the stored lines)."""
+    stored = case.pre_check if isinstance(case.pre_check, dict) else None
+    if stored is None or pack is None or not isinstance(case.facts, dict):
+        return None
+    try:
+        on = date.fromisoformat(str(stored.get("on")))
+        facts = ApplicantFacts.model_validate(case.facts)
+    except (ValueError, ValidationError):
+        return None
+    findings = _findings(events)
+    if findings is not None:
+        facts = facts.model_copy(update={"data_sharing": findings})
+    return explain(facts, pack, on)
+
+
+async def explanation(session: AsyncSession, case: Case) -> PreCheckExplanation | None:
+    """:func:`explanation_of` loading the case's pinned pack and events."""
+    if not isinstance(case.pre_check, dict):
+        return None
+    pack = await pinned_pack(session, case)
+    return explanation_of(case, pack, await repos.case_events(session, case.id))
+
+
+async def for_task(session: AsyncSession, actor: Actor, task: Task) -> PreCheckExplanation | None:
+    """The explanation of ``task``'s case, when the case lies in ``actor``'s subtree."""
+    case = await repos.case_in_scope(session, task.case_id, actor.jurisdiction_path)
+    return await explanation(session, case) if case is not None else None
