@@ -154,6 +154,14 @@ OUTCOMES: Final[Mapping[str, str]] = {
     "not_zero_employment": "经核实不是零就业家庭",
     "member_employed": "家庭成员已实现就业",
 }
+# Where one outcome code is a different decision by task kind: an initial review (初审) passes
+# or fails, it identifies nobody (吉林 二(二): 初审 → 公示 → 复核认定); the identifying stage
+# identifies or refuses. Other tasks show OUTCOMES' name.
+TASK_OUTCOMES: Final[Mapping[str, Mapping[str, str]]] = {
+    TaskKind.INITIAL_REVIEW: {"approve": "通过", "refuse": "不通过"},
+    TaskKind.REVIEW: {"approve": "认定", "refuse": "不予认定"},
+    TaskKind.IMMEDIATE_CONCLUSION: {"approve": "认定", "refuse": "不予认定"},
+}
 # The identification tasks' fields.
 FIELDS: Final[Mapping[str, str]] = {
     "reason": "原因",
@@ -449,6 +457,12 @@ def labels(kind: str) -> Mapping[str, str]:
     """The names of one kind of code, in the domain's order; an unknown kind is a
     programming error (KeyError), never an empty table that would show raw codes."""
     return CATALOGUE[kind]
+
+
+def outcome_label(task_kind: object, code: object) -> str:
+    """The name of an outcome as the task of ``task_kind`` offers it (初审: 通过/不通过)."""
+    named = TASK_OUTCOMES.get(str(task_kind), {}).get(str(code))
+    return named if named is not None else label("outcome", code)
 
 
 def label(kind: str, code: object, default: str | None = None) -> str:

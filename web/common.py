@@ -32,6 +32,7 @@ from store import repos
 from store.models import User
 from web import dates, i18n
 from web.problems import problem_message
+from web.timeline import timeline_text
 
 HERE = Path(__file__).parent
 HTMX = "/static/vendor/htmx-2.0.11.min.js"
@@ -78,6 +79,8 @@ templates.env.filters.update(
     local=dates.moment,
     local_date=dates.day,
     label=label,
+    outcome_label=i18n.outcome_label,
+    timeline_text=timeline_text,
 )
 templates.env.globals.update(
     SHANGHAI=SHANGHAI,

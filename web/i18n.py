@@ -79,6 +79,12 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+def outcome_label(code: Any, task_kind: Any) -> str:
+    """An outcome's name as the task of ``task_kind`` offers it, in the current language:
+    the templates' ``outcome|outcome_label(task.kind)``."""
+    return gettext(labels.outcome_label(task_kind, code))
+
+
 def label(obj: Any, kind: str | None = None, default: str | None = None) -> str:
     """The name of ``obj`` in the current language, the templates' ``|label`` filter.
 

@@ -26,8 +26,9 @@ from pydantic import ValidationError
 from application.errors import PROBLEM_BASE, Problem
 from application.http import Actor, SessionDep, optional_actor
 from application.schemas.common import RowIdPath, mask_tail
+from application.schemas.followup import NextStepOut, NextTaskOut
 from application.schemas.tasks import BulkItemOut, TaskListIn, TaskQueryIn
-from application.services import saved_filters, tasks as service
+from application.services import followup, saved_filters, tasks as service
 from domain import labels
 from domain.calendar import start_of_day
 from domain.policy.loader import UnknownPolicyPackError, list_packs, load_pack
@@ -37,9 +38,9 @@ from store import repos
 from store.calendar_repo import effective_calendar
 from store.models import Task
 from store.tasks_repo import OPEN_ONLY_VIEWS, in_group
-from web import inbox_view as web_inbox
+from web import dates, inbox_view as web_inbox
 from web.common import check_csrf, is_htmx, login_url, render, require_page_roles
-from web.i18n import gettext as _, label
+from web.i18n import gettext as _, label, outcome_label
 from web.problems import problem_message
 
 router = APIRouter(include_in_schema=False)
@@ -160,7 +161,10 @@ def read_filters(query: Mapping[str, str], actor: Actor) -> Filters:
     if len(days) == 2 and days["due_from"] > days["due_to"]:
         errors["due_to"] = _("截止日期不能早于起始日期")
     if tab in OPEN_ONLY_VIEWS and data.get("state", "open") != "open":
-        errors["state"] = _("此分类只列出未办结的事项")
+        # 待领取, 临期 and 已超时 are open tasks only: a done or cancelled filter chosen on
+        # one of them moves the list to 全部 rather than refuse it (#21).
+        tab = filters.tab = "scope"
+    data["view"] = tab
     if filters.cursor:
         data["cursor"] = filters.cursor
     if errors:
@@ -365,6 +369,7 @@ async def render_inbox(
     bulk: list[BulkLine] | None = None,
     field_errors: Mapping[str, str] | None = None,
     view_name: str = "",
+    feedback: Feedback | None = None,
 ) -> Response:
     context = await list_context(session, actor, filters)
     views = await saved_filters.saved_views(session, actor)
@@ -374,6 +379,9 @@ async def render_inbox(
         status=status,
         actor=actor,
         notice=notice,
+        feedback=feedback,
+        FEEDBACK_POLL=FEEDBACK_POLL,
+        FEEDBACK_TRIES=FEEDBACK_TRIES,
         bulk=bulk,
         view_name=view_name,
         views=[(v, owner, _form_of_saved(v.query)) for v, owner in views],
@@ -401,20 +409,122 @@ async def _done_notice(session: SessionDep, actor: Actor, done: str, task_id: st
     return Notice(texts[done], task=task)
 
 
+# --- after a completion: what was done, what comes next ---------------------------------------
+
+# How often, and how many times, the banner asks again while the next step is being opened.
+FEEDBACK_POLL = "load delay:1s"
+FEEDBACK_TRIES = 30
+
+
+@dataclass
+class Feedback:
+    """The banner after a completion (办理结果反馈): what the officer did, what follows (the
+    next task, who has it and by when; the clock the case waits on; the end), a link to the
+    case. Built from the records, so a reload or a second server says the same."""
+
+    task: Task
+    done: str
+    lines: list[str]
+    step: NextStepOut
+    tries: int = 0
+
+    @property
+    def pending(self) -> bool:
+        return self.step.state == "pending"
+
+
+def holder_text(t: NextTaskOut) -> str:
+    """Who has a task: its holder, else its group (the place and the role)."""
+    if t.assignee_name:
+        return t.assignee_name
+    return _("%(place)s%(role)s") % {
+        "place": t.jurisdiction_name,
+        "role": label(t.candidate_role, "role"),
+    }
+
+
+def next_lines(step: NextStepOut) -> list[str]:
+    if step.state == "task":
+        lines = []
+        for t in step.tasks:
+            values = {
+                "kind": label(t.kind, "task_kind"),
+                "holder": holder_text(t),
+                "day": dates.last_day(t.due_at),
+            }
+            if t.waiting_on == "applicant":
+                text = _("下一步：等待申请人补正材料，由%(holder)s登记，期限%(day)s")
+            else:
+                text = _("下一步：%(kind)s，由%(holder)s办理，期限%(day)s")
+            lines.append(text % values)
+        return lines
+    if step.state == "clock" and step.clock is not None:
+        day = dates.last_day(step.clock.ends_at)
+        return [_("下一步：进入公示，公示期至%(day)s，期满后由系统开启下一环节") % {"day": day}]
+    status = label(step.case_status, "case_status")
+    if step.state == "closed" and step.case_status in followup.CONCLUDED:
+        return [_("案件已办结：%(status)s") % {"status": status}]
+    if step.state == "closed":  # a household's procedure, whose case row keeps its status
+        return [_("办理程序已结束")]
+    if step.state == "none":
+        return [_("案件暂无待办事项（%(status)s）") % {"status": status}]
+    return [_("下一步正在生成，稍后将在此显示")]
+
+
+async def completion_feedback(
+    session: SessionDep, actor: Actor, task_id: str, tries: int = 0
+) -> Feedback | None:
+    """The banner for a task the caller completed; None for any other task (someone else's
+    decision, an open task, a task outside the caller's area)."""
+    try:
+        task = await service.get_task(session, actor, task_id)
+    except Problem:
+        return None
+    if task.state != "completed" or task.completed_by != actor.id or task.outcome is None:
+        return None
+    step = await followup.next_step(session, actor, task_id)
+    done = _("已提交%(kind)s结果：%(outcome)s") % {
+        "kind": label(task.kind, "task_kind"),
+        "outcome": outcome_label(task.outcome.get("outcome"), task.kind),
+    }
+    return Feedback(task, done, next_lines(step), step, tries)
+
+
 # --- pages -----------------------------------------------------------------------------------
 
 
 @router.get("/inbox", response_class=HTMLResponse)
 async def inbox(request: Request, session: SessionDep, actor: InboxPage) -> Response:
     filters = read_filters(request.query_params, actor)
-    notice = await _done_notice(
-        session,
-        actor,
-        request.query_params.get("done", ""),
-        request.query_params.get("task", "")[:160],
-    )
+    done = request.query_params.get("done", "")
+    task_id = request.query_params.get("task", "")[:160]
+    notice = await _done_notice(session, actor, done, task_id)
+    feedback = None
+    if done == "completed" and task_id:
+        feedback = await completion_feedback(session, actor, task_id)
     status = 422 if filters.errors else 200
-    return await render_inbox(request, session, actor, filters, status=status, notice=notice)
+    return await render_inbox(
+        request, session, actor, filters, status=status, notice=notice, feedback=feedback
+    )
+
+
+@router.get("/inbox/feedback", response_class=HTMLResponse)
+async def inbox_feedback(request: Request, session: SessionDep, actor: InboxPage) -> Response:
+    """The banner alone, asked again while the next step was still being opened."""
+    task_id = request.query_params.get("task", "")[:160]
+    tries = request.query_params.get("n", "0")
+    n = min(int(tries), FEEDBACK_TRIES) if tries.isdigit() else FEEDBACK_TRIES
+    feedback = await completion_feedback(session, actor, task_id, n + 1)
+    if feedback is None:  # not a completion of the caller's: nothing to show (the swap clears)
+        return HTMLResponse("")
+    return render(
+        request,
+        "inbox/_feedback.html",
+        actor=actor,
+        feedback=feedback,
+        FEEDBACK_POLL=FEEDBACK_POLL,
+        FEEDBACK_TRIES=FEEDBACK_TRIES,
+    )
 
 
 @router.get("/inbox/rows", response_class=HTMLResponse)
@@ -441,6 +551,30 @@ async def inbox_rows(
     if request.query_params.get("v") == context["version"]:
         return Response(status_code=204)
     return render(request, "inbox/_fragment.html", actor=actor, **context)
+
+
+# What a handled case waits on (我经办的案件): the column's words by the next step.
+WAITING_ZH = {
+    "task": "待他人办理",
+    "applicant": "等待申请人补正",
+    "clock": "等待公示期满",
+    "pending": "下一步正在生成",
+}
+
+
+def waiting_text(step: NextStepOut) -> str:
+    if step.state == "task" and all(t.waiting_on == "applicant" for t in step.tasks):
+        return _(WAITING_ZH["applicant"])
+    return _(WAITING_ZH.get(step.state, "待他人办理"))
+
+
+@router.get("/inbox/handled", response_class=HTMLResponse)
+async def handled(request: Request, session: SessionDep, actor: InboxPage) -> Response:
+    """The cases the officer handled that now wait on someone else, on the applicant or on a
+    clock, most recently handled first, each with its stage, who has it and by when."""
+    cases = await followup.handled_cases(session, actor)
+    rows = [(c, waiting_text(c.next), next_lines(c.next)) for c in cases]
+    return render(request, "inbox/handled.html", actor=actor, rows=rows)
 
 
 def _ids(values: Sequence[Any]) -> list[str]:

@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -28,6 +29,7 @@ from application.schemas.tasks import CommentIn, CompleteTaskIn
 from application.services import (
     assistance as assistance_service,
     cases as case_service,
+    followup,
     tasks as task_service,
 )
 from domain import labels
@@ -103,14 +105,17 @@ def read_form(form: FormData, outcomes: dict[str, list[str]]) -> TaskForm:
 
 
 def validate(
-    submitted: TaskForm, outcomes: dict[str, list[str]], choices: dict[str, list[str]]
+    submitted: TaskForm,
+    outcomes: dict[str, list[str]],
+    choices: dict[str, list[str]],
+    kind: str = "",
 ) -> dict[str, str]:
     """The workflow validator's rules (``HumanTasks.validate``), answered per field."""
     errors: dict[str, str] = {}
     if submitted.outcome not in outcomes:
         errors["outcome"] = _("请选择办理结果")
     else:
-        chosen = _(labels.label("outcome", submitted.outcome))
+        chosen = _(labels.outcome_label(kind, submitted.outcome))
         for name in outcomes[submitted.outcome]:
             if not submitted.values.get(name):
                 errors[name] = _("选择“%(outcome)s”时必须填写此项") % {"outcome": chosen}
@@ -274,7 +279,8 @@ async def task_submit(
     # A repeat of the same submission keeps its key, so the decision is applied once.
     key = typed_key if _KEY.match(typed_key) else str(uuid.uuid4())
     # A closed task is not checked here: the service answers a stale completion (409).
-    submitted.errors = validate(submitted, outcomes, choices) if task.state == "open" else {}
+    is_open = task.state == "open"
+    submitted.errors = validate(submitted, outcomes, choices, task.kind) if is_open else {}
     if submitted.errors:
         alert = {"message": _("填写的内容有误，请按提示修改"), "detail": ""}
         return await _page(
@@ -326,7 +332,11 @@ async def task_submit(
             # The key was released (nothing was recorded): the corrected form may reuse it.
             idempotency_key=key,
         )
-    return RedirectResponse("/inbox", status_code=303)
+    # The workflow answers before it opens the next step: wait (bounded) until it is
+    # recorded, so the inbox the officer lands on already shows it, and says what follows.
+    await followup.after_completion(session, actor, task_id)
+    query = urlencode({"done": "completed", "task": task_id})
+    return RedirectResponse(f"/inbox?{query}", status_code=303)
 
 
 async def _claim_action(

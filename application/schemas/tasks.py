@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from application.schemas.common import IsoDateTime, Note, RowId, TaskIdStr
+from application.schemas.followup import NextStepOut
 from domain.calendar import SHANGHAI
 from domain.precheck import PreCheckExplanation
 
@@ -69,6 +70,9 @@ class CompleteTaskOut(BaseModel):
     task_id: str
     outcome: str
     case_status: str
+    # What happens next (the next task, who has it and by when, or the clock the case waits
+    # on), read once the workflow recorded it or after a short bounded wait ("pending").
+    next: NextStepOut | None = None
 
 
 TaskView = Literal["mine", "group", "scope", "at_risk", "breached"]

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Header, Query, Response
 
 from application.http import CurrentActor, SessionDep, TemporalDep
 from application.schemas.common import TaskIdPath, mask_tail
+from application.schemas.followup import HandledCaseOut, NextStepOut
 from application.schemas.tasks import (
     BulkClaimIn,
     BulkOut,
@@ -32,7 +33,7 @@ from application.schemas.tasks import (
     TaskOut,
     TaskPage,
 )
-from application.services import pre_check, tasks as service
+from application.services import followup, pre_check, tasks as service
 from domain.sla import state_at
 from store.models import Task
 from store.models_inbox import TaskComment
@@ -115,6 +116,21 @@ async def list_tasks(
     ``bad-cursor``). Pages never skip or repeat a task while tasks are added."""
     rows, next_cursor = await service.list_tasks(session, actor, params, datetime.now(UTC))
     return TaskPage(items=await _out(session, rows), next_cursor=next_cursor)
+
+
+@router.get("/handled", response_model=list[HandledCaseOut])
+async def handled_cases(session: SessionDep, actor: CurrentActor) -> list[HandledCaseOut]:
+    """Cases in your area, still under way, in which you completed a task and whose next step
+    is someone else's, the applicant's or a clock's (我经办的案件), most recently handled
+    first: each with its next step (``next``, as in a completion's answer)."""
+    return await followup.handled_cases(session, actor)
+
+
+@router.get("/{task_id}/next", response_model=NextStepOut, responses=NOT_FOUND)
+async def next_step(task_id: TaskIdPath, session: SessionDep, actor: CurrentActor) -> NextStepOut:
+    """The next step of the task's case as it is now: ask again when a completion answered
+    ``next.state`` = ``pending``."""
+    return await followup.next_step(session, actor, task_id)
 
 
 @router.get("/counts", response_model=TaskCountsOut)
@@ -273,7 +289,15 @@ async def complete_task(
     """Deliver the decision to the case's workflow. Send an ``Idempotency-Key`` header: a
     repeat with the same key returns the first result; a completion of a closed task is 409
     ``task-closed``; a task claimed by someone else is 409 ``task-claimed`` (an unclaimed
-    task may be completed directly by a member of its group)."""
+    task may be completed directly by a member of its group).
+
+    The answer's ``next`` says what follows: ``state`` task (``tasks``: the next task, its
+    place, role, holder and ``due_at``), clock (``clock``: the publicity and when it ends),
+    closed (the procedure concluded; ``case_status``), none (nothing open, the case goes on),
+    or pending (not recorded within a few seconds: ``GET /api/v1/tasks/{task_id}/next``
+    later); ``case_url`` links the case. ``next`` is read when the answer is written: a
+    repeat under the same key returns the first decision's result with the case's next step
+    as it is then."""
     _, body_out = await service.complete_task(
         session,
         temporal,
@@ -282,4 +306,6 @@ async def complete_task(
         body,
         idempotency_key=idempotency_key or str(uuid.uuid4()),
     )
-    return CompleteTaskOut(**body_out)
+    out = CompleteTaskOut(**body_out)
+    out.next = await followup.after_completion(session, actor, task_id)
+    return out

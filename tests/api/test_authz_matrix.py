@@ -300,6 +300,7 @@ OPERATIONS: tuple[Op, ...] = (
     # tasks
     Op("GET", "/api/v1/tasks", params={"view": "scope", "limit": 200}),
     Op("GET", "/api/v1/tasks/counts"),
+    Op("GET", "/api/v1/tasks/handled"),
     Op("POST", "/api/v1/tasks/next"),
     Op("POST", "/api/v1/tasks/bulk/claim", body={"task_ids": ["{task_id}"]}, obj=task_params),
     Op(
@@ -320,6 +321,7 @@ OPERATIONS: tuple[Op, ...] = (
     ),
     Op("POST", "/api/v1/tasks/{task_id}/return", obj=task_params),
     Op("GET", "/api/v1/tasks/{task_id}/comments", obj=task_params),
+    Op("GET", "/api/v1/tasks/{task_id}/next", obj=task_params),
     Op("POST", "/api/v1/tasks/{task_id}/comments", obj=task_params, body={"body": "看一下"}),
     Op(
         "POST",

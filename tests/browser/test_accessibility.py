@@ -205,6 +205,8 @@ PAGES: dict[str, tuple[str | None, Opener]] = {
     "inbox": ("jl_officer", visit("/inbox?tab=group")),
     # A supervisor's inbox has the bulk reassignment (转交) too.
     "inbox-supervisor": ("jl_supervisor", visit("/inbox?tab=scope")),
+    # The cases the officer handled that wait on others or a clock (#21).
+    "handled": ("jl_officer", visit("/inbox/handled")),
     "task": ("jl_officer", visit("/tasks/{case.task_id}")),
     "task-error": ("jl_officer", task_error),
     "case": ("jl_officer", visit("/cases/{case.case_id}")),

@@ -41,7 +41,7 @@ from typing import Any
 
 from playwright.async_api import expect
 
-from domain.labels import OUTCOMES
+from domain.labels import outcome_label
 from tests.browser.conftest import open_page, screenshot, serve
 from tests.factories import make_id
 from tests.workflows.scenario import Scenario, instant, scenario_at
@@ -113,7 +113,9 @@ async def complete(
     await page.get_by_role("button", name="提交办理结果").click()
     await page.wait_for_url("**/inbox*")
     await page.goto(f"/tasks/{task['id']}")
-    await expect(page.get_by_test_id("task-result")).to_contain_text(OUTCOMES[outcome])
+    await expect(page.get_by_test_id("task-result")).to_contain_text(
+        outcome_label(task["kind"], outcome)
+    )
 
 
 async def escalated(sc: Scenario, case_id: str, timeout: float = 20) -> None:
@@ -190,7 +192,7 @@ async def test_application_to_identification_and_a_breach_after_time_passes(
             facts = reviewer.get_by_test_id("case-facts")
             await expect(facts).to_contain_text("大龄失业人员")
             timeline = reviewer.get_by_test_id("timeline")
-            for step in ("受理", "初审", "签署意见并上报", "通过/认定"):
+            for step in ("受理", "初审：通过", "签署意见并上报", "复核认定：认定"):
                 await expect(timeline).to_contain_text(step)
             await expect(timeline).to_contain_text("赵经办（南岭街道）")
             await expect(timeline).to_contain_text("钱审核（南关区）")

@@ -90,6 +90,9 @@ PAGES: tuple[Page, ...] = (
     Page("/apply/receipt/{case_id}", public=True, obj=case_params),
     Page("/inbox", INBOX, lists_inside=True),
     Page("/inbox/rows", INBOX, lists_inside=True),
+    # What follows a completion (the banner alone) and the cases one handled (#21).
+    Page("/inbox/feedback", INBOX),
+    Page("/inbox/handled", INBOX),
     # Only a redirect to /inbox (the address a failed save left in the location bar).
     Page("/inbox/views", public=True),
     Page("/tasks/{task_id}", obj=task_params),

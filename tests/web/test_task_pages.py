@@ -326,7 +326,8 @@ async def test_field_errors_in_place_then_completion_then_stale(system: System) 
         data={"csrf": csrf, "idempotency_key": key, "outcome": "refuse", "comment": "看过材料"},
     )
     assert r.status_code == 422 and 'role="alert"' in r.text
-    assert error_beside(r.text, "reason") == "选择“不通过/不予认定”时必须填写此项"
+    # 初审 passes or fails; it identifies nobody (#21): 通过/不通过, not 通过/认定.
+    assert error_beside(r.text, "reason") == "选择“不通过”时必须填写此项"
     assert 'value="refuse" data-fields="reason" checked' in r.text
     assert ">看过材料</textarea>" in r.text
     assert hidden(r.text, "idempotency_key") == key  # a repeat stays one decision
@@ -344,7 +345,8 @@ async def test_field_errors_in_place_then_completion_then_stale(system: System) 
     assert r.status_code == 303, r.text
     page = (await web.get(url)).text
     assert 'data-testid="task-form"' not in page
-    assert "由 赵经办（南岭街道） 于" in page and "办结" in page and "通过/认定" in page
+    assert "由 赵经办（南岭街道） 于" in page and "办结" in page and "通过" in page
+    assert "通过/认定" not in page
 
     # A second completion under a new key (another tab, an old page): the 409 words.
     r = await web.post(
