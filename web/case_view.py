@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +25,7 @@ from application.services import (
     pre_check as pre_check_service,
     tasks as task_service,
 )
-from domain.case_clock import CasePosition, last_day
+from domain.case_clock import CasePosition
 from domain.facts import CHOICE_NAMES, fact_catalogue, stated_facts
 from domain.ids import mask_id_number, mask_phone
 from domain.labels import labels
@@ -304,28 +303,6 @@ class CaseDetail:
     pre_check: PreCheckExplanation | None = None
 
 
-# An end instant written into a timeline summary (公示开始（3个工作日，至2026-12-10T00:00:00+08:00）
-# in events written before the end was shown as a day): exclusive, so the last day is the one
-# before it.
-_END_IN_SUMMARY = re.compile(
-    r"至(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:\d{2}|Z))"
-)
-
-
-def _summary_days(summary: str) -> str:
-    """The summary with an embedded end instant written as its last day, as the documents
-    write dates (至2026年12月9日): the summary is the workflow's Chinese words."""
-
-    def day(m: re.Match[str]) -> str:
-        try:
-            end = datetime.fromisoformat(m.group(1).replace("Z", "+00:00"))
-        except ValueError:
-            return m.group(0)
-        return "至" + case_service.chinese_date(last_day(end))
-
-    return _END_IN_SUMMARY.sub(day, summary)
-
-
 def _timeline_row(e: CaseEvent) -> TimelineRow:
     after = e.after or {}
     task_id = after.get("task_id")
@@ -341,7 +318,7 @@ def _timeline_row(e: CaseEvent) -> TimelineRow:
             outcome=str(after.get("outcome", "")),
             fields=fields if isinstance(fields, dict) else {},
         )
-    return TimelineRow(e.at, e.actor, e.kind, _summary_days(e.summary))
+    return TimelineRow(e.at, e.actor, e.kind, e.summary)
 
 
 async def case_detail(
