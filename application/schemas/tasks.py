@@ -56,6 +56,14 @@ class CompleteTaskIn(BaseModel):
     outcome: str = Field(min_length=1, max_length=40)
     fields: dict[str, Any] = Field(default_factory=dict)
     comment: Note = ""
+    verified_facts: dict[str, Any] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Facts the officer verified on a decision task (受理, 初审, 入户核实, "
+        "复核认定): primary fact path -> value (true/false, YYYY-MM-DD, a number, a choice's "
+        "code, a list of dates). Only the facts the task's form offers: those the pre-check "
+        "leaves unknown, that the case's policy pack reads and that this stage may verify.",
+    )
 
 
 class CompleteTaskOut(BaseModel):
