@@ -29,7 +29,7 @@ from domain.facts import (
     merge_verified,
     parse_fact_value,
 )
-from domain.policy.expr import expr_facts
+from domain.policy.expr import evaluate
 from domain.policy.model import PolicyPack
 from domain.text import TextRefused, clean_note
 from workflows.contracts import TaskKind
@@ -138,23 +138,30 @@ DECISION_KINDS = frozenset(
 )
 
 
-def facts_read(pack: PolicyPack, requested: str | None) -> set[str]:
-    """The facts the pack's conditions read for this applicant: the base conditions, the
-    exclusions and the category applied for (every category when none was named)."""
+def facts_pending(pack: PolicyPack, requested: str | None, values: Mapping[str, Any]) -> set[str]:
+    """The facts the pre-check leaves unknown (待核实): those of each condition it cannot
+    decide — the base conditions, the exclusions and the category applied for (every category
+    when none was named). A condition already decided (an any-of met by another branch) asks
+    for nothing."""
     categories = [c for c in pack.categories if c.code == requested] or pack.categories
     whens = [
         *(b.when for b in pack.base_conditions),
         *(e.when for e in pack.exclusions if e.when is not None),
         *(c.when for c in categories),
     ]
-    return {f for when in whens for f in expr_facts(when)}
+    out: set[str] = set()
+    for when in whens:
+        result = evaluate(when, values)
+        if result.value is None:
+            out.update(result.unknown_facts)
+    return out
 
 
 def verification_inputs(
     kind: str, pack: PolicyPack, stored: Mapping[str, Any], on: date
 ) -> list[FactInput]:
-    """The inputs a decision task offers: each fact the pre-check on ``on`` leaves unknown
-    (待核实), that the case's pack reads and that this stage may verify."""
+    """The inputs a decision task offers: each fact of the case's pack that the pre-check on
+    ``on`` leaves unknown (待核实, :func:`facts_pending`) and that this stage may verify."""
     if kind not in DECISION_KINDS:
         return []
     try:
@@ -162,7 +169,8 @@ def verification_inputs(
     except ValidationError:
         return []  # a case whose facts no longer validate is decided on its page, by hand
     values = fact_values(facts, on, pack.hukou_prefix)
-    return inputs_to_verify(kind, facts_read(pack, facts.requested_category), values)
+    pending = facts_pending(pack, facts.requested_category, values)
+    return inputs_to_verify(kind, pending, values)
 
 
 def check_verified_facts(
