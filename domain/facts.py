@@ -1021,12 +1021,19 @@ def _one(spec: FactSpec, raw: Any) -> Any:
 def parse_fact_value(path: str, raw: Any) -> Any:
     """The value of a verified primary fact: booleans as true/false, dates as YYYY-MM-DD,
     numbers (never negative), a choice's code; a list of dates as a list (or one string of
-    dates separated by commas or spaces, as a form sends it). Raises FactValueError."""
+    dates separated by commas or spaces, as a form sends it; 无/none for none). Raises
+    FactValueError."""
     spec = input_spec(path)
     if spec is None:
         raise FactValueError("unknown fact", "unknown_fact")
     if path in _LIST_INPUTS:
-        items = raw.replace("，", ",").replace(",", " ").split() if isinstance(raw, str) else raw
+        if isinstance(raw, str) and raw.strip().lower() in ("无", "none"):
+            return []  # no children, as a form says it
+        items = (
+            raw.replace("，", ",").replace("、", ",").replace(",", " ").split()
+            if isinstance(raw, str)
+            else raw
+        )
         if not isinstance(items, list):
             raise FactValueError("must be a list of dates (YYYY-MM-DD)", "list_type")
         if len(items) > MAX_DATES:

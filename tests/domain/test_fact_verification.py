@@ -183,3 +183,11 @@ def test_values_in_words_and_merged_into_the_stored_shape() -> None:
     assert merged["residence"] == {"urban": True}
     assert merged["person"] == {"name": "王芳", "children_birth_dates": ["2015-01-02"]}
     assert stored == {"person": {"name": "王芳"}, "evidence": ["id_card"]}  # not mutated
+
+
+def test_a_form_says_no_children_in_words() -> None:
+    assert parse_fact_value("person.children_birth_dates", "无") == []
+    assert parse_fact_value("person.children_birth_dates", "2015-01-02、2016-03-04") == [
+        date(2015, 1, 2),
+        date(2016, 3, 4),
+    ]
