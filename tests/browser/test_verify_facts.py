@@ -13,7 +13,7 @@ from typing import Any
 
 from playwright.async_api import expect
 
-from tests.browser.conftest import Login, screenshot
+from tests.browser.conftest import Login, artifacts_dir, screenshot
 from tests.browser.test_accessibility import assert_accessible
 from tests.browser.test_tasks import task_of, unique_name
 from tests.factories import application, make_id
@@ -54,6 +54,10 @@ async def test_officer_verifies_a_fact_and_the_next_stage_sees_it(
     urban = verify.locator("[data-fact='residence.urban']")
     await expect(urban).to_contain_text(URBAN)
     await screenshot(page, "verify-task-form-zh")
+    # The form's part up close, for a reader of the artifacts.
+    await page.locator("[data-testid=task-form]").screenshot(
+        path=str(artifacts_dir() / "verify-task-form-part-zh.png")
+    )
     await assert_accessible(page, "the task form with facts to verify")
 
     await urban.get_by_label("是", exact=True).check()
@@ -79,6 +83,7 @@ async def test_officer_verifies_a_fact_and_the_next_stage_sees_it(
     await expect(verified_en).to_contain_text("urban hukou or urban resident")
     await expect(verified_en).to_contain_text("yes")
     await screenshot(english, "verify-next-task-en")
+    await verified_en.screenshot(path=str(artifacts_dir() / "verify-verified-part-en.png"))
     await assert_accessible(english, "the next task with the verified fact (en)")
 
     # The case's timeline says who verified what; the pre-check ran again after it.
