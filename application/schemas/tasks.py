@@ -66,6 +66,30 @@ class CompleteTaskIn(BaseModel):
     )
 
 
+class ChoiceOut(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class VerifiableFactOut(BaseModel):
+    """A fact the task's officer may verify (send it in the completion's ``verified_facts``):
+    ``input`` says its value's type — ``yes_no`` true/false, ``date`` YYYY-MM-DD, ``number``
+    (a whole one when ``integer``; ``unit_*`` its unit), ``choice`` one of ``choices``'
+    codes, ``dates`` a list of YYYY-MM-DD. ``verifies``: the fact of the pack's conditions it
+    lets the pre-check decide (another path when the system computes it from this one)."""
+
+    path: str
+    input: Literal["yes_no", "date", "dates", "number", "choice"]
+    label_zh: str
+    label_en: str
+    verifies: str
+    unit_zh: str = ""
+    unit_en: str = ""
+    integer: bool = False
+    choices: list[ChoiceOut] = Field(default_factory=list)
+
+
 class CompleteTaskOut(BaseModel):
     task_id: str
     outcome: str

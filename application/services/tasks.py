@@ -44,15 +44,18 @@ from application.actor import Actor
 from application.errors import PROBLEM_BASE, Problem, not_found
 from application.schemas.tasks import (
     BulkItemOut,
+    ChoiceOut,
     CommentIn,
     CompleteTaskIn,
     HolderOut,
     TaskListIn,
+    VerifiableFactOut,
 )
 from application.services import release_before_workflow
 from application.task_fields import check_fields, check_verified_facts
 from domain.calendar import local_date
 from domain.facts import (
+    CHOICE_NAMES,
     FactInput,
     FactValueError,
     fact_value_text,
@@ -580,6 +583,35 @@ async def verification_inputs(session: AsyncSession, task: Task) -> list[FactInp
         return []  # the case page says the pack is missing; nothing to verify against
     stored = case.facts if isinstance(case.facts, dict) else {}
     return task_fields.verification_inputs(task.kind, pack, stored, local_date(datetime.now(UTC)))
+
+
+async def verifiable_facts(
+    session: AsyncSession, actor: Actor, task_id: str
+) -> list[VerifiableFactOut]:
+    """The facts the task's form lets its officer verify (empty when it offers none or is
+    closed), for integrators sending ``verified_facts``."""
+    task = await get_task(session, actor, task_id)  # outside the subtree: 404
+    return [
+        VerifiableFactOut(
+            path=i.path,
+            input=i.kind,
+            label_zh=i.label_zh,
+            label_en=i.label_en,
+            verifies=i.verifies,
+            unit_zh=i.unit_zh,
+            unit_en=i.unit_en,
+            integer=i.integer,
+            choices=[
+                ChoiceOut(
+                    code=c,
+                    name_zh=CHOICE_NAMES.get(c, (c, c))[0],
+                    name_en=CHOICE_NAMES.get(c, (c, c))[1],
+                )
+                for c in i.choices
+            ],
+        )
+        for i in await verification_inputs(session, task)
+    ]
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,15 @@ async def test_verified_facts_refused_precisely_then_recorded_once(system: Syste
             url, headers=headers, json={"outcome": "accept", "verified_facts": verified}
         )
 
+    # Integrators ask the task which facts it lets them verify, and of what type.
+    r = await system.http.get(f"/api/v1/tasks/{task['id']}/verifiable-facts", headers=officer)
+    assert r.status_code == 200, r.text
+    offered = {f["path"]: f for f in r.json()}
+    assert offered["residence.urban"]["input"] == "yes_no"
+    assert offered["residence.urban"]["label_zh"] == "城镇户籍或城镇常住"
+    assert offered["residence.urban"]["verifies"] == "residence.urban"
+    assert "person.able_to_work" not in offered
+
     assert await _errors(await complete({"person.nickname": True})) == [
         ("verified_facts.person.nickname", "unknown_fact")
     ]
@@ -68,6 +77,9 @@ async def test_verified_facts_refused_precisely_then_recorded_once(system: Syste
     assert (again.status_code, again.json()) == (200, first.json())
     stale = await complete({"residence.urban": True}, f"{key}-2")
     assert stale.status_code == 409
+
+    r = await system.http.get(f"/api/v1/tasks/{task['id']}/verifiable-facts", headers=officer)
+    assert r.json() == []  # a closed task offers nothing
 
     case = (await system.http.get(f"/api/v1/cases/{case_id}", headers=officer)).json()
     assert case["facts"]["residence"]["urban"] is True
