@@ -1,10 +1,12 @@
 """Case activities: the case projection and timeline, the eligibility pre-check with department
-data (部门信息共享), supplements of missing materials and the notices served on the applicant.
+data (部门信息共享), supplements of missing materials, the facts officers verify on their tasks
+(核实, #21) and the notices served on the applicant.
 Idempotent: timeline events and notices are keyed; the pre-check is recomputed, not appended.
 """
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,6 +18,7 @@ from domain.eligibility import assess
 from domain.facts import (
     ApplicantFacts,
     DataFinding,
+    FactValueError,
     fact_value_text,
     input_spec,
     merge_verified,
@@ -144,13 +147,31 @@ class CaseActivities:
             key = f"{case.workflow_id}/facts_verified:{inp.task_id}"
             if await _event_seen(session, key):
                 return
-            values = {path: parse_fact_value(path, raw) for path, raw in inp.facts.items()}
             stored = case.facts if isinstance(case.facts, dict) else {}
+            try:
+                values = {path: parse_fact_value(path, raw) for path, raw in inp.facts.items()}
+                merged = merge_verified(stored, values)
+            except (FactValueError, ValidationError) as conflict:
+                # Checked by the application and the workflow before; only facts changed
+                # meanwhile (a supplement) can refuse them now. Retrying would hold the
+                # officer's decision forever: say it on the timeline, keep the facts as they are.
+                session.add(
+                    CaseEvent(
+                        case_id=case.id,
+                        event_key=key,
+                        at=inp.at,
+                        actor=inp.actor_name,
+                        kind="facts_verified",
+                        summary=f"经办人 {inp.actor_name} 核实的事项未能记入（与申请信息冲突）",
+                        before=None,
+                        after={"refused": str(conflict)[:500], "task_id": inp.task_id},
+                    )
+                )
+                return
             before = {
                 path: (stored.get(path.split(".")[0]) or {}).get(path.split(".", 1)[1])
                 for path in values
             }
-            merged = merge_verified(stored, values)
             case.facts = merged  # reassign: JSON columns track replacement, not mutation
             verified = {path: _section(merged, path) for path in values}
             words = "；".join(

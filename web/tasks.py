@@ -2,7 +2,9 @@
 (``payload.form``: the outcomes, the fields each outcome needs, the allowed values), with what
 the officer weighs beside it (the applicant's facts, the eligibility pre-check, the department
 data; the one-time notice's missing materials; the objection and who raised it; the refusal
-to pass on), claim and release, and the task's comments.
+to pass on), claim and release, and the task's comments. A decision task also asks for the
+facts its pre-check leaves unknown that its stage may verify (核实事项, #21) and lists those
+verified on the case's earlier tasks, by whom and when.
 
 The form is checked here against the same definition the workflow's validator enforces, so a
 missing or invalid field is answered beside that field with what the officer typed kept; the
