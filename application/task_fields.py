@@ -140,10 +140,12 @@ DECISION_KINDS = frozenset(
 
 def facts_pending(pack: PolicyPack, requested: str | None, values: Mapping[str, Any]) -> set[str]:
     """The facts the pre-check leaves unknown (待核实): those of each condition it cannot
-    decide — the base conditions, the exclusions and the category applied for (every category
-    when none was named). A condition already decided (an any-of met by another branch) asks
-    for nothing."""
-    categories = [c for c in pack.categories if c.code == requested] or pack.categories
+    decide — the base conditions, the exclusions and the category applied for (when none was
+    named, every category, unless one is met already: the others need no checking). A
+    condition already decided (an any-of met by another branch) asks for nothing."""
+    categories = [c for c in pack.categories if c.code == requested]
+    if not categories and not any(evaluate(c.when, values).value for c in pack.categories):
+        categories = list(pack.categories)
     whens = [
         *(b.when for b in pack.base_conditions),
         *(e.when for e in pack.exclusions if e.when is not None),

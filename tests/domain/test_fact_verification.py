@@ -191,3 +191,27 @@ def test_a_form_says_no_children_in_words() -> None:
         date(2015, 1, 2),
         date(2016, 3, 4),
     ]
+
+
+def test_pending_facts_are_those_of_undecided_conditions_only() -> None:
+    from application.task_fields import facts_pending
+
+    pack = load_pack("jilin-2022")
+    person = {"sex": "female", "birth_date": "1978-05-04", "able_to_work": True}
+    unknown_urban = _values({"person": person, "unemployment": {"registered_on": "2026-03-01"}})
+    pending = facts_pending(pack, None, unknown_urban)
+    assert "residence.urban" in pending
+    # The age branch that cannot apply (men from 50) asks nothing: the sex is known.
+    assert "person.age" not in pending and "person.sex" not in pending
+    # Once a category is met and none was named, the other categories need no checking.
+    urban = _values(
+        {
+            "person": person,
+            "residence": {"urban": True},
+            "unemployment": {"registered_on": "2026-03-01"},
+        }
+    )
+    assert not {p for p in facts_pending(pack, None, urban) if p.startswith("household.")}
+    # A category named: only its own open points.
+    assert facts_pending(pack, "older_unemployed", unknown_urban) >= {"residence.urban"}
+    assert "household.zero_employment" not in facts_pending(pack, "older_unemployed", unknown_urban)
