@@ -1,10 +1,12 @@
 """Case activities: the case projection and timeline, the eligibility pre-check with department
-data (部门信息共享), supplements of missing materials and the notices served on the applicant.
+data (部门信息共享), supplements of missing materials, the facts officers verify on their tasks
+(核实, #21) and the notices served on the applicant.
 Idempotent: timeline events and notices are keyed; the pre-check is recomputed, not appended.
 """
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,7 +15,16 @@ from temporalio import activity
 from activities.department import DepartmentDataAdapter
 from domain.calendar import local_date
 from domain.eligibility import assess
-from domain.facts import ApplicantFacts, DataFinding
+from domain.facts import (
+    ApplicantFacts,
+    DataFinding,
+    FactValueError,
+    fact_value_text,
+    input_spec,
+    merge_verified,
+    parse_fact_value,
+)
+from store.audit import record_audit
 from store.models import Case, CaseEvent, Notice
 from store.notices import identification_notice
 from store.packs import pinned_pack
@@ -24,6 +35,7 @@ from workflows.contracts import (
     MissingItem,
     NoticeInput,
     SupplementInput,
+    VerifiedFactsInput,
 )
 
 
@@ -110,7 +122,7 @@ class CaseActivities:
                 )
                 + (f"；缺少材料 {'、'.join(m.name for m in missing)}" if missing else "")
             )
-            key = f"{case.workflow_id}/pre_check:{inp.round}"
+            key = f"{case.workflow_id}/pre_check:{inp.key or inp.round}"
             if not await _event_seen(session, key):
                 session.add(
                     CaseEvent(
@@ -135,6 +147,74 @@ class CaseActivities:
             summary_zh=summary,
             findings=len(findings),
         )
+
+    @activity.defn(name="record_verified_facts")
+    async def record_verified_facts(self, inp: VerifiedFactsInput) -> None:
+        """Merge the facts an officer verified on a task into the case's facts, with a timeline
+        entry (经办人 张三 核实：城镇户籍或城镇常住 = 是) and an audit record of who and when.
+        Once per task: a retry finds its timeline entry and changes nothing."""
+        async with self.sessions() as session, session.begin():
+            case = await _case(session, inp.case_id)
+            key = f"{case.workflow_id}/facts_verified:{inp.task_id}"
+            if await _event_seen(session, key):
+                return
+            stored = case.facts if isinstance(case.facts, dict) else {}
+            try:
+                values = {path: parse_fact_value(path, raw) for path, raw in inp.facts.items()}
+                merged = merge_verified(stored, values)
+            except (FactValueError, ValidationError) as conflict:
+                # Checked by the application and the workflow before; only facts changed
+                # meanwhile (a supplement) can refuse them now. Retrying would hold the
+                # officer's decision forever: say it on the timeline, keep the facts as they are.
+                session.add(
+                    CaseEvent(
+                        case_id=case.id,
+                        event_key=key,
+                        at=inp.at,
+                        actor=inp.actor_name,
+                        kind="facts_verified",
+                        summary=f"经办人 {inp.actor_name} 核实的事项未能记入（与申请信息冲突）",
+                        before=None,
+                        after={"refused": str(conflict)[:500], "task_id": inp.task_id},
+                    )
+                )
+                return
+            before = {
+                path: (stored.get(path.split(".")[0]) or {}).get(path.split(".", 1)[1])
+                for path in values
+            }
+            case.facts = merged  # reassign: JSON columns track replacement, not mutation
+            verified = {path: _section(merged, path) for path in values}
+            words = "；".join(
+                f"{_label(path)} = {fact_value_text(path, value)}" for path, value in values.items()
+            )
+            session.add(
+                CaseEvent(
+                    case_id=case.id,
+                    event_key=key,
+                    at=inp.at,
+                    actor=inp.actor_name,
+                    kind="facts_verified",
+                    summary=f"经办人 {inp.actor_name} 核实：{words}",
+                    before={"facts": before},
+                    after={
+                        "verified_facts": verified,
+                        "task_id": inp.task_id,
+                        "task_kind": inp.task_kind,
+                        "verified_by": inp.actor_name,
+                        "verified_by_id": inp.actor_id,
+                    },
+                )
+            )
+            record_audit(
+                session,
+                actor_id=inp.actor_id,
+                action="facts_verified",
+                object_type="case",
+                object_id=case.id,
+                detail={"task_id": inp.task_id, "before": before, "after": verified},
+                now=inp.at,
+            )
 
     @activity.defn(name="record_supplement")
     async def record_supplement(self, inp: SupplementInput) -> None:
@@ -173,6 +253,17 @@ async def _case(session: AsyncSession, case_id: str) -> Case:
     if case is None:
         raise ValueError(f"case {case_id} is not in the database")
     return case
+
+
+def _label(path: str) -> str:
+    spec = input_spec(path)
+    return spec.label_zh if spec is not None else path
+
+
+def _section(facts: dict[str, object], path: str) -> object:
+    section, name = path.split(".", 1)
+    part = facts.get(section)
+    return part.get(name) if isinstance(part, dict) else None
 
 
 async def _event_seen(session: AsyncSession, key: str) -> bool:

@@ -5,7 +5,9 @@ input is a 422 naming ``fields.<name>`` and no decision can come near Temporal's
 limits. The form is the workflow's — the outcomes, the fields each needs and the allowed
 values it opened the task with (``HumanTasks.open``, kept on the task row as
 ``payload.form``); which values it checks (required fields, choices) stays its own
-``HumanTasks.validate``'s."""
+``HumanTasks.validate``'s. On the identification's decision tasks it also checks the facts the
+officer verified (``verified_facts``, #21): offered by this task's form
+(:func:`verification_inputs`), each of its type."""
 
 from __future__ import annotations
 
@@ -13,7 +15,22 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from pydantic import ValidationError
+
 from application.errors import Problem
+from domain.facts import (
+    ApplicantFacts,
+    FactInput,
+    FactValueError,
+    fact_values,
+    format_validation_error,
+    input_spec,
+    inputs_to_verify,
+    merge_verified,
+    parse_fact_value,
+)
+from domain.policy.expr import evaluate
+from domain.policy.model import PolicyPack
 from domain.text import TextRefused, clean_note
 from workflows.contracts import TaskKind
 
@@ -105,3 +122,108 @@ def check_fields(kind: str, payload: Mapping[str, Any], fields: Mapping[str, Any
             "; ".join(f"{e['field']}: {e['message']}" for e in errors),
             errors=errors,
         )
+
+
+# --- facts verified on a decision task (#21) ----------------------------------------------
+
+# The identification's decision stages, whose tasks verify facts (domain.facts.VERIFIABLE).
+DECISION_KINDS = frozenset(
+    {
+        TaskKind.ACCEPTANCE,
+        TaskKind.INITIAL_REVIEW,
+        TaskKind.HOME_VISIT,
+        TaskKind.REVIEW,
+        TaskKind.IMMEDIATE_CONCLUSION,
+    }
+)
+
+
+def facts_pending(pack: PolicyPack, requested: str | None, values: Mapping[str, Any]) -> set[str]:
+    """The facts the pre-check leaves unknown (待核实): those of each condition it cannot
+    decide — the base conditions, the exclusions and the category applied for (when none was
+    named, every category, unless one is met already: the others need no checking). A
+    condition already decided (an any-of met by another branch) asks for nothing."""
+    categories = [c for c in pack.categories if c.code == requested]
+    if not categories and not any(evaluate(c.when, values).value for c in pack.categories):
+        categories = list(pack.categories)
+    whens = [
+        *(b.when for b in pack.base_conditions),
+        *(e.when for e in pack.exclusions if e.when is not None),
+        *(c.when for c in categories),
+    ]
+    out: set[str] = set()
+    for when in whens:
+        result = evaluate(when, values)
+        if result.value is None:
+            out.update(result.unknown_facts)
+    return out
+
+
+def verification_inputs(
+    kind: str, pack: PolicyPack, stored: Mapping[str, Any], on: date
+) -> list[FactInput]:
+    """The inputs a decision task offers: each fact of the case's pack that the pre-check on
+    ``on`` leaves unknown (待核实, :func:`facts_pending`) and that this stage may verify."""
+    if kind not in DECISION_KINDS:
+        return []
+    try:
+        facts = ApplicantFacts.model_validate(stored)
+    except ValidationError:
+        return []  # a case whose facts no longer validate is decided on its page, by hand
+    values = fact_values(facts, on, pack.hukou_prefix)
+    pending = facts_pending(pack, facts.requested_category, values)
+    return inputs_to_verify(kind, pending, values)
+
+
+def check_verified_facts(
+    offered: list[FactInput], stored: Mapping[str, Any], verified: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The verified facts as the workflow receives them (JSON: dates as YYYY-MM-DD), or 422
+    ``validation-error`` naming each ``verified_facts.<path>`` that is not a known fact
+    (``unknown_fact``), not one this task offers (``not_verifiable``), or of the wrong type
+    (``bool_type``, ``date_type``, ``int_type``, ``float_type``, ``enum``, ``list_type``,
+    ``greater_than_equal``, ``too_long``); together they must still make valid facts."""
+    offered_paths = {i.path for i in offered}
+    errors: list[dict[str, str]] = []
+    parsed: dict[str, Any] = {}
+    for path, raw in verified.items():
+        shown = f"verified_facts.{path[:60]}"
+        if input_spec(path) is None:
+            errors.append({"field": shown, "message": "unknown fact", "code": "unknown_fact"})
+        elif path not in offered_paths:
+            errors.append(
+                {
+                    "field": shown,
+                    "message": "not a fact this task can verify",
+                    "code": "not_verifiable",
+                }
+            )
+        else:
+            try:
+                parsed[path] = parse_fact_value(path, raw)
+            except FactValueError as wrong:
+                errors.append({"field": shown, "message": str(wrong), "code": wrong.code})
+        if len(errors) >= _MAX_ERRORS:
+            break
+    if not errors:
+        try:
+            merged = merge_verified(stored, parsed)
+        except ValidationError as invalid:
+            errors.extend(
+                {"field": "verified_facts", "message": line, "code": "value_error"}
+                for line in format_validation_error(invalid)
+            )
+        else:
+            return {path: _section(merged, path) for path in parsed}
+    raise Problem(
+        422,
+        "validation-error",
+        "Invalid request",
+        "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+        errors=errors,
+    )
+
+
+def _section(facts: Mapping[str, Any], path: str) -> Any:
+    section, name = path.split(".", 1)
+    return (facts.get(section) or {}).get(name)

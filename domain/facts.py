@@ -23,6 +23,7 @@ import enum
 import json
 import types
 import typing
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -39,31 +40,44 @@ from domain.ids import (
 )
 from domain.retirement import RetirementCategory, add_months_clamped, default_category, working_age
 from domain.text import clean_line, person_name
+from domain.vocabulary import TaskKind
 
 __all__ = [
     "EMPLOYMENT_INTENTIONS",
+    "FACT_UNITS",
     "HUKOU_ADDRESS_MAX_LENGTH",
     "INTENTION_OTHER_MAX_LENGTH",
     "RECORD_ONLY",
+    "VERIFIABLE",
     "ApplicantFacts",
     "DataFinding",
     "Economic",
     "EmploymentIntention",
+    "FactInput",
     "FactSpec",
+    "FactValueError",
     "Graduate",
     "Household",
     "Land",
     "Person",
     "Residence",
     "Unemployment",
+    "Verifiable",
     "applicant_facts_json_schema",
     "applicant_facts_json_schema_text",
     "completed_months",
     "derive_facts",
     "fact_catalogue",
+    "fact_input",
+    "fact_value_text",
     "fact_values",
     "format_validation_error",
+    "inputs_to_verify",
+    "merge_verified",
+    "parse_fact_value",
+    "stage_inputs",
     "stated_facts",
+    "verified_paths",
 ]
 
 Sex = Literal["male", "female"]
@@ -121,7 +135,15 @@ class Person(_Facts):
     raising_minor_child: bool | None = Field(
         None,
         title="抚养18周岁以下未成年子女",
-        description="raising a child under 18",
+        # Stated by older applications; children_birth_dates, when known, decides instead.
+        description="raising a child under 18 (as stated; see children_birth_dates)",
+    )
+    children_birth_dates: list[date] | None = Field(
+        None,
+        max_length=20,
+        title="所抚养子女的出生日期",
+        # The primary fact: whether a child is under 18 depends on the decision date.
+        description="birth dates of the children the applicant raises (empty: none)",
     )
     released_prisoner: bool | None = Field(
         None,
@@ -239,13 +261,32 @@ class Residence(_Facts):
         None, title="城镇户籍或城镇常住", description="urban hukou or urban resident"
     )
     resided_locally_months: int | None = Field(
-        None, ge=0, title="在本地连续居住月数", description="consecutive months resided locally"
+        None,
+        ge=0,
+        title="在本地连续居住月数",
+        description="consecutive months resided locally (as stated; see resided_locally_since)",
+    )
+    resided_locally_since: date | None = Field(
+        None, title="在本地连续居住起始日期", description="resided locally without a break since"
     )
     local_social_insurance_months_excluding_back_pay: int | None = Field(
         None,
         ge=0,
         title="在当地用人单位参加社会保险月数(不含补缴月数)",
-        description="months of local employer social insurance, back-paid months excluded",
+        description="months of local employer social insurance, back-paid months excluded "
+        "(as stated; see local_social_insurance_months)",
+    )
+    local_social_insurance_months: int | None = Field(
+        None,
+        ge=0,
+        title="在当地用人单位参加社会保险月数(含补缴)",
+        description="months of local employer social insurance, back-paid months included",
+    )
+    local_social_insurance_back_paid_months: int | None = Field(
+        None,
+        ge=0,
+        title="其中补缴月数",
+        description="of those, months paid afterwards (补缴)",
     )
     hukou_address: str | None = Field(
         None,
@@ -257,6 +298,19 @@ class Residence(_Facts):
     @classmethod
     def _address_text(cls, value: str | None) -> str | None:
         return clean_line(value, HUKOU_ADDRESS_MAX_LENGTH)
+
+    @model_validator(mode="after")
+    def _back_pay_within_total(self) -> Residence:
+        total, back = (
+            self.local_social_insurance_months,
+            self.local_social_insurance_back_paid_months,
+        )
+        if total is not None and back is not None and back > total:
+            raise ValueError(
+                f"local_social_insurance_back_paid_months ({back}) exceeds "
+                f"local_social_insurance_months ({total})"
+            )
+        return self
 
 
 class Unemployment(_Facts):
@@ -512,6 +566,27 @@ _DERIVED: tuple[FactSpec, ...] = (
         "person.retirement_date", "date", "法定退休日期", "statutory retirement date", derived=True
     ),
     FactSpec(
+        "person.raising_minor_child",
+        "bool",
+        "抚养18周岁以下未成年子女",
+        "raising a child under 18",
+        derived=True,
+    ),
+    FactSpec(
+        "residence.resided_locally_months",
+        "int",
+        "在本地连续居住月数",
+        "consecutive months resided locally",
+        derived=True,
+    ),
+    FactSpec(
+        "residence.local_social_insurance_months_excluding_back_pay",
+        "int",
+        "在当地用人单位参加社会保险月数(不含补缴月数)",
+        "months of local employer social insurance, back-paid months excluded",
+        derived=True,
+    ),
+    FactSpec(
         "unemployment.months_unemployed",
         "int",
         "连续失业月数",
@@ -642,6 +717,21 @@ def derive_facts(facts: ApplicantFacts, on: date, region_code: str | None) -> di
         if category is not None:
             wa = working_age(p.birth_date, category, on)
             within, retires = wa.within, wa.retirement_date
+    # Primary facts decide where they are known; the quantity stated by an older application
+    # (or an intake JSON) stands otherwise, so stored cases keep their pre-check.
+    raising = p.raising_minor_child
+    if p.children_birth_dates is not None:
+        # 抚养的未成年子女年龄在18周岁以下 (weifang 一(四)) on the decision date.
+        raising = any(b <= on and completed_years(b, on) < 18 for b in p.children_birth_dates)
+    r = facts.residence
+    resided = r.resided_locally_months
+    if r.resided_locally_since is not None:
+        resided = completed_months(r.resided_locally_since, on)
+    insured = r.local_social_insurance_months_excluding_back_pay
+    total, back = r.local_social_insurance_months, r.local_social_insurance_back_paid_months
+    if total is not None and back is not None:
+        # 参加社会保险6个月以上（不含补缴月数）(weifang 一): back-paid months do not count.
+        insured = max(0, total - back)
     u = facts.unemployment
     since = u.unemployed_since or u.registered_on
     g = facts.graduate
@@ -660,6 +750,9 @@ def derive_facts(facts: ApplicantFacts, on: date, region_code: str | None) -> di
         "person.age": age,
         "person.within_working_age": within,
         "person.retirement_date": retires,
+        "person.raising_minor_child": raising,
+        "residence.resided_locally_months": resided,
+        "residence.local_social_insurance_months_excluding_back_pay": insured,
         "unemployment.months_unemployed": None if since is None else completed_months(since, on),
         "graduate.years_since_leaving": (
             completed_years(g.left_school_on, on)
@@ -682,6 +775,311 @@ def fact_values(facts: ApplicantFacts, on: date, region_code: str | None) -> dic
         out[path] = getattr(getattr(facts, section), name)
     out.update(derive_facts(facts, on, region_code))
     return out
+
+
+# --- facts officers verify (核实) ---------------------------------------------------------
+#
+# An officer who checks a fact at a decision stage (the 户口簿 at the counter, the household on
+# a home visit, the social-insurance record at the review) records it on the task's form. The
+# table below is the one place that says which fact each stage may verify, and which primary
+# facts the officer states for it: dates and counts the system computes from, never the
+# quantity a pack compares (children's birth dates, not "raising a minor child").
+
+_DOCS = frozenset(
+    {
+        TaskKind.ACCEPTANCE,
+        TaskKind.INITIAL_REVIEW,
+        TaskKind.REVIEW,
+        TaskKind.IMMEDIATE_CONCLUSION,
+    }
+)
+# Everything a paper or a visit shows: the papers' stages and the home visit.
+_ANY_STAGE = _DOCS | {TaskKind.HOME_VISIT}
+# Records a counter does not hold (social insurance, department data): the reviews only.
+_RECORDS = _DOCS - {TaskKind.ACCEPTANCE}
+# A household's situation: the reviews and the home visit (入户核实), not the counter.
+_HOUSEHOLD = _RECORDS | {TaskKind.HOME_VISIT}
+
+
+@dataclass(frozen=True)
+class Verifiable:
+    """A fact a pack reads (``fact``) that an officer verifies at ``stages`` by stating the
+    primary facts ``inputs`` (the fact itself when it is stated, not derived)."""
+
+    fact: str
+    stages: frozenset[str]
+    inputs: tuple[str, ...] = ()
+
+    @property
+    def entered(self) -> tuple[str, ...]:
+        return self.inputs or (self.fact,)
+
+
+VERIFIABLE: tuple[Verifiable, ...] = (
+    Verifiable("residence.hukou_in_jurisdiction", _DOCS, ("residence.hukou_local",)),
+    Verifiable("residence.urban", _ANY_STAGE),
+    Verifiable(
+        "residence.resided_locally_months", _HOUSEHOLD, ("residence.resided_locally_since",)
+    ),
+    Verifiable(
+        "residence.local_social_insurance_months_excluding_back_pay",
+        _RECORDS,
+        (
+            "residence.local_social_insurance_months",
+            "residence.local_social_insurance_back_paid_months",
+        ),
+    ),
+    Verifiable("person.able_to_work", _ANY_STAGE),
+    Verifiable("person.willing_to_work", _ANY_STAGE),
+    Verifiable("person.marital_status", _ANY_STAGE),
+    Verifiable("person.raising_minor_child", _ANY_STAGE, ("person.children_birth_dates",)),
+    Verifiable("person.receiving_pension", _RECORDS),
+    Verifiable("person.released_prisoner", _DOCS),
+    Verifiable("person.disability_certificate", _DOCS),
+    Verifiable("unemployment.registered", _DOCS),
+    Verifiable("unemployment.months_unemployed", _DOCS, ("unemployment.registered_on",)),
+    Verifiable("unemployment.transfer_registered", _RECORDS),
+    Verifiable("unemployment.laid_off_from_state_enterprise", _RECORDS),
+    Verifiable("unemployment.employer_social_insurance_during_unemployment", _RECORDS),
+    Verifiable("household.zero_employment", _HOUSEHOLD),
+    Verifiable("household.has_business_investment_or_property_income", _HOUSEHOLD),
+    Verifiable("household.rural_zero_transfer", _HOUSEHOLD),
+    Verifiable(
+        "household.income_at_most_half_local_average",
+        _HOUSEHOLD,
+        ("household.annual_income_per_capita", "household.local_average_annual_income_per_capita"),
+    ),
+    Verifiable("household.minimum_living_allowance", _HOUSEHOLD),
+    Verifiable("household.low_income_edge", _HOUSEHOLD),
+    Verifiable("household.poverty_alleviated", _HOUSEHOLD),
+    Verifiable("household.monitoring_target", _HOUSEHOLD),
+    Verifiable("land.landless_by_expropriation", _HOUSEHOLD),
+    Verifiable("land.all_contracted_land_expropriated", _HOUSEHOLD),
+    Verifiable("graduate.is_graduate", _DOCS),
+    Verifiable("graduate.level", _DOCS),
+    Verifiable("graduate.full_time_domestic", _DOCS),
+    Verifiable("graduate.years_since_leaving", _DOCS, ("graduate.left_school_on",)),
+    Verifiable("graduate.ever_employed", _RECORDS),
+    Verifiable("graduate.difficulty_certificate", _DOCS),
+    Verifiable("economic.has_labour_relation", _HOUSEHOLD),
+    Verifiable("economic.employer_social_insurance_now", _RECORDS),
+    Verifiable("economic.business_licence", _RECORDS),
+    Verifiable("economic.legal_representative_or_officer_elsewhere", _RECORDS),
+    Verifiable(
+        "economic.income_at_least_minimum_wage",
+        _HOUSEHOLD,
+        ("economic.stable_monthly_income", "economic.local_minimum_wage"),
+    ),
+)
+
+# The unit a number is entered in (Chinese, English).
+FACT_UNITS: dict[str, tuple[str, str]] = {
+    "residence.local_social_insurance_months": ("个月", "months"),
+    "residence.local_social_insurance_back_paid_months": ("个月", "months"),
+    "household.annual_income_per_capita": ("元/年", "yuan a year"),
+    "household.local_average_annual_income_per_capita": ("元/年", "yuan a year"),
+    "economic.stable_monthly_income": ("元/月", "yuan a month"),
+    "economic.local_minimum_wage": ("元/月", "yuan a month"),
+}
+
+InputKind = Literal["yes_no", "date", "dates", "number", "choice"]
+_INPUT_OF_TYPE: dict[str, InputKind] = {
+    "bool": "yes_no",
+    "date": "date",
+    "int": "number",
+    "float": "number",
+    "enum": "choice",
+}
+# Primary facts that are lists (not predicate facts, so not in the catalogue).
+_LIST_INPUTS: dict[str, FactSpec] = {
+    "person.children_birth_dates": FactSpec(
+        "person.children_birth_dates",
+        "date",
+        "所抚养子女的出生日期",
+        "birth dates of the children raised",
+    ),
+}
+MAX_DATES = 20
+
+
+@dataclass(frozen=True)
+class FactInput:
+    """One input of a task's form for a fact the officer verifies: its kind follows the
+    fact's type (bool → 是/否, date → a day, int/float → a number with its unit, enum → a
+    choice named by CHOICE_NAMES; a list of dates → several days)."""
+
+    path: str
+    kind: InputKind
+    label_zh: str
+    label_en: str
+    # The fact this input lets the pack decide (the derived quantity where it is one).
+    verifies: str
+    unit_zh: str = ""
+    unit_en: str = ""
+    choices: tuple[str, ...] = ()
+    integer: bool = False
+
+
+def input_spec(path: str) -> FactSpec | None:
+    """The spec of a primary fact an officer may enter: a stated fact or a list input."""
+    return _LIST_INPUTS.get(path) or stated_facts().get(path)
+
+
+def fact_input(path: str, verifies: str) -> FactInput:
+    spec = input_spec(path)
+    if spec is None:
+        raise KeyError(path)
+    kind: InputKind = "dates" if path in _LIST_INPUTS else _INPUT_OF_TYPE[spec.type]
+    unit = FACT_UNITS.get(path, ("", ""))
+    return FactInput(
+        path=path,
+        kind=kind,
+        label_zh=spec.label_zh,
+        label_en=spec.label_en,
+        verifies=verifies,
+        unit_zh=unit[0],
+        unit_en=unit[1],
+        choices=spec.choices,
+        integer=spec.type == "int",
+    )
+
+
+@cache
+def stage_inputs(stage: str) -> dict[str, str]:
+    """Every primary fact ``stage`` may verify → the fact it decides (the workflow's check)."""
+    return {path: v.fact for v in VERIFIABLE if stage in v.stages for path in v.entered}
+
+
+@cache
+def verified_paths() -> frozenset[str]:
+    """Every primary fact any stage may verify."""
+    return frozenset(path for v in VERIFIABLE for path in v.entered)
+
+
+def inputs_to_verify(stage: str, read: Iterable[str], values: Mapping[str, Any]) -> list[FactInput]:
+    """The inputs a task of ``stage`` offers: one per primary fact of each fact the pack reads
+    (``read``) that is still unknown in ``values`` (:func:`fact_values`: 待核实) and that
+    ``stage`` may verify, in the table's order."""
+    wanted = set(read)
+    out: list[FactInput] = []
+    for v in VERIFIABLE:
+        if v.fact in wanted and stage in v.stages and values.get(v.fact) is None:
+            out.extend(fact_input(path, v.fact) for path in v.entered)
+    return out
+
+
+class FactValueError(ValueError):
+    """A verified value that is not of its fact's type; ``code`` is stable for integrators."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+_YES = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def _one(spec: FactSpec, raw: Any) -> Any:
+    if spec.type == "bool":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.strip().lower() in _YES:
+            return _YES[raw.strip().lower()]
+        raise FactValueError("must be true or false", "bool_type")
+    if spec.type == "date":
+        if isinstance(raw, date):
+            return raw
+        try:
+            return date.fromisoformat(str(raw).strip()) if isinstance(raw, str) else None
+        except ValueError:
+            pass
+        raise FactValueError("must be a date (YYYY-MM-DD)", "date_type")
+    if spec.type in ("int", "float"):
+        number: float | int | None = None
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+            number = raw
+        elif isinstance(raw, str):
+            try:
+                number = float(raw.strip()) if spec.type == "float" else int(raw.strip())
+            except ValueError:
+                number = None
+        if spec.type == "int" and isinstance(number, float):
+            number = int(number) if number.is_integer() else None
+        if number is None or number != number:  # NaN is not a number here
+            word = "a whole number" if spec.type == "int" else "a number"
+            raise FactValueError(f"must be {word}", f"{spec.type}_type")
+        if number < 0:
+            raise FactValueError("must not be negative", "greater_than_equal")
+        return number if spec.type == "int" else float(number)
+    if spec.type == "enum":
+        if isinstance(raw, str) and raw in spec.choices:
+            return raw
+        raise FactValueError(f"must be one of {', '.join(spec.choices)}", "enum")
+    raise FactValueError("cannot be verified", "not_verifiable")
+
+
+def parse_fact_value(path: str, raw: Any) -> Any:
+    """The value of a verified primary fact: booleans as true/false, dates as YYYY-MM-DD,
+    numbers (never negative), a choice's code; a list of dates as a list (or one string of
+    dates separated by commas or spaces, as a form sends it; 无/none for none). Raises
+    FactValueError."""
+    spec = input_spec(path)
+    if spec is None:
+        raise FactValueError("unknown fact", "unknown_fact")
+    if path in _LIST_INPUTS:
+        if isinstance(raw, str) and raw.strip().lower() in ("无", "none"):
+            return []  # no children, as a form says it
+        items = (
+            raw.replace("，", ",").replace("、", ",").replace(",", " ").split()
+            if isinstance(raw, str)
+            else raw
+        )
+        if not isinstance(items, list):
+            raise FactValueError("must be a list of dates (YYYY-MM-DD)", "list_type")
+        if len(items) > MAX_DATES:
+            raise FactValueError(f"at most {MAX_DATES} dates", "too_long")
+        try:
+            return sorted(_one(spec, i) for i in items)
+        except FactValueError:
+            raise FactValueError("must be a list of dates (YYYY-MM-DD)", "list_type") from None
+    return _one(spec, raw)
+
+
+def fact_value_text(path: str, value: Any, zh: bool = True) -> str:
+    """A verified value in words: 是/否, a choice's name, a day, a number with its unit."""
+    if isinstance(value, bool):
+        return ("是" if value else "否") if zh else ("yes" if value else "no")
+    if isinstance(value, list):
+        if not value:
+            return "无" if zh else "none"
+        return ("、" if zh else ", ").join(fact_value_text(path, v, zh) for v in value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str) and value in CHOICE_NAMES:
+        return CHOICE_NAMES[value][0 if zh else 1]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    unit = FACT_UNITS.get(path)
+    return f"{value}{unit[0]}" if unit and zh else (f"{value} {unit[1]}" if unit else str(value))
+
+
+def merge_verified(stored: Mapping[str, Any], verified: Mapping[str, Any]) -> dict[str, Any]:
+    """The stored facts (JSON, any older shape) with the verified primary facts set in place,
+    checked as :class:`ApplicantFacts` (raises ValidationError). Returns the JSON to store."""
+    out: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in stored.items()}
+    for path, value in verified.items():
+        section, name = path.split(".", 1)
+        out.setdefault(section, {})[name] = _json(value)
+    ApplicantFacts.model_validate(out)
+    return out
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    return value
 
 
 # --- errors and schema --------------------------------------------------------------------

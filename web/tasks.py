@@ -2,7 +2,9 @@
 (``payload.form``: the outcomes, the fields each outcome needs, the allowed values), with what
 the officer weighs beside it (the applicant's facts, the eligibility pre-check, the department
 data; the one-time notice's missing materials; the objection and who raised it; the refusal
-to pass on), claim and release, and the task's comments.
+to pass on), claim and release, and the task's comments. A decision task also asks for the
+facts its pre-check leaves unknown that its stage may verify (核实事项, #21) and lists those
+verified on the case's earlier tasks, by whom and when.
 
 The form is checked here against the same definition the workflow's validator enforces, so a
 missing or invalid field is answered beside that field with what the officer typed kept; the
@@ -33,6 +35,7 @@ from application.services import (
     tasks as task_service,
 )
 from domain import labels
+from domain.facts import CHOICE_NAMES, FactInput, fact_catalogue
 from web import case_view as web_cases, households
 from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import gettext as _
@@ -78,6 +81,71 @@ class TaskForm:
     values: dict[str, list[str]] = field(default_factory=dict)
     comment: str = ""
     errors: dict[str, str] = field(default_factory=dict)
+    # Facts the officer verified (path -> what was typed, blank left out); their messages are
+    # in ``errors`` under ``verified_facts.<path>``, as the API names them.
+    verified: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VerifyInput:
+    """One input of the form's 核实事项 (a fact the pre-check leaves unknown, #21)."""
+
+    path: str
+    kind: str
+    label: web_cases.Named
+    # The quantity the system computes from it, when that is another fact (子女出生日期 →
+    # 抚养未成年子女).
+    decides: web_cases.Named | None
+    unit: web_cases.Named | None
+    choices: list[tuple[str, web_cases.Named]]
+    integer: bool
+
+    @property
+    def name(self) -> str:
+        return f"v_{self.path}"
+
+    @property
+    def error_key(self) -> str:
+        return f"verified_facts.{self.path}"
+
+
+def verify_inputs(offered: list[FactInput]) -> list[VerifyInput]:
+    catalogue = fact_catalogue()
+    out = []
+    for i in offered:
+        decided = catalogue.get(i.verifies)
+        out.append(
+            VerifyInput(
+                path=i.path,
+                kind=i.kind,
+                label=web_cases.Named(i.label_zh, i.label_en),
+                decides=(
+                    web_cases.Named(decided.label_zh, decided.label_en)
+                    if decided is not None and i.verifies != i.path
+                    else None
+                ),
+                unit=web_cases.Named(i.unit_zh, i.unit_en) if i.unit_zh else None,
+                choices=[(c, web_cases.Named(*CHOICE_NAMES.get(c, (c, c)))) for c in i.choices],
+                integer=i.integer,
+            )
+        )
+    return out
+
+
+# The words beside a verified fact's input for each code of the API's refusal (the same
+# check: application/task_fields.py check_verified_facts).
+VERIFY_WORDS = {
+    "unknown_fact": "未知的核实事项",
+    "not_verifiable": "本环节不能核实此项",
+    "bool_type": "请选择“是”或“否”",
+    "date_type": "请填写有效的日期（年-月-日）",
+    "int_type": "请填写整数",
+    "float_type": "请填写数字",
+    "greater_than_equal": "不能为负数",
+    "enum": "所选的值不在可选范围内",
+    "list_type": "请填写有效的日期（年-月-日），多个日期用逗号分隔",
+    "too_long": "日期过多",
+}
 
 
 form_definition = task_fields.form_definition
@@ -92,15 +160,19 @@ def _text_error(value: str) -> str | None:
     return None
 
 
-def read_form(form: FormData, outcomes: dict[str, list[str]]) -> TaskForm:
+def read_form(
+    form: FormData, outcomes: dict[str, list[str]], offered: list[FactInput] | None = None
+) -> TaskForm:
     values: dict[str, list[str]] = {}
     for name in form_fields(outcomes):
         typed = [str(v) for v in form.getlist(f"f_{name}")]
         values[name] = [v for v in typed if v.strip()]
+    verified = {i.path: str(form.get(f"v_{i.path}", "")).strip() for i in offered or []}
     return TaskForm(
         outcome=str(form.get("outcome", "")),
         values=values,
         comment=str(form.get("comment", "")),
+        verified={path: typed for path, typed in verified.items() if typed},
     )
 
 
@@ -152,7 +224,14 @@ def _field_value(name: str, values: list[str]) -> object:
 
 def errors_of(problem: Problem, submitted: TaskForm, outcomes: dict[str, list[str]]) -> None:
     """Place the workflow's refusal beside the fields it names (the problem's field errors:
-    ``outcome`` or ``fields.<name>``)."""
+    ``outcome`` or ``fields.<name>``; a verified fact's ``verified_facts.<path>``)."""
+    if problem.type == "validation-error":
+        for error in problem.extra.get("errors", []):
+            name = str(error.get("field", ""))
+            if name.startswith("verified_facts"):
+                code = str(error.get("code", ""))
+                word = VERIFY_WORDS.get(code)
+                submitted.errors[name] = _(word) if word else str(error.get("message", ""))
     words = {
         "bad-outcome": _("请选择本事项提供的办理结果"),
         "missing-fields": _("此项为必填项"),
@@ -181,6 +260,13 @@ async def _page(
 ) -> Response:
     view = await web_cases.task_view(session, actor, task_id)
     outcomes, choices = form_definition(view.task.payload or {})
+    # Facts to verify on this decision task, and those verified on the case's earlier ones.
+    to_verify = verify_inputs(await task_service.verification_inputs(session, view.task))
+    verified_facts = (
+        await task_service.verified_facts_of(session, view.case.id)
+        if view.case is not None and view.task.kind in task_fields.DECISION_KINDS
+        else []
+    )
     assisting = view.task.kind in ASSISTANCE_KINDS
     assistance = None
     if assisting and view.case is not None:
@@ -254,6 +340,9 @@ async def _page(
         assistance=assistance,
         exit_reasons={r.code: r for r in view.pack.exit_reasons} if view.pack else {},
         instant=instant,
+        to_verify=to_verify,
+        verified_facts=verified_facts,
+        Named=web_cases.Named,
     )
 
 
@@ -274,7 +363,7 @@ async def task_submit(
     check_csrf(request, str(form.get("csrf", "")))
     task = await task_service.get_task(session, actor, task_id)  # 404 outside the subtree
     outcomes, choices = form_definition(task.payload or {})
-    submitted = read_form(form, outcomes)
+    submitted = read_form(form, outcomes, await task_service.verification_inputs(session, task))
     typed_key = str(form.get("idempotency_key", ""))
     # A repeat of the same submission keeps its key, so the decision is applied once.
     key = typed_key if _KEY.match(typed_key) else str(uuid.uuid4())
@@ -306,7 +395,11 @@ async def task_submit(
         # schema; a closed task's form is not checked, so the service answers it (409) whatever
         # was typed, as the API would a valid body.
         completion = CompleteTaskIn.model_construct(
-            outcome=submitted.outcome, fields=fields, comment=submitted.comment
+            outcome=submitted.outcome,
+            fields=fields,
+            comment=submitted.comment,
+            # Checked by the service against the task's form, as the API's are.
+            verified_facts=dict(submitted.verified),
         )
         await task_service.complete_task(
             session,

@@ -66,6 +66,7 @@ def activities_for(
         cases.update_case,
         cases.assess,
         cases.record_supplement,
+        cases.record_verified_facts,
         cases.issue_notice,
         DepartmentActivities(adapter).department_check,
         assistance.assistance_input,

@@ -150,6 +150,9 @@ class CompleteTaskRequest:
     actor_jurisdiction_path: str
     fields: dict[str, Any] = field(default_factory=dict)
     comment: str = ""
+    # Facts the officer verified on a decision task (#21): primary fact path -> value as JSON
+    # (dates as YYYY-MM-DD), checked by the application against the task's form.
+    verified_facts: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -219,6 +222,21 @@ class AssessInput:
     on: datetime
     department_check: bool
     round: int = 1
+    # The timeline key of a re-run (after facts were verified); "" for the intake's rounds.
+    key: str = ""
+
+
+@dataclass
+class VerifiedFactsInput:
+    """Facts an officer verified on a task, recorded into the case's facts with who and when."""
+
+    case_id: str
+    task_id: str
+    task_kind: str
+    facts: dict[str, Any]
+    actor_id: int
+    actor_name: str
+    at: datetime
 
 
 @dataclass

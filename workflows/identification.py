@@ -35,11 +35,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.assistance import AssistanceActivities
     from activities.cases import CaseActivities
     from activities.inbox import InboxActivities
+    from domain.facts import FactValueError, parse_fact_value, stage_inputs
     from domain.sla import Rung, SlaLadder, SlaState
     from workflows.assistance import AssistanceInput, AssistanceWorkflow
     from workflows.case_events import record_case_event
     from workflows.clock import LadderClock, sleep_until
     from workflows.contracts import (
+        ERR_BAD_FIELD,
         ERR_CASE_CLOSED,
         ERR_NOT_IN_PUBLICITY,
         AssessInput,
@@ -62,6 +64,7 @@ with workflow.unsafe.imports_passed_through():
         StageRule,
         SupplementInput,
         TaskKind,
+        VerifiedFactsInput,
         WithdrawRequest,
         assistance_workflow_id,
     )
@@ -71,6 +74,27 @@ with workflow.unsafe.imports_passed_through():
 # How often a case that keeps missing materials may be sent another one-time notice before the
 # officer must decide (a notice per round lists everything still missing).
 MAX_SUPPLEMENT_ROUNDS = 3
+
+
+def _validate_verified_facts(kind: str, verified: dict[str, Any]) -> None:
+    """The workflow's own check of verified facts (the application checks them first, with
+    the case's pre-check): each a primary fact this stage may verify, of its type."""
+    allowed = stage_inputs(kind)
+    for path, value in verified.items():
+        if path not in allowed:
+            raise ApplicationError(
+                f"verified_facts.{path}: not a fact a {kind} task can verify",
+                {"field": f"verified_facts.{path}"},
+                type=ERR_BAD_FIELD,
+            )
+        try:
+            parse_fact_value(path, value)
+        except FactValueError as wrong:
+            raise ApplicationError(
+                f"verified_facts.{path}: {wrong}",
+                {"field": f"verified_facts.{path}"},
+                type=ERR_BAD_FIELD,
+            ) from None
 
 
 class CaseClosed(Exception):
@@ -532,6 +556,8 @@ class IdentificationWorkflow:
                 actor=req.actor_name,
                 detail={"task_id": state.task_id, "outcome": req.outcome, "fields": req.fields},
             )
+            if req.verified_facts:
+                await self._record_verified_facts(state, req)
 
         await self.tasks.complete(req, on_closed=record)
         return CompleteTaskResult(task_id=req.task_id, outcome=req.outcome, case_status=self.status)
@@ -539,6 +565,8 @@ class IdentificationWorkflow:
     @complete_task.validator
     def _validate_complete_task(self, req: CompleteTaskRequest) -> None:
         self.tasks.validate(req)
+        if req.verified_facts:
+            _validate_verified_facts(self.tasks.tasks[req.task_id].kind, req.verified_facts)
 
     @workflow.update
     async def raise_objection(self, req: ObjectionRequest) -> ObjectionResult:
@@ -615,6 +643,33 @@ class IdentificationWorkflow:
         return [t.task_id for t in self.tasks.open_tasks()]
 
     # --- helpers ------------------------------------------------------------------------------
+
+    async def _record_verified_facts(self, state: TaskState, req: CompleteTaskRequest) -> None:
+        """Record the facts the officer verified (merged into the case's facts, on the
+        timeline and in the audit log) and re-run the pre-check, so that the next stage's task
+        opens with it. Only a completion carrying verified facts takes these steps: the field
+        is new (#21), no recorded history holds one, so older histories replay unchanged."""
+        await run_activity(
+            CaseActivities.record_verified_facts,
+            VerifiedFactsInput(
+                case_id=self.inp.case_id,
+                task_id=state.task_id,
+                task_kind=state.kind,
+                facts=req.verified_facts,
+                actor_id=req.actor_id,
+                actor_name=req.actor_name,
+                at=workflow.now(),
+            ),
+        )
+        self.pre_check = await run_activity(
+            CaseActivities.assess,
+            AssessInput(
+                case_id=self.inp.case_id,
+                on=workflow.now(),
+                department_check=any(s.kind == "data_check" for s in self.rules.stages),
+                key=f"verified:{state.task_id}",
+            ),
+        )
 
     def _follow_objection(self, task: TaskState) -> None:
         self.objections.append(task)

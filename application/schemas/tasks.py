@@ -64,6 +64,38 @@ class CompleteTaskIn(BaseModel):
     outcome: str = Field(min_length=1, max_length=40)
     fields: dict[str, Any] = Field(default_factory=dict)
     comment: Note = ""
+    verified_facts: dict[str, Any] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Facts the officer verified on a decision task (受理, 初审, 入户核实, "
+        "复核认定): primary fact path -> value (true/false, YYYY-MM-DD, a number, a choice's "
+        "code, a list of dates). Only the facts the task's form offers: those the pre-check "
+        "leaves unknown, that the case's policy pack reads and that this stage may verify.",
+    )
+
+
+class ChoiceOut(BaseModel):
+    code: str
+    name_zh: str
+    name_en: str
+
+
+class VerifiableFactOut(BaseModel):
+    """A fact the task's officer may verify (send it in the completion's ``verified_facts``):
+    ``input`` says its value's type — ``yes_no`` true/false, ``date`` YYYY-MM-DD, ``number``
+    (a whole one when ``integer``; ``unit_*`` its unit), ``choice`` one of ``choices``'
+    codes, ``dates`` a list of YYYY-MM-DD. ``verifies``: the fact of the pack's conditions it
+    lets the pre-check decide (another path when the system computes it from this one)."""
+
+    path: str
+    input: Literal["yes_no", "date", "dates", "number", "choice"]
+    label_zh: str
+    label_en: str
+    verifies: str
+    unit_zh: str = ""
+    unit_en: str = ""
+    integer: bool = False
+    choices: list[ChoiceOut] = Field(default_factory=list)
 
 
 class CompleteTaskOut(BaseModel):

@@ -31,7 +31,7 @@ import binascii
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -39,22 +39,34 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio.client import Client
 
-from application import gateway
+from application import gateway, task_fields
 from application.actor import Actor
 from application.errors import PROBLEM_BASE, Problem, not_found
 from application.schemas.tasks import (
     BulkItemOut,
+    ChoiceOut,
     CommentIn,
     CompleteTaskIn,
     HolderOut,
     TaskListIn,
+    VerifiableFactOut,
 )
 from application.services import release_before_workflow
-from application.task_fields import check_fields
-from store import admin_repo, idempotency, tasks_repo
+from application.task_fields import check_fields, check_verified_facts
+from domain.calendar import local_date
+from domain.facts import (
+    CHOICE_NAMES,
+    FactInput,
+    FactValueError,
+    fact_value_text,
+    input_spec,
+    parse_fact_value,
+)
+from store import admin_repo, idempotency, repos, tasks_repo
 from store.audit import record_audit
 from store.models import Case, Task, User
 from store.models_inbox import TaskComment
+from store.packs import PinnedPackMissing, pinned_pack
 from store.tasks_repo import OPEN, SUPERVISOR_ROLES, TaskFilter, Viewer
 from workflows import contracts as c
 from workflows.identification import IdentificationWorkflow
@@ -519,6 +531,14 @@ async def complete_task(
     task = await get_task(session, actor, task_id)  # out of scope: 404, the key stays unused
     # Unknown keys, wrong types and sizes are refused here, before Temporal (#20 §4).
     check_fields(task.kind, task.payload or {}, completion.fields)
+    verified = dict(completion.verified_facts)
+    if verified and task.state == OPEN:
+        # Checked against the form as it stands; a closed task's repeat is answered below
+        # (its first answer, or 409) whatever it carries, as before.
+        case = await session.get(Case, task.case_id)
+        facts = case.facts if case is not None and isinstance(case.facts, dict) else {}
+        offered = await verification_inputs(session, task)
+        verified = check_verified_facts(offered, facts, verified)
     # The decision is the body's outcome, fields and comment.
     decision_print = _fingerprint(task_id, actor.id, None if form_key else completion.model_dump())
     stored, retry = await _reserve_key(session, idempotency_key, task_id, actor.id, decision_print)
@@ -533,6 +553,7 @@ async def complete_task(
         actor_jurisdiction_path=actor.jurisdiction_path,
         fields=completion.fields,
         comment=completion.comment,
+        verified_facts=verified,
     )
     try:
         body = await _deliver(session, temporal, actor, decision, key=idempotency_key, retry=retry)
@@ -546,6 +567,93 @@ async def complete_task(
         raise
     await _settle_key(session, idempotency_key, (200, body))
     return 200, body
+
+
+async def verification_inputs(session: AsyncSession, task: Task) -> list[FactInput]:
+    """The facts an open decision task's form lets its officer verify (#21): unknown to the
+    pre-check today, read by the case's pinned pack, verifiable at this stage."""
+    if task.kind not in task_fields.DECISION_KINDS or task.state != OPEN:
+        return []
+    case = await session.get(Case, task.case_id)
+    if case is None:
+        return []
+    try:
+        pack = await pinned_pack(session, case)
+    except PinnedPackMissing:
+        return []  # the case page says the pack is missing; nothing to verify against
+    stored = case.facts if isinstance(case.facts, dict) else {}
+    return task_fields.verification_inputs(task.kind, pack, stored, local_date(datetime.now(UTC)))
+
+
+async def verifiable_facts(
+    session: AsyncSession, actor: Actor, task_id: str
+) -> list[VerifiableFactOut]:
+    """The facts the task's form lets its officer verify (empty when it offers none or is
+    closed), for integrators sending ``verified_facts``."""
+    task = await get_task(session, actor, task_id)  # outside the subtree: 404
+    return [
+        VerifiableFactOut(
+            path=i.path,
+            input=i.kind,
+            label_zh=i.label_zh,
+            label_en=i.label_en,
+            verifies=i.verifies,
+            unit_zh=i.unit_zh,
+            unit_en=i.unit_en,
+            integer=i.integer,
+            choices=[
+                ChoiceOut(
+                    code=c,
+                    name_zh=CHOICE_NAMES.get(c, (c, c))[0],
+                    name_en=CHOICE_NAMES.get(c, (c, c))[1],
+                )
+                for c in i.choices
+            ],
+        )
+        for i in await verification_inputs(session, task)
+    ]
+
+
+@dataclass(frozen=True)
+class VerifiedFact:
+    """A fact an officer verified on a task of the case: the value in words, who, when."""
+
+    path: str
+    label_zh: str
+    label_en: str
+    text_zh: str
+    text_en: str
+    by: str
+    at: datetime
+    task_kind: str
+
+
+async def verified_facts_of(session: AsyncSession, case_id: str) -> list[VerifiedFact]:
+    """The facts verified on the case's tasks, from their timeline entries, latest last."""
+    out: list[VerifiedFact] = []
+    for event in await repos.case_events(session, case_id):
+        after = event.after if event.kind == "facts_verified" and event.after else None
+        if not isinstance(after, dict) or not isinstance(after.get("verified_facts"), dict):
+            continue
+        for path, raw in after["verified_facts"].items():
+            spec = input_spec(path)
+            try:
+                value = parse_fact_value(path, raw)
+            except FactValueError:
+                value = raw
+            out.append(
+                VerifiedFact(
+                    path=path,
+                    label_zh=spec.label_zh if spec else path,
+                    label_en=spec.label_en if spec else path,
+                    text_zh=fact_value_text(path, value),
+                    text_en=fact_value_text(path, value, zh=False),
+                    by=str(after.get("verified_by") or event.actor),
+                    at=event.at,
+                    task_kind=str(after.get("task_kind", "")),
+                )
+            )
+    return out
 
 
 async def _deliver(

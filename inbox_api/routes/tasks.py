@@ -32,6 +32,7 @@ from application.schemas.tasks import (
     TaskListIn,
     TaskOut,
     TaskPage,
+    VerifiableFactOut,
 )
 from application.services import followup, pre_check, tasks as service
 from domain.sla import state_at
@@ -250,6 +251,20 @@ async def reassign_task(
 async def return_task(task_id: TaskIdPath, session: SessionDep, actor: CurrentActor) -> TaskOut:
     """Supervisors: return the task to its group's queue (clear the assignee)."""
     return await _one(session, await service.return_to_queue(session, actor, task_id))
+
+
+@router.get(
+    "/{task_id}/verifiable-facts",
+    response_model=list[VerifiableFactOut],
+    responses=NOT_FOUND,
+)
+async def verifiable_facts(
+    task_id: TaskIdPath, session: SessionDep, actor: CurrentActor
+) -> list[VerifiableFactOut]:
+    """The facts this decision task lets its officer verify: those the pre-check leaves
+    unknown (待核实), of the case's policy pack, that this stage may check. Send their values
+    in the completion's ``verified_facts``."""
+    return await service.verifiable_facts(session, actor, task_id)
 
 
 @router.get("/{task_id}/comments", response_model=list[CommentOut], responses=NOT_FOUND)

@@ -322,6 +322,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("POST", "/api/v1/tasks/{task_id}/return", obj=task_params),
     Op("GET", "/api/v1/tasks/{task_id}/comments", obj=task_params),
     Op("GET", "/api/v1/tasks/{task_id}/next", obj=task_params),
+    Op("GET", "/api/v1/tasks/{task_id}/verifiable-facts", obj=task_params),
     Op("POST", "/api/v1/tasks/{task_id}/comments", obj=task_params, body={"body": "看一下"}),
     Op(
         "POST",

@@ -292,7 +292,16 @@ def _facts_strategy() -> st.SearchStrategy[ApplicantFacts]:
         st.sampled_from(["id_card", "application_form", "disability_certificate"]), max_size=3
     )
     top["requested_category"] = st.none() | st.sampled_from(["disabled", "older_unemployed"])
-    return st.fixed_dictionaries(top).map(ApplicantFacts.model_validate)
+    return st.fixed_dictionaries(top).map(_back_pay_within_total).map(ApplicantFacts.model_validate)
+
+
+def _back_pay_within_total(raw: dict[str, Any]) -> dict[str, Any]:
+    """Back-paid months are part of the insured months (the model refuses more)."""
+    r = raw["residence"]
+    total, back = r["local_social_insurance_months"], r["local_social_insurance_back_paid_months"]
+    if total is not None and back is not None and back > total:
+        r["local_social_insurance_back_paid_months"] = total
+    return raw
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -185,6 +185,22 @@ async def main() -> None:
             assert r.status_code == 202, r.text
             await env.client.get_workflow_handle(f"identification-{wd}").result()
             await _save(env, wd, "jilin_withdrawn_watcher_ends_with_the_case")
+            # Jilin, at its initial review after the acceptance verified a fact (#21): the
+            # completion's verified facts recorded and the pre-check re-run in the update.
+            body = application("jilin-2022")
+            del body["facts"]["residence"]["urban"]
+            r = await sy.http.post("/api/v1/applications", json=body)
+            assert r.status_code == 201, r.text
+            vf = str(r.json()["case_id"])
+            task = await sy.wait_for_task("jl_officer", vf, "acceptance")
+            r = await sy.http.post(
+                f"/api/v1/tasks/{task['id']}/complete",
+                headers=await sy.login("jl_officer"),
+                json={"outcome": "accept", "verified_facts": {"residence.urban": True}},
+            )
+            assert r.status_code == 200, r.text
+            await sy.wait_for_task("jl_officer", vf, "initial_review")
+            await _save(env, vf, "jilin_running_after_verified_facts")
         await env.shutdown()
 
 
