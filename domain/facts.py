@@ -43,7 +43,9 @@ from domain.text import clean_line, person_name
 from domain.vocabulary import TaskKind
 
 __all__ = [
+    "DERIVED_FROM",
     "EMPLOYMENT_INTENTIONS",
+    "FACT_NAMES",
     "FACT_UNITS",
     "HUKOU_ADDRESS_MAX_LENGTH",
     "INTENTION_OTHER_MAX_LENGTH",
@@ -624,6 +626,82 @@ _DERIVED: tuple[FactSpec, ...] = (
 )
 
 
+# Plain names (Chinese, English) where a field's title reads as a form label (a unit in
+# brackets, a note for integrators): what officers read on the pre-check, the public form's
+# questions and the verification inputs (domain/policy/wording.py, domain/questions.py).
+FACT_NAMES: dict[str, tuple[str, str]] = {
+    "person.age": ("年龄", "age"),
+    "person.retirement_category": ("原法定退休年龄类别", "original retirement category"),
+    "residence.hukou_local": ("户籍在本地", "local hukou"),
+    "residence.hukou_in_jurisdiction": ("户籍在本地", "local hukou"),
+    "residence.hukou_region_code": ("户籍地行政区划代码", "hukou region code"),
+    "residence.local_social_insurance_months_excluding_back_pay": (
+        "在当地用人单位参保月数（不含补缴）",
+        "months of local employer social insurance (back pay excluded)",
+    ),
+    "unemployment.registered": ("已办理失业登记", "registered as unemployed"),
+    "unemployment.registered_on": ("失业登记日期", "date of unemployment registration"),
+    "unemployment.unemployed_since": ("失业时间", "unemployed since"),
+    "household.rural_zero_transfer": ("农村零转移就业家庭", "rural zero-transfer household"),
+    "household.annual_income_per_capita": ("家庭年人均收入", "household income per capita"),
+    "household.local_average_annual_income_per_capita": (
+        "当地年人均收入平均水平",
+        "local average income per capita",
+    ),
+    "economic.stable_monthly_income": ("月收入", "monthly income"),
+    "economic.local_minimum_wage": ("当地最低工资标准", "local minimum wage"),
+}
+
+# The unit of each number fact (Chinese, English): beside an input, after a value (48周岁).
+FACT_UNITS: dict[str, tuple[str, str]] = {
+    "person.age": ("周岁", "years"),
+    "unemployment.months_unemployed": ("个月", "months"),
+    "residence.resided_locally_months": ("个月", "months"),
+    "residence.local_social_insurance_months": ("个月", "months"),
+    "residence.local_social_insurance_back_paid_months": ("个月", "months"),
+    "residence.local_social_insurance_months_excluding_back_pay": ("个月", "months"),
+    "graduate.years_since_leaving": ("年", "years"),
+    "household.annual_income_per_capita": ("元/年", "yuan a year"),
+    "household.local_average_annual_income_per_capita": ("元/年", "yuan a year"),
+    "economic.stable_monthly_income": ("元/月", "yuan a month"),
+    "economic.local_minimum_wage": ("元/月", "yuan a month"),
+}
+
+# What each derived fact (derive_facts) is computed from, in the order a form asks them.
+# tests/domain/test_questions.py fails when a derived fact is added without its sources here,
+# so a new derived fact cannot silently drop out of the application form.
+DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "person.age": ("person.birth_date",),
+    "person.within_working_age": ("person.birth_date", "person.sex", "person.retirement_category"),
+    "person.retirement_date": ("person.birth_date", "person.sex", "person.retirement_category"),
+    # The birth dates decide when known; an applicant states whether they raise a minor
+    # child (the field kept for that and for older applications), the officer verifies with
+    # the dates (VERIFIABLE).
+    "person.raising_minor_child": ("person.raising_minor_child",),
+    # derive_facts counts from the unemployment date, else from the registration date.
+    "unemployment.months_unemployed": (
+        "unemployment.unemployed_since",
+        "unemployment.registered_on",
+    ),
+    "graduate.years_since_leaving": ("graduate.left_school_on",),
+    "residence.hukou_in_jurisdiction": ("residence.hukou_local", "residence.hukou_region_code"),
+    "residence.resided_locally_months": ("residence.resided_locally_since",),
+    "residence.local_social_insurance_months_excluding_back_pay": (
+        "residence.local_social_insurance_months",
+        "residence.local_social_insurance_back_paid_months",
+    ),
+    "economic.income_at_least_minimum_wage": (
+        "economic.has_stable_income",
+        "economic.stable_monthly_income",
+        "economic.local_minimum_wage",
+    ),
+    "household.income_at_most_half_local_average": (
+        "household.annual_income_per_capita",
+        "household.local_average_annual_income_per_capita",
+    ),
+}
+
+
 def _scalar_spec(annotation: Any) -> tuple[FactType, tuple[str, ...]] | None:
     """Map a field annotation (``X | None`` stripped) to a fact type; None for non-scalars."""
     args = typing.get_args(annotation)
@@ -872,16 +950,6 @@ VERIFIABLE: tuple[Verifiable, ...] = (
     ),
 )
 
-# The unit a number is entered in (Chinese, English).
-FACT_UNITS: dict[str, tuple[str, str]] = {
-    "residence.local_social_insurance_months": ("个月", "months"),
-    "residence.local_social_insurance_back_paid_months": ("个月", "months"),
-    "household.annual_income_per_capita": ("元/年", "yuan a year"),
-    "household.local_average_annual_income_per_capita": ("元/年", "yuan a year"),
-    "economic.stable_monthly_income": ("元/月", "yuan a month"),
-    "economic.local_minimum_wage": ("元/月", "yuan a month"),
-}
-
 InputKind = Literal["yes_no", "date", "dates", "number", "choice"]
 _INPUT_OF_TYPE: dict[str, InputKind] = {
     "bool": "yes_no",
@@ -934,8 +1002,8 @@ def fact_input(path: str, verifies: str) -> FactInput:
     return FactInput(
         path=path,
         kind=kind,
-        label_zh=spec.label_zh,
-        label_en=spec.label_en,
+        label_zh=FACT_NAMES.get(path, (spec.label_zh, spec.label_en))[0],
+        label_en=FACT_NAMES.get(path, (spec.label_zh, spec.label_en))[1],
         verifies=verifies,
         unit_zh=unit[0],
         unit_en=unit[1],

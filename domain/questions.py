@@ -4,14 +4,14 @@
 conditions (基本条件), the exclusions (不予认定情形) and, once the applicant has chosen one, the
 category applied for (申报类别) with the conditions of its evidence — and turns every fact path
 into the facts an applicant *states*. A derived fact is asked through the facts it is computed
-from (:data:`DERIVED_FROM`: 连续失业月数 from the unemployment and registration dates, 户籍在本地
-from the hukou answer); what the ID number already tells (date of birth, sex, hence age and
-working age) and what the office holds (the local minimum wage, the local average income) are
-never asked (:data:`NOT_ASKED`). The public form and the API's questions endpoint both come
-through here, so an integrator's form asks what ours asks. :func:`answer_problems` holds the
-checks across answers that no single field's type can make (a date in the future, a
-registration date while "not registered"), in English and Chinese, for the API and the page
-alike. Pure: no clock (pass ``today``), no I/O.
+from (:data:`domain.facts.DERIVED_FROM`: 连续失业月数 from the unemployment and registration
+dates, 户籍在本地 from the hukou answer); what the ID number already tells (date of birth, sex,
+hence age and working age) and what the office holds (the local minimum wage, the local
+average income) are never asked (:data:`NOT_ASKED`). The public form and the API's questions
+endpoint both come through here, so an integrator's form asks what ours asks.
+:func:`answer_problems` holds the checks across answers that no single field's type can make
+(a date in the future, a registration date while "not registered"), in English and Chinese,
+for the API and the page alike. Pure: no clock (pass ``today``), no I/O.
 """
 
 from __future__ import annotations
@@ -20,12 +20,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-from domain.facts import ApplicantFacts, FactType, fact_catalogue, stated_facts
+from domain.facts import (
+    DERIVED_FROM,
+    FACT_NAMES,
+    FACT_UNITS,
+    ApplicantFacts,
+    FactType,
+    fact_catalogue,
+    stated_facts,
+)
 from domain.policy.expr import expr_facts
 from domain.policy.model import PolicyPack
 
 __all__ = [
-    "DERIVED_FROM",
     "FOLLOWS",
     "NOT_ASKED",
     "AnswerProblem",
@@ -36,31 +43,6 @@ __all__ = [
 ]
 
 QuestionGroup = Literal["base_condition", "exclusion", "category"]
-
-# What each derived fact (domain.facts.derive_facts) is computed from, in the order a form
-# asks them. tests/domain/test_questions.py fails when a derived fact is added without its
-# sources here, so a new derived fact cannot silently drop out of the form.
-DERIVED_FROM: dict[str, tuple[str, ...]] = {
-    "person.age": ("person.birth_date",),
-    "person.within_working_age": ("person.birth_date", "person.sex", "person.retirement_category"),
-    "person.retirement_date": ("person.birth_date", "person.sex", "person.retirement_category"),
-    # derive_facts counts from the unemployment date, else from the registration date.
-    "unemployment.months_unemployed": (
-        "unemployment.unemployed_since",
-        "unemployment.registered_on",
-    ),
-    "graduate.years_since_leaving": ("graduate.left_school_on",),
-    "residence.hukou_in_jurisdiction": ("residence.hukou_local", "residence.hukou_region_code"),
-    "economic.income_at_least_minimum_wage": (
-        "economic.has_stable_income",
-        "economic.stable_monthly_income",
-        "economic.local_minimum_wage",
-    ),
-    "household.income_at_most_half_local_average": (
-        "household.annual_income_per_capita",
-        "household.local_average_annual_income_per_capita",
-    ),
-}
 
 # Stated facts an applicant is not asked, and why.
 NOT_ASKED: dict[str, str] = {
@@ -86,27 +68,6 @@ ASKED_WITH: dict[str, tuple[str, ...]] = {
 FOLLOWS: dict[str, str] = {
     "unemployment.registered_on": "unemployment.registered",
     "economic.stable_monthly_income": "economic.has_stable_income",
-}
-
-# Question wording where the catalogue's title is a description rather than a question
-# (the English titles of the models are written for integrators).
-WORDING: dict[str, tuple[str, str]] = {
-    "residence.hukou_local": ("户籍在本地", "hukou registered here"),
-    "residence.urban": ("城镇户籍或在城镇常住", "urban hukou or living in a town"),
-    "unemployment.registered": ("已办理失业登记", "registered as unemployed"),
-    "unemployment.registered_on": ("失业登记日期", "date of unemployment registration"),
-    "unemployment.unemployed_since": ("失业时间", "unemployed since"),
-    # The unit stands beside the input (UNITS); the titles carry it in brackets.
-    "economic.stable_monthly_income": ("月收入", "monthly income"),
-    "household.annual_income_per_capita": ("家庭年人均收入", "household income per head"),
-}
-
-# Units of the number questions (Chinese, English).
-UNITS: dict[str, tuple[str, str]] = {
-    "residence.resided_locally_months": ("个月", "months"),
-    "residence.local_social_insurance_months_excluding_back_pay": ("个月", "months"),
-    "household.annual_income_per_capita": ("元/年", "yuan a year"),
-    "economic.stable_monthly_income": ("元/月", "yuan a month"),
 }
 
 
@@ -182,8 +143,8 @@ def application_questions(pack: PolicyPack, category: str | None = None) -> list
     out: list[Question] = []
     for path in order:
         spec = specs[path]
-        zh, en = WORDING.get(path, (spec.label_zh, spec.label_en))
-        unit_zh, unit_en = UNITS.get(path, ("", ""))
+        zh, en = FACT_NAMES.get(path, (spec.label_zh, spec.label_en))
+        unit_zh, unit_en = FACT_UNITS.get(path, ("", ""))
         out.append(
             Question(
                 path=path,

@@ -4,7 +4,8 @@ value and what a rule requires of it, in Chinese and in English, as an officer r
 field path or an operator symbol.
 
 The field titles of :mod:`domain.facts` are the names; the few that read as form labels (a
-unit in brackets, a note for integrators) get a plain name here. Enum values take their names
+unit in brackets, a note for integrators) get a plain name there (:data:`FACT_NAMES`), with
+the units of the numbers (:data:`FACT_UNITS`). Enum values take their names
 from :data:`domain.facts.CHOICE_NAMES`.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from domain.facts import CHOICE_NAMES, fact_catalogue
+from domain.facts import CHOICE_NAMES, FACT_NAMES, FACT_UNITS, fact_catalogue
 
 __all__ = [
     "ORDERED_CHOICES",
@@ -23,39 +24,6 @@ __all__ = [
     "zh_date",
 ]
 
-# Names where the field title carries a unit or an integrator's note.
-_NAMES: dict[str, tuple[str, str]] = {
-    "person.age": ("年龄", "age"),
-    "person.retirement_category": ("原法定退休年龄类别", "original retirement category"),
-    "residence.hukou_local": ("户籍在本地", "local hukou"),
-    "residence.hukou_in_jurisdiction": ("户籍在本地", "local hukou"),
-    "residence.hukou_region_code": ("户籍地行政区划代码", "hukou region code"),
-    "residence.local_social_insurance_months_excluding_back_pay": (
-        "在当地用人单位参保月数（不含补缴）",
-        "months of local employer social insurance (back pay excluded)",
-    ),
-    "unemployment.unemployed_since": ("失业时间", "unemployed since"),
-    "household.rural_zero_transfer": ("农村零转移就业家庭", "rural zero-transfer household"),
-    "household.annual_income_per_capita": ("家庭年人均收入", "household income per capita"),
-    "household.local_average_annual_income_per_capita": (
-        "当地年人均收入平均水平",
-        "local average income per capita",
-    ),
-    "economic.stable_monthly_income": ("月收入", "monthly income"),
-    "economic.local_minimum_wage": ("当地最低工资标准", "local minimum wage"),
-}
-# Units of the numeric facts (zh, en).
-_UNITS: dict[str, tuple[str, str]] = {
-    "person.age": ("周岁", "years"),
-    "unemployment.months_unemployed": ("个月", "months"),
-    "residence.resided_locally_months": ("个月", "months"),
-    "residence.local_social_insurance_months_excluding_back_pay": ("个月", "months"),
-    "graduate.years_since_leaving": ("年", "years"),
-    "household.annual_income_per_capita": ("元", "yuan"),
-    "household.local_average_annual_income_per_capita": ("元", "yuan"),
-    "economic.stable_monthly_income": ("元", "yuan"),
-    "economic.local_minimum_wage": ("元/月", "yuan a month"),
-}
 # Enums whose choices are ranked, lowest first: a test over the top of the ranking reads
 # "大专及以上" (education levels; marital statuses, say, have no order).
 ORDERED_CHOICES: dict[str, tuple[str, ...]] = {
@@ -88,8 +56,8 @@ def _en_date(d: date) -> str:
 
 def fact_name(path: str, zh: bool) -> str:
     """The plain name of a fact path (the path itself only for a fact nobody catalogued)."""
-    if path in _NAMES:
-        return _NAMES[path][0 if zh else 1]
+    if path in FACT_NAMES:
+        return FACT_NAMES[path][0 if zh else 1]
     spec = fact_catalogue().get(path)
     if spec is None:
         return path
@@ -109,7 +77,7 @@ def value_text(path: str, value: Any, zh: bool) -> str:
     if isinstance(value, date):
         return zh_date(value) if zh else _en_date(value)
     if isinstance(value, int | float):
-        unit = _UNITS.get(path)
+        unit = FACT_UNITS.get(path)
         if unit is None:
             return _number(value)
         return f"{_number(value)}{unit[0]}" if zh else f"{_number(value)} {unit[1]}"
@@ -159,7 +127,7 @@ def requirement(path: str, op: str, expected: Any, zh: bool) -> str:
         return "must be stated" if expected else "must not be stated"
     if op in _ORDER_ZH:
         words = (_ORDER_ZH if zh else _ORDER_EN)[op][1 if isinstance(expected, date) else 0]
-        if zh and op == "gte" and _UNITS.get(path, ("",))[0].startswith("元"):
+        if zh and op == "gte" and FACT_UNITS.get(path, ("",))[0].startswith("元"):
             words = "须不低于"  # an amount is "not below", an age or a duration is "reached"
         value = value_text(path, expected, zh)
         return f"{words}{value}" if zh else f"needs {words} {value}"

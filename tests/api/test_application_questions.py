@@ -31,7 +31,7 @@ async def test_the_questions_of_a_place_and_category(system: System) -> None:
         "path": "residence.hukou_local",
         "type": "bool",
         "label_zh": "户籍在本地",
-        "label_en": "hukou registered here",
+        "label_en": "local hukou",
         "group": "base_condition",
         "rules": ["base_condition:residence"],
         "choices": [],
@@ -58,7 +58,9 @@ async def test_the_questions_of_a_place_and_category(system: System) -> None:
     ).json()
     status = next(q for q in single["questions"] if q["path"] == "person.marital_status")
     assert {"code": "divorced", "name_zh": "离婚", "name_en": "divorced"} in status["choices"]
-    months = next(q for q in single["questions"] if q["path"].endswith("resided_locally_months"))
+    months = next(
+        q for q in single["questions"] if q["path"] == "residence.local_social_insurance_months"
+    )
     assert (months["type"], months["unit_zh"], months["unit_en"]) == ("int", "个月", "months")
 
 

@@ -189,9 +189,11 @@ async def apply_questions(page: Any, case: Fixture, locale: str) -> None:
     await _goto(page, f"/apply?place={WEIFANG_STREET}&category=single_parent", locale)
     await page.fill("#name", unique_name())
     await page.fill("#id_number", make_id())
-    await page.fill("#fact-residence-resided_locally_months", "1300")
+    await page.fill("#fact-residence-local_social_insurance_months", "1300")
     await page.click("#apply-form button[type=submit].primary")
-    await expect(page.locator("[id='err-fact-residence-resided_locally_months']")).to_be_visible()
+    await expect(
+        page.locator("[id='err-fact-residence-local_social_insurance_months']")
+    ).to_be_visible()
 
 
 PAGES: dict[str, tuple[str | None, Opener]] = {

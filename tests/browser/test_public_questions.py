@@ -132,7 +132,8 @@ async def test_jilin_applicant_answers_the_categorys_questions_and_is_decided(
 
     officer = await login_as("jl_officer")
     await officer.goto(f"/cases/{case_id}")
-    await expect(officer.locator("main")).to_contain_text("资格预审：符合条件")
+    verdict = officer.locator("[data-testid=case-precheck] summary .badge")
+    await expect(verdict).to_have_text("符合")
     await screenshot(officer, "public-questions-case-zh-CN")
 
 
@@ -141,7 +142,9 @@ async def test_weifang_applicant_in_english_and_on_a_phone(login_as: Login, web_
     await page.goto(f"/apply?place={WEIFANG_STREET}&lang=en")
     await expect(page.locator("#apply-form[data-pack='weifang-2023']")).to_be_visible()
     # Weifang's residence rule also counts months of residence and insurance, with units.
-    await expect(question(page, "residence.resided_locally_months")).to_contain_text("months")
+    await expect(question(page, "residence.local_social_insurance_months")).to_contain_text(
+        "months"
+    )
     await page.check("input[name=category][value=single_parent]")
     await expect(question(page, "person.raising_minor_child")).to_be_visible()
     await page.check("input[name=category][value=older_unemployed]")
@@ -154,9 +157,9 @@ async def test_weifang_applicant_in_english_and_on_a_phone(login_as: Login, web_
     await answer(page, "person.receiving_pension", "false")
     await page.fill("#unemployed_since", "2025-01-01")
     # A months answer beyond any working life is explained beside it, the rest kept.
-    await answer(page, "residence.resided_locally_months", "1300")
+    await answer(page, "residence.local_social_insurance_months", "1300")
     await page.click("#apply-form button[type=submit].primary")
-    error = page.locator("[id='err-fact-residence-resided_locally_months']")
+    error = page.locator("[id='err-fact-residence-local_social_insurance_months']")
     await expect(error).to_have_text("Please enter a whole number from 0 to 1200")
     await expect(page.locator("#name")).to_have_value(name)
     await expect(
@@ -164,7 +167,7 @@ async def test_weifang_applicant_in_english_and_on_a_phone(login_as: Login, web_
     ).to_be_checked()
     await screenshot(page, "public-questions-error-en")
     await assert_accessible(page, "the form with an answer's error")
-    await answer(page, "residence.resided_locally_months", "")
+    await answer(page, "residence.local_social_insurance_months", "")
     await screenshot(page, "public-questions-en")
 
     # At a phone's width the questions fit: nothing wider than the screen.

@@ -252,7 +252,7 @@ def test_value_wording() -> None:
     assert value_text("unemployment.unemployed_since", date(2026, 3, 1), False) == "1 March 2026"
     assert value_text("person.age", 48, True) == "48周岁"
     assert value_text("unemployment.months_unemployed", 9, True) == "9个月"
-    assert value_text("economic.stable_monthly_income", 1800.0, True) == "1800元"
+    assert value_text("economic.stable_monthly_income", 1800.0, True) == "1800元/月"
     assert value_text("person.age", None, True) == "待核实"
     levels = ("junior_college", "bachelor", "postgraduate")
     assert requirement("graduate.level", "in", levels, True) == "须为大专及以上"
@@ -261,7 +261,7 @@ def test_value_wording() -> None:
     assert requirement("person.marital_status", "in", marital, True) == "须为离婚、丧偶或未婚"
     assert requirement("person.age", "gte", 40, True) == "须满40周岁"
     assert requirement("graduate.years_since_leaving", "lt", 2, True) == "须不满2年"
-    assert requirement("economic.stable_monthly_income", "gte", 2000, True) == "须不低于2000元"
+    assert requirement("economic.stable_monthly_income", "gte", 2000, True) == "须不低于2000元/月"
     assert (
         requirement("unemployment.unemployed_since", "lte", date(2026, 3, 1), True)
         == "须不晚于2026年3月1日"

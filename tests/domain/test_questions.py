@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from domain.facts import ApplicantFacts, fact_catalogue, fact_values, stated_facts
+from domain.facts import DERIVED_FROM, ApplicantFacts, fact_catalogue, fact_values, stated_facts
 from domain.policy.expr import evaluate, expr_facts
 from domain.policy.loader import load_all
 from domain.policy.model import PolicyPack
 from domain.questions import (
-    DERIVED_FROM,
     NOT_ASKED,
     AnswerProblem,
     answer_problems,
@@ -137,7 +136,9 @@ def test_weifang_single_parent_asks_the_marital_status_with_its_choices() -> Non
     questions = {q.path: q for q in application_questions(PACKS["weifang-2023"], "single_parent")}
     status = questions["person.marital_status"]
     assert status.type == "enum" and "divorced" in status.choices
-    assert questions["residence.resided_locally_months"].unit_zh == "个月"
+    # Durations are asked as the date they count from; counts with their unit.
+    assert questions["residence.resided_locally_since"].type == "date"
+    assert questions["residence.local_social_insurance_months"].unit_zh == "个月"
 
 
 def test_a_pack_leaving_identification_to_its_cities_asks_nothing() -> None:

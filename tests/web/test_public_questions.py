@@ -74,8 +74,12 @@ async def test_the_form_asks_the_packs_common_questions_and_the_categorys_own(
     assert not {"person.sex", "person.birth_date", "economic.local_minimum_wage"} & set(common)
     # Weifang's residence rule also takes months of residence and of insurance, with units.
     weifang = (await client.get("/apply", params={"place": WEIFANG_STREET})).text
-    assert "residence.resided_locally_months" in asked(weifang)
-    assert re.search(r'id="fact-residence-resided_locally_months"[^>]*type="number"', weifang)
+    assert "residence.local_social_insurance_months" in asked(weifang)
+    assert re.search(
+        r'id="fact-residence-local_social_insurance_months"[^>]*type="number"', weifang
+    )
+    # A duration is asked as the day it counts from (the system counts the months).
+    assert re.search(r'id="fact-residence-resided_locally_since"[^>]*type="date"', weifang)
     assert "户籍在本地（山东省潍坊市）" in weifang
 
     csrf = csrf_of(page)
@@ -113,7 +117,7 @@ async def test_the_form_asks_the_packs_common_questions_and_the_categorys_own(
         "/apply/questions?lang=en", data={**base, "category": "older_unemployed"}
     )
     assert "Don&#39;t know" in english.text or "Don't know" in english.text
-    assert "Hukou registered here" in english.text and "吉林省" not in english.text
+    assert "Local hukou" in english.text and "吉林省" not in english.text
     # Without the form's token, nothing.
     assert (await visitor(system).post("/apply/questions", data=base)).status_code == 403
     await client.aclose()
@@ -150,16 +154,16 @@ async def test_bad_answers_are_explained_next_to_their_input(system: System) -> 
             WEIFANG_STREET, csrf, category="older_unemployed", id_number=make_id(), evidence=[]
         ),
         **ORDINARY,
-        "fact.residence.resided_locally_months": "-3",
-        "fact.residence.local_social_insurance_months_excluding_back_pay": "六",
+        "fact.residence.local_social_insurance_months": "-3",
+        "fact.residence.local_social_insurance_back_paid_months": "六",
         "fact.person.able_to_work": "maybe",
         "fact.person.willing_to_work": "false",
     }
     r = await client.post("/apply", data=data)
     assert r.status_code == 422
-    months = "fact-residence-resided_locally_months"
+    months = "fact-residence-local_social_insurance_months"
     assert field_error(r.text, months) == "请填写 0 到 1200 之间的整数"
-    insured = "fact-residence-local_social_insurance_months_excluding_back_pay"
+    insured = "fact-residence-local_social_insurance_back_paid_months"
     assert field_error(r.text, insured) == "请填写 0 到 1200 之间的整数"
     assert field_error(r.text, "fact-person-able_to_work") == "请选择“是”“否”或“不清楚”"
     assert field_error(r.text, "fact-person-willing_to_work") == (
