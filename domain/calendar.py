@@ -31,6 +31,7 @@ __all__ = [
     "WorkingCalendar",
     "YearTable",
     "add_months_clamped",
+    "day_words",
     "deadline_end",
     "local_date",
     "parse_year_table",
@@ -50,6 +51,31 @@ _SATURDAY: Final = 5
 
 # The years a holiday table may be given for (the import format's range).
 MIN_YEAR, MAX_YEAR = 1900, 2200
+
+
+_MONTHS_EN: Final = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def day_words(d: date, *, zh: bool, year: bool = True) -> str:
+    """A day as official documents and prose write it: 2026年12月7日 / 7 December 2026 (without
+    the year: 12月7日 / 7 December). The one home of this wording: pages (web/dates.py), the
+    pre-check's values (domain/policy/wording.py) and the printed documents all call it."""
+    if zh:
+        return (f"{d.year}年" if year else "") + f"{d.month}月{d.day}日"
+    return f"{d.day} {_MONTHS_EN[d.month - 1]}" + (f" {d.year}" if year else "")
 
 
 class CalendarDataError(ValueError):

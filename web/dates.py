@@ -14,26 +14,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from domain import calendar
 from domain.calendar import SHANGHAI
 from domain.case_clock import last_day as _last_day
 from web.i18n import current_locale
 
-__all__ = ["day", "day_span", "day_words", "last_day", "moment", "month"]
-
-_MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+__all__ = ["beijing_day", "day", "day_span", "day_words", "last_day", "moment", "month"]
 
 
 def _instant(value: datetime | str) -> datetime:
@@ -50,6 +36,11 @@ def _date(value: datetime | date | str | None) -> date | None:
     if isinstance(value, datetime):
         return _instant(value).astimezone(SHANGHAI).date()
     return value
+
+
+def beijing_day(value: datetime | date | str | None) -> date | None:
+    """The Beijing date of an instant (a naive one, as SQLite returns it, is UTC), or a date."""
+    return _date(value)
 
 
 def moment(value: datetime | date | str | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -87,11 +78,7 @@ def day_words(value: datetime | date | str | None, year: bool = False) -> str:
     """A day as prose writes it: 12月7日 / 7 December (with the year: 2026年12月7日 /
     7 December 2026)."""
     d = _date(value)
-    if d is None:
-        return ""
-    if current_locale() == "en":
-        return f"{d.day} {_MONTHS_EN[d.month - 1]}" + (f" {d.year}" if year else "")
-    return (f"{d.year}年" if year else "") + f"{d.month}月{d.day}日"
+    return "" if d is None else calendar.day_words(d, zh=current_locale() != "en", year=year)
 
 
 def day_span(first: date, last: date) -> str:

@@ -28,13 +28,13 @@ from application.errors import Problem
 from application.http import SessionDep
 from application.services import cases as case_service, publicity as publicity_service, supervision
 from application.services.supervision import Period
-from domain.calendar import SHANGHAI, local_date
+from domain.calendar import local_date
 from domain.labels import EMPLOYMENT_INTENTIONS_ZH, label
 from domain.policy.model import PolicyPack
 from store import cases_repo, repos, tasks_repo
 from store.models import Case, Task
 from store.packs import pinned_pack
-from web import case_view, public_view as web_public
+from web import case_view, dates, public_view as web_public
 from web.common import PageActor, check_csrf, render
 from web.i18n import gettext as _
 from workflows.rules import resolve_level
@@ -84,10 +84,9 @@ def _text(value: Any) -> str:
 
 
 def _chinese_date(value: Any) -> str:
-    if value is None:
-        return ""
-    local = value.astimezone(SHANGHAI).date() if hasattr(value, "astimezone") else value
-    return case_service.chinese_date(local)
+    """An instant's Beijing day as documents write it (a naive instant from SQLite is UTC)."""
+    local = dates.beijing_day(value)
+    return case_service.chinese_date(local) if local is not None else ""
 
 
 @dataclass

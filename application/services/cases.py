@@ -33,7 +33,7 @@ from application.actor import Actor
 from application.errors import Problem, not_found
 from application.schemas.cases import ObjectionIn, WithdrawIn
 from application.services.applications import invalid_id_number
-from domain.calendar import SHANGHAI, deadline_end, local_date, start_of_day
+from domain.calendar import SHANGHAI, day_words, deadline_end, local_date, start_of_day
 from domain.case_clock import (
     CasePosition,
     OpenTaskFact,
@@ -364,7 +364,7 @@ def audit_notice_download(
 
 def chinese_date(d: date) -> str:
     """A date as official documents write it: 2026年11月22日."""
-    return f"{d.year}年{d.month}月{d.day}日"
+    return day_words(d, zh=True)
 
 
 def notice_file_name(case: Case, notice: Notice) -> str:

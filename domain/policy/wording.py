@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from domain.calendar import day_words
 from domain.facts import CHOICE_NAMES, FACT_NAMES, FACT_UNITS, fact_catalogue
 
 __all__ = [
@@ -21,7 +22,6 @@ __all__ = [
     "fact_name",
     "requirement",
     "value_text",
-    "zh_date",
 ]
 
 # Enums whose choices are ranked, lowest first: a test over the top of the ranking reads
@@ -29,29 +29,6 @@ __all__ = [
 ORDERED_CHOICES: dict[str, tuple[str, ...]] = {
     "graduate.level": ("secondary_vocational", "junior_college", "bachelor", "postgraduate"),
 }
-_MONTHS_EN = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-
-def zh_date(d: date) -> str:
-    """A date as official documents write it: 2026年3月1日."""
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-def _en_date(d: date) -> str:
-    return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
 
 
 def fact_name(path: str, zh: bool) -> str:
@@ -75,7 +52,7 @@ def value_text(path: str, value: Any, zh: bool) -> str:
     if isinstance(value, bool):
         return ("是" if value else "否") if zh else ("yes" if value else "no")
     if isinstance(value, date):
-        return zh_date(value) if zh else _en_date(value)
+        return day_words(value, zh=zh)
     if isinstance(value, int | float):
         unit = FACT_UNITS.get(path)
         if unit is None:
