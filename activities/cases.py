@@ -19,11 +19,10 @@ from domain.facts import (
     ApplicantFacts,
     DataFinding,
     FactValueError,
-    fact_value_text,
-    input_spec,
     merge_verified,
     parse_fact_value,
 )
+from domain.policy.wording import fact_name, value_text
 from store.audit import record_audit
 from store.models import Case, CaseEvent, Notice
 from store.notices import identification_notice
@@ -186,7 +185,8 @@ class CaseActivities:
             case.facts = merged  # reassign: JSON columns track replacement, not mutation
             verified = {path: _section(merged, path) for path in values}
             words = "；".join(
-                f"{_label(path)} = {fact_value_text(path, value)}" for path, value in values.items()
+                f"{fact_name(path, True)} = {value_text(path, value, True)}"
+                for path, value in values.items()
             )
             session.add(
                 CaseEvent(
@@ -253,11 +253,6 @@ async def _case(session: AsyncSession, case_id: str) -> Case:
     if case is None:
         raise ValueError(f"case {case_id} is not in the database")
     return case
-
-
-def _label(path: str) -> str:
-    spec = input_spec(path)
-    return spec.label_zh if spec is not None else path
 
 
 def _section(facts: dict[str, object], path: str) -> object:

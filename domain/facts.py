@@ -71,7 +71,6 @@ __all__ = [
     "derive_facts",
     "fact_catalogue",
     "fact_input",
-    "fact_value_text",
     "fact_values",
     "format_validation_error",
     "inputs_to_verify",
@@ -1111,24 +1110,6 @@ def parse_fact_value(path: str, raw: Any) -> Any:
         except FactValueError:
             raise FactValueError("must be a list of dates (YYYY-MM-DD)", "list_type") from None
     return _one(spec, raw)
-
-
-def fact_value_text(path: str, value: Any, zh: bool = True) -> str:
-    """A verified value in words: 是/否, a choice's name, a day, a number with its unit."""
-    if isinstance(value, bool):
-        return ("是" if value else "否") if zh else ("yes" if value else "no")
-    if isinstance(value, list):
-        if not value:
-            return "无" if zh else "none"
-        return ("、" if zh else ", ").join(fact_value_text(path, v, zh) for v in value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, str) and value in CHOICE_NAMES:
-        return CHOICE_NAMES[value][0 if zh else 1]
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    unit = FACT_UNITS.get(path)
-    return f"{value}{unit[0]}" if unit and zh else (f"{value} {unit[1]}" if unit else str(value))
 
 
 def merge_verified(stored: Mapping[str, Any], verified: Mapping[str, Any]) -> dict[str, Any]:

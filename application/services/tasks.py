@@ -58,10 +58,9 @@ from domain.facts import (
     CHOICE_NAMES,
     FactInput,
     FactValueError,
-    fact_value_text,
-    input_spec,
     parse_fact_value,
 )
+from domain.policy.wording import fact_name, value_text
 from store import admin_repo, idempotency, repos, tasks_repo
 from store.audit import record_audit
 from store.models import Case, Task, User
@@ -636,7 +635,6 @@ async def verified_facts_of(session: AsyncSession, case_id: str) -> list[Verifie
         if not isinstance(after, dict) or not isinstance(after.get("verified_facts"), dict):
             continue
         for path, raw in after["verified_facts"].items():
-            spec = input_spec(path)
             try:
                 value = parse_fact_value(path, raw)
             except FactValueError:
@@ -644,10 +642,10 @@ async def verified_facts_of(session: AsyncSession, case_id: str) -> list[Verifie
             out.append(
                 VerifiedFact(
                     path=path,
-                    label_zh=spec.label_zh if spec else path,
-                    label_en=spec.label_en if spec else path,
-                    text_zh=fact_value_text(path, value),
-                    text_en=fact_value_text(path, value, zh=False),
+                    label_zh=fact_name(path, True),
+                    label_en=fact_name(path, False),
+                    text_zh=value_text(path, value, True),
+                    text_en=value_text(path, value, False),
                     by=str(after.get("verified_by") or event.actor),
                     at=event.at,
                     task_kind=str(after.get("task_kind", "")),

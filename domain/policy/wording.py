@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from domain.calendar import day_words
-from domain.facts import CHOICE_NAMES, FACT_NAMES, FACT_UNITS, fact_catalogue
+from domain.facts import CHOICE_NAMES, FACT_NAMES, FACT_UNITS, fact_catalogue, input_spec
 
 __all__ = [
     "ORDERED_CHOICES",
@@ -35,7 +35,9 @@ def fact_name(path: str, zh: bool) -> str:
     """The plain name of a fact path (the path itself only for a fact nobody catalogued)."""
     if path in FACT_NAMES:
         return FACT_NAMES[path][0 if zh else 1]
-    spec = fact_catalogue().get(path)
+    # A predicate fact, or a primary fact an officer enters (a list such as children's birth
+    # dates is not a predicate fact).
+    spec = fact_catalogue().get(path) or input_spec(path)
     if spec is None:
         return path
     return spec.label_zh if zh else spec.label_en
@@ -46,9 +48,14 @@ def _number(value: float) -> str:
 
 
 def value_text(path: str, value: Any, zh: bool) -> str:
-    """A fact's value in words, with its unit: 女, 是, 2026年3月1日, 48周岁."""
+    """A fact's value in words, with its unit: 女, 是, 2026年3月1日, 48周岁; a list (children's
+    birth dates) its items joined, an empty one 无."""
     if value is None:
         return "待核实" if zh else "to be verified"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "无" if zh else "none"
+        return ("、" if zh else ", ").join(value_text(path, v, zh) for v in value)
     if isinstance(value, bool):
         return ("是" if value else "否") if zh else ("yes" if value else "no")
     if isinstance(value, date):

@@ -14,7 +14,6 @@ from domain.facts import (
     ApplicantFacts,
     FactValueError,
     fact_catalogue,
-    fact_value_text,
     fact_values,
     inputs_to_verify,
     merge_verified,
@@ -24,6 +23,7 @@ from domain.facts import (
 )
 from domain.policy.expr import expr_facts
 from domain.policy.loader import load_pack
+from domain.policy.wording import fact_name, value_text
 
 ON = date(2026, 12, 7)
 
@@ -170,12 +170,17 @@ def test_values_are_parsed_by_type_and_refused_precisely() -> None:
 
 
 def test_values_in_words_and_merged_into_the_stored_shape() -> None:
-    assert fact_value_text("residence.urban", True) == "是"
-    assert fact_value_text("person.sex", "female") == "女"
-    assert fact_value_text("residence.local_social_insurance_months", 12) == "12个月"
-    assert (
-        fact_value_text("economic.stable_monthly_income", 1800.0, zh=False) == "1800 yuan a month"
+    assert value_text("residence.urban", True, True) == "是"
+    assert value_text("person.sex", "female", True) == "女"
+    assert value_text("residence.local_social_insurance_months", 12, True) == "12个月"
+    assert value_text("economic.stable_monthly_income", 1800.0, False) == "1800 yuan a month"
+    # Children's birth dates (a list, not a predicate fact): named and written out, none as 无.
+    children = "person.children_birth_dates"
+    assert fact_name(children, True) == "所抚养子女的出生日期"
+    assert value_text(children, [date(2015, 1, 2), date(2019, 6, 1)], True) == (
+        "2015年1月2日、2019年6月1日"
     )
+    assert value_text(children, [], True) == "无"
     stored = {"person": {"name": "王芳"}, "evidence": ["id_card"]}
     merged = merge_verified(
         stored, {"residence.urban": True, "person.children_birth_dates": [date(2015, 1, 2)]}

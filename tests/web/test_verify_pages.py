@@ -85,7 +85,7 @@ async def test_verify_on_the_page_refused_beside_the_input_then_recorded(system:
         ).all()
     assert len(events) == 1
     assert "其中补缴月数 = 2个月" in events[0].summary
-    assert "在本地连续居住起始日期 = 2025-01-01" in events[0].summary
+    assert "在本地连续居住起始日期 = 2025年1月1日" in events[0].summary
     # The pre-check ran again on the primary facts: 9 insured months less 2 back-paid = 7 ≥ 6,
     # so the residence condition (潍人社字〔2023〕1号 一) is met.
     assert case.pre_check is not None
