@@ -56,7 +56,9 @@ async def test_a_retry_records_nothing_twice(system: System) -> None:
     await env.run(activities.record_verified_facts, inp)
     await env.run(activities.record_verified_facts, inp)
     events = await _events(system, case_id)
-    assert [e.summary for e in events] == ["经办人 李审核 核实：所抚养子女的出生日期 = 2015年1月2日"]
+    assert [e.summary for e in events] == [
+        "经办人 李审核 核实：所抚养子女的出生日期 = 2015年1月2日"
+    ]
     async with system.sessions()() as session:
         case = await session.get(Case, case_id)
         assert case is not None and case.facts["person"]["children_birth_dates"] == ["2015-01-02"]
