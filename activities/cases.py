@@ -37,6 +37,13 @@ from workflows.contracts import (
     VerifiedFactsInput,
 )
 
+# The pre-check's timeline sentence per verdict (web/timeline.py renders them in English).
+PRE_CHECK_SUMMARY = {
+    "met": "预审：符合条件",
+    "not_met": "预审：不符合条件",
+    "to_verify": "预审：待核实",
+}
+
 
 class CaseActivities:
     def __init__(
@@ -113,7 +120,9 @@ class CaseActivities:
             ]
             met = [f.rule for f in decision.categories_met]
             summary = (
-                ("预审：符合条件" if decision.eligible else "预审：存在不符合项或待核实事项")
+                # Three-valued, as the pre-check reads (#21): an unknown fact is 待核实, never
+                # 不符合. Older entries ("存在不符合项或待核实事项") stay as written.
+                PRE_CHECK_SUMMARY[decision.verdict]
                 + (
                     f"；符合类别 {'、'.join(f.name for f in decision.categories_met)}"
                     if met

@@ -48,6 +48,10 @@ FIXED: frozenset[str] = frozenset(
         _("援助计划已制定（一人一策）"),
         _("预审：符合条件"),
         _("预审：存在不符合项或待核实事项"),
+        _("预审：不符合条件"),
+        _("预审：待核实"),
+        _("家庭成员实现就业，零就业家庭清零"),
+        _("核实：不是零就业家庭"),
     )
 )
 
@@ -111,6 +115,28 @@ SHAPES: list[Shape] = [
         re.compile(r"缺少材料 (?P<items>.+)"),
         _("缺少材料 %(items)s"),
         lambda v: {"items": _names(v["items"])},
+    ),
+    (
+        re.compile(r"退出就业援助：(?P<reason>.+)"),
+        _("退出就业援助：%(reason)s"),
+        lambda v: {"reason": gettext(v["reason"])},
+    ),
+    (
+        re.compile(r"退出核实：(?P<reason>.+)"),
+        _("退出核实：%(reason)s"),
+        lambda v: {"reason": gettext(v["reason"])},
+    ),
+    (
+        re.compile(r"定期审验（(?P<period>[^）]+)）：已核实"),
+        _("定期审验（%(period)s）：已核实"),
+        lambda v: v,
+    ),
+    (
+        # The officer's name and the facts' names and values are written as recorded (the
+        # case page's 已核实事项 table shows them in the reader's language).
+        re.compile(r"经办人 (?P<who>\S+) 核实：(?P<items>.+)", re.S),
+        _("经办人 %(who)s 核实：%(items)s"),
+        lambda v: v,
     ),
     (
         re.compile(r"临期提醒：(?P<what>.+)即将到期"),

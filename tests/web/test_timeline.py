@@ -25,6 +25,21 @@ def test_english_translates_the_system_entries() -> None:
         assert "；" not in timeline_text(pre)
 
 
+def test_english_translates_the_newer_entries() -> None:
+    with use_locale("en"):
+        # The three-valued pre-check (an unknown fact is to verify, never "not met").
+        assert timeline_text("预审：待核实") == "Pre-check: facts to verify"
+        assert timeline_text("预审：不符合条件") == "Pre-check: not eligible"
+        assert timeline_text("核实：不是零就业家庭") == "Verified: not a zero-employment household"
+        assert timeline_text("定期审验（2026年第四季度）：已核实") == (
+            "Periodic verification (2026年第四季度): verified"
+        )
+        assert timeline_text("经办人 赵经办（南岭街道） 核实：城镇户籍或城镇常住 = 是") == (
+            "Officer 赵经办（南岭街道） verified: 城镇户籍或城镇常住 = 是"
+        )
+        assert timeline_text("退出就业援助：实现就业").startswith("Assistance ended: ")
+
+
 def test_chinese_keeps_the_words_and_shows_the_last_day() -> None:
     with use_locale("zh-CN"):
         assert timeline_text("受理申请") == "受理申请"
