@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Sequence
 from contextlib import suppress
@@ -39,6 +40,22 @@ log = logging.getLogger(__name__)
 
 # Long enough for a worker to open the next task (a few activities), short enough for a page.
 NEXT_STEP_WAIT = timedelta(seconds=2.5)
+# The longest wait an API client may ask for with ``Prefer: wait=N`` (RFC 7240).
+MAX_PREFERRED_WAIT = timedelta(seconds=5)
+_PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)", re.I)
+
+
+def preferred_wait(prefer: str | None) -> timedelta:
+    """How long an API completion waits for the next step: what the client's ``Prefer:
+    wait=N`` asks, at most :data:`MAX_PREFERRED_WAIT`, else nothing — an integrator's
+    completion answers at the engine's pace and reads ``next`` as it is (perhaps
+    ``pending``); the officer's page always waits :data:`NEXT_STEP_WAIT`."""
+    found = _PREFER_WAIT.search(prefer or "")
+    if found is None:
+        return timedelta(0)
+    return min(timedelta(seconds=float(found.group(1))), MAX_PREFERRED_WAIT)
+
+
 _POLL_SECONDS = 0.1
 # The identification procedure's tasks: once it concludes, its case is "closed" for them.
 IDENTIFICATION_KINDS = frozenset(

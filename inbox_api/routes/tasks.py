@@ -300,6 +300,7 @@ async def complete_task(
     temporal: TemporalDep,
     actor: CurrentActor,
     idempotency_key: Annotated[str | None, Header(max_length=100)] = None,
+    prefer: Annotated[str | None, Header(max_length=200)] = None,
 ) -> CompleteTaskOut:
     """Deliver the decision to the case's workflow. Send an ``Idempotency-Key`` header: a
     repeat with the same key returns the first result; a completion of a closed task is 409
@@ -309,8 +310,10 @@ async def complete_task(
     The answer's ``next`` says what follows: ``state`` task (``tasks``: the next task, its
     place, role, holder and ``due_at``), clock (``clock``: the publicity and when it ends),
     closed (the procedure concluded; ``case_status``), none (nothing open, the case goes on),
-    or pending (not recorded within a few seconds: ``GET /api/v1/tasks/{task_id}/next``
-    later); ``case_url`` links the case. ``next`` is read when the answer is written: a
+    or pending (not recorded yet: ``GET /api/v1/tasks/{task_id}/next`` later); ``case_url``
+    links the case. The answer does not wait for the next step unless asked: send ``Prefer:
+    wait=N`` (RFC 7240; N seconds, at most 5) to have it wait until the next step is recorded
+    or N seconds pass. ``next`` is read when the answer is written: a
     repeat under the same key returns the first decision's result with the case's next step
     as it is then."""
     _, body_out = await service.complete_task(
@@ -322,5 +325,7 @@ async def complete_task(
         idempotency_key=idempotency_key or str(uuid.uuid4()),
     )
     out = CompleteTaskOut(**body_out)
-    out.next = await followup.after_completion(session, actor, task_id)
+    out.next = await followup.after_completion(
+        session, actor, task_id, wait=followup.preferred_wait(prefer)
+    )
     return out

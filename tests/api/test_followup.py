@@ -5,19 +5,25 @@ clock (``/api/v1/tasks/handled``), scoped like the inbox."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import OperationalError
 
 from application.actor import Actor
-from application.services.followup import after_completion, step_of
+from application.services.followup import (
+    MAX_PREFERRED_WAIT,
+    after_completion,
+    preferred_wait,
+    step_of,
+)
 from store.models import Case, Task
 from tests.factories import application
 from tests.system import System
 
 
 async def _complete(system: System, user: str, task_id: str, body: dict[str, object]) -> dict:
-    headers = await system.login(user)
+    # Prefer: wait (RFC 7240) — the answer waits for the next step, as the officer's page does.
+    headers = {**await system.login(user), "Prefer": "wait=5"}
     r = await system.http.post(f"/api/v1/tasks/{task_id}/complete", headers=headers, json=body)
     assert r.status_code == 200, r.text
     return r.json()
@@ -178,3 +184,11 @@ async def test_a_follow_up_the_database_cannot_give_is_left_out() -> None:
     actor = Actor(1, "jl_officer", "赵经办", "grassroots_officer", "220102001", "/22/")
     assert await after_completion(session, actor, "wf.acceptance.1") is None  # type: ignore[arg-type]
     assert session.rolled_back == 1
+
+
+def test_an_api_completion_waits_only_when_asked() -> None:
+    assert preferred_wait(None) == timedelta(0)
+    assert preferred_wait("respond-async") == timedelta(0)
+    assert preferred_wait("wait=2") == timedelta(seconds=2)
+    assert preferred_wait("handling=lenient, wait=1.5") == timedelta(seconds=1.5)
+    assert preferred_wait("wait=600") == MAX_PREFERRED_WAIT
