@@ -45,14 +45,15 @@ MAX_PREFERRED_WAIT = timedelta(seconds=5)
 _PREFER_WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d+(?:\.\d+)?)", re.I)
 
 
-def preferred_wait(prefer: str | None) -> timedelta:
-    """How long an API completion waits for the next step: what the client's ``Prefer:
-    wait=N`` asks, at most :data:`MAX_PREFERRED_WAIT`, else nothing — an integrator's
-    completion answers at the engine's pace and reads ``next`` as it is (perhaps
-    ``pending``); the officer's page always waits :data:`NEXT_STEP_WAIT`."""
+def preferred_wait(prefer: str | None) -> timedelta | None:
+    """Whether and how long an API completion waits for the next step: what the client's
+    ``Prefer: wait=N`` asks (RFC 7240), at most :data:`MAX_PREFERRED_WAIT`; None when it did
+    not ask. An integrator's completion then answers at the engine's pace without ``next``
+    (``GET /api/v1/tasks/{id}/next`` reads it), and a repeat under the same key answers the
+    same; the officer's page always waits :data:`NEXT_STEP_WAIT`."""
     found = _PREFER_WAIT.search(prefer or "")
     if found is None:
-        return timedelta(0)
+        return None
     return min(timedelta(seconds=float(found.group(1))), MAX_PREFERRED_WAIT)
 
 

@@ -307,15 +307,14 @@ async def complete_task(
     ``task-closed``; a task claimed by someone else is 409 ``task-claimed`` (an unclaimed
     task may be completed directly by a member of its group).
 
-    The answer's ``next`` says what follows: ``state`` task (``tasks``: the next task, its
-    place, role, holder and ``due_at``), clock (``clock``: the publicity and when it ends),
-    closed (the procedure concluded; ``case_status``), none (nothing open, the case goes on),
-    or pending (not recorded yet: ``GET /api/v1/tasks/{task_id}/next`` later); ``case_url``
-    links the case. The answer does not wait for the next step unless asked: send ``Prefer:
-    wait=N`` (RFC 7240; N seconds, at most 5) to have it wait until the next step is recorded
-    or N seconds pass. ``next`` is read when the answer is written: a
-    repeat under the same key returns the first decision's result with the case's next step
-    as it is then."""
+    Send ``Prefer: wait=N`` (RFC 7240; N seconds, at most 5) and the answer carries ``next``,
+    what follows, once the workflow recorded it or N seconds passed: ``state`` task (``tasks``:
+    the next task, its place, role, holder and ``due_at``), clock (``clock``: the publicity and
+    when it ends), closed (the procedure concluded; ``case_status``), none (nothing open, the
+    case goes on), or pending (not recorded yet); ``case_url`` links the case. Without it the
+    answer does not wait and ``next`` is null: ``GET /api/v1/tasks/{task_id}/next`` reads it.
+    ``next`` is read when the answer is written: a repeat under the same key returns the first
+    decision's result with the case's next step as it is then."""
     _, body_out = await service.complete_task(
         session,
         temporal,
@@ -325,7 +324,7 @@ async def complete_task(
         idempotency_key=idempotency_key or str(uuid.uuid4()),
     )
     out = CompleteTaskOut(**body_out)
-    out.next = await followup.after_completion(
-        session, actor, task_id, wait=followup.preferred_wait(prefer)
-    )
+    wait = followup.preferred_wait(prefer)
+    if wait is not None:
+        out.next = await followup.after_completion(session, actor, task_id, wait=wait)
     return out

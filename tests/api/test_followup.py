@@ -29,6 +29,24 @@ async def _complete(system: System, user: str, task_id: str, body: dict[str, obj
     return r.json()
 
 
+async def test_a_completion_without_prefer_wait_answers_at_once_without_next(
+    system: System,
+) -> None:
+    r = await system.http.post("/api/v1/applications", json=application("jilin-2022"))
+    assert r.status_code == 201, r.text
+    case_id = r.json()["case_id"]
+    task = await system.wait_for_task("jl_officer", case_id, "acceptance")
+    headers = await system.login("jl_officer")
+    r = await system.http.post(
+        f"/api/v1/tasks/{task['id']}/complete", headers=headers, json={"outcome": "accept"}
+    )
+    assert r.status_code == 200 and r.json()["next"] is None, r.text
+    # What follows is read on its own: the 初审 once the workflow opened it.
+    await system.wait_for_task("jl_officer", case_id, "initial_review")
+    r = await system.http.get(f"/api/v1/tasks/{task['id']}/next", headers=headers)
+    assert r.status_code == 200 and r.json()["state"] == "task", r.text
+
+
 async def test_each_completion_says_what_comes_next(system: System) -> None:
     r = await system.http.post("/api/v1/applications", json=application("jilin-2022"))
     assert r.status_code == 201, r.text
@@ -187,8 +205,9 @@ async def test_a_follow_up_the_database_cannot_give_is_left_out() -> None:
 
 
 def test_an_api_completion_waits_only_when_asked() -> None:
-    assert preferred_wait(None) == timedelta(0)
-    assert preferred_wait("respond-async") == timedelta(0)
+    assert preferred_wait(None) is None
+    assert preferred_wait("respond-async") is None
+    assert preferred_wait("wait=0") == timedelta(0)
     assert preferred_wait("wait=2") == timedelta(seconds=2)
     assert preferred_wait("handling=lenient, wait=1.5") == timedelta(seconds=1.5)
     assert preferred_wait("wait=600") == MAX_PREFERRED_WAIT

@@ -252,11 +252,15 @@ async def test_a_lost_answer_is_found_again(system: System) -> None:
     again = await system.http.post(
         f"/api/v1/tasks/{task_id}/complete", headers=headers, json=APPROVE
     )
-    # The decision's answer is the stored one; the route adds what follows (``next``, read
-    # when it answers: #21), which the service's body does not carry.
+    # The decision's answer is the stored one. The route adds what follows (``next``, #21) only
+    # when asked (Prefer: wait), which the service's body does not carry.
     answer = again.json()
-    assert again.status_code == 200 and answer.pop("next")["state"] == "closed"
+    assert again.status_code == 200 and answer.pop("next") is None
     assert answer == body
+    asked = await system.http.post(
+        f"/api/v1/tasks/{task_id}/complete", headers=headers | {"Prefer": "wait=0"}, json=APPROVE
+    )
+    assert asked.status_code == 200 and asked.json()["next"]["state"] == "closed"
     assert await _completed_events(system, case_id) == 1
     # Which request took the decision stays inside: the task shows the decision only.
     shown = await system.http.get(f"/api/v1/tasks/{task_id}", headers=headers)
