@@ -62,15 +62,19 @@ _CONCLUDED = frozenset({"identified", "closed", "exited", "assistance"})
 _DECISION_STAGES = frozenset({"initial_review", "home_visit", "review", "immediate_conclusion"})
 
 
-def _aware(at: datetime) -> datetime:
-    # SQLite hands back naive UTC.
+# The events that set the end of a publicity (公示期): its start and each restart.
+PUBLICITY_EVENTS = ("publicity", "publicity_restart")
+
+
+def as_utc(at: datetime) -> datetime:
+    """A stored instant as an aware one: SQLite hands back naive UTC."""
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
 def last_day(end: datetime) -> date:
     """The inclusive last day (Shanghai) of a period whose stored end instant is exclusive:
     2026-12-08T00:00+08:00 is the end of 7 December, so the last day is 2026-12-07."""
-    return local_date(_aware(end) - timedelta(microseconds=1))
+    return local_date(as_utc(end) - timedelta(microseconds=1))
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,7 @@ class TimelineFact:
         if not isinstance(raw, str):
             return None
         try:
-            return _aware(datetime.fromisoformat(raw))
+            return as_utc(datetime.fromisoformat(raw))
         except ValueError:
             return None
 
@@ -167,7 +171,7 @@ def _finished(stages: Sequence[ProcedureStage], events: Sequence[TimelineFact]) 
     kinds = {s.kind for s in stages}
     out: dict[str, date] = {}
     for e in events:
-        day = local_date(_aware(e.at))
+        day = local_date(as_utc(e.at))
         if e.kind == "accepted" and "acceptance" in kinds:
             out["acceptance"] = day
         elif e.kind == "pre_check" and "data_check" in kinds and "data_check" not in out:
@@ -186,7 +190,7 @@ def _started(events: Sequence[TimelineFact]) -> dict[str, date]:
     for e in events:
         stage = e.after.get("stage")
         if e.kind in ("stage", "publicity") and isinstance(stage, str):
-            out.setdefault(stage, local_date(_aware(e.at)))
+            out.setdefault(stage, local_date(as_utc(e.at)))
     return out
 
 
@@ -216,10 +220,10 @@ def _task_clock(
     end = last_day(task.due_at)
     return CaseClock(
         kind=kind,
-        start=local_date(_aware(task.created_at)),
+        start=local_date(as_utc(task.created_at)),
         last_day=end,
         working_days_left=cal.working_days_between(today, end),
-        overdue=now >= _aware(task.due_at),
+        overdue=now >= as_utc(task.due_at),
         provisional=bool(cal.provisional_years_between(today, end)),
         task_id=task.id,
     )
@@ -240,7 +244,7 @@ def case_position(
     today = local_date(now)
     finished = _finished(stages, events)
     started = _started(events)
-    tasks = sorted(open_tasks, key=lambda t: _aware(t.due_at))
+    tasks = sorted(open_tasks, key=lambda t: as_utc(t.due_at))
     current = None if concluded else _current_kind(stages, stored_stage, tasks)
     clock: CaseClock | None = None
     waiting: WaitingOn = "none"
@@ -248,7 +252,7 @@ def case_position(
     if not concluded:
         supplement = next((t for t in tasks if t.kind == "supplement"), None)
         stage_task = next((t for t in tasks if _STAGE_TASKS.get(t.kind) == current), None)
-        publicity = [e for e in events if e.kind in ("publicity", "publicity_restart")]
+        publicity = [e for e in events if e.kind in PUBLICITY_EVENTS]
         if supplement is not None:
             # 一次性告知: the applicant brings the missing materials within the period.
             stage, waiting = "supplement", "applicant"
@@ -264,7 +268,7 @@ def case_position(
             waiting = "clock" if now < ends else "office"
             clock = CaseClock(
                 kind="publicity",
-                start=local_date(_aware(publicity[0].at)),
+                start=local_date(as_utc(publicity[0].at)),
                 last_day=end,
                 working_days_left=max(0, calendar.working_days_between(today, end)),
                 overdue=False,  # the publicity ends by itself; nobody can be late on it

@@ -32,6 +32,7 @@ from sqlalchemy.orm import load_only
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
+from domain.case_clock import PUBLICITY_EVENTS
 from store.models import Case, CaseEvent, Notice, Task
 from store.repos import in_subtree, path_range
 from store.tasks_repo import OPEN
@@ -154,10 +155,6 @@ async def notice_of_case(session: AsyncSession, case_id: str, notice_id: int) ->
     )
 
 
-# The timeline events that start a publicity (公示): the first, and a restart after an objection.
-PUBLICITY_STARTS = ("publicity", "publicity_restart")
-
-
 async def publicity_starts(
     session: AsyncSession, scope_path: str, since: datetime, before: datetime, limit: int
 ) -> list[tuple[Case, CaseEvent]]:
@@ -168,7 +165,7 @@ async def publicity_starts(
         .join(CaseEvent, CaseEvent.case_id == Case.id)
         .where(
             in_subtree(Case.jurisdiction_path, scope_path),
-            CaseEvent.kind.in_(PUBLICITY_STARTS),
+            CaseEvent.kind.in_(PUBLICITY_EVENTS),
             CaseEvent.at >= since,
             CaseEvent.at < before,
         )

@@ -14,12 +14,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.case_clock import PUBLICITY_EVENTS
 from store.models import Case, CaseEvent, Task
 from store.repos import in_subtree
 
 OPEN = "open"
-# Events that set the end of the publicity (公示期): the start and each restart.
-PUBLICITY_EVENTS = ("publicity", "publicity_restart")
 
 
 async def case_in_scope(session: AsyncSession, case_id: str, scope_path: str) -> Case | None:

@@ -12,11 +12,11 @@ documents alike (:func:`domain.case_clock.last_day` is the rule).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from domain import calendar
 from domain.calendar import SHANGHAI
-from domain.case_clock import last_day as _last_day
+from domain.case_clock import as_utc, last_day as _last_day
 from web.i18n import current_locale
 
 __all__ = ["beijing_day", "day", "day_span", "day_words", "last_day", "moment", "month"]
@@ -25,7 +25,7 @@ __all__ = ["beijing_day", "day", "day_span", "day_words", "last_day", "moment", 
 def _instant(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value  # SQLite: naive UTC
+    return as_utc(value)
 
 
 def _date(value: datetime | date | str | None) -> date | None:

@@ -12,7 +12,7 @@ which place, which period, which cases).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +20,7 @@ from application.actor import Actor
 from application.services import supervision
 from application.services.supervision import Period
 from domain.calendar import local_date
+from domain.case_clock import as_utc, last_day
 from domain.ids import mask_id_number
 from domain.policy.model import PolicyPack, Stage
 from domain.vocabulary import PlaceRef
@@ -86,18 +87,11 @@ def publicity_period(first: date | None, last: date | None, now: datetime) -> Pe
 
 
 def _last_day(ends_at: str | None) -> date | None:
-    # The publicity ends at the end of its last working day, i.e. the next day's 00:00.
+    """The publicity's last day from its stored exclusive end (the next day's 00:00)."""
     try:
-        end = datetime.fromisoformat(ends_at or "")
+        return last_day(datetime.fromisoformat(ends_at or ""))
     except ValueError:
         return None
-    if end.tzinfo is None:
-        end = end.replace(tzinfo=UTC)
-    return local_date(end - timedelta(microseconds=1))
-
-
-def _as_utc(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite: naive UTC
 
 
 def _publicity_stage(pack: PolicyPack) -> Stage | None:
@@ -131,9 +125,9 @@ async def publicity_list(
         if case.status in _LEFT:
             continue
         after = event.after if isinstance(event.after, dict) else {}
-        first_day = local_date(_as_utc(event.at))
-        last_day = _last_day(after.get("ends_at"))
-        if last_day is None or last_day < period.first:
+        first_day = local_date(as_utc(event.at))
+        last = _last_day(after.get("ends_at"))
+        if last is None or last < period.first:
             continue
         pack = await pinned_pack(session, case)
         stage = _publicity_stage(pack)
@@ -174,7 +168,7 @@ async def publicity_list(
                 category=_category_name(case, pack),
                 place=case_place.name,
                 first_day=first_day,
-                last_day=last_day,
+                last_day=last,
             )
         )
     ordered = sorted(groups.values(), key=lambda g: g.office)
