@@ -187,10 +187,7 @@ class CaseActivities:
                     )
                 )
                 return
-            before = {
-                path: (stored.get(path.split(".")[0]) or {}).get(path.split(".", 1)[1])
-                for path in values
-            }
+            before = {path: _section(stored, path) for path in values}
             case.facts = merged  # reassign: JSON columns track replacement, not mutation
             verified = {path: _section(merged, path) for path in values}
             words = "；".join(
