@@ -30,6 +30,7 @@ __all__ = [
     "MissingEvidence",
     "Verdict",
     "assess",
+    "verdict_from",
     "verdict_of",
 ]
 
@@ -257,7 +258,7 @@ def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDeci
             if requested is None
             else "not_met"
             if pack.category(requested) is None
-            else _verdict(cats.get(requested))
+            else verdict_from(cats.get(requested))
         ),
         evidence_missing=missing,
         written_commitment_can_stand_in=bool(missing)
@@ -306,7 +307,8 @@ _SUMMARY_OUTCOME: dict[Verdict, Outcome] = {
 }
 
 
-def _verdict(value: bool | None) -> Verdict:
+def verdict_from(value: bool | None) -> Verdict:
+    """A three-valued result as a verdict: true met, false not met, unknown to verify."""
     return "met" if value is True else "not_met" if value is False else "to_verify"
 
 

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.eligibility import DecisionLine, EligibilityDecision, Verdict, assess
+from domain.eligibility import DecisionLine, EligibilityDecision, Verdict, assess, verdict_from
 from domain.facts import ApplicantFacts, fact_values
 from domain.policy.expr import Expr, LeafResult, Not, explain as explain_expr
 from domain.policy.model import PolicyPack, Sourced
@@ -152,10 +152,6 @@ class PreCheckExplanation(_Out):
     groups: list[PreCheckGroup]
 
 
-def _verdict(value: bool | None) -> Verdict:
-    return "met" if value is True else "not_met" if value is False else "to_verify"
-
-
 def _test(leaf: LeafResult) -> PreCheckTest:
     op, expected = leaf.wanted()
     return PreCheckTest(
@@ -167,7 +163,7 @@ def _test(leaf: LeafResult) -> PreCheckTest:
         actual=leaf.actual,
         actual_text=value_text(leaf.fact, leaf.actual, True),
         actual_text_en=value_text(leaf.fact, leaf.actual, False),
-        verdict=_verdict(leaf.value),
+        verdict=verdict_from(leaf.value),
         text_zh=leaf.explain_zh(),
         text_en=leaf.explain_en(),
     )
@@ -200,7 +196,7 @@ def _rule(
         # tests then say 否 ✓ when it does not apply, 是（须为否）✗ when it does.
         ev = explain_expr(Not(when) if exclusion else when, values)
         value, leaves = ev.value, ev.leaves
-    verdict = _verdict(value)
+    verdict = verdict_from(value)
     words = (_EXCLUSION_WORDS if exclusion else _VERDICT_WORDS)[verdict]
     unknown: list[str] = []
     for leaf in leaves:
