@@ -58,33 +58,7 @@ class CaseActivities:
     async def update_case(self, inp: CaseUpdateInput) -> None:
         try:
             async with self.sessions() as session, session.begin():
-                if await _event_seen(session, inp.event_key):
-                    return
-                case = await _case(session, inp.case_id)
-                before = {"status": case.status, "stage": case.stage}
-                newly_identified = inp.identified and case.identified_at is None
-                _apply(case, inp)
-                if newly_identified:
-                    # The notice of identification is written with the decision it tells, in
-                    # the same transaction, so an identified case always has one; no workflow
-                    # change (the update_case input already carries the decision).
-                    session.add(
-                        await identification_notice(
-                            session, case, agency=inp.identifying_agency, at=inp.at
-                        )
-                    )
-                session.add(
-                    CaseEvent(
-                        case_id=inp.case_id,
-                        event_key=inp.event_key,
-                        at=inp.at,
-                        actor=inp.actor,
-                        kind=inp.kind,
-                        summary=inp.summary,
-                        before=before,
-                        after={"status": case.status, "stage": case.stage, **inp.detail},
-                    )
-                )
+                await apply_case_update(session, inp)
         except IntegrityError:
             # A concurrent retry wrote the same event first: that is the idempotent outcome.
             return
@@ -252,6 +226,37 @@ class CaseActivities:
                     )
         except IntegrityError:
             return
+
+
+async def apply_case_update(session: AsyncSession, inp: CaseUpdateInput) -> None:
+    """Apply a change to the case projection and write the timeline event that explains it, in
+    the caller's transaction; nothing when the event is there already. Two writers of the same
+    event at once: the second's commit fails with an IntegrityError (the idempotent outcome)."""
+    if await _event_seen(session, inp.event_key):
+        return  # written before: a retry, or a replay
+    case = await _case(session, inp.case_id)
+    before = {"status": case.status, "stage": case.stage}
+    newly_identified = inp.identified and case.identified_at is None
+    _apply(case, inp)
+    if newly_identified:
+        # The notice of identification is written with the decision it tells, in
+        # the same transaction, so an identified case always has one; no workflow
+        # change (the update_case input already carries the decision).
+        session.add(
+            await identification_notice(session, case, agency=inp.identifying_agency, at=inp.at)
+        )
+    session.add(
+        CaseEvent(
+            case_id=inp.case_id,
+            event_key=inp.event_key,
+            at=inp.at,
+            actor=inp.actor,
+            kind=inp.kind,
+            summary=inp.summary,
+            before=before,
+            after={"status": case.status, "stage": case.stage, **inp.detail},
+        )
+    )
 
 
 async def _case(session: AsyncSession, case_id: str) -> Case:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from activities.cases import apply_case_update
 from activities.outbound import OutboundDelivery
 from domain.labels import label
 from domain.sla import DurationUnit, SlaClock, SlaSpec, sla_clock
@@ -92,26 +93,34 @@ class InboxActivities:
 
     @activity.defn(name="close_task")
     async def close_task(self, inp: CloseTaskInput) -> None:
-        async with self.sessions() as session, session.begin():
-            closed = await session.execute(
-                update(Task)
-                .where(Task.id == inp.task_id, Task.state == "open")
-                .values(
-                    state=inp.state,
-                    outcome={
-                        "outcome": inp.outcome,
-                        "fields": inp.fields,
-                        "comment": inp.comment,
-                        # Internal (the API leaves it out): which request's decision this was.
-                        **({"update_id": inp.update_id} if inp.update_id else {}),
-                    },
-                    completed_by=inp.completed_by,
-                    completed_at=inp.completed_at,
-                    version=Task.version + 1,
+        """Close the task's row (once: a retry finds it closed) and, given the decision's
+        timeline entry, write it in the same transaction."""
+        try:
+            async with self.sessions() as session, session.begin():
+                closed = await session.execute(
+                    update(Task)
+                    .where(Task.id == inp.task_id, Task.state == "open")
+                    .values(
+                        state=inp.state,
+                        outcome={
+                            "outcome": inp.outcome,
+                            "fields": inp.fields,
+                            "comment": inp.comment,
+                            # Internal (the API leaves it out): which request's decision this was.
+                            **({"update_id": inp.update_id} if inp.update_id else {}),
+                        },
+                        completed_by=inp.completed_by,
+                        completed_at=inp.completed_at,
+                        version=Task.version + 1,
+                    )
+                    .returning(Task.kind, Task.case_id)
                 )
-                .returning(Task.kind, Task.case_id)
-            )
-            row = closed.one_or_none()  # None: closed before (a retry) or never opened
+                row = closed.one_or_none()  # None: closed before (a retry) or never opened
+                if inp.decision is not None:
+                    await apply_case_update(session, inp.decision)
+        except IntegrityError:
+            # A concurrent retry committed the same closing and entry first.
+            return
         if row is not None:
             metrics.task_closed(row.kind, inp.state, case_id=row.case_id, task_id=inp.task_id)
 

@@ -100,7 +100,8 @@ with workflow.unsafe.imports_passed_through():
         SubsidyRequest,
         TaskKind,
     )
-    from workflows.human_task import CaseContext, HumanTasks, TaskState, run_activity
+    from workflows.human_task import CaseContext, HumanTasks, TaskState
+    from workflows.steps import run_activity, run_local
     from workflows.verification import adopt_verification, check_adoptable
 
 # Update ids remembered across runs: far more than any client retries within its lifetime,
@@ -499,15 +500,7 @@ class AssistanceWorkflow:
             self.tasks.tasks[adopted.task_id] = adopted
             self.state.verified_periods.append(str(adopted.payload["period"]))
 
-        async def record(state: TaskState) -> None:
-            await self._event(
-                f"task_completed:{state.task_id}",
-                f"{state.kind}: {req.outcome}" + (f" — {req.comment}" if req.comment else ""),
-                actor=req.actor_name,
-                detail={"task_id": state.task_id, "outcome": req.outcome, "fields": req.fields},
-            )
-
-        await self.tasks.complete(req, on_closed=record)
+        await self.tasks.complete(req)
         self._wake = True
         return CompleteTaskResult(
             task_id=req.task_id, outcome=req.outcome, case_status=CaseStatus.IDENTIFIED
@@ -738,7 +731,7 @@ class AssistanceWorkflow:
             recovery=recovered,
         )
         cooldown = self.rules.reidentification_cooldown_months
-        await run_activity(
+        await run_local(
             CaseActivities.issue_notice,
             NoticeInput(
                 case_id=self.inp.case_id,

@@ -174,6 +174,9 @@ class CloseTaskInput:
     # The update (its id is the API request's Idempotency-Key) that took the decision: kept
     # with the task, so a retry whose answer was lost can tell that its decision was taken.
     update_id: str | None = None
+    # The decision's timeline entry, written in the same transaction as the closing (#22: one
+    # step instead of two on the officer's path). None: the caller records it on its own.
+    decision: CaseUpdateInput | None = None
 
 
 @dataclass

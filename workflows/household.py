@@ -70,7 +70,8 @@ with workflow.unsafe.imports_passed_through():
         assistance_workflow_id,
         household_workflow_id,
     )
-    from workflows.human_task import CaseContext, HumanTasks, TaskState, run_activity
+    from workflows.human_task import CaseContext, HumanTasks, TaskState
+    from workflows.steps import run_activity, run_local
 
 ERR_HOUSEHOLD_CLOSED = "household-closed"
 
@@ -293,7 +294,7 @@ class HouseholdWorkflow:
         if clearance is not None and not clearance.done and not clearance.closing:
             # Cleared by the update rather than from the inbox: the task is done, not dropped.
             clearance.closing = True
-            await run_activity(
+            await run_local(
                 InboxActivities.close_task,
                 CloseTaskInput(
                     task_id=clearance.task_id,
@@ -371,15 +372,7 @@ class HouseholdWorkflow:
 
     @workflow.update
     async def complete_task(self, req: CompleteTaskRequest) -> CompleteTaskResult:
-        async def record(state: TaskState) -> None:
-            await self._event(
-                f"task_completed:{state.task_id}",
-                f"{state.kind}: {req.outcome}" + (f" — {req.comment}" if req.comment else ""),
-                actor=req.actor_name,
-                detail={"task_id": state.task_id, "outcome": req.outcome, "fields": req.fields},
-            )
-
-        state = await self.tasks.complete(req, on_closed=record)
+        state = await self.tasks.complete(req)
         if state.kind == TaskKind.HOUSEHOLD_CLEARANCE and self._clearing is None:
             self._clearing = _Clearing(
                 member_id=int(req.fields["member"]),

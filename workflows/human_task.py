@@ -23,12 +23,13 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.cases import CaseActivities
     from activities.inbox import InboxActivities
     from domain.sla import Rung, SlaLadder, SlaState
+    from workflows.case_events import case_event
     from workflows.clock import LadderClock
     from workflows.contracts import (
         ERR_ACTOR_NOT_ALLOWED,
@@ -49,19 +50,11 @@ with workflow.unsafe.imports_passed_through():
         task_id,
     )
     from workflows.rules import escalation_places
+    from workflows.steps import local_steps, run_activity, run_local
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-# Inbox writes are idempotent upserts: retry them for as long as the database is away.
-ACTIVITY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
-)
 ESCALATION_SLA = SlaInput(goal=1, deadline=2)
-
-
-async def run_activity(method: Callable[..., Awaitable[Any]], arg: object) -> Any:
-    return await workflow.execute_activity_method(
-        method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
-    )
+# The shortest timer: it only ends the workflow task (see HumanTasks.wait).
+ANSWER_FIRST = timedelta(milliseconds=1)
 
 
 @dataclass
@@ -147,7 +140,7 @@ class HumanTasks:
             payload=payload or {},
         )
         self.tasks[state.task_id] = state
-        state.opened = await run_activity(
+        state.opened = await run_local(
             InboxActivities.open_task,
             OpenTaskInput(
                 task_id=state.task_id,
@@ -217,16 +210,25 @@ class HumanTasks:
     async def complete(
         self,
         req: CompleteTaskRequest,
-        on_closed: Callable[[TaskState], Awaitable[None]] | None = None,
+        then: Callable[[TaskState], Awaitable[None]] | None = None,
     ) -> TaskState:
-        """Apply a validated completion: close the inbox row, run ``on_closed`` (the workflow
-        records the decision on the timeline), then release the waiter — in that order, so
-        the timeline shows the decision before what follows from it."""
+        """Apply a validated completion: close the inbox row and put the decision on the case's
+        timeline, run ``then`` (what the workflow records beside it), then release the waiter
+        — in that order, so the timeline shows the decision before what follows from it."""
         self.validate(req)  # handlers re-check: two updates may pass validation concurrently
         state = self.tasks[req.task_id]
         state.closing = True
         update = workflow.current_update_info()  # None when not completed by an update
-        await run_activity(
+        decision = case_event(
+            self.ctx.case_id,
+            f"task_completed:{state.task_id}",
+            f"{state.kind}: {req.outcome}" + (f" — {req.comment}" if req.comment else ""),
+            actor=req.actor_name,
+            detail={"task_id": state.task_id, "outcome": req.outcome, "fields": req.fields},
+        )
+        # One step (#22); runs from before it closed the row and wrote the entry in two.
+        together = local_steps()
+        await run_local(
             InboxActivities.close_task,
             CloseTaskInput(
                 task_id=req.task_id,
@@ -236,10 +238,13 @@ class HumanTasks:
                 fields=req.fields,
                 comment=req.comment,
                 update_id=update.id if update else None,
+                decision=decision if together else None,
             ),
         )
-        if on_closed is not None:
-            await on_closed(state)
+        if not together:
+            await run_local(CaseActivities.update_case, decision)
+        if then is not None:
+            await then(state)
         state.completion = req
         return state
 
@@ -247,7 +252,7 @@ class HumanTasks:
         if state.done or state.closing:
             return
         state.closing = True
-        await run_activity(
+        await run_local(
             InboxActivities.close_task,
             CloseTaskInput(
                 task_id=state.task_id,
@@ -271,7 +276,7 @@ class HumanTasks:
         ``abort()`` becomes true (the case was withdrawn) or the task was cancelled."""
 
         async def recompute(_: int) -> None:
-            state.opened = await run_activity(InboxActivities.recompute_task_clock, state.task_id)
+            state.opened = await run_local(InboxActivities.recompute_task_clock, state.task_id)
 
         await LadderClock(
             lambda: self._ladder(state), lambda rung: self._clock_event(state, rung), state
@@ -280,6 +285,12 @@ class HumanTasks:
             calendar=lambda: self.calendar_epoch,
             recompute=recompute,
         )
+        if state.completion is not None and local_steps():
+            # The officer's answer first (#22): an update's answer leaves with the workflow
+            # task its handler ran in, and with local steps that task would also carry all
+            # that follows the decision (the next stage's entries and its task). A timer ends
+            # the workflow task here; what follows runs in the next one.
+            await workflow.sleep(ANSWER_FIRST)
         return state.completion
 
     def calendar_changed(self, since: int) -> Callable[[], bool]:

@@ -68,8 +68,9 @@ with workflow.unsafe.imports_passed_through():
         WithdrawRequest,
         assistance_workflow_id,
     )
-    from workflows.human_task import CaseContext, HumanTasks, TaskState, run_activity
+    from workflows.human_task import CaseContext, HumanTasks, TaskState
     from workflows.rules import escalation_places
+    from workflows.steps import run_activity, run_local
 
 # How often a case that keeps missing materials may be sent another one-time notice before the
 # officer must decide (a notice per round lists everything still missing).
@@ -204,7 +205,7 @@ class IdentificationWorkflow:
             {"code": m.code, "name": m.name, "commitment_may_replace": m.commitment_may_replace}
             for m in check.missing
         ]
-        await run_activity(
+        await run_local(
             CaseActivities.issue_notice,
             NoticeInput(
                 case_id=self.inp.case_id,
@@ -406,7 +407,7 @@ class IdentificationWorkflow:
 
     async def _publicity_end(self, days: int, started: datetime | None = None) -> Clock:
         """The publicity ends at the end of its Nth working day after the day it starts."""
-        clock: Clock = await run_activity(
+        clock: Clock = await run_local(
             InboxActivities.compute_clock,
             ClockInput(started_at=started or workflow.now(), sla=SlaInput(days, days)),
         )
@@ -457,7 +458,7 @@ class IdentificationWorkflow:
         sla = self.rules.identification_deadline
         if sla is None:
             return None
-        clock: Clock = await run_activity(InboxActivities.compute_clock, ClockInput(accepted, sla))
+        clock: Clock = await run_local(InboxActivities.compute_clock, ClockInput(accepted, sla))
         self.deadline = clock
         await self._event(
             "deadline",
@@ -487,7 +488,7 @@ class IdentificationWorkflow:
 
         async def recompute(epoch: int) -> None:
             nonlocal current
-            current = await run_activity(InboxActivities.compute_clock, ClockInput(accepted, sla))
+            current = await run_local(InboxActivities.compute_clock, ClockInput(accepted, sla))
             self.deadline = current
             await self._event(
                 f"deadline_recomputed:{epoch}",
@@ -549,17 +550,10 @@ class IdentificationWorkflow:
 
     @workflow.update
     async def complete_task(self, req: CompleteTaskRequest) -> CompleteTaskResult:
-        async def record(state: TaskState) -> None:
-            await self._event(
-                f"task_completed:{state.task_id}",
-                f"{state.kind}: {req.outcome}" + (f" — {req.comment}" if req.comment else ""),
-                actor=req.actor_name,
-                detail={"task_id": state.task_id, "outcome": req.outcome, "fields": req.fields},
-            )
-            if req.verified_facts:
-                await self._record_verified_facts(state, req)
+        async def verified(state: TaskState) -> None:
+            await self._record_verified_facts(state, req)
 
-        await self.tasks.complete(req, on_closed=record)
+        await self.tasks.complete(req, then=verified if req.verified_facts else None)
         return CompleteTaskResult(task_id=req.task_id, outcome=req.outcome, case_status=self.status)
 
     @complete_task.validator
@@ -649,7 +643,7 @@ class IdentificationWorkflow:
         timeline and in the audit log) and re-run the pre-check, so that the next stage's task
         opens with it. Only a completion carrying verified facts takes these steps: the field
         is new (#21), no recorded history holds one, so older histories replay unchanged."""
-        await run_activity(
+        await run_local(
             CaseActivities.record_verified_facts,
             VerifiedFactsInput(
                 case_id=self.inp.case_id,
@@ -750,7 +744,7 @@ class IdentificationWorkflow:
     async def _notice(
         self, key: str, kind: str, title: str, stage: StageRule, reason: str | None
     ) -> None:
-        await run_activity(
+        await run_local(
             CaseActivities.issue_notice,
             NoticeInput(
                 case_id=self.inp.case_id,

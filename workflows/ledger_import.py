@@ -52,7 +52,8 @@ with workflow.unsafe.imports_passed_through():
         TaskKind,
         assistance_workflow_id,
     )
-    from workflows.human_task import CaseContext, HumanTasks, run_activity
+    from workflows.human_task import CaseContext, HumanTasks
+    from workflows.steps import run_activity
 
 # Continue as new past this many history events (each person is a few activities and a child).
 HISTORY_LIMIT = 3000

@@ -76,7 +76,8 @@ with workflow.unsafe.imports_passed_through():
         verification_form,
         verification_reasons,
     )
-    from workflows.human_task import HumanTasks, TaskState, run_activity
+    from workflows.human_task import HumanTasks, TaskState
+    from workflows.steps import run_activity
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # A batch's phases after the tasks are created: the rungs of its clock taken so far.
