@@ -112,6 +112,11 @@ class CaseActivities:
             if checked:
                 facts = facts.model_copy(update={"data_sharing": findings})
             decision = assess(facts, pack, on)
+            key = f"{case.workflow_id}/pre_check:{inp.key or inp.round}"
+            # Read before the first write: on SQLite the transaction holds the database's one
+            # write lock from its first write (the pre-check's, flushed by a query after it)
+            # to its commit, and every application's first task waits for that lock.
+            seen = await _event_seen(session, key)
             case.pre_check = decision.model_dump(mode="json")
             missing = [
                 MissingItem(m.code, m.name, m.written_commitment_may_replace)
@@ -130,8 +135,7 @@ class CaseActivities:
                 )
                 + (f"；缺少材料 {'、'.join(m.name for m in missing)}" if missing else "")
             )
-            key = f"{case.workflow_id}/pre_check:{inp.key or inp.round}"
-            if not await _event_seen(session, key):
+            if not seen:
                 session.add(
                     CaseEvent(
                         case_id=case.id,
