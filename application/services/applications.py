@@ -299,11 +299,14 @@ async def submit_application(
         updated_at=now,
     )
     submitted = SubmittedCase(case_id, workflow_id, pack.id, pack_ref, CaseStatus.SUBMITTED, True)
+    # Nearly always stored: read before the turn to write, which is then the writes alone.
+    pack_stored = await repos.pack_version_stored(session, pack_ref)
     try:
         # Queued in this process for SQLite's write lock (store.db.one_writer); nothing is
         # written before it in this request's session.
         async with one_writer(session):
-            await repos.remember_pack_version(session, pack, now, ref=pack_ref)
+            if not pack_stored:
+                await repos.remember_pack_version(session, pack, now, ref=pack_ref)
             session.add(case)
             if idempotency_key is not None:
                 answer = {k: v for k, v in asdict(submitted).items() if k != "created"}
