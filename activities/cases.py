@@ -24,6 +24,7 @@ from domain.facts import (
 )
 from domain.policy.wording import fact_name, value_text
 from store.audit import record_audit
+from store.db import one_writer
 from store.models import Case, CaseEvent, Notice
 from store.notices import identification_notice
 from store.packs import pinned_pack
@@ -79,14 +80,18 @@ class CaseActivities:
                 id_number = (await _case(session, inp.case_id)).id_number
             assert self.department is not None
             findings = await self.department.findings(id_number, on)
-        async with self.sessions() as session, session.begin():
+        async with self.sessions() as session:
             case = await _case(session, inp.case_id)
             pack = await pinned_pack(session, case)
             facts = ApplicantFacts.model_validate(case.facts)
             if checked:
                 facts = facts.model_copy(update={"data_sharing": findings})
             decision = assess(facts, pack, on)
-            case.pre_check = decision.model_dump(mode="json")
+            key = f"{case.workflow_id}/pre_check:{inp.key or inp.round}"
+            # Read before the first write: on SQLite the transaction holds the database's one
+            # write lock from its first write (the pre-check's, flushed by a query after it)
+            # to its commit, and every application's first task waits for that lock.
+            seen = await _event_seen(session, key)
             missing = [
                 MissingItem(m.code, m.name, m.written_commitment_may_replace)
                 for m in decision.evidence_missing
@@ -104,23 +109,28 @@ class CaseActivities:
                 )
                 + (f"；缺少材料 {'、'.join(m.name for m in missing)}" if missing else "")
             )
-            key = f"{case.workflow_id}/pre_check:{inp.key or inp.round}"
-            if not await _event_seen(session, key):
-                session.add(
-                    CaseEvent(
-                        case_id=case.id,
-                        event_key=key,
-                        at=inp.on,
-                        actor="system",
-                        kind="pre_check",
-                        summary=summary,
-                        before=None,
-                        after={
-                            "department_findings": [f.model_dump(mode="json") for f in findings],
-                            "eligible": decision.eligible,
-                        },
+            # The writes in this worker's turn (store.db.one_writer), committed in it.
+            async with one_writer(session):
+                case.pre_check = decision.model_dump(mode="json")
+                if not seen:
+                    session.add(
+                        CaseEvent(
+                            case_id=case.id,
+                            event_key=key,
+                            at=inp.on,
+                            actor="system",
+                            kind="pre_check",
+                            summary=summary,
+                            before=None,
+                            after={
+                                "department_findings": [
+                                    f.model_dump(mode="json") for f in findings
+                                ],
+                                "eligible": decision.eligible,
+                            },
+                        )
                     )
-                )
+                await session.commit()
         return AssessResult(
             eligible=decision.eligible,
             categories_met=met,

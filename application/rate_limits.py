@@ -18,13 +18,14 @@ import hashlib
 import hmac
 import math
 import time
+from collections.abc import Sequence
 
 from limits import RateLimitItem, parse_many
 from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from application.errors import Problem
-from store.ratelimit import DatabaseStorage
+from store.ratelimit import DatabaseStorage, Entry
 from store.settings import Settings
 
 
@@ -49,6 +50,14 @@ class Limiter(MovingWindowRateLimiter):
         """The hits in each (item, identifiers) window, read at one instant."""
         return await self.storage.moving_window_counts(
             [(item.key_for(*ids), item.get_expiry()) for item, ids in windows]
+        )
+
+    async def hit_all(self, hits: Sequence[tuple[RateLimitItem, tuple[str, ...]]]) -> int | None:
+        """:meth:`hit` each (item, identifiers) in order, in one transaction: the index of the
+        first that is refused (those before it count, those after it are not tried), or None
+        when every one is taken."""
+        return await self.storage.acquire_entries(
+            [Entry(item.key_for(*ids), item.amount, item.get_expiry()) for item, ids in hits]
         )
 
     async def release(self, item: RateLimitItem, *identifiers: str) -> None:
@@ -89,14 +98,18 @@ async def limit_anonymous_application(
         checks += [
             (item, "id", key) for item in parse_many(settings.application_limit_per_id_number)
         ]
-    for item, kind, value in checks:
-        if not await limiter.hit(item, "application", kind, value):
-            seconds = await limiter.retry_after(item, "application", kind, value)
-            # One wording whichever limit it was: an anonymous caller must not learn that
-            # someone applied for this ID number lately (#20 item 1).
-            raise too_many(
-                "application-throttled",
-                "Too many applications",
-                f"too many applications; try again in {max(1, math.ceil(seconds / 60))} minute(s)",
-                seconds,
-            )
+    # One transaction for every window (store/ratelimit.py: one wait for SQLite's write lock).
+    refused = await limiter.hit_all(
+        [(item, ("application", kind, value)) for item, kind, value in checks]
+    )
+    if refused is not None:
+        item, kind, value = checks[refused]
+        seconds = await limiter.retry_after(item, "application", kind, value)
+        # One wording whichever limit it was: an anonymous caller must not learn that
+        # someone applied for this ID number lately (#20 item 1).
+        raise too_many(
+            "application-throttled",
+            "Too many applications",
+            f"too many applications; try again in {max(1, math.ceil(seconds / 60))} minute(s)",
+            seconds,
+        )

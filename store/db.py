@@ -4,13 +4,16 @@ that the worker and the API (separate processes) can write the same file without
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -46,6 +49,31 @@ def insert_ignoring_duplicates(session: AsyncSession, model: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)
+
+
+# Per event loop (an asyncio lock belongs to one) and engine: see one_writer.
+_WRITERS: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Lock]] = (
+    WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def one_writer(on: AsyncEngine | AsyncSession) -> AsyncIterator[None]:
+    """On SQLite, one transaction that writes at a time in this process, the others queued
+    here in order. SQLite lets one writer in and makes every other poll its lock, sleeping
+    longer at each try (up to 100 ms): a burst of requests each waiting there took hundreds of
+    milliseconds for writes of one. Enter it before the transaction's first write, never
+    while a transaction of yours holds a write (that one would wait for you), and with the
+    connection it writes on already taken from the pool (the writers waiting here may hold
+    every other one). PostgreSQL: nothing (its writers do not exclude each other)."""
+    bind = on.bind if isinstance(on, AsyncSession) else on
+    engine = bind.engine if isinstance(bind, AsyncConnection) else bind
+    if engine is None or engine.dialect.name != "sqlite":
+        yield
+        return
+    locks = _WRITERS.setdefault(asyncio.get_running_loop(), {})
+    async with locks.setdefault(id(engine.sync_engine), asyncio.Lock()):
+        yield
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

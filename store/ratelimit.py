@@ -6,6 +6,11 @@ PostgreSQL a transaction-scoped advisory lock, on SQLite the database's one writ
 by the insert that comes first — then counts the window and keeps the insert only when the
 count is within the limit: two processes racing for the last place cannot both get it.
 
+Several limits hit together (an application's per-address and per-ID-number windows) take their
+places in one such transaction (:meth:`DatabaseStorage.acquire_entries`): on SQLite every
+transaction that writes waits for the one write lock, so one per request rather than one per
+window keeps the queue for it short under a burst.
+
 Expired rows of the key are deleted as it is hit; those of keys never hit again are swept now
 and then (:data:`SWEEP_EVERY`), in a transaction of their own."""
 
@@ -15,12 +20,14 @@ import logging
 import random
 import time
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from limits.aio.storage import MovingWindowSupport, Storage
 from sqlalchemy import and_, case, delete, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from store.db import one_writer
 from store.models import RateLimitHit
 
 log = logging.getLogger(__name__)
@@ -39,8 +46,32 @@ async def _serialize(conn: AsyncConnection, key: str) -> None:
         )
 
 
+class Entry(NamedTuple):
+    """One place asked of a moving window: its key, limit and expiry (seconds)."""
+
+    key: str
+    limit: int
+    expiry: int
+
+
 def _rows(key: str, now: float, expiry: float, amount: int) -> list[dict[str, object]]:
     return [{"key": key, "at": now, "expires_at": now + expiry}] * amount
+
+
+async def _window_counts(
+    conn: AsyncConnection, windows: Sequence[tuple[str, int]], now: float
+) -> list[int]:
+    """The entries in each (key, expiry) window at ``now``, in one statement."""
+    columns = [
+        func.coalesce(
+            func.sum(case((and_(RateLimitHit.key == key, RateLimitHit.at > now - expiry), 1))),
+            0,
+        )
+        for key, expiry in windows
+    ]
+    keys = [key for key, _ in windows]
+    row = (await conn.execute(select(*columns).where(RateLimitHit.key.in_(keys)))).one()
+    return [int(n) for n in row]
 
 
 class DatabaseStorage(Storage, MovingWindowSupport):
@@ -82,6 +113,44 @@ class DatabaseStorage(Storage, MovingWindowSupport):
                 await self._sweep(conn, now)
         return True
 
+    async def acquire_entries(self, entries: Sequence[Entry]) -> int | None:
+        """Take one place in each window, in order, as :meth:`acquire_entry` would one after
+        the other, in one transaction: the index of the first window that is full (the places
+        before it stay taken, the ones from it on are not), or None when every place is taken."""
+        now = time.time()
+        keys = sorted({e.key for e in entries})
+        # The connection before the turn: a writer whose turn it is never waits for the pool.
+        async with self.engine.connect() as conn, one_writer(self.engine):
+            async with conn.begin() as transaction:
+                for key in keys:  # in one order: two requests locking the same keys never deadlock
+                    await _serialize(conn, key)
+                # First a write: on SQLite it takes the write lock before anything is counted.
+                await conn.execute(
+                    delete(RateLimitHit).where(
+                        RateLimitHit.key.in_(keys), RateLimitHit.expires_at <= now
+                    )
+                )
+                counts = await _window_counts(conn, [(e.key, e.expiry) for e in entries], now)
+                taken: list[Entry] = []
+                refused: int | None = None
+                for i, (entry, count) in enumerate(zip(entries, counts, strict=True)):
+                    # earlier places of this call in the same window count too
+                    count += sum(1 for t in taken if t.key == entry.key)
+                    if entry.limit < 1 or count + 1 > entry.limit:
+                        refused = i
+                        break
+                    taken.append(entry)
+                if not taken:
+                    await transaction.rollback()
+                    return refused
+                await conn.execute(
+                    insert(RateLimitHit),
+                    [{"key": e.key, "at": now, "expires_at": now + e.expiry} for e in taken],
+                )
+            if any(random.randrange(SWEEP_EVERY) == 0 for _ in taken):
+                await self._sweep(conn, now)
+        return refused
+
     async def _sweep(self, conn: AsyncConnection, now: float) -> None:
         try:
             async with conn.begin():
@@ -105,18 +174,8 @@ class DatabaseStorage(Storage, MovingWindowSupport):
     async def moving_window_counts(self, windows: Sequence[tuple[str, int]]) -> list[int]:
         """The entries in each (key, expiry) window, read at one instant (one statement), so
         that one count can be weighed against another (not in the library's interface)."""
-        now = time.time()
-        columns = [
-            func.coalesce(
-                func.sum(case((and_(RateLimitHit.key == key, RateLimitHit.at > now - expiry), 1))),
-                0,
-            )
-            for key, expiry in windows
-        ]
-        keys = [key for key, _ in windows]
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(*columns).where(RateLimitHit.key.in_(keys)))).one()
-        return [int(n) for n in row]
+            return await _window_counts(conn, windows, time.time())
 
     async def release_entry(self, key: str) -> None:
         """Give back the key's newest entry: a place reserved and not used (not in the

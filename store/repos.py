@@ -213,21 +213,29 @@ async def case_events(session: AsyncSession, case_id: str) -> Sequence[CaseEvent
     ).all()
 
 
-async def remember_pack_version(session: AsyncSession, pack: PolicyPack, now: datetime) -> None:
-    """Store the pack version a case is pinned to (once per ref)."""
+async def pack_version_stored(session: AsyncSession, ref: str) -> bool:
+    """Whether the pack version ``ref`` is in ``policy_pack_versions`` (rows are never
+    deleted: once stored, it stays)."""
+    stored = await session.scalar(select(PolicyPackVersion.ref).where(PolicyPackVersion.ref == ref))
+    return stored is not None
+
+
+async def remember_pack_version(
+    session: AsyncSession, pack: PolicyPack, now: datetime, *, ref: str | None = None
+) -> None:
+    """Store the pack version a case is pinned to (once per ref). ``ref``: ``pack.ref`` when
+    the caller has it (a hash of the whole pack, not computed again)."""
+    ref = ref or pack.ref
     # Nearly always stored already: a read, not a write, then — on SQLite even an insert that
     # changes nothing takes the database's one write lock (with the pack's 50 KB), and many
     # applications at once queued behind each other for it ("database is locked").
-    stored = await session.scalar(
-        select(PolicyPackVersion.ref).where(PolicyPackVersion.ref == pack.ref)
-    )
-    if stored is not None:
+    if await pack_version_stored(session, ref):
         return
     # Two API processes may meet a pack version for the first time at once: one row stands.
     await session.execute(
         insert_ignoring_duplicates(session, PolicyPackVersion)
         .values(
-            ref=pack.ref,
+            ref=ref,
             pack_id=pack.id,
             version=pack.version,
             content_hash=pack.content_hash,

@@ -35,10 +35,11 @@ from domain.policy.model import PolicyPack
 from domain.questions import Question, answer_problems, application_questions
 from domain.vocabulary import CaseStatus, identification_workflow_id
 from store import idempotency, repos
+from store.db import one_writer
 from store.models import Case, Jurisdiction
 from store.models_assistance import AssistanceExit
 from store.settings import Settings
-from workflows.contracts import IdentificationInput
+from workflows.contracts import CaseRules, IdentificationInput, PlaceRef
 from workflows.identification import IdentificationWorkflow
 from workflows.rules import case_rules
 
@@ -241,11 +242,12 @@ async def submit_application(
             "Policy does not apply here",
             f"policy {application.policy_id} does not apply in {place.name}; {pack_id} does",
         )
+    places = [repos.place_ref(j) for j in chain]
     try:
         pack = load_pack(pack_id)
-        # The pack must work for this place before anything is stored; the rules themselves
-        # are built again when the workflow starts (start_identification).
-        case_rules(pack, [repos.place_ref(j) for j in chain])
+        # The pack must work for this place before anything is stored; the workflow starts
+        # with these very rules (what start_identification would build again from the case).
+        rules = case_rules(pack, places)
     except (PolicyPackError, ValueError) as exc:
         raise Problem(422, "unknown-policy", "Unknown policy pack", str(exc)) from None
 
@@ -276,12 +278,12 @@ async def submit_application(
     stored_facts = application.facts.model_copy(
         update={"person": application.facts.person.model_copy(update={"id_number": rid.number})}
     )
-    await repos.remember_pack_version(session, pack, now)
+    pack_ref = pack.ref  # a hash of the whole pack: computed once
     case = Case(
         id=case_id,
         workflow_id=workflow_id,
         policy_pack_id=pack.id,
-        policy_pack_ref=pack.ref,
+        policy_pack_ref=pack_ref,
         jurisdiction_code=place.code,
         jurisdiction_path=place.path,
         applicant_name=name,
@@ -296,22 +298,29 @@ async def submit_application(
         submitted_at=now,
         updated_at=now,
     )
-    session.add(case)
-    submitted = SubmittedCase(case_id, workflow_id, pack.id, pack.ref, CaseStatus.SUBMITTED, True)
-    if idempotency_key is not None:
-        answer = {k: v for k, v in asdict(submitted).items() if k != "created"}
-        idempotency.keep(
-            session,
-            SCOPE,
-            idempotency_key,
-            fingerprint=request_print,
-            status_code=201,
-            body=answer,
-            now=now,
-        )
+    submitted = SubmittedCase(case_id, workflow_id, pack.id, pack_ref, CaseStatus.SUBMITTED, True)
+    # Nearly always stored: read before the turn to write, which is then the writes alone.
+    pack_stored = await repos.pack_version_stored(session, pack_ref)
     try:
-        # Committed before the workflow starts: its first activity reads the case row.
-        await release_before_workflow(session)
+        # Queued in this process for SQLite's write lock (store.db.one_writer); nothing is
+        # written before it in this request's session.
+        async with one_writer(session):
+            if not pack_stored:
+                await repos.remember_pack_version(session, pack, now, ref=pack_ref)
+            session.add(case)
+            if idempotency_key is not None:
+                answer = {k: v for k, v in asdict(submitted).items() if k != "created"}
+                idempotency.keep(
+                    session,
+                    SCOPE,
+                    idempotency_key,
+                    fingerprint=request_print,
+                    status_code=201,
+                    body=answer,
+                    now=now,
+                )
+            # Committed before the workflow starts: its first activity reads the case row.
+            await release_before_workflow(session)
     except IntegrityError:
         await session.rollback()
         # A concurrent submission under the same key, or of the same person, came first.
@@ -325,7 +334,9 @@ async def submit_application(
         if existing is not None:
             raise await _open_case(session, temporal, settings, existing, pack, actor) from None
         raise
-    await start_identification(session, temporal, settings, case)
+    # The place and rules are at hand: nothing is read again, so the session holds no
+    # connection from the pool while Temporal starts the workflow.
+    await _start(temporal, settings, case, places[0], rules)
     return submitted
 
 
@@ -354,8 +365,17 @@ async def start_identification(
     submitted: a retry of the submission, or the worker's sweep (:func:`resume_submitted`),
     starts it — never deleted, because a retry may already have been told it exists."""
     chain = await repos.ancestors(session, await _jurisdiction(session, case))
-    pack = load_pack(case.policy_pack_id)
-    place = chain[0]
+    places = [repos.place_ref(j) for j in chain]
+    await _start(
+        temporal, settings, case, places[0], case_rules(load_pack(case.policy_pack_id), places)
+    )
+
+
+async def _start(
+    temporal: Client, settings: Settings, case: Case, place: PlaceRef, rules: CaseRules
+) -> None:
+    """Start ``case``'s identification at ``place`` under ``rules`` (the pack's for the place
+    and the places above it); 503 when Temporal cannot be reached."""
     handle = await gateway.start(
         temporal,
         IdentificationWorkflow.run,
@@ -363,8 +383,8 @@ async def start_identification(
             case_id=case.id,
             applicant_name=case.applicant_name,
             id_last4=case.id_last4,
-            place=repos.place_ref(place),
-            rules=case_rules(pack, [repos.place_ref(j) for j in chain]),
+            place=place,
+            rules=rules,
         ),
         id=case.workflow_id,
         task_queue=settings.temporal_task_queue,

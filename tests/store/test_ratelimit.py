@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from store.db import make_engine
 from store.models import RateLimitHit
-from store.ratelimit import DatabaseStorage
+from store.ratelimit import DatabaseStorage, Entry
 from store.settings import Settings
 
 _keys = itertools.count(1)
@@ -75,3 +75,49 @@ async def test_the_window_moves(engines: list[AsyncEngine]) -> None:
             .values(at=RateLimitHit.at - 31, expires_at=RateLimitHit.expires_at - 31)
         )
     assert await limiter.hit(item, who)
+
+
+async def test_several_windows_in_one_transaction_stop_at_the_first_full_one(
+    engines: list[AsyncEngine],
+) -> None:
+    storage = DatabaseStorage(engines[0])
+    limiter = MovingWindowRateLimiter(storage)
+    wide, narrow, after = (
+        RateLimitItemPerMinute(3),
+        RateLimitItemPerMinute(1),
+        RateLimitItemPerMinute(5),
+    )
+    who = key()
+    entries = [
+        Entry(item.key_for(who), item.amount, item.get_expiry()) for item in (wide, narrow, after)
+    ]
+    assert await storage.acquire_entries(entries) is None
+    # The narrow window is full: the wide one's place before it stays taken, the one after
+    # it is not tried (as hits one after the other would have done).
+    assert await storage.acquire_entries(entries) == 1
+    assert (await limiter.get_window_stats(wide, who)).remaining == 1
+    assert (await limiter.get_window_stats(narrow, who)).remaining == 0
+    assert (await limiter.get_window_stats(after, who)).remaining == 4
+    # A window asked twice in one call counts its own first place.
+    twice = [entries[0], entries[0]]
+    assert await storage.acquire_entries(twice) == 1
+    assert (await limiter.get_window_stats(wide, who)).remaining == 0
+
+
+async def test_racing_calls_of_several_windows_never_exceed_a_limit(
+    engines: list[AsyncEngine],
+) -> None:
+    storages = [DatabaseStorage(e) for e in engines]
+    first, second = RateLimitItemPerMinute(6), RateLimitItemPerMinute(4)
+    a, b = key(), key()
+    entries = [
+        Entry(first.key_for(a), first.amount, first.get_expiry()),
+        Entry(second.key_for(b), second.amount, second.get_expiry()),
+    ]
+    results = await asyncio.gather(*(storages[i % 3].acquire_entries(entries) for i in range(20)))
+    assert results.count(None) == 4, results
+    assert results.count(1) == 2, results  # the first window's last two places, alone
+    assert results.count(0) == 14, results
+    limiter = MovingWindowRateLimiter(storages[0])
+    assert (await limiter.get_window_stats(first, a)).remaining == 0
+    assert (await limiter.get_window_stats(second, b)).remaining == 0

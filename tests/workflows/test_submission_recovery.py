@@ -17,7 +17,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from application.errors import Problem
 from application.schemas.applications import ApplicationIn
-from application.services.applications import resume_submitted, submit_application
+from application.services.applications import (
+    resume_submitted,
+    start_identification,
+    submit_application,
+)
 from store.models import Case
 from tests.factories import application
 from tests.workflows.scenario import Scenario, scenario_at, shanghai
@@ -105,3 +109,35 @@ async def test_the_sweep_starts_a_case_nobody_submitted_again(tmp_path: Path) ->
                 await resume_submitted(session, sc.env.client, sc.system.settings, older_than=later)
                 == 0
             )
+
+
+class TemporalRecording:
+    """A Temporal client that records the workflows it is asked to start."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, object]] = []
+
+    async def start_workflow(self, _run: Any, arg: object, *, id: str, **_kwargs: Any) -> object:
+        self.started.append((id, arg))
+        return object()
+
+
+async def test_a_submission_starts_its_workflow_as_the_sweep_would(tmp_path: Path) -> None:
+    """The submission starts the workflow with the place and rules it checked (nothing read
+    again while Temporal works): the very input a later start of the stored case builds."""
+    async with scenario_at(shanghai(2026, 3, 2, 9, 0), tmp_path) as sc:
+        submitting, resuming = TemporalRecording(), TemporalRecording()
+        async with sc.system.sessions()() as session:
+            submitted = await submit_application(
+                session,
+                submitting,  # type: ignore[arg-type]
+                sc.system.settings,
+                ApplicationIn.model_validate({**application(WEIFANG), "policy_id": None}),
+                actor=None,
+            )
+        async with sc.system.sessions()() as session:
+            case = await session.get(Case, submitted.case_id)
+            assert case is not None
+            await start_identification(session, resuming, sc.system.settings, case)  # type: ignore[arg-type]
+        assert submitting.started == resuming.started
+        assert [wid for wid, _ in submitting.started] == [submitted.workflow_id]
