@@ -24,7 +24,7 @@ from domain.facts import (
 )
 from domain.policy.wording import fact_name, value_text
 from store.audit import record_audit
-from store.db import one_writer
+from store.db import write_turn
 from store.models import Case, CaseEvent, Notice
 from store.notices import identification_notice
 from store.packs import pinned_pack
@@ -58,7 +58,7 @@ class CaseActivities:
     @activity.defn(name="update_case")
     async def update_case(self, inp: CaseUpdateInput) -> None:
         try:
-            async with self.sessions() as session, session.begin():
+            async with self.sessions() as session, write_turn(session):
                 await apply_case_update(session, inp)
         except IntegrityError:
             # A concurrent retry wrote the same event first: that is the idempotent outcome.
@@ -109,8 +109,8 @@ class CaseActivities:
                 )
                 + (f"；缺少材料 {'、'.join(m.name for m in missing)}" if missing else "")
             )
-            # The writes in this worker's turn (store.db.one_writer), committed in it.
-            async with one_writer(session):
+            # The writes in this worker's turn (store.db.write_turn), committed in it.
+            async with write_turn(session):
                 case.pre_check = decision.model_dump(mode="json")
                 if not seen:
                     session.add(
@@ -130,7 +130,6 @@ class CaseActivities:
                             },
                         )
                     )
-                await session.commit()
         return AssessResult(
             eligible=decision.eligible,
             categories_met=met,
@@ -220,7 +219,7 @@ class CaseActivities:
     @activity.defn(name="issue_notice")
     async def issue_notice(self, inp: NoticeInput) -> None:
         try:
-            async with self.sessions() as session, session.begin():
+            async with self.sessions() as session, write_turn(session):
                 key = f"{inp.case_id}/{inp.key}"
                 seen = await session.scalar(select(Notice.id).where(Notice.notice_key == key))
                 if seen is None:

@@ -24,6 +24,7 @@ from domain.sla import DurationUnit, SlaClock, SlaSpec, sla_clock
 from domain.vocabulary import Role
 from infra import metrics
 from store.calendar_repo import effective_calendar
+from store.db import write_turn
 from store.models import Case, CaseEvent, Notification, SlaBreach, Task
 from workflows.contracts import (
     Clock,
@@ -56,7 +57,7 @@ class InboxActivities:
 
     @activity.defn(name="open_task")
     async def open_task(self, inp: OpenTaskInput) -> OpenedTask:
-        async with self.sessions() as session, session.begin():
+        async with self.sessions() as session:
             existing = await session.get(Task, inp.task_id)
             if existing is not None:
                 return _opened(existing)
@@ -87,7 +88,8 @@ class InboxActivities:
                 payload={**inp.payload, "form": {"outcomes": inp.outcomes, "choices": inp.choices}},
                 version=1,
             )
-            session.add(task)
+            async with write_turn(session):
+                session.add(task)
         metrics.task_opened(inp.kind, case_id=inp.case_id, task_id=inp.task_id)
         return _opened(task)
 
@@ -96,7 +98,7 @@ class InboxActivities:
         """Close the task's row (once: a retry finds it closed) and, given the decision's
         timeline entry, write it in the same transaction."""
         try:
-            async with self.sessions() as session, session.begin():
+            async with self.sessions() as session, write_turn(session):
                 closed = await session.execute(
                     update(Task)
                     .where(Task.id == inp.task_id, Task.state == "open")

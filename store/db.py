@@ -76,6 +76,18 @@ async def one_writer(on: AsyncEngine | AsyncSession) -> AsyncIterator[None]:
         yield
 
 
+@asynccontextmanager
+async def write_turn(session: AsyncSession) -> AsyncIterator[None]:
+    """The session's writes in this process's turn (:func:`one_writer`) and committed in it:
+    its connection taken from the pool first, the commit made before the turn passes on (on
+    SQLite the transaction holds the database's write lock from its first write to its
+    commit). What the commit raises is raised, the turn passed on all the same."""
+    await session.connection()
+    async with one_writer(session):
+        yield
+        await session.commit()
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

@@ -63,6 +63,7 @@ from domain.facts import (
 from domain.policy.wording import fact_name, value_text
 from store import admin_repo, idempotency, repos, tasks_repo
 from store.audit import record_audit
+from store.db import write_turn
 from store.models import Case, Task, User
 from store.models_inbox import TaskComment
 from store.packs import PinnedPackMissing, pinned_pack
@@ -336,8 +337,12 @@ async def return_to_queue(session: AsyncSession, actor: Actor, task_id: str) -> 
 
 
 async def claim_next(session: AsyncSession, actor: Actor) -> Task | None:
-    """Claim the most urgent unassigned open task of the caller's groups, or None."""
-    return await tasks_repo.claim_next(session, viewer(actor), now=datetime.now(UTC))
+    """Claim the most urgent unassigned open task of the caller's groups, or None. Committed
+    at once, in this process's turn to write (store.db.write_turn): on SQLite the claim holds
+    the database's one write lock until its commit, and the answer built after it (the task
+    with its pre-check in words) would keep every other writer waiting (#22)."""
+    async with write_turn(session):
+        return await tasks_repo.claim_next(session, viewer(actor), now=datetime.now(UTC))
 
 
 def _bulk_item(task_id: str, problem: Problem) -> BulkItemOut:
@@ -450,11 +455,11 @@ async def _reserve_key(
     while True:
         previous = await idempotency.record_for(session, SCOPE, key)
         if previous is None:
-            idempotency.reserve(
-                session, SCOPE, key, fingerprint=request_print, now=datetime.now(UTC)
-            )
             try:
-                await session.commit()
+                async with write_turn(session):
+                    idempotency.reserve(
+                        session, SCOPE, key, fingerprint=request_print, now=datetime.now(UTC)
+                    )
                 return None, False
             except IntegrityError:
                 await session.rollback()  # a concurrent request reserved it first
@@ -499,14 +504,14 @@ async def _settle_key(
     whether the workflow took the decision."""
     if answer is None or answer == UNCERTAIN:
         await session.rollback()  # whatever failed may have left the transaction unusable
+    async with write_turn(session):
         if answer is None:
             await idempotency.release(session, SCOPE, key)
-        else:
+        elif answer == UNCERTAIN:
             await idempotency.mark_uncertain(session, SCOPE, key)
-    else:
-        assert isinstance(answer, tuple)
-        await idempotency.finish(session, SCOPE, key, status_code=answer[0], body=answer[1])
-    await session.commit()
+        else:
+            assert isinstance(answer, tuple)
+            await idempotency.finish(session, SCOPE, key, status_code=answer[0], body=answer[1])
 
 
 async def complete_task(
