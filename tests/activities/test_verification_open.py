@@ -9,6 +9,7 @@ import asyncio
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import event, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import ActivityEnvironment
@@ -127,7 +128,7 @@ async def test_the_district_page_walks_the_assistance_key(system: System) -> Non
     engine = system.sessions()().bind
     assert isinstance(engine, AsyncEngine)
     if engine.dialect.name != "sqlite":
-        return  # PostgreSQL plans from statistics
+        pytest.skip("PostgreSQL plans from statistics")
     seen: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
