@@ -233,7 +233,7 @@ class VerificationBatchWorkflow:
             )
             now = workflow.now()
             for i in range(0, len(page.case_ids), inp.chunk_size):
-                await settle(inp.concurrency - 1)
+                await settle(max(inp.concurrency, 1) - 1)
                 chunk = page.case_ids[i : i + inp.chunk_size]
                 opening.append(asyncio.create_task(open_chunk(chunk, now)))
             s.found += len(page.case_ids)
