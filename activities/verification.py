@@ -9,7 +9,9 @@ replayed workflow or a second run of the same quarter therefore adds nothing."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,11 +21,17 @@ from activities.outbound import OutboundDelivery
 from domain.calendar import deadline_end, local_date
 from domain.labels import label
 from domain.policy.loader import load_pack
-from domain.vocabulary import LEVELS, Role, TaskKind, verification_task_id
+from domain.vocabulary import (
+    LEVELS,
+    Role,
+    TaskKind,
+    assistance_workflow_id,
+    verification_task_id,
+)
 from infra import metrics
 from store import verification_repo as repo
-from store.models import Case, Jurisdiction, Notification, SlaBreach, Task
-from store.models_verification import VerificationBatch, VerificationItem
+from store.models import Jurisdiction, Notification, SlaBreach
+from store.models_verification import VerificationBatch
 from store.packs import pinned_pack
 from store.repos import in_subtree, place_ref
 from workflows.contracts import (
@@ -153,90 +161,126 @@ class VerificationActivities:
         """Open the verification tasks of these persons in one transaction; returns how many
         were new. A person who already has this period's task (an earlier run, a retry) or who
         left assistance meanwhile gets none."""
-        now = inp.at
         async with self.sessions() as session, session.begin():
-            batch = await session.get(VerificationBatch, inp.batch_id)
-            if batch is None:
-                raise ValueError(f"verification batch {inp.batch_id} is not in the database")
-            wanted = {verification_task_id(c, batch.period): c for c in inp.case_ids}
-            have = await repo.existing_tasks(session, list(wanted))
-            todo = [c for t, c in wanted.items() if t not in have]
-            if not todo:
-                return 0
-            forms: dict[tuple[str, str | None], list[str]] = {}
-            created = 0
-            for case, level in await repo.cases_to_verify(session, todo):
-                key = (case.policy_pack_ref, case.category_code)
-                if key not in forms:
-                    pack = await pinned_pack(session, case)
-                    forms[key] = verification_reasons(
+            batch = await self._batch(session, inp.batch_id)
+            people = await repo.cases_to_verify(session, inp.case_ids)
+            return await self._open(session, batch, people, inp.at)
+
+    @staticmethod
+    async def _batch(session: AsyncSession, batch_id: str) -> VerificationBatch:
+        batch = await session.get(VerificationBatch, batch_id)
+        if batch is None:
+            raise ValueError(f"verification batch {batch_id} is not in the database")
+        return batch
+
+    async def _open(
+        self,
+        session: AsyncSession,
+        batch: VerificationBatch,
+        people: Sequence[repo.ToVerify],
+        now: datetime,
+    ) -> int:
+        """Insert the tasks and items of ``people`` (rows of :func:`repo.cases_to_verify`)
+        that do not exist yet, and add how many were new to the batch's count."""
+        if not people:
+            return 0
+        # What every task of the batch shares (the clock: one instant, one due date) is built
+        # once per page and form, not once per task.
+        shared = self._shared(batch, now)
+        payloads: dict[tuple[str, str | None], dict[str, Any]] = {}
+        tasks: list[dict[str, Any]] = []
+        items: list[dict[str, Any]] = []
+        for p in people:
+            key = (p.policy_pack_ref, p.category_code)
+            if key not in payloads:
+                pack = await pinned_pack(session, p)
+                payloads[key] = self._payload(
+                    batch,
+                    verification_reasons(
                         [
                             r
                             for r in pack.exit_reasons
-                            if not r.basis_specific or case.category_code in r.basis_specific
+                            if not r.basis_specific or p.category_code in r.basis_specific
                         ]
-                    )
-                session.add(self._task(batch, case, level, forms[key], now))
-                session.add(
-                    VerificationItem(
-                        task_id=verification_task_id(case.id, batch.period),
-                        batch_id=batch.id,
-                        case_id=case.id,
-                        township_code=repo.township_of(batch.townships, case.jurisdiction_path),
-                    )
+                    ),
                 )
-                created += 1
-            # An atomic increment: chunks of one page are inserted concurrently.
+            task_id = verification_task_id(p.id, batch.period)
+            # The same officer as the person's other assistance tasks (workflows.rules): the
+            # township (or community) where the case lies, or the county office for a case
+            # filed there.
+            at_county = LEVELS.index(p.level) >= LEVELS.index("county")
+            tasks.append(
+                {
+                    **shared,
+                    "id": task_id,
+                    "case_id": p.id,
+                    "workflow_id": assistance_workflow_id(p.id),
+                    "candidate_role": Role.COUNTY_REVIEWER
+                    if at_county
+                    else Role.GRASSROOTS_OFFICER,
+                    "jurisdiction_code": p.jurisdiction_code,
+                    "jurisdiction_path": p.jurisdiction_path,
+                    "policy_pack_id": p.policy_pack_id,
+                    "category_code": p.category_code,
+                    "applicant_name": p.applicant_name,
+                    "id_last4": p.id_last4,
+                    "payload": payloads[key],
+                }
+            )
+            items.append(
+                {
+                    "task_id": task_id,
+                    "batch_id": batch.id,
+                    "case_id": p.id,
+                    "township_code": repo.township_of(batch.townships, p.jurisdiction_path),
+                }
+            )
+        created = len(await repo.insert_new_tasks(session, tasks, items))
+        if created:
+            # An atomic increment: batches recorded before open_page insert a page's chunks
+            # concurrently.
             await session.execute(
                 update(VerificationBatch)
                 .where(VerificationBatch.id == batch.id)
                 .values(created=VerificationBatch.created + created, updated_at=now)
             )
-        if created:
-            metrics.task_opened(KIND, created, batch_id=inp.batch_id)
+            metrics.task_opened(KIND, created, batch_id=batch.id)
         return created
 
     @staticmethod
-    def _task(
-        batch: VerificationBatch, case: Case, level: str, reasons: list[str], now: datetime
-    ) -> Task:
+    def _shared(batch: VerificationBatch, now: datetime) -> dict[str, Any]:
+        """The columns every task of the batch opened at ``now`` has alike."""
+        days = (batch.due_on - batch.starts_on).days + 1
+        return {
+            "kind": KIND,
+            "state": "open",
+            "assignee_id": None,
+            "priority": 0,
+            "created_at": now,
+            "at_risk_at": batch.at_risk_at,
+            "due_at": batch.due_at,
+            "deadline_at": batch.due_at,
+            "sla_provisional": False,
+            "sla_state": "on_track",
+            "sla_goal": days,
+            "sla_deadline": days,
+            "sla_unit": "calendar_days",
+            "outcome": None,
+            "completed_by": None,
+            "completed_at": None,
+            "version": 1,
+        }
+
+    @staticmethod
+    def _payload(batch: VerificationBatch, reasons: list[str]) -> dict[str, Any]:
         outcomes, choices = verification_form(reasons)
-        # The same officer as the person's other assistance tasks (workflows.rules): the
-        # township (or community) where the case lies, or the county office for a case filed
-        # there.
-        at_county = LEVELS.index(level) >= LEVELS.index("county")
-        return Task(
-            id=verification_task_id(case.id, batch.period),
-            case_id=case.id,
-            workflow_id=f"assistance-{case.id}",
-            kind=KIND,
-            state="open",
-            candidate_role=Role.COUNTY_REVIEWER if at_county else Role.GRASSROOTS_OFFICER,
-            jurisdiction_code=case.jurisdiction_code,
-            jurisdiction_path=case.jurisdiction_path,
-            policy_pack_id=case.policy_pack_id,
-            category_code=case.category_code,
-            applicant_name=case.applicant_name,
-            id_last4=case.id_last4,
-            priority=0,
-            created_at=now,
-            at_risk_at=batch.at_risk_at,
-            due_at=batch.due_at,
-            deadline_at=batch.due_at,
-            sla_provisional=False,
-            sla_state="on_track",
-            sla_goal=(batch.due_on - batch.starts_on).days + 1,
-            sla_deadline=(batch.due_on - batch.starts_on).days + 1,
-            sla_unit="calendar_days",
-            payload={
-                "period": batch.period,
-                "batch_id": batch.id,
-                "due_on": batch.due_on.isoformat(),
-                "source": "清新区人社局实施方案(2024) 三(三)2",
-                "form": {"outcomes": outcomes, "choices": choices},
-            },
-            version=1,
-        )
+        return {
+            "period": batch.period,
+            "batch_id": batch.id,
+            "due_on": batch.due_on.isoformat(),
+            "source": "清新区人社局实施方案(2024) 三(三)2",
+            "form": {"outcomes": outcomes, "choices": choices},
+        }
 
     @activity.defn(name="verification_sla_page")
     async def sla_page(self, inp: SlaPageInput) -> SlaPageResult:

@@ -328,6 +328,7 @@ class StackBench:
         async with self.sessions() as session, session.begin():
             await repos.remember_pack_version(session, pack, now)
         place = QX_CHAIN[0]
+        ref = pack.ref  # a hash of the whole pack: once, not once per person
         ids = [f"{tag}{n:07d}" for n in range(count)]
         for start in range(0, count, 5000):
             chunk = ids[start : start + 5000]
@@ -339,7 +340,7 @@ class StackBench:
                         "id": case_id,
                         "workflow_id": f"identification-{case_id}",
                         "policy_pack_id": pack.id,
-                        "policy_pack_ref": pack.ref,
+                        "policy_pack_ref": ref,
                         "jurisdiction_code": place.code,
                         "jurisdiction_path": place.path,
                         "applicant_name": "审验压测",
@@ -420,12 +421,13 @@ class StackBench:
                 "worker_peak_rss_mb": summary["worker_peak_rss_mb"],
                 "worker_rss_before_mb": summary["worker_rss_before_mb"],
             },
-            "targets": {"seconds": "<= 120 at 100,000 persons"},
-            "met": {"seconds": summary["seconds"] <= 120 * max(people, 1) / 100_000},
+            "targets": {"seconds": "<= 30 at 100,000 persons (#22)"},
+            "met": {"seconds": summary["seconds"] <= 30 * max(people, 1) / 100_000},
             "detail": summary,
-            "what": "VerificationBatchWorkflow (default page 500, chunks of 100, 5 in flight) "
+            "what": "VerificationBatchWorkflow (default page 1,000, one transaction per page) "
             "on the stack's worker: keyset pages of the district's active persons and the bulk "
-            "creation of their verification tasks; the target is scaled to the size run",
+            "creation of their verification tasks; each run adds its persons to the district's "
+            "(run n verifies n times the size); the target is scaled to the size run",
         }
 
     # --- 4. open workflows -------------------------------------------------------------------

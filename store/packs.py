@@ -9,6 +9,8 @@ again parse it once."""
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.policy.loader import pack_from_json
@@ -41,7 +43,16 @@ async def pack_by_ref(session: AsyncSession, ref: str) -> PolicyPack:
     return pack
 
 
-async def pinned_pack(session: AsyncSession, case: Case) -> PolicyPack:
+class Pinned(Protocol):
+    """A case, or a row of its columns ``id`` and ``policy_pack_ref``."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def policy_pack_ref(self) -> str: ...
+
+
+async def pinned_pack(session: AsyncSession, case: Case | Pinned) -> PolicyPack:
     """The pack version ``case`` was opened under (never the current one)."""
     try:
         return await pack_by_ref(session, case.policy_pack_ref)

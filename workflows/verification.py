@@ -10,11 +10,12 @@ and report 每季首月底前".
   id ``verification-<district>-<YYYY-MM>``; a batch of that id still running is left alone).
 - **A batch at scale.** The batch pages through the district's active persons (assistance not
   exited) with keyset pages of case ids (``page_size``, no personal data in the history), opens
-  their tasks in bulk — chunks of ``chunk_size`` in one transaction each, at most
-  ``concurrency`` chunks in flight — and continues as new every ``pages_per_run`` pages (or
-  when Temporal suggests it) carrying the cursor and the counts. No signal or update goes to
-  the persons' workflows: 100,000 persons are 200 pages, a few thousand history events spread
-  over about ten runs, and a hundred thousand row inserts.
+  their tasks in bulk — chunks of ``chunk_size`` (by default the whole page) in one
+  transaction and one multi-row insert each, at most ``concurrency`` chunks in flight, the
+  next page read while the last is being opened — and continues as new every
+  ``pages_per_run`` pages (or when Temporal suggests it) carrying the cursor and the counts.
+  No signal or update goes to the persons' workflows: 100,000 persons are 100 pages, about a
+  thousand history events spread over five runs, and a hundred thousand row inserts.
 - **Idempotent.** A task's id is ``assistance-<case>.quarterly_verification.<YYYY-MM>`` (one per
   person per period); the activities skip rows that exist, so a second run of the same quarter
   — a retried schedule, an operator's re-run to pick up persons identified since — creates
@@ -47,6 +48,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
@@ -82,6 +84,9 @@ with workflow.unsafe.imports_passed_through():
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # A batch's phases after the tasks are created: the rungs of its clock taken so far.
 _CLOCK_PHASES = ("at_risk", "breached", "finished")
+# The next page is read while the last one's tasks are being opened (runs recorded before it
+# read a page only once the last one's tasks were all open).
+READ_AHEAD_PATCH = "verification-read-ahead"
 
 
 def verification_workflow_id(district_code: str, period: str) -> str:
@@ -141,9 +146,12 @@ class VerificationBatchInput:
     district: PlaceRef
     pack_id: str
     period: VerificationPeriod
-    page_size: int = 500
-    chunk_size: int = 100
-    concurrency: int = 5
+    # A page's tasks in one transaction and one opening in flight by default, the next page
+    # read meanwhile: concurrent openings only queue for SQLite's single writer (and hold a
+    # page of rows each in the worker's memory). 100,000 persons: 100 pages, 201 activities.
+    page_size: int = 1000
+    chunk_size: int = 1000
+    concurrency: int = 1
     pages_per_run: int = 20
     state: BatchState | None = None
 
@@ -178,9 +186,13 @@ class VerificationBatchWorkflow:
             )
             s = BatchState(info=info)
         self.s = s
-        while s.phase == "creating":
-            self._maybe_roll()
-            await self._page()
+        if s.phase == "creating":
+            if workflow.patched(READ_AHEAD_PATCH):
+                await self._create()
+            else:
+                while s.phase == "creating":
+                    self._maybe_roll()
+                    await self._page()
         # The phase moves on once a rung's pass is done: a run continued as new in the middle
         # of one takes that rung again and resumes the pass from its cursor.
         self.ladder = SlaLadder.of_deadline(s.info.at_risk_at, s.info.due_at, levels=1)
@@ -193,7 +205,53 @@ class VerificationBatchWorkflow:
         )
         return BatchResult(s.info.batch_id, s.found, s.created, s.pages, s.runs)
 
+    async def _create(self) -> None:
+        """Page through the district's persons and open their tasks, reading the next page
+        while the last one's tasks are being opened: at most ``concurrency`` chunks in flight,
+        taken in the order they were read. The counts and the cursor a new run carries on
+        from are settled first (every chunk of the pages read is open)."""
+        s, inp = self.s, self.inp
+        opening: list[asyncio.Task[None]] = []
+
+        async def open_chunk(case_ids: list[str], now: datetime) -> None:
+            created = await run_activity(
+                VerificationActivities.open_tasks,
+                OpenVerificationInput(s.info.batch_id, case_ids, now),
+            )
+            s.created += created  # not `+= await`: that reads the count before the wait
+
+        async def settle(keep: int) -> None:
+            while len(opening) > keep:
+                await opening.pop(0)
+
+        while s.phase == "creating":
+            if self._roll_due():
+                await settle(0)
+                self._maybe_roll()
+            page = await run_activity(
+                VerificationActivities.people,
+                PeopleInput(s.info.batch_id, inp.district.path, s.after, inp.page_size),
+            )
+            now = workflow.now()
+            for i in range(0, len(page.case_ids), inp.chunk_size):
+                await settle(max(inp.concurrency, 1) - 1)
+                chunk = page.case_ids[i : i + inp.chunk_size]
+                opening.append(asyncio.create_task(open_chunk(chunk, now)))
+            s.found += len(page.case_ids)
+            s.pages += 1
+            self.pages_this_run += 1
+            s.after = page.next_after
+            if s.after is None:
+                await settle(0)
+                await run_activity(
+                    VerificationActivities.batch_event,
+                    BatchEventInput(s.info.batch_id, "created", now, s.created, s.found),
+                )
+                s.phase = "at_risk"
+
     async def _page(self) -> None:
+        """A page as runs recorded before :data:`READ_AHEAD_PATCH` took it: the people page,
+        then its chunks, ``concurrency`` at a time, before the next page is read."""
         s, inp = self.s, self.inp
         page = await run_activity(
             VerificationActivities.people,
@@ -259,9 +317,14 @@ class VerificationBatchWorkflow:
             BatchEventInput(s.info.batch_id, event, workflow.now()),
         )
 
+    def _roll_due(self) -> bool:
+        return (
+            self.pages_this_run >= self.inp.pages_per_run
+            or workflow.info().is_continue_as_new_suggested()
+        )
+
     def _maybe_roll(self) -> None:
-        info = workflow.info()
-        if self.pages_this_run >= self.inp.pages_per_run or info.is_continue_as_new_suggested():
+        if self._roll_due():
             self.s.runs += 1
             workflow.continue_as_new(replace(self.inp, state=self.s))
 

@@ -17,17 +17,22 @@ from __future__ import annotations
 import asyncio
 import json
 import tempfile
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.verification import period_of
 from store.migrate import upgrade
+from store.models_verification import VerificationBatch
 from tests.conftest import make_settings
 from tests.factories import application
 from tests.system import System, running_system
+from tests.workflows.test_verification import DISTRICT, PACK, TAIHE, insert_people
 from worker.binaries import find_binary
+from workflows.verification import VerificationBatchInput, VerificationBatchWorkflow
 
 HERE = Path(__file__).parent / "histories"
 
@@ -201,7 +206,43 @@ async def main() -> None:
             assert r.status_code == 200, r.text
             await sy.wait_for_task("jl_officer", vf, "initial_review")
             await _save(env, vf, "jilin_running_after_verified_facts")
+            await record_verification_batch(sy, env)
         await env.shutdown()
+
+
+async def record_verification_batch(
+    sy: System, env: WorkflowEnvironment, name: str = "verification_batch_open_read_ahead"
+) -> None:
+    """A district's batch with its tasks open, waiting for its reminder (small pages and
+    chunks, two in flight: the shape of a batch of any size in one run)."""
+    if (HERE / f"{name}.json").exists():
+        print(f"kept {name}.json")
+        return
+    people = await insert_people(
+        sy.sessions(), datetime.now(UTC), {TAIHE: 45}, exited=2, prefix="QH"
+    )
+    period = period_of(PACK, date.today(), "2030-01")
+    await env.client.start_workflow(
+        VerificationBatchWorkflow.run,
+        VerificationBatchInput(
+            district=DISTRICT,
+            pack_id=PACK,
+            period=period,
+            page_size=10,
+            chunk_size=5,
+            concurrency=2,
+        ),
+        id=f"verification-{DISTRICT.code}-{period.label}",
+        task_queue=sy.settings.temporal_task_queue,
+    )
+    for _ in range(300):
+        async with sy.sessions()() as session:
+            batch = await session.get(VerificationBatch, f"{DISTRICT.code}-{period.label}")
+        if batch is not None and batch.status == "open":
+            break
+        await asyncio.sleep(0.1)  # the batch row says when every task is open
+    assert batch is not None and batch.created == len(people), batch
+    await _save(env, f"{DISTRICT.code}-{period.label}", name, workflow="verification")
 
 
 if __name__ == "__main__":

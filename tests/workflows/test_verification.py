@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from activities.verification import period_of
 from domain.calendar import deadline_end
@@ -51,10 +52,20 @@ async def add_township(sc: Scenario) -> None:
 async def add_people(sc: Scenario, active: dict[str, int], exited: int) -> list[str]:
     """Identified persons in assistance, inserted in bulk (no workflows behind them): ``active``
     per place code, plus ``exited`` persons at 太和镇 who left assistance."""
+    return await insert_people(sc.system.sessions(), await sc.now(), active, exited)
+
+
+async def insert_people(
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
+    active: dict[str, int],
+    exited: int,
+    prefix: str = "QV",
+) -> list[str]:
+    """:func:`add_people` into any database: case ids ``<prefix><n:07d>``."""
     pack = load_pack(PACK)
-    now = await sc.now()
     ids: list[str] = []
-    async with sc.system.sessions()() as session, session.begin():
+    async with sessions() as session, session.begin():
         await repos.remember_pack_version(session, pack, now)
         paths = {}
         for code in [*active, TAIHE]:
@@ -67,7 +78,7 @@ async def add_people(sc: Scenario, active: dict[str, int], exited: int) -> list[
         for code, count in [*active.items(), (TAIHE, exited)]:
             for _ in range(count):
                 n += 1
-                case_id = f"QV{n:07d}"
+                case_id = f"{prefix}{n:07d}"
                 status = "active" if n <= sum(active.values()) else "exited"
                 cases.append(
                     {
