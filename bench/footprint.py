@@ -18,8 +18,8 @@ JSON size, timers, activities, updates; the application database's rows and payl
 table (SQLite ``dbstat``), taken as the difference across the cases of a scenario (so what
 the assistances of a scenario's earlier cases do while the clock skips counts too, as it
 would in a real week). The time-skipping server records updates a little differently from a
-real server (tests/workflows/record_histories.py): the counts are the workflow's commands,
-the bytes within a few per cent."""
+real server (tests/workflows/record_histories.py), so the update events may differ slightly
+from a cluster's; the commands the workflows issue (activities, timers) are the same."""
 
 from __future__ import annotations
 
