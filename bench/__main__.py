@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
+from bench.footprint import footprint
 from bench.inbox import inbox_latency
 from bench.machine import commit, machine
 from bench.stack_bench import StackBench
@@ -31,7 +32,7 @@ from tests.stack import Stack
 RESULTS = Path(__file__).resolve().parent / "results"
 # In this order: intake last on the stack, so that the identifications it starts are not
 # still being worked through while the batch or the open workflows are measured.
-SECTIONS = ("throughput", "batch", "open_workflows", "intake", "inbox")
+SECTIONS = ("throughput", "batch", "open_workflows", "intake", "inbox", "footprint")
 
 SIZES: dict[str, dict[str, Any]] = {
     "tiny": {
@@ -40,6 +41,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "batch": {"people": 150, "runs": 1},
         "open_workflows": {"count": 10, "probes": 2, "wakes": 3},
         "inbox": {"sizes": {"sqlite": [500], "postgresql": [500]}, "samples": 5, "runs": 1},
+        "footprint": {"cases": 1, "persons": 1},
     },
     "small": {
         "throughput": {"cases": 50, "clients": 8, "runs": 3},
@@ -51,6 +53,7 @@ SIZES: dict[str, dict[str, Any]] = {
             "samples": 30,
             "runs": 3,
         },
+        "footprint": {"cases": 3, "persons": 3},
     },
     "full": {
         "throughput": {"cases": 100, "clients": 8, "runs": 3},
@@ -65,6 +68,7 @@ SIZES: dict[str, dict[str, Any]] = {
             "samples": 100,
             "runs": 3,
         },
+        "footprint": {"cases": 5, "persons": 5},
     },
 }
 
@@ -161,7 +165,7 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
         **commit(),
         "sections": {},
     }
-    if any(s in chosen for s in SECTIONS if s != "inbox"):
+    if any(s in chosen for s in SECTIONS if s not in ("inbox", "footprint")):
         result["sections"].update(await stack_sections(chosen, sizes, args.profile, args.out))
     if "inbox" in chosen:
         print("bench: inbox …", flush=True)
@@ -171,6 +175,15 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
         inbox["wall_seconds"] = round(time.monotonic() - t0, 1)
         result["sections"]["inbox"] = inbox
         print(f"bench: inbox: {inbox['figures']}", flush=True)
+    if "footprint" in chosen:
+        # Its own time-skipping servers and SQLite files, one per scenario (bench/footprint.py).
+        print("bench: footprint …", flush=True)
+        t0 = time.monotonic()
+        with profiler(args.profile, args.out, "footprint"):
+            fp = await footprint(**sizes["footprint"])
+        fp["wall_seconds"] = round(time.monotonic() - t0, 1)
+        result["sections"]["footprint"] = fp
+        print(f"bench: footprint: {fp['figures']}", flush=True)
     result["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
     report.write(result, args.out)
     print(f"bench: wrote {args.out / 'latest.json'} and {args.out / 'summary.md'}")

@@ -17,8 +17,9 @@ TITLES = {
     "batch": "3. Quarterly verification batch",
     "open_workflows": "4. Open long-lived assistance workflows",
     "intake": "5. Application intake (POST /api/v1/applications)",
+    "footprint": "6. Footprint per case (history and app database, for docs/capacity.md)",
 }
-ORDER = ["throughput", "inbox", "batch", "open_workflows", "intake"]
+ORDER = ["throughput", "inbox", "batch", "open_workflows", "intake", "footprint"]
 
 
 def _mark(met: bool | None) -> str:
