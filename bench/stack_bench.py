@@ -224,7 +224,10 @@ class StackBench:
         for _ in range(runs):
             app_runs.append(await self.app_round(cases, clients))
             base_runs.append(await self.baseline_round(cases * len(THROUGHPUT_OUTCOMES), clients))
-        app = median_of_runs(app_runs, ["tasks_per_s"])
+        for run in app_runs:
+            run["complete_p50_ms"] = run["complete_latency"]["p50_ms"]
+            run["complete_p95_ms"] = run["complete_latency"]["p95_ms"]
+        app = median_of_runs(app_runs, ["tasks_per_s", "complete_p50_ms", "complete_p95_ms"])
         base = median_of_runs(base_runs, ["per_s"])
         ratio = round(app["tasks_per_s"] / base["per_s"], 3)
         return {
@@ -234,9 +237,12 @@ class StackBench:
                 "tasks_per_s": app["tasks_per_s"],
                 "baseline_per_s": base["per_s"],
                 "ratio": ratio,
+                "complete_p50_ms": app["complete_p50_ms"],
+                "complete_p95_ms": app["complete_p95_ms"],
             },
-            "targets": {"tasks_per_s": ">= 20", "ratio": ">= 0.5"},
-            "met": {"tasks_per_s": app["tasks_per_s"] >= 20, "ratio": ratio >= 0.5},
+            # #22: close to what the engine allows, and an officer's completion answered fast.
+            "targets": {"ratio": ">= 0.8", "complete_p50_ms": "<= 150"},
+            "met": {"ratio": ratio >= 0.8, "complete_p50_ms": app["complete_p50_ms"] <= 150},
             "detail": {"app": app, "baseline": base},
             "what": "human tasks completed per second through the HTTP API (POST /tasks/next "
             "then POST /tasks/{id}/complete, by concurrent officers), until every workflow "
