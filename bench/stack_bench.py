@@ -471,6 +471,7 @@ class StackBench:
                     task_queue=APP_TASK_QUEUE,
                 )
 
+        cpu_before = procs.cpu_s(worker)
         started = time.perf_counter()
         await asyncio.gather(*(start(c) for c in ids))
 
@@ -485,6 +486,7 @@ class StackBench:
 
         await poll("every plan task", plans_open, timeout=7200)
         opened_s = time.perf_counter() - started
+        cpu_ms = (procs.cpu_s(worker) - cpu_before) * 1000
         rss_open = procs.rss_mb(worker)
 
         handle = await self.client.start_workflow(
@@ -521,6 +523,7 @@ class StackBench:
                 "worker_rss_after_wakes_mb": rss_after,
                 "kb_per_open_workflow": per_wf_kb,
                 "open_per_s": round(count / opened_s, 1),
+                "worker_cpu_ms_per_open": round(cpu_ms / max(count, 1), 2),
                 "timer_lag_p50_ms": lag["p50_ms"],
                 "timer_lag_p95_ms": lag["p95_ms"],
                 "timer_lag_p99_ms": lag["p99_ms"],
@@ -531,7 +534,9 @@ class StackBench:
             "met": {},
             "detail": {"timer_lag": lag, "wake": wake, "seconds_to_open": round(opened_s, 1)},
             "what": "AssistanceWorkflows started with the identification's input, each with "
-            "its plan task open and its clocks running; worker RSS from /proc; timer lag: "
+            "its plan task open and its clocks running; worker RSS from /proc; worker CPU: "
+            "user + system time of the worker process from the first start until every plan "
+            "task is open (workflow tasks and activities), per workflow; timer lag: "
             "1-second timers of a probe workflow on the same dev server (its own worker "
             "process), lateness on workflow time; wake: POST …/assistance/contacts on a "
             "spread sample of the open workflows (an update on a workflow that has usually "
