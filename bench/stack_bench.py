@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 from sqlalchemy import func, insert, select
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.assistance import AssistanceActivities
 from activities.verification import period_of
@@ -30,6 +29,7 @@ from bench.stats import latency_ms, median_of_runs
 from domain.ids import check_digit
 from domain.policy.loader import load_pack
 from domain.vocabulary import PlaceRef, assistance_workflow_id
+from infra.temporal_client import DATA_CONVERTER
 from store import repos
 from store.db import make_engine, make_sessionmaker
 from store.models import Case, Task
@@ -37,9 +37,10 @@ from store.models_assistance import Assistance
 from store.models_verification import VerificationBatch
 from tests.factories import application
 from tests.stack import Stack
-from workflows.assistance import AssistanceInput, AssistanceWorkflow
+from workflows.assistance import AssistanceWorkflow
 from workflows.contracts import AssistanceStartInput
-from workflows.verification import VerificationBatchInput, VerificationBatchWorkflow
+from workflows.payloads import AssistanceInput, VerificationBatchInput
+from workflows.verification import VerificationBatchWorkflow
 
 THROUGHPUT_PACK = "jilin-2022"  # acceptance → initial review → publicity, at 南岭街道
 THROUGHPUT_OUTCOMES = {"acceptance": "accept", "initial_review": "approve"}
@@ -94,7 +95,7 @@ class StackBench:
 
     async def connect(self) -> None:
         self.temporal = await Client.connect(
-            f"127.0.0.1:{self.stack.t_port}", data_converter=pydantic_data_converter
+            f"127.0.0.1:{self.stack.t_port}", data_converter=DATA_CONVERTER
         )
 
     async def close(self) -> None:
