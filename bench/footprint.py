@@ -39,7 +39,8 @@ from bench.stack_bench import QINGXIN, QX_CHAIN, QX_DISTRICT
 from store.models import Task
 from tests.assistance_support import start_assistance
 from tests.workflows.scenario import Scenario, scenario_at, shanghai
-from workflows.verification import VerificationBatchInput, VerificationBatchWorkflow
+from workflows.payloads import VerificationBatchInput
+from workflows.verification import VerificationBatchWorkflow
 
 JILIN = "jilin-2022"
 USERS = {"grassroots_officer": "qx_officer", "county_reviewer": "qx_reviewer"}

@@ -1,8 +1,10 @@
-"""Memory of a process from /proc (Linux): resident set size now and its peak since the
-last reset (VmHWM; writing 5 to clear_refs resets it, so a peak can be taken per phase)."""
+"""Memory and CPU time of a process from /proc (Linux): resident set size now and its peak since
+the last reset (VmHWM; writing 5 to clear_refs resets it, so a peak can be taken per phase), and
+the CPU seconds it has used (user + system)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -41,3 +43,10 @@ def peak_rss_mb(pid: int) -> float:
 
 def reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds ``pid`` has used (fields 14 and 15 of /proc/<pid>/stat, after
+    the command name, which may hold spaces, in parentheses)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

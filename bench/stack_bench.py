@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 from sqlalchemy import func, insert, select
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
 from activities.assistance import AssistanceActivities
 from activities.verification import period_of
@@ -30,6 +29,7 @@ from bench.stats import latency_ms, median_of_runs
 from domain.ids import check_digit
 from domain.policy.loader import load_pack
 from domain.vocabulary import PlaceRef, assistance_workflow_id
+from infra.temporal_client import DATA_CONVERTER
 from store import repos
 from store.db import make_engine, make_sessionmaker
 from store.models import Case, Task
@@ -37,9 +37,10 @@ from store.models_assistance import Assistance
 from store.models_verification import VerificationBatch
 from tests.factories import application
 from tests.stack import Stack
-from workflows.assistance import AssistanceInput, AssistanceWorkflow
+from workflows.assistance import AssistanceWorkflow
 from workflows.contracts import AssistanceStartInput
-from workflows.verification import VerificationBatchInput, VerificationBatchWorkflow
+from workflows.payloads import AssistanceInput, VerificationBatchInput
+from workflows.verification import VerificationBatchWorkflow
 
 THROUGHPUT_PACK = "jilin-2022"  # acceptance → initial review → publicity, at 南岭街道
 THROUGHPUT_OUTCOMES = {"acceptance": "accept", "initial_review": "approve"}
@@ -94,7 +95,7 @@ class StackBench:
 
     async def connect(self) -> None:
         self.temporal = await Client.connect(
-            f"127.0.0.1:{self.stack.t_port}", data_converter=pydantic_data_converter
+            f"127.0.0.1:{self.stack.t_port}", data_converter=DATA_CONVERTER
         )
 
     async def close(self) -> None:
@@ -477,6 +478,7 @@ class StackBench:
                     task_queue=APP_TASK_QUEUE,
                 )
 
+        cpu_before = procs.cpu_s(worker)
         started = time.perf_counter()
         await asyncio.gather(*(start(c) for c in ids))
 
@@ -491,6 +493,7 @@ class StackBench:
 
         await poll("every plan task", plans_open, timeout=7200)
         opened_s = time.perf_counter() - started
+        cpu_ms = (procs.cpu_s(worker) - cpu_before) * 1000
         rss_open = procs.rss_mb(worker)
 
         handle = await self.client.start_workflow(
@@ -527,6 +530,7 @@ class StackBench:
                 "worker_rss_after_wakes_mb": rss_after,
                 "kb_per_open_workflow": per_wf_kb,
                 "open_per_s": round(count / opened_s, 1),
+                "worker_cpu_ms_per_open": round(cpu_ms / max(count, 1), 2),
                 "timer_lag_p50_ms": lag["p50_ms"],
                 "timer_lag_p95_ms": lag["p95_ms"],
                 "timer_lag_p99_ms": lag["p99_ms"],
@@ -537,7 +541,9 @@ class StackBench:
             "met": {},
             "detail": {"timer_lag": lag, "wake": wake, "seconds_to_open": round(opened_s, 1)},
             "what": "AssistanceWorkflows started with the identification's input, each with "
-            "its plan task open and its clocks running; worker RSS from /proc; timer lag: "
+            "its plan task open and its clocks running; worker RSS from /proc; worker CPU: "
+            "user + system time of the worker process from the first start until every plan "
+            "task is open (workflow tasks and activities), per workflow; timer lag: "
             "1-second timers of a probe workflow on the same dev server (its own worker "
             "process), lateness on workflow time; wake: POST …/assistance/contacts on a "
             "spread sample of the open workflows (an update on a workflow that has usually "

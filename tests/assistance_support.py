@@ -18,8 +18,9 @@ from domain.vocabulary import PlaceRef, assistance_workflow_id
 from store import repos
 from store.models import Case
 from tests.factories import make_id
-from workflows.assistance import AssistanceInput, AssistanceWorkflow
+from workflows.assistance import AssistanceWorkflow
 from workflows.contracts import AssistanceStartInput
+from workflows.payloads import AssistanceInput
 
 _numbers = itertools.count(1)
 

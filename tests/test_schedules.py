@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client, ScheduleActionStartWorkflow
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from domain.calendar import SHANGHAI
+from infra.temporal_client import DATA_CONVERTER
 from store.db import session_scope
 from store.migrate import upgrade
 from store.settings import Settings
@@ -29,7 +29,7 @@ from worker.schedules import ensure_schedules, schedule_id
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=find_binary("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         ui=False,
     )
     try:

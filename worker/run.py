@@ -20,11 +20,10 @@ from typing import TYPE_CHECKING, NoReturn
 import temporalio.bridge.metric
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 
 from infra.metrics import MetricsGate, worker_metrics_address, worker_runtime
-from infra.temporal_client import connect
+from infra.temporal_client import DATA_CONVERTER, connect
 from infra.tracing import TracingUnavailable, configure_tracing, traced
 from store.db import make_engine, make_sessionmaker
 from store.migrate import check_revision
@@ -67,7 +66,7 @@ async def connect_with_retry(
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.temporal_namespace,
-                data_converter=pydantic_data_converter,
+                data_converter=DATA_CONVERTER,
                 runtime=runtime,
             )
         except Exception as exc:  # the server may still be starting

@@ -11,7 +11,8 @@ identification to exit, for years.
 - **Pinned.** ``AssistanceRules`` are computed from the case's pinned pack version when it
   starts and carried in the input, like ``CaseRules``: a later pack never rewrites a running
   assistance.
-- **One state.** Everything lives in one ``AssistanceState`` dataclass, carried whole across
+- **One state.** Everything lives in one ``AssistanceState`` dataclass
+  (:mod:`workflows.payloads`, with the input), carried whole across
   **continue-as-new** (when Temporal suggests it, or past ``history_limit`` events), only once
   every handler has finished. It carries the ids of the updates it applied, because Temporal
   dedupes update ids only within a run: an officer's retried request (same Idempotency-Key)
@@ -49,7 +50,7 @@ Nothing here reads the wall clock or does I/O: clocks come from ``workflow.now()
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
@@ -80,7 +81,6 @@ with workflow.unsafe.imports_passed_through():
         ERR_SUBSIDY_CAP,
         SERVICE_KINDS,
         AssistanceRecordInput,
-        AssistanceRules,
         CaseStatus,
         CompleteTaskRequest,
         CompleteTaskResult,
@@ -101,6 +101,7 @@ with workflow.unsafe.imports_passed_through():
         TaskKind,
     )
     from workflows.human_task import CaseContext, HumanTasks, TaskState
+    from workflows.payloads import AssistanceInput, AssistanceState
     from workflows.steps import run_activity, run_local
     from workflows.verification import adopt_verification, check_adoptable
 
@@ -112,61 +113,6 @@ PLAN_SERVICE_KINDS = list(SERVICE_KINDS)
 EXIT_NOTICE_TITLE = "就业困难人员身份退出（注销）告知书"
 # The other target groups (山东 二(二)–(四)) hold no status to cancel: their assistance ends.
 ENROLMENT_EXIT_NOTICE_TITLE = "就业援助结束告知书"
-
-
-@dataclass
-class AssistanceState:
-    """All of an assistance's state, carried whole across continue-as-new."""
-
-    started_at: datetime
-    tasks: HumanTasks
-    status: str = "active"  # active | exited
-    plan: dict[str, Any] | None = None
-    services: dict[str, int] = field(default_factory=dict)
-    contacts: int = 0
-    last_contact_at: datetime | None = None
-    # The contact clock's anchor: the person's own last contact, the start, or a review's
-    # decision to keep the status.
-    contact_anchor: datetime | None = None
-    reminded_for: datetime | None = None  # the anchor a contact reminder was opened for
-    reviewed_for: datetime | None = None  # the anchor a cancellation review was opened for
-    refusals: list[date] = field(default_factory=list)
-    # Refusals already put to an exit review: a new review needs a new refusal.
-    refusals_reviewed: int = 0
-    visits_opened: int = 0
-    visits: int = 0
-    gap_task_opened: bool = False
-    subsidies: list[SubsidyRecord] = field(default_factory=list)
-    pending_exit: PendingExit | None = None
-    exit: ExitRecord | None = None
-    # Update ids already applied (Temporal dedupes update ids only within a run).
-    processed_updates: list[str] = field(default_factory=list)
-    handled_tasks: list[str] = field(default_factory=list)
-    # Quarterly verification periods (YYYY-MM) whose task this person's officer completed
-    # (workflows/verification.py): a repeat after continue-as-new is refused.
-    verified_periods: list[str] = field(default_factory=list)
-    runs: int = 1
-    # Bumped by every snapshot: concurrent handlers' writes may land out of order, and the
-    # projection keeps the highest.
-    version: int = 0
-
-
-@dataclass
-class AssistanceInput:
-    case_id: str
-    applicant_name: str
-    id_last4: str
-    rules: AssistanceRules
-    identified_at: datetime
-    # Subsidy months of earlier identifications of the same person (for a cumulative cap).
-    prior_subsidy_months: int = 0
-    # Continue as new past this many history events (Temporal also suggests it near 4 Ki).
-    history_limit: int = 2000
-    state: AssistanceState | None = None
-    # A temporary assistance (山东 二(四)) ends when its emergency's period does
-    # (``emergency_ended``, domain/target_groups.py); None for every other assistance.
-    ends_at: datetime | None = None
-    emergency_id: int | None = None
 
 
 @workflow.defn

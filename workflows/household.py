@@ -35,7 +35,7 @@ is an activity.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -59,9 +59,7 @@ with workflow.unsafe.imports_passed_through():
         DiscoverInput,
         HouseholdClearedNotice,
         HouseholdDiscoveryInput,
-        HouseholdMemberRef,
         HouseholdResult,
-        HouseholdRules,
         HouseholdSetup,
         MemberEmployedRequest,
         PlaceRef,
@@ -71,37 +69,10 @@ with workflow.unsafe.imports_passed_through():
         household_workflow_id,
     )
     from workflows.human_task import CaseContext, HumanTasks, TaskState
+    from workflows.payloads import HouseholdInput, HouseholdState
     from workflows.steps import run_activity, run_local
 
 ERR_HOUSEHOLD_CLOSED = "household-closed"
-
-
-@dataclass
-class HouseholdState:
-    tasks: HumanTasks
-    status: str = "discovered"  # discovered | identified | cleared | not_zero_employment
-    identified_at: datetime | None = None
-    deadline_at: datetime | None = None
-    overdue: bool = False
-    cleared_at: datetime | None = None
-    clearing_member_id: int | None = None
-    processed_updates: list[str] = field(default_factory=list)
-    # Members whose assistance was asked to review their exit, and those it could not reach.
-    exit_reviews: list[str] = field(default_factory=list)
-    unreached: list[str] = field(default_factory=list)
-
-
-@dataclass
-class HouseholdInput:
-    household_id: int
-    case_id: str
-    head_name: str
-    id_last4: str
-    rules: HouseholdRules
-    members: list[HouseholdMemberRef]
-    # None: discovered, the street officer verifies it first.
-    identified_at: datetime | None = None
-    discovery: dict[str, Any] = field(default_factory=dict)
 
 
 def input_of(setup: HouseholdSetup) -> HouseholdInput:

@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.inbox import InboxActivities
     from domain.facts import FactValueError, parse_fact_value, stage_inputs
     from domain.sla import Rung, SlaLadder, SlaState
-    from workflows.assistance import AssistanceInput, AssistanceWorkflow
+    from workflows.assistance import AssistanceWorkflow
     from workflows.case_events import record_case_event
     from workflows.clock import LadderClock, sleep_until
     from workflows.contracts import (
@@ -69,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
         assistance_workflow_id,
     )
     from workflows.human_task import CaseContext, HumanTasks, TaskState
+    from workflows.payloads import AssistanceInput
     from workflows.rules import escalation_places
     from workflows.steps import run_activity, run_local
 

@@ -35,12 +35,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 with workflow.unsafe.imports_passed_through():
     from activities.assistance import AssistanceActivities
     from activities.ledger import LedgerActivities
-    from workflows.assistance import (
-        PLAN_SERVICE_KINDS,
-        AssistanceInput,
-        AssistanceState,
-        AssistanceWorkflow,
-    )
+    from workflows.assistance import PLAN_SERVICE_KINDS, AssistanceWorkflow
     from workflows.contracts import (
         AssistanceRecordInput,
         AssistanceRules,
@@ -53,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         assistance_workflow_id,
     )
     from workflows.human_task import CaseContext, HumanTasks
+    from workflows.payloads import AssistanceInput, AssistanceState
     from workflows.steps import run_activity
 
 # Continue as new past this many history events (each person is a few activities and a child).

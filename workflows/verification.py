@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from temporalio import workflow
@@ -63,22 +63,20 @@ with workflow.unsafe.imports_passed_through():
         ERR_TASK_CLOSED,
         AssistanceRules,
         BatchEventInput,
-        BatchInfo,
         BeginBatchInput,
         CompleteTaskRequest,
         OpenVerificationInput,
         PeopleInput,
-        PlaceRef,
         PlanInput,
         SlaPageInput,
         TaskKind,
-        VerificationPeriod,
         VerificationRegionInput,
         verification_batch_id,
         verification_form,
         verification_reasons,
     )
     from workflows.human_task import HumanTasks, TaskState
+    from workflows.payloads import BatchResult, BatchState, VerificationBatchInput
     from workflows.steps import run_activity
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -125,44 +123,6 @@ class QuarterlyVerificationWorkflow:
 
 
 # --- the batch: one per district and period ------------------------------------------------------
-
-
-@dataclass
-class BatchState:
-    """Carried across continue-as-new."""
-
-    info: BatchInfo
-    phase: str = "creating"  # creating | at_risk | breached | finished
-    after: str | None = None  # the people cursor (last case id)
-    sla_after: str | None = None  # the task cursor of a clock pass
-    pages: int = 0
-    found: int = 0
-    created: int = 0
-    runs: int = 1
-
-
-@dataclass
-class VerificationBatchInput:
-    district: PlaceRef
-    pack_id: str
-    period: VerificationPeriod
-    # A page's tasks in one transaction and one opening in flight by default, the next page
-    # read meanwhile: concurrent openings only queue for SQLite's single writer (and hold a
-    # page of rows each in the worker's memory). 100,000 persons: 100 pages, 201 activities.
-    page_size: int = 1000
-    chunk_size: int = 1000
-    concurrency: int = 1
-    pages_per_run: int = 20
-    state: BatchState | None = None
-
-
-@dataclass
-class BatchResult:
-    batch_id: str
-    found: int
-    created: int
-    pages: int
-    runs: int
 
 
 @workflow.defn

@@ -211,9 +211,9 @@ async def test_adapter_errors_propagate_for_temporal_to_retry() -> None:
 
 
 def test_contracts_round_trip_through_the_data_converter() -> None:
-    from temporalio.contrib.pydantic import pydantic_data_converter
+    from infra.temporal_client import DATA_CONVERTER
 
-    converter = pydantic_data_converter.payload_converter
+    converter = DATA_CONVERTER.payload_converter
     inp = DepartmentCheckInput(LIU_FANG, date(2026, 3, 1))
     [payload] = converter.to_payloads([inp])
     assert converter.from_payloads([payload], [DepartmentCheckInput]) == [inp]

@@ -26,9 +26,9 @@ from typing import Any
 
 import psycopg
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from infra.temporal_client import DATA_CONVERTER
 from tests.activities.test_outbound import SmtpSink
 from tests.conftest import fresh_postgres_database
 from tests.factories import application
@@ -250,7 +250,7 @@ async def _escalate_with_two_workers(tmp_path: Path, database_url: str, sink: Sm
     await asyncio.to_thread(prepare_database, database_url, sink.port)
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=find_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     top = Topology(tmp_path, database_url, env.client.service_client.config.target_host)
     try:

@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from infra.metrics import worker_metrics_address, worker_runtime
+from infra.temporal_client import DATA_CONVERTER
 from store.migrate import upgrade
 from store.models import SlaBreach
 from tests.conftest import make_settings
@@ -73,7 +73,7 @@ async def metered(tmp_path: Path) -> AsyncIterator[tuple[System, str]]:
     assert address == f"127.0.0.1:{settings.worker_metrics_port}"
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=find_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         runtime=worker_runtime(address),
     )
     try:

@@ -19,8 +19,8 @@ from typing import Any
 import psycopg
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
+from infra.temporal_client import DATA_CONVERTER
 from tests.conftest import PG_ADMIN_URL, fresh_postgres_database
 from tests.factories import application
 from tests.reliability.faults import Client as Http, DevServer, approve
@@ -85,7 +85,7 @@ def _restore_app(url: str, dump: Path, new_dir: Path) -> tuple[str, str | None]:
 
 async def _running(address: str) -> dict[str, list[datetime]]:
     """Every running workflow and the instants its pending timers fire (from its history)."""
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    client = await Client.connect(address, data_converter=DATA_CONVERTER)
     out: dict[str, list[datetime]] = {}
     async for wf in client.list_workflows("ExecutionStatus='Running'"):
         pending: dict[str, datetime] = {}
@@ -106,7 +106,7 @@ async def _running(address: str) -> dict[str, list[datetime]]:
 async def _quiet(address: str, expected: int) -> bool:
     """Whether ``expected`` workflows run and each one waits: no activity and no workflow task
     pending, so its timers are all set and its rows written."""
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    client = await Client.connect(address, data_converter=DATA_CONVERTER)
     running = [wf async for wf in client.list_workflows("ExecutionStatus='Running'")]
     if len(running) != expected:
         return False

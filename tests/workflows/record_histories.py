@@ -21,10 +21,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from activities.verification import period_of
+from infra.temporal_client import DATA_CONVERTER
 from store.migrate import upgrade
 from store.models_verification import VerificationBatch
 from tests.conftest import make_settings
@@ -32,7 +32,8 @@ from tests.factories import application
 from tests.system import System, running_system
 from tests.workflows.test_verification import DISTRICT, PACK, TAIHE, insert_people
 from worker.binaries import find_binary
-from workflows.verification import VerificationBatchInput, VerificationBatchWorkflow
+from workflows.payloads import VerificationBatchInput
+from workflows.verification import VerificationBatchWorkflow
 
 HERE = Path(__file__).parent / "histories"
 
@@ -81,7 +82,7 @@ async def main() -> None:
         await asyncio.to_thread(upgrade, settings)
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=find_binary("temporal"),
-            data_converter=pydantic_data_converter,
+            data_converter=DATA_CONVERTER,
         )
         async with running_system(settings, env) as sy:
             # Jilin, running: in publicity with an objection dismissed (timers pending).

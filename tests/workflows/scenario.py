@@ -27,13 +27,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.cases import CaseActivities
 from application.calendar_sync import signal_provisional_clocks
 from domain.calendar import SHANGHAI, YearTable, deadline_end
+from infra.temporal_client import DATA_CONVERTER
 from store.calendar_repo import save_year_table
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade
@@ -308,7 +308,7 @@ async def scenario_at(
     await asyncio.to_thread(upgrade, s)
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=time_server_at(start, tmp),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     try:
         async with _system(s, env, worker) as (system, sessions):

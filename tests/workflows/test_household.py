@@ -34,7 +34,8 @@ from tests.assistance_support import start_assistance
 from tests.factories import make_id
 from tests.workflows.scenario import Scenario, end_of, scenario_at, shanghai
 from workflows.contracts import HouseholdDiscoveryInput, MemberEmployedRequest
-from workflows.household import HouseholdDiscoveryWorkflow, HouseholdInput, HouseholdWorkflow
+from workflows.household import HouseholdDiscoveryWorkflow, HouseholdWorkflow
+from workflows.payloads import HouseholdInput
 
 XY_CHAIN = [
     PlaceRef("360502001", "/000000/360000/360500/360502/360502001/", "street", "城南街道"),

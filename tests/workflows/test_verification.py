@@ -29,12 +29,8 @@ from tests.assistance_support import start_assistance
 from tests.workflows.scenario import Scenario, scenario_at, shanghai
 from tests.workflows.test_assistance import assistance, wait_assistance
 from workflows.contracts import VerificationRegionInput
-from workflows.verification import (
-    BatchResult,
-    QuarterlyVerificationWorkflow,
-    VerificationBatchInput,
-    VerificationBatchWorkflow,
-)
+from workflows.payloads import BatchResult, VerificationBatchInput
+from workflows.verification import QuarterlyVerificationWorkflow, VerificationBatchWorkflow
 
 PACK = "qingxin-2024"
 DISTRICT = PlaceRef("441803", "/000000/440000/441800/441803/", "county", "清新区")
