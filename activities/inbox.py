@@ -57,6 +57,8 @@ class InboxActivities:
 
     @activity.defn(name="open_task")
     async def open_task(self, inp: OpenTaskInput) -> OpenedTask:
+        """Open the task's row (once: a retry finds it) and, given the entry that announces
+        it, write that entry in the same transaction."""
         async with self.sessions() as session:
             existing = await session.get(Task, inp.task_id)
             if existing is not None:
@@ -88,8 +90,18 @@ class InboxActivities:
                 payload={**inp.payload, "form": {"outcomes": inp.outcomes, "choices": inp.choices}},
                 version=1,
             )
-            async with write_turn(session):
-                session.add(task)
+            try:
+                async with write_turn(session):
+                    if inp.announce is not None:
+                        await apply_case_update(session, inp.announce)
+                    session.add(task)
+            except IntegrityError:
+                # A concurrent retry opened it (and wrote its entry) first.
+                await session.rollback()
+                existing = await session.get(Task, inp.task_id)
+                if existing is None:
+                    raise
+                return _opened(existing)
         metrics.task_opened(inp.kind, case_id=inp.case_id, task_id=inp.task_id)
         return _opened(task)
 

@@ -108,6 +108,10 @@ class OpenTaskInput:
     # the web page render it; the workflow's validator enforces it).
     outcomes: dict[str, list[str]] = field(default_factory=dict)
     choices: dict[str, list[str]] = field(default_factory=dict)
+    # The timeline entry that announces the task (进入初审 ...), written in the same transaction
+    # as the opening (#22: one step instead of two). None: nothing to announce, or written on
+    # its own before.
+    announce: CaseUpdateInput | None = None
 
 
 @dataclass

@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         ERR_MISSING_FIELDS,
         ERR_TASK_CLOSED,
         ERR_TASK_UNKNOWN,
+        CaseUpdateInput,
         CloseTaskInput,
         CompleteTaskRequest,
         OpenedTask,
@@ -127,7 +128,14 @@ class HumanTasks:
         choices: dict[str, list[str]] | None = None,
         payload: dict[str, Any] | None = None,
         priority: int = 0,
+        announce: CaseUpdateInput | None = None,
     ) -> TaskState:
+        """Open a task (its inbox row) and, given the timeline entry that announces it, write
+        that entry with it."""
+        together = announce is not None and local_steps()
+        if announce is not None and not together:
+            # Runs from before #22 wrote the entry in a step of its own, before the opening.
+            await run_local(CaseActivities.update_case, announce)
         self.seq += 1
         state = TaskState(
             task_id=task_id(self.ctx.workflow_id, kind, self.seq),
@@ -159,6 +167,7 @@ class HumanTasks:
                 payload=payload or {},
                 outcomes=outcomes,
                 choices=choices or {},
+                announce=announce if together else None,
             ),
         )
         return state

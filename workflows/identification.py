@@ -38,7 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.facts import FactValueError, parse_fact_value, stage_inputs
     from domain.sla import Rung, SlaLadder, SlaState
     from workflows.assistance import AssistanceWorkflow
-    from workflows.case_events import record_case_event
+    from workflows.case_events import case_event
     from workflows.clock import LadderClock, sleep_until
     from workflows.contracts import (
         ERR_BAD_FIELD,
@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         AssistanceSetup,
         AssistanceStartInput,
         CaseStatus,
+        CaseUpdateInput,
         Clock,
         ClockInput,
         CompleteTaskRequest,
@@ -224,12 +225,6 @@ class IdentificationWorkflow:
                 },
             ),
         )
-        await self._event(
-            f"notice:missing-{round_no}",
-            "一次性告知需补充材料：" + "、".join(m.name for m in check.missing),
-            status=CaseStatus.AWAITING_MATERIALS,
-            stage="supplement",
-        )
         outcomes: dict[str, list[str]] = {"supplied": ["evidence"], "abandoned": ["reason"]}
         if check.commitment_can_stand_in:
             outcomes["commitment"] = []
@@ -241,6 +236,12 @@ class IdentificationWorkflow:
             outcomes=outcomes,
             choices={"evidence": [m.code for m in check.missing]},
             payload={"missing": items, "round": round_no},
+            announce=self._entry(
+                f"notice:missing-{round_no}",
+                "一次性告知需补充材料：" + "、".join(m.name for m in check.missing),
+                status=CaseStatus.AWAITING_MATERIALS,
+                stage="supplement",
+            ),
         )
         decision = await self._wait(task)
         if decision.outcome == "abandoned":
@@ -304,17 +305,12 @@ class IdentificationWorkflow:
             await self._publicity(stage)
         elif stage.kind in ("review", "immediate_conclusion"):
             kind = TaskKind.REVIEW if stage.kind == "review" else TaskKind.IMMEDIATE_CONCLUSION
-            await self._event(
-                f"stage:{stage.kind}",
-                f"进入{stage.name}",
-                status=CaseStatus.UNDER_REVIEW,
-                stage=stage.kind,
-            )
             task = await self._open_stage_task(
                 stage,
                 kind,
                 {"approve": ["category"], "refuse": ["reason"]},
                 choices={"category": list(self.rules.categories)},
+                announce=self._stage_entry(stage),
             )
             decision = await self._wait(task)
             if decision.outcome == "refuse":
@@ -337,13 +333,9 @@ class IdentificationWorkflow:
             raise ApplicationError(f"unknown stage kind {stage.kind!r}", non_retryable=True)
 
     async def _decide(self, stage: StageRule, kind: TaskKind, refusal: str) -> None:
-        await self._event(
-            f"stage:{stage.kind}",
-            f"进入{stage.name}",
-            status=CaseStatus.UNDER_REVIEW,
-            stage=stage.kind,
+        task = await self._open_stage_task(
+            stage, kind, {"approve": [], "refuse": ["reason"]}, announce=self._stage_entry(stage)
         )
-        task = await self._open_stage_task(stage, kind, {"approve": [], "refuse": ["reason"]})
         decision = await self._wait(task)
         if decision.outcome == "refuse":
             await self._refuse(stage, decision, refusal)
@@ -402,8 +394,14 @@ class IdentificationWorkflow:
                 ),
             )
         self.publicity = None
-        await self._event("publicity_ended", "公示期满，无未处理异议", stage="publicity_report")
-        task = await self._open_stage_task(stage, TaskKind.PUBLICITY_REPORT, {"report": []})
+        task = await self._open_stage_task(
+            stage,
+            TaskKind.PUBLICITY_REPORT,
+            {"report": []},
+            announce=self._entry(
+                "publicity_ended", "公示期满，无未处理异议", stage="publicity_report"
+            ),
+        )
         await self._wait(task)
 
     async def _publicity_end(self, days: int, started: datetime | None = None) -> Clock:
@@ -715,6 +713,7 @@ class IdentificationWorkflow:
         kind: TaskKind,
         outcomes: dict[str, list[str]],
         choices: dict[str, list[str]] | None = None,
+        announce: CaseUpdateInput | None = None,
     ) -> TaskState:
         payload: dict[str, object] = {"stage": stage.name, "source": stage.source}
         if self.pre_check is not None:
@@ -731,6 +730,7 @@ class IdentificationWorkflow:
             outcomes=outcomes,
             choices=choices,
             payload=payload,
+            announce=announce,
         )
 
     async def _wait(self, task: TaskState, abortable: bool = True) -> CompleteTaskRequest:
@@ -811,6 +811,28 @@ class IdentificationWorkflow:
             parent_close_policy=ParentClosePolicy.ABANDON,
         )
 
+    def _entry(
+        self,
+        key: str,
+        summary: str,
+        *,
+        status: CaseStatus | None = None,
+        actor: str = "system",
+        **changes: Any,
+    ) -> CaseUpdateInput:
+        """The timeline entry ``key``, the case's status moved with it."""
+        if status is not None:
+            self.status = status
+        return case_event(self.inp.case_id, key, summary, status=status, actor=actor, **changes)
+
+    def _stage_entry(self, stage: StageRule) -> CaseUpdateInput:
+        return self._entry(
+            f"stage:{stage.kind}",
+            f"进入{stage.name}",
+            status=CaseStatus.UNDER_REVIEW,
+            stage=stage.kind,
+        )
+
     async def _event(
         self,
         key: str,
@@ -820,8 +842,5 @@ class IdentificationWorkflow:
         actor: str = "system",
         **changes: Any,
     ) -> None:
-        if status is not None:
-            self.status = status
-        await record_case_event(
-            self.inp.case_id, key, summary, status=status, actor=actor, **changes
-        )
+        entry = self._entry(key, summary, status=status, actor=actor, **changes)
+        await run_local(CaseActivities.update_case, entry)
