@@ -110,7 +110,9 @@ class InboxActivities:
         """Close the task's row (once: a retry finds it closed) and, given the decision's
         timeline entry, write it in the same transaction."""
         try:
-            async with self.sessions() as session, write_turn(session):
+            # An officer waits for a decision's closing (the update answers after it).
+            urgent = inp.decision is not None
+            async with self.sessions() as session, write_turn(session, urgent=urgent):
                 closed = await session.execute(
                     update(Task)
                     .where(Task.id == inp.task_id, Task.state == "open")

@@ -5,6 +5,7 @@ that the worker and the API (separate processes) can write the same file without
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -51,39 +52,80 @@ def insert_ignoring_duplicates(session: AsyncSession, model: Any) -> Any:
     return sqlite.insert(model)
 
 
-# Per event loop (an asyncio lock belongs to one) and engine: see one_writer.
-_WRITERS: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Lock]] = (
-    WeakKeyDictionary()
-)
+class _Turns:
+    """One writer at a time, the others served in the order they came — those on an officer's
+    path (``urgent``) before the rest. An asyncio lock would serve everyone in order: a
+    decision's one write then waited behind every queued write of the steps that follow other
+    decisions (#22)."""
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.waiting: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
+
+    async def acquire(self, urgent: bool) -> None:
+        if not self.busy:
+            self.busy = True
+            return
+        turn = asyncio.get_running_loop().create_future()
+        queue = self.waiting[0 if urgent else 1]
+        queue.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # handed the turn as it was cancelled: pass it on
+            else:
+                queue.remove(turn)
+            raise
+
+    def release(self) -> None:
+        for queue in self.waiting:
+            while queue:
+                turn = queue.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # handed over: still busy
+                    return
+        self.busy = False
+
+
+# Per event loop (a future belongs to one) and engine: see one_writer.
+_WRITERS: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _Turns]] = WeakKeyDictionary()
 
 
 @asynccontextmanager
-async def one_writer(on: AsyncEngine | AsyncSession) -> AsyncIterator[None]:
+async def one_writer(
+    on: AsyncEngine | AsyncSession, *, urgent: bool = False
+) -> AsyncIterator[None]:
     """On SQLite, one transaction that writes at a time in this process, the others queued
-    here in order. SQLite lets one writer in and makes every other poll its lock, sleeping
-    longer at each try (up to 100 ms): a burst of requests each waiting there took hundreds of
-    milliseconds for writes of one. Enter it before the transaction's first write, never
-    while a transaction of yours holds a write (that one would wait for you), and with the
-    connection it writes on already taken from the pool (the writers waiting here may hold
-    every other one). PostgreSQL: nothing (its writers do not exclude each other)."""
+    here in order (``urgent`` ones, an officer waiting for them, first). SQLite lets one
+    writer in and makes every other poll its lock, sleeping longer at each try (up to 100 ms):
+    a burst of requests each waiting there took hundreds of milliseconds for writes of one.
+    Enter it before the transaction's first write, never while a transaction of yours holds a
+    write (that one would wait for you), and with the connection it writes on already taken
+    from the pool (the writers waiting here may hold every other one). PostgreSQL: nothing
+    (its writers do not exclude each other)."""
     bind = on.bind if isinstance(on, AsyncSession) else on
     engine = bind.engine if isinstance(bind, AsyncConnection) else bind
     if engine is None or engine.dialect.name != "sqlite":
         yield
         return
     locks = _WRITERS.setdefault(asyncio.get_running_loop(), {})
-    async with locks.setdefault(id(engine.sync_engine), asyncio.Lock()):
+    turns = locks.setdefault(id(engine.sync_engine), _Turns())
+    await turns.acquire(urgent)
+    try:
         yield
+    finally:
+        turns.release()
 
 
 @asynccontextmanager
-async def write_turn(session: AsyncSession) -> AsyncIterator[None]:
+async def write_turn(session: AsyncSession, *, urgent: bool = False) -> AsyncIterator[None]:
     """The session's writes in this process's turn (:func:`one_writer`) and committed in it:
     its connection taken from the pool first, the commit made before the turn passes on (on
     SQLite the transaction holds the database's write lock from its first write to its
     commit). What the commit raises is raised, the turn passed on all the same."""
     await session.connection()
-    async with one_writer(session):
+    async with one_writer(session, urgent=urgent):
         yield
         await session.commit()
 

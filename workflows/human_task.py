@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -54,8 +53,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.steps import local_steps, run_activity, run_local
 
 ESCALATION_SLA = SlaInput(goal=1, deadline=2)
-# The shortest timer: it only ends the workflow task (see HumanTasks.wait).
-ANSWER_FIRST = timedelta(milliseconds=1)
 
 
 @dataclass
@@ -294,12 +291,6 @@ class HumanTasks:
             calendar=lambda: self.calendar_epoch,
             recompute=recompute,
         )
-        if state.completion is not None and local_steps():
-            # The officer's answer first (#22): an update's answer leaves with the workflow
-            # task its handler ran in, and with local steps that task would also carry all
-            # that follows the decision (the next stage's entries and its task). A timer ends
-            # the workflow task here; what follows runs in the next one.
-            await workflow.sleep(ANSWER_FIRST)
         return state.completion
 
     def calendar_changed(self, since: int) -> Callable[[], bool]:

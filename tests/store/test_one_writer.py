@@ -34,3 +34,62 @@ async def test_writers_of_one_process_take_turns_on_sqlite_only(
         assert order == ["first in", "first out", "second in"]
     else:
         assert order == ["first in", "second in", "first out"]
+
+
+async def _queued(engine: object, order: list[str], name: str, urgent: bool) -> None:
+    async with one_writer(engine, urgent=urgent):  # type: ignore[arg-type]
+        order.append(name)
+
+
+async def _turns(n: int = 50) -> None:
+    for _ in range(n):  # the loop's turns (no clock): every waiter runs up to the queue
+        await asyncio.sleep(0)
+
+
+async def test_an_officers_write_goes_before_the_queued_others(migrated_settings: Settings) -> None:
+    """A decision's closing (an officer waits for it) is served before writes queued earlier
+    by steps nobody waits for; among each kind, the order they came in (#22)."""
+    engine = make_engine(migrated_settings.effective_database_url)
+    if engine.dialect.name != "sqlite":
+        await engine.dispose()
+        return  # PostgreSQL: nobody waits (the test above)
+    order: list[str] = []
+    try:
+        async with one_writer(engine):
+            waiting = [
+                asyncio.create_task(_queued(engine, order, name, urgent))
+                for name, urgent in [("step 1", False), ("step 2", False), ("decision", True)]
+            ]
+            await _turns()
+            assert order == []
+        await asyncio.gather(*waiting)
+    finally:
+        await engine.dispose()
+    assert order == ["decision", "step 1", "step 2"]
+
+
+async def test_a_cancelled_waiter_does_not_keep_the_turn(migrated_settings: Settings) -> None:
+    """A writer cancelled while it waits (its activity timed out, say) leaves the queue, and
+    one cancelled as the turn reaches it passes the turn on: nobody waits for it."""
+    engine = make_engine(migrated_settings.effective_database_url)
+    if engine.dialect.name != "sqlite":
+        await engine.dispose()
+        return
+    order: list[str] = []
+    try:
+        async with one_writer(engine):
+            gone = asyncio.create_task(_queued(engine, order, "cancelled", False))
+            late = asyncio.create_task(_queued(engine, order, "next", False))
+            await _turns()
+            gone.cancel()
+        await asyncio.wait_for(late, 5)
+        # handed the turn and cancelled before it ran: the turn moves on
+        async with one_writer(engine):
+            handed = asyncio.create_task(_queued(engine, order, "handed", False))
+            after = asyncio.create_task(_queued(engine, order, "after", False))
+            await _turns()
+        handed.cancel()
+        await asyncio.wait_for(after, 5)
+    finally:
+        await engine.dispose()
+    assert "cancelled" not in order and order[0] == "next" and order[-1] == "after"
