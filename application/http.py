@@ -35,12 +35,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, committed here at the request boundary: the end of the route
     function (``Session``'s ``scope="function"``), before the answer is sent, so that a client
     told "created" finds the object when it asks at once, and a commit that fails is an error
-    answer rather than a success already sent. Services do not commit, except in two named
+    answer rather than a success already sent. Services do not commit, except in three named
     places: before a call to Temporal (:func:`application.services.release_before_workflow`:
-    the workflow reads what the request wrote, and no connection is held while it works), and
-    the records that must outlive a refused request or be seen by concurrent ones at once (the
+    the workflow reads what the request wrote, and no connection is held while it works); the
+    records that must outlive a refused request or be seen by concurrent ones at once (the
     rate limits' hits, written on connections of their own by ``store/ratelimit.py``; the task
-    completions' Idempotency-Keys, ``application/services/tasks.py``)."""
+    completions' Idempotency-Keys, ``application/services/tasks.py``); and the claim of the
+    next task, committed before its answer is built (on SQLite a write holds the database's
+    one write lock until its commit: ``store.db.write_turn``)."""
     async with request.app.state.sessions() as session:
         try:
             yield session
