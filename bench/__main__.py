@@ -165,25 +165,24 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
         **commit(),
         "sections": {},
     }
-    if any(s in chosen for s in SECTIONS if s not in ("inbox", "footprint")):
+    # Sections with databases and servers of their own, outside the stack.
+    standalone: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
+        "inbox": lambda: inbox_latency(**sizes["inbox"]),
+        # Time-skipping servers and SQLite files, one per scenario (bench/footprint.py).
+        "footprint": lambda: footprint(**sizes["footprint"]),
+    }
+    if any(s in chosen for s in SECTIONS if s not in standalone):
         result["sections"].update(await stack_sections(chosen, sizes, args.profile, args.out))
-    if "inbox" in chosen:
-        print("bench: inbox …", flush=True)
+    for name, run in standalone.items():
+        if name not in chosen:
+            continue
+        print(f"bench: {name} …", flush=True)
         t0 = time.monotonic()
-        with profiler(args.profile, args.out, "inbox"):
-            inbox = await inbox_latency(**sizes["inbox"])
-        inbox["wall_seconds"] = round(time.monotonic() - t0, 1)
-        result["sections"]["inbox"] = inbox
-        print(f"bench: inbox: {inbox['figures']}", flush=True)
-    if "footprint" in chosen:
-        # Its own time-skipping servers and SQLite files, one per scenario (bench/footprint.py).
-        print("bench: footprint …", flush=True)
-        t0 = time.monotonic()
-        with profiler(args.profile, args.out, "footprint"):
-            fp = await footprint(**sizes["footprint"])
-        fp["wall_seconds"] = round(time.monotonic() - t0, 1)
-        result["sections"]["footprint"] = fp
-        print(f"bench: footprint: {fp['figures']}", flush=True)
+        with profiler(args.profile, args.out, name):
+            section = await run()
+        section["wall_seconds"] = round(time.monotonic() - t0, 1)
+        result["sections"][name] = section
+        print(f"bench: {name}: {section['figures']}", flush=True)
     result["seconds"] = round((datetime.now(UTC) - started).total_seconds(), 1)
     report.write(result, args.out)
     print(f"bench: wrote {args.out / 'latest.json'} and {args.out / 'summary.md'}")
