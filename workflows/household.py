@@ -70,7 +70,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.human_task import CaseContext, HumanTasks, TaskState
     from workflows.payloads import HouseholdInput, HouseholdState
-    from workflows.steps import run_activity, run_local
+    from workflows.steps import run_activity
 
 ERR_HOUSEHOLD_CLOSED = "household-closed"
 
@@ -265,7 +265,9 @@ class HouseholdWorkflow:
         if clearance is not None and not clearance.done and not clearance.closing:
             # Cleared by the update rather than from the inbox: the task is done, not dropped.
             clearance.closing = True
-            await run_local(
+            # An activity (recorded with the update's acceptance before it runs), as
+            # HumanTasks.complete closes a decision's row.
+            await run_activity(
                 InboxActivities.close_task,
                 CloseTaskInput(
                     task_id=clearance.task_id,

@@ -233,8 +233,12 @@ class HumanTasks:
             detail={"task_id": state.task_id, "outcome": req.outcome, "fields": req.fields},
         )
         # One step (#22); runs from before it closed the row and wrote the entry in two.
+        # An activity, not a local one: its command is recorded with the update's acceptance,
+        # before it runs. A local one would close the row before the acceptance is stored,
+        # and a server lost in between leaves a closed row the workflow never heard of — which
+        # the API takes for a decision taken (see application/services/tasks.py, lost()).
         together = local_steps()
-        await run_local(
+        await run_activity(
             InboxActivities.close_task,
             CloseTaskInput(
                 task_id=req.task_id,
@@ -248,7 +252,7 @@ class HumanTasks:
             ),
         )
         if not together:
-            await run_local(CaseActivities.update_case, decision)
+            await run_activity(CaseActivities.update_case, decision)
         if then is not None:
             await then(state)
         state.completion = req
