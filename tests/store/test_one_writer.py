@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from store.db import make_engine, make_sessionmaker, one_writer
 from store.settings import Settings
 
@@ -41,6 +44,14 @@ async def _queued(engine: object, order: list[str], name: str, urgent: bool) -> 
         order.append(name)
 
 
+def _sqlite_engine(settings: Settings) -> AsyncEngine:
+    """The settings' engine; on PostgreSQL the test is skipped (nobody waits there: the test
+    above)."""
+    if not settings.effective_database_url.startswith("sqlite"):
+        pytest.skip("turns are taken on SQLite only")
+    return make_engine(settings.effective_database_url)
+
+
 async def _turns(n: int = 50) -> None:
     for _ in range(n):  # the loop's turns (no clock): every waiter runs up to the queue
         await asyncio.sleep(0)
@@ -49,10 +60,7 @@ async def _turns(n: int = 50) -> None:
 async def test_an_officers_write_goes_before_the_queued_others(migrated_settings: Settings) -> None:
     """A decision's closing (an officer waits for it) is served before writes queued earlier
     by steps nobody waits for; among each kind, the order they came in (#22)."""
-    engine = make_engine(migrated_settings.effective_database_url)
-    if engine.dialect.name != "sqlite":
-        await engine.dispose()
-        return  # PostgreSQL: nobody waits (the test above)
+    engine = _sqlite_engine(migrated_settings)
     order: list[str] = []
     try:
         async with one_writer(engine):
@@ -71,10 +79,7 @@ async def test_an_officers_write_goes_before_the_queued_others(migrated_settings
 async def test_a_cancelled_waiter_does_not_keep_the_turn(migrated_settings: Settings) -> None:
     """A writer cancelled while it waits (its activity timed out, say) leaves the queue, and
     one cancelled as the turn reaches it passes the turn on: nobody waits for it."""
-    engine = make_engine(migrated_settings.effective_database_url)
-    if engine.dialect.name != "sqlite":
-        await engine.dispose()
-        return
+    engine = _sqlite_engine(migrated_settings)
     order: list[str] = []
     try:
         async with one_writer(engine):
