@@ -82,9 +82,21 @@ class AssistanceView:
 
 async def view(session: AsyncSession, actor: Actor, case_id: str) -> AssistanceView:
     case = await case_for(session, actor, case_id)
-    row = await session.get(Assistance, case.id)
-    if row is None:
+    # The projection, the exit and its recovery in one statement: the workflow writes them in
+    # one transaction, and separate reads (each its own snapshot on SQLite outside a
+    # transaction, and on PostgreSQL at READ COMMITTED) could show a recovery without the exit
+    # it belongs to.
+    found = (
+        await session.execute(
+            select(Assistance, AssistanceExit, SubsidyRecovery)
+            .outerjoin(AssistanceExit, AssistanceExit.case_id == Assistance.case_id)
+            .outerjoin(SubsidyRecovery, SubsidyRecovery.case_id == Assistance.case_id)
+            .where(Assistance.case_id == case.id)
+        )
+    ).first()
+    if found is None:
         raise not_in_assistance(case)
+    row, exit_row, recovery_row = found
     entries = list(
         (
             await session.scalars(
@@ -114,8 +126,8 @@ async def view(session: AsyncSession, actor: Actor, case_id: str) -> AssistanceV
         row=row,
         entries=entries,
         subsidies=subsidies,
-        exit=await session.get(AssistanceExit, case.id),
-        recovery=await session.get(SubsidyRecovery, case.id),
+        exit=exit_row,
+        recovery=recovery_row,
         exit_reasons=reasons,
         open_tasks=tasks,
     )
