@@ -50,3 +50,42 @@ def cpu_s(pid: int) -> float:
     the command name, which may hold spaces, in parentheses)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _name(pid: int) -> str:
+    """A short name for a process of the stack, from its command line."""
+    args = [a.decode() for a in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if a]
+    if "worker.cli" in args:
+        return args[-1]  # `worker.cli worker`, `worker.cli api`
+    line = " ".join(args)
+    for word, name in (
+        ("bench.baseline", "baseline_worker"),
+        ("temporal", "temporal"),
+        ("yuanzhu", "supervisor"),
+    ):
+        if word in line:
+            return name
+    return Path(args[0]).name if args else str(pid)
+
+
+def tree_cpu_s(pid: int) -> dict[str, float]:
+    """CPU seconds of ``pid`` and every process below it, summed by :func:`_name`."""
+    found: dict[str, float] = {}
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            name = "bench" if p == pid else _name(p)
+            found[name] = found.get(name, 0.0) + cpu_s(p)
+            todo += children(p)
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # gone between the listing and the read
+    return found
+
+
+def cpu_ms_per(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
+    """CPU milliseconds per unit of work, by process, between two :func:`tree_cpu_s` readings."""
+    return {
+        name: round((after[name] - before.get(name, 0.0)) * 1000 / max(n, 1), 1)
+        for name in sorted(after)
+    }

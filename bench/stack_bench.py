@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
+import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -78,6 +80,14 @@ async def poll(what: str, check: Callable[[], Awaitable[Any]], timeout: float = 
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+def _median_by_process(runs: list[dict[str, Any]]) -> dict[str, float]:
+    names = sorted({name for run in runs for name in run["cpu_ms_per_task"]})
+    return {
+        name: round(statistics.median(run["cpu_ms_per_task"].get(name, 0.0) for run in runs), 1)
+        for name in names
+    }
 
 
 class StackBench:
@@ -180,6 +190,7 @@ class StackBench:
         tasks = cases * len(THROUGHPUT_OUTCOMES)
         remaining = [tasks]
         latencies: list[float] = []
+        cpu_before = procs.tree_cpu_s(os.getpid())
         started = time.perf_counter()
         await asyncio.gather(*(self._officer(user, remaining, latencies) for _ in range(clients)))
 
@@ -193,6 +204,7 @@ class StackBench:
             "seconds": round(elapsed, 2),
             "tasks_per_s": round(tasks / elapsed, 2),
             "complete_latency": latency_ms(latencies),
+            "cpu_ms_per_task": procs.cpu_ms_per(cpu_before, procs.tree_cpu_s(os.getpid()), tasks),
         }
 
     async def _count_at_least(self, user: str, n: int) -> bool:
@@ -213,10 +225,16 @@ class StackBench:
                 await handle.execute_update(BaselineTask.complete, "done")
                 await handle.result()
 
+        cpu_before = procs.tree_cpu_s(os.getpid())
         started = time.perf_counter()
         await asyncio.gather(*(one_client() for _ in range(clients)))
         elapsed = time.perf_counter() - started
-        return {"tasks": tasks, "seconds": round(elapsed, 2), "per_s": round(tasks / elapsed, 2)}
+        return {
+            "tasks": tasks,
+            "seconds": round(elapsed, 2),
+            "per_s": round(tasks / elapsed, 2),
+            "cpu_ms_per_task": procs.cpu_ms_per(cpu_before, procs.tree_cpu_s(os.getpid()), tasks),
+        }
 
     async def throughput(self, cases: int, clients: int, runs: int) -> dict[str, Any]:
         """Rounds of the application and the baseline, alternating, so that whatever else
@@ -240,6 +258,10 @@ class StackBench:
                 "ratio": ratio,
                 "complete_p50_ms": app["complete_p50_ms"],
                 "complete_p95_ms": app["complete_p95_ms"],
+                # Where the time goes: CPU per task by process (median of the runs), against
+                # the baseline's. On two cores their sum bounds the rate.
+                "cpu_ms_per_task": _median_by_process(app_runs),
+                "baseline_cpu_ms_per_task": _median_by_process(base_runs),
             },
             # #22: close to what the engine allows, and an officer's completion answered fast.
             "targets": {"ratio": ">= 0.8", "complete_p50_ms": "<= 150"},

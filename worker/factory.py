@@ -5,13 +5,17 @@ test server."""
 
 from __future__ import annotations
 
+import compileall
+import functools
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+import workflows
 from activities.assistance import AssistanceActivities
 from activities.cases import CaseActivities
 from activities.department import (
@@ -85,6 +89,17 @@ def activities_for(
     ]
 
 
+@functools.cache
+def compile_workflow_modules() -> bool:
+    """Bytecode for the workflow modules, once per process. The sandbox imports them afresh
+    for every workflow instance it creates; with ``PYTHONDONTWRITEBYTECODE`` set (as on the
+    machines that run our CI, and in many container images) Python keeps no bytecode, and
+    every instance compiled their 4,800 lines again: 24 ms for the package, about 3 ms of
+    worker CPU per completed task in ``bench`` throughput. Compiled here as pip compiles what
+    it installs; a read-only tree is left as it is (False), and the imports compile as before."""
+    return compileall.compile_dir(Path(workflows.__file__).parent, quiet=2, maxlevels=0)
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -97,6 +112,7 @@ def build_worker(
     (tests); otherwise one is made from ``settings``."""
     if sessions is None:
         sessions = make_sessionmaker(make_engine(settings.effective_database_url))
+    compile_workflow_modules()
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,
