@@ -1,6 +1,6 @@
 """CLI commands for policy packs (政策包) and the eligibility pre-check (资格预审).
 
-``yuanzhu policy list|show|validate|diff`` and ``yuanzhu eligibility``. Pure reads of the
+``yuanzhu policy list|show|validate|diff|test`` and ``yuanzhu eligibility``. Pure reads of the
 packaged packs (or of a pack file an administrator is preparing); no database, no server.
 Errors are one line per problem on stderr starting with ``error:`` and exit code 1; usage
 errors are click's (exit code 2). ``--json`` output (and the eligibility decision, always JSON)
@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from domain.eligibility import assess
 from domain.facts import ApplicantFacts, format_validation_error
+from domain.policy import cases as pack_cases
 from domain.policy.diff import diff_packs
 from domain.policy.loader import (
     PolicyPackError,
@@ -117,6 +118,38 @@ def _summary(p: PolicyPack) -> list[str]:
     return out
 
 
+def _run_pack_cases(pack: PolicyPack, where: Path) -> int:
+    """Print one pack's cases as a table; the number of failures (cases and coverage gaps)."""
+    try:
+        loaded = pack_cases.load_cases(where)
+        pack_cases.check_cases(loaded, pack)
+    except PolicyPackError as e:
+        for line in str(e).split("\n"):
+            click.echo(f"error: {pack.id}: {line}", err=True)
+        return 1
+    results = pack_cases.run_cases(loaded, pack)
+    gaps = pack_cases.coverage(loaded, pack)
+    bad = [r for r in results if not r.passed]
+    click.echo(f"{pack.id}  [{pack.ref}]  {where}")
+    click.echo(f"  {'#':>3}  结果  {'rule':<44} {'expect':<13} {'got':<13} clause / case")
+    for r in results:
+        mark = "通过" if r.passed else "失败"
+        rule = r.case.rule or f"verdict={r.case.verdict}"
+        expect = r.case.expect or r.case.verdict or ""
+        got = r.got if r.case.rule else r.verdict
+        clause = r.case.clause or ""
+        click.echo(f"  {r.index:>3}  {mark}  {rule:<44} {expect:<13} {got:<13} {clause}")
+        click.echo(f"  {'':>3}        {r.case.name}")
+        for problem in r.problems:
+            click.echo(f"  {'':>3}        ✗ {loaded.where(r.index)}: {problem}")
+    for gap in gaps:
+        click.echo(f"  未覆盖 not covered: {gap}")
+    click.echo(
+        f"  {len(results) - len(bad)} passed, {len(bad)} failed, {len(gaps)} rules not covered"
+    )
+    return len(bad) + len(gaps)
+
+
 def register(root: click.Group) -> None:
     """Add ``policy`` and ``eligibility`` to the root command group."""
 
@@ -183,6 +216,32 @@ def register(root: click.Group) -> None:
                 click.echo(f"- {c.path}: {show(c.before)}")
             else:
                 click.echo(f"~ {c.path}: {show(c.before)} → {show(c.after)}")
+
+    @policy.command(name="test")
+    @click.argument("ref", required=False)
+    @click.option(
+        "--cases", "cases_file", type=click.Path(dir_okay=False), help="Cases file to run."
+    )
+    def test_cmd(ref: str | None, cases_file: str | None) -> None:
+        """Run a pack's test cases (every packaged pack's without REF; REF an id or a .toml
+        file, whose cases are cases/<file name> beside it). Exit 1 on any failure."""
+        if ref is None and cases_file:
+            _fail("--cases needs the pack it tests (an id or a .toml file)")
+        targets: list[tuple[PolicyPack, Path]] = []
+        for one in [ref] if ref else list_packs():
+            pack = _pack(one)
+            if cases_file:
+                where = Path(cases_file)
+            elif one.endswith(".toml") and Path(one).is_file():
+                where = pack_cases.cases_path(Path(one))
+            else:
+                where = pack_cases.packaged_cases_path(pack.id)
+            targets.append((pack, where))
+        failed = 0
+        for pack, where in targets:
+            failed += _run_pack_cases(pack, where)
+        if failed:
+            raise SystemExit(1)
 
     @root.command(name="eligibility")
     @click.option("--policy", "policy_id", required=True, help="Pack id (or a .toml file).")

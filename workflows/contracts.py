@@ -61,6 +61,13 @@ class StageRule:
     objection_escalates_to: PlaceRef | None = None
     refusal_returns_to: PlaceRef | None = None
     refusal_notice: str | None = None
+    # The clause of the stage's refusal handling: a refusal's basis (依据). Empty in rules
+    # made before it was carried (the stage's clause stands in).
+    refusal_source: str = ""
+
+    @property
+    def refusal_basis(self) -> str:
+        return self.refusal_source or self.source
 
 
 @dataclass

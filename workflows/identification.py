@@ -350,12 +350,21 @@ class IdentificationWorkflow:
                 place=stage.refusal_returns_to,
                 sla=stage.sla,
                 outcomes={"informed": ["channel"]},
-                payload={"reason": reason, "refused_at": stage.name, "source": stage.source},
+                payload={
+                    "reason": reason,
+                    "refused_at": stage.name,
+                    "source": stage.refusal_basis,
+                },
             )
             await self._wait(inform, abortable=False)
         if stage.refusal_notice:
             await self._notice(
-                f"refusal-{stage.kind}", "refusal", stage.refusal_notice, stage, reason
+                f"refusal-{stage.kind}",
+                "refusal",
+                stage.refusal_notice,
+                stage,
+                reason,
+                basis=stage.refusal_basis,
             )
         raise CaseClosed(CaseStatus.REFUSED, summary, reason, decision.actor_name)
 
@@ -702,6 +711,7 @@ class IdentificationWorkflow:
             place=place,
             refusal_notice=own.refusal_notice,
             refusal_returns_to=own.refusal_returns_to,
+            refusal_source=own.refusal_source,
         )
 
     def _first_human_stage(self) -> StageRule:
@@ -743,8 +753,17 @@ class IdentificationWorkflow:
         return decision
 
     async def _notice(
-        self, key: str, kind: str, title: str, stage: StageRule, reason: str | None
+        self,
+        key: str,
+        kind: str,
+        title: str,
+        stage: StageRule,
+        reason: str | None,
+        *,
+        basis: str | None = None,
     ) -> None:
+        """A notice served on the applicant; its basis (依据) the clause of the rule applied —
+        a refusal's own clause, not the stage's (qingxin: 三(二), not 二)."""
         await run_local(
             CaseActivities.issue_notice,
             NoticeInput(
@@ -755,7 +774,7 @@ class IdentificationWorkflow:
                 at=workflow.now(),
                 body={
                     "reason": reason or "",
-                    "basis": stage.source,
+                    "basis": basis or stage.source,
                     "stage": stage.name,
                     "agency": f"{stage.place.code} {stage.place.name}",
                 },

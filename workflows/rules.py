@@ -90,6 +90,7 @@ def case_rules(pack: PolicyPack, chain: list[PlaceRef]) -> CaseRules:
                 if refusal and refusal.returns_to
                 else None,
                 refusal_notice=_refusal_notice(refusal),
+                refusal_source=refusal.citation if refusal else "",
             )
         )
     clocks = pack.clocks

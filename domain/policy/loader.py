@@ -61,7 +61,7 @@ class UnknownPolicyPackError(PolicyPackError):
         self.errors = [f"extends: {msg}" if file else msg]
 
 
-def _validation_lines(error: ValidationError) -> list[str]:
+def validation_lines(error: ValidationError) -> list[str]:
     lines: list[str] = []
     for err in error.errors():
         loc = ""
@@ -79,7 +79,7 @@ def _validate(data: Mapping[str, Any], file: str) -> PolicyPack:
     try:
         return PolicyPack.model_validate(data)
     except ValidationError as e:
-        raise PolicyPackError(file, _validation_lines(e)) from None
+        raise PolicyPackError(file, validation_lines(e)) from None
 
 
 def merge_pack_data(

@@ -1,9 +1,10 @@
-"""Policy packs: every base condition, category, exclusion, stage, clock and exit reason of
-every pack is tested against the clause it comes from (test ids read
-``pack/code/clause``), categories, exclusions and base conditions with a positive and a
-negative applicant at the predicate's boundary; a meta-test fails when a pack gains a rule
-without a test here. Also: quotes are verbatim from the seeds, validation errors name file and
-field, inheritance and the merge rule, version/hash stability and JSON pinning."""
+"""Policy packs: every stage, clock and exit reason of the five seed packs is tested against
+the clause it comes from (test ids read ``pack/code/clause``); a meta-test fails when a seed
+pack gains such a rule without a test here. Base conditions, categories and exclusions are
+data: each pack's own test cases (``packs/cases/<id>.toml``) test them at the predicate's
+boundary, and test_pack_cases.py runs them for every pack there is. Also: quotes are verbatim
+from the seeds, validation errors name file and field, inheritance and the merge rule,
+version/hash stability and JSON pinning."""
 
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from domain.eligibility import assess
 from domain.facts import ApplicantFacts
 from domain.policy.diff import diff_packs
 from domain.policy.expr import ExprError, evaluate, parse_expr
@@ -149,444 +149,9 @@ def applicant(pack_id: str, overrides: dict[str, Any] | None = None) -> Applican
     return ApplicantFacts.model_validate(data)
 
 
-# --- expectation tables ----------------------------------------------------------------------
-# (pack, code, clause, positive examples, negative examples). Clause "assumed" = administrator
-# setting (qingxin's Guangdong rules are not in the seed).
-
-Examples = list[dict[str, Any]]
-Row = tuple[str, str, str, Examples, Examples]
-
-FEMALE_40 = {"person.sex": "female", "person.birth_date": born(40)}
-FEMALE_39 = {"person.sex": "female", "person.birth_date": born(40, 1)}
-MALE_50 = {"person.sex": "male", "person.birth_date": born(50)}
-MALE_49 = {"person.sex": "male", "person.birth_date": born(50, 1)}
-
-BASE_CONDITIONS: list[Row] = []
-_OTHER_HUKOU = {"residence.hukou_region_code": "110101"}
-for _pack, _src in (
-    ("weifang-2023", WF + " 一"),
-    ("jilin-2022", JL + " 一(一)"),
-    ("xinyu-2023", XY + " 第一条"),
-    ("qingxin-2024", ASSUMED),
-):
-    BASE_CONDITIONS += [
-        (
-            _pack,
-            "working_age",
-            _src,
-            [{"person.birth_date": born(60, 1)}, {"person.birth_date": born(16)}],
-            [{"person.birth_date": born(60)}, {"person.birth_date": born(16, 1)}],
-        ),
-        (_pack, "able_to_work", _src, [{}], [{"person.able_to_work": False}]),
-        (_pack, "willing_to_work", _src, [{}], [{"person.willing_to_work": False}]),
-        (
-            _pack,
-            "registered_unemployed",
-            _src if _pack != "qingxin-2024" else QX + " 三(一)",
-            [{}],
-            [{"unemployment.registered": False}, {"unemployment.registered": None}],
-        ),
-    ]
-BASE_CONDITIONS += [
-    (
-        "weifang-2023",
-        "residence",
-        WF + " 一",
-        [
-            {},
-            {
-                **_OTHER_HUKOU,
-                "residence.resided_locally_months": 6,
-                "residence.local_social_insurance_months_excluding_back_pay": 6,
-            },
-        ],
-        [
-            {
-                **_OTHER_HUKOU,
-                "residence.resided_locally_months": 6,
-                "residence.local_social_insurance_months_excluding_back_pay": 5,
-            },
-            {
-                **_OTHER_HUKOU,
-                "residence.resided_locally_months": 5,
-                "residence.local_social_insurance_months_excluding_back_pay": 6,
-            },
-        ],
-    ),
-    (
-        "jilin-2022",
-        "residence",
-        JL + " 一(一)",
-        [{"residence.hukou_region_code": "220581"}],
-        [_OTHER_HUKOU],
-    ),
-    (
-        "xinyu-2023",
-        "residence",
-        XY + " 第一条",
-        [{"residence.hukou_region_code": "360521"}],
-        [{"residence.hukou_region_code": "360102"}],
-    ),  # Nanchang: Jiangxi but not Xinyu
-    ("xinyu-2023", "unemployed", XY + " 第一条", [{}], [{"economic.has_labour_relation": True}]),
-    (
-        "qingxin-2024",
-        "residence",
-        ASSUMED,
-        [{"residence.hukou_region_code": "440106"}],
-        [{"residence.hukou_region_code": "450103"}],
-    ),
-    ("qingxin-2024", "jobless", ASSUMED, [{}], [{"economic.has_labour_relation": True}]),
-]
-
-CATEGORIES: list[Row] = [
-    # 潍坊 一(一)–(十二)
-    (
-        "weifang-2023",
-        "older_unemployed",
-        WF + " 一(一)",
-        [FEMALE_40, MALE_50],
-        [FEMALE_39, MALE_49, {**FEMALE_40, "person.receiving_pension": True}],
-    ),
-    (
-        "weifang-2023",
-        "urban_zero_employment_household",
-        WF + " 一(二)",
-        [{"household.zero_employment": True}],
-        [
-            {
-                "household.zero_employment": True,
-                "household.has_business_investment_or_property_income": True,
-            },
-            {"household.zero_employment": True, "residence.urban": False},
-        ],
-    ),
-    (
-        "weifang-2023",
-        "rural_zero_transfer_household",
-        WF + " 一(三)",
-        [
-            {
-                "residence.urban": False,
-                "household.rural_zero_transfer": True,
-                "unemployment.transfer_registered": True,
-                "person.birth_date": born(50, 365),
-                "household.annual_income_per_capita": 4000,
-                "household.local_average_annual_income_per_capita": 8000,
-            }
-        ],
-        [
-            {
-                "residence.urban": False,
-                "household.rural_zero_transfer": True,
-                "unemployment.transfer_registered": True,
-                "person.birth_date": born(51),
-                "household.annual_income_per_capita": 4000,
-                "household.local_average_annual_income_per_capita": 8000,
-            },
-            {
-                "residence.urban": False,
-                "household.rural_zero_transfer": True,
-                "unemployment.transfer_registered": True,
-                "person.birth_date": born(30),
-                "household.annual_income_per_capita": 4001,
-                "household.local_average_annual_income_per_capita": 8000,
-            },
-            {
-                "residence.urban": False,
-                "household.rural_zero_transfer": True,
-                "unemployment.transfer_registered": True,
-                "person.sex": "female",
-                "person.birth_date": born(41),
-                "household.annual_income_per_capita": 4000,
-                "household.local_average_annual_income_per_capita": 8000,
-            },
-        ],
-    ),
-    (
-        "weifang-2023",
-        "single_parent",
-        WF + " 一(四)",
-        [
-            {"person.marital_status": "divorced", "person.raising_minor_child": True},
-            {"person.marital_status": "unmarried", "person.raising_minor_child": True},
-        ],
-        [
-            {"person.marital_status": "married", "person.raising_minor_child": True},
-            {"person.marital_status": "widowed", "person.raising_minor_child": False},
-        ],
-    ),
-    (
-        "weifang-2023",
-        "minimum_living_allowance",
-        WF + " 一(五)",
-        [{"household.minimum_living_allowance": True}],
-        [{}],
-    ),
-    ("weifang-2023", "disabled", WF + " 一(六)", [{"person.disability_certificate": True}], [{}]),
-    (
-        "weifang-2023",
-        "long_term_unemployed",
-        WF + " 一(七)",
-        [{"unemployment.unemployed_since": months_ago(12)}],
-        [
-            {"unemployment.unemployed_since": months_ago(12, 1)},
-            {
-                "unemployment.unemployed_since": months_ago(12),
-                "unemployment.employer_social_insurance_during_unemployment": True,
-            },
-        ],
-    ),
-    ("weifang-2023", "landless", WF + " 一(八)", [{"land.landless_by_expropriation": True}], [{}]),
-    (
-        "weifang-2023",
-        "needy_family_graduate",
-        WF + " 一(九)",
-        [
-            {"graduate.is_graduate": True, "graduate.difficulty_certificate": True},
-            {
-                "graduate.is_graduate": True,
-                "graduate.left_school_on": months_ago(24, 1),
-                "household.minimum_living_allowance": True,
-            },
-        ],
-        [
-            {
-                "graduate.is_graduate": True,
-                "graduate.left_school_on": months_ago(24),
-                "household.minimum_living_allowance": True,
-            },
-            {"graduate.is_graduate": True, "graduate.left_school_on": months_ago(6)},
-        ],
-    ),
-    (
-        "weifang-2023",
-        "released_prisoner",
-        WF + " 一(十)",
-        [{"person.released_prisoner": True}],
-        [{}],
-    ),
-    (
-        "weifang-2023",
-        "low_income_edge",
-        WF + " 一(十一)",
-        [{"household.low_income_edge": True}],
-        [{}],
-    ),
-    (
-        "weifang-2023",
-        "poverty_alleviated_or_monitored",
-        WF + " 一(十二)",
-        [{"household.poverty_alleviated": True}, {"household.monitoring_target": True}],
-        [{}],
-    ),
-    # 吉林 一(一)1–7
-    (
-        "jilin-2022",
-        "laid_off",
-        JL + " 一(一)1",
-        [{"unemployment.laid_off_from_state_enterprise": True}],
-        [{}],
-    ),
-    (
-        "jilin-2022",
-        "older_unemployed",
-        JL + " 一(一)2",
-        [
-            {**FEMALE_40, "unemployment.unemployed_since": months_ago(6)},
-            {**MALE_50, "unemployment.unemployed_since": months_ago(6)},
-        ],
-        [
-            {**FEMALE_39, "unemployment.unemployed_since": months_ago(6)},
-            {**FEMALE_40, "unemployment.unemployed_since": months_ago(6, 1)},
-            {**MALE_49, "unemployment.unemployed_since": months_ago(6)},
-            {**FEMALE_40, "unemployment.unemployed_since": months_ago(6), "residence.urban": False},
-        ],
-    ),
-    (
-        "jilin-2022",
-        "disabled",
-        JL + " 一(一)3",
-        [{"person.disability_certificate": True}],
-        [{"person.disability_certificate": True, "residence.urban": False}],
-    ),
-    (
-        "jilin-2022",
-        "zero_employment_household",
-        JL + " 一(一)4",
-        [{"household.zero_employment": True}],
-        [{}],
-    ),
-    (
-        "jilin-2022",
-        "minimum_living_allowance",
-        JL + " 一(一)5",
-        [
-            {
-                "household.minimum_living_allowance": True,
-                "unemployment.unemployed_since": months_ago(12),
-            }
-        ],
-        [
-            {
-                "household.minimum_living_allowance": True,
-                "unemployment.unemployed_since": months_ago(12, 1),
-            },
-            {
-                "household.minimum_living_allowance": True,
-                "residence.urban": False,
-                "unemployment.unemployed_since": months_ago(24),
-            },
-        ],
-    ),
-    (
-        "jilin-2022",
-        "landless_farmer",
-        JL + " 一(一)6",
-        [{"land.landless_by_expropriation": True, "land.all_contracted_land_expropriated": True}],
-        [{"land.landless_by_expropriation": True, "land.all_contracted_land_expropriated": False}],
-    ),
-    (
-        "jilin-2022",
-        "difficult_graduate",
-        JL + " 一(一)7",
-        [
-            {
-                "graduate.is_graduate": True,
-                "graduate.full_time_domestic": True,
-                "graduate.level": "bachelor",
-                "graduate.left_school_on": months_ago(24),
-                "graduate.ever_employed": False,
-            }
-        ],
-        [
-            {
-                "graduate.is_graduate": True,
-                "graduate.full_time_domestic": True,
-                "graduate.level": "bachelor",
-                "graduate.left_school_on": months_ago(24, 1),
-                "graduate.ever_employed": False,
-            },
-            {
-                "graduate.is_graduate": True,
-                "graduate.full_time_domestic": True,
-                "graduate.level": "secondary_vocational",
-                "graduate.left_school_on": months_ago(36),
-                "graduate.ever_employed": False,
-            },
-            {
-                "graduate.is_graduate": True,
-                "graduate.full_time_domestic": True,
-                "graduate.level": "postgraduate",
-                "graduate.left_school_on": months_ago(36),
-                "graduate.ever_employed": True,
-            },
-        ],
-    ),
-    # 新余 第一条(一)–(五)
-    (
-        "xinyu-2023",
-        "age_4050",
-        XY + " 第一条(一)；第二条(一)1",
-        [FEMALE_40, MALE_50],
-        [FEMALE_39, MALE_49],
-    ),
-    (
-        "xinyu-2023",
-        "zero_employment_household",
-        XY + " 第一条(二)",
-        [{"household.zero_employment": True}],
-        [{"household.zero_employment": True, "residence.urban": False}],
-    ),
-    ("xinyu-2023", "disabled", XY + " 第一条(三)", [{"person.disability_certificate": True}], [{}]),
-    (
-        "xinyu-2023",
-        "poverty_alleviated_labour",
-        XY + " 第一条(四)",
-        [{"household.poverty_alleviated": True}],
-        [{}],
-    ),
-    (
-        "xinyu-2023",
-        "landless",
-        XY + " 第一条(五)",
-        [{"land.landless_by_expropriation": True}],
-        [{}],
-    ),
-    # 清新 (Guangdong measures not in the seed: assumed)
-    ("qingxin-2024", "older_unemployed", ASSUMED, [FEMALE_40, MALE_50], [FEMALE_39, MALE_49]),
-    ("qingxin-2024", "disabled", ASSUMED, [{"person.disability_certificate": True}], [{}]),
-    (
-        "qingxin-2024",
-        "minimum_living_allowance",
-        ASSUMED,
-        [{"household.minimum_living_allowance": True}],
-        [{}],
-    ),
-    (
-        "qingxin-2024",
-        "urban_zero_employment_household",
-        ASSUMED,
-        [{"household.zero_employment": True}],
-        [{"household.zero_employment": True, "residence.urban": False}],
-    ),
-]
-
-_INCOME_AT = {
-    "economic.has_stable_income": True,
-    "economic.stable_monthly_income": 2200,
-    "economic.local_minimum_wage": 2200,
-}
-_INCOME_BELOW = {
-    "economic.has_stable_income": True,
-    "economic.stable_monthly_income": 2199,
-    "economic.local_minimum_wage": 2200,
-}
-MANUAL: Examples = []  # no predicate: an officer's check on every decision
-
-EXCLUSIONS: list[Row] = [
-    (
-        "weifang-2023",
-        "employed",
-        WF + " 三(一)1",
-        [{"economic.has_labour_relation": True}, {"economic.employer_social_insurance_now": True}],
-        [{}],
-    ),
-    ("weifang-2023", "self_employed", WF + " 三(一)2", [{"economic.business_licence": True}], [{}]),
-    ("weifang-2023", "stable_income", WF + " 三(一)3", [_INCOME_AT], [_INCOME_BELOW]),
-    (
-        "weifang-2023",
-        "receiving_pension",
-        WF + " 三(一)4",
-        [{"person.receiving_pension": True}],
-        [{}],
-    ),
-    (
-        "jilin-2022",
-        "labour_relation",
-        JL + " 一(二)1",
-        [{"economic.has_labour_relation": True}, {"economic.employer_social_insurance_now": True}],
-        [{}],
-    ),
-    (
-        "jilin-2022",
-        "business_or_officer",
-        JL + " 一(二)2",
-        [
-            {"economic.business_licence": True},
-            {"economic.legal_representative_or_officer_elsewhere": True},
-        ],
-        [{}],
-    ),
-    ("jilin-2022", "stable_income", JL + " 一(二)3", [_INCOME_AT], [_INCOME_BELOW]),
-    ("jilin-2022", "other", JL + " 一(二)4", MANUAL, MANUAL),
-    (
-        "qingxin-2024",
-        "enterprise_legal_person",
-        QX + " 三(二)",
-        [{"economic.legal_representative_or_officer_elsewhere": True}],
-        [{}],
-    ),
-]
+# --- expectation tables of the seed packs' procedures, clocks and exit reasons ---------------
+# Base conditions, categories and exclusions are tested by each pack's own cases
+# (packs/cases/<id>.toml, tests/domain/test_pack_cases.py), which must cover every one of them.
 
 # (pack, stage kind, clause, expected attributes by dotted path)
 STAGES: list[tuple[str, str, str, dict[str, Any]]] = [
@@ -965,87 +530,6 @@ def _row_id(pack: str, code: str, clause: str) -> str:
 # --- per-rule tests --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("pack_id", "code", "clause", "positive", "negative"),
-    BASE_CONDITIONS,
-    ids=[_row_id(r[0], r[1], r[2]) for r in BASE_CONDITIONS],
-)
-def test_base_condition(
-    pack_id: str, code: str, clause: str, positive: Examples, negative: Examples
-) -> None:
-    pack = load_pack(pack_id)
-    rule = next(b for b in pack.base_conditions if b.code == code)
-    _cites(rule, clause)
-    for overrides in positive:
-        failed = [
-            f.rule for f in assess(applicant(pack_id, overrides), pack, ON).base_conditions_failed
-        ]
-        assert code not in failed, overrides
-    for overrides in negative:
-        failed = [
-            f.rule for f in assess(applicant(pack_id, overrides), pack, ON).base_conditions_failed
-        ]
-        assert code in failed, overrides
-
-
-@pytest.mark.parametrize(
-    ("pack_id", "code", "clause", "positive", "negative"),
-    CATEGORIES,
-    ids=[_row_id(r[0], r[1], r[2]) for r in CATEGORIES],
-)
-def test_category(
-    pack_id: str, code: str, clause: str, positive: Examples, negative: Examples
-) -> None:
-    pack = load_pack(pack_id)
-    rule = pack.category(code)
-    assert rule is not None
-    _cites(rule, clause)
-    assert positive and negative
-    for overrides in positive:
-        d = assess(applicant(pack_id, overrides), pack, ON)
-        assert code in [f.rule for f in d.categories_met], overrides
-        assert not d.base_conditions_failed
-    for overrides in negative:
-        d = assess(applicant(pack_id, overrides), pack, ON)
-        assert code not in [f.rule for f in d.categories_met], overrides
-        why = next(f for f in d.categories_not_met if f.rule == code)
-        assert why.reasons_en and why.reasons_zh
-
-
-def test_the_base_applicant_meets_no_category_and_no_exclusion() -> None:
-    for pack_id in ("weifang-2023", "jilin-2022", "xinyu-2023", "qingxin-2024"):
-        d = assess(applicant(pack_id), load_pack(pack_id), ON)
-        assert not d.base_conditions_failed and not d.categories_met and not d.exclusions_hit
-
-
-@pytest.mark.parametrize(
-    ("pack_id", "code", "clause", "positive", "negative"),
-    EXCLUSIONS,
-    ids=[_row_id(r[0], r[1], r[2]) for r in EXCLUSIONS],
-)
-def test_exclusion(
-    pack_id: str, code: str, clause: str, positive: Examples, negative: Examples
-) -> None:
-    pack = load_pack(pack_id)
-    rule = next(x for x in pack.exclusions if x.code == code)
-    _cites(rule, clause)
-    if rule.when is None:
-        # A ground without a predicate is never "hit" by the pre-check; it is always listed
-        # for the officer.
-        d = assess(applicant(pack_id), pack, ON)
-        assert code in [f.rule for f in d.officer_checks]
-        assert code not in [f.rule for f in d.exclusions_hit]
-        return
-    assert positive and negative
-    for overrides in positive:
-        d = assess(applicant(pack_id, overrides), pack, ON)
-        assert code in [f.rule for f in d.exclusions_hit], overrides
-        assert not d.eligible
-    for overrides in negative:
-        d = assess(applicant(pack_id, overrides), pack, ON)
-        assert code not in [f.rule for f in d.exclusions_hit], overrides
-
-
 def _attr(obj: Any, dotted: str) -> Any:
     for part in dotted.split("."):
         obj = getattr(obj, part)
@@ -1071,7 +555,8 @@ def test_stage(pack_id: str, kind: str, clause: str, expected: dict[str, Any]) -
 
 
 def test_stage_order_per_pack() -> None:
-    kinds = {pid: p.procedure.kinds for pid, p in load_all().items() if p.procedure}
+    seeds = {pid: load_pack(pid) for pid in SEED_FILES}
+    kinds = {pid: p.procedure.kinds for pid, p in seeds.items() if p.procedure}
     assert kinds == {
         "weifang-2023": ["data_check", "immediate_conclusion"],
         "jilin-2022": ["acceptance", "data_check", "initial_review", "publicity", "review"],
@@ -1111,9 +596,6 @@ def test_exit_reason(
 
 def _tested() -> set[tuple[str, str, str]]:
     out: set[tuple[str, str, str]] = set()
-    out |= {(r[0], "base_conditions", r[1]) for r in BASE_CONDITIONS}
-    out |= {(r[0], "categories", r[1]) for r in CATEGORIES}
-    out |= {(r[0], "exclusions", r[1]) for r in EXCLUSIONS}
     out |= {(r[0], "stages", r[1]) for r in STAGES}
     out |= {(r[0], "clocks", r[1]) for r in CLOCKS}
     out |= {(r[0], "exit_reasons", r[1]) for r in EXIT_REASONS}
@@ -1122,25 +604,24 @@ def _tested() -> set[tuple[str, str, str]]:
 
 def _in_packs() -> set[tuple[str, str, str]]:
     out: set[tuple[str, str, str]] = set()
-    for pid, p in load_all().items():
-        out |= {(pid, "base_conditions", b.code) for b in p.base_conditions}
-        out |= {(pid, "categories", c.code) for c in p.categories}
-        out |= {(pid, "exclusions", x.code) for x in p.exclusions}
+    for pid in SEED_FILES:
+        p = load_pack(pid)
         out |= {(pid, "stages", s.kind) for s in (p.procedure.stages if p.procedure else [])}
         out |= {(pid, "clocks", name) for name in p.clocks.present()}
         out |= {(pid, "exit_reasons", r.code) for r in p.exit_reasons}
     return out
 
 
-def test_every_rule_of_every_pack_has_a_test_naming_its_clause() -> None:
+def test_every_procedure_clock_and_exit_rule_of_the_seeds_has_a_test_naming_its_clause() -> None:
     tested, present = _tested(), _in_packs()
     assert not present - tested, f"rules without a test: {sorted(present - tested)}"
     assert not tested - present, f"tests for rules no pack has: {sorted(tested - present)}"
 
 
 def test_category_and_exit_counts_match_the_seeds() -> None:
-    packs = load_all()
-    assert set(packs) == set(SEED_FILES) == set(list_packs())
+    # The seeds' packs among whatever packs exist: another region's pack breaks nothing here.
+    assert set(SEED_FILES) <= set(list_packs())
+    packs = {pack_id: load_pack(pack_id) for pack_id in SEED_FILES}
     assert [len(packs[p].categories) for p in SEED_FILES] == [12, 7, 5, 4, 0]
     # Weifang 三(一) has 11 grounds (11 split into other / false information); Jilin 三 has 7
     # (三(六) split into no longer eligible / fraud); Xinyu 第三条(一) 6.

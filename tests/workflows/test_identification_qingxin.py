@@ -81,6 +81,8 @@ async def test_objection_disputed_goes_to_district_upheld_serves_refusal_notice(
         assert (notice["kind"], notice["title"]) == ("refusal", REFUSAL_NOTICE)
         assert notice["body"]["reason"] == "经查申请人为企业法定代表人"
         assert notice["body"]["agency"].startswith("441803 ")  # served by the district
+        # The basis is the refusal's clause (三(二)), not the publicity stage's.
+        assert notice["body"]["basis"] == "清新区人社局实施方案(2024) 三(二)"
         assert "review" not in {t.kind for t in await sc.tasks_of(case_id)}
 
 
@@ -101,3 +103,5 @@ async def test_refusal_at_district_review_serves_refusal_notice(tmp_path: Path) 
         assert (notice["kind"], notice["title"]) == ("refusal", REFUSAL_NOTICE)
         assert notice["body"]["reason"] == "非本省户籍"
         assert notice["body"]["stage"] == "区级审核"
+        # 依据: the refusal's own clause, not the review stage's (二: which office reviews).
+        assert notice["body"]["basis"] == "清新区人社局实施方案(2024) 三(二)"
