@@ -130,3 +130,20 @@ def _imports_of(node: ast.Import | ast.ImportFrom, path: Path, name: str) -> lis
     else:
         module = node.module or ""
     return [(node.lineno, module)] + [(node.lineno, f"{module}.{a.name}") for a in node.names]
+
+
+def test_no_code_names_a_policy_pack() -> None:
+    """A region is data (#23): no string in the code is a pack's id — what a pack decides
+    (its ledger's layout, its categories, its stages) is read from the pack. Comments and
+    docstrings may name one as an example; a string that *is* an id may not."""
+    from domain.policy.loader import list_packs
+
+    ids = set(list_packs())
+    found = []
+    for package in (*PACKAGES, "worker"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant) and node.value in ids:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
+    assert not found, "\n".join(found)

@@ -4,8 +4,10 @@ administrative division codes (GB/T 2260 style; streets and communities are illu
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,30 +16,18 @@ from store import repos
 
 DEMO_PASSWORD = "yuanzhu-demo"
 
-# (code, name, level, parent, policy pack applying from here down)
-JURISDICTIONS: list[tuple[str, str, str, str | None, str | None]] = [
-    ("000000", "全国", "country", None, None),
-    ("370000", "山东省", "province", "000000", "shandong-2021"),
-    ("370700", "潍坊市", "city", "370000", "weifang-2023"),
-    ("370702", "潍城区", "county", "370700", None),
-    ("370702001", "城关街道", "street", "370702", None),
-    ("370702001001", "向阳社区", "community", "370702001", None),
-    ("370702002", "南关街道", "street", "370702", None),
-    ("220000", "吉林省", "province", "000000", "jilin-2022"),
-    ("220100", "长春市", "city", "220000", None),
-    ("220102", "南关区", "county", "220100", None),
-    ("220102001", "南岭街道", "street", "220102", None),
-    ("220102001001", "大马路社区", "community", "220102001", None),
-    ("220102002", "自强街道", "street", "220102", None),
-    ("360000", "江西省", "province", "000000", None),
-    ("360500", "新余市", "city", "360000", "xinyu-2023"),
-    ("360502", "渝水区", "county", "360500", None),
-    ("360502001", "城南街道", "street", "360502", None),
-    ("440000", "广东省", "province", "000000", None),
-    ("441800", "清远市", "city", "440000", None),
-    ("441803", "清新区", "county", "441800", "qingxin-2024"),
-    ("441803100", "太和镇", "street", "441803", None),
-]
+# The demo's places in the administrator's import format (code, name, level, parent_code,
+# policy_pack_id: the pack applying from that place down) — data, as any region's tree is.
+PLACES_FILE = Path(__file__).with_name("demo_places.csv")
+
+
+def demo_places() -> list[tuple[str, str, str, str | None, str | None]]:
+    with PLACES_FILE.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [
+        (r["code"], r["name"], r["level"], r["parent_code"] or None, r["policy_pack_id"] or None)
+        for r in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -65,7 +55,7 @@ USERS = [
 
 async def seed_jurisdictions(session: AsyncSession) -> int:
     added = 0
-    for code, name, level, parent, pack in JURISDICTIONS:
+    for code, name, level, parent, pack in demo_places():
         if await repos.get_jurisdiction(session, code) is None:
             await repos.add_jurisdiction(session, code, name, level, parent, pack)
             added += 1

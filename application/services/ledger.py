@@ -43,6 +43,7 @@ from application.schemas.ledger import LedgerQuery
 from application.services import release_before_workflow
 from application.services.reference import MAX_UPLOAD_BYTES, read_form, today
 from domain.ledger import LedgerImportResult, export_table
+from domain.policy.loader import PolicyPackError, load_pack
 from domain.table_import import Cell, RowError
 from domain.vocabulary import Role
 from store import ledger_repo, repos
@@ -74,8 +75,6 @@ IMPORT_ROLES = frozenset({Role.COUNTY_REVIEWER, Role.ADMIN})
 MAX_EXPORT_PERSONS = 50_000
 AUDIT_EXPORT = "ledger_exported"
 AUDIT_IMPORT = "ledger_imported"
-# Packs whose own word for the ledger is 一人一册 (jilin 三(一)).
-ONE_PERSON_ONE_FILE_PACKS = frozenset({"jilin-2022"})
 
 
 @dataclass(frozen=True)
@@ -97,11 +96,13 @@ async def place_in_scope(session: AsyncSession, actor: Actor, code: str | None) 
 
 
 async def default_layout(session: AsyncSession, place: Any) -> str:
+    """The layout the place's pack gives its ledger (``[ledger]``, e.g. jilin 三(一) 一人一册),
+    else service tracking."""
     try:
-        pack_id: str | None = await repos.pack_id_at(session, place)
-    except repos.NoPolicyPack:
-        pack_id = None
-    return "one_person_one_file" if pack_id in ONE_PERSON_ONE_FILE_PACKS else "service_tracking"
+        pack = load_pack(await repos.pack_id_at(session, place))
+    except (repos.NoPolicyPack, PolicyPackError):
+        return "service_tracking"
+    return pack.ledger.layout if pack.ledger else "service_tracking"
 
 
 async def export_ledger(session: AsyncSession, actor: Actor, query: LedgerQuery) -> LedgerExport:

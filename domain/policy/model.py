@@ -601,6 +601,19 @@ class HouseholdDefinition(Sourced):
     exit_reason: str | None = None
 
 
+# --- the ledger ---------------------------------------------------------------------------
+
+LedgerLayout = Literal["one_person_one_file", "service_tracking"]
+
+
+class LedgerRule(Sourced):
+    """How the pack's ledger of persons (台账) is laid out when exported: ``one_person_one_file``
+    where the document asks for 一人一册 (jilin 三(一)), one sheet of rows per person; without
+    this section, ``service_tracking`` (one row per person with the services counted)."""
+
+    layout: LedgerLayout
+
+
 # --- the pack -----------------------------------------------------------------------------
 
 KEYED_SECTIONS: tuple[str, ...] = (
@@ -646,6 +659,7 @@ class PolicyPack(_Frozen):
     fraud_handling: FraudHandling | None = None
     # 零就业家庭: how this pack defines a zero-employment household (urban, rural variant).
     households: list[HouseholdDefinition] = Field(default_factory=list)
+    ledger: LedgerRule | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyPack:
@@ -710,6 +724,8 @@ class PolicyPack(_Frozen):
             # A pack without household definitions hashes as it did before the section
             # existed, so the copies pinned by running cases still verify.
             del data["households"]
+        if data["ledger"] is None:
+            del data["ledger"]  # likewise for the ledger's layout
         return json.dumps(
             data,
             sort_keys=True,

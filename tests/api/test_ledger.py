@@ -238,3 +238,24 @@ async def test_imports_are_listed_in_scope(system: System) -> None:
     assert [i["id"] for i in mine.json()["items"]] == [r.json()["id"]]
     theirs = await system.http.get("/api/v1/ledger/imports", headers=region.headers["officer_b"])
     assert r.json()["id"] not in [i["id"] for i in theirs.json()["items"]]
+
+
+async def test_the_places_pack_chooses_the_ledgers_layout(system: System) -> None:
+    """jilin 三(一) 做到一人一册: where a place's pack says so (its ``[ledger]`` section), the
+    ledger comes one person one file unless the caller asks otherwise; other packs' places
+    get service tracking. No pack is named in the code."""
+    region = await system.make_region()
+    headers = region.headers["reviewer"]
+    plain = await ledger(system, headers, format="json")
+    assert plain.json()["layout"] == "service_tracking"
+    async with system.sessions()() as session, session.begin():
+        await session.execute(
+            update(Jurisdiction)
+            .where(Jurisdiction.code == region.codes["province"])
+            .values(policy_pack_id="jilin-2022")
+        )
+    jilin = await ledger(system, headers, format="json")
+    assert jilin.status_code == 200, jilin.text
+    assert jilin.json()["layout"] == "one_person_one_file" and "帮扶次数" in jilin.json()["columns"]
+    asked = await ledger(system, headers, format="json", layout="service_tracking")
+    assert asked.json()["layout"] == "service_tracking"

@@ -124,13 +124,13 @@ def test_diff(root: click.Group, tmp_path: Path) -> None:
         (PACKS_DIR / "jilin-2022.toml")
         .read_text(encoding="utf-8")
         .replace("working_days = 3", "working_days = 5")
-        .replace('version = "2022.1"', 'version = "2022.2"'),
+        .replace('version = "2022.2"', 'version = "2022.3"'),
         encoding="utf-8",
     )
     r = run(root, "policy", "diff", "jilin-2022", str(newer))
     assert r.exit_code == 0
     assert r.stdout.splitlines() == [
-        '~ version: "2022.1" → "2022.2"',
+        '~ version: "2022.2" → "2022.3"',
         "~ procedure.stages[publicity].working_days: 3 → 5",
     ]
     j = json.loads(run(root, "policy", "diff", "jilin-2022", str(newer), "--json").stdout)

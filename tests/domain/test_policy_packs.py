@@ -947,15 +947,15 @@ def test_merge_rule() -> None:
 def test_version_hash_and_ref() -> None:
     p = load_pack("jilin-2022")
     assert load_pack("jilin-2022") is p  # cached
-    assert p.version == "2022.1"
+    assert p.version == "2022.2"
     assert p.content_hash == hashlib.sha256(p.canonical_json().encode()).hexdigest()
-    assert re.fullmatch(r"jilin-2022@2022\.1#[0-9a-f]{12}", p.ref)
+    assert re.fullmatch(r"jilin-2022@2022\.2#[0-9a-f]{12}", p.ref)
     assert p.ref.endswith(p.content_hash[:12])
-    bumped = PolicyPack.model_validate({**p.model_dump(), "version": "2022.2"})
-    assert p.model_copy(update={"version": "2022.2"}).content_hash == bumped.content_hash
-    assert bumped.content_hash != p.content_hash and bumped.ref.startswith("jilin-2022@2022.2#")
-    hashes = {p.content_hash for p in load_all().values()}
-    assert len(hashes) == len(SEED_FILES)
+    bumped = PolicyPack.model_validate({**p.model_dump(), "version": "2022.3"})
+    assert p.model_copy(update={"version": "2022.3"}).content_hash == bumped.content_hash
+    assert bumped.content_hash != p.content_hash and bumped.ref.startswith("jilin-2022@2022.3#")
+    packs = load_all()
+    assert len({p.content_hash for p in packs.values()}) == len(packs)
 
 
 def test_hash_is_stable_across_processes() -> None:
@@ -997,7 +997,7 @@ def test_a_pinned_case_is_not_rewritten_by_a_later_policy_change(tmp_path: Path)
         "jilin-2022.toml",
         _pack_text("jilin-2022")
         .replace("working_days = 3", "working_days = 5")
-        .replace('version = "2022.1"', 'version = "2022.2"'),
+        .replace('version = "2022.2"', 'version = "2022.3"'),
     )
     newer = load_pack_file(tmp_path / "jilin-2022.toml")
     running = pack_from_json(pinned)
