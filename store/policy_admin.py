@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.policy.authoring import defaults_applying
 from domain.policy.diff import Change, diff_data
 from domain.policy.loader import list_packs, load_pack
 from domain.policy.model import PolicyPack, Sourced
@@ -32,8 +33,12 @@ __all__ = [
     "Cited",
     "ClockOutline",
     "ConditionOutline",
+    "DefaultOutline",
+    "EvidenceOutline",
     "ExitReasonOutline",
+    "FraudOutline",
     "IdentificationOutline",
+    "LedgerOutline",
     "PackListing",
     "PackOutline",
     "ResolvedPack",
@@ -145,6 +150,29 @@ class IdentificationOutline(Cited):
     mode: str
 
 
+class EvidenceOutline(RuleOutline):
+    data_sharing_replaces_paper: bool
+    written_commitment_may_replace: bool
+
+
+class LedgerOutline(Cited):
+    layout: str
+
+
+class FraudOutline(Cited):
+    recover_subsidies: bool
+    recover_from: str
+    credit_record: bool
+
+
+class DefaultOutline(_Out):
+    """A value the system supplies because the pack is silent (domain.policy.authoring)."""
+
+    path: str
+    value: str
+    why: str
+
+
 class PackOutline(_Out):
     """A pack as officers read it (``yuanzhu policy show``), every rule with its citation."""
 
@@ -167,6 +195,16 @@ class PackOutline(_Out):
     assistance_standards: list[RuleOutline]
     exit_reasons: list[ExitReasonOutline]
     target_groups: list[RuleOutline]
+    # Where one applies (受理), what papers prove, the duties without a clock, households,
+    # fraud and the ledger: every section of the pack, and the defaults its silence leaves.
+    apply_at: list[str] = []
+    common_evidence: list[str] = []
+    evidence: list[EvidenceOutline] = []
+    duties: list[RuleOutline] = []
+    households: list[RuleOutline] = []
+    fraud_handling: FraudOutline | None = None
+    ledger: LedgerOutline | None = None
+    defaults: list[DefaultOutline] = []
 
 
 def pack_listing(p: PolicyPack) -> PackListing:
@@ -272,6 +310,30 @@ def pack_outline(p: PolicyPack) -> PackOutline:
             for r in p.exit_reasons
         ],
         target_groups=[RuleOutline(**_rule(g)) for g in p.target_groups],
+        apply_at=list(p.procedure.apply_at) if p.procedure is not None else [],
+        common_evidence=list(p.common_evidence),
+        evidence=[
+            EvidenceOutline(
+                **_rule(e),
+                data_sharing_replaces_paper=e.data_sharing_replaces_paper,
+                written_commitment_may_replace=e.written_commitment_may_replace,
+            )
+            for e in p.evidence
+        ],
+        duties=[RuleOutline(**_rule(d)) for d in p.duties],
+        households=[RuleOutline(**_rule(h)) for h in p.households],
+        fraud_handling=FraudOutline(
+            **_cited(p.fraud_handling),
+            recover_subsidies=p.fraud_handling.recover_subsidies,
+            recover_from=p.fraud_handling.recover_from,
+            credit_record=p.fraud_handling.credit_record,
+        )
+        if p.fraud_handling
+        else None,
+        ledger=LedgerOutline(**_cited(p.ledger), layout=p.ledger.layout) if p.ledger else None,
+        defaults=[
+            DefaultOutline(path=d.path, value=d.value, why=d.why) for d in defaults_applying(p)
+        ],
     )
 
 

@@ -1,7 +1,8 @@
 """CLI commands for policy packs (政策包) and the eligibility pre-check (资格预审).
 
-``yuanzhu policy list|show|validate|diff|test`` and ``yuanzhu eligibility``. Pure reads of the
-packaged packs (or of a pack file an administrator is preparing); no database, no server.
+``yuanzhu policy list|show|validate|diff|test|check|new|facts`` and ``yuanzhu eligibility``.
+Pure reads of the packaged packs (or of a pack file an administrator is preparing), except
+``new``, which writes a skeleton pack and its cases; no database, no server.
 Errors are one line per problem on stderr starting with ``error:`` and exit code 1; usage
 errors are click's (exit code 2). ``--json`` output (and the eligibility decision, always JSON)
 is a single JSON document on stdout.
@@ -10,6 +11,7 @@ is a single JSON document on stdout.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import date
 from pathlib import Path
@@ -19,8 +21,15 @@ import click
 from pydantic import ValidationError
 
 from domain.eligibility import assess
-from domain.facts import ApplicantFacts, format_validation_error
-from domain.policy import cases as pack_cases
+from domain.facts import (
+    DERIVED_FROM,
+    FACT_UNITS,
+    VERIFIABLE,
+    ApplicantFacts,
+    fact_catalogue,
+    format_validation_error,
+)
+from domain.policy import authoring, cases as pack_cases
 from domain.policy.diff import diff_packs
 from domain.policy.loader import (
     PolicyPackError,
@@ -29,7 +38,7 @@ from domain.policy.loader import (
     load_pack_file,
 )
 from domain.policy.model import PolicyPack
-from store.policy_admin import change_json, pack_listing, pack_outline
+from store.policy_admin import PACK_ID_PATTERN, change_json, pack_listing, pack_outline
 
 __all__ = ["register"]
 
@@ -115,7 +124,74 @@ def _summary(p: PolicyPack) -> list[str]:
     if o.target_groups:
         out.append("援助对象 target groups:")
         out += [f"  - {g.code}: {g.name} / {g.name_en}  ({g.citation})" for g in o.target_groups]
+    if o.apply_at:
+        out.append(f"受理 where to apply: {'、'.join(o.apply_at)}")
+    if o.evidence:
+        common = set(o.common_evidence)
+        out.append("证明材料 evidence:")
+        for e in o.evidence:
+            flags = [
+                flag
+                for flag, on in (
+                    ("every applicant", e.code in common),
+                    ("data sharing replaces the paper", e.data_sharing_replaces_paper),
+                    ("a written commitment may replace it", e.written_commitment_may_replace),
+                )
+                if on
+            ]
+            extra = f" [{', '.join(flags)}]" if flags else ""
+            out.append(f"  - {e.code}: {e.name} / {e.name_en}{extra}  ({e.citation})")
+    if o.households:
+        out.append("零就业家庭 households:")
+        out += [f"  - {h.code}: {h.name} / {h.name_en}  ({h.citation})" for h in o.households]
+    if o.duties:
+        out.append("工作职责 duties:")
+        out += [f"  - {d.code}: {d.name} / {d.name_en}  ({d.citation})" for d in o.duties]
+    if o.fraud_handling:
+        f = o.fraud_handling
+        out.append(
+            f"弄虚作假 fraud: recover subsidies {f.recover_subsidies} from {f.recover_from}, "
+            f"credit record {f.credit_record}  ({f.citation})"
+        )
+    if o.ledger:
+        out.append(f"台账 ledger: {o.ledger.layout}  ({o.ledger.citation})")
+    if o.defaults:
+        out.append("默认值 defaults (the pack is silent; the system applies):")
+        out += [f"  - {d.path} = {d.value}: {d.why}" for d in o.defaults]
     return out
+
+
+def _check(file: Path, sources: list[Path], cases_file: str | None) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of ``yuanzhu policy check``."""
+    try:
+        pack = load_pack_file(file)
+    except PolicyPackError as e:
+        return str(e).split("\n"), []
+    errors: list[str] = []
+    warnings: list[str] = []
+    if pack.id != file.stem:
+        errors.append(f"{file.name}: id: {pack.id!r} does not match the file name")
+    if sources:
+        texts = [p.read_text(encoding="utf-8") for p in sources]
+        named = pack.source.seed_file
+        if named and named not in {p.name for p in sources}:
+            warnings.append(f"source.seed_file: {named!r} is not among the --source files")
+        for path, quote in authoring.quotes_not_in(pack, texts):
+            errors.append(f"{file.name}: {path}.quote: not in the document: {quote!r}")
+    else:
+        warnings.append("quotes not checked: give the document with --source")
+    for d in authoring.defaults_applying(pack):
+        warnings.append(f"{d.path}: not set; {d.value} applies ({d.why})")
+    where = Path(cases_file) if cases_file else pack_cases.cases_path(file)
+    try:
+        loaded = pack_cases.load_cases(where)
+        pack_cases.check_cases(loaded, pack)
+    except PolicyPackError as e:
+        return errors + str(e).split("\n"), warnings
+    for r in pack_cases.run_cases(loaded, pack):
+        errors += [f"{loaded.where(r.index)}: {problem}" for problem in r.problems]
+    errors += [f"{loaded.file}: not covered: {gap}" for gap in pack_cases.coverage(loaded, pack)]
+    return errors, warnings
 
 
 def _run_pack_cases(pack: PolicyPack, where: Path) -> int:
@@ -242,6 +318,100 @@ def register(root: click.Group) -> None:
             failed += _run_pack_cases(pack, where)
         if failed:
             raise SystemExit(1)
+
+    @policy.command(name="check")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option(
+        "--source",
+        "sources",
+        multiple=True,
+        type=click.Path(dir_okay=False, exists=True),
+        help="The document's text (UTF-8); repeat for a parent's document.",
+    )
+    @click.option("--cases", "cases_file", type=click.Path(dir_okay=False), help="Its cases file.")
+    def check_cmd(file: str, sources: tuple[str, ...], cases_file: str | None) -> None:
+        """Check a pack file as its author would before loading it: it validates, its id is
+        its file name, every quote is the document's words (--source), its cases pass and
+        cover every rule; and say every default its silence leaves. Exit 1 on any error."""
+        errors, warnings = _check(Path(file), [Path(x) for x in sources], cases_file)
+        for w in warnings:
+            click.echo(f"warning: {w}")
+        if errors:
+            _fail(*errors)
+        click.echo(f"ok: {_pack(file).ref}")
+
+    @policy.command(name="new")
+    @click.argument("pack_id")
+    @click.option("--extends", "parent", default=None, help="The pack it refines (an id).")
+    @click.option(
+        "--region-code", default=None, help="GB/T 2260 prefix of its region (else the parent's)."
+    )
+    @click.option(
+        "--dir",
+        "where",
+        type=click.Path(file_okay=False),
+        default=".",
+        help="Where to write PACK_ID.toml and cases/PACK_ID.toml.",
+    )
+    def new_cmd(pack_id: str, parent: str | None, region_code: str | None, where: str) -> None:
+        """Start a new pack and its test cases from a skeleton that loads and passes, to be
+        rewritten from the document clause by clause (docs/policy-authoring.md)."""
+        if not re.fullmatch(PACK_ID_PATTERN, pack_id):
+            _fail(f"{pack_id!r} is not a pack id (lower-case letters, digits and -)")
+        if region_code is not None and not re.fullmatch(r"\d{2,6}", region_code):
+            _fail(f"--region-code {region_code!r}: a GB/T 2260 prefix of 2 to 6 digits")
+        parent_pack = _pack(parent) if parent else None
+        pack_text, cases_text = authoring.skeleton(pack_id, parent, region_code)
+        if parent_pack is not None:
+            # The child inherits the parent's rules, so it starts from the parent's cases.
+            inherited = pack_cases.packaged_cases_path(parent_pack.id)
+            if inherited.is_file():
+                cases_text = inherited.read_text(encoding="utf-8").replace(
+                    f'pack = "{parent_pack.id}"', f'pack = "{pack_id}"', 1
+                )
+        target = Path(where) / f"{pack_id}.toml"
+        cases_target = pack_cases.cases_path(target)
+        for path in (target, cases_target):
+            if path.exists():
+                _fail(f"{path} exists; nothing written")
+        cases_target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(pack_text, encoding="utf-8")
+        cases_target.write_text(cases_text, encoding="utf-8")
+        click.echo(f"wrote {target} and {cases_target}")
+        click.echo(f"next: yuanzhu policy check {target} --source DOCUMENT.txt")
+
+    @policy.command(name="facts")
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    def facts_cmd(as_json: bool) -> None:
+        """The fact catalogue: every fact a pack's predicates may read."""
+        verifiable = {v.fact: sorted(v.stages) for v in VERIFIABLE}
+        rows: list[dict[str, Any]] = [
+            {
+                "path": f.path,
+                "type": f.type,
+                "label_zh": f.label_zh,
+                "label_en": f.label_en,
+                "unit": FACT_UNITS.get(f.path, ("", ""))[0],
+                "choices": list(f.choices),
+                "derived_from": list(DERIVED_FROM.get(f.path, ())) if f.derived else [],
+                "verified_at": verifiable.get(f.path, []),
+            }
+            for f in fact_catalogue().values()
+        ]
+        if as_json:
+            _dump(rows)
+            return
+        for r in rows:
+            extra: list[str] = [str(r["type"])]
+            if r["unit"]:
+                extra.append(r["unit"])
+            if r["choices"]:
+                extra.append(" | ".join(r["choices"]))
+            if r["derived_from"]:
+                extra.append("derived from " + ", ".join(r["derived_from"]))
+            if r["verified_at"]:
+                extra.append("verified at " + ", ".join(r["verified_at"]))
+            click.echo(f"{r['path']:<58} {r['label_zh']} / {r['label_en']}  ({'; '.join(extra)})")
 
     @root.command(name="eligibility")
     @click.option("--policy", "policy_id", required=True, help="Pack id (or a .toml file).")

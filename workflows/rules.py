@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from domain.households import StoredHousehold
+from domain.policy.authoring import SUPPLEMENT_DEFAULT
 from domain.policy.model import Duration, PolicyPack, RefusalHandling, ServiceQuota
 from domain.target_groups import (
     DIFFICULTY_PERSON,
@@ -94,16 +95,15 @@ def case_rules(pack: PolicyPack, chain: list[PlaceRef]) -> CaseRules:
             )
         )
     clocks = pack.clocks
-    supplement = clocks.supplement_deadline
+    # Where the pack is silent, the system's default (said by `yuanzhu policy show/check`).
+    supplement = clocks.supplement_deadline or SUPPLEMENT_DEFAULT
     deadline = clocks.identification_deadline
     return CaseRules(
         pack_id=pack.id,
         pack_ref=pack.ref,
         stages=stages,
         categories={c.code: c.name for c in pack.categories},
-        supplement=_sla(supplement.value, supplement.value, supplement.unit)
-        if supplement
-        else _sla(10, 10, "working_days"),
+        supplement=_sla(supplement.value, supplement.value, supplement.unit),
         identification_deadline=_sla(deadline.value, deadline.value, deadline.unit)
         if deadline
         else None,

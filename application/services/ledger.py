@@ -43,6 +43,7 @@ from application.schemas.ledger import LedgerQuery
 from application.services import release_before_workflow
 from application.services.reference import MAX_UPLOAD_BYTES, read_form, today
 from domain.ledger import LedgerImportResult, export_table
+from domain.policy.authoring import LEDGER_LAYOUT_DEFAULT
 from domain.policy.loader import PolicyPackError, load_pack
 from domain.table_import import Cell, RowError
 from domain.vocabulary import Role
@@ -101,8 +102,8 @@ async def default_layout(session: AsyncSession, place: Any) -> str:
     try:
         pack = load_pack(await repos.pack_id_at(session, place))
     except (repos.NoPolicyPack, PolicyPackError):
-        return "service_tracking"
-    return pack.ledger.layout if pack.ledger else "service_tracking"
+        return LEDGER_LAYOUT_DEFAULT
+    return pack.ledger.layout if pack.ledger else LEDGER_LAYOUT_DEFAULT
 
 
 async def export_ledger(session: AsyncSession, actor: Actor, query: LedgerQuery) -> LedgerExport:

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from domain.facts import ApplicantFacts
+from domain.policy.authoring import quotes_not_in, sourced_rules
 from domain.policy.diff import diff_packs
 from domain.policy.expr import ExprError, evaluate, parse_expr
 from domain.policy.loader import (
@@ -632,60 +632,20 @@ def test_category_and_exit_counts_match_the_seeds() -> None:
 
 # --- citations are honest --------------------------------------------------------------------
 
-_TR = str.maketrans(
-    {
-        "，": ",",
-        "；": ";",
-        "（": "(",
-        "）": ")",
-        "：": ":",
-        "“": '"',
-        "”": '"',
-        "、": ",",
-        "。": ".",
-        "《": "<",
-        "》": ">",
-        "\u3000": "",
-    }
-)
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", "", text).translate(_TR)
-
-
-def _sourced(obj: Any, path: str = "") -> list[tuple[str, Sourced]]:
-    out: list[tuple[str, Sourced]] = []
-    if isinstance(obj, Sourced):
-        out.append((path, obj))
-    if isinstance(obj, BaseModel):
-        for name in type(obj).model_fields:
-            out += _sourced(getattr(obj, name), f"{path}.{name}" if path else name)
-    elif isinstance(obj, list):
-        for i, item in enumerate(obj):
-            out += _sourced(item, f"{path}[{i}]")
-    return out
-
 
 @pytest.mark.skipif(not SEEDS.is_dir(), reason="seed documents not available")
 @pytest.mark.parametrize("pack_id", sorted(SEED_FILES))
 def test_every_quote_is_verbatim_from_the_seed(pack_id: str) -> None:
     """Quotes may elide with …… ; punctuation width and whitespace are normalised."""
-    texts = [_norm((SEEDS / SEED_FILES[pack_id]).read_text(encoding="utf-8"))]
+    texts = [(SEEDS / SEED_FILES[pack_id]).read_text(encoding="utf-8")]
     if pack_id == "weifang-2023":  # inherits and cites the provincial notice
-        texts.append(_norm((SEEDS / SEED_FILES["shandong-2021"]).read_text(encoding="utf-8")))
-    bad = []
-    for path, rule in _sourced(load_pack(pack_id)):
-        if rule.quote:
-            parts = [p for p in _norm(rule.quote).split("……") if p]
-            if not any(all(p in t for p in parts) for t in texts):
-                bad.append((path, rule.quote))
-    assert not bad
+        texts.append((SEEDS / SEED_FILES["shandong-2021"]).read_text(encoding="utf-8"))
+    assert quotes_not_in(load_pack(pack_id), texts) == []
 
 
 @pytest.mark.parametrize("pack_id", sorted(SEED_FILES))
 def test_every_rule_is_sourced_or_an_explicit_setting(pack_id: str) -> None:
-    for path, rule in _sourced(load_pack(pack_id)):
+    for path, rule in sourced_rules(load_pack(pack_id)):
         assert rule.source or (rule.assumed and rule.note), path
         if rule.source and not rule.source.startswith("("):
             assert rule.source.split(" ")[0] in {WF, JL, XY, QX, SD} or rule.source.startswith(
