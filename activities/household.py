@@ -36,11 +36,10 @@ from domain.households import (
     member_working_age,
 )
 from domain.ids import ResidentIdError, completed_years, parse_resident_id
-from domain.policy.loader import load_pack
-from domain.policy.model import PolicyPack
 from store import household_repo, repos
 from store.models import Jurisdiction
 from store.models_department import DepartmentRecordRow
+from store.packs import packs_in_force
 from workflows.contracts import (
     DiscoverInput,
     DiscoveryResult,
@@ -132,14 +131,16 @@ class HouseholdActivities:
         own_cases = await household_repo.open_person_cases(session, numbers)
         made: list[int] = []
         candidates = skipped = 0
-        packs: dict[str, PolicyPack] = {}
+        packs = await packs_in_force(session)
         for number, rows in sorted(groups.items()):
             place = places[str(rows[0].jurisdiction_code)]
             try:
                 pack_id = await repos.pack_id_at(session, place)
             except repos.NoPolicyPack:  # no pack, no household definition: not a candidate
                 continue
-            pack = packs.setdefault(pack_id, load_pack(pack_id))
+            pack = packs.find(pack_id)
+            if pack is None:  # a pack no longer in force: no definition to apply
+                continue
             rural = any(str((r.detail or {}).get("城乡", "")) in RURAL_MARKERS for r in rows)
             household, registered = _household_from_lists(rows, evidence, on, urban=not rural)
             definitions = [

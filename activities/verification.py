@@ -20,7 +20,7 @@ from temporalio import activity
 from activities.outbound import OutboundDelivery
 from domain.calendar import deadline_end, local_date
 from domain.labels import label
-from domain.policy.loader import load_pack
+from domain.policy.model import PolicyPack
 from domain.vocabulary import (
     LEVELS,
     Role,
@@ -32,7 +32,7 @@ from infra import metrics
 from store import verification_repo as repo
 from store.models import Jurisdiction, Notification, SlaBreach
 from store.models_verification import VerificationBatch
-from store.packs import pinned_pack
+from store.packs import pack_in_force, pinned_pack
 from store.repos import in_subtree, place_ref
 from workflows.contracts import (
     BatchEventInput,
@@ -56,10 +56,10 @@ AT_RISK_LEAD = timedelta(days=7)
 KIND = TaskKind.QUARTERLY_VERIFICATION
 
 
-def period_of(pack_id: str, on: date, label: str | None = None) -> VerificationPeriod:
+def period_of(pack: PolicyPack, on: date, label: str | None = None) -> VerificationPeriod:
     """The pack's verification period containing ``on`` (or the next one when ``on`` is past
     this quarter's first month), or the one starting in month ``label`` (``YYYY-MM``)."""
-    pack = load_pack(pack_id)
+    pack_id = pack.id
     qv = pack.clocks.quarterly_verification
     if qv is None:
         raise ValueError(f"policy pack {pack_id} has no quarterly verification")
@@ -85,8 +85,10 @@ class VerificationActivities:
     @activity.defn(name="verification_plan")
     async def plan(self, inp: PlanInput) -> VerificationPlan:
         """The period to verify and the districts (county level) of the pack's region."""
-        period = period_of(inp.pack_id, local_date(inp.at), inp.period)
         async with self.sessions() as session:
+            period = period_of(
+                await pack_in_force(session, inp.pack_id), local_date(inp.at), inp.period
+            )
             region = await session.get(Jurisdiction, inp.region_code)
             if region is None:
                 raise ValueError(f"jurisdiction {inp.region_code} is not in the database")

@@ -36,6 +36,7 @@ from temporalio.client import Client
 
 from activities.verification import period_of
 from bench.stack_bench import QINGXIN, QX_CHAIN, QX_DISTRICT
+from domain.policy.loader import load_pack
 from store.models import Task
 from tests.assistance_support import start_assistance
 from tests.workflows.scenario import Scenario, scenario_at, shanghai
@@ -241,7 +242,7 @@ async def year_of_assistance(persons: int) -> dict[str, Any]:
                     await sc.sleep_until(shanghai(day.year, day.month, day.day, 12, 0))
                 quarter = month in (1, 4, 7, 10)
                 if quarter:
-                    period = period_of(QINGXIN, day)
+                    period = period_of(load_pack(QINGXIN), day)
                     batch = f"verification-{QX_DISTRICT.code}-{period.label}"
                     # Started, not executed: waiting on its result would let the
                     # time-skipping server run the clock on to the quarter's due date.

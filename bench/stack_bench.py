@@ -410,7 +410,9 @@ class StackBench:
         results = []
         for run in range(runs):
             await self.add_people(people, f"QB{run}")
-            period = period_of(QINGXIN, date.today(), f"{date.today().year + 1 + run}-01")
+            period = period_of(
+                load_pack(QINGXIN), date.today(), f"{date.today().year + 1 + run}-01"
+            )
             batch_id = f"{QX_DISTRICT.code}-{period.label}"
             before = procs.rss_mb(worker)
             procs.reset_peak(worker)

@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.calendar import SHANGHAI
 from domain.enrolment import EnrolmentPlace
-from domain.policy.loader import load_pack
 from domain.target_groups import TEMPORARY_ASSISTANCE, group_of
 from store import ledger_repo, repos
 from store.models import Case
 from store.models_assistance import Assistance
 from store.models_enrolment import Emergency
 from store.models_ledger import LedgerImport, LedgerImportLine
+from store.packs import packs_in_force
 
 
 def _self_and_ancestors(path: str) -> list[str]:
@@ -109,8 +109,9 @@ async def enrolment_places(
 ) -> dict[str, EnrolmentPlace]:
     """The streets/townships and communities under ``scope_path`` whose pack has ``group``."""
     out: dict[str, EnrolmentPlace] = {}
+    packs = await packs_in_force(session)
     for code, place in (await ledger_repo.import_places(session, scope_path)).items():
-        if group_of(load_pack(place.pack_id), group) is not None:
+        if group_of(packs.get(place.pack_id), group) is not None:
             out[code] = EnrolmentPlace(place.code, place.name, place.pack_id)
     return out
 

@@ -31,7 +31,6 @@ from domain.ledger import (
     LedgerPerson,
     parse_ledger_rows as _parse_rows,
 )
-from domain.policy.loader import load_pack
 from domain.policy.model import PolicyPack
 from domain.table_import import Cell, RowError, csv_rows
 from domain.target_groups import DIFFICULTY_PERSON
@@ -54,7 +53,7 @@ from store.models_assistance import (
     SubsidyGrantRow,
 )
 from store.models_ledger import LedgerImport, LedgerImportLine
-from store.packs import pinned_pack
+from store.packs import pack_in_force, packs_in_force, pinned_pack
 
 __all__ = [
     "LedgerFileError",
@@ -262,18 +261,15 @@ async def import_places(session: AsyncSession, scope_path: str) -> dict[str, Imp
         )
     )
     out: dict[str, ImportPlace] = {}
-    packs: dict[str, PolicyPack] = {}
+    packs = await packs_in_force(session)
     for j in places:
         try:
             pack_id = repos.filing_pack_id(await repos.ancestors(session, j))
         except repos.NoPolicyPack:
             continue
-        if pack_id not in packs:
-            try:
-                packs[pack_id] = load_pack(pack_id)
-            except Exception:  # a place naming a pack this build does not have
-                continue
-        pack = packs[pack_id]
+        pack = packs.find(pack_id)
+        if pack is None:  # a place naming a pack not in force
+            continue
         out[j.code] = ImportPlace(
             j.code, j.name, pack.id, {c.code: c.name for c in pack.categories}
         )
@@ -410,7 +406,7 @@ async def store_batch(
             assert place is not None  # the caller's checks found it
             places[p.place_code] = place
         if p.pack_id not in packs:
-            pack = load_pack(p.pack_id)
+            pack = await pack_in_force(session, p.pack_id)
             packs[p.pack_id] = pack
             await repos.remember_pack_version(session, pack, now)
         place, pack = places[p.place_code], packs[p.pack_id]

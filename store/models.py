@@ -270,6 +270,24 @@ class PolicyPackVersion(Base):
     first_used_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class PolicyPackInForce(Base):
+    """The version of a pack new cases are opened under where an administrator loaded one
+    (``yuanzhu policy load``, ``POST /api/v1/admin/policy-packs``, the admin page): it stands
+    in for the packaged file of the same id, or adds a region no file has. One row per pack
+    id, replaced by the next load; each load is in the audit log, and every version loaded or
+    pinned stays in ``policy_pack_versions``. Running cases keep the version they pinned."""
+
+    __tablename__ = "policy_packs_in_force"
+
+    pack_id: Mapped[str] = mapped_column(String(50), primary_key=True)
+    ref: Mapped[str] = mapped_column(ForeignKey("policy_pack_versions.ref"))
+    # The test cases that passed when it was loaded (TOML), kept with it.
+    cases: Mapped[str] = mapped_column(Text)
+    activated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    activated_by: Mapped[str] = mapped_column(String(100))
+    replaced_ref: Mapped[str | None] = mapped_column(String(120), nullable=True)
+
+
 class SlaBreach(Base):
     """A clock that ran out: a task's goal or deadline, or the case's identification deadline.
     ``breach_key`` makes the writing activity idempotent (one row per breach and level, however

@@ -1,7 +1,11 @@
-"""The policy pack a case was opened under: the pinned version (``policy_pack_versions``, its
-ref ``id@version#hash12``), never the packaged one of today. The pinned copy is authoritative:
-a case whose version is not stored (a database restored without that table) is an error that
-says so, not a silent switch to other rules.
+"""Which policy pack applies: for a case, the version it was opened under (the pinned version
+in ``policy_pack_versions``, its ref ``id@version#hash12``), never today's. The pinned copy is
+authoritative: a case whose version is not stored (a database restored without that table) is
+an error that says so, not a silent switch to other rules. For what is opened from now on, the
+packs in force (:func:`packs_in_force`): the packaged files, each replaced by the version an
+administrator loaded under its id (``policy_packs_in_force``), and regions loaded that no
+file has. Every process reads them from the database, so a load takes effect everywhere
+without a deploy.
 
 Parsed packs are kept per process by ref: a ref names its content (the hash), so a copy once
 read never goes stale, and the activities, pages and exports that read a case's pack again and
@@ -9,13 +13,16 @@ again parse it once."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.policy.loader import pack_from_json
+from domain.policy.loader import UnknownPolicyPackError, list_packs, load_pack, pack_from_json
 from domain.policy.model import PolicyPack
-from store.models import Case, PolicyPackVersion
+from store.models import Case, PolicyPackInForce, PolicyPackVersion
 
 _PARSED: dict[str, PolicyPack] = {}
 
@@ -58,3 +65,54 @@ async def pinned_pack(session: AsyncSession, case: Case | Pinned) -> PolicyPack:
         return await pack_by_ref(session, case.policy_pack_ref)
     except PinnedPackMissing as exc:
         raise PinnedPackMissing(exc.ref, case.id) from None
+
+
+# --- the packs in force ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InForce:
+    """The packs new cases, places and schedules use, by id."""
+
+    packs: Mapping[str, PolicyPack]
+    loaded: frozenset[str]  # the ids whose version an administrator loaded
+
+    def get(self, pack_id: str) -> PolicyPack:
+        """:class:`UnknownPolicyPackError` (with the ids in force) when there is no such pack."""
+        pack = self.packs.get(pack_id)
+        if pack is None:
+            raise UnknownPolicyPackError(pack_id, self.ids())
+        return pack
+
+    def find(self, pack_id: str | None) -> PolicyPack | None:
+        return self.packs.get(pack_id) if pack_id else None
+
+    def ids(self) -> list[str]:
+        return sorted(self.packs)
+
+
+# One snapshot per set of loaded refs: a ref names its content, so a snapshot never goes
+# stale; the query that says which refs are in force is made every time (one small table).
+_SNAPSHOTS: dict[frozenset[tuple[str, str]], InForce] = {}
+
+
+async def packs_in_force(session: AsyncSession) -> InForce:
+    """The packaged packs with the loaded versions in their place (and loaded new regions)."""
+    rows = frozenset(
+        (pack_id, ref)
+        for pack_id, ref in (
+            await session.execute(select(PolicyPackInForce.pack_id, PolicyPackInForce.ref))
+        ).all()
+    )
+    snapshot = _SNAPSHOTS.get(rows)
+    if snapshot is None:
+        packs = {pack_id: load_pack(pack_id) for pack_id in list_packs()}
+        for pack_id, ref in rows:
+            packs[pack_id] = await pack_by_ref(session, ref)
+        snapshot = _SNAPSHOTS[rows] = InForce(packs, frozenset(pack_id for pack_id, _ in rows))
+    return snapshot
+
+
+async def pack_in_force(session: AsyncSession, pack_id: str) -> PolicyPack:
+    """The pack ``pack_id`` as new cases get it; :class:`UnknownPolicyPackError` if none."""
+    return (await packs_in_force(session)).get(pack_id)

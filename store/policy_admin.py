@@ -4,7 +4,7 @@
 One implementation of each read: :func:`pack_listing` (a line of ``policy list``),
 :func:`pack_outline` (what ``policy show`` prints: categories, stages, clocks, exit rules...
 each with its clause citation), :func:`pinned_versions` (the versions cases were opened under,
-``policy_pack_versions``), :func:`resolve_ref` (a pack id for the packaged version, or a pinned
+``policy_pack_versions``), :func:`resolve_ref` (a pack id for the version in force, or a pinned
 ``id@version#hash12`` ref) and :func:`diff_resolved` / :func:`change_json` (the differences
 between two versions, :mod:`domain.policy.diff`).
 """
@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.policy.authoring import defaults_applying
 from domain.policy.diff import Change, diff_data
-from domain.policy.loader import list_packs, load_pack
 from domain.policy.model import PolicyPack, Sourced
 from store.models import PolicyPackVersion
+from store.packs import packs_in_force
 
 __all__ = [
     "PACK_ID_PATTERN",
@@ -49,9 +49,10 @@ __all__ = [
     "UnknownPackRefError",
     "change_json",
     "diff_resolved",
+    "ids_in_force",
+    "in_force",
     "pack_listing",
     "pack_outline",
-    "packaged",
     "pinned_versions",
     "resolve_ref",
 ]
@@ -363,15 +364,20 @@ class ResolvedPack:
     version: str
     content_hash: str
     data: dict[str, Any]
-    current: bool  # the packaged pack has this content
+    current: bool  # the pack in force has this content
     first_used_at: datetime | None  # when a case first pinned it; None if none has
 
 
-def packaged(pack_id: str) -> PolicyPack | None:
-    """The packaged pack ``pack_id``, or None (also for a string that is not an id)."""
-    if not _PACK_ID.fullmatch(pack_id) or pack_id not in list_packs():
+async def in_force(session: AsyncSession, pack_id: str) -> PolicyPack | None:
+    """The pack ``pack_id`` in force (store.packs), or None (also for a string that is not an
+    id)."""
+    if not _PACK_ID.fullmatch(pack_id):
         return None
-    return load_pack(pack_id)
+    return (await packs_in_force(session)).find(pack_id)
+
+
+async def ids_in_force(session: AsyncSession) -> list[str]:
+    return (await packs_in_force(session)).ids()
 
 
 async def pinned_versions(session: AsyncSession, pack_id: str) -> list[PolicyPackVersion]:
@@ -385,14 +391,14 @@ async def pinned_versions(session: AsyncSession, pack_id: str) -> list[PolicyPac
 
 
 async def resolve_ref(session: AsyncSession, ref: str) -> ResolvedPack:
-    """``ref`` is a pack id (its packaged, current version) or a pinned ``id@version#hash12``
-    (from ``policy_pack_versions``, or the packaged version when it has that ref). Raises
+    """``ref`` is a pack id (its version in force) or a pinned ``id@version#hash12`` (from
+    ``policy_pack_versions``, or the version in force when it has that ref). Raises
     :class:`UnknownPackRefError`."""
     pack_id, at, _ = ref.partition("@")
-    current = packaged(pack_id)
+    current = await in_force(session, pack_id)
     if not at:
         if current is None:
-            raise UnknownPackRefError(f"policy pack {ref!r}", list_packs(), [])
+            raise UnknownPackRefError(f"policy pack {ref!r}", await ids_in_force(session), [])
         return _from_pack(current, None)
     row = await session.get(PolicyPackVersion, ref)
     if row is not None:
@@ -411,7 +417,7 @@ async def resolve_ref(session: AsyncSession, ref: str) -> ResolvedPack:
     versions: list[str] = []
     if _PACK_ID.fullmatch(pack_id):
         versions = [v.ref for v in await pinned_versions(session, pack_id)]
-    raise UnknownPackRefError(f"policy pack version {ref!r}", list_packs(), versions)
+    raise UnknownPackRefError(f"policy pack version {ref!r}", await ids_in_force(session), versions)
 
 
 def _from_pack(p: PolicyPack, first_used_at: datetime | None) -> ResolvedPack:

@@ -147,3 +147,30 @@ def test_no_code_names_a_policy_pack() -> None:
                 if isinstance(node, ast.Constant) and node.value in ids:
                     found.append(f"{path.relative_to(ROOT)}:{node.lineno}: {node.value!r}")
     assert not found, "\n".join(found)
+
+
+# The command line's pure reads of pack files (no database); everything else that runs asks
+# for the packs in force.
+_READS_PACK_FILES = {"store/packs.py", "worker/cli_policy.py"}
+
+
+def test_the_running_system_reads_the_packs_in_force() -> None:
+    """A pack an administrator loads (#23) takes effect everywhere only if nothing reads the
+    packaged files behind its back: outside domain/policy, only store.packs (the packs in
+    force) and the file commands of the CLI call the file loader."""
+    found = []
+    for package in (*PACKAGES, "worker"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            rel = str(path.relative_to(ROOT))
+            if rel.startswith("domain/policy/") or rel in _READS_PACK_FILES:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+            for node in ast.walk(tree):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name | ast.Attribute)
+                    and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr)
+                    in {"load_pack", "list_packs", "load_all"}
+                ):
+                    found.append(f"{rel}:{node.lineno}")
+    assert not found, "\n".join(found)

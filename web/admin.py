@@ -195,7 +195,7 @@ async def admin_home(request: Request, session: SessionDep, actor: AdminPage) ->
         next_year_loaded=next_year in loaded,
         latest_import=latest[0].entry if latest else None,
         latest_list=_list_name(latest[0].entry.list_kind) if latest else None,
-        pack_count=len(reference_service.pack_listings()),
+        pack_count=len(await reference_service.pack_listings(session)),
         outbound=outbound,
     )
 
@@ -751,13 +751,13 @@ async def import_department_list(
 
 
 @router.get("/admin/packs", response_class=HTMLResponse)
-async def packs_page(request: Request, actor: AdminPage) -> Response:
+async def packs_page(request: Request, session: SessionDep, actor: AdminPage) -> Response:
     return page(
         request,
         "admin/packs.html",
         actor,
         section="packs",
-        packs=reference_service.pack_listings(),
+        packs=await reference_service.pack_listings(session),
     )
 
 
@@ -825,7 +825,7 @@ async def pack_page(
 ) -> Response:
     if not re.fullmatch(PACK_ID_PATTERN, pack_id):
         raise not_found("policy pack", pack_id[:60])
-    outline, content = reference_service.pack_outline(pack_id)
+    outline, content = await reference_service.pack_outline(session, pack_id)
     current_ref, versions = await reference_service.pack_versions(session, pack_id)
     materials = _materials(content)
     return page(

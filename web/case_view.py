@@ -29,14 +29,13 @@ from domain.case_clock import CasePosition
 from domain.facts import CHOICE_NAMES, fact_catalogue, stated_facts
 from domain.ids import mask_id_number, mask_phone
 from domain.labels import labels
-from domain.policy.loader import PolicyPackError, load_pack
 from domain.policy.model import PolicyPack
 from domain.precheck import PreCheckExplanation
 from domain.vocabulary import LEVELS
 from store import admin_repo, repos, tasks_repo, web_cases_repo
 from store.models import Case, CaseEvent, Notice, Task
 from store.models_inbox import TaskComment
-from store.packs import pinned_pack
+from store.packs import packs_in_force, pinned_pack
 from store.settings import Settings
 from web.i18n import gettext
 
@@ -81,13 +80,6 @@ def named(kind: str) -> dict[str, Named]:
     """A kind of the domain's codes (domain/labels.py) as the ``choice_label`` macro reads it,
     in the reader's language."""
     return {code: Named(gettext(zh)) for code, zh in labels(kind).items()}
-
-
-def packaged_pack(pack_id: str) -> PolicyPack | None:
-    try:
-        return load_pack(pack_id)
-    except PolicyPackError:
-        return None
 
 
 def category_names(pack: PolicyPack | None) -> dict[str, Named]:
@@ -234,7 +226,7 @@ async def task_view(session: AsyncSession, actor: Actor, task_id: str) -> TaskVi
     case = await repos.case_in_scope(session, task.case_id, actor.jurisdiction_path)
     pack = await pinned_pack(session, case) if case is not None else None
     if pack is None:
-        pack = packaged_pack(task.policy_pack_id)
+        pack = (await packs_in_force(session)).find(task.policy_pack_id)
     names = await tasks_repo.display_names(session, (task.assignee_id, task.completed_by))
     is_open = task.state == tasks_repo.OPEN
     in_group = tasks_repo.in_group(actor.role, actor.jurisdiction_path, task)
@@ -375,7 +367,8 @@ async def search_options(session: AsyncSession, actor: Actor) -> SearchOptions:
         # The pack applying here may be set on an ancestor (a city's pack for its streets).
         with contextlib.suppress(repos.NoPolicyPack):
             pack_ids.add(await repos.pack_id_at(session, own))
-    packs = [p for p in (packaged_pack(i) for i in sorted(pack_ids)) if p and p.categories]
+    in_force = await packs_in_force(session)
+    packs = [p for p in (in_force.find(i) for i in sorted(pack_ids)) if p and p.categories]
     return SearchOptions(places=places, packs=packs)
 
 
@@ -406,8 +399,9 @@ async def search(
     rows, next_cursor = await case_service.search(session, scope, params, now)
     names = await web_cases_repo.place_names(session, (c.jurisdiction_code for c in rows))
     categories: dict[tuple[str, str], Named] = {}
+    packs = await packs_in_force(session)
     for c in rows:
         if c.category_code and (c.policy_pack_id, c.category_code) not in categories:
-            found = category_names(packaged_pack(c.policy_pack_id)).get(c.category_code)
+            found = category_names(packs.find(c.policy_pack_id)).get(c.category_code)
             categories[(c.policy_pack_id, c.category_code)] = found or Named(c.category_code)
     return SearchResult(rows, next_cursor, names, categories)

@@ -44,6 +44,7 @@ from domain.calendar import local_date
 from domain.labels import label
 from store import repos
 from store.models import Jurisdiction
+from store.packs import packs_in_force
 from web import dates, i18n
 from web.common import SupervisorPage, render
 from web.i18n import gettext as _
@@ -802,7 +803,8 @@ async def _assistance(v: View) -> dict[str, Any]:
         Bar(i18n.label(r), None, [Segment("on_time", n)], str(n))
         for r, n in zip(reasons, body.total.exits, strict=True)
     ]
-    packs = {r.pack_id: targets_service.pack_or_none(r.pack_id) for r in reasons}
+    in_force = await packs_in_force(v.session)
+    packs = {r.pack_id: targets_service.pack_or_none(in_force, r.pack_id) for r in reasons}
     return {
         "lines": lines,
         "total": total,

@@ -31,12 +31,12 @@ from application.schemas.tasks import BulkItemOut, TaskListIn, TaskQueryIn
 from application.services import followup, saved_filters, tasks as service
 from domain import labels
 from domain.calendar import start_of_day
-from domain.policy.loader import UnknownPolicyPackError, list_packs, load_pack
 from domain.policy.model import PolicyPack
 from domain.sla import state_at
 from store import repos
 from store.calendar_repo import effective_calendar
 from store.models import Task
+from store.packs import InForce, packs_in_force
 from store.tasks_repo import OPEN_ONLY_VIEWS, in_group
 from web import dates, inbox_view as web_inbox
 from web.common import check_csrf, is_htmx, login_url, render, require_page_roles
@@ -197,35 +197,28 @@ def _form_of_saved(query: Mapping[str, Any]) -> str:
 # --- what the rows show ----------------------------------------------------------------------
 
 
-def _pack(pack_id: str) -> PolicyPack | None:
-    try:
-        return load_pack(pack_id)
-    except UnknownPolicyPackError:  # not packaged (an upload, a test's): show its id
-        return None
-
-
-def _pack_labels(task: Task) -> tuple[str, str]:
-    pack = _pack(task.policy_pack_id)
+def _pack_labels(task: Task, packs: InForce) -> tuple[str, str]:
+    pack = packs.find(task.policy_pack_id)  # None for a pack no longer in force: its id
     if pack is None:
         return task.policy_pack_id, task.category_code or ""
     category = next((c for c in pack.categories if c.code == task.category_code), None)
     return label(pack), label(category) if category else (task.category_code or "")
 
 
-def packs_for(code: str) -> list[PolicyPack]:
-    """The packs of the places an officer works in: a pack whose region code and the user's
-    place code are one inside the other (a province user sees the province's and its cities'
-    packs; the root sees all)."""
+def packs_for(code: str, packs: InForce) -> list[PolicyPack]:
+    """The packs of the places an officer works in: a pack in force whose region code and the
+    user's place code are one inside the other (a province user sees the province's and its
+    cities' packs; the root sees all)."""
     prefix = code.rstrip("0")
-    found = [p for p in (_pack(i) for i in list_packs()) if p is not None]
+    found = [packs.get(i) for i in packs.ids()]
     return [
         p for p in found if p.region_code.startswith(prefix) or prefix.startswith(p.region_code)
     ]
 
 
-def category_choices(code: str) -> list[tuple[str, str]]:
+def category_choices(code: str, packs: InForce) -> list[tuple[str, str]]:
     seen: dict[str, str] = {}
-    for pack in packs_for(code):
+    for pack in packs_for(code, packs):
         for category in pack.categories:
             seen.setdefault(category.code, label(category))
     return list(seen.items())
@@ -267,12 +260,13 @@ async def build_rows(
 ) -> list[Row]:
     names = await service.assignee_names(session, tasks)
     calendar = await effective_calendar(session)
+    packs = await packs_in_force(session)
     rows = []
     for t in tasks:
         is_open = t.state == "open"
         sla = str(state_at(t.at_risk_at, t.due_at, t.deadline_at, now)) if is_open else None
         left = web_inbox.working_days_left(t, now, calendar) if sla else 0
-        pack, category = _pack_labels(t)
+        pack, category = _pack_labels(t, packs)
         rows.append(
             Row(
                 task=t,
@@ -386,7 +380,7 @@ async def render_inbox(
         view_name=view_name,
         views=[(v, owner, _form_of_saved(v.query)) for v, owner in views],
         kinds=list(labels.TASK_KINDS.items()),
-        categories=category_choices(actor.jurisdiction_code),
+        categories=category_choices(actor.jurisdiction_code, await packs_in_force(session)),
         **{**context, "field_errors": field_errors or {}},
     )
 

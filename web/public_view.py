@@ -15,6 +15,7 @@ from application.services.applications import APPLICATION_LEVELS, pack_applying
 from domain.policy.model import PolicyPack
 from store import admin_repo, repos
 from store.models import Case, Jurisdiction
+from store.packs import packs_in_force
 
 # The evidence code packs give the application form itself (jilin, xinyu, qingxin): filling
 # the form online is handing it in.
@@ -45,13 +46,14 @@ async def application_places(session: AsyncSession) -> list[Place]:
     """Every county, street/township and community where an application can be filed, in
     the tree's order (parents first), each with its pack."""
     rows = await admin_repo.subtree(session, "/")
+    packs = await packs_in_force(session)
     by_code = {j.code: j for j in rows}
     places: list[Place] = []
     for j in rows:
         if j.level not in APPLICATION_LEVELS:
             continue
         chain = [by_code[c] for c in reversed([c for c in j.path.split("/") if c]) if c in by_code]
-        pack = pack_applying(chain)
+        pack = pack_applying(chain, packs)
         if pack is not None:
             places.append(Place(j.code, j.name, _full_name(chain), j.level, pack))
     return places
@@ -63,7 +65,7 @@ async def application_place(session: AsyncSession, code: str) -> Place | None:
     if place is None or place.level not in APPLICATION_LEVELS:
         return None
     chain = await repos.ancestors(session, place)
-    pack = pack_applying(chain)
+    pack = pack_applying(chain, await packs_in_force(session))
     if pack is None:
         return None
     return Place(place.code, place.name, _full_name(chain), place.level, pack)

@@ -16,7 +16,6 @@ errors (at most 20, then a count of the rest).
 from __future__ import annotations
 
 import asyncio
-import getpass
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,16 +31,13 @@ from store.audit import record_audit
 from store.db import session_scope
 from store.models_ledger import LedgerImport
 from store.settings import Settings
-from worker.cli_support import fail, print_json, settings_or_fail
+from worker.cli_support import cli_user, fail, print_json, settings_or_fail
 
 MAX_SHOWN_ERRORS = 20
 
 
 def _by() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (OSError, KeyError):
-        return "cli"
+    return cli_user()
 
 
 def _date(text: str | None) -> date | None:

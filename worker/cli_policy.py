@@ -1,8 +1,9 @@
 """CLI commands for policy packs (政策包) and the eligibility pre-check (资格预审).
 
-``yuanzhu policy list|show|validate|diff|test|check|new|facts`` and ``yuanzhu eligibility``.
-Pure reads of the packaged packs (or of a pack file an administrator is preparing), except
-``new``, which writes a skeleton pack and its cases; no database, no server.
+``yuanzhu policy list|show|validate|diff|test|check|new|facts|load`` and ``yuanzhu
+eligibility``. Pure reads of the packaged packs (or of a pack file an administrator is
+preparing), except ``new``, which writes a skeleton pack and its cases, and ``load``, which
+puts a pack in force in the running system's database (application/services/policy_load.py).
 Errors are one line per problem on stderr starting with ``error:`` and exit code 1; usage
 errors are click's (exit code 2). ``--json`` output (and the eligibility decision, always JSON)
 is a single JSON document on stdout.
@@ -10,6 +11,7 @@ is a single JSON document on stdout.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import sys
@@ -20,6 +22,8 @@ from typing import Any, NoReturn
 import click
 from pydantic import ValidationError
 
+from application.errors import Problem
+from application.services import policy_load
 from domain.eligibility import assess
 from domain.facts import (
     DERIVED_FROM,
@@ -38,7 +42,10 @@ from domain.policy.loader import (
     load_pack_file,
 )
 from domain.policy.model import PolicyPack
+from store.db import session_scope
 from store.policy_admin import PACK_ID_PATTERN, change_json, pack_listing, pack_outline
+from store.settings import Settings
+from worker.cli_support import cli_user, settings_or_fail
 
 __all__ = ["register"]
 
@@ -159,6 +166,16 @@ def _summary(p: PolicyPack) -> list[str]:
         out.append("默认值 defaults (the pack is silent; the system applies):")
         out += [f"  - {d.path} = {d.value}: {d.why}" for d in o.defaults]
     return out
+
+
+async def _load(
+    settings: Settings, file_name: str, pack_text: str, cases_text: str, dry_run: bool
+) -> policy_load.LoadPlan:
+    async with session_scope(settings) as session:
+        plan = await policy_load.plan_load(session, file_name, pack_text, cases_text)
+        if not dry_run:
+            await policy_load.activate(session, plan, actor_id=None, by=cli_user())
+    return plan
 
 
 def _check(file: Path, sources: list[Path], cases_file: str | None) -> tuple[list[str], list[str]]:
@@ -412,6 +429,39 @@ def register(root: click.Group) -> None:
             if r["verified_at"]:
                 extra.append("verified at " + ", ".join(r["verified_at"]))
             click.echo(f"{r['path']:<58} {r['label_zh']} / {r['label_en']}  ({'; '.join(extra)})")
+
+    @policy.command(name="load")
+    @click.argument("file", type=click.Path(dir_okay=False, exists=True))
+    @click.option("--cases", "cases_file", type=click.Path(dir_okay=False), help="Its cases file.")
+    @click.option("--dry-run", is_flag=True, help="Check and show the changes; load nothing.")
+    def load_cmd(file: str, cases_file: str | None, dry_run: bool) -> None:
+        """Load a pack into the running system without a deploy: validated, its test cases
+        run (cases/FILE beside it, or --cases), the changes from the version in force shown,
+        then put in force for the places mapped to its id (audited). Running cases keep the
+        version they were opened under. Exit 1 when refused; nothing is loaded then."""
+        path = Path(file)
+        where = Path(cases_file) if cases_file else pack_cases.cases_path(path)
+        if not where.is_file():
+            _fail(f"{where}: no test cases: file not found")
+        settings = settings_or_fail()
+        try:
+            plan = asyncio.run(
+                _load(
+                    settings,
+                    path.name,
+                    path.read_text(encoding="utf-8"),
+                    where.read_text(encoding="utf-8"),
+                    dry_run,
+                )
+            )
+        except Problem as problem:
+            _fail(problem.detail, *(str(e) for e in problem.extra.get("errors", [])))
+        replaced = plan.replaces.ref if plan.replaces else "none (a new region)"
+        click.echo(f"{plan.pack.ref}: {plan.passed} cases passed; in force now: {replaced}")
+        for c in plan.changes:
+            click.echo(f"  {'+-~'[('added', 'removed', 'changed').index(c['kind'])]} {c['path']}")
+        click.echo(f"places mapped to {plan.pack.id}: {plan.places}")
+        click.echo("dry run: nothing loaded" if dry_run else f"loaded: {plan.pack.ref} in force")
 
     @root.command(name="eligibility")
     @click.option("--policy", "policy_id", required=True, help="Pack id (or a .toml file).")

@@ -3,6 +3,7 @@ from the environment (a bad value is such an error) and JSON output."""
 
 from __future__ import annotations
 
+import getpass
 import json
 from typing import Any, NoReturn
 
@@ -25,3 +26,11 @@ def settings_or_fail(**overrides: object) -> Settings:
 
 def print_json(obj: Any) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def cli_user() -> str:
+    """Who acts from the command line, for the audit log: ``cli:<login name>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli"

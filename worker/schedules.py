@@ -31,9 +31,9 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from domain.policy.loader import PolicyPackError, load_pack
 from store.db import session_scope
 from store.models import Jurisdiction
+from store.packs import packs_in_force
 from store.settings import Settings
 from workflows.contracts import VerificationRegionInput
 from workflows.verification import QuarterlyVerificationWorkflow
@@ -94,11 +94,11 @@ async def verification_regions(settings: Settings) -> list[VerificationRegion]:
                 .order_by(Jurisdiction.code)
             )
         ).all()
+        packs = await packs_in_force(session)
     out: list[VerificationRegion] = []
     for code, pack_id in rows:
-        try:
-            pack = load_pack(str(pack_id))
-        except PolicyPackError:
+        pack = packs.find(str(pack_id))
+        if pack is None:
             log.warning("region %s names unknown policy pack %s; no verification", code, pack_id)
             continue
         qv = pack.clocks.quarterly_verification

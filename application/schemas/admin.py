@@ -161,3 +161,22 @@ class ImportOut(BaseModel):
     renamed: int
     policy_changed: int = Field(description="Existing places given another policy pack")
     unchanged: int
+
+
+class PolicyPackChangeOut(BaseModel):
+    path: str
+    kind: str = Field(description="added, removed or changed")
+    before: Any = None
+    after: Any = None
+
+
+class PolicyPackLoadOut(BaseModel):
+    """What loading a pack did (or, for a dry run, would do)."""
+
+    pack_id: str
+    ref: str = Field(description="The version loaded: id@version#hash12")
+    replaces: str | None = Field(description="The version in force before it; null: a new region")
+    cases_passed: int
+    changes: list[PolicyPackChangeOut]
+    places: int = Field(description="Places mapped to the pack's id, which run under it now")
+    activated: bool = Field(description="false for a dry run: nothing was loaded")

@@ -61,10 +61,10 @@ from application.schemas.admin import (
     UserPatchIn,
 )
 from application.security import end_sessions, hash_password, verify_password
-from domain.policy.loader import list_packs
 from store import admin_repo, repos
 from store.audit import record_audit
 from store.models import Jurisdiction, User
+from store.packs import packs_in_force
 
 # --- the rules ---------------------------------------------------------------------------------
 
@@ -691,8 +691,9 @@ def _check_row(
     return ImportRow(line, code, name, level, parent_code, pack)
 
 
-def parse_import(data: bytes, errors: _Errors) -> list[ImportRow]:
-    """The file's rows, each checked on its own (cross-row checks come later)."""
+def parse_import(data: bytes, packs: set[str], errors: _Errors) -> list[ImportRow]:
+    """The file's rows, each checked on its own (cross-row checks come later); ``packs`` the
+    ids in force a row may name."""
     try:
         text = data.decode("utf-8-sig")  # with or without a byte order mark
     except UnicodeDecodeError as exc:
@@ -708,7 +709,6 @@ def parse_import(data: bytes, errors: _Errors) -> list[ImportRow]:
         return []
     if not raw_rows and not errors.items:
         errors.add(None, None, "the file holds no rows")
-    packs = set(list_packs())
     rows = [_check_row(line, raw, packs, errors) for line, raw in raw_rows]
     return [r for r in rows if r is not None]
 
@@ -717,7 +717,8 @@ async def import_jurisdictions(session: AsyncSession, actor: Actor, data: bytes)
     """Validate every row, then create, rename or re-pack places below the caller's node, all or
     nothing (422 ``import-invalid`` with line-numbered ``errors``)."""
     errors = _Errors()
-    by_code = _unique_codes(parse_import(data, errors), errors)
+    packs = set((await packs_in_force(session)).ids())
+    by_code = _unique_codes(parse_import(data, packs, errors), errors)
     existing = await admin_repo.jurisdictions_by_code(
         session, set(by_code) | {r.parent_code for r in by_code.values()}
     )

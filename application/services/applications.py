@@ -30,7 +30,7 @@ from application.services import release_before_workflow
 from domain.assistance import may_apply_from
 from domain.calendar import local_date
 from domain.ids import ResidentIdError, parse_resident_id
-from domain.policy.loader import PolicyPackError, load_pack
+from domain.policy.loader import PolicyPackError
 from domain.policy.model import PolicyPack
 from domain.questions import Question, answer_problems, application_questions
 from domain.vocabulary import CaseStatus, identification_workflow_id
@@ -38,6 +38,7 @@ from store import idempotency, repos
 from store.db import one_writer
 from store.models import Case, Jurisdiction
 from store.models_assistance import AssistanceExit
+from store.packs import InForce, pack_in_force, packs_in_force, pinned_pack
 from store.settings import Settings
 from workflows.contracts import CaseRules, IdentificationInput, PlaceRef
 from workflows.identification import IdentificationWorkflow
@@ -118,12 +119,12 @@ class PlaceQuestions:
     questions: list[Question]
 
 
-def pack_applying(chain: list[Jurisdiction]) -> PolicyPack | None:
-    """The pack a case filed at ``chain[0]`` (with the places above it) would run under, or
-    None where no case can be filed (no pack or county office above it, or a pack that leaves
-    identification to its cities): the rule :func:`submit_application` files by."""
+def pack_applying(chain: list[Jurisdiction], packs: InForce) -> PolicyPack | None:
+    """The pack in force a case filed at ``chain[0]`` (with the places above it) would run
+    under, or None where no case can be filed (no pack or county office above it, or a pack
+    that leaves identification to its cities): the rule :func:`submit_application` files by."""
     try:
-        pack = load_pack(repos.filing_pack_id(chain))
+        pack = packs.get(repos.filing_pack_id(chain))
     except (repos.NoPolicyPack, PolicyPackError):
         return None
     return pack if pack.procedure is not None else None
@@ -135,7 +136,7 @@ async def filing_pack(session: AsyncSession, code: str) -> PolicyPack | None:
     place = await repos.get_jurisdiction(session, code)
     if place is None or place.level not in APPLICATION_LEVELS:
         return None
-    return pack_applying(await repos.ancestors(session, place))
+    return pack_applying(await repos.ancestors(session, place), await packs_in_force(session))
 
 
 async def questions_at(session: AsyncSession, code: str, category: str | None) -> PlaceQuestions:
@@ -244,7 +245,7 @@ async def submit_application(
         )
     places = [repos.place_ref(j) for j in chain]
     try:
-        pack = load_pack(pack_id)
+        pack = await pack_in_force(session, pack_id)
         # The pack must work for this place before anything is stored; the workflow starts
         # with these very rules (what start_identification would build again from the case).
         rules = case_rules(pack, places)
@@ -366,9 +367,9 @@ async def start_identification(
     starts it — never deleted, because a retry may already have been told it exists."""
     chain = await repos.ancestors(session, await _jurisdiction(session, case))
     places = [repos.place_ref(j) for j in chain]
-    await _start(
-        temporal, settings, case, places[0], case_rules(load_pack(case.policy_pack_id), places)
-    )
+    # The rules of the version the case pinned when it was stored, not of today's.
+    rules = case_rules(await pinned_pack(session, case), places)
+    await _start(temporal, settings, case, places[0], rules)
 
 
 async def _start(

@@ -57,15 +57,10 @@ from application.services.supervision import (
     place_for,
 )
 from domain.calendar import add_months_clamped, local_date, start_of_day
-from domain.policy.loader import (
-    PolicyPackError,
-    UnknownPolicyPackError,
-    list_packs,
-    load_pack,
-)
 from domain.policy.model import AssistanceStandard, Duration, PolicyPack
 from store import assistance_targets_repo as repo, repos, supervision_repo
 from store.models import Jurisdiction
+from store.packs import InForce, packs_in_force
 
 COVERAGE = "coverage_rate"
 TargetState = Literal["met", "not_met", "not_due"]
@@ -161,14 +156,9 @@ class AssistanceTargetsOut(BaseModel):
 # --- packs -----------------------------------------------------------------------------------
 
 
-def pack_or_none(pack_id: str | None) -> PolicyPack | None:
-    """The current packaged pack, or None for an id no longer packaged."""
-    if not pack_id:
-        return None
-    try:
-        return load_pack(pack_id)
-    except (UnknownPolicyPackError, PolicyPackError):
-        return None
+def pack_or_none(packs: InForce, pack_id: str | None) -> PolicyPack | None:
+    """The pack in force ``pack_id``, or None for none or an id no longer in force."""
+    return packs.find(pack_id)
 
 
 def zero_employment_categories(pack: PolicyPack) -> frozenset[str]:
@@ -400,12 +390,12 @@ def person_window(pack: PolicyPack) -> Duration | None:
     return clock
 
 
-def window_starts(today: date) -> dict[str, datetime]:
-    """Per packaged pack with a per-person clearance clock: the earliest start of an
+def window_starts(today: date, packs: InForce) -> dict[str, datetime]:
+    """Per pack in force with a per-person clearance clock: the earliest start of an
     assistance still inside its window on the Shanghai date ``today``."""
     since: dict[str, datetime] = {}
-    for pack_id in list_packs():
-        pack = pack_or_none(pack_id)
+    for pack_id in packs.ids():
+        pack = pack_or_none(packs, pack_id)
         window = person_window(pack) if pack else None
         if window is None:
             continue
@@ -437,6 +427,7 @@ async def targets(
     the place (and the place itself when people sit there), with totals and targets."""
     place = await place_for(session, actor, code)
     here = await pack_applying(session, place)
+    in_force = await packs_in_force(session)
     cohort = await repo.cohort_counts(
         session,
         place.path,
@@ -445,7 +436,7 @@ async def targets(
         start=span.start,
         end=span.end,
         # Measured on the period's last day, or today while it runs.
-        recent_since=window_starts(min(span.last, local_date(now))),
+        recent_since=window_starts(min(span.last, local_date(now)), in_force),
     )
     exits = await repo.exit_counts(session, place.path, first=span.first, last=span.last)
 
@@ -474,7 +465,7 @@ async def targets(
     present = {c.pack_id for c in cohort} | {e.pack_id for e in exits}
     present |= {a.pack_here for a in kids.values() if a.pack_here}
     pack_ids += sorted(present - set(pack_ids))
-    packs = {p: pack_or_none(p) for p in pack_ids}
+    packs = {p: pack_or_none(in_force, p) for p in pack_ids}
     recorded = {(e.pack_id, e.reason_code): e.reason_name for e in exits}
     columns = _exit_columns(pack_ids, packs, recorded)
 

@@ -41,7 +41,6 @@ from application.services.reference import today
 from domain.enrolment import parse_enrolment_rows
 from domain.ids import ResidentIdError, parse_resident_id
 from domain.labels import label
-from domain.policy.loader import load_pack
 from domain.target_groups import (
     EMERGENCY_KINDS,
     ENROLLED_GROUPS,
@@ -55,6 +54,7 @@ from store.audit import record_audit
 from store.ledger_repo import BatchPerson
 from store.models_enrolment import Emergency
 from store.models_ledger import LedgerImport
+from store.packs import pack_in_force, packs_in_force
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ async def declare_emergency(session: AsyncSession, actor: Actor, body: Emergency
         pack_id: str | None = await repos.pack_id_at(session, place)
     except repos.NoPolicyPack:
         pack_id = None
-    pack = load_pack(pack_id) if pack_id else None
+    pack = (await packs_in_force(session)).find(pack_id)
     if pack is None or group_of(pack, TEMPORARY_ASSISTANCE) is None:
         raise Problem(
             422,
@@ -246,7 +246,7 @@ async def enrol(
             f"{place.name} is not a township/street or community whose policy has this group",
             f"{place.name}不是本地政策设有该援助对象类别的镇街或社区",
         )
-    pack = load_pack(where.pack_id)
+    pack = await pack_in_force(session, where.pack_id)
     period = (emergency.starts_on, emergency.ends_on) if emergency else None
     problems = check_enrolment(pack, body.target_group, body.conditions(), today(), period)
     if problems:

@@ -58,7 +58,6 @@ from domain.households import (
     member_working_age,
 )
 from domain.ids import ResidentIdError, completed_years, mask_id_number, parse_resident_id
-from domain.policy.loader import load_pack
 from domain.policy.model import HouseholdDefinition, PolicyPack
 from domain.vocabulary import Role
 from store import household_repo, repos, supervision_repo
@@ -70,6 +69,7 @@ from store.models_household import (
     HouseholdMemberRow,
     HouseholdRow,
 )
+from store.packs import InForce, packs_in_force
 from store.tasks_repo import OPEN
 from workflows import contracts as c
 from workflows.household import (
@@ -134,8 +134,9 @@ def check_may_register(actor: Actor) -> None:
 
 
 async def pack_at(session: AsyncSession, place: Jurisdiction) -> PolicyPack | None:
+    """The pack in force at ``place``, or None where none applies."""
     try:
-        return load_pack(await repos.pack_id_at(session, place))
+        return (await packs_in_force(session)).find(await repos.pack_id_at(session, place))
     except repos.NoPolicyPack:
         return None
 
@@ -392,11 +393,9 @@ class HouseholdView:
         return days_left(self.row.deadline_at, now)
 
 
-def _definition(row: HouseholdRow) -> HouseholdDefinition | None:
-    try:
-        return load_pack(row.policy_pack_id).household_definition(row.definition_code)
-    except Exception:  # a pack no longer packaged: show the code
-        return None
+def _definition(row: HouseholdRow, packs: InForce) -> HouseholdDefinition | None:
+    pack = packs.find(row.policy_pack_id)  # None for a pack no longer in force: show the code
+    return pack.household_definition(row.definition_code) if pack else None
 
 
 async def household_for(session: AsyncSession, actor: Actor, household_id: int) -> HouseholdRow:
@@ -409,7 +408,7 @@ async def household_for(session: AsyncSession, actor: Actor, household_id: int) 
 async def _view(session: AsyncSession, row: HouseholdRow, *, full: bool) -> HouseholdView:
     members = await household_repo.members_of(session, row.id)
     place = await session.get(Jurisdiction, row.jurisdiction_code)
-    d = _definition(row)
+    d = _definition(row, await packs_in_force(session))
     head = next((m for m in members if m.head), members[0] if members else None)
     view = HouseholdView(
         row=row,

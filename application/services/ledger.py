@@ -44,12 +44,12 @@ from application.services import release_before_workflow
 from application.services.reference import MAX_UPLOAD_BYTES, read_form, today
 from domain.ledger import LedgerImportResult, export_table
 from domain.policy.authoring import LEDGER_LAYOUT_DEFAULT
-from domain.policy.loader import PolicyPackError, load_pack
 from domain.table_import import Cell, RowError
 from domain.vocabulary import Role
 from store import ledger_repo, repos
 from store.audit import record_audit
 from store.models_ledger import LedgerImport
+from store.packs import packs_in_force
 from workflows.contracts import LedgerImportInput
 
 __all__ = [
@@ -100,10 +100,10 @@ async def default_layout(session: AsyncSession, place: Any) -> str:
     """The layout the place's pack gives its ledger (``[ledger]``, e.g. jilin 三(一) 一人一册),
     else service tracking."""
     try:
-        pack = load_pack(await repos.pack_id_at(session, place))
-    except (repos.NoPolicyPack, PolicyPackError):
-        return LEDGER_LAYOUT_DEFAULT
-    return pack.ledger.layout if pack.ledger else LEDGER_LAYOUT_DEFAULT
+        pack = (await packs_in_force(session)).find(await repos.pack_id_at(session, place))
+    except repos.NoPolicyPack:
+        pack = None
+    return pack.ledger.layout if pack and pack.ledger else LEDGER_LAYOUT_DEFAULT
 
 
 async def export_ledger(session: AsyncSession, actor: Actor, query: LedgerQuery) -> LedgerExport:

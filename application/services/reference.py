@@ -48,13 +48,13 @@ from application.services import release_before_workflow
 from domain.calendar import SHANGHAI, CalendarDataError, YearTable
 from domain.department_data import DepartmentList
 from domain.department_import import ParseResult
-from domain.policy.loader import list_packs, load_pack
 from store import calendar_admin, department_admin, policy_admin, repos
 from store.calendar_repo import effective_calendar
 from store.department_files import DEFAULT_MAX_BYTES, DepartmentFileError
 from store.department_repo import latest_imports
 from store.models import PolicyPackVersion
 from store.models_department import DepartmentImport
+from store.packs import packs_in_force
 
 __all__ = [
     "MAX_TABLE_BYTES",
@@ -456,17 +456,22 @@ def _unknown(exc: policy_admin.UnknownPackRefError) -> Problem:
     return Problem(404, "not-found", "Not found", str(exc), known=exc.known, versions=exc.versions)
 
 
-def pack_listings() -> list[policy_admin.PackListing]:
-    """Every packaged pack's identity, by id."""
-    return [policy_admin.pack_listing(load_pack(pack_id)) for pack_id in list_packs()]
+async def pack_listings(session: AsyncSession) -> list[policy_admin.PackListing]:
+    """Every pack in force: its identity, by id."""
+    packs = await packs_in_force(session)
+    return [policy_admin.pack_listing(packs.get(pack_id)) for pack_id in packs.ids()]
 
 
-def pack_outline(pack_id: str) -> tuple[policy_admin.PackOutline, dict[str, Any]]:
-    """The packaged pack's outline and its full merged JSON (what a case pins)."""
-    pack = policy_admin.packaged(pack_id)
+async def pack_outline(
+    session: AsyncSession, pack_id: str
+) -> tuple[policy_admin.PackOutline, dict[str, Any]]:
+    """The pack in force: its outline and its full merged JSON (what a case pins)."""
+    pack = await policy_admin.in_force(session, pack_id)
     if pack is None:
         raise _unknown(
-            policy_admin.UnknownPackRefError(f"policy pack {pack_id!r}", list_packs(), [])
+            policy_admin.UnknownPackRefError(
+                f"policy pack {pack_id!r}", await policy_admin.ids_in_force(session), []
+            )
         )
     return policy_admin.pack_outline(pack), pack.to_json()
 
@@ -474,12 +479,14 @@ def pack_outline(pack_id: str) -> tuple[policy_admin.PackOutline, dict[str, Any]
 async def pack_versions(
     session: AsyncSession, pack_id: str
 ) -> tuple[str | None, list[tuple[PolicyPackVersion, bool]]]:
-    """(current ref or None, the pinned versions newest first with "is current")."""
-    pack = policy_admin.packaged(pack_id)
+    """(ref in force or None, the stored versions newest first with "is in force")."""
+    pack = await policy_admin.in_force(session, pack_id)
     rows = await policy_admin.pinned_versions(session, pack_id)
     if pack is None and not rows:
         raise _unknown(
-            policy_admin.UnknownPackRefError(f"policy pack {pack_id!r}", list_packs(), [])
+            policy_admin.UnknownPackRefError(
+                f"policy pack {pack_id!r}", await policy_admin.ids_in_force(session), []
+            )
         )
     current = pack.content_hash if pack is not None else None
     return (pack.ref if pack else None), [(r, r.content_hash == current) for r in rows]

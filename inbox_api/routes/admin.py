@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Path, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
 
 from application.errors import Problem
 from application.http import AdminActor, SessionDep
@@ -20,13 +20,14 @@ from application.schemas.admin import (
     JurisdictionOut,
     PasswordIn,
     PlaceRefOut,
+    PolicyPackLoadOut,
     RoleName,
     UserCreateIn,
     UserOut,
     UserPage,
     UserPatchIn,
 )
-from application.services import admin as service
+from application.services import admin as service, policy_load
 from domain.labels import label
 from store.models import User
 
@@ -301,4 +302,73 @@ async def import_jurisdictions(
         renamed=result.renamed,
         policy_changed=result.policy_changed,
         unchanged=result.unchanged,
+    )
+
+
+@router.post(
+    "/policy-packs",
+    response_model=PolicyPackLoadOut,
+    status_code=201,
+    responses={
+        200: {"description": "dry run: checked, the changes shown, nothing loaded"},
+        **FORBIDDEN,
+        409: {"description": "policy-pack-unchanged: that version is in force", **PROBLEM},
+        413: {"description": "file-too-large", **PROBLEM},
+        422: {
+            "description": "policy-pack-invalid, with `errors`: one line per problem naming "
+            "file, line and field (nothing was loaded)",
+            **PROBLEM,
+        },
+    },
+    summary="Load a policy pack into the running system",
+)
+async def load_policy_pack(
+    response: Response,
+    session: SessionDep,
+    actor: AdminActor,
+    pack: Annotated[UploadFile, File(description="The pack (TOML), named <pack id>.toml")],
+    cases: Annotated[UploadFile, File(description="Its test cases (TOML)")],
+    dry_run: Annotated[bool, Form(description="Check and show the changes only")] = False,
+) -> PolicyPackLoadOut:
+    """Validate the pack, run its own test cases (they must pass and cover every rule), show
+    the changes from the version in force under its id, then — unless ``dry_run`` — put it in
+    force for the places mapped to that id, audited (``policy_pack_loaded``). Cases already
+    running keep the version they were opened under; what is opened from now on, in every
+    process, runs under the new one. The caller's jurisdiction must hold every place the
+    pack applies to."""
+    texts = []
+    for upload in (pack, cases):
+        data = await upload.read(policy_load.MAX_PACK_BYTES + 1)
+        if len(data) > policy_load.MAX_PACK_BYTES:
+            raise Problem(
+                413,
+                "file-too-large",
+                "File too large",
+                f"pack and cases files are limited to {policy_load.MAX_PACK_BYTES // 1024} KiB",
+            )
+        try:
+            texts.append(data.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            raise Problem(
+                422,
+                "policy-pack-invalid",
+                "Policy pack refused",
+                f"{upload.filename}: not UTF-8 text",
+                errors=[f"{upload.filename}: not UTF-8 text"],
+            ) from None
+    plan = await policy_load.plan_load(
+        session, pack.filename or "", texts[0], texts[1], scope_path=actor.jurisdiction_path
+    )
+    if dry_run:
+        response.status_code = 200
+    else:
+        await policy_load.activate(session, plan, actor_id=actor.id, by=actor.username)
+    return PolicyPackLoadOut(
+        pack_id=plan.pack.id,
+        ref=plan.pack.ref,
+        replaces=plan.replaces.ref if plan.replaces else None,
+        cases_passed=plan.passed,
+        changes=plan.changes,
+        places=plan.places,
+        activated=not dry_run,
     )

@@ -399,9 +399,9 @@ async def import_list(
     summary="The packaged policy packs",
     responses=UNAUTHORIZED,
 )
-async def list_packs(actor: CurrentActor) -> PolicyPacksOut:
+async def list_packs(session: SessionDep, actor: CurrentActor) -> PolicyPacksOut:
     """Every packaged pack: id, name, region, version, content hash and the ref cases pin."""
-    return PolicyPacksOut(items=service.pack_listings())
+    return PolicyPacksOut(items=await service.pack_listings(session))
 
 
 @router.get(
@@ -430,11 +430,11 @@ async def diff_packs(
     summary="A policy pack as data",
     responses={**UNAUTHORIZED, **UNKNOWN_PACK, **INVALID},
 )
-async def get_pack(pack_id: PackIdPath, actor: CurrentActor) -> PolicyPackOut:
+async def get_pack(session: SessionDep, pack_id: PackIdPath, actor: CurrentActor) -> PolicyPackOut:
     """The packaged pack as ``yuanzhu policy show`` presents it — base conditions, categories,
     exclusions, procedure stages with their SLAs, clocks, assistance standards, exit reasons,
     target groups, each with its clause citation — plus ``content``, the full merged pack."""
-    outline, content = service.pack_outline(pack_id)
+    outline, content = await service.pack_outline(session, pack_id)
     return PolicyPackOut(**outline.model_dump(), content=content)
 
 

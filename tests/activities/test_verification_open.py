@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.testing import ActivityEnvironment
 
 from activities.verification import VerificationActivities, period_of
+from domain.policy.loader import load_pack
 from domain.vocabulary import PlaceRef, verification_task_id
 from store import verification_repo as repo
 from store.models import Task
@@ -30,7 +31,7 @@ DISTRICT = PlaceRef("441803", "/000000/440000/441800/441803/", "county", "清新
 async def _batch(system: System, label: str) -> tuple[VerificationActivities, str]:
     """A batch of its own (a period no other test uses) and the activities."""
     acts = VerificationActivities(system.sessions())
-    period = period_of(PACK, date(2000, 1, 1), label)
+    period = period_of(load_pack(PACK), date(2000, 1, 1), label)
     info = await ActivityEnvironment().run(
         acts.begin_batch,
         BeginBatchInput(

@@ -463,6 +463,7 @@ OPERATIONS: tuple[Op, ...] = (
     Op("GET", "/api/v1/admin/jurisdictions", ADMIN),
     Op("GET", "/api/v1/admin/jurisdictions/{code}", ADMIN, obj=place_params),
     Op("POST", "/api/v1/admin/jurisdictions/import", ADMIN, role_only=True),
+    Op("POST", "/api/v1/admin/policy-packs", ADMIN, role_only=True),
     Op("GET", "/api/v1/admin/outbound", ADMIN, role_only=True),
     Op("PUT", "/api/v1/admin/outbound", ADMIN, role_only=True),
     Op("POST", "/api/v1/admin/outbound/test", ADMIN, role_only=True),

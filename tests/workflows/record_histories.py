@@ -24,6 +24,7 @@ from typing import Any
 from temporalio.testing import WorkflowEnvironment
 
 from activities.verification import period_of
+from domain.policy.loader import load_pack
 from infra.temporal_client import DATA_CONVERTER
 from store.migrate import upgrade
 from store.models_verification import VerificationBatch
@@ -222,7 +223,7 @@ async def record_verification_batch(
     people = await insert_people(
         sy.sessions(), datetime.now(UTC), {TAIHE: 45}, exited=2, prefix="QH"
     )
-    period = period_of(PACK, date.today(), "2030-01")
+    period = period_of(load_pack(PACK), date.today(), "2030-01")
     await env.client.start_workflow(
         VerificationBatchWorkflow.run,
         VerificationBatchInput(

@@ -143,7 +143,7 @@ async def test_a_district_of_three_thousand(tmp_path: Path) -> None:
         await add_township(sc)
         active = await add_people(sc, {TAIHE: 1800, SHANTANG: 1150, "441803": 50}, exited=40)
         assert len(active) == 3000
-        period = period_of(PACK, (await sc.now()).date())
+        period = period_of(load_pack(PACK), (await sc.now()).date())
         assert (period.label, period.due_on.isoformat()) == ("2026-01", "2026-01-31")
         client = sc.env.client
         queue = sc.system.settings.temporal_task_queue

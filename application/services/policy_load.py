@@ -1,0 +1,190 @@
+"""Loading a policy pack into the running system, without a deploy (#23): an administrator
+hands in a pack file and its test cases (``yuanzhu policy load``, ``POST
+/api/v1/admin/policy-packs``, the admin page), and the same steps run for all three:
+
+1. the pack validates (its ``extends`` resolved among the packaged packs), its id is its file
+   name, and it is not the version already in force, nor a new content under that version;
+2. its own test cases are checked against it, run, and cover every rule
+   (:mod:`domain.policy.cases`);
+3. the difference from the version in force under its id is shown (none: a new region);
+4. then, unless it is a preview, the version is stored (``policy_pack_versions``) and put in
+   force for every place mapped to its id (``policy_packs_in_force``), audited. Running
+   cases keep the version they pinned; what is opened from now on — in every process, since
+   each reads the packs in force from the database (store/packs.py) — runs under it.
+
+Any failure refuses the whole (422 ``policy-pack-invalid`` with every problem, each naming
+file, line where it has one, and field; 409 ``policy-pack-unchanged``) and activates nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from application.errors import Problem
+from domain.policy import cases as pack_cases
+from domain.policy.diff import diff_packs
+from domain.policy.loader import PolicyPackError, load_pack_file
+from domain.policy.model import PolicyPack
+from store import repos
+from store.audit import record_audit
+from store.models import Jurisdiction, PolicyPackInForce
+from store.packs import packs_in_force
+from store.policy_admin import PACK_ID_PATTERN, change_json
+
+__all__ = ["AUDIT_LOADED", "LoadPlan", "activate", "plan_load"]
+
+AUDIT_LOADED = "policy_pack_loaded"
+MAX_PACK_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What loading would do: the pack, its cases' results, the version it replaces and the
+    changes from it, and how many places are mapped to its id."""
+
+    pack: PolicyPack
+    cases: str
+    passed: int
+    replaces: PolicyPack | None
+    changes: list[dict[str, Any]]
+    places: int
+
+
+def _invalid(errors: list[str]) -> Problem:
+    return Problem(
+        422,
+        "policy-pack-invalid",
+        "Policy pack refused",
+        f"{len(errors)} problem(s); nothing was loaded",
+        errors=errors,
+    )
+
+
+def _read(file_name: str, pack_text: str) -> PolicyPack:
+    """The pack in ``pack_text`` as the file ``file_name`` (``extends`` resolved among the
+    packaged packs)."""
+    if not re.fullmatch(PACK_ID_PATTERN.strip("^$") + r"\.toml", file_name):
+        raise _invalid([f"{file_name}: the file name must be the pack's id and .toml"])
+    if len(pack_text.encode("utf-8")) > MAX_PACK_BYTES:
+        raise _invalid([f"{file_name}: larger than {MAX_PACK_BYTES // 1024} KiB"])
+    with tempfile.TemporaryDirectory(prefix="yuanzhu-pack-") as tmp:
+        path = Path(tmp) / file_name
+        path.write_text(pack_text, encoding="utf-8")
+        try:
+            pack = load_pack_file(path)
+        except PolicyPackError as e:
+            raise _invalid(str(e).split("\n")) from None
+    if pack.id != file_name.removesuffix(".toml"):
+        raise _invalid([f"{file_name}: id: {pack.id!r} does not match the file name"])
+    return pack
+
+
+def _run_cases(pack: PolicyPack, file_name: str, cases_text: str) -> int:
+    """The number of cases passed; every failure and uncovered rule refuses the load."""
+    try:
+        loaded = pack_cases.parse_cases(cases_text, f"{pack_cases.CASES_DIR}/{file_name}")
+        pack_cases.check_cases(loaded, pack)
+    except PolicyPackError as e:
+        raise _invalid(str(e).split("\n")) from None
+    results = pack_cases.run_cases(loaded, pack)
+    errors = [f"{loaded.where(r.index)}: {problem}" for r in results for problem in r.problems] + [
+        f"{loaded.file}: not covered: {gap}" for gap in pack_cases.coverage(loaded, pack)
+    ]
+    if errors:
+        raise _invalid(errors)
+    return len(results)
+
+
+async def plan_load(
+    session: AsyncSession,
+    file_name: str,
+    pack_text: str,
+    cases_text: str,
+    *,
+    scope_path: str = "/",
+) -> LoadPlan:
+    """Validate, test and compare (steps 1–3); nothing is written. ``scope_path``: the
+    administrator's subtree, which must hold every place the pack's id applies to (a pack
+    in force changes the rules of all of them); the command line acts from the root."""
+    pack = _read(file_name, pack_text)
+    outside = await session.scalar(
+        select(func.count())
+        .select_from(Jurisdiction)
+        .where(Jurisdiction.policy_pack_id == pack.id, ~Jurisdiction.path.startswith(scope_path))
+    )
+    if outside:
+        raise Problem(
+            403,
+            "actor-not-allowed",
+            "Not allowed",
+            f"{pack.id} applies to {outside} place(s) outside your jurisdiction; an "
+            "administrator above them loads it",
+        )
+    passed = _run_cases(pack, file_name, cases_text)
+    current = (await packs_in_force(session)).find(pack.id)
+    if current is not None and current.content_hash == pack.content_hash:
+        raise Problem(
+            409,
+            "policy-pack-unchanged",
+            "Already in force",
+            f"{pack.ref} is the version in force; nothing to load",
+        )
+    if current is not None and current.version == pack.version:
+        raise _invalid(
+            [
+                f"{file_name}: version: {pack.version!r} is the version in force "
+                f"({current.ref}) with other content; give the changed pack a new version"
+            ]
+        )
+    places = await session.scalar(
+        select(func.count()).select_from(Jurisdiction).where(Jurisdiction.policy_pack_id == pack.id)
+    )
+    return LoadPlan(
+        pack=pack,
+        cases=cases_text,
+        passed=passed,
+        replaces=current,
+        changes=[change_json(c) for c in diff_packs(current, pack)] if current else [],
+        places=int(places or 0),
+    )
+
+
+async def activate(session: AsyncSession, plan: LoadPlan, *, actor_id: int | None, by: str) -> None:
+    """Store the version and put it in force (step 4), audited; committed with the session."""
+    now = datetime.now(UTC)
+    pack = plan.pack
+    await repos.remember_pack_version(session, pack, now)
+    row = await session.get(PolicyPackInForce, pack.id)
+    if row is None:
+        row = PolicyPackInForce(pack_id=pack.id)
+        session.add(row)
+    row.ref = pack.ref
+    row.cases = plan.cases
+    row.activated_at = now
+    row.activated_by = by
+    row.replaced_ref = plan.replaces.ref if plan.replaces else None
+    record_audit(
+        session,
+        actor_id=actor_id,
+        action=AUDIT_LOADED,
+        object_type="policy_pack",
+        object_id=pack.id,
+        detail={
+            "ref": pack.ref,
+            "replaced": row.replaced_ref,
+            "cases_passed": plan.passed,
+            "changes": len(plan.changes),
+            "places": plan.places,
+            "by": by,
+        },
+        now=now,
+    )
+    await session.flush()

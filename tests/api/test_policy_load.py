@@ -1,0 +1,231 @@
+"""A new region by data alone (#23), through the API as an administrator would do it: load a
+pack and its cases (``POST /api/v1/admin/policy-packs``), map places to it (the jurisdiction
+import), and an application filed there runs under it — no file in the source tree, no
+deploy. A second version is loaded over it: running cases keep the version they pinned, new
+ones take the new. Every refusal (a broken rule, cases the pack decides otherwise, the same
+version again, an unchanged version number, a pack reaching outside the caller's area, a
+non-administrator) names what is wrong and activates nothing.
+
+On a system of its own (a private SQLite database): packs put in force here would change
+what the shared system's other tests see."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from temporalio.testing import WorkflowEnvironment
+
+from domain.policy.authoring import skeleton
+from store.migrate import upgrade
+from store.models import AuditEntry, Case, PolicyPackInForce, Task
+from tests.conftest import make_settings
+from tests.factories import make_id
+from tests.system import System, running_system
+
+PACK_ID = "testland-2026"
+PLACES = (
+    "code,name,level,parent_code,policy_pack_id\n"
+    "460000,测试省,province,000000,testland-2026\n"
+    "460100,测试市,city,460000,\n"
+    "460105,测试区,county,460100,\n"
+    "460105001,测试街道,street,460105,\n"
+)
+
+
+@pytest.fixture
+async def own(tmp_path: Path, time_env: WorkflowEnvironment) -> AsyncIterator[System]:
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'yuanzhu.db'}", tmp_path)
+    await asyncio.to_thread(upgrade, settings)  # alembic runs its own event loop
+    settings = settings.model_copy(update={"temporal_task_queue": f"load-{tmp_path.name}"})
+    async with running_system(settings, time_env) as system:
+        yield system
+
+
+def texts(version: str = "1", age: int = 40) -> tuple[str, str]:
+    pack, cases = skeleton(PACK_ID, region_code="46")
+    pack = pack.replace('version = "1"', f'version = "{version}"')
+    if age != 40:
+        pack = pack.replace("gte = 40", f"gte = {age}")
+        # The cases move their boundary with the rule.
+        year = 2026 - age
+        cases = cases.replace("1986-01-01", f"{year}-01-01").replace("1986-01-02", f"{year}-01-02")
+    return pack, cases
+
+
+async def load(
+    system: System,
+    user: str | dict[str, str],
+    pack: str,
+    cases: str,
+    *,
+    dry_run: bool = False,
+    name: str = "",
+) -> httpx.Response:
+    return await system.http.post(
+        "/api/v1/admin/policy-packs",
+        headers=await system.login(user) if isinstance(user, str) else user,
+        files={
+            "pack": (name or f"{PACK_ID}.toml", pack.encode(), "application/toml"),
+            "cases": (f"{PACK_ID}.toml", cases.encode(), "application/toml"),
+        },
+        data={"dry_run": "true" if dry_run else "false"},
+    )
+
+
+async def in_force(system: System) -> str | None:
+    async with system.sessions()() as session:
+        row = await session.get(PolicyPackInForce, PACK_ID)
+        return row.ref if row else None
+
+
+async def apply(system: System) -> dict[str, Any]:
+    """An application at the new region's street: a woman of 48 (category met under both
+    versions: 40 and 45)."""
+    number = make_id(date(1978, 3, 1), region="460105")
+    r = await system.http.post(
+        "/api/v1/applications",
+        json={
+            "jurisdiction_code": "460105001",
+            "facts": {
+                "person": {
+                    "name": "测试",
+                    "id_number": number,
+                    "sex": "female",
+                    "able_to_work": True,
+                    "willing_to_work": True,
+                },
+                "residence": {"hukou_region_code": "460105", "urban": True},
+                "unemployment": {"registered": True, "registered_on": "2025-10-01"},
+            },
+        },
+    )
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+async def first_task(system: System, case_id: str) -> Task:
+    for _ in range(400):
+        async with system.sessions()() as session:
+            task = await session.scalar(select(Task).where(Task.case_id == case_id))
+            if task is not None:
+                return task
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no task opened for {case_id}")
+
+
+async def pinned(system: System, case_id: str) -> str:
+    async with system.sessions()() as session:
+        case = await session.get(Case, case_id)
+        assert case is not None
+        return case.policy_pack_ref
+
+
+async def test_a_new_region_by_data_alone_then_a_second_version(own: System) -> None:
+    system = own
+    pack, cases = texts()
+    # A dry run: checked and shown, nothing loaded.
+    preview = await load(system, "admin", pack, cases, dry_run=True)
+    assert preview.status_code == 200, preview.text
+    body = preview.json()
+    assert body["activated"] is False and body["replaces"] is None
+    assert body["cases_passed"] == 5 and body["places"] == 0
+    assert await in_force(system) is None
+
+    loaded = await load(system, "admin", pack, cases)
+    assert loaded.status_code == 201, loaded.text
+    v1 = loaded.json()["ref"]
+    assert v1.startswith(f"{PACK_ID}@1#") and await in_force(system) == v1
+    listed = await system.http.get("/api/v1/policy-packs", headers=await system.login("admin"))
+    assert PACK_ID in [p["id"] for p in listed.json()["items"]]
+
+    # Places mapped to it by the administrator's import (which now knows the id).
+    imported = await system.http.post(
+        "/api/v1/admin/jurisdictions/import",
+        headers=await system.login("admin"),
+        files={"file": ("places.csv", PLACES.encode(), "text/csv")},
+    )
+    assert imported.status_code == 200, imported.text
+
+    first = await apply(system)
+    assert await pinned(system, first["case_id"]) == v1
+    task = await first_task(system, first["case_id"])
+    assert task.kind == "acceptance" and task.policy_pack_id == PACK_ID
+
+    # Version 2: the age rises to 45. Shown against v1, then in force; the first case keeps v1.
+    pack2, cases2 = texts(version="2", age=45)
+    second_load = await load(system, "admin", pack2, cases2)
+    assert second_load.status_code == 201, second_load.text
+    out = second_load.json()
+    assert out["replaces"] == v1 and out["places"] == 1
+    assert {c["path"] for c in out["changes"]} == {
+        "version",
+        "categories[older_unemployed].when.any",
+    }
+    v2 = out["ref"]
+    second = await apply(system)
+    assert await pinned(system, second["case_id"]) == v2
+    assert await pinned(system, first["case_id"]) == v1
+    async with system.sessions()() as session:
+        audits = (
+            await session.scalars(
+                select(AuditEntry).where(AuditEntry.action == "policy_pack_loaded")
+            )
+        ).all()
+    assert [(a.object_id, (a.detail or {})["ref"]) for a in audits] == [
+        (PACK_ID, v1),
+        (PACK_ID, v2),
+    ]
+
+
+async def test_refusals_name_the_problem_and_activate_nothing(own: System) -> None:
+    system = own
+    pack, cases = texts()
+    assert (await load(system, "admin", pack, cases)).status_code == 201
+    v1 = await in_force(system)
+
+    broken = pack.replace('fact = "person.age"', 'fact = "person.agee"')
+    r = await load(system, "admin", broken.replace('version = "1"', 'version = "2"'), cases)
+    assert r.status_code == 422 and r.json()["type"].endswith("/policy-pack-invalid")
+    assert any("unknown fact path 'person.agee'" in e for e in r.json()["errors"])
+
+    contradicted = cases.replace('expect = "not_met"', 'expect = "met"', 1)
+    r = await load(system, "admin", pack.replace('version = "1"', 'version = "2"'), contradicted)
+    assert r.status_code == 422
+    assert any(
+        e.startswith(f"cases/{PACK_ID}.toml:") and "expected met, got not_met" in e
+        for e in r.json()["errors"]
+    ), r.json()["errors"]
+
+    again = await load(system, "admin", pack, cases)
+    assert again.status_code == 409 and again.json()["type"].endswith("/policy-pack-unchanged")
+    same_version = await load(system, "admin", pack.replace("gte = 50", "gte = 55"), cases)
+    assert same_version.status_code == 422
+    assert "give the changed pack a new version" in same_version.json()["errors"][0]
+
+    misnamed = await load(system, "admin", pack, cases, name="other.toml")
+    assert misnamed.status_code == 422
+    assert misnamed.json()["errors"] == [
+        "other.toml: id: 'testland-2026' does not match the file name"
+    ]
+
+    # Only an administrator, and one whose area holds every place the pack applies to:
+    # jilin-2022 applies in Jilin, outside a city administrator's area elsewhere.
+    jilin = (Path(__file__).parents[2] / "domain/policy/packs/jilin-2022.toml").read_text(
+        encoding="utf-8"
+    )
+    officer = await load(system, "wf_officer", pack, cases)
+    assert officer.status_code == 403
+    region = await system.make_region()
+    outside = await load(system, region.headers["admin"], jilin, cases, name="jilin-2022.toml")
+    assert outside.status_code == 403
+    assert "outside your jurisdiction" in outside.json()["detail"]
+    assert await in_force(system) == v1
+    async with system.sessions()() as session:
+        assert await session.get(PolicyPackInForce, "jilin-2022") is None
