@@ -131,6 +131,21 @@ async def system(
         yield running
 
 
+@pytest.fixture
+async def own_system(tmp_path: Path, time_env: WorkflowEnvironment) -> AsyncIterator[object]:
+    """The whole system on a private SQLite database, for a test that changes what every
+    other test would see (a policy pack put in force)."""
+    import asyncio
+
+    from tests.system import running_system
+
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'yuanzhu.db'}", tmp_path)
+    await asyncio.to_thread(upgrade, settings)  # alembic runs an event loop of its own
+    settings = settings.model_copy(update={"temporal_task_queue": f"own-{tmp_path.name}"})
+    async with running_system(settings, time_env) as running:
+        yield running
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # One name for this run, which the xdist workers (started after this) inherit: their
     # tallies are merged under it at the end.

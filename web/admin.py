@@ -43,6 +43,7 @@ from application.schemas.outbound import OutboundSettingsIn, OutboundTestIn
 from application.services import (
     admin as admin_service,
     outbound as outbound_service,
+    policy_load,
     reference as reference_service,
 )
 from domain.calendar import MAX_YEAR, MIN_YEAR
@@ -750,14 +751,87 @@ async def import_department_list(
 # --- policy packs ----------------------------------------------------------------------------
 
 
-@router.get("/admin/packs", response_class=HTMLResponse)
-async def packs_page(request: Request, session: SessionDep, actor: AdminPage) -> Response:
+async def _packs_page(
+    request: Request, session: SessionDep, actor: Actor, status: int = 200, **ctx: Any
+) -> Response:
+    ctx.setdefault("plan", None)
+    ctx.setdefault("load_errors", [])
     return page(
         request,
         "admin/packs.html",
         actor,
+        status=status,
         section="packs",
         packs=await reference_service.pack_listings(session),
+        max_kib=policy_load.MAX_PACK_BYTES // 1024,
+        **ctx,
+    )
+
+
+@router.get("/admin/packs", response_class=HTMLResponse)
+async def packs_page(request: Request, session: SessionDep, actor: AdminPage) -> Response:
+    return await _packs_page(request, session, actor)
+
+
+def _text(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None
+
+
+@router.post("/admin/packs/load", response_class=HTMLResponse)
+async def load_pack(request: Request, session: SessionDep, actor: AdminPage) -> Response:
+    """Preview (the default) or load a pack and its cases (application/services/
+    policy_load.py). A preview keeps both texts in the page, so that loading what was
+    previewed needs no second upload."""
+    try:
+        form = await reference_service.read_form(
+            request, policy_load.MAX_PACK_BYTES, files=("cases",)
+        )
+    except Problem as p:
+        return await _packs_page(request, session, actor, p.status, problem=refusal(p))
+    check_csrf(request, form.fields.get("csrf"))
+    if form.file_name is not None:
+        name, pack_text = form.file_name, _text(form.data)
+        cases_name, cases_data = form.files.get("cases", ("", b""))
+        cases_text = _text(cases_data) if cases_name else ""
+    else:
+        name = form.fields.get("file_name", "")
+        pack_text, cases_text = form.fields.get("pack_text"), form.fields.get("cases_text", "")
+    errors: dict[str, list[str]] = {}
+    if not name or pack_text is None:
+        errors["file"] = [_("请选择政策包文件（UTF-8 编码的 .toml）")]
+    if not cases_text:
+        errors["cases"] = [_("请选择该政策包的测试用例文件（UTF-8 编码的 .toml）")]
+    if errors or pack_text is None or cases_text is None:
+        return await _packs_page(request, session, actor, 422, errors=errors)
+    try:
+        plan = await policy_load.plan_load(
+            session, name, pack_text, cases_text, scope_path=actor.jurisdiction_path
+        )
+    except Problem as p:
+        return await _packs_page(
+            request,
+            session,
+            actor,
+            p.status,
+            problem=refusal(p),
+            load_errors=p.extra.get("errors") or [],
+            file_name=name,
+        )
+    activated = form.fields.get("action") == "load"
+    if activated:
+        await policy_load.activate(session, plan, actor_id=actor.id, by=actor.username)
+    return await _packs_page(
+        request,
+        session,
+        actor,
+        plan=plan,
+        activated=activated,
+        file_name=name,
+        pack_text=pack_text,
+        cases_text=cases_text,
     )
 
 

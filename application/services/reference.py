@@ -332,9 +332,13 @@ class UploadForm:
     fields: dict[str, str] = field(default_factory=dict)
     file_name: str | None = None
     data: bytes = b""
+    # Further file parts a form names (``files=`` of :func:`read_form`): name -> (file, data).
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
-async def read_form(request: Request, max_file_bytes: int) -> UploadForm:
+async def read_form(
+    request: Request, max_file_bytes: int, *, files: tuple[str, ...] = ()
+) -> UploadForm:
     """A multipart/form-data body, its ``file`` part at most ``max_file_bytes``: 415 for
     another content type, 413 past the limit (checked while the body is read, before anything
     is parsed), 422 for a body that is not valid multipart. The API sends the file alone; a
@@ -347,8 +351,10 @@ async def read_form(request: Request, max_file_bytes: int) -> UploadForm:
             "Unsupported media type",
             "send the file as multipart/form-data with a part named 'file'",
         )
-    body = await _limited_body(request, max_file_bytes + _ENVELOPE_BYTES)
-    parser = MultiPartParser(request.headers, _chunks(body), max_files=1, max_fields=10)
+    body = await _limited_body(request, max_file_bytes * (1 + len(files)) + _ENVELOPE_BYTES)
+    parser = MultiPartParser(
+        request.headers, _chunks(body), max_files=1 + len(files), max_fields=10
+    )
     try:
         form = await parser.parse()
     except MultiPartException as exc:
@@ -364,11 +370,13 @@ async def read_form(request: Request, max_file_bytes: int) -> UploadForm:
                 data = await value.read()
                 if key == "file" and (value.filename or data):
                     out.data, out.file_name = data, _file_name(value.filename)
+                elif key in files and (value.filename or data):
+                    out.files[key] = (_file_name(value.filename), data)
             else:
                 out.fields.setdefault(key, value)
     finally:
         await form.close()
-    if len(out.data) > max_file_bytes:
+    if any(len(d) > max_file_bytes for d in (out.data, *(d for _, d in out.files.values()))):
         raise _too_large(max_file_bytes)
     return out
 

@@ -12,7 +12,6 @@ what the shared system's other tests see."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,14 +19,11 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from temporalio.testing import WorkflowEnvironment
 
 from domain.policy.authoring import skeleton
-from store.migrate import upgrade
 from store.models import AuditEntry, Case, PolicyPackInForce, Task
-from tests.conftest import make_settings
 from tests.factories import make_id
-from tests.system import System, running_system
+from tests.system import System
 
 PACK_ID = "testland-2026"
 PLACES = (
@@ -40,12 +36,8 @@ PLACES = (
 
 
 @pytest.fixture
-async def own(tmp_path: Path, time_env: WorkflowEnvironment) -> AsyncIterator[System]:
-    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'yuanzhu.db'}", tmp_path)
-    await asyncio.to_thread(upgrade, settings)  # alembic runs its own event loop
-    settings = settings.model_copy(update={"temporal_task_queue": f"load-{tmp_path.name}"})
-    async with running_system(settings, time_env) as system:
-        yield system
+def own(own_system: System) -> System:
+    return own_system
 
 
 def texts(version: str = "1", age: int = 40) -> tuple[str, str]:

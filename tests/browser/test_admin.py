@@ -18,6 +18,7 @@ from typing import Any
 from playwright.async_api import expect
 
 from domain.ids import check_digit
+from domain.policy.authoring import skeleton
 from tests.browser.conftest import Login, screenshot
 from tests.stack import call
 from worker.demo import DEMO_PASSWORD
@@ -143,3 +144,45 @@ async def test_a_department_file_with_a_bad_line_is_refused_whole(
     await screenshot(page, "admin-department-error")
     assert imports() == before
     await expect(page.locator("[data-testid=imports]")).not_to_contain_text("残疾人名单.csv")
+
+
+async def test_a_policy_pack_is_checked_and_previewed_before_it_is_loaded(
+    login_as: Login,
+) -> None:
+    """The administrator chooses a new region's pack and its cases: checked, its cases run and
+    the preview shown, with the button that would put it in force (not pressed here: the
+    stack is shared, and a pack in force would change other tests' lists — the loading
+    itself: tests/web/test_policy_load_page.py). A pack with a broken rule is refused with
+    the problem named."""
+    pack, cases = skeleton("browserland-2026", region_code="45")
+
+    def files(text: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": "browserland-2026.toml",
+                "mimeType": "application/toml",
+                "buffer": text.encode(),
+            }
+        ]
+
+    page = await login_as("admin")
+    await page.goto("/admin/packs")
+    await expect(page.locator("#load-heading")).to_have_text("载入政策包")
+    await page.set_input_files("#file", files=files(pack))
+    await page.set_input_files("#cases", files=files(cases))
+    await page.click("form.admin-form button[value=preview]")
+    result = page.locator("[data-testid=load-result]")
+    await expect(result).to_contain_text("预览，尚未生效：browserland-2026@1#")
+    await expect(result).to_contain_text("5 个全部通过")
+    await expect(result).to_contain_text("无（新地区）")
+    await expect(result.locator("button[value=load]")).to_have_text("确认载入并生效")
+    await screenshot(page, "admin-pack-preview")
+
+    broken = pack.replace('fact = "person.age"', 'fact = "person.agee"')
+    await page.set_input_files("#file", files=files(broken))
+    await page.set_input_files("#cases", files=files(cases))
+    await page.click("form.admin-form button[value=preview]")
+    errors = page.locator("[data-testid=load-errors]")
+    await expect(errors).to_contain_text("unknown fact path 'person.agee'")
+    await expect(page.locator("[data-testid=load-result]")).to_have_count(0)
+    await screenshot(page, "admin-pack-refused")
