@@ -13,6 +13,7 @@ again parse it once."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
@@ -92,12 +93,31 @@ class InForce:
 
 
 # One snapshot per set of loaded refs: a ref names its content, so a snapshot never goes
-# stale; the query that says which refs are in force is made every time (one small table).
+# stale.
 _SNAPSHOTS: dict[frozenset[tuple[str, str]], InForce] = {}
+# Which refs are in force, read from the database at most once a second per process and
+# database: it is asked on every application and on every page listing packs, and a query
+# there takes a pooled connection earlier in the request. A load takes effect at once in the
+# process that loads it (forget_packs_in_force) and within this in every other.
+IN_FORCE_TTL = 1.0
+_READ: dict[str, tuple[float, InForce]] = {}
+
+
+def _database(session: AsyncSession) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=True)
+
+
+def forget_packs_in_force(session: AsyncSession) -> None:
+    """Read the packs in force again at the next ask (after a load in this process)."""
+    _READ.pop(_database(session), None)
 
 
 async def packs_in_force(session: AsyncSession) -> InForce:
     """The packaged packs with the loaded versions in their place (and loaded new regions)."""
+    key, now = _database(session), time.monotonic()
+    read = _READ.get(key)
+    if read is not None and now - read[0] < IN_FORCE_TTL:
+        return read[1]
     rows = frozenset(
         (pack_id, ref)
         for pack_id, ref in (
@@ -110,6 +130,7 @@ async def packs_in_force(session: AsyncSession) -> InForce:
         for pack_id, ref in rows:
             packs[pack_id] = await pack_by_ref(session, ref)
         snapshot = _SNAPSHOTS[rows] = InForce(packs, frozenset(pack_id for pack_id, _ in rows))
+    _READ[key] = (now, snapshot)
     return snapshot
 
 

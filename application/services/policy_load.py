@@ -36,7 +36,7 @@ from domain.policy.model import PolicyPack
 from store import repos
 from store.audit import record_audit
 from store.models import Jurisdiction, PolicyPackInForce
-from store.packs import packs_in_force
+from store.packs import forget_packs_in_force, packs_in_force
 from store.policy_admin import PACK_ID_PATTERN, change_json
 
 __all__ = ["AUDIT_LOADED", "LoadPlan", "activate", "plan_load"]
@@ -188,3 +188,4 @@ async def activate(session: AsyncSession, plan: LoadPlan, *, actor_id: int | Non
         now=now,
     )
     await session.flush()
+    forget_packs_in_force(session)
