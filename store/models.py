@@ -271,16 +271,19 @@ class PolicyPackVersion(Base):
 
 
 class PolicyPackInForce(Base):
-    """The version of a pack new cases are opened under where an administrator loaded one
-    (``yuanzhu policy load``, ``POST /api/v1/admin/policy-packs``, the admin page): it stands
-    in for the packaged file of the same id, or adds a region no file has. One row per pack
-    id, replaced by the next load; each load is in the audit log, and every version loaded or
-    pinned stays in ``policy_pack_versions``. Running cases keep the version they pinned."""
+    """A version of a pack an administrator put in force (``yuanzhu policy load``, ``POST
+    /api/v1/admin/policy-packs``, the admin page): from ``effective_on`` it stands in for the
+    packaged file of the same id, or adds a region no file has. One row per load; for an id,
+    the row with the latest ``effective_on`` not after a day is the revision of that day
+    (store.packs). Each load is in the audit log, and every version loaded or pinned stays in
+    ``policy_pack_versions``. Running cases keep the version they pinned."""
 
     __tablename__ = "policy_packs_in_force"
 
-    pack_id: Mapped[str] = mapped_column(String(50), primary_key=True)
-    ref: Mapped[str] = mapped_column(ForeignKey("policy_pack_versions.ref"))
+    ref: Mapped[str] = mapped_column(ForeignKey("policy_pack_versions.ref"), primary_key=True)
+    pack_id: Mapped[str] = mapped_column(String(50), index=True)
+    # The pack's effective_from, or the day it was put in force (Shanghai).
+    effective_on: Mapped[date] = mapped_column(Date)
     # The test cases that passed when it was loaded (TOML), kept with it.
     cases: Mapped[str] = mapped_column(Text)
     activated_at: Mapped[datetime] = mapped_column(UTCDateTime())

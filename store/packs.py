@@ -16,11 +16,13 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from domain.calendar import local_date
 from domain.policy.loader import UnknownPolicyPackError, list_packs, load_pack, pack_from_json
 from domain.policy.model import PolicyPack
 from store.models import Case, PolicyPackInForce, PolicyPackVersion
@@ -73,29 +75,48 @@ async def pinned_pack(session: AsyncSession, case: Case | Pinned) -> PolicyPack:
 
 @dataclass(frozen=True)
 class InForce:
-    """The packs new cases, places and schedules use, by id."""
+    """The packs new cases, places and schedules use, by id: the packaged ones, and for an id
+    an administrator loaded, its revisions by the day each took effect."""
 
-    packs: Mapping[str, PolicyPack]
-    loaded: frozenset[str]  # the ids whose version an administrator loaded
+    packaged: Mapping[str, PolicyPack]
+    # id -> (first day, pack), oldest first.
+    revisions: Mapping[str, tuple[tuple[date, PolicyPack], ...]]
 
-    def get(self, pack_id: str) -> PolicyPack:
-        """:class:`UnknownPolicyPackError` (with the ids in force) when there is no such pack."""
-        pack = self.packs.get(pack_id)
+    @property
+    def loaded(self) -> frozenset[str]:
+        return frozenset(self.revisions)
+
+    def find(self, pack_id: str | None, on: date | None = None) -> PolicyPack | None:
+        """The pack ``pack_id`` of the day ``on`` (today, Shanghai): the latest revision in
+        force by then, else the packaged file; None when there is none."""
+        if not pack_id:
+            return None
+        day = on or local_date(datetime.now(UTC))
+        for first, pack in reversed(self.revisions.get(pack_id, ())):
+            if first <= day:
+                return pack
+        return self.packaged.get(pack_id)
+
+    def get(self, pack_id: str, on: date | None = None) -> PolicyPack:
+        """As :meth:`find`; :class:`UnknownPolicyPackError` (with the ids in force) for none."""
+        pack = self.find(pack_id, on)
         if pack is None:
             raise UnknownPolicyPackError(pack_id, self.ids())
         return pack
 
-    def find(self, pack_id: str | None) -> PolicyPack | None:
-        return self.packs.get(pack_id) if pack_id else None
+    def latest(self, pack_id: str) -> tuple[date, PolicyPack] | None:
+        """The last revision loaded for ``pack_id`` (perhaps not in effect yet), if any."""
+        found = self.revisions.get(pack_id)
+        return found[-1] if found else None
 
     def ids(self) -> list[str]:
-        return sorted(self.packs)
+        return sorted(set(self.packaged) | set(self.revisions))
 
 
-# One snapshot per set of loaded refs: a ref names its content, so a snapshot never goes
+# One snapshot per set of loaded revisions: a ref names its content, so a snapshot never goes
 # stale.
-_SNAPSHOTS: dict[frozenset[tuple[str, str]], InForce] = {}
-# Which refs are in force, read from the database at most once a second per process and
+_SNAPSHOTS: dict[frozenset[tuple[str, str, date, datetime]], InForce] = {}
+# Which revisions are in force, read from the database at most once a second per process and
 # database: it is asked on every application and on every page listing packs, and a query
 # there takes a pooled connection earlier in the request. A load takes effect at once in the
 # process that loads it (forget_packs_in_force) and within this in every other.
@@ -113,27 +134,41 @@ def forget_packs_in_force(session: AsyncSession) -> None:
 
 
 async def packs_in_force(session: AsyncSession) -> InForce:
-    """The packaged packs with the loaded versions in their place (and loaded new regions)."""
+    """The packaged packs with the loaded revisions in their place (and loaded new regions)."""
     key, now = _database(session), time.monotonic()
     read = _READ.get(key)
     if read is not None and now - read[0] < IN_FORCE_TTL:
         return read[1]
     rows = frozenset(
-        (pack_id, ref)
-        for pack_id, ref in (
-            await session.execute(select(PolicyPackInForce.pack_id, PolicyPackInForce.ref))
+        (pack_id, ref, effective_on, activated_at)
+        for pack_id, ref, effective_on, activated_at in (
+            await session.execute(
+                select(
+                    PolicyPackInForce.pack_id,
+                    PolicyPackInForce.ref,
+                    PolicyPackInForce.effective_on,
+                    PolicyPackInForce.activated_at,
+                )
+            )
         ).all()
     )
     snapshot = _SNAPSHOTS.get(rows)
     if snapshot is None:
-        packs = {pack_id: load_pack(pack_id) for pack_id in list_packs()}
-        for pack_id, ref in rows:
-            packs[pack_id] = await pack_by_ref(session, ref)
-        snapshot = _SNAPSHOTS[rows] = InForce(packs, frozenset(pack_id for pack_id, _ in rows))
+        revisions: dict[str, list[tuple[date, PolicyPack]]] = {}
+        # Oldest first; of two revisions from one day, the one loaded later stands.
+        for pack_id, ref, effective_on, _at in sorted(rows, key=lambda r: (r[0], r[2], r[3])):
+            revisions.setdefault(pack_id, []).append(
+                (effective_on, await pack_by_ref(session, ref))
+            )
+        snapshot = _SNAPSHOTS[rows] = InForce(
+            {pack_id: load_pack(pack_id) for pack_id in list_packs()},
+            {pack_id: tuple(r) for pack_id, r in revisions.items()},
+        )
     _READ[key] = (now, snapshot)
     return snapshot
 
 
-async def pack_in_force(session: AsyncSession, pack_id: str) -> PolicyPack:
-    """The pack ``pack_id`` as new cases get it; :class:`UnknownPolicyPackError` if none."""
-    return (await packs_in_force(session)).get(pack_id)
+async def pack_in_force(session: AsyncSession, pack_id: str, on: date | None = None) -> PolicyPack:
+    """The pack ``pack_id`` as new cases get it on ``on`` (today); :class:`UnknownPolicyPackError`
+    if none."""
+    return (await packs_in_force(session)).get(pack_id, on)

@@ -457,7 +457,10 @@ def register(root: click.Group) -> None:
         except Problem as problem:
             _fail(problem.detail, *(str(e) for e in problem.extra.get("errors", [])))
         replaced = plan.replaces.ref if plan.replaces else "none (a new region)"
-        click.echo(f"{plan.pack.ref}: {plan.passed} cases passed; in force now: {replaced}")
+        click.echo(
+            f"{plan.pack.ref}: {plan.passed} cases passed; from {plan.effective_on.isoformat()}, "
+            f"replacing: {replaced}"
+        )
         for c in plan.changes:
             click.echo(f"  {'+-~'[('added', 'removed', 'changed').index(c['kind'])]} {c['path']}")
         click.echo(f"places mapped to {plan.pack.id}: {plan.places}")

@@ -4,7 +4,7 @@ and the web pages, which check a form with the same model the API checks its bod
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -175,7 +175,12 @@ class PolicyPackLoadOut(BaseModel):
 
     pack_id: str
     ref: str = Field(description="The version loaded: id@version#hash12")
-    replaces: str | None = Field(description="The version in force before it; null: a new region")
+    effective_on: date = Field(
+        description="Its first day (施行日期): the pack's effective_from, else the day it is loaded"
+    )
+    replaces: str | None = Field(
+        description="The revision in force on that day before it; null: a new region"
+    )
     cases_passed: int
     changes: list[PolicyPackChangeOut]
     places: int = Field(description="Places mapped to the pack's id, which run under it now")

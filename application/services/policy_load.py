@@ -6,11 +6,14 @@ hands in a pack file and its test cases (``yuanzhu policy load``, ``POST
    name, and it is not the version already in force, nor a new content under that version;
 2. its own test cases are checked against it, run, and cover every rule
    (:mod:`domain.policy.cases`);
-3. the difference from the version in force under its id is shown (none: a new region);
+3. the difference from the revision it replaces is shown (none: a new region): the one in
+   force on its first day — its ``effective_from`` (施行日期), else the day it is loaded,
+   never before a revision already loaded;
 4. then, unless it is a preview, the version is stored (``policy_pack_versions``) and put in
-   force for every place mapped to its id (``policy_packs_in_force``), audited. Running
-   cases keep the version they pinned; what is opened from now on — in every process, since
-   each reads the packs in force from the database (store/packs.py) — runs under it.
+   force from that day for every place mapped to its id (``policy_packs_in_force``),
+   audited. Running cases keep the version they pinned; applications from that day — in
+   every process, since each reads the packs in force from the database (store/packs.py) —
+   are decided under it, those before under the revision it replaces.
 
 Any failure refuses the whole (422 ``policy-pack-invalid`` with every problem, each naming
 file, line where it has one, and field; 409 ``policy-pack-unchanged``) and activates nothing.
@@ -21,7 +24,7 @@ from __future__ import annotations
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.errors import Problem
+from domain.calendar import local_date
 from domain.policy import cases as pack_cases
 from domain.policy.diff import diff_packs
 from domain.policy.loader import PolicyPackError, load_pack_file
@@ -53,6 +57,7 @@ class LoadPlan:
     pack: PolicyPack
     cases: str
     passed: int
+    effective_on: date
     replaces: PolicyPack | None
     changes: list[dict[str, Any]]
     places: int
@@ -129,7 +134,21 @@ async def plan_load(
             "administrator above them loads it",
         )
     passed = _run_cases(pack, file_name, cases_text)
-    current = (await packs_in_force(session)).find(pack.id)
+    packs = await packs_in_force(session)
+    today = local_date(datetime.now(UTC))
+    # 施行日期: from its effective_from, else from today; never before a revision already
+    # loaded (the applications of those days were decided under it).
+    effective_on = pack.effective_from or today
+    latest = packs.latest(pack.id)
+    if latest is not None and effective_on < latest[0]:
+        raise _invalid(
+            [
+                f"{file_name}: effective_from: {effective_on.isoformat()} is before "
+                f"{latest[0].isoformat()}, when {latest[1].ref} took effect"
+            ]
+        )
+    # What it replaces: the revision in force on its first day.
+    current = packs.find(pack.id, effective_on)
     if current is not None and current.content_hash == pack.content_hash:
         raise Problem(
             409,
@@ -151,6 +170,7 @@ async def plan_load(
         pack=pack,
         cases=cases_text,
         passed=passed,
+        effective_on=effective_on,
         replaces=current,
         changes=[change_json(c) for c in diff_packs(current, pack)] if current else [],
         places=int(places or 0),
@@ -162,15 +182,16 @@ async def activate(session: AsyncSession, plan: LoadPlan, *, actor_id: int | Non
     now = datetime.now(UTC)
     pack = plan.pack
     await repos.remember_pack_version(session, pack, now)
-    row = await session.get(PolicyPackInForce, pack.id)
-    if row is None:
-        row = PolicyPackInForce(pack_id=pack.id)
-        session.add(row)
-    row.ref = pack.ref
-    row.cases = plan.cases
-    row.activated_at = now
-    row.activated_by = by
-    row.replaced_ref = plan.replaces.ref if plan.replaces else None
+    row = PolicyPackInForce(
+        ref=pack.ref,
+        pack_id=pack.id,
+        effective_on=plan.effective_on,
+        cases=plan.cases,
+        activated_at=now,
+        activated_by=by,
+        replaced_ref=plan.replaces.ref if plan.replaces else None,
+    )
+    session.add(row)
     record_audit(
         session,
         actor_id=actor_id,
@@ -179,6 +200,7 @@ async def activate(session: AsyncSession, plan: LoadPlan, *, actor_id: int | Non
         object_id=pack.id,
         detail={
             "ref": pack.ref,
+            "effective_on": plan.effective_on.isoformat(),
             "replaced": row.replaced_ref,
             "cases_passed": plan.passed,
             "changes": len(plan.changes),

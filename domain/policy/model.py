@@ -660,6 +660,9 @@ class PolicyPack(_Frozen):
     # 零就业家庭: how this pack defines a zero-employment household (urban, rural variant).
     households: list[HouseholdDefinition] = Field(default_factory=list)
     ledger: LedgerRule | None = None
+    # A revision's first day (施行日期): applications from that day are decided under it,
+    # those before under the revision it replaces. None: from the day it is put in force.
+    effective_from: date | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyPack:
@@ -724,8 +727,9 @@ class PolicyPack(_Frozen):
             # A pack without household definitions hashes as it did before the section
             # existed, so the copies pinned by running cases still verify.
             del data["households"]
-        if data["ledger"] is None:
-            del data["ledger"]  # likewise for the ledger's layout
+        for late in ("ledger", "effective_from"):
+            if data[late] is None:
+                del data[late]  # likewise for the sections that came later
         return json.dumps(
             data,
             sort_keys=True,

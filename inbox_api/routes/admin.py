@@ -366,6 +366,7 @@ async def load_policy_pack(
     return PolicyPackLoadOut(
         pack_id=plan.pack.id,
         ref=plan.pack.ref,
+        effective_on=plan.effective_on,
         replaces=plan.replaces.ref if plan.replaces else None,
         cases_passed=plan.passed,
         changes=plan.changes,

@@ -12,7 +12,7 @@ what the shared system's other tests see."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from domain.policy.authoring import skeleton
 from store.models import AuditEntry, Case, PolicyPackInForce, Task
+from store.packs import packs_in_force
 from tests.factories import make_id
 from tests.system import System
 
@@ -40,9 +41,14 @@ def own(own_system: System) -> System:
     return own_system
 
 
-def texts(version: str = "1", age: int = 40) -> tuple[str, str]:
+def texts(version: str = "1", age: int = 40, effective_from: date | None = None) -> tuple[str, str]:
     pack, cases = skeleton(PACK_ID, region_code="46")
     pack = pack.replace('version = "1"', f'version = "{version}"')
+    if effective_from is not None:
+        pack = pack.replace(
+            f'version = "{version}"',
+            f'version = "{version}"\neffective_from = {effective_from.isoformat()}',
+        )
     if age != 40:
         pack = pack.replace("gte = 40", f"gte = {age}")
         # The cases move their boundary with the rule.
@@ -71,10 +77,11 @@ async def load(
     )
 
 
-async def in_force(system: System) -> str | None:
+async def in_force(system: System, on: date | None = None) -> str | None:
+    """The revision of the pack on ``on`` (today), as every process reads it."""
     async with system.sessions()() as session:
-        row = await session.get(PolicyPackInForce, PACK_ID)
-        return row.ref if row else None
+        pack = (await packs_in_force(session)).find(PACK_ID, on)
+        return pack.ref if pack else None
 
 
 async def apply(system: System) -> dict[str, Any]:
@@ -175,6 +182,26 @@ async def test_a_new_region_by_data_alone_then_a_second_version(own: System) -> 
         (PACK_ID, v2),
     ]
 
+    # Version 3 takes effect in a month (施行日期): until then applications are decided under
+    # v2, from then under v3; a revision effective before v3's first day is refused.
+    later = date.today() + timedelta(days=30)
+    pack3, cases3 = texts(version="3", age=45, effective_from=later)
+    pack3 = pack3.replace("gte = 50", "gte = 55")
+    third = await load(system, "admin", pack3, cases3)
+    assert third.status_code == 201, third.text
+    assert third.json()["effective_on"] == later.isoformat() and third.json()["replaces"] == v2
+    v3 = third.json()["ref"]
+    assert await in_force(system) == v2 and await in_force(system, later) == v3
+    assert await pinned(system, (await apply(system))["case_id"]) == v2
+    earlier = later - timedelta(days=1)
+    pack4, cases4 = texts(version="4", age=45, effective_from=earlier)
+    refused = await load(system, "admin", pack4, cases4)
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [
+        f"{PACK_ID}.toml: effective_from: {earlier.isoformat()} is before "
+        f"{later.isoformat()}, when {v3} took effect"
+    ]
+
 
 async def test_refusals_name_the_problem_and_activate_nothing(own: System) -> None:
     system = own
@@ -220,4 +247,5 @@ async def test_refusals_name_the_problem_and_activate_nothing(own: System) -> No
     assert "outside your jurisdiction" in outside.json()["detail"]
     assert await in_force(system) == v1
     async with system.sessions()() as session:
-        assert await session.get(PolicyPackInForce, "jilin-2022") is None
+        loaded = (await session.scalars(select(PolicyPackInForce.pack_id))).all()
+    assert loaded == [PACK_ID]
