@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from functools import cache
@@ -187,7 +188,42 @@ def _load(
             raise UnknownPolicyPackError(parent_id, _known(dirs), file=file)
         _, parent_raw = _load(parent_path, dirs, (*chain, str(pack_id)), check_id=True)
         merged = merge_pack_data(parent_raw, raw, file=file)
-    return _validate(merged, file), merged
+    try:
+        return _validate(merged, file), merged
+    except PolicyPackError as e:
+        if parent_id is not None:
+            raise  # the merged pack's positions are not the file's lines
+        raise PolicyPackError(
+            file, with_lines(e.errors, path.read_text(encoding="utf-8"))
+        ) from None
+
+
+_ITEM = re.compile(r"^(\w+(?:\.\w+)?)\[(\d+)\]")
+
+
+def with_lines(errors: list[str], text: str) -> list[str]:
+    """Each problem prefixed with the line of the item it is about: ``categories[2]...`` is
+    the third ``[[categories]]`` table of the file, ``procedure.stages[1]`` the second
+    ``[[procedure.stages]]``; a problem of a top-level field (or a table) gets the line of its
+    key or header where there is one."""
+    lines = text.splitlines()
+
+    def line_of(predicate: Any, nth: int = 0) -> int | None:
+        found = [n for n, line in enumerate(lines, start=1) if predicate(line.strip())]
+        return found[nth] if nth < len(found) else None
+
+    out = []
+    for problem in errors:
+        field = problem.split(":", 1)[0]
+        at: int | None = None
+        if m := _ITEM.match(field):
+            header = f"[[{m.group(1)}]]"
+            at = line_of(lambda line, h=header: line == h, int(m.group(2)))
+        else:
+            head = field.split(".", 1)[0].split("[", 1)[0]
+            at = line_of(lambda line, k=head: line == f"[{k}]" or line.startswith(f"{k} ="))
+        out.append(f"line {at}: {problem}" if at else problem)
+    return out
 
 
 def list_packs() -> list[str]:

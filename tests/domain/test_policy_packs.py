@@ -714,12 +714,18 @@ def _load_error(path: Path) -> PolicyPackError:
     return exc.value
 
 
+def _line(text: str, header: str, nth: int = 0) -> int:
+    """The line of the ``nth`` ``header`` table in ``text`` (a problem names it)."""
+    return [n for n, line in enumerate(text.splitlines(), start=1) if line.strip() == header][nth]
+
+
 def test_error_bad_fact_path(tmp_path: Path) -> None:
     text = _pack_text("jilin-2022").replace('"person.age", gte = 40', '"person.agee", gte = 40', 1)
     err = _load_error(_write(tmp_path, "jilin-2022.toml", text))
+    line = _line(text, "[[categories]]", 1)
     assert (
-        "jilin-2022.toml: categories[1].when: all[1].any[0].all[1].fact: unknown fact path "
-        "'person.agee'" in str(err)
+        f"jilin-2022.toml: line {line}: categories[1].when: all[1].any[0].all[1].fact: "
+        "unknown fact path 'person.agee'" in str(err)
     )
 
 
@@ -729,7 +735,11 @@ def test_error_bad_operator(tmp_path: Path) -> None:
         '{ fact = "unemployment.months_unemployed", gtee = 6 }',
     )
     err = _load_error(_write(tmp_path, "jilin-2022.toml", text))
-    assert "jilin-2022.toml: categories[1].when: all[2]: unknown operator 'gtee'" in str(err)
+    line = _line(text, "[[categories]]", 1)
+    assert (
+        f"jilin-2022.toml: line {line}: categories[1].when: all[2]: unknown operator 'gtee'"
+        in str(err)
+    )
 
 
 def test_error_operator_does_not_fit_the_fact_type(tmp_path: Path) -> None:
@@ -746,22 +756,32 @@ def test_error_operator_does_not_fit_the_fact_type(tmp_path: Path) -> None:
 def test_error_missing_source(tmp_path: Path) -> None:
     text = _pack_text("jilin-2022").replace(f'source = "{JL} 一(一)1"\n', "", 1)
     err = _load_error(_write(tmp_path, "jilin-2022.toml", text))
-    assert str(err).startswith("jilin-2022.toml: categories[0]: every rule needs a `source`")
+    assert str(err).startswith(
+        f"jilin-2022.toml: line {_line(text, '[[categories]]')}: categories[0]: "
+        "every rule needs a `source`"
+    )
 
 
 def test_error_missing_field(tmp_path: Path) -> None:
     text = _pack_text("jilin-2022").replace('code = "application_form"\n', "", 1)
     err = _load_error(_write(tmp_path, "jilin-2022.toml", text))
-    assert "jilin-2022.toml: evidence[0].code: Field required" in str(err).split("\n")
+    line = _line(text, "[[evidence]]")
+    assert f"jilin-2022.toml: line {line}: evidence[0].code: Field required" in str(err).split("\n")
 
 
 def test_error_unknown_evidence_code_and_duplicate_code(tmp_path: Path) -> None:
     text = _pack_text("jilin-2022").replace('evidence = ["diploma"]', 'evidence = ["diplome"]')
     err = _load_error(_write(tmp_path, "jilin-2022.toml", text))
-    assert "jilin-2022.toml: categories[6].evidence[0]: unknown evidence code 'diplome'" in str(err)
+    assert (
+        f"jilin-2022.toml: line {_line(text, '[[categories]]', 6)}: categories[6].evidence[0]: "
+        "unknown evidence code 'diplome'" in str(err)
+    )
     text = _pack_text("jilin-2022").replace('code = "laid_off"', 'code = "disabled"')
     err = _load_error(_write(tmp_path, "jilin-2022.toml", text))
-    assert "jilin-2022.toml: categories[2].code: duplicate code 'disabled'" in str(err)
+    assert (
+        f"jilin-2022.toml: line {_line(text, '[[categories]]', 2)}: categories[2].code: "
+        "duplicate code 'disabled'" in str(err)
+    )
 
 
 def test_error_bad_extends(tmp_path: Path) -> None:
