@@ -15,6 +15,7 @@ import asyncio
 import json
 import re
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
@@ -43,7 +44,13 @@ from domain.policy.loader import (
 )
 from domain.policy.model import PolicyPack
 from store.db import session_scope
-from store.policy_admin import PACK_ID_PATTERN, change_json, pack_listing, pack_outline
+from store.policy_admin import (
+    PACK_ID_PATTERN,
+    RuleOutline,
+    change_json,
+    pack_listing,
+    pack_outline,
+)
 from store.settings import Settings
 from worker.cli_support import cli_user, settings_or_fail
 
@@ -80,6 +87,13 @@ def _parse_date(text: str) -> date:
         _fail(f"{text!r} is not a valid date (YYYY-MM-DD)")
 
 
+def _rules(out: list[str], heading: str, rules: Sequence[RuleOutline]) -> None:
+    """A section of rules, each ``code: 名称 / name (clause)``; nothing when it is empty."""
+    if rules:
+        out.append(f"{heading}:")
+        out += [f"  - {r.code}: {r.name} / {r.name_en}  ({r.citation})" for r in rules]
+
+
 def _summary(p: PolicyPack) -> list[str]:
     """A readable bilingual summary of a pack, from the same outline as
     ``GET /api/v1/policy-packs/{id}`` (store.policy_admin.pack_outline)."""
@@ -92,17 +106,13 @@ def _summary(p: PolicyPack) -> list[str]:
     if o.extends:
         out.append(f"继承 extends: {o.extends}")
     out.append(f"认定 identification: {o.identification.mode}  ({o.identification.citation})")
-    if o.base_conditions:
-        out.append("基本条件 base conditions:")
-        out += [f"  - {b.code}: {b.name} / {b.name_en}  ({b.citation})" for b in o.base_conditions]
+    _rules(out, "基本条件 base conditions", o.base_conditions)
     if o.categories:
         out.append("认定类别 categories:")
         for c in o.categories:
             ev = f"  evidence: {', '.join(c.evidence)}" if c.evidence else ""
             out.append(f"  - {c.code}: {c.name} / {c.name_en}  ({c.citation}){ev}")
-    if o.exclusions:
-        out.append("不予认定情形 exclusions:")
-        out += [f"  - {x.code}: {x.name} / {x.name_en}  ({x.citation})" for x in o.exclusions]
+    _rules(out, "不予认定情形 exclusions", o.exclusions)
     if o.stages:
         out.append("认定程序 procedure:")
         for s in o.stages:
@@ -116,11 +126,7 @@ def _summary(p: PolicyPack) -> list[str]:
         for clock in o.clocks:
             values = ", ".join(f"{k}={v}" for k, v in clock.values.items())
             out.append(f"  - {clock.name}: {values}  ({clock.citation})")
-    if o.assistance_standards:
-        out.append("援助标准 assistance standards:")
-        out += [
-            f"  - {a.code}: {a.name} / {a.name_en}  ({a.citation})" for a in o.assistance_standards
-        ]
+    _rules(out, "援助标准 assistance standards", o.assistance_standards)
     if o.exit_reasons:
         out.append("退出情形 exit reasons:")
         for r in o.exit_reasons:
@@ -128,9 +134,7 @@ def _summary(p: PolicyPack) -> list[str]:
             if r.fraud:
                 flags.append("fraud")
             out.append(f"  - {r.code}: {r.name} / {r.name_en} [{', '.join(flags)}]  ({r.citation})")
-    if o.target_groups:
-        out.append("援助对象 target groups:")
-        out += [f"  - {g.code}: {g.name} / {g.name_en}  ({g.citation})" for g in o.target_groups]
+    _rules(out, "援助对象 target groups", o.target_groups)
     if o.apply_at:
         out.append(f"受理 where to apply: {'、'.join(o.apply_at)}")
     if o.evidence:
@@ -148,12 +152,8 @@ def _summary(p: PolicyPack) -> list[str]:
             ]
             extra = f" [{', '.join(flags)}]" if flags else ""
             out.append(f"  - {e.code}: {e.name} / {e.name_en}{extra}  ({e.citation})")
-    if o.households:
-        out.append("零就业家庭 households:")
-        out += [f"  - {h.code}: {h.name} / {h.name_en}  ({h.citation})" for h in o.households]
-    if o.duties:
-        out.append("工作职责 duties:")
-        out += [f"  - {d.code}: {d.name} / {d.name_en}  ({d.citation})" for d in o.duties]
+    _rules(out, "零就业家庭 households", o.households)
+    _rules(out, "工作职责 duties", o.duties)
     if o.fraud_handling:
         f = o.fraud_handling
         out.append(
