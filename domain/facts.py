@@ -731,6 +731,37 @@ def fact_catalogue() -> dict[str, FactSpec]:
     out = {p: s for p, s in stated_facts().items() if p not in RECORD_ONLY}
     for d in _DERIVED:
         out[d.path] = d
+    for d in elapsed_facts().values():
+        out[d.path] = d
+    return out
+
+
+# Durations that say what they count from (#23): for every date an application states, the
+# completed months and years from it to the decision date — ``unemployment.registered_on.
+# months_since`` where a document counts from the (latest) registration, not from when the
+# person became unemployed.
+ELAPSED_UNITS: dict[str, tuple[str, str, str, str]] = {
+    # suffix: (Chinese label, English label, Chinese unit, English unit)
+    "months_since": ("起满月数", "months since", "个月", "months"),
+    "years_since": ("起满年数", "years since", "年", "years"),
+}
+
+
+@cache
+def elapsed_facts() -> dict[str, FactSpec]:
+    """The derived ``<date fact>.months_since`` / ``.years_since`` facts, by path."""
+    out: dict[str, FactSpec] = {}
+    for path, spec in stated_facts().items():
+        if spec.type != "date" or path in RECORD_ONLY:
+            continue
+        for suffix, (zh, en, _zh_unit, _en_unit) in ELAPSED_UNITS.items():
+            out[f"{path}.{suffix}"] = FactSpec(
+                f"{path}.{suffix}",
+                "int",
+                f"自{spec.label_zh}{zh}",
+                f"{en} {spec.label_en}",
+                derived=True,
+            )
     return out
 
 
@@ -851,6 +882,12 @@ def fact_values(facts: ApplicantFacts, on: date, region_code: str | None) -> dic
         section, name = path.split(".", 1)
         out[path] = getattr(getattr(facts, section), name)
     out.update(derive_facts(facts, on, region_code))
+    for path in elapsed_facts():
+        start = out.get(path.rsplit(".", 1)[0])
+        months = completed_months(start, on) if isinstance(start, date) else None
+        out[path] = (
+            None if months is None else months if path.endswith(".months_since") else months // 12
+        )
     return out
 
 
@@ -1164,3 +1201,10 @@ def applicant_facts_json_schema() -> dict[str, Any]:
 def applicant_facts_json_schema_text() -> str:
     """The exact text of the checked-in ``domain/applicant_facts.schema.json``."""
     return json.dumps(applicant_facts_json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+# The elapsed facts' sources and units, beside the hand-written ones (the form asks the date).
+for _path in elapsed_facts():
+    _start, _suffix = _path.rsplit(".", 1)
+    DERIVED_FROM[_path] = (_start,)
+    FACT_UNITS[_path] = ELAPSED_UNITS[_suffix][2:]

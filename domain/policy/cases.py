@@ -48,6 +48,7 @@ __all__ = [
     "CaseResult",
     "PackCase",
     "PackCases",
+    "case_facts",
     "cases_path",
     "check_cases",
     "coverage",
@@ -169,7 +170,7 @@ def _cites(rule: Sourced, clause: str) -> bool:
     return rule.source == clause
 
 
-def _facts(cases: PackCases, case: PackCase) -> ApplicantFacts:
+def case_facts(cases: PackCases, case: PackCase) -> ApplicantFacts:
     """The base applicant with the case's facts changed and its unstated ones removed."""
     data = copy.deepcopy(cases.base)
     for path, value in case.facts.items():
@@ -229,7 +230,7 @@ def check_cases(loaded: Loaded, pack: PolicyPack) -> None:
                         )
                     )
         try:
-            _facts(cases, case)
+            case_facts(cases, case)
         except ValidationError as e:
             problems += [f"{at}.facts: {line}" for line in validation_lines(e)]
     if problems:
@@ -257,7 +258,7 @@ def run_cases(loaded: Loaded, pack: PolicyPack) -> list[CaseResult]:
     """Decide every case (after :func:`check_cases`)."""
     results = []
     for i, case in enumerate(loaded.cases.cases):
-        decision = assess(_facts(loaded.cases, case), pack, case.on or loaded.cases.on)
+        decision = assess(case_facts(loaded.cases, case), pack, case.on or loaded.cases.on)
         problems: list[str] = []
         got = "-"
         if case.rule is not None:

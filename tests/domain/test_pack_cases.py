@@ -16,8 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from domain.eligibility import EligibilityDecision, assess
+from domain.policy.authoring import skeleton
 from domain.policy.cases import (
     Loaded,
+    case_facts,
     check_cases,
     coverage,
     load_cases,
@@ -25,7 +28,14 @@ from domain.policy.cases import (
     parse_cases,
     run_cases,
 )
-from domain.policy.loader import PACKS_DIR, PolicyPackError, list_packs, load_pack
+from domain.policy.loader import (
+    PACKS_DIR,
+    PolicyPackError,
+    list_packs,
+    load_pack,
+    load_pack_file,
+)
+from domain.policy.model import PolicyPack
 
 ROOT = Path(__file__).resolve().parents[2]
 JILIN = "jilin-2022"
@@ -170,3 +180,52 @@ def test_cli_refuses_a_pack_file_without_cases(tmp_path: Path) -> None:
     out = _cli(str(tmp_path / f"{JILIN}.toml"))
     assert out.returncode == 1
     assert out.stderr.strip() == f"error: {JILIN}: {JILIN}.toml: no test cases: file not found"
+
+
+def test_a_duration_counts_from_the_date_the_document_names(tmp_path: Path) -> None:
+    """Durations say what they count from (#23): a document that counts unemployment from the
+    (latest) registration, not from when the person became unemployed, writes
+    ``unemployment.registered_on.months_since``; every date an application states has one."""
+    pack_text, cases_text = skeleton("henan-2026", region_code="41")
+    pack_text = pack_text.replace(
+        """when.any = [
+  { all = [ { fact = "person.sex", eq = "female" }, { fact = "person.age", gte = 40 } ] },
+  { all = [ { fact = "person.sex", eq = "male" }, { fact = "person.age", gte = 50 } ] },
+]""",
+        'when = { fact = "unemployment.registered_on.months_since", gte = 12 }',
+    )
+    (tmp_path / "henan-2026.toml").write_text(pack_text, encoding="utf-8")
+    pack = load_pack_file(tmp_path / "henan-2026.toml")
+    cases = parse_cases(
+        cases_text.split("[[cases]]")[0]
+        + """
+[[cases]]
+name = "失业登记满12个月（失业才2个月）"
+rule = "categories.older_unemployed"
+expect = "met"
+clause = "（文号） 一(一)"
+facts = { "unemployment.registered_on" = 2025-01-01, "unemployment.unemployed_since" = 2025-11-01 }
+
+[[cases]]
+name = "失业登记11个月"
+rule = "categories.older_unemployed"
+expect = "not_met"
+clause = "（文号） 一(一)"
+facts = { "unemployment.registered_on" = 2025-01-02, "unemployment.unemployed_since" = 2024-01-01 }
+""",
+        "cases/henan-2026.toml",
+    )
+    check_cases(cases, pack)
+    results = run_cases(cases, pack)
+    assert [r.problems for r in results] == [[], []]
+    # The officer reads why, in the words of the catalogue.
+    why = next(
+        f for f in assess_case(cases, pack, 1).categories_not_met if f.rule == "older_unemployed"
+    )
+    assert "自失业登记日期起满月数" in "".join(why.reasons_zh)
+    assert "11个月" in "".join(why.reasons_zh)
+
+
+def assess_case(cases: Loaded, pack: PolicyPack, index: int) -> EligibilityDecision:
+    case = cases.cases.cases[index]
+    return assess(case_facts(cases.cases, case), pack, case.on or cases.cases.on)
