@@ -817,7 +817,7 @@ async def load_pack(request: Request, session: SessionDep, actor: AdminPage) -> 
             actor,
             p.status,
             problem=refusal(p),
-            load_errors=p.extra.get("errors") or [],
+            load_errors=[e["message"] for e in p.extra.get("errors") or []],
             file_name=name,
         )
     activated = form.fields.get("action") == "load"

@@ -455,7 +455,8 @@ def register(root: click.Group) -> None:
                 )
             )
         except Problem as problem:
-            _fail(problem.detail, *(str(e) for e in problem.extra.get("errors", [])))
+            errors = problem.extra.get("errors") or []
+            _fail(*([e["message"] for e in errors] if errors else [problem.detail]))
         replaced = plan.replaces.ref if plan.replaces else "none (a new region)"
         click.echo(
             f"{plan.pack.ref}: {plan.passed} cases passed; from {plan.effective_on.isoformat()}, "

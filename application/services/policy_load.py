@@ -63,13 +63,17 @@ class LoadPlan:
     places: int
 
 
-def _invalid(errors: list[str]) -> Problem:
+def _invalid(problems: list[str], part: str = "pack") -> Problem:
+    """422 with one error per problem: ``field`` the upload it is in (``pack`` or ``cases``),
+    ``message`` the problem naming file, line where known, and field."""
     return Problem(
         422,
         "policy-pack-invalid",
         "Policy pack refused",
-        f"{len(errors)} problem(s); nothing was loaded",
-        errors=errors,
+        f"{len(problems)} problem(s); nothing was loaded: {problems[0]}",
+        errors=[
+            {"field": part, "message": message, "code": f"invalid-{part}"} for message in problems
+        ],
     )
 
 
@@ -98,13 +102,13 @@ def _run_cases(pack: PolicyPack, file_name: str, cases_text: str) -> int:
         loaded = pack_cases.parse_cases(cases_text, f"{pack_cases.CASES_DIR}/{file_name}")
         pack_cases.check_cases(loaded, pack)
     except PolicyPackError as e:
-        raise _invalid(str(e).split("\n")) from None
+        raise _invalid(str(e).split("\n"), "cases") from None
     results = pack_cases.run_cases(loaded, pack)
     errors = [f"{loaded.where(r.index)}: {problem}" for r in results for problem in r.problems] + [
         f"{loaded.file}: not covered: {gap}" for gap in pack_cases.coverage(loaded, pack)
     ]
     if errors:
-        raise _invalid(errors)
+        raise _invalid(errors, "cases")
     return len(results)
 
 

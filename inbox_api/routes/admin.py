@@ -337,7 +337,7 @@ async def load_policy_pack(
     process, runs under the new one. The caller's jurisdiction must hold every place the
     pack applies to."""
     texts = []
-    for upload in (pack, cases):
+    for part, upload in (("pack", pack), ("cases", cases)):
         data = await upload.read(policy_load.MAX_PACK_BYTES + 1)
         if len(data) > policy_load.MAX_PACK_BYTES:
             raise Problem(
@@ -354,7 +354,13 @@ async def load_policy_pack(
                 "policy-pack-invalid",
                 "Policy pack refused",
                 f"{upload.filename}: not UTF-8 text",
-                errors=[f"{upload.filename}: not UTF-8 text"],
+                errors=[
+                    {
+                        "field": part,
+                        "message": f"{upload.filename}: not UTF-8 text",
+                        "code": f"invalid-{part}",
+                    }
+                ],
             ) from None
     plan = await policy_load.plan_load(
         session, pack.filename or "", texts[0], texts[1], scope_path=actor.jurisdiction_path

@@ -197,7 +197,7 @@ async def test_a_new_region_by_data_alone_then_a_second_version(own: System) -> 
     pack4, cases4 = texts(version="4", age=45, effective_from=earlier)
     refused = await load(system, "admin", pack4, cases4)
     assert refused.status_code == 422
-    assert refused.json()["errors"] == [
+    assert [e["message"] for e in refused.json()["errors"]] == [
         f"{PACK_ID}.toml: effective_from: {earlier.isoformat()} is before "
         f"{later.isoformat()}, when {v3} took effect"
     ]
@@ -212,13 +212,16 @@ async def test_refusals_name_the_problem_and_activate_nothing(own: System) -> No
     broken = pack.replace('fact = "person.age"', 'fact = "person.agee"')
     r = await load(system, "admin", broken.replace('version = "1"', 'version = "2"'), cases)
     assert r.status_code == 422 and r.json()["type"].endswith("/policy-pack-invalid")
-    assert any("unknown fact path 'person.agee'" in e for e in r.json()["errors"])
+    assert any("unknown fact path 'person.agee'" in e["message"] for e in r.json()["errors"])
+    assert {e["field"] for e in r.json()["errors"]} == {"pack"}
 
     contradicted = cases.replace('expect = "not_met"', 'expect = "met"', 1)
     r = await load(system, "admin", pack.replace('version = "1"', 'version = "2"'), contradicted)
     assert r.status_code == 422
     assert any(
-        e.startswith(f"cases/{PACK_ID}.toml:") and "expected met, got not_met" in e
+        e["field"] == "cases"
+        and e["message"].startswith(f"cases/{PACK_ID}.toml:")
+        and "expected met, got not_met" in e["message"]
         for e in r.json()["errors"]
     ), r.json()["errors"]
 
@@ -226,11 +229,11 @@ async def test_refusals_name_the_problem_and_activate_nothing(own: System) -> No
     assert again.status_code == 409 and again.json()["type"].endswith("/policy-pack-unchanged")
     same_version = await load(system, "admin", pack.replace("gte = 50", "gte = 55"), cases)
     assert same_version.status_code == 422
-    assert "give the changed pack a new version" in same_version.json()["errors"][0]
+    assert "give the changed pack a new version" in same_version.json()["errors"][0]["message"]
 
     misnamed = await load(system, "admin", pack, cases, name="other.toml")
     assert misnamed.status_code == 422
-    assert misnamed.json()["errors"] == [
+    assert [e["message"] for e in misnamed.json()["errors"]] == [
         "other.toml: id: 'testland-2026' does not match the file name"
     ]
 
