@@ -218,6 +218,8 @@ async def application_form(
             intention_other=_text(person.get("employment_intentions_other")),
             commitment=bool(facts.get("written_commitment")),
             opinions=await _opinions(session, case, pack),
+            # The revision the case was decided under (#23): the one it pinned.
+            revision=pack,
         )
     )
 

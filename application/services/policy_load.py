@@ -160,6 +160,16 @@ async def plan_load(
             "Already in force",
             f"{pack.ref} is the version in force; nothing to load",
         )
+    earlier = next(
+        (day for day, loaded in packs.revisions.get(pack.id, ()) if loaded.ref == pack.ref), None
+    )
+    if earlier is not None:
+        raise _invalid(
+            [
+                f"{file_name}: version: {pack.ref} was put in force from {earlier.isoformat()} "
+                "already; to bring its rules back, load them under a new version"
+            ]
+        )
     if current is not None and current.version == pack.version:
         raise _invalid(
             [

@@ -699,19 +699,31 @@ async def _deliver(
             "the decision was not recorded",
         )
 
-    # The update id is the key: Temporal answers a retried update with its first result.
-    answer = await gateway.update(
-        temporal,
-        workflow_id,
-        IdentificationWorkflow.complete_task,
-        decision,
-        key=key,
-        words=_REFUSED,
-        closed=closed,
-        lost=lost,
-        away="the workflow engine did not take the decision; send it again with the same "
-        "Idempotency-Key shortly",
+    away = (
+        "the workflow engine did not take the decision; send it again with the same "
+        "Idempotency-Key shortly"
     )
+    # The update id is the key: Temporal answers a retried update with its first result.
+    try:
+        answer = await gateway.update(
+            temporal,
+            workflow_id,
+            IdentificationWorkflow.complete_task,
+            decision,
+            key=key,
+            words=_REFUSED,
+            closed=closed,
+            lost=lost,
+            away=away,
+        )
+    except Problem as problem:
+        if problem.type == "not-found" and (await get_task(session, actor, task.id)).state == OPEN:
+            # The inbox holds the task, its case's workflow does not know it yet: the local
+            # step that opened it ran, and the workflow task that recorded it was lost with
+            # the engine (workflows/steps.py); the workflow opens it again as it catches up.
+            # Passing, like the engine away: the decision is not taken, send it again.
+            raise gateway.temporal_unavailable(away, cause=problem.detail) from None
+        raise
     return answer if isinstance(answer, dict) else asdict(answer)
 
 

@@ -231,6 +231,17 @@ async def test_refusals_name_the_problem_and_activate_nothing(own: System) -> No
     assert same_version.status_code == 422
     assert "give the changed pack a new version" in same_version.json()["errors"][0]["message"]
 
+    assert await in_force(system) == v1  # none of those refusals activated anything
+
+    # Back to v1's rules after v2: under a new version, not v1's again.
+    pack2, cases2 = texts(version="2", age=45)
+    assert (await load(system, "admin", pack2, cases2)).status_code == 201
+    back = await load(system, "admin", pack, cases)
+    assert back.status_code == 422
+    assert "load them under a new version" in back.json()["errors"][0]["message"]
+    v2 = await in_force(system)
+    assert v2 is not None and v2.startswith(f"{PACK_ID}@2#")
+
     misnamed = await load(system, "admin", pack, cases, name="other.toml")
     assert misnamed.status_code == 422
     assert [e["message"] for e in misnamed.json()["errors"]] == [
@@ -248,7 +259,7 @@ async def test_refusals_name_the_problem_and_activate_nothing(own: System) -> No
     outside = await load(system, region.headers["admin"], jilin, cases, name="jilin-2022.toml")
     assert outside.status_code == 403
     assert "outside your jurisdiction" in outside.json()["detail"]
-    assert await in_force(system) == v1
+    assert await in_force(system) == v2
     async with system.sessions()() as session:
         loaded = (await session.scalars(select(PolicyPackInForce.pack_id))).all()
     assert loaded == [PACK_ID]

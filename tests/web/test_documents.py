@@ -78,6 +78,12 @@ async def test_application_form_as_filled(system: System) -> None:
     assert r.status_code == 200, r.text
     page = r.text
     assert "<h1>吉林省就业困难人员申请认定表</h1>" in page  # the pack's name of its form
+    # The revision that decides: the document and the version the case pinned.
+    revision = page.split('data-testid="policy-revision">')[1].split("</p>")[0]
+    assert (
+        revision
+        == "认定依据：吉人社发〔2022〕10号《关于做好就业困难人员认定帮扶工作的通知》　版本 2022.2"
+    )
     assert id_number in page and "金顺姬" in page
     for value in ("朝鲜族", "群众", "大学专科", "离婚", "JY-20250101", "2025-01-01", "女"):
         assert value in page, value
