@@ -262,4 +262,4 @@ async def test_refusals_name_the_problem_and_activate_nothing(own: System) -> No
     assert await in_force(system) == v2
     async with system.sessions()() as session:
         loaded = (await session.scalars(select(PolicyPackInForce.pack_id))).all()
-    assert loaded == [PACK_ID]
+    assert set(loaded) == {PACK_ID}  # its two revisions, and no jilin-2022
