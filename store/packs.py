@@ -82,10 +82,6 @@ class InForce:
     # id -> (first day, pack), oldest first.
     revisions: Mapping[str, tuple[tuple[date, PolicyPack], ...]]
 
-    @property
-    def loaded(self) -> frozenset[str]:
-        return frozenset(self.revisions)
-
     def find(self, pack_id: str | None, on: date | None = None) -> PolicyPack | None:
         """The pack ``pack_id`` of the day ``on`` (today, Shanghai): the latest revision in
         force by then, else the packaged file; None when there is none."""

@@ -205,10 +205,7 @@ def _check(file: Path, sources: list[Path], cases_file: str | None) -> tuple[lis
         pack_cases.check_cases(loaded, pack)
     except PolicyPackError as e:
         return errors + str(e).split("\n"), warnings
-    for r in pack_cases.run_cases(loaded, pack):
-        errors += [f"{loaded.where(r.index)}: {problem}" for problem in r.problems]
-    errors += [f"{loaded.file}: not covered: {gap}" for gap in pack_cases.coverage(loaded, pack)]
-    return errors, warnings
+    return errors + pack_cases.failures(loaded, pack, pack_cases.run_cases(loaded, pack)), warnings
 
 
 def _run_pack_cases(pack: PolicyPack, where: Path) -> int:

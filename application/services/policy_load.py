@@ -88,12 +88,9 @@ def _read(file_name: str, pack_text: str) -> PolicyPack:
         path = Path(tmp) / file_name
         path.write_text(pack_text, encoding="utf-8")
         try:
-            pack = load_pack_file(path)
+            return load_pack_file(path, check_id=True)
         except PolicyPackError as e:
             raise _invalid(str(e).split("\n")) from None
-    if pack.id != file_name.removesuffix(".toml"):
-        raise _invalid([f"{file_name}: id: {pack.id!r} does not match the file name"])
-    return pack
 
 
 def _run_cases(pack: PolicyPack, file_name: str, cases_text: str) -> int:
@@ -104,10 +101,7 @@ def _run_cases(pack: PolicyPack, file_name: str, cases_text: str) -> int:
     except PolicyPackError as e:
         raise _invalid(str(e).split("\n"), "cases") from None
     results = pack_cases.run_cases(loaded, pack)
-    errors = [f"{loaded.where(r.index)}: {problem}" for r in results for problem in r.problems] + [
-        f"{loaded.file}: not covered: {gap}" for gap in pack_cases.coverage(loaded, pack)
-    ]
-    if errors:
+    if errors := pack_cases.failures(loaded, pack, results):
         raise _invalid(errors, "cases")
     return len(results)
 

@@ -52,6 +52,7 @@ __all__ = [
     "cases_path",
     "check_cases",
     "coverage",
+    "failures",
     "load_cases",
     "parse_cases",
     "run_cases",
@@ -303,3 +304,11 @@ def coverage(loaded: Loaded, pack: PolicyPack) -> list[str]:
         if missing := expects - seen.get(rule, set()):
             gaps.append(f"{rule}: no case where it is {' or '.join(sorted(missing))}")
     return gaps
+
+
+def failures(loaded: Loaded, pack: PolicyPack, results: list[CaseResult]) -> list[str]:
+    """One line per problem of a run (``results`` of :func:`run_cases`): each failed case's,
+    where it is in the file, then each rule no case covers (:func:`coverage`)."""
+    return [f"{loaded.where(r.index)}: {problem}" for r in results for problem in r.problems] + [
+        f"{loaded.file}: not covered: {gap}" for gap in coverage(loaded, pack)
+    ]

@@ -245,11 +245,12 @@ def load_all() -> dict[str, PolicyPack]:
     return {pack_id: load_pack(pack_id) for pack_id in list_packs()}
 
 
-def load_pack_file(path: str | Path) -> PolicyPack:
+def load_pack_file(path: str | Path, *, check_id: bool = False) -> PolicyPack:
     """Validate and load a pack file (e.g. an administrator's upload). Its ``extends`` is
-    resolved next to the file first, then among the packaged packs. Not cached."""
+    resolved next to the file first, then among the packaged packs. ``check_id``: its id must
+    be its file name (a pack loaded into the running system). Not cached."""
     p = Path(path)
-    return _load(p, (p.resolve().parent, PACKS_DIR), (), check_id=False)[0]
+    return _load(p, (p.resolve().parent, PACKS_DIR), (), check_id=check_id)[0]
 
 
 def pack_from_json(data: Mapping[str, Any] | str) -> PolicyPack:
