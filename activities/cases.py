@@ -6,6 +6,8 @@ Idempotent: timeline events and notices are keyed; the pre-check is recomputed, 
 
 from __future__ import annotations
 
+import contextlib
+
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,13 +23,14 @@ from domain.facts import (
     FactValueError,
     merge_verified,
     parse_fact_value,
+    stored_fact,
 )
 from domain.policy.wording import fact_name, value_text
 from store.audit import record_audit
 from store.db import write_turn
 from store.models import Case, CaseEvent, Notice
 from store.notices import identification_notice
-from store.packs import pinned_pack
+from store.packs import PinnedPackMissing, pinned_pack
 from workflows.contracts import (
     AssessInput,
     AssessResult,
@@ -149,14 +152,40 @@ class CaseActivities:
             key = f"{case.workflow_id}/facts_verified:{inp.task_id}"
             if await _event_seen(session, key):
                 return
-            stored = case.facts if isinstance(case.facts, dict) else {}
+            # The case's pack in scope: its own facts ([[facts]]) are verified like the shared.
             try:
-                values = {path: parse_fact_value(path, raw) for path, raw in inp.facts.items()}
-                merged = merge_verified(stored, values)
-            except (FactValueError, ValidationError) as conflict:
-                # Checked by the application and the workflow before; only facts changed
-                # meanwhile (a supplement) can refuse them now. Retrying would hold the
-                # officer's decision forever: say it on the timeline, keep the facts as they are.
+                scope = (await pinned_pack(session, case)).fact_scope()
+            except PinnedPackMissing:
+                scope = contextlib.nullcontext()
+            with scope:
+                stored = case.facts if isinstance(case.facts, dict) else {}
+                try:
+                    values = {path: parse_fact_value(path, raw) for path, raw in inp.facts.items()}
+                    merged = merge_verified(stored, values)
+                except (FactValueError, ValidationError) as conflict:
+                    # Checked by the application and the workflow before; only facts changed
+                    # meanwhile (a supplement) can refuse them now. Retrying would hold the
+                    # officer's decision forever: say it on the timeline, keep the facts.
+                    session.add(
+                        CaseEvent(
+                            case_id=case.id,
+                            event_key=key,
+                            at=inp.at,
+                            actor=inp.actor_name,
+                            kind="facts_verified",
+                            summary=f"经办人 {inp.actor_name} 核实的事项未能记入（与申请信息冲突）",
+                            before=None,
+                            after={"refused": str(conflict)[:500], "task_id": inp.task_id},
+                        )
+                    )
+                    return
+                before = {path: stored_fact(stored, path) for path in values}
+                case.facts = merged  # reassign: JSON columns track replacement, not mutation
+                verified = {path: stored_fact(merged, path) for path in values}
+                words = "；".join(
+                    f"{fact_name(path, True)} = {value_text(path, value, True)}"
+                    for path, value in values.items()
+                )
                 session.add(
                     CaseEvent(
                         case_id=case.id,
@@ -164,46 +193,26 @@ class CaseActivities:
                         at=inp.at,
                         actor=inp.actor_name,
                         kind="facts_verified",
-                        summary=f"经办人 {inp.actor_name} 核实的事项未能记入（与申请信息冲突）",
-                        before=None,
-                        after={"refused": str(conflict)[:500], "task_id": inp.task_id},
+                        summary=f"经办人 {inp.actor_name} 核实：{words}",
+                        before={"facts": before},
+                        after={
+                            "verified_facts": verified,
+                            "task_id": inp.task_id,
+                            "task_kind": inp.task_kind,
+                            "verified_by": inp.actor_name,
+                            "verified_by_id": inp.actor_id,
+                        },
                     )
                 )
-                return
-            before = {path: _section(stored, path) for path in values}
-            case.facts = merged  # reassign: JSON columns track replacement, not mutation
-            verified = {path: _section(merged, path) for path in values}
-            words = "；".join(
-                f"{fact_name(path, True)} = {value_text(path, value, True)}"
-                for path, value in values.items()
-            )
-            session.add(
-                CaseEvent(
-                    case_id=case.id,
-                    event_key=key,
-                    at=inp.at,
-                    actor=inp.actor_name,
-                    kind="facts_verified",
-                    summary=f"经办人 {inp.actor_name} 核实：{words}",
-                    before={"facts": before},
-                    after={
-                        "verified_facts": verified,
-                        "task_id": inp.task_id,
-                        "task_kind": inp.task_kind,
-                        "verified_by": inp.actor_name,
-                        "verified_by_id": inp.actor_id,
-                    },
+                record_audit(
+                    session,
+                    actor_id=inp.actor_id,
+                    action="facts_verified",
+                    object_type="case",
+                    object_id=case.id,
+                    detail={"task_id": inp.task_id, "before": before, "after": verified},
+                    now=inp.at,
                 )
-            )
-            record_audit(
-                session,
-                actor_id=inp.actor_id,
-                action="facts_verified",
-                object_type="case",
-                object_id=case.id,
-                detail={"task_id": inp.task_id, "before": before, "after": verified},
-                now=inp.at,
-            )
 
     @activity.defn(name="record_supplement")
     async def record_supplement(self, inp: SupplementInput) -> None:
@@ -273,12 +282,6 @@ async def _case(session: AsyncSession, case_id: str) -> Case:
     if case is None:
         raise ValueError(f"case {case_id} is not in the database")
     return case
-
-
-def _section(facts: dict[str, object], path: str) -> object:
-    section, name = path.split(".", 1)
-    part = facts.get(section)
-    return part.get(name) if isinstance(part, dict) else None
 
 
 async def _event_seen(session: AsyncSession, key: str) -> bool:

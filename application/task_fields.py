@@ -28,6 +28,7 @@ from domain.facts import (
     inputs_to_verify,
     merge_verified,
     parse_fact_value,
+    stored_fact,
 )
 from domain.policy.expr import evaluate
 from domain.policy.model import PolicyPack
@@ -170,9 +171,10 @@ def verification_inputs(
         facts = ApplicantFacts.model_validate(stored)
     except ValidationError:
         return []  # a case whose facts no longer validate is decided on its page, by hand
-    values = fact_values(facts, on, pack.hukou_prefix)
-    pending = facts_pending(pack, facts.requested_category, values)
-    return inputs_to_verify(kind, pending, values)
+    with pack.fact_scope():
+        values = fact_values(facts, on, pack.hukou_prefix)
+        pending = facts_pending(pack, facts.requested_category, values)
+        return inputs_to_verify(kind, pending, values)
 
 
 def check_verified_facts(
@@ -214,7 +216,7 @@ def check_verified_facts(
                 for line in format_validation_error(invalid)
             )
         else:
-            return {path: _section(merged, path) for path in parsed}
+            return {path: stored_fact(merged, path) for path in parsed}
     raise Problem(
         422,
         "validation-error",
@@ -222,8 +224,3 @@ def check_verified_facts(
         "; ".join(f"{e['field']}: {e['message']}" for e in errors),
         errors=errors,
     )
-
-
-def _section(facts: Mapping[str, Any], path: str) -> Any:
-    section, name = path.split(".", 1)
-    return (facts.get(section) or {}).get(name)

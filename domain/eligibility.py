@@ -205,6 +205,11 @@ class _Lines(list[DecisionLine]):
 
 def assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDecision:
     """Pre-check ``facts`` against ``pack`` on ``on`` (see the module docstring)."""
+    with pack.fact_scope():
+        return _assess(facts, pack, on)
+
+
+def _assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDecision:
     if pack.identification.mode == "delegated_to_city":
         return _delegated(facts, pack, on)
     lines = _Lines()

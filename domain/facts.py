@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -61,6 +64,7 @@ __all__ = [
     "Graduate",
     "Household",
     "Land",
+    "OwnFact",
     "Person",
     "Residence",
     "Unemployment",
@@ -75,9 +79,17 @@ __all__ = [
     "format_validation_error",
     "inputs_to_verify",
     "merge_verified",
+    "own_fact",
+    "own_facts",
+    "pack_fact_problems",
     "parse_fact_value",
+    "sources_of",
     "stage_inputs",
     "stated_facts",
+    "stated_value",
+    "stored_fact",
+    "unit_of",
+    "verifiable",
     "verified_paths",
 ]
 
@@ -102,6 +114,9 @@ FindingValue = bool | int | float | str | date | None
 # Free-text bounds: a Chinese address down to the room fits in well under 100 characters.
 HUKOU_ADDRESS_MAX_LENGTH = 100
 INTENTION_OTHER_MAX_LENGTH = 50
+# A pack's own facts ([[facts]]): ``section.name``, a few per document.
+PACK_FACT_PATH = re.compile(r"[a-z][a-z_]*\.[a-z][a-z0-9_]*")
+MAX_PACK_FACTS = 50
 
 
 class _Facts(BaseModel):
@@ -499,6 +514,28 @@ class ApplicantFacts(_Facts):
     requested_category: str | None = Field(
         None, title="申报困难人员类别", description="category code the applicant applies under"
     )
+    pack_facts: dict[str, bool | int | float | str | None] = Field(
+        default_factory=dict,
+        title="本地政策规定的其他事项",
+        description="facts the place's policy pack declares for itself ([[facts]]), by path; "
+        "dates as YYYY-MM-DD; checked against the pack when the application is received",
+    )
+
+    @field_validator("pack_facts")
+    @classmethod
+    def _pack_fact_keys(
+        cls, value: dict[str, bool | int | float | str | None]
+    ) -> dict[str, bool | int | float | str | None]:
+        # The shape only: which paths exist and their types are the pack's
+        # (pack_fact_problems), known where the application is received.
+        if len(value) > MAX_PACK_FACTS:
+            raise ValueError(f"at most {MAX_PACK_FACTS} facts")
+        for path, v in value.items():
+            if not PACK_FACT_PATH.fullmatch(path):
+                raise ValueError(f"{path!r} is not a fact path (section.name)")
+            if isinstance(v, str) and len(v) > 20:
+                raise ValueError(f"{path}: at most 20 characters")
+        return value
 
 
 # --- the fact catalogue -------------------------------------------------------------------
@@ -723,17 +760,152 @@ def _scalar_spec(annotation: Any) -> tuple[FactType, tuple[str, ...]] | None:
     return None
 
 
+# --- a pack's own facts ---------------------------------------------------------------------
+#
+# The catalogue above is what every pack shares. A document may turn on a fact no other does
+# (退役军人, months of unemployment insurance, a disabled-veteran certificate): its pack declares
+# it (``[[facts]]``, domain/policy/model.py PackFact) with its type, names, unit, the evidence
+# that proves it and the stages that verify it. While a pack is validated or applied, its own
+# facts are in scope (:func:`own_facts`; PolicyPack.fact_scope): the catalogue, the questions,
+# the verification inputs and the values below then include them, so every consumer follows
+# the pack without naming it. Their values are kept in ApplicantFacts.pack_facts, by path.
+
+
+@dataclass(frozen=True)
+class OwnFact:
+    """A fact one pack declares: its spec, unit (Chinese, English), the stages that may
+    verify it, the evidence that proves it and whether the applicant is asked it."""
+
+    spec: FactSpec
+    unit: tuple[str, str] = ("", "")
+    stages: frozenset[str] = frozenset()
+    evidence: tuple[str, ...] = ()
+    asked: bool = True
+
+
+_OWN: ContextVar[Mapping[str, OwnFact]] = ContextVar(
+    "own_facts", default=types.MappingProxyType({})
+)
+
+
+@contextmanager
+def own_facts(declared: Iterable[OwnFact]) -> Iterator[None]:
+    """Put a pack's own facts in scope (nested scopes replace, never merge: one pack at a
+    time is applied)."""
+    token = _OWN.set({f.spec.path: f for f in declared})
+    try:
+        yield
+    finally:
+        _OWN.reset(token)
+
+
+def _own() -> Mapping[str, OwnFact]:
+    return _OWN.get()
+
+
+def _own_elapsed() -> dict[str, FactSpec]:
+    out: dict[str, FactSpec] = {}
+    for path, own in _own().items():
+        if own.spec.type == "date":
+            for suffix, (zh, en, _zh_unit, _en_unit) in ELAPSED_UNITS.items():
+                out[f"{path}.{suffix}"] = FactSpec(
+                    f"{path}.{suffix}",
+                    "int",
+                    f"自{own.spec.label_zh}{zh}",
+                    f"{en} {own.spec.label_en}",
+                    derived=True,
+                )
+    return out
+
+
+def own_fact(path: str) -> OwnFact | None:
+    """The pack in scope's own fact at ``path``, if it declares one."""
+    return _own().get(path)
+
+
+def sources_of(path: str) -> tuple[str, ...]:
+    """The stated facts a derived fact is computed from (:data:`DERIVED_FROM`, and an own
+    date's ``.months_since``/``.years_since`` from the date)."""
+    if path in DERIVED_FROM:
+        return DERIVED_FROM[path]
+    start, _, suffix = path.rpartition(".")
+    if suffix in ELAPSED_UNITS and start in _own():
+        return (start,)
+    return ()
+
+
+def unit_of(path: str) -> tuple[str, str]:
+    """The unit (Chinese, English) of a number fact, shared or the pack's own; ("", "")."""
+    if path in FACT_UNITS:
+        return FACT_UNITS[path]
+    own = _own().get(path)
+    if own is not None:
+        return own.unit
+    start, _, suffix = path.rpartition(".")
+    if suffix in ELAPSED_UNITS and start in _own():
+        return ELAPSED_UNITS[suffix][2:]
+    return ("", "")
+
+
+def stated_value(facts: ApplicantFacts, path: str) -> Any:
+    """The value an application states for ``path`` (a pack's own fact read by its type)."""
+    own = _own().get(path)
+    if own is not None:
+        raw = facts.pack_facts.get(path)
+        try:
+            return None if raw is None else _one(own.spec, raw)
+        except FactValueError:
+            return None  # checked on receipt (pack_fact_problems); an old shape stays unknown
+    section, name = path.split(".", 1)
+    return getattr(getattr(facts, section), name)
+
+
+def stored_fact(stored: Mapping[str, Any], path: str) -> Any:
+    """The raw JSON value at ``path`` in stored facts (a pack's own fact under
+    ``pack_facts``), or None."""
+    if path in _own():
+        own = stored.get("pack_facts")
+        return own.get(path) if isinstance(own, dict) else None
+    section, name = path.split(".", 1)
+    part = stored.get(section)
+    return part.get(name) if isinstance(part, dict) else None
+
+
+def pack_fact_problems(facts: ApplicantFacts) -> list[tuple[str, str, str]]:
+    """``(path, message, code)`` for each of ``facts.pack_facts`` that the pack in scope
+    does not declare or that is not of its type."""
+    out: list[tuple[str, str, str]] = []
+    for path, raw in facts.pack_facts.items():
+        own = _own().get(path)
+        if own is None:
+            out.append((path, "not a fact of this place's policy", "unknown_fact"))
+        elif raw is not None:
+            try:
+                _one(own.spec, raw)
+            except FactValueError as exc:
+                out.append((path, str(exc), exc.code))
+    return out
+
+
 @cache
-def fact_catalogue() -> dict[str, FactSpec]:
-    """Every fact path a predicate may use: scalar fields of the nested models plus derived
-    facts. Lists (evidence, data findings, employment intentions) and the record-only facts
-    (telephone, address: :data:`RECORD_ONLY`) are not predicate facts."""
-    out = {p: s for p, s in stated_facts().items() if p not in RECORD_ONLY}
+def _shared_catalogue() -> dict[str, FactSpec]:
+    out = {p: s for p, s in _shared_stated().items() if p not in RECORD_ONLY}
     for d in _DERIVED:
         out[d.path] = d
     for d in elapsed_facts().values():
         out[d.path] = d
     return out
+
+
+def fact_catalogue() -> dict[str, FactSpec]:
+    """Every fact path a predicate may use: scalar fields of the nested models plus derived
+    facts, and the own facts of the pack in scope. Lists (evidence, data findings, employment
+    intentions) and the record-only facts (telephone, address: :data:`RECORD_ONLY`) are not
+    predicate facts."""
+    own = _own()
+    if not own:
+        return _shared_catalogue()
+    return {**_shared_catalogue(), **{p: f.spec for p, f in own.items()}, **_own_elapsed()}
 
 
 # Durations that say what they count from (#23): for every date an application states, the
@@ -751,7 +923,7 @@ ELAPSED_UNITS: dict[str, tuple[str, str, str, str]] = {
 def elapsed_facts() -> dict[str, FactSpec]:
     """The derived ``<date fact>.months_since`` / ``.years_since`` facts, by path."""
     out: dict[str, FactSpec] = {}
-    for path, spec in stated_facts().items():
+    for path, spec in _shared_stated().items():
         if spec.type != "date" or path in RECORD_ONLY:
             continue
         for suffix, (zh, en, _zh_unit, _en_unit) in ELAPSED_UNITS.items():
@@ -765,10 +937,18 @@ def elapsed_facts() -> dict[str, FactSpec]:
     return out
 
 
-@cache
 def stated_facts() -> dict[str, FactSpec]:
     """Every scalar fact an application states, predicate or record-only, in the models'
-    order (what a page listing the applicant's answers shows; no derived facts)."""
+    order, then the own facts of the pack in scope (what a page listing the applicant's
+    answers shows; no derived facts)."""
+    own = _own()
+    if not own:
+        return _shared_stated()
+    return {**_shared_stated(), **{p: f.spec for p, f in own.items()}}
+
+
+@cache
+def _shared_stated() -> dict[str, FactSpec]:
     out: dict[str, FactSpec] = {}
     for section, field in ApplicantFacts.model_fields.items():
         model = field.annotation
@@ -877,12 +1057,10 @@ def fact_values(facts: ApplicantFacts, on: date, region_code: str | None) -> dic
     """All predicate facts (stated and derived) as a flat ``{path: value}`` mapping."""
     out: dict[str, Any] = {}
     for path, spec in fact_catalogue().items():
-        if spec.derived:
-            continue
-        section, name = path.split(".", 1)
-        out[path] = getattr(getattr(facts, section), name)
+        if not spec.derived:
+            out[path] = stated_value(facts, path)
     out.update(derive_facts(facts, on, region_code))
-    for path in elapsed_facts():
+    for path in (*elapsed_facts(), *_own_elapsed()):
         start = out.get(path.rsplit(".", 1)[0])
         months = completed_months(start, on) if isinstance(start, date) else None
         out[path] = (
@@ -1025,7 +1203,8 @@ class FactInput:
 
 
 def input_spec(path: str) -> FactSpec | None:
-    """The spec of a primary fact an officer may enter: a stated fact or a list input."""
+    """The spec of a primary fact an officer may enter: a stated fact (the pack's own
+    included) or a list input."""
     return _LIST_INPUTS.get(path) or stated_facts().get(path)
 
 
@@ -1034,7 +1213,7 @@ def fact_input(path: str, verifies: str) -> FactInput:
     if spec is None:
         raise KeyError(path)
     kind: InputKind = "dates" if path in _LIST_INPUTS else _INPUT_OF_TYPE[spec.type]
-    unit = FACT_UNITS.get(path, ("", ""))
+    unit = unit_of(path)
     return FactInput(
         path=path,
         kind=kind,
@@ -1048,16 +1227,28 @@ def fact_input(path: str, verifies: str) -> FactInput:
     )
 
 
-@cache
+def verifiable() -> tuple[Verifiable, ...]:
+    """The shared table, then the pack's own facts at the stages it names; a derived
+    ``.months_since``/``.years_since`` of an own date is verified by entering the date."""
+    own = _own()
+    if not own:
+        return VERIFIABLE
+    extra = [Verifiable(p, f.stages) for p, f in own.items() if f.stages]
+    for path in _own_elapsed():
+        start = own[path.rsplit(".", 1)[0]]
+        if start.stages:
+            extra.append(Verifiable(path, start.stages, (start.spec.path,)))
+    return (*VERIFIABLE, *extra)
+
+
 def stage_inputs(stage: str) -> dict[str, str]:
     """Every primary fact ``stage`` may verify → the fact it decides (the workflow's check)."""
-    return {path: v.fact for v in VERIFIABLE if stage in v.stages for path in v.entered}
+    return {path: v.fact for v in verifiable() if stage in v.stages for path in v.entered}
 
 
-@cache
 def verified_paths() -> frozenset[str]:
     """Every primary fact any stage may verify."""
-    return frozenset(path for v in VERIFIABLE for path in v.entered)
+    return frozenset(path for v in verifiable() for path in v.entered)
 
 
 def inputs_to_verify(stage: str, read: Iterable[str], values: Mapping[str, Any]) -> list[FactInput]:
@@ -1066,9 +1257,13 @@ def inputs_to_verify(stage: str, read: Iterable[str], values: Mapping[str, Any])
     ``stage`` may verify, in the table's order."""
     wanted = set(read)
     out: list[FactInput] = []
-    for v in VERIFIABLE:
+    seen: set[str] = set()
+    for v in verifiable():
         if v.fact in wanted and stage in v.stages and values.get(v.fact) is None:
-            out.extend(fact_input(path, v.fact) for path in v.entered)
+            for path in v.entered:
+                if path not in seen:  # an own date and its .months_since ask the date once
+                    seen.add(path)
+                    out.append(fact_input(path, v.fact))
     return out
 
 
@@ -1153,7 +1348,11 @@ def merge_verified(stored: Mapping[str, Any], verified: Mapping[str, Any]) -> di
     """The stored facts (JSON, any older shape) with the verified primary facts set in place,
     checked as :class:`ApplicantFacts` (raises ValidationError). Returns the JSON to store."""
     out: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in stored.items()}
+    own = _own()
     for path, value in verified.items():
+        if path in own:
+            out.setdefault("pack_facts", {})[path] = _json(value)
+            continue
         section, name = path.split(".", 1)
         out.setdefault(section, {})[name] = _json(value)
     ApplicantFacts.model_validate(out)

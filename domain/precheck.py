@@ -343,6 +343,13 @@ def explain_decision(
     facts: ApplicantFacts, pack: PolicyPack, decision: EligibilityDecision
 ) -> PreCheckExplanation:
     """The explanation of ``decision`` (an assessment of ``facts`` against ``pack``)."""
+    with pack.fact_scope():
+        return _explain_decision(facts, pack, decision)
+
+
+def _explain_decision(
+    facts: ApplicantFacts, pack: PolicyPack, decision: EligibilityDecision
+) -> PreCheckExplanation:
     if pack.identification.mode == "delegated_to_city":
         groups: list[PreCheckGroup] = []
     else:

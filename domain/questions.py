@@ -18,16 +18,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from domain.facts import (
-    DERIVED_FROM,
     FACT_NAMES,
-    FACT_UNITS,
     ApplicantFacts,
     FactType,
     fact_catalogue,
+    own_fact,
+    sources_of,
     stated_facts,
+    stated_value,
+    unit_of,
 )
 from domain.policy.expr import expr_facts
 from domain.policy.model import PolicyPack
@@ -89,6 +91,8 @@ class Question:
     unit_en: str = ""
     # The yes/no question whose "yes" this one follows (FOLLOWS), when it is asked too.
     follows: str | None = None
+    # A fact the pack declares for itself: the answer goes in ``pack_facts`` under ``path``.
+    pack_fact: bool = False
 
 
 def _stated_sources(path: str) -> list[str]:
@@ -96,10 +100,11 @@ def _stated_sources(path: str) -> list[str]:
     spec = fact_catalogue().get(path)
     # A derived fact without sources here is asked through nothing: the officer establishes
     # it (and the test on DERIVED_FROM fails).
-    sources = list(DERIVED_FROM.get(path, ())) if spec is None or spec.derived else [path]
+    sources = list(sources_of(path)) if spec is None or spec.derived else [path]
     out: list[str] = []
     for s in sources:
-        if s in NOT_ASKED:
+        own = own_fact(s)
+        if s in NOT_ASKED or (own is not None and not own.asked):
             continue
         for p in (s, *ASKED_WITH.get(s, ())):
             if p not in out:
@@ -111,7 +116,14 @@ def application_questions(pack: PolicyPack, category: str | None = None) -> list
     """The stated facts ``pack``'s pre-check needs from an applicant, each once, in the order
     the pack reads them: base conditions, exclusions, then the ``category`` applied for (its
     predicate and the conditions of its evidence). An unknown or absent category adds none. A
-    pack that leaves identification to its cities needs nothing."""
+    pack that leaves identification to its cities needs nothing. The pack's own facts
+    (``[[facts]]``) are asked like the shared ones, unless the pack says only an officer can
+    know them."""
+    with pack.fact_scope():
+        return _questions(pack, category)
+
+
+def _questions(pack: PolicyPack, category: str | None) -> list[Question]:
     if pack.identification.mode != "by_categories":
         return []
     reads: list[tuple[QuestionGroup, str, list[str]]] = []
@@ -144,7 +156,7 @@ def application_questions(pack: PolicyPack, category: str | None = None) -> list
     for path in order:
         spec = specs[path]
         zh, en = FACT_NAMES.get(path, (spec.label_zh, spec.label_en))
-        unit_zh, unit_en = FACT_UNITS.get(path, ("", ""))
+        unit_zh, unit_en = unit_of(path)
         out.append(
             Question(
                 path=path,
@@ -157,6 +169,7 @@ def application_questions(pack: PolicyPack, category: str | None = None) -> list
                 unit_zh=unit_zh,
                 unit_en=unit_en,
                 follows=FOLLOWS[path] if FOLLOWS.get(path) in rules else None,
+                pack_fact=own_fact(path) is not None,
             )
         )
     return out
@@ -172,21 +185,17 @@ class AnswerProblem:
     message_zh: str
 
 
-def _get(facts: ApplicantFacts, path: str) -> Any:
-    section, name = path.split(".", 1)
-    return getattr(getattr(facts, section), name)
-
-
 def answer_problems(facts: ApplicantFacts, today: date) -> list[AnswerProblem]:
     """What is wrong across an application's answers: a stated date after ``today`` (nobody
     registers or leaves school in the future) and a registration date while the applicant
-    says they are not registered. Every stated date fact is checked, asked or not."""
+    says they are not registered. Every stated date fact is checked, asked or not (a pack's
+    own dates too, when its facts are in scope)."""
     out: list[AnswerProblem] = []
     for path, spec in stated_facts().items():
         if spec.type != "date" or path == "person.birth_date":
             # The birth date is the ID number's, whose own check refuses a future one.
             continue
-        value = _get(facts, path)
+        value = stated_value(facts, path)
         if isinstance(value, date) and value > today:
             out.append(
                 AnswerProblem(

@@ -156,6 +156,19 @@ class EvidenceOutline(RuleOutline):
     written_commitment_may_replace: bool
 
 
+class FactOutline(Cited):
+    """A fact the pack declares for itself ([[facts]])."""
+
+    path: str
+    type: str
+    name: str
+    name_en: str
+    unit: str
+    evidence: list[str]
+    verified_at: list[str]
+    asked: bool
+
+
 class LedgerOutline(Cited):
     layout: str
 
@@ -205,6 +218,7 @@ class PackOutline(_Out):
     households: list[RuleOutline] = []
     fraud_handling: FraudOutline | None = None
     ledger: LedgerOutline | None = None
+    facts: list[FactOutline] = []
     defaults: list[DefaultOutline] = []
 
 
@@ -332,6 +346,20 @@ def pack_outline(p: PolicyPack) -> PackOutline:
         if p.fraud_handling
         else None,
         ledger=LedgerOutline(**_cited(p.ledger), layout=p.ledger.layout) if p.ledger else None,
+        facts=[
+            FactOutline(
+                **_cited(f),
+                path=f.path,
+                type=f.type,
+                name=f.name,
+                name_en=f.name_en,
+                unit=f.unit,
+                evidence=list(f.evidence),
+                verified_at=list(f.verified_at),
+                asked=f.asked,
+            )
+            for f in p.facts
+        ],
         defaults=[
             DefaultOutline(path=d.path, value=d.value, why=d.why) for d in defaults_applying(p)
         ],

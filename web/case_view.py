@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,7 @@ from application.services import (
     tasks as task_service,
 )
 from domain.case_clock import CasePosition
-from domain.facts import CHOICE_NAMES, fact_catalogue, stated_facts
+from domain.facts import CHOICE_NAMES, fact_catalogue, stated_facts, stored_fact
 from domain.ids import mask_id_number, mask_phone
 from domain.labels import labels
 from domain.policy.model import PolicyPack
@@ -147,11 +148,19 @@ def _lines(pre_check: dict[str, Any] | None, kinds: Sequence[str]) -> list[dict[
 def review_evidence(
     case: Case, events: Sequence[CaseEvent], pack: PolicyPack | None
 ) -> ReviewEvidence:
+    """What the applicant stated and handed in, and what the pre-check made of it; the
+    pack's own facts ([[facts]]) among the stated ones, under their names."""
+    with pack.fact_scope() if pack is not None else nullcontext():
+        return _review_evidence(case, events, pack)
+
+
+def _review_evidence(
+    case: Case, events: Sequence[CaseEvent], pack: PolicyPack | None
+) -> ReviewEvidence:
     facts = case.facts if isinstance(case.facts, dict) else {}
     rows: list[FactRow] = []
     for path, spec in stated_facts().items():
-        section, name = path.split(".", 1)
-        value = (facts.get(section) or {}).get(name)
+        value = stored_fact(facts, path)
         if value is None or value == "":
             continue
         # The full ID number and telephone only where the case page audits a full view.

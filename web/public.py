@@ -423,7 +423,13 @@ def _facts(form: FormState, pack: PolicyPack) -> ApplicantFacts:
         "requested_category": v.get("category") or None,
         "evidence": evidence,
     }
+    own = {f.path for f in pack.facts}
     for path, value in _answers(form, pack).items():
+        if path in own:  # the pack's own fact ([[facts]]): kept by path, dates as text
+            data.setdefault("pack_facts", {})[path] = (
+                value.isoformat() if isinstance(value, date) else value
+            )
+            continue
         section, name = path.split(".", 1)
         data.setdefault(section, {})[name] = value
     return ApplicantFacts.model_validate(data)
@@ -437,6 +443,9 @@ def _field_of(path: str) -> str | None:
     fact = path.removeprefix("facts.")
     if fact in ASKED_ABOVE:
         return ASKED_ABOVE[fact]
+    if fact.startswith("pack_facts."):
+        # A pack's own fact: its answer's field has the fact's path like any other.
+        return ANSWER_PREFIX + fact.removeprefix("pack_facts.")
     return ANSWER_PREFIX + fact if fact in stated_facts() else None
 
 
@@ -578,13 +587,14 @@ async def apply(request: Request, session: SessionDep, settings: SettingsDep) ->
         return await _form_page(request, session, place.code, form, status=422)
     # The service makes the same checks across answers; made here, before the rate limit
     # counts a submission, with the same words.
-    _field_errors(
-        form,
-        [
-            {"field": p.path, "message": p.message, "message_zh": p.message_zh}
-            for p in answer_problems(application.facts, _today())
-        ],
-    )
+    with place.pack.fact_scope():  # its own dates are checked and shown beside their inputs
+        _field_errors(
+            form,
+            [
+                {"field": p.path, "message": p.message, "message_zh": p.message_zh}
+                for p in answer_problems(application.facts, _today())
+            ],
+        )
     if form.errors:
         return await _form_page(request, session, place.code, form, status=422)
     try:

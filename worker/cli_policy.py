@@ -16,6 +16,7 @@ import json
 import re
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
@@ -27,12 +28,12 @@ from application.errors import Problem
 from application.services import policy_load
 from domain.eligibility import assess
 from domain.facts import (
-    DERIVED_FROM,
-    FACT_UNITS,
-    VERIFIABLE,
     ApplicantFacts,
     fact_catalogue,
     format_validation_error,
+    sources_of,
+    unit_of,
+    verifiable,
 )
 from domain.policy import authoring, cases as pack_cases
 from domain.policy.diff import diff_packs
@@ -162,6 +163,16 @@ def _summary(p: PolicyPack) -> list[str]:
         )
     if o.ledger:
         out.append(f"台账 ledger: {o.ledger.layout}  ({o.ledger.citation})")
+    if o.facts:
+        out.append("本地事项 the pack's own facts:")
+        for fact in o.facts:
+            how = [fact.type, *([fact.unit] if fact.unit else [])]
+            how += [f"verified at {', '.join(fact.verified_at)}"] if fact.verified_at else []
+            how += [] if fact.asked else ["not asked on the form"]
+            out.append(
+                f"  - {fact.path}: {fact.name} / {fact.name_en} [{'; '.join(how)}]"
+                f"  ({fact.citation})"
+            )
     if o.defaults:
         out.append("默认值 defaults (the pack is silent; the system applies):")
         out += [f"  - {d.path} = {d.value}: {d.why}" for d in o.defaults]
@@ -395,23 +406,29 @@ def register(root: click.Group) -> None:
         click.echo(f"next: yuanzhu policy check {target} --source DOCUMENT.txt")
 
     @policy.command(name="facts")
+    @click.argument("pack_ref", metavar="[ID|FILE]", required=False)
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-    def facts_cmd(as_json: bool) -> None:
-        """The fact catalogue: every fact a pack's predicates may read."""
-        verifiable = {v.fact: sorted(v.stages) for v in VERIFIABLE}
-        rows: list[dict[str, Any]] = [
-            {
-                "path": f.path,
-                "type": f.type,
-                "label_zh": f.label_zh,
-                "label_en": f.label_en,
-                "unit": FACT_UNITS.get(f.path, ("", ""))[0],
-                "choices": list(f.choices),
-                "derived_from": list(DERIVED_FROM.get(f.path, ())) if f.derived else [],
-                "verified_at": verifiable.get(f.path, []),
-            }
-            for f in fact_catalogue().values()
-        ]
+    def facts_cmd(pack_ref: str | None, as_json: bool) -> None:
+        """The fact catalogue: every fact a pack's predicates may read; with a pack, its own
+        facts ([[facts]]) too, marked as the pack's."""
+        pack = _pack(pack_ref) if pack_ref else None
+        with pack.fact_scope() if pack is not None else nullcontext():
+            own = {f.path for f in pack.facts} if pack is not None else set()
+            stages = {v.fact: v.stages for v in verifiable()}
+            rows: list[dict[str, Any]] = [
+                {
+                    "path": f.path,
+                    "type": f.type,
+                    "label_zh": f.label_zh,
+                    "label_en": f.label_en,
+                    "unit": unit_of(f.path)[0],
+                    "choices": list(f.choices),
+                    "derived_from": list(sources_of(f.path)) if f.derived else [],
+                    "verified_at": sorted(stages.get(f.path, ())),
+                    "pack": pack.id if pack is not None and f.path in own else None,
+                }
+                for f in fact_catalogue().values()
+            ]
         if as_json:
             _dump(rows)
             return
@@ -425,6 +442,8 @@ def register(root: click.Group) -> None:
                 extra.append("derived from " + ", ".join(r["derived_from"]))
             if r["verified_at"]:
                 extra.append("verified at " + ", ".join(r["verified_at"]))
+            if r["pack"]:
+                extra.append(f"{r['pack']}'s own")
             click.echo(f"{r['path']:<58} {r['label_zh']} / {r['label_en']}  ({'; '.join(extra)})")
 
     @policy.command(name="load")

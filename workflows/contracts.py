@@ -84,6 +84,18 @@ class CaseRules:
     identification_deadline_source: str = ""
     # The case's jurisdiction and its ancestors, nearest first (escalations climb this chain).
     chain: list[PlaceRef] = field(default_factory=list)
+    # The pack's own facts that a stage verifies (empty for the seeds; older histories too).
+    own_facts: list[OwnFactRule] = field(default_factory=list)
+
+
+@dataclass
+class OwnFactRule:
+    """A fact the pinned pack declares for itself ([[facts]]) that officers verify: what the
+    workflow needs to check a verified value (its type) and where (the stages)."""
+
+    path: str
+    type: str  # bool | int | float | date
+    stages: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -35,7 +35,14 @@ with workflow.unsafe.imports_passed_through():
     from activities.assistance import AssistanceActivities
     from activities.cases import CaseActivities
     from activities.inbox import InboxActivities
-    from domain.facts import FactValueError, parse_fact_value, stage_inputs
+    from domain.facts import (
+        FactSpec,
+        FactValueError,
+        OwnFact,
+        own_facts,
+        parse_fact_value,
+        stage_inputs,
+    )
     from domain.sla import Rung, SlaLadder, SlaState
     from workflows.assistance import AssistanceWorkflow
     from workflows.case_events import case_event
@@ -48,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         AssessResult,
         AssistanceSetup,
         AssistanceStartInput,
+        CaseRules,
         CaseStatus,
         CaseUpdateInput,
         Clock,
@@ -79,9 +87,19 @@ with workflow.unsafe.imports_passed_through():
 MAX_SUPPLEMENT_ROUNDS = 3
 
 
-def _validate_verified_facts(kind: str, verified: dict[str, Any]) -> None:
+def _validate_verified_facts(kind: str, verified: dict[str, Any], rules: CaseRules) -> None:
     """The workflow's own check of verified facts (the application checks them first, with
-    the case's pre-check): each a primary fact this stage may verify, of its type."""
+    the case's pre-check): each a primary fact this stage may verify, of its type; the pinned
+    pack's own facts (``rules.own_facts``) at the stages it names."""
+    declared = [
+        OwnFact(FactSpec(f.path, f.type, f.path, f.path), stages=frozenset(f.stages))  # type: ignore[arg-type]
+        for f in rules.own_facts
+    ]
+    with own_facts(declared):
+        _check_verified(kind, verified)
+
+
+def _check_verified(kind: str, verified: dict[str, Any]) -> None:
     allowed = stage_inputs(kind)
     for path, value in verified.items():
         if path not in allowed:
@@ -568,7 +586,9 @@ class IdentificationWorkflow:
     def _validate_complete_task(self, req: CompleteTaskRequest) -> None:
         self.tasks.validate(req)
         if req.verified_facts:
-            _validate_verified_facts(self.tasks.tasks[req.task_id].kind, req.verified_facts)
+            _validate_verified_facts(
+                self.tasks.tasks[req.task_id].kind, req.verified_facts, self.rules
+            )
 
     @workflow.update
     async def raise_objection(self, req: ObjectionRequest) -> ObjectionResult:

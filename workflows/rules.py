@@ -24,6 +24,7 @@ from workflows.contracts import (
     HouseholdMemberRef,
     HouseholdRules,
     HouseholdSetup,
+    OwnFactRule,
     PlaceRef,
     SlaInput,
     StageRule,
@@ -109,6 +110,9 @@ def case_rules(pack: PolicyPack, chain: list[PlaceRef]) -> CaseRules:
         else None,
         identification_deadline_source=deadline.citation if deadline else "",
         chain=chain,
+        own_facts=[
+            OwnFactRule(f.path, f.type, list(f.verified_at)) for f in pack.facts if f.verified_at
+        ],
     )
 
 

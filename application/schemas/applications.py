@@ -59,6 +59,11 @@ class QuestionOut(BaseModel):
     follows: str | None = Field(
         None, description="The yes/no question (path) whose yes this one follows, if asked"
     )
+    pack_fact: bool = Field(
+        False,
+        description="A fact the place's pack declares for itself ([[facts]]): send the answer "
+        "in `facts.pack_facts` under `path` (dates as YYYY-MM-DD)",
+    )
 
 
 class CategoryOut(BaseModel):

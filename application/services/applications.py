@@ -29,10 +29,11 @@ from application.schemas.applications import ApplicationIn
 from application.services import release_before_workflow
 from domain.assistance import may_apply_from
 from domain.calendar import local_date
+from domain.facts import own_fact, pack_fact_problems
 from domain.ids import ResidentIdError, parse_resident_id
 from domain.policy.loader import PolicyPackError
 from domain.policy.model import PolicyPack
-from domain.questions import Question, answer_problems, application_questions
+from domain.questions import AnswerProblem, Question, answer_problems, application_questions
 from domain.vocabulary import CaseStatus, identification_workflow_id
 from store import idempotency, repos
 from store.db import one_writer
@@ -86,11 +87,28 @@ def invalid_id_number(exc: ResidentIdError, field: str) -> Problem:
     )
 
 
-def check_answers(application: ApplicationIn, today: date) -> None:
+def check_answers(application: ApplicationIn, today: date, pack: PolicyPack | None = None) -> None:
     """422 ``validation-error`` for answers that contradict the calendar or each other
     (:func:`domain.questions.answer_problems`), each on its ``facts.…`` field in English and
-    Chinese (``message_zh``, which the public form shows beside the input)."""
-    problems = answer_problems(application.facts, today)
+    Chinese (``message_zh``, which the public form shows beside the input). With the place's
+    ``pack``, its own facts too: each must be one it declares, of its type."""
+    if pack is None:
+        problems = answer_problems(application.facts, today)
+    else:
+        with pack.fact_scope():
+            problems = [
+                AnswerProblem(f"pack_facts.{path}", code, message, _PACK_FACT_ZH.get(code, message))
+                for path, message, code in pack_fact_problems(application.facts)
+            ] + [
+                # Where the answer sits in the request: facts.pack_facts.<path>.
+                AnswerProblem(
+                    f"pack_facts.{p.path}" if own_fact(p.path) else p.path,
+                    p.code,
+                    p.message,
+                    p.message_zh,
+                )
+                for p in answer_problems(application.facts, today)
+            ]
     if problems:
         raise Problem(
             422,
@@ -107,6 +125,17 @@ def check_answers(application: ApplicationIn, today: date) -> None:
                 for p in problems
             ],
         )
+
+
+# What the public form shows beside a pack's own fact that is wrong (domain.facts._one codes).
+_PACK_FACT_ZH = {
+    "unknown_fact": "本地政策没有此项",
+    "bool_type": "请填写“是”或“否”",
+    "date_type": "请按“年-月-日”填写日期",
+    "int_type": "请填写整数",
+    "float_type": "请填写数字",
+    "greater_than_equal": "不能为负数",
+}
 
 
 @dataclass(frozen=True)
@@ -251,6 +280,7 @@ async def submit_application(
         rules = case_rules(pack, places)
     except (PolicyPackError, ValueError) as exc:
         raise Problem(422, "unknown-policy", "Unknown policy pack", str(exc)) from None
+    check_answers(application, local_date(now), pack)
 
     request_print = gateway.fingerprint(
         "submit_application",

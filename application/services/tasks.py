@@ -31,6 +31,7 @@ import binascii
 import json
 import time
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,7 +65,7 @@ from domain.policy.wording import fact_name, value_text
 from store import admin_repo, idempotency, repos, tasks_repo
 from store.audit import record_audit
 from store.db import write_turn
-from store.models import Case, Task, User
+from store.models import Case, CaseEvent, Task, User
 from store.models_inbox import TaskComment
 from store.packs import PinnedPackMissing, pinned_pack
 from store.tasks_repo import OPEN, SUPERVISOR_ROLES, TaskFilter, Viewer
@@ -542,7 +543,8 @@ async def complete_task(
         case = await session.get(Case, task.case_id)
         facts = case.facts if case is not None and isinstance(case.facts, dict) else {}
         offered = await verification_inputs(session, task)
-        verified = check_verified_facts(offered, facts, verified)
+        with await _fact_scope(session, case):
+            verified = check_verified_facts(offered, facts, verified)
     # The decision is the body's outcome, fields and comment.
     decision_print = _fingerprint(task_id, actor.id, None if form_key else completion.model_dump())
     stored, retry = await _reserve_key(session, idempotency_key, task_id, actor.id, decision_print)
@@ -571,6 +573,14 @@ async def complete_task(
         raise
     await _settle_key(session, idempotency_key, (200, body))
     return 200, body
+
+
+async def _fact_scope(session: AsyncSession, case: Case | None) -> AbstractContextManager[None]:
+    """The case's pinned pack's own facts in scope (domain.facts.own_facts), or none."""
+    try:
+        return (await pinned_pack(session, case)).fact_scope() if case else nullcontext()
+    except PinnedPackMissing:
+        return nullcontext()
 
 
 async def verification_inputs(session: AsyncSession, task: Task) -> list[FactInput]:
@@ -634,8 +644,13 @@ class VerifiedFact:
 
 async def verified_facts_of(session: AsyncSession, case_id: str) -> list[VerifiedFact]:
     """The facts verified on the case's tasks, from their timeline entries, latest last."""
+    with await _fact_scope(session, await session.get(Case, case_id)):
+        return _verified_facts(await repos.case_events(session, case_id))
+
+
+def _verified_facts(events: Sequence[CaseEvent]) -> list[VerifiedFact]:
     out: list[VerifiedFact] = []
-    for event in await repos.case_events(session, case_id):
+    for event in events:
         after = event.after if event.kind == "facts_verified" and event.after else None
         if not isinstance(after, dict) or not isinstance(after.get("verified_facts"), dict):
             continue

@@ -39,7 +39,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from domain.eligibility import EligibilityDecision, Verdict, assess
-from domain.facts import ApplicantFacts
+from domain.facts import ApplicantFacts, own_fact
 from domain.policy.loader import PACKS_DIR, PolicyPackError, validation_lines
 from domain.policy.model import PolicyPack, Sourced
 
@@ -174,7 +174,19 @@ def _cites(rule: Sourced, clause: str) -> bool:
 def case_facts(cases: PackCases, case: PackCase) -> ApplicantFacts:
     """The base applicant with the case's facts changed and its unstated ones removed."""
     data = copy.deepcopy(cases.base)
-    for path, value in case.facts.items():
+    changes = dict(case.facts)
+    for section, values in list(data.items()):
+        # The pack's own facts (in scope while it is tested) are written like the shared ones
+        # in `[base]` too (person = { discharged_veteran = false }); they are kept apart.
+        for name in list(values) if isinstance(values, dict) else ():
+            if own_fact(f"{section}.{name}") is not None:
+                changes.setdefault(f"{section}.{name}", values.pop(name))
+    for path, value in changes.items():
+        if own_fact(path) is not None:
+            data.setdefault("pack_facts", {})[path] = (
+                value.isoformat() if isinstance(value, date) else value
+            )
+            continue
         *sections, name = path.split(".")
         node = data
         for section in sections:
@@ -231,7 +243,8 @@ def check_cases(loaded: Loaded, pack: PolicyPack) -> None:
                         )
                     )
         try:
-            case_facts(cases, case)
+            with pack.fact_scope():
+                case_facts(cases, case)
         except ValidationError as e:
             problems += [f"{at}.facts: {line}" for line in validation_lines(e)]
     if problems:
@@ -259,7 +272,9 @@ def run_cases(loaded: Loaded, pack: PolicyPack) -> list[CaseResult]:
     """Decide every case (after :func:`check_cases`)."""
     results = []
     for i, case in enumerate(loaded.cases.cases):
-        decision = assess(case_facts(loaded.cases, case), pack, case.on or loaded.cases.on)
+        with pack.fact_scope():
+            facts = case_facts(loaded.cases, case)
+        decision = assess(facts, pack, case.on or loaded.cases.on)
         problems: list[str] = []
         got = "-"
         if case.rule is not None:

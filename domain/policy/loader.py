@@ -113,6 +113,17 @@ def merge_pack_data(
                 else:
                     merged.append(copy.deepcopy(item))
             out[key] = merged
+        elif key == "facts" and isinstance(value, list):
+            # A child's fact with a parent's path replaces it; new facts are appended.
+            facts = list(out.get(key, []))
+            at = {f.get("path"): i for i, f in enumerate(facts) if isinstance(f, dict)}
+            for item in value:
+                path = item.get("path") if isinstance(item, dict) else None
+                if path is not None and path in at:
+                    facts[at[path]] = copy.deepcopy(item)
+                else:
+                    facts.append(copy.deepcopy(item))
+            out[key] = facts
         elif key == "clocks" and isinstance(value, dict):
             out[key] = {**out.get("clocks", {}), **copy.deepcopy(value)}
         else:

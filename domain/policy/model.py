@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -27,11 +28,20 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
 from domain.assistance import refusal_limit_reached
-from domain.facts import fact_catalogue
+from domain.facts import (
+    PACK_FACT_PATH,
+    RECORD_ONLY,
+    FactSpec,
+    OwnFact,
+    fact_catalogue,
+    own_facts,
+    stated_facts,
+)
 from domain.policy.expr import Expr, ExprError, expr_to_data, parse_expr
 from domain.retirement import add_months_clamped
 
@@ -53,6 +63,7 @@ __all__ = [
     "Identification",
     "Level",
     "Objection",
+    "PackFact",
     "PolicyPack",
     "Procedure",
     "QuarterlyVerification",
@@ -246,6 +257,66 @@ class Evidence(Sourced):
             if f not in fact_catalogue():
                 raise ValueError(f"data_facts[{i}]: unknown fact path {f!r}")
         return self
+
+
+class PackFact(Sourced):
+    """A fact this document turns on that the shared catalogue lacks (退役军人, 领取失业保险金
+    月数): its path (``section.name``, used in predicates like any other), type, names, unit,
+    the evidence that proves it and the stages whose officers verify it. The applicant is asked
+    it on the form when a rule reads it, unless ``asked = false`` (only an officer can know)."""
+
+    path: str
+    type: Literal["bool", "int", "float", "date"]
+    name: str
+    name_en: str
+    unit: str = ""
+    unit_en: str = ""
+    evidence: list[str] = Field(default_factory=list)
+    verified_at: list[StageKind] = Field(default_factory=list)
+    asked: bool = True
+
+    @model_validator(mode="after")
+    def _new_path(self) -> PackFact:
+        if not PACK_FACT_PATH.fullmatch(self.path):
+            raise ValueError(f"path: {self.path!r} is not section.name (lower case, a-z0-9_)")
+        if self.path in _shared_paths():
+            raise ValueError(
+                f"path: {self.path!r} is a fact every pack shares; name the new fact differently"
+            )
+        if self.unit and self.type not in ("int", "float"):
+            raise ValueError("unit: only a number fact has a unit")
+        return self
+
+    def own(self) -> OwnFact:
+        return OwnFact(
+            spec=FactSpec(self.path, self.type, self.name, self.name_en),
+            unit=(self.unit, self.unit_en or self.unit),
+            stages=frozenset(self.verified_at),
+            evidence=tuple(self.evidence),
+            asked=self.asked,
+        )
+
+
+def _shared_paths() -> frozenset[str]:
+    # Read outside any pack's scope: the shared catalogue, record-only facts included.
+    with own_facts(()):
+        return frozenset({*fact_catalogue(), *stated_facts(), *RECORD_ONLY})
+
+
+def _declared(raw: Any) -> list[OwnFact]:
+    """The own facts a pack's raw data declares, read leniently: a malformed item is left to
+    PackFact's own validation, which reports it with its place."""
+    out: list[OwnFact] = []
+    items = raw.get("facts") if isinstance(raw, Mapping) else None
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, PackFact):
+            out.append(item.own())
+            continue
+        try:
+            out.append(PackFact.model_validate(item).own())
+        except ValueError:
+            continue
+    return out
 
 
 class BaseCondition(Sourced):
@@ -660,9 +731,31 @@ class PolicyPack(_Frozen):
     # 零就业家庭: how this pack defines a zero-employment household (urban, rural variant).
     households: list[HouseholdDefinition] = Field(default_factory=list)
     ledger: LedgerRule | None = None
+    # Facts this document turns on that the shared catalogue lacks.
+    facts: list[PackFact] = Field(default_factory=list)
     # A revision's first day (施行日期): applications from that day are decided under it,
     # those before under the revision it replaces. None: from the day it is put in force.
     effective_from: date | None = None
+
+    @field_validator("facts")
+    @classmethod
+    def _one_declaration_each(cls, facts: list[PackFact]) -> list[PackFact]:
+        # Checked with the fields (not after them), so that it is reported beside whatever
+        # the second declaration's type made of the predicates.
+        seen: set[str] = set()
+        for f in facts:
+            if f.path in seen:
+                raise ValueError(f"duplicate fact {f.path!r}")
+            seen.add(f.path)
+        return facts
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _in_own_scope(cls, data: Any, handler: Any) -> Any:
+        # The pack's predicates may name its own facts: they are in the catalogue while the
+        # pack is validated (a pinned copy read back by a workflow included).
+        with own_facts(_declared(data)):
+            return handler(data)
 
     @model_validator(mode="after")
     def _consistent(self) -> PolicyPack:
@@ -684,6 +777,8 @@ class PolicyPack(_Frozen):
                     )
 
         check_ev("common_evidence", self.common_evidence)
+        for i, f in enumerate(self.facts):
+            check_ev(f"facts[{i}].evidence", f.evidence)
         for i, b in enumerate(self.base_conditions):
             check_ev(f"base_conditions[{i}].evidence", b.evidence)
         for i, c in enumerate(self.categories):
@@ -730,6 +825,8 @@ class PolicyPack(_Frozen):
         for late in ("ledger", "effective_from"):
             if data[late] is None:
                 del data[late]  # likewise for the sections that came later
+        if not data["facts"]:
+            del data["facts"]
         return json.dumps(
             data,
             sort_keys=True,
@@ -748,6 +845,17 @@ class PolicyPack(_Frozen):
     def ref(self) -> str:
         """``id@version#hash12``: what a case pins."""
         return f"{self.id}@{self.version}#{self.content_hash[:12]}"
+
+    # --- its own facts ----------------------------------------------------------------------
+
+    @property
+    def own_facts(self) -> tuple[OwnFact, ...]:
+        return tuple(f.own() for f in self.facts)
+
+    def fact_scope(self) -> AbstractContextManager[None]:
+        """``with pack.fact_scope():`` — the catalogue, questions, verification inputs and
+        fact values include this pack's own facts (domain.facts.own_facts)."""
+        return own_facts(self.own_facts)
 
     def to_json(self) -> dict[str, Any]:
         """The full merged pack as JSON data, with ``content_hash`` and ``ref`` added so that

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from domain.calendar import day_words
-from domain.facts import CHOICE_NAMES, FACT_NAMES, FACT_UNITS, fact_catalogue, input_spec
+from domain.facts import CHOICE_NAMES, FACT_NAMES, fact_catalogue, input_spec, unit_of
 
 __all__ = [
     "ORDERED_CHOICES",
@@ -61,8 +61,8 @@ def value_text(path: str, value: Any, zh: bool) -> str:
     if isinstance(value, date):
         return day_words(value, zh=zh)
     if isinstance(value, int | float):
-        unit = FACT_UNITS.get(path)
-        if unit is None:
+        unit = unit_of(path)  # a pack's own number fact has its own unit
+        if not any(unit):
             return _number(value)
         return f"{_number(value)}{unit[0]}" if zh else f"{_number(value)} {unit[1]}"
     if isinstance(value, str) and value in CHOICE_NAMES:
@@ -111,7 +111,7 @@ def requirement(path: str, op: str, expected: Any, zh: bool) -> str:
         return "must be stated" if expected else "must not be stated"
     if op in _ORDER_ZH:
         words = (_ORDER_ZH if zh else _ORDER_EN)[op][1 if isinstance(expected, date) else 0]
-        if zh and op == "gte" and FACT_UNITS.get(path, ("",))[0].startswith("元"):
+        if zh and op == "gte" and unit_of(path)[0].startswith("元"):
             words = "须不低于"  # an amount is "not below", an age or a duration is "reached"
         value = value_text(path, expected, zh)
         return f"{words}{value}" if zh else f"needs {words} {value}"

@@ -116,7 +116,8 @@ async def application_questions(
 ) -> ApplicationQuestionsOut:
     """The stated facts the place's policy pack reads for the category: its base conditions
     (户籍, 劳动能力, 就业意愿, 失业登记), exclusions and the category's own facts, each once,
-    with its type, choices and unit. Send the answers under ``facts`` at their ``path``."""
+    with its type, choices and unit. Send the answers under ``facts`` at their ``path`` (a
+    ``pack_fact`` in ``facts.pack_facts`` under its path)."""
     found = await questions_at(session, jurisdiction_code, category)
     return ApplicationQuestionsOut(
         jurisdiction_code=found.jurisdiction_code,
@@ -143,6 +144,7 @@ async def application_questions(
                 unit_zh=q.unit_zh,
                 unit_en=q.unit_en,
                 follows=q.follows,
+                pack_fact=q.pack_fact,
             )
             for q in found.questions
         ],

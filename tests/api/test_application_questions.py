@@ -38,6 +38,7 @@ async def test_the_questions_of_a_place_and_category(system: System) -> None:
         "unit_zh": "",
         "unit_en": "",
         "follows": None,
+        "pack_fact": False,
     }
     registered_on = next(q for q in body["questions"] if q["path"].endswith("registered_on"))
     assert registered_on["follows"] == "unemployment.registered"
