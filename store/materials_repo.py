@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from store.models import Case
 from store.models_materials import CaseMaterial, Judgement
 
 
@@ -127,3 +128,31 @@ async def held_per_case(
         for case_id, code, n in rows:
             out.setdefault(case_id, {})[code] = n
     return out
+
+
+async def every_file(session: AsyncSession) -> list[str]:
+    """Every content hash the materials name (files and previews), each once, sorted."""
+    files = await session.scalars(select(CaseMaterial.content_hash).distinct())
+    previews = await session.scalars(
+        select(CaseMaterial.preview_hash).where(CaseMaterial.preview_hash.is_not(None)).distinct()
+    )
+    return sorted({*files, *(p for p in previews if p)})
+
+
+async def past_retention(session: AsyncSession, closed_before: datetime) -> list[str]:
+    """The files (content and preview hashes) whose every case closed before
+    ``closed_before``: those the retention rule no longer requires to be kept. A file any open
+    case, or any case closed since, holds is not among them."""
+    still_kept = (
+        select(CaseMaterial.content_hash)
+        .join(Case, Case.id == CaseMaterial.case_id)
+        .where((Case.closed_at.is_(None)) | (Case.closed_at >= closed_before))
+    )
+    rows = (
+        await session.execute(
+            select(CaseMaterial.content_hash, CaseMaterial.preview_hash)
+            .where(CaseMaterial.content_hash.not_in(still_kept))
+            .distinct()
+        )
+    ).all()
+    return sorted({h for row in rows for h in row if h})

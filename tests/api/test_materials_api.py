@@ -311,3 +311,21 @@ async def test_materials_are_never_deleted(system: System) -> None:
                 )
                 await session.delete(row)
     assert await rows_of(system, case_id) == 1
+
+
+async def test_a_missing_file_is_never_served(system: System) -> None:
+    region = await system.make_region()
+    case_id = await make_case(system, region)
+    data = pdf("/Lang (missing)")
+    material = (await upload(system, region, case_id, data, "a.pdf")).json()
+    store = file_store(system.settings)
+    assert isinstance(store, LocalFileStore)
+    path = store.path_of(material["sha256"])
+    path.chmod(0o644)
+    path.write_bytes(b"%PDF-1.7 something else")
+    r = await system.http.get(material["file_url"], headers=region.headers["officer"])
+    body = problem(r, 500, "material-file-unavailable")
+    assert body["correlation_id"] and "restore it from the backup" in body["detail"]
+    path.unlink()
+    r = await system.http.get(material["file_url"], headers=region.headers["officer"])
+    problem(r, 500, "material-file-unavailable")
