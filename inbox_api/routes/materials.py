@@ -129,21 +129,21 @@ async def list_materials(
 
 
 def _file_response(opened: service.OpenedFile) -> Response:
-    return Response(
-        opened.data,
-        media_type=opened.media_type,
-        headers={
-            "Content-Disposition": case_service.content_disposition(
-                opened.download_name,
-                fallback="material." + opened.download_name.rsplit(".", 1)[-1],
-                inline=True,
-            ),
-            "Cache-Control": "private, no-store",
-            "X-Content-Type-Options": "nosniff",
-            # Opened in a tab of its own, a PDF runs no script and reaches nothing.
-            "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'",
-        },
-    )
+    headers = {
+        "Content-Disposition": case_service.content_disposition(
+            opened.download_name,
+            fallback="material." + opened.download_name.rsplit(".", 1)[-1],
+            inline=True,
+        ),
+        "Cache-Control": "private, no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if opened.media_type != "application/pdf":
+        # An image opened in a tab of its own is a document that runs nothing and reaches
+        # nothing. A PDF keeps the pages' policy instead: browsers refuse to show a sandboxed
+        # PDF at all, and what could act in one was refused when it was handed in.
+        headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'"
+    return Response(opened.data, media_type=opened.media_type, headers=headers)
 
 
 _FILE = {
