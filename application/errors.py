@@ -21,6 +21,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from store.files import FileCorrupt, FileMissing
 from store.packs import PinnedPackMissing
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,22 @@ def install_error_handlers(app: FastAPI) -> None:
         )
         where = f"{request.method} {request.url.path}"
         return problem_response(correlate(problem, exc, where=where), request)
+
+    async def _file_unavailable(request: Request, exc: Exception) -> Response:
+        # A material's file is not in the store, or its bytes no longer hash to its name: a
+        # restore without the files, or damage. Never served; the log names the file.
+        problem = Problem(
+            500,
+            "material-file-unavailable",
+            "File unavailable",
+            "this material's file is missing or damaged in the file store; an administrator "
+            "must restore it from the backup (quote the correlation id)",
+        )
+        where = f"{request.method} {request.url.path}"
+        return problem_response(correlate(problem, exc, where=where), request)
+
+    for unavailable in (FileMissing, FileCorrupt):
+        app.add_exception_handler(unavailable, _file_unavailable)
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> Response:

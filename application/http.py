@@ -16,6 +16,7 @@ from application.actor import Actor as Actor  # re-exported: routes and pages ta
 from application.errors import Problem
 from application.gateway import TemporalHolder
 from application.security import read_token
+from store.files import FileStore, file_store
 from store.models import User
 from store.settings import Settings
 
@@ -153,3 +154,11 @@ CurrentActor = Annotated[Actor, Depends(current_actor)]
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 AdminActor = Annotated[Actor, require_roles("admin")]
 SupervisorActor = Annotated[Actor, require_roles("supervisor", "admin")]
+
+
+def get_files(request: Request) -> FileStore:
+    """The file store the settings name (materials' files, store/files.py)."""
+    return file_store(request.app.state.settings)
+
+
+FilesDep = Annotated[FileStore, Depends(get_files)]

@@ -98,6 +98,13 @@ class LedgerPerson:
     subsidies: tuple[tuple[str, int, int], ...] = ()  # (kind, months, monthly fen)
     exit_reason: str = ""
     exited_on: date | None = None
+    # The materials held as files (证明材料): (evidence name, how many files), in the pack's
+    # catalogue order.
+    materials: tuple[tuple[str, int], ...] = ()
+
+
+def _materials_text(p: LedgerPerson) -> str:
+    return "、".join(f"{name}（{n}份）" for name, n in p.materials)
 
 
 def _services_text(kinds: Iterable[str]) -> str:
@@ -153,6 +160,7 @@ SERVICE_TRACKING: Final[list[tuple[str, Getter]]] = [
     ("人员状态", lambda p, n, f: label("ledger_status", p.status)),
     ("退出原因", lambda p, n, f: p.exit_reason),
     ("退出日期", lambda p, n, f: p.exited_on),
+    ("证明材料", lambda p, n, f: _materials_text(p)),
     ("备注", lambda p, n, f: ""),  # the office's own remarks (the import keeps them)
     ("案件编号", lambda p, n, f: p.case_id),
 ]
@@ -177,6 +185,7 @@ ONE_PERSON_ONE_FILE: Final[list[tuple[str, Getter]]] = [
     ("人员状态", lambda p, n, f: label("ledger_status", p.status)),
     ("退出原因", lambda p, n, f: p.exit_reason),
     ("退出日期", lambda p, n, f: p.exited_on),
+    ("证明材料", lambda p, n, f: _materials_text(p)),
     ("案件编号", lambda p, n, f: p.case_id),
 ]
 
@@ -243,6 +252,7 @@ IGNORED_HEADERS: Final = frozenset(
         "政策享受",
         "退出原因",
         "退出日期",
+        "证明材料",
         "案件编号",
     }
 )

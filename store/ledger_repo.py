@@ -34,7 +34,7 @@ from domain.ledger import (
 from domain.policy.model import PolicyPack
 from domain.table_import import Cell, RowError, csv_rows
 from domain.target_groups import DIFFICULTY_PERSON
-from store import repos
+from store import materials_repo, repos
 from store.department_files import (
     DEFAULT_MAX_BYTES,
     DepartmentFileError,
@@ -155,6 +155,7 @@ async def ledger_people(
             .order_by(SubsidyGrantRow.granted_at, SubsidyGrantRow.id)
         ):
             subsidies.setdefault(g.case_id, []).append((g.kind, g.months, g.monthly_fen))
+    held = await materials_repo.held_per_case(session, ids)
     out: list[LedgerPerson] = []
     for case, row, exit_row, place_name in rows:
         snap = row.snapshot or {}
@@ -182,6 +183,11 @@ async def ledger_people(
                 subsidies=tuple(subsidies.get(case.id, ())),
                 exit_reason=exit_row.reason_name if exit_row else "",
                 exited_on=exit_row.exited_on if exit_row else None,
+                materials=tuple(
+                    (e.name, held[case.id][e.code])
+                    for e in pack.evidence
+                    if held.get(case.id, {}).get(e.code)
+                ),
             )
         )
     return out

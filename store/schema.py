@@ -12,6 +12,7 @@ import store.models_enrolment
 import store.models_household
 import store.models_inbox
 import store.models_ledger
+import store.models_materials
 import store.models_verification
 from store.base import Base
 

@@ -73,6 +73,30 @@ class Settings(BaseSettings):
     # cookies get Secure and every response Strict-Transport-Security, whatever scheme the
     # proxy forwards (a request that arrives as https already gets both).
     behind_tls: bool = False
+    # Materials (证明材料) as files (store/files.py, docs/operations.md "Files"). "local": a
+    # directory (files_dir, or <data_dir>/files when unset), all `make run` needs; "s3": an
+    # S3-compatible object store (MinIO in docker-compose.yml) through boto3.
+    file_store: Literal["local", "s3"] = "local"
+    files_dir: Path | None = None
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_bucket: str = ""
+    # No defaults, in any environment: a store the system would write personal papers into
+    # with a made-up key must not start (see the validator below).
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    # What one file may be (store/file_checks.py): its size in bytes, how many files one
+    # evidence item (证明材料) and one case may hold, an image's longest side once normalised
+    # and its preview's.
+    material_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    material_max_files_per_item: int = Field(default=10, ge=1)
+    material_max_files_per_case: int = Field(default=60, ge=1)
+    material_image_max_side: int = Field(default=3000, ge=200)
+    material_preview_max_side: int = Field(default=480, ge=64)
+    # How long a closed case's files are kept after it closed (years). Files are never removed
+    # while a case refers to them and never before this; `yuanzhu files retention` lists those
+    # past it (docs/operations.md "Files").
+    materials_retention_years: int = Field(default=30, ge=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -127,6 +151,24 @@ class Settings(BaseSettings):
         if len(self.secret_key) < 16:
             raise ValueError("YUANZHU_SECRET_KEY must be at least 16 characters")
         return self
+
+    @model_validator(mode="after")
+    def _s3_needs_its_place_and_keys(self) -> Settings:
+        if self.file_store != "s3":
+            return self
+        missing = [
+            f"YUANZHU_{name.upper()}"
+            for name in ("s3_endpoint_url", "s3_bucket", "s3_access_key", "s3_secret_key")
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise ValueError(f"YUANZHU_FILE_STORE=s3 needs {', '.join(missing)} to be set")
+        return self
+
+    @property
+    def effective_files_dir(self) -> Path:
+        """Where the local file store keeps files: ``files_dir``, or ``<data_dir>/files``."""
+        return self.files_dir if self.files_dir is not None else self.data_dir / "files"
 
     @cached_property
     def effective_database_url(self) -> str:

@@ -22,23 +22,26 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from application import task_fields
 from application.errors import Problem
 from application.http import Actor, SessionDep, get_temporal
+from application.schemas.materials import JudgementIn, MaterialOut
 from application.schemas.tasks import CommentIn, CompleteTaskIn
 from application.services import (
     assistance as assistance_service,
     cases as case_service,
     followup,
+    materials as materials_service,
     tasks as task_service,
 )
 from domain import labels
 from domain.facts import CHOICE_NAMES, FactInput, fact_catalogue
 from web import case_view as web_cases, households
 from web.common import PageActor, alert_for, check_csrf, render
-from web.i18n import gettext as _
+from web.i18n import current_locale, gettext as _
 
 router = APIRouter(include_in_schema=False)
 
@@ -257,6 +260,7 @@ async def _page(
     idempotency_key: str | None = None,
     comment_body: str = "",
     comment_error: str | None = None,
+    judgement_error: dict[int, str] | None = None,
 ) -> Response:
     view = await web_cases.task_view(session, actor, task_id)
     outcomes, choices = form_definition(view.task.payload or {})
@@ -312,10 +316,21 @@ async def _page(
         household = extra["household"]
         choice_labels.update(extra["labels"])
         field_names = HOUSEHOLD_FIELD_NAMES
+    # The case's files by evidence item, in the pack's catalogue order, each with its
+    # judgement form (the same service as the API; a view of a file is audited when opened).
+    materials: list[tuple[str, list[MaterialOut]]] = []
+    if view.case is not None and view.pack is not None:
+        held = await materials_service.list_for(session, actor, view.case.id)
+        for item in view.pack.evidence:
+            files = [m for m in held if m.evidence_code == item.code]
+            if files:
+                materials.append((item.name_en if current_locale() == "en" else item.name, files))
     return render(
         request,
         "tasks/task.html",
         status=status,
+        materials=materials,
+        judgement_error=judgement_error,
         actor=actor,
         view=view,
         task=view.task,
@@ -465,6 +480,32 @@ async def unclaim(
 ) -> Response:
     """Release the claim (its holder, or a supervisor)."""
     return await _claim_action(request, session, actor, task_id, release=True)
+
+
+@router.post("/tasks/{task_id}/materials/{material_id}/judgement", response_class=HTMLResponse)
+async def judge_material(
+    request: Request, task_id: str, material_id: int, session: SessionDep, actor: PageActor
+) -> Response:
+    """合格 / 不合格 of one of the case's files, from the task page (the API's service)."""
+    form = await request.form()
+    check_csrf(request, str(form.get("csrf", "")))
+    task = await task_service.get_task(session, actor, task_id)  # 404 outside the subtree
+    try:
+        verdict = JudgementIn(
+            verdict=str(form.get("verdict", "")),
+            reason=str(form.get("reason", "")) or None,
+        )
+    except ValidationError:
+        error = (
+            _("不合格时请填写原因")
+            if form.get("verdict") == "rejected"
+            else _("请选择合格或不合格")
+        )
+        return await _page(
+            request, session, actor, task_id, status=422, judgement_error={material_id: error}
+        )
+    await materials_service.judge(session, actor, task.case_id, material_id, verdict)
+    return RedirectResponse(f"/tasks/{task_id}#material-{material_id}", status_code=303)
 
 
 @router.post("/tasks/{task_id}/comments", response_class=HTMLResponse)

@@ -14,6 +14,7 @@ from worker import (
     cli_audit,
     cli_calendar,
     cli_department,
+    cli_files,
     cli_ledger,
     cli_outbound,
     cli_policy,
@@ -198,6 +199,7 @@ cli_department.register(main)
 cli_outbound.register(main)
 cli_ledger.register(main)
 cli_audit.register(main)
+cli_files.register(main)
 
 if __name__ == "__main__":
     main()

@@ -372,11 +372,12 @@ def notice_file_name(case: Case, notice: Notice) -> str:
     return f"{NOTICE_FILE_NAMES.get(notice.kind, '告知书')}-{case.id}.html"
 
 
-def content_disposition(file_name: str, fallback: str) -> str:
-    """An attachment header with an ASCII ``filename`` for old clients and the UTF-8 name as
-    ``filename*`` (RFC 5987 / RFC 6266)."""
+def content_disposition(file_name: str, fallback: str, *, inline: bool = False) -> str:
+    """An attachment header (``inline``: shown in the browser, saved under the name) with an
+    ASCII ``filename`` for old clients and the UTF-8 name as ``filename*`` (RFC 5987 / 6266)."""
     ascii_name = re.sub(r"[^A-Za-z0-9._-]", "_", fallback)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name, safe='')}"
+    how = "inline" if inline else "attachment"
+    return f"{how}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
 @dataclass(frozen=True)

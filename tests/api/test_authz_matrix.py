@@ -28,17 +28,22 @@ import pytest
 
 from application.security import hash_password
 from store import repos
+from store.files import file_store
 from store.models import Case, Notice, Notification
 from store.models_enrolment import Emergency
 from store.models_inbox import SavedFilter
+from store.models_materials import CaseMaterial
 from tests.api.test_households_api import make_household
 from tests.factories import pinned_ref
+from tests.materials_support import jpeg
 from tests.system import Region, System
 
 ALL = frozenset({"grassroots_officer", "county_reviewer", "supervisor", "admin"})
 SUPERVISION = frozenset({"supervisor", "admin"})
 ADMIN = frozenset({"admin"})
 ENROL = frozenset({"grassroots_officer", "county_reviewer", "admin"})
+# Who hands in and judges materials (application/services/materials.py HANDLING_ROLES).
+HANDLING = ENROL
 PUBLIC = frozenset(
     {"/healthz", "/api/v1/auth/token", "/api/v1/applications", "/api/v1/applications/questions"}
 )
@@ -216,6 +221,30 @@ async def case_params(w: World, a: Actor, region: int, place: str, name: str) ->
     return {"case_id": await make_case(w, region, place, name)}
 
 
+async def material_params(w: World, a: Actor, region: int, place: str, name: str) -> dict[str, Any]:
+    """A case at ``place`` holding one photo (its file and preview in the file store)."""
+    case_id = await make_case(w, region, place, name)
+    files = file_store(w.system.settings)
+    photo = jpeg(120, 80)
+    content, preview = await files.put(photo), await files.put(jpeg(60, 40))
+    async with w.system.sessions()() as session, session.begin():
+        row = CaseMaterial(
+            case_id=case_id,
+            evidence_code="id_card",
+            content_hash=content,
+            preview_hash=preview,
+            file_name=f"{name}.jpg",
+            media_type="image/jpeg",
+            size_bytes=len(photo),
+            source="counter",
+            uploaded_by=None,
+            uploaded_at=datetime.now(UTC),
+        )
+        session.add(row)
+        await session.flush()
+        return {"case_id": case_id, "material_id": row.id}
+
+
 async def notice_params(w: World, a: Actor, region: int, place: str, name: str) -> dict[str, Any]:
     case_id, notice_id = await make_notice(w, region, place, name)
     return {"case_id": case_id, "notice_id": notice_id}
@@ -294,6 +323,9 @@ class Op:
     # Objects declared for a place cover everything below it (an emergency): one at the
     # caller's parent is theirs too, and only a sibling's is not found.
     covers_below: bool = False
+    # A multipart body (form fields and files) instead of JSON (an upload).
+    form: dict[str, Any] | None = None
+    files: dict[str, tuple[str, bytes, str]] | None = None
 
 
 OPERATIONS: tuple[Op, ...] = (
@@ -346,6 +378,25 @@ OPERATIONS: tuple[Op, ...] = (
         body={"content": "异议", "raised_by": "邻居"},
     ),
     Op("POST", "/api/v1/cases/{case_id}/withdraw", obj=case_params, body={"reason": "已就业"}),
+    # materials as files (证明材料)
+    Op(
+        "POST",
+        "/api/v1/cases/{case_id}/materials",
+        HANDLING,
+        obj=case_params,
+        form={"evidence_code": "id_card"},
+        files={"file": ("身份证.jpg", jpeg(), "image/jpeg")},
+    ),
+    Op("GET", "/api/v1/cases/{case_id}/materials", obj=material_params),
+    Op("GET", "/api/v1/cases/{case_id}/materials/{material_id}/file", obj=material_params),
+    Op("GET", "/api/v1/cases/{case_id}/materials/{material_id}/preview", obj=material_params),
+    Op(
+        "POST",
+        "/api/v1/cases/{case_id}/materials/{material_id}/judgement",
+        HANDLING,
+        obj=material_params,
+        body={"verdict": "rejected", "reason": "照片模糊"},
+    ),
     # assistance
     Op("GET", "/api/v1/cases/{case_id}/assistance", obj=case_params),
     Op(
@@ -528,6 +579,15 @@ def fill(template: Any, values: dict[str, Any]) -> Any:
 async def call(
     world: World, op: Op, headers: dict[str, str] | None, values: dict[str, Any]
 ) -> httpx.Response:
+    if op.files is not None:
+        return await world.system.http.request(
+            op.method,
+            fill(op.path, values),
+            headers=headers or {},
+            params=op.params,
+            data=fill(op.form, values),
+            files=op.files,
+        )
     return await world.system.http.request(
         op.method,
         fill(op.path, values),

@@ -259,3 +259,27 @@ async def test_the_places_pack_chooses_the_ledgers_layout(system: System) -> Non
     assert jilin.json()["layout"] == "one_person_one_file" and "帮扶次数" in jilin.json()["columns"]
     asked = await ledger(system, headers, format="json", layout="service_tracking")
     assert asked.json()["layout"] == "service_tracking"
+
+
+async def test_export_counts_the_materials_held(system: System) -> None:
+    from tests.materials_support import jpeg, pdf
+
+    region = await system.make_region()
+    case_id, _ = await assisted(system, region)
+    before = (await ledger(system, region.headers["officer"], format="json")).json()
+    assert dict(zip(before["columns"], before["rows"][0], strict=True))["证明材料"] == ""
+    for data in (jpeg(), jpeg(300, 100), pdf()):
+        r = await system.http.post(
+            f"/api/v1/cases/{case_id}/materials",
+            headers=region.headers["officer"],
+            data={"evidence_code": "id_card_or_household_register"},
+            files={"file": ("证件", data, "application/octet-stream")},
+        )
+        assert r.status_code == 201, r.text
+    for layout in ("service_tracking", "one_person_one_file"):
+        body = (
+            await ledger(system, region.headers["officer"], format="json", layout=layout)
+        ).json()
+        row = dict(zip(body["columns"], body["rows"][0], strict=True))
+        assert row["证明材料"].endswith("（3份）"), row["证明材料"]
+        assert row["证明材料"].startswith("身份证")

@@ -49,6 +49,9 @@ REQUIRED_SECRETS = {
     "POSTGRES_PASSWORD",
     "APP_DB_PASSWORD",
     "TEMPORAL_DB_PASSWORD",
+    "MINIO_ROOT_PASSWORD",
+    "YUANZHU_S3_ACCESS_KEY",
+    "YUANZHU_S3_SECRET_KEY",
 }
 COMPLETED = "service_completed_successfully"
 # The workers' Prometheus endpoint in the compose topology (deploy/prometheus/prometheus.yml).
@@ -244,6 +247,10 @@ def test_interpolated_app_environment_is_valid_production_settings(
         assert settings.log_format == "json"
         assert settings.worker_metrics_port == WORKER_METRICS_PORT
         assert settings.otel_endpoint == ""
+        # Materials' files in the MinIO service, with the app's own key.
+        assert settings.file_store == "s3"
+        assert settings.s3_endpoint_url == "http://minio:9000"
+        assert settings.s3_access_key == secrets["YUANZHU_S3_ACCESS_KEY"]
 
 
 # -- services, images, dependencies ---------------------------------------------------------
@@ -257,6 +264,8 @@ def test_expected_services_exist(compose: Compose) -> None:
         "temporal-create-namespace",
         "temporal-ui",
         "prometheus",
+        "minio",
+        "minio-create-bucket",
         *APP_SERVICES,
     }
 
@@ -272,7 +281,12 @@ def test_every_service_has_a_pinned_image_or_a_build(compose: Compose) -> None:
         assert repository and "/" not in tag, f"{name}: untagged image {image}"
         assert tag != "latest", f"{name}: {image}"
         # At least major.minor: `postgres:16` would move under us.
-        assert re.match(r"v?\d+\.\d+", tag) or "@sha256:" in image, f"{name}: {image}"
+        # MinIO pins its releases by date (RELEASE.2025-04-22T22-12-26Z), not by number.
+        assert (
+            re.match(r"v?\d+\.\d+", tag)
+            or re.fullmatch(r"RELEASE\.\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ", tag)
+            or "@sha256:" in image
+        ), f"{name}: {image}"
 
 
 def test_temporal_tools_match_the_server_version(compose: Compose) -> None:
@@ -305,7 +319,12 @@ def test_depends_on_uses_conditions_on_existing_services(compose: Compose) -> No
 
 def test_one_shot_services_run_once(compose: Compose) -> None:
     one_shots = one_shot_services(compose)
-    assert one_shots == {"temporal-admin-tools", "temporal-create-namespace", "app-migrate"}
+    assert one_shots == {
+        "temporal-admin-tools",
+        "temporal-create-namespace",
+        "app-migrate",
+        "minio-create-bucket",
+    }
     for name in one_shots:
         assert services(compose)[name].get("restart", "no") == "no", name
         assert "deploy" not in services(compose)[name], name
@@ -328,11 +347,13 @@ def test_startup_order(compose: Compose) -> None:
     assert depends_on(svc["temporal"]) == {"temporal-admin-tools": {"condition": COMPLETED}}
     assert depends_on(svc["temporal-create-namespace"]) == {"temporal": {"condition": HEALTHY}}
     assert depends_on(svc["app-migrate"]) == {"postgresql": {"condition": HEALTHY}}
+    assert depends_on(svc["minio-create-bucket"]) == {"minio": {"condition": HEALTHY}}
     for name in ("worker", "api"):
         assert depends_on(svc[name]) == {
             "app-migrate": {"condition": COMPLETED},
             "temporal": {"condition": HEALTHY},
             "temporal-create-namespace": {"condition": COMPLETED},
+            "minio-create-bucket": {"condition": COMPLETED},
         }
 
 

@@ -1,14 +1,19 @@
 """Backup and restore as docs/operations.md §5 describes, on a running system: the app database
 (SQLite with ``sqlite3 .backup``, or PostgreSQL with ``pg_dump -Fc``) first, then Temporal's
 (the dev server's SQLite file, ``sqlite3 .backup``), both taken while the worker and API run.
-The pair is restored on a "new machine" (new files, a new database, new ports) and started:
-every case is there with its tasks, every workflow is still running with the same timers
-pending at the same instants, and a decision taken after the restore moves its case on."""
+The materials' files (docs/operations.md §5.6) are copied after the app database's backup. The
+lot is restored on a "new machine" (new files, a new database, new ports) and started: every
+case is there with its tasks, every workflow is still running with the same timers pending at
+the same instants, a material handed in before the backup is served byte for byte and
+``yuanzhu files check`` finds every file, and a decision taken after the restore moves its case
+on."""
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from temporalio.client import Client
@@ -23,6 +29,7 @@ from temporalio.client import Client
 from infra.temporal_client import DATA_CONVERTER
 from tests.conftest import PG_ADMIN_URL, fresh_postgres_database
 from tests.factories import application
+from tests.materials_support import jpeg
 from tests.reliability.faults import Client as Http, DevServer, approve
 from tests.stack import Topology, free_port, prepare_database, wait_until
 
@@ -136,6 +143,43 @@ def _approve(http: Http, url: str, case_id: str) -> None:
     approve(http, task, key=f"k-{case_id}")
 
 
+def _hand_in(http: Http, base: str, case_id: str) -> dict[str, Any]:
+    """A photo handed in at the counter for the case's ID card (the county reviewer, whose
+    office holds the case)."""
+    r = httpx.post(
+        f"{base}/api/v1/cases/{case_id}/materials",
+        headers={"Authorization": f"Bearer {http.token('wf_reviewer')}"},
+        data={"evidence_code": "id_card", "source": "counter"},
+        files={"file": ("身份证.jpg", jpeg(640, 480, orientation=6), "image/jpeg")},
+        timeout=60,
+    )
+    assert r.status_code == 201, r.text
+    material: dict[str, Any] = r.json()
+    return material
+
+
+def _file(http: Http, base: str, url: str) -> bytes:
+    r = httpx.get(
+        f"{base}{url}",
+        headers={"Authorization": f"Bearer {http.token('wf_reviewer')}"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    return r.content
+
+
+def _files_check(top: Topology) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "worker.cli", "files", "check"],
+        env=top.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def _start(tmp: Path, url: str, temporal_db: Path) -> tuple[DevServer, Topology]:
     server = DevServer(temporal_db, free_port(), tmp / "temporal.log")
     server.start()
@@ -164,6 +208,8 @@ async def test_restore_finds_every_case_and_timer(tmp_path: Path, app_database: 
         # others wait at the review with the identification deadline running.
         for case_id in case_ids[:3]:
             await asyncio.to_thread(_approve, http, app_database, case_id)
+        material = await asyncio.to_thread(_hand_in, http, top.bases[0], case_ids[4])
+        served = await asyncio.to_thread(_file, http, top.bases[0], material["file_url"])
         await asyncio.to_thread(
             wait_until,
             lambda: len(_rows(app_database, "SELECT id FROM tasks")) == 9,
@@ -180,8 +226,12 @@ async def test_restore_finds_every_case_and_timer(tmp_path: Path, app_database: 
             await asyncio.sleep(0.25)  # polling the workflows until each one waits
         before_db = _state(app_database)
         before_timers = await _running(address)
-        # The backup, while everything runs: the app database first, then Temporal's.
+        # The backup, while everything runs: the app database first, then the files (every
+        # file a dumped row names was stored before the dump), then Temporal's.
         app_dump = await asyncio.to_thread(_backup_app, app_database, backup)
+        await asyncio.to_thread(
+            shutil.copytree, Path(top.env["YUANZHU_DATA_DIR"]) / "files", backup / "files"
+        )
         await asyncio.to_thread(
             _run, "sqlite3", str(live / "temporal.db"), f".backup {backup / 'temporal.db'}"
         )
@@ -192,12 +242,17 @@ async def test_restore_finds_every_case_and_timer(tmp_path: Path, app_database: 
     # The new machine: the two backups restored, everything started on new ports.
     restored_url, drop = await asyncio.to_thread(_restore_app, app_database, app_dump, new)
     (new / "temporal.db").write_bytes((backup / "temporal.db").read_bytes())
+    shutil.copytree(backup / "files", new / "files")
     server, top = await asyncio.to_thread(_start, new, restored_url, new / "temporal.db")
     try:
         assert _state(restored_url) == before_db
         assert await _running(f"127.0.0.1:{server.port}") == before_timers
-        # The restored workflows take decisions: a waiting review completed now moves its case.
         http = Http(top.bases[0])
+        # The material's file is back, byte for byte, and nothing a material names is missing.
+        assert Path(top.env["YUANZHU_DATA_DIR"]) == new
+        assert await asyncio.to_thread(_file, http, top.bases[0], material["file_url"]) == served
+        assert "files intact: 2 named by materials" in await asyncio.to_thread(_files_check, top)
+        # The restored workflows take decisions: a waiting review completed now moves its case.
         case_id = case_ids[3]
         await asyncio.to_thread(_approve, http, restored_url, case_id)
         await asyncio.to_thread(

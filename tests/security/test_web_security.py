@@ -33,6 +33,7 @@ from tests.api.test_authz_matrix import (
     make_task,
     make_user,
     marker,
+    material_params,
 )
 from tests.api.test_households_api import make_household
 from tests.reliability.report import tally
@@ -210,6 +211,9 @@ async def path_values(system: System, region: Region, role: str) -> dict[str, An
         "view_id": await make_filter(world, 0, "street_a1", role, marker()),
         "household_id": household_id,
         "emergency_id": emergency["emergency_id"],
+        "material_id": (await material_params(world, ACTORS[0], 0, "street_a1", marker()))[
+            "material_id"
+        ],
         "what": "contacts",
     }
 

@@ -1,0 +1,355 @@
+"""A case's materials as files (证明材料): upload one to an evidence item of the case's pinned
+pack, list them, open one (the file or its preview), judge one 合格 / 不合格 — for the API and
+the officer's pages alike.
+
+Every call finds the case as every case endpoint does (``cases.case_for``: inside the caller's
+subtree, else 404 as if it did not exist); handing in and judging are for the roles that work
+cases (grassroots officer, county reviewer, administrator), 403 for a supervisor. A closed case
+(不予认定, 不予受理, 撤回, 退出) takes no new file and no judgement: 409 ``case-closed``. A
+file is checked (store/file_checks.py) before anything is stored; a refused one leaves nothing
+behind. Every upload, every view of a file or its preview, and every judgement is written to
+the audit log with the case and the file."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from application.actor import Actor
+from application.errors import Problem, not_found
+from application.schemas.materials import JudgementIn, MaterialOut
+from application.services.cases import case_for
+from application.services.reference import read_form
+from domain.policy.model import PolicyPack
+from domain.vocabulary import CaseStatus, Role
+from store import materials_repo
+from store.audit import record_audit
+from store.file_checks import FileRefused, check_count, check_file, check_size, download_name
+from store.files import FileStore, digest_of
+from store.models import Case
+from store.models_materials import CaseMaterial, Judgement, MaterialSource
+from store.packs import pinned_pack
+from store.settings import Settings
+
+# What the staff API's upload may say of where a file came from (the applicant's own and the
+# supplements come through the public pages).
+STAFF_SOURCES = (MaterialSource.OFFICER.value, MaterialSource.COUNTER.value)
+# An evidence code as the packs write them (CODE_PATTERN), within its column.
+EVIDENCE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,49}")
+HANDLING_ROLES = frozenset({Role.GRASSROOTS_OFFICER, Role.COUNTY_REVIEWER, Role.ADMIN})
+# What a file's name may be as stored and shown (a path is cut to its last part).
+FILE_NAME_MAX = 255
+
+
+def file_refused(refusal: FileRefused) -> Problem:
+    """A refused file as a problem: its status, its stable type, both languages."""
+    return Problem(
+        refusal.status,
+        refusal.code,
+        "File refused",
+        refusal.en,
+        detail_zh=refusal.zh,
+        file_name=refusal.file_name,
+        errors=[
+            {
+                "field": "file",
+                "message": refusal.en,
+                "message_zh": refusal.zh,
+                "code": refusal.code,
+            }
+        ],
+    )
+
+
+def _not_allowed(what: str) -> Problem:
+    return Problem(
+        403,
+        "actor-not-allowed",
+        "Not allowed",
+        f"{what} is for grassroots officers, county reviewers and administrators",
+    )
+
+
+def _closed(case: Case, what_en: str, what_zh: str) -> Problem:
+    status = CaseStatus(case.status)
+    closed_on = case.closed_at.date().isoformat() if case.closed_at else "?"
+    return Problem(
+        409,
+        "case-closed",
+        "Case closed",
+        f"case {case.id} closed ({status.value}) on {closed_on}: {what_en}",
+        detail_zh=f"案件 {case.id} 已于 {closed_on} 办结（{status.value}），{what_zh}。",
+    )
+
+
+def _evidence_name(pack: PolicyPack, code: str) -> str:
+    item = pack.evidence_item(code)
+    return item.name if item else code
+
+
+def clean_file_name(raw: str | None) -> str:
+    """The name as shown: its last path part, no control characters, at most 255 long."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip() or "file"
+    return name[-FILE_NAME_MAX:]
+
+
+def material_out(case: Case, row: CaseMaterial, pack: PolicyPack) -> MaterialOut:
+    base = f"/api/v1/cases/{case.id}/materials/{row.id}"
+    return MaterialOut(
+        id=row.id,
+        case_id=row.case_id,
+        evidence_code=row.evidence_code,
+        evidence_name=_evidence_name(pack, row.evidence_code),
+        file_name=row.file_name,
+        media_type=row.media_type,
+        size_bytes=row.size_bytes,
+        sha256=row.content_hash,
+        source=row.source,
+        uploaded_by=row.uploaded_by,
+        uploaded_at=row.uploaded_at,
+        judgement=row.judgement,
+        judgement_reason=row.judgement_reason,
+        judged_by=row.judged_by,
+        judged_at=row.judged_at,
+        file_url=f"{base}/file",
+        preview_url=f"{base}/preview" if row.preview_hash else None,
+    )
+
+
+async def read_upload(request: Request, settings: Settings) -> Upload:
+    """The upload's multipart form (``evidence_code``, ``file``, optional ``source``): 415 for
+    another content type, 413 ``file-too-large`` past the size limit (by the declared length
+    before the body is read, else while it is read), 422 for a missing part or field."""
+    try:
+        form = await read_form(request, settings.material_max_bytes)
+    except Problem as problem:
+        if problem.status != 413:
+            raise
+        declared = request.headers.get("content-length", "")
+        size = int(declared) if declared.isdigit() else settings.material_max_bytes + 1
+        try:
+            check_size("上传的文件", size, settings.material_max_bytes)
+        except FileRefused as refusal:
+            raise file_refused(refusal) from None
+        raise
+    if form.file_name is None:
+        raise _invalid_field("file", "a file part named 'file' is required", "missing")
+    code = form.fields.get("evidence_code", "")
+    if not EVIDENCE_CODE.fullmatch(code):
+        raise _invalid_field(
+            "evidence_code", "an evidence code (letters, digits, '._-', at most 50)", "invalid"
+        )
+    source = form.fields.get("source", MaterialSource.OFFICER.value)
+    if source not in STAFF_SOURCES:
+        raise _invalid_field("source", f"one of {', '.join(STAFF_SOURCES)}", "enum")
+    return Upload(code, form.file_name, form.data, MaterialSource(source))
+
+
+def _invalid_field(field: str, message: str, code: str) -> Problem:
+    return Problem(
+        422,
+        "validation-error",
+        "Invalid request",
+        f"{field}: {message}",
+        errors=[{"field": field, "message": message, "code": code}],
+    )
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as the request brought it: the evidence item, the name, the bytes, how."""
+
+    evidence_code: str
+    file_name: str
+    data: bytes
+    source: MaterialSource
+
+
+def check_declared_size(file_name: str | None, size: int | None, settings: Settings) -> None:
+    """Refuse a file whose size, known before it is read, is already over the limit."""
+    if size is not None:
+        try:
+            check_size(clean_file_name(file_name), size, settings.material_max_bytes)
+        except FileRefused as refusal:
+            raise file_refused(refusal) from None
+
+
+async def upload(
+    session: AsyncSession,
+    files: FileStore,
+    settings: Settings,
+    actor: Actor,
+    case_id: str,
+    upload: Upload,
+) -> tuple[MaterialOut, bool]:
+    """Check and keep a file for an evidence item of the case; the material and whether it is
+    new (the same bytes for the same item again are the material already held)."""
+    case = await case_for(session, actor, case_id)
+    if actor.role not in HANDLING_ROLES:
+        raise _not_allowed("handing in a material")
+    if CaseStatus(case.status).closed:
+        raise _closed(case, "no material can be added", "不能再补充材料")
+    pack = await pinned_pack(session, case)
+    item = pack.evidence_item(upload.evidence_code)
+    if item is None:
+        known = ", ".join(e.code for e in pack.evidence)
+        message = (
+            f"{upload.evidence_code!r} is not an evidence item of the case's policy "
+            f"({pack.ref}); known: {known}"
+        )
+        raise Problem(
+            422,
+            "unknown-evidence-code",
+            "Unknown evidence item",
+            message,
+            errors=[{"field": "evidence_code", "message": message, "code": "unknown"}],
+        )
+    name = clean_file_name(upload.file_name)
+    try:
+        checked = check_file(name, upload.data, settings)
+    except FileRefused as refusal:
+        raise file_refused(refusal) from None
+    digest_row = await materials_repo.held(session, case.id, item.code, digest_of(checked.data))
+    if digest_row is not None:
+        return material_out(case, digest_row, pack), False
+    in_item, in_case = await materials_repo.counts(session, case.id, item.code)
+    try:
+        check_count(
+            name, in_item=in_item, in_case=in_case, evidence_name=item.name, settings=settings
+        )
+    except FileRefused as refusal:
+        raise file_refused(refusal) from None
+    # The bytes first, then the row: a row never names bytes that are not there. Bytes whose
+    # row is then not committed stay unnamed (content addressed, they harm nothing and the
+    # same upload again finds them).
+    content_hash = await files.put(checked.data)
+    preview_hash = await files.put(checked.preview) if checked.preview is not None else None
+    now = datetime.now(UTC)
+    row, created = await materials_repo.add(
+        session,
+        materials_repo.NewMaterial(
+            case_id=case.id,
+            evidence_code=item.code,
+            content_hash=content_hash,
+            preview_hash=preview_hash,
+            file_name=name,
+            media_type=checked.media_type,
+            size_bytes=len(checked.data),
+            source=upload.source.value,
+            uploaded_by=actor.id,
+            uploaded_at=now,
+        ),
+    )
+    if created:
+        record_audit(
+            session,
+            actor_id=actor.id,
+            action="upload_material",
+            object_type="case",
+            object_id=case.id,
+            detail={
+                "material_id": row.id,
+                "evidence_code": item.code,
+                "sha256": content_hash,
+                "size": len(checked.data),
+                "source": upload.source.value,
+            },
+            now=now,
+        )
+    return material_out(case, row, pack), created
+
+
+async def list_for(session: AsyncSession, actor: Actor, case_id: str) -> list[MaterialOut]:
+    case = await case_for(session, actor, case_id)
+    pack = await pinned_pack(session, case)
+    return [material_out(case, row, pack) for row in await materials_repo.of_case(session, case.id)]
+
+
+async def _material_for(
+    session: AsyncSession, actor: Actor, case_id: str, material_id: int
+) -> tuple[Case, CaseMaterial]:
+    case = await case_for(session, actor, case_id)
+    row = await materials_repo.one_of_case(session, case.id, material_id)
+    if row is None:
+        raise not_found("material", f"{material_id} of case {case.id}")
+    return case, row
+
+
+@dataclass(frozen=True)
+class OpenedFile:
+    data: bytes
+    media_type: str
+    download_name: str
+
+
+async def open_file(
+    session: AsyncSession,
+    files: FileStore,
+    actor: Actor,
+    case_id: str,
+    material_id: int,
+    *,
+    preview: bool = False,
+) -> OpenedFile:
+    """A material's file (or its preview), for a caller who may see the case; audited."""
+    case, row = await _material_for(session, actor, case_id, material_id)
+    if preview and row.preview_hash is None:
+        raise Problem(
+            404,
+            "no-preview",
+            "No preview",
+            f"material {row.id} is a {row.media_type}, which has no preview: open its file",
+        )
+    digest = row.preview_hash if preview and row.preview_hash else row.content_hash
+    data = await files.get(digest)
+    record_audit(
+        session,
+        actor_id=actor.id,
+        action="view_material_preview" if preview else "view_material_file",
+        object_type="case",
+        object_id=case.id,
+        detail={"material_id": row.id, "evidence_code": row.evidence_code},
+        now=datetime.now(UTC),
+    )
+    if preview:
+        return OpenedFile(
+            data, "image/jpeg", download_name(f"preview-{row.file_name}", "image/jpeg")
+        )
+    return OpenedFile(data, row.media_type, download_name(row.file_name, row.media_type))
+
+
+async def judge(
+    session: AsyncSession, actor: Actor, case_id: str, material_id: int, verdict: JudgementIn
+) -> MaterialOut:
+    """Record 合格 / 不合格 (with its reason) on one file; audited."""
+    case, row = await _material_for(session, actor, case_id, material_id)
+    if actor.role not in HANDLING_ROLES:
+        raise _not_allowed("judging a material")
+    if CaseStatus(case.status).closed:
+        raise _closed(case, "its materials can no longer be judged", "不能再审查材料")
+    now = datetime.now(UTC)
+    judgement = Judgement(verdict.verdict)
+    materials_repo.judge(
+        row, judgement=judgement, reason=verdict.reason, judged_by=actor.id, at=now
+    )
+    record_audit(
+        session,
+        actor_id=actor.id,
+        action="judge_material",
+        object_type="case",
+        object_id=case.id,
+        detail={
+            "material_id": row.id,
+            "evidence_code": row.evidence_code,
+            "judgement": judgement.value,
+            "reason": row.judgement_reason,
+        },
+        now=now,
+    )
+    await session.flush()
+    return material_out(case, row, await pinned_pack(session, case))

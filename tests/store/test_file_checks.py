@@ -1,0 +1,139 @@
+"""The checks a material's file passes before it is kept (store/file_checks.py): type from the
+content, size, active PDF content, images turned upright, reduced and previewed."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from store.file_checks import (
+    JPEG,
+    PDF,
+    PNG,
+    ActivePdf,
+    EmptyFile,
+    FileTooLarge,
+    TooManyFiles,
+    UnreadableFile,
+    UnsupportedType,
+    active_pdf_names,
+    check_count,
+    check_file,
+    download_name,
+)
+from store.settings import Settings, load_settings
+from tests.materials_support import docx_renamed, jpeg, pdf, png
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(data_dir=tmp_path, material_image_max_side=300)
+
+
+def test_a_word_file_renamed_jpg_is_refused_by_its_content(settings: Settings) -> None:
+    with pytest.raises(UnsupportedType) as refused:
+        check_file("身份证.jpg", docx_renamed(), settings)
+    assert refused.value.code == "unsupported-file-type" and refused.value.status == 415
+    assert "身份证.jpg" in refused.value.zh and "不是 JPEG、PNG 或 PDF" in refused.value.zh
+    assert "judged by its content" in refused.value.en
+
+
+def test_a_png_named_pdf_is_kept_as_a_png(settings: Settings) -> None:
+    assert check_file("scan.pdf", png(), settings).media_type == PNG
+    assert download_name("scan.pdf", PNG) == "scan.png"
+
+
+def test_a_50_mb_scan_is_refused_with_both_sizes(settings: Settings) -> None:
+    scan = jpeg()[:-2] + b"\x00" * (50 * 1024 * 1024)
+    with pytest.raises(FileTooLarge) as refused:
+        check_file("户口簿.jpg", scan, settings)
+    assert refused.value.status == 413
+    assert "50 MB" in refused.value.zh and "10 MB" in refused.value.zh
+    assert "above the limit of 10 MB per file" in refused.value.en
+
+
+def test_an_empty_file_is_refused(settings: Settings) -> None:
+    with pytest.raises(EmptyFile):
+        check_file("a.pdf", b"", settings)
+
+
+@pytest.mark.parametrize(
+    ("catalog", "streams", "compress", "names"),
+    [
+        (("/OpenAction << /S /JavaScript /JS (app.alert(1)) >>",), (), False, "/JS"),
+        (("/Names << /EmbeddedFiles 5 0 R >>",), (b"<< /Type /EmbeddedFile >>",), False, None),
+        (("/OpenAction << /S /Launch /F (cmd.exe) >>",), (), False, "/Launch"),
+        (("/AA << /O 4 0 R >>",), (), False, "/AA"),
+        # the name spelled with #xx escapes, as the specification allows
+        (("/OpenAction << /S /J#61vaScript /J#53 (x) >>",), (), False, "/JavaScript"),
+        # hidden inside a compressed object stream
+        ((), (b"4 0 << /S /JavaScript /JS (app.alert(1)) >>",), True, "/JavaScript"),
+    ],
+)
+def test_a_pdf_with_active_content_is_refused(
+    settings: Settings,
+    catalog: tuple[str, ...],
+    streams: tuple[bytes, ...],
+    compress: bool,
+    names: str | None,
+) -> None:
+    with pytest.raises(ActivePdf) as refused:
+        check_file("证明.pdf", pdf(*catalog, streams=streams, compress=compress), settings)
+    assert refused.value.code == "pdf-active-content"
+    assert "活动内容" in refused.value.zh and "active content" in refused.value.en
+    if names:
+        assert names in refused.value.en
+
+
+def test_names_that_only_start_like_active_ones_are_not_active() -> None:
+    assert active_pdf_names(pdf("/JSON 1", "/AAX 2", "/Lang (zh-CN)")) == []
+
+
+def test_an_encrypted_pdf_cannot_be_checked(settings: Settings) -> None:
+    encrypted = pdf().replace(b"/Root 1 0 R", b"/Root 1 0 R /Encrypt 9 0 R")
+    with pytest.raises(ActivePdf, match="encrypted"):
+        check_file("a.pdf", encrypted, settings)
+
+
+def test_a_truncated_pdf_is_refused(settings: Settings) -> None:
+    with pytest.raises(UnreadableFile, match="incomplete"):
+        check_file("a.pdf", pdf()[:-40], settings)
+
+
+def test_a_clean_pdf_is_kept_as_it_is(settings: Settings) -> None:
+    data = pdf(streams=(b"BT /F1 12 Tf (hello) Tj ET",), compress=True)
+    checked = check_file("a.pdf", data, settings)
+    assert (checked.data, checked.media_type, checked.preview) == (data, PDF, None)
+
+
+def test_a_photo_is_turned_upright_reduced_stripped_and_previewed(settings: Settings) -> None:
+    # 600×300 as taken, EXIF "turn 90° clockwise": upright it is 300 wide and 600 high, and
+    # reduced to 300 on its longest side, 150×300.
+    checked = check_file("photo.jpeg", jpeg(600, 300, orientation=6), settings)
+    assert checked.media_type == JPEG
+    kept = Image.open(io.BytesIO(checked.data))
+    assert kept.size == (150, 300) == (checked.width, checked.height)
+    assert not kept.getexif()  # no orientation left to apply twice, no maker, no place
+    # The dark half was on the left; turned clockwise it is on top.
+    assert kept.getpixel((75, 10))[0] < 60 and kept.getpixel((75, 290))[0] > 150
+    assert checked.preview is not None
+    preview = Image.open(io.BytesIO(checked.preview))
+    assert preview.format == "JPEG" and max(preview.size) <= settings.material_preview_max_side
+
+
+def test_an_image_that_only_starts_like_one_is_unreadable(settings: Settings) -> None:
+    with pytest.raises(UnreadableFile, match="cannot be read"):
+        check_file("a.jpg", b"\xff\xd8\xff\xe0" + b"junk" * 100, settings)
+    with pytest.raises(UnreadableFile):
+        check_file("a.png", png()[:60], settings)
+
+
+def test_counts_per_item_and_per_case(settings: Settings) -> None:
+    check_count("a.pdf", in_item=9, in_case=59, evidence_name="身份证", settings=settings)
+    with pytest.raises(TooManyFiles, match="per evidence item is 10"):
+        check_count("a.pdf", in_item=10, in_case=10, evidence_name="身份证", settings=settings)
+    with pytest.raises(TooManyFiles, match="per case is 60"):
+        check_count("a.pdf", in_item=0, in_case=60, evidence_name="身份证", settings=settings)
