@@ -115,6 +115,11 @@ class SlaOutline(Cited):
 
 
 class StageOutline(Cited):
+    """A stage: ``id`` its code in the pack (the kind where the pack names none), the
+    document it produces, and for a publicity whether ``working_days`` is a minimum and what
+    its notice shows of each person."""
+
+    id: str
     kind: str
     name: str
     name_en: str
@@ -122,6 +127,9 @@ class StageOutline(Cited):
     level: str
     sla: SlaOutline
     working_days: int | None
+    minimum: bool = False
+    document: str | None = None
+    shows: list[str] = []
 
 
 class ClockOutline(Cited):
@@ -276,6 +284,7 @@ def pack_outline(p: PolicyPack) -> PackOutline:
         stages=[
             StageOutline(
                 **_cited(s),
+                id=s.stage_id,
                 kind=s.kind,
                 name=s.name,
                 name_en=s.name_en,
@@ -285,6 +294,9 @@ def pack_outline(p: PolicyPack) -> PackOutline:
                     **_cited(s.sla), goal=s.sla.goal, deadline=s.sla.deadline, unit=s.sla.unit
                 ),
                 working_days=s.working_days,
+                minimum=s.minimum,
+                document=s.document,
+                shows=list(s.publicity_fields) if s.kind == "publicity" else [],
             )
             for s in stages
         ],

@@ -82,6 +82,18 @@ SHAPES: list[Shape] = [
         lambda v: {"days": v["days"], "day": _last_day(v["day"])},
     ),
     (
+        # A publicity of at least N working days (公示期不少于…, a pack's `minimum`).
+        re.compile(r"公示开始（不少于(?P<days>\d+)个工作日，至(?P<day>[^）]+)）"),
+        _("公示开始（不少于%(days)s个工作日，至%(day)s）"),
+        lambda v: {"days": v["days"], "day": _last_day(v["day"])},
+    ),
+    (
+        # An intermediate review level's refusal (街道复查不通过), named by its pack.
+        re.compile(r"(?P<stage>[^：（]+)不通过"),
+        _("%(stage)s不通过"),
+        lambda v: {"stage": gettext(v["stage"])},
+    ),
+    (
         re.compile(r"进入(?P<stage>.+)"),
         _("进入%(stage)s"),
         lambda v: {"stage": gettext(v["stage"])},

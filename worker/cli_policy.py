@@ -116,11 +116,19 @@ def _summary(p: PolicyPack) -> list[str]:
     if o.stages:
         out.append("认定程序 procedure:")
         for s in o.stages:
-            extra = f", {s.working_days} working days" if s.working_days else ""
+            extra = ""
+            if s.working_days:
+                at_least = "at least " if s.minimum else ""
+                extra = f", {at_least}{s.working_days} working days"
+            code = s.kind if s.id == s.kind else f"{s.id} ({s.kind})"
             out.append(
-                f"  - {s.kind}: {s.name} / {s.name_en} — {s.role} @ {s.level}, SLA "
+                f"  - {code}: {s.name} / {s.name_en} — {s.role} @ {s.level}, SLA "
                 f"{s.sla.goal}/{s.sla.deadline} {s.sla.unit}{extra}  ({s.citation})"
             )
+            if s.document:
+                out.append(f"      produces 形成文书: {s.document}")
+            if s.shows:
+                out.append(f"      notice shows 公示内容: {', '.join(s.shows)}")
     if o.clocks:
         out.append("时限 clocks:")
         for clock in o.clocks:

@@ -64,10 +64,21 @@ class StageRule:
     # The clause of the stage's refusal handling: a refusal's basis (依据). Empty in rules
     # made before it was carried (the stage's clause stands in).
     refusal_source: str = ""
+    # The stage's id where its pack names one (a second review level: ``street_recheck``);
+    # empty where the stage is known by its kind (every pack before #23).
+    id: str = ""
+    # A publicity of at least ``working_days`` (公示期不少于…): see domain/policy/model.py.
+    minimum: bool = False
 
     @property
     def refusal_basis(self) -> str:
         return self.refusal_source or self.source
+
+    @property
+    def stage_id(self) -> str:
+        """The stage's code on the timeline, the case row and its tasks: its id, else its
+        kind."""
+        return self.id or self.kind
 
 
 @dataclass

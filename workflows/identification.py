@@ -287,11 +287,14 @@ class IdentificationWorkflow:
         await self._event("accepted", "受理申请", status=CaseStatus.ACCEPTED, accepted=True)
 
     async def _run_stage(self, stage: StageRule) -> None:
-        self.stage = stage.kind
+        # Its id where the pack names one (a second review level), else its kind.
+        self.stage = stage.stage_id
         if stage.kind in ("acceptance", "data_check"):
             return  # done at intake
         if stage.kind == "initial_review":
-            await self._decide(stage, TaskKind.INITIAL_REVIEW, "初审不通过")
+            # Any intermediate review level (社区初审, 街道复查 …): passes or ends the case.
+            refusal = "初审不通过" if stage.stage_id == stage.kind else f"{stage.name}不通过"
+            await self._decide(stage, TaskKind.INITIAL_REVIEW, refusal)
         elif stage.kind == "home_visit":
             task = await self._open_stage_task(
                 stage,
@@ -359,7 +362,7 @@ class IdentificationWorkflow:
             await self._wait(inform, abortable=False)
         if stage.refusal_notice:
             await self._notice(
-                f"refusal-{stage.kind}",
+                f"refusal-{stage.stage_id}",
                 "refusal",
                 stage.refusal_notice,
                 stage,
@@ -372,11 +375,15 @@ class IdentificationWorkflow:
         days = stage.working_days or 0
         self.publicity = stage
         ends = await self._publicity_end(days)
+        # A minimum (公示期不少于N个工作日) is posted for N working days and closes at their
+        # end like an exact one: the shortest period the document allows, so the case's own
+        # deadline is not spent on a longer one nobody set; the notice says "不少于".
+        length = f"不少于{days}个工作日" if stage.minimum else f"{days}个工作日"
         await self._event(
             "publicity",
-            f"公示开始（{days}个工作日，至{ends.due_at.isoformat()}）",
+            f"公示开始（{length}，至{ends.due_at.isoformat()}）",
             status=CaseStatus.IN_PUBLICITY,
-            stage="publicity",
+            stage=stage.stage_id,
             detail={"ends_at": ends.due_at.isoformat()},
         )
         epoch = self.tasks.calendar_epoch
@@ -726,6 +733,10 @@ class IdentificationWorkflow:
         announce: CaseUpdateInput | None = None,
     ) -> TaskState:
         payload: dict[str, object] = {"stage": stage.name, "source": stage.source}
+        if stage.id:
+            # Which of the procedure's stages of this kind the task is (the stage map, the
+            # 认定表's opinion boxes); a pack with one stage per kind names none.
+            payload["stage_id"] = stage.id
         if self.pre_check is not None:
             payload["pre_check"] = {
                 "eligible": self.pre_check.eligible,
@@ -846,10 +857,10 @@ class IdentificationWorkflow:
 
     def _stage_entry(self, stage: StageRule) -> CaseUpdateInput:
         return self._entry(
-            f"stage:{stage.kind}",
+            f"stage:{stage.stage_id}",
             f"进入{stage.name}",
             status=CaseStatus.UNDER_REVIEW,
-            stage=stage.kind,
+            stage=stage.stage_id,
         )
 
     async def _event(

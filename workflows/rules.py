@@ -92,6 +92,8 @@ def case_rules(pack: PolicyPack, chain: list[PlaceRef]) -> CaseRules:
                 else None,
                 refusal_notice=_refusal_notice(refusal),
                 refusal_source=refusal.citation if refusal else "",
+                id=stage.id or "",
+                minimum=stage.minimum,
             )
         )
     clocks = pack.clocks

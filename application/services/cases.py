@@ -289,14 +289,22 @@ async def position(
     if tasks is None:
         tasks = await cases_repo.open_tasks(session, case.id)
     return case_position(
-        stages=[ProcedureStage(s.kind, s.name, s.name_en, s.role) for s in stages],
+        stages=[ProcedureStage(s.kind, s.name, s.name_en, s.role, s.id or "") for s in stages],
         stored_stage=case.stage,
         concluded=case.closed_at is not None or case.identified_at is not None,
         events=[TimelineFact(e.kind, e.at, e.after or {}) for e in events],
-        open_tasks=[OpenTaskFact(t.id, t.kind, t.created_at, t.due_at) for t in tasks],
+        open_tasks=[
+            OpenTaskFact(t.id, t.kind, t.created_at, t.due_at, _stage_id(t.payload)) for t in tasks
+        ],
         now=now,
         calendar=await effective_calendar(session),
     )
+
+
+def _stage_id(payload: object) -> str | None:
+    """The stage id a task's payload names (a second review level of its pack), if any."""
+    named = payload.get("stage_id") if isinstance(payload, dict) else None
+    return named if isinstance(named, str) and named else None
 
 
 def notice_path(case: Case, notice: Notice) -> str:
