@@ -132,6 +132,19 @@ class StageOutline(Cited):
     shows: list[str] = []
 
 
+class ReexaminationOutline(Cited):
+    """The applicant's request for re-examination after a refusal (复核申请), where the pack
+    provides one."""
+
+    name: str
+    name_en: str
+    request_within: int
+    role: str
+    level: str
+    sla: SlaOutline
+    document: str | None = None
+
+
 class ClockOutline(Cited):
     name: str
     values: dict[str, Any]
@@ -200,6 +213,7 @@ class PackOutline(_Out):
     categories: list[CategoryOutline]
     exclusions: list[RuleOutline]
     stages: list[StageOutline]
+    reexamination: ReexaminationOutline | None = None
     clocks: list[ClockOutline]
     assistance_standards: list[RuleOutline]
     exit_reasons: list[ExitReasonOutline]
@@ -248,6 +262,27 @@ def _rule(rule: Any) -> dict[str, Any]:
 
 
 _CITATION_FIELDS = {"source", "quote", "assumed", "note"}
+
+
+def _reexamination(p: PolicyPack) -> ReexaminationOutline | None:
+    again = p.procedure.reexamination if p.procedure is not None else None
+    if again is None:
+        return None
+    return ReexaminationOutline(
+        **_cited(again),
+        name=again.name,
+        name_en=again.name_en,
+        request_within=again.request_within,
+        role=again.role,
+        level=again.level,
+        sla=SlaOutline(
+            **_cited(again.sla),
+            goal=again.sla.goal,
+            deadline=again.sla.deadline,
+            unit=again.sla.unit,
+        ),
+        document=again.document,
+    )
 
 
 def pack_outline(p: PolicyPack) -> PackOutline:
@@ -300,6 +335,7 @@ def pack_outline(p: PolicyPack) -> PackOutline:
             )
             for s in stages
         ],
+        reexamination=_reexamination(p),
         clocks=[
             ClockOutline(
                 **_cited(clock),

@@ -129,6 +129,17 @@ def _summary(p: PolicyPack) -> list[str]:
                 out.append(f"      produces 形成文书: {s.document}")
             if s.shows:
                 out.append(f"      notice shows 公示内容: {', '.join(s.shows)}")
+        again = o.reexamination
+        if again is not None:
+            out.append(
+                f"  - after a refusal 不予认定后: {again.name} / {again.name_en} — the applicant "
+                f"asks within {again.request_within} working days; {again.role} @ {again.level}, "
+                f"SLA {again.sla.goal}/{again.sla.deadline} {again.sla.unit}  ({again.citation})"
+            )
+            if again.document:
+                out.append(f"      produces 形成文书: {again.document}")
+        else:
+            out.append("  - after a refusal 不予认定后: no re-examination (the pack provides none)")
     if o.clocks:
         out.append("时限 clocks:")
         for clock in o.clocks:

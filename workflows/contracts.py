@@ -38,6 +38,7 @@ ERR_NOT_IN_PUBLICITY = "not-in-publicity"
 ERR_CASE_CLOSED = "case-closed"
 ERR_NOT_IN_ASSISTANCE = "not-in-assistance"
 ERR_SUBSIDY_CAP = "subsidy-cap-exceeded"
+ERR_NOT_REEXAMINABLE = "not-reexaminable"
 
 
 @dataclass
@@ -82,6 +83,21 @@ class StageRule:
 
 
 @dataclass
+class ReexaminationRule:
+    """The applicant's request for re-examination after a refusal (复核申请), where the pack
+    provides one, with its office resolved for this case: ``request_within`` working days to
+    ask, then the office's task with ``sla``."""
+
+    name: str
+    request_within: int
+    role: str
+    place: PlaceRef
+    sla: SlaInput
+    source: str
+    document: str = ""
+
+
+@dataclass
 class CaseRules:
     """What the pinned policy pack says about this case's procedure and clocks: the workflow's
     steps come from here, never from branches on the region."""
@@ -95,6 +111,8 @@ class CaseRules:
     identification_deadline_source: str = ""
     # The case's jurisdiction and its ancestors, nearest first (escalations climb this chain).
     chain: list[PlaceRef] = field(default_factory=list)
+    # None where the pack provides no re-examination (every pack before #23).
+    reexamination: ReexaminationRule | None = None
 
 
 @dataclass
@@ -315,6 +333,21 @@ class ObjectionRequest:
 
 @dataclass
 class ObjectionResult:
+    task_id: str
+
+
+@dataclass
+class ReexaminationRequest:
+    """The applicant's request for re-examination (复核申请) after a refusal, recorded by an
+    officer: what the applicant asks to be examined again."""
+
+    content: str
+    actor_id: int | None = None
+    actor_name: str = "applicant"
+
+
+@dataclass
+class ReexaminationResult:
     task_id: str
 
 

@@ -44,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
         ERR_BAD_FIELD,
         ERR_CASE_CLOSED,
         ERR_NOT_IN_PUBLICITY,
+        ERR_NOT_REEXAMINABLE,
         AssessInput,
         AssessResult,
         AssistanceSetup,
@@ -59,6 +60,8 @@ with workflow.unsafe.imports_passed_through():
         ObjectionRequest,
         ObjectionResult,
         PlaceRef,
+        ReexaminationRequest,
+        ReexaminationResult,
         Role,
         SlaEventInput,
         SlaInput,
@@ -141,6 +144,12 @@ class IdentificationWorkflow:
         self.category: str | None = None
         # The case has concluded: the deadline's watcher ends (see run).
         self.concluded = False
+        # A refusal's re-examination (复核申请), where the pack provides one: the window for
+        # the applicant's request is open, the request came, and the office's task.
+        self.reexamination_open = False
+        self.reexamination_requested = False
+        self.reexamination_task: TaskState | None = None
+        self.refused_reason: str | None = None
 
     # --- the procedure --------------------------------------------------------------------
 
@@ -180,6 +189,9 @@ class IdentificationWorkflow:
                     # cancellation (an ActivityError), not asyncio's: both are its end.
                     if not is_cancelled_exception(exc):
                         raise
+            if end.status == CaseStatus.REFUSED and self.rules.reexamination is not None:
+                # Only where the pack provides one (#23): no recorded history has it.
+                end = await self._reexamination(end)
             return await self._finish(end)
 
     async def _intake(self) -> None:
@@ -465,6 +477,78 @@ class IdentificationWorkflow:
             self._follow_objection(escalated)
         return None
 
+    async def _reexamination(self, refused: CaseClosed) -> CaseClosed:
+        """The applicant may ask for the refusal to be examined again (复核申请) within the
+        pack's working days; the office the pack names then identifies or upholds the refusal
+        within its clock. No request in time: the refusal stands as it was."""
+        rule = self.rules.reexamination
+        assert rule is not None
+        await self.tasks.cancel_all(f"case {CaseStatus.REFUSED}")
+        self.refused_reason = refused.reason
+        window: Clock = await run_local(
+            InboxActivities.compute_clock,
+            ClockInput(
+                started_at=workflow.now(),
+                sla=SlaInput(rule.request_within, rule.request_within),
+            ),
+        )
+        self.reexamination_open = True
+        await self._event(
+            "reexamination_window",
+            # The refusal itself, then the window (the timeline renders each part).
+            f"{refused.summary}；可申请{rule.name}（{rule.request_within}个工作日内，"
+            f"至{window.due_at.isoformat()}）",
+            status=CaseStatus.REFUSED,
+            stage="reexamination_window",
+            outcome_reason=refused.reason,
+            detail={"ends_at": window.due_at.isoformat(), "source": rule.source},
+        )
+        await sleep_until(window.due_at, lambda: self.reexamination_requested)
+        self.reexamination_open = False
+        if not self.reexamination_requested:
+            return CaseClosed(
+                CaseStatus.REFUSED, f"{rule.name}申请期满，不予认定", refused.reason, refused.actor
+            )
+        await workflow.wait_condition(lambda: self.reexamination_task is not None)
+        task = self.reexamination_task
+        assert task is not None
+        decision = await self._wait(task, abortable=False)
+        if decision.outcome == "refuse":
+            reason = str(decision.fields.get("reason", ""))
+            await run_local(
+                CaseActivities.issue_notice,
+                NoticeInput(
+                    case_id=self.inp.case_id,
+                    key="reexamination",
+                    kind="refusal",
+                    title=rule.document or f"{rule.name}结果告知书",
+                    at=workflow.now(),
+                    body={
+                        "reason": reason,
+                        "basis": rule.source,
+                        "stage": rule.name,
+                        "agency": f"{rule.place.code} {rule.place.name}",
+                    },
+                ),
+            )
+            return CaseClosed(
+                CaseStatus.REFUSED, f"{rule.name}：维持不予认定", reason, decision.actor_name
+            )
+        category = str(decision.fields["category"])
+        self.category = category
+        await self._event(
+            "identified",
+            f"认定为就业困难人员（{self.rules.categories.get(category, category)}）",
+            status=CaseStatus.IDENTIFIED,
+            stage="identified",
+            category_code=category,
+            identified=True,
+            identified_by=decision.actor_name,
+            identifying_agency=f"{rule.place.code} {rule.place.name}",
+            actor=decision.actor_name,
+        )
+        return CaseClosed(CaseStatus.IDENTIFIED, "认定完成", actor=decision.actor_name)
+
     # --- clocks -----------------------------------------------------------------------------
 
     async def _start_identification_deadline(self, accepted: datetime) -> Clock | None:
@@ -626,6 +710,53 @@ class IdentificationWorkflow:
             )
         if not req.content.strip():
             raise ApplicationError("the objection needs a content", type="missing-fields")
+
+    @workflow.update
+    async def request_reexamination(self, req: ReexaminationRequest) -> ReexaminationResult:
+        """The applicant's request for re-examination (复核申请), recorded by an officer: it
+        opens the re-examining office's task."""
+        rule = self.rules.reexamination
+        assert rule is not None  # the validator's check
+        self.reexamination_requested = True
+        await self._event(
+            "reexamination_requested",
+            f"申请人申请{rule.name}：{req.content}",
+            actor=req.actor_name,
+        )
+        self.reexamination_task = await self.tasks.open(
+            TaskKind.REEXAMINATION,
+            role=rule.role,
+            place=rule.place,
+            sla=rule.sla,
+            outcomes={"approve": ["category"], "refuse": ["reason"]},
+            choices={"category": list(self.rules.categories)},
+            payload={
+                "stage": rule.name,
+                "source": rule.source,
+                "request": req.content,
+                "refused_reason": self.refused_reason or "",
+            },
+            announce=self._entry("stage:reexamination", f"进入{rule.name}", stage="reexamination"),
+        )
+        return ReexaminationResult(task_id=self.reexamination_task.task_id)
+
+    @request_reexamination.validator
+    def _validate_reexamination(self, req: ReexaminationRequest) -> None:
+        rule = self.rules.reexamination
+        if rule is None:
+            # Only where the document provides one: a refusal is otherwise final here.
+            raise ApplicationError(
+                "this case's policy provides no request for re-examination",
+                type=ERR_NOT_REEXAMINABLE,
+            )
+        if not self.reexamination_open or self.reexamination_requested:
+            raise ApplicationError(
+                f"a request for re-examination ({rule.name}) can only be made once, within "
+                f"{rule.request_within} working days of a refusal",
+                type=ERR_NOT_REEXAMINABLE,
+            )
+        if not req.content.strip():
+            raise ApplicationError("the request needs a content", type="missing-fields")
 
     @workflow.update
     async def withdraw(self, req: WithdrawRequest) -> str:

@@ -25,6 +25,7 @@ from workflows.contracts import (
     HouseholdRules,
     HouseholdSetup,
     PlaceRef,
+    ReexaminationRule,
     SlaInput,
     StageRule,
     StandardRule,
@@ -96,6 +97,20 @@ def case_rules(pack: PolicyPack, chain: list[PlaceRef]) -> CaseRules:
                 minimum=stage.minimum,
             )
         )
+    again = pack.procedure.reexamination
+    reexamination = (
+        ReexaminationRule(
+            name=again.name,
+            request_within=again.request_within,
+            role=again.role,
+            place=resolve_level(chain, again.level),
+            sla=_sla(again.sla.goal, again.sla.deadline, again.sla.unit),
+            source=again.citation,
+            document=again.document or "",
+        )
+        if again is not None
+        else None
+    )
     clocks = pack.clocks
     # Where the pack is silent, the system's default (said by `yuanzhu policy show/check`).
     supplement = clocks.supplement_deadline or SUPPLEMENT_DEFAULT
@@ -111,6 +126,7 @@ def case_rules(pack: PolicyPack, chain: list[PlaceRef]) -> CaseRules:
         else None,
         identification_deadline_source=deadline.citation if deadline else "",
         chain=chain,
+        reexamination=reexamination,
     )
 
 

@@ -31,7 +31,7 @@ from temporalio.client import Client
 from application import gateway
 from application.actor import Actor
 from application.errors import Problem, not_found
-from application.schemas.cases import ObjectionIn, WithdrawIn
+from application.schemas.cases import ObjectionIn, ReexaminationIn, WithdrawIn
 from application.services.applications import invalid_id_number
 from domain.calendar import SHANGHAI, day_words, deadline_end, local_date, start_of_day
 from domain.case_clock import (
@@ -50,7 +50,7 @@ from store.calendar_repo import effective_calendar
 from store.models import Case, CaseEvent, Notice, Task
 from store.packs import pinned_pack
 from store.settings import Settings
-from workflows.contracts import ObjectionRequest, WithdrawRequest
+from workflows.contracts import ObjectionRequest, ReexaminationRequest, WithdrawRequest
 from workflows.identification import IdentificationWorkflow
 
 # Case ids are generated ("YZ20261122-ABCD2345"); anything else in a cursor is forged.
@@ -122,6 +122,31 @@ async def raise_objection(
             raised_by=objection.raised_by,
             actor_id=actor.id,
             actor_name=actor.display_name,
+        ),
+        key,
+    )
+    return str(result.task_id)
+
+
+async def request_reexamination(
+    session: AsyncSession,
+    temporal: Client,
+    actor: Actor,
+    case_id: str,
+    request: ReexaminationIn,
+    *,
+    key: str | None,
+) -> str:
+    """Send the applicant's request for re-examination (复核申请) to the case's workflow;
+    returns the re-examining office's task id. Only where the pinned pack provides one, within
+    its period after a refusal (409 ``not-reexaminable`` otherwise)."""
+    case = await case_for(session, actor, case_id)
+    result = await _update(
+        temporal,
+        case,
+        IdentificationWorkflow.request_reexamination,
+        ReexaminationRequest(
+            content=request.content, actor_id=actor.id, actor_name=actor.display_name
         ),
         key,
     )

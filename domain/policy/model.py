@@ -58,6 +58,7 @@ __all__ = [
     "Procedure",
     "PublicityField",
     "QuarterlyVerification",
+    "Reexamination",
     "RefusalHandling",
     "RefusalLimit",
     "Role",
@@ -399,11 +400,30 @@ class Stage(Sourced):
         return self.objection.escalates_to if self.objection else None
 
 
+class Reexamination(Sourced):
+    """The applicant's request for re-examination after a refusal (复查/复核申请), where the
+    document provides one: within ``request_within`` working days of the refusal the applicant
+    may ask the office at ``level`` to examine the case again; that office (``role``) decides
+    within ``sla`` — identify, or uphold the refusal, told in ``document``. Without this
+    section a refusal is final in the system (what the document does not provide is not
+    offered)."""
+
+    name: str = "复核"
+    name_en: str = "re-examination"
+    request_within: int = Field(ge=1)
+    level: Level
+    role: Role
+    sla: Sla
+    document: str | None = None
+
+
 class Procedure(Sourced):
-    """The ordered identification stages and where one may apply."""
+    """The ordered identification stages and where one may apply; ``reexamination``, the
+    applicant's request after a refusal, where the document provides one."""
 
     apply_at: list[str] = Field(default_factory=list)
     stages: list[Stage]
+    reexamination: Reexamination | None = None
 
     @model_validator(mode="after")
     def _stages(self) -> Procedure:
@@ -817,6 +837,8 @@ class PolicyPack(_Frozen):
             if data[late] is None:
                 del data[late]  # likewise for the sections that came later
         if data["procedure"] is not None:
+            if data["procedure"]["reexamination"] is None:
+                del data["procedure"]["reexamination"]
             for stage in data["procedure"]["stages"]:
                 # The stage fields of #23 (ids, documents, minimum publicity and its
                 # content), likewise, where a pack leaves them at their defaults.
