@@ -3,7 +3,10 @@ review, a publicity of at least 7 working days, the street's re-check, the count
 identification — loaded by an administrator, and applications driven through it by the API:
 each review level's task opens at its own office and names its stage, the publicity notice
 shows exactly what the pack says it shows, the case page's stage map and the 认定表 have a place
-for each level, and a refusal at the second level ends the case there, told as its pack says.
+for each level, and a refusal at the second level ends the case there, told as its pack says —
+until the applicant's request for re-examination (复核申请), which the pack provides within 5
+working days of a refusal, has the county identify the person after all; a refusal nobody asks
+to re-examine in time stands, and a case whose pack provides none closes with its refusal.
 
 The pack (tests/fixtures/policy/fourstep-2026.toml) is a test pack: it is never packaged. The
 test runs its own system on its own time-skipping server: it skips the publicity's working
@@ -32,7 +35,7 @@ from store import repos
 from store.migrate import upgrade
 from store.models import Case, Task
 from tests.conftest import make_settings
-from tests.factories import make_id
+from tests.factories import application, make_id
 from tests.system import System, running_system, web_login
 from tests.time_skip import skip
 from worker.binaries import find_binary
@@ -188,6 +191,13 @@ async def test_two_review_levels_a_minimum_publicity_and_its_content(own_clock: 
     assert ref.startswith(f"{PACK_ID}@1#")
     passed, passed_id = await apply(system, "两级通过")
     refused, _ = await apply(system, "复查不过")
+    final, _ = await apply(system, "初审不过")
+    final_review = await open_task(system, final, "initial_review")
+    r = await decide(system, "fs_community", final_review, "refuse", reason="不符合条件")
+    assert r.status_code == 200, r.text
+    # The refusal opens the pack's window for a request for re-examination (5 working days).
+    case = await case_state(system, final, "refused")
+    assert case.stage == "reexamination_window" and case.closed_at is None
 
     # 1. The community's initial review: a task at the community, naming its stage.
     for case_id in (passed, refused):
@@ -218,11 +228,25 @@ async def test_two_review_levels_a_minimum_publicity_and_its_content(own_clock: 
     assert headings == ["name", "masked_id", "category", "place"]  # no period, no sex
     row = sheet.split(f'data-case="{passed}"')[1].split("</tr>")[0]
     cells = [re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
-    assert cells == ["1", "两级通过", mask_id_number(passed_id), "大龄失业人员", "测试社区"]
+    assert cells[1:] == ["两级通过", mask_id_number(passed_id), "大龄失业人员", "测试社区"]
     assert passed_id not in page
 
     # Past its last day the community reports (its office closes the publicity).
     await skip(system.env, ends - await system.env.get_current_time() + timedelta(hours=1))
+    # Nobody asked within the 5 working days: the refusal stands, and no request is taken now.
+    case = await case_state(system, final, "refused")
+    assert case.closed_at is not None and case.stage == "closed"
+    assert case.outcome_reason == "不符合条件"
+    async with system.sessions()() as session:
+        summaries = [e.summary for e in await repos.case_events(session, final)]
+    assert summaries[-1] == "复核申请期满，不予认定"
+    late = await system.http.post(
+        f"/api/v1/cases/{final}/reexamination",
+        headers=await system.login("fs_county", PASSWORD),
+        json={"content": "迟到的申请"},
+    )
+    # (the case's workflow has ended with the refusal: the case is closed)
+    assert (late.status_code, late.json()["type"]) == (409, "/problems/case-closed")
     for case_id in (passed, refused):
         report = await open_task(system, case_id, "publicity_report")
         assert report.jurisdiction_code == COMMUNITY
@@ -249,11 +273,42 @@ async def test_two_review_levels_a_minimum_publicity_and_its_content(own_clock: 
     async with system.sessions()() as session:
         events = await repos.case_events(session, refused)
         notices = await repos.case_notices(session, refused)
-    assert any(e.summary == "街道复查不通过" for e in events)
+    [refusal] = [e for e in events if e.kind == "reexamination_window"]
+    assert re.fullmatch(r"街道复查不通过；可申请复核（5个工作日内，至.+）", refusal.summary)
     # The street tells the applicant the reason and basis itself (its refusal's clause).
     [notice] = [n for n in notices if n.kind == "refusal"]
     assert notice.body["basis"] == "测人社发〔2026〕1号 二(三)"
     assert notice.body["stage"] == "街道复查"
+
+    # The applicant asks the county to examine the refusal again (recorded by the county):
+    # the county's task, on its own clock; it identifies after all.
+    county_headers = await system.login("fs_county", PASSWORD)
+    asked = await system.http.post(
+        f"/api/v1/cases/{refused}/reexamination",
+        headers=county_headers,
+        json={"content": "已办理退工，复查所称就业不实"},
+    )
+    assert asked.status_code == 201, asked.text
+    again = await open_task(system, refused, "reexamination")
+    assert again.id == asked.json()["task_id"]
+    assert again.jurisdiction_code == COUNTY and again.candidate_role == "county_reviewer"
+    assert again.payload["source"] == "测人社发〔2026〕1号 二(五)"
+    assert again.payload["refused_reason"] == "复查发现已就业"
+    assert (again.due_at - again.created_at) >= timedelta(days=7)  # 7 working days
+    twice = await system.http.post(
+        f"/api/v1/cases/{refused}/reexamination",
+        headers=county_headers,
+        json={"content": "再次申请"},
+    )
+    assert (twice.status_code, twice.json()["type"]) == (409, "/problems/not-reexaminable")
+    r = await decide(system, "fs_county", again, "approve", category="older_unemployed")
+    assert r.status_code == 200, r.text
+    case = await case_state(system, refused, "identified")
+    assert case.category_code == "older_unemployed"
+    async with system.sessions()() as session:
+        summaries = [e.summary for e in await repos.case_events(session, refused)]
+    assert "申请人申请复核：已办理退工，复查所称就业不实" in summaries
+    assert "进入复核" in summaries
 
     # 4. The county identifies.
     review = await open_task(system, passed, "review")
@@ -263,7 +318,6 @@ async def test_two_review_levels_a_minimum_publicity_and_its_content(own_clock: 
     await case_state(system, passed, "identified")
 
     # The case, through the API: each stage by its id, in the pack's order, all done.
-    county_headers = await system.login("fs_county", PASSWORD)
     detail = (await system.http.get(f"/api/v1/cases/{passed}", headers=county_headers)).json()
     steps = [(s["kind"], s["name"], s["state"]) for s in detail["position"]["stages"]]
     assert steps == [
@@ -303,3 +357,37 @@ async def test_two_review_levels_a_minimum_publicity_and_its_content(own_clock: 
     ]
     for client in (community, county):
         await client.aclose()
+
+    # A case under a pack that provides no re-examination cannot ask for one.
+    body = application("jilin-2022", name="吉林不予")
+    jilin = await system.http.post("/api/v1/applications", json=body)
+    assert jilin.status_code == 201, jilin.text
+    jl_case = jilin.json()["case_id"]
+    acceptance = await open_task(system, jl_case, "acceptance")
+    headers = await system.login("jl_officer")
+    assert (
+        await system.http.post(f"/api/v1/tasks/{acceptance.id}/claim", headers=headers)
+    ).status_code == 200
+    r = await system.http.post(
+        f"/api/v1/tasks/{acceptance.id}/complete",
+        headers=headers,
+        json={"outcome": "accept"},
+    )
+    assert r.status_code == 200, r.text
+    review = await open_task(system, jl_case, "initial_review")
+    assert (
+        await system.http.post(f"/api/v1/tasks/{review.id}/claim", headers=headers)
+    ).status_code == 200
+    r = await system.http.post(
+        f"/api/v1/tasks/{review.id}/complete",
+        headers=headers,
+        json={"outcome": "refuse", "fields": {"reason": "不符合条件"}},
+    )
+    assert r.status_code == 200, r.text
+    # Closed with the refusal: no window, the case's workflow ended.
+    case = await case_state(system, jl_case, "refused")
+    assert case.stage == "closed" and case.closed_at is not None
+    none = await system.http.post(
+        f"/api/v1/cases/{jl_case}/reexamination", headers=headers, json={"content": "请复核"}
+    )
+    assert (none.status_code, none.json()["type"]) == (409, "/problems/case-closed")

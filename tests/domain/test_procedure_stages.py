@@ -27,6 +27,9 @@ def test_the_seed_packs_keep_their_stage_codes_and_hashes() -> None:
     for pack in load_all().values():
         if pack.procedure is None:
             continue
+        # None provides a re-examination: a refusal closes the case as before.
+        assert pack.procedure.reexamination is None
+        assert "reexamination" not in json.loads(pack.canonical_json())["procedure"]
         assert [s.stage_id for s in pack.procedure.stages] == pack.procedure.kinds
         data = json.loads(pack.canonical_json())
         for stage in data["procedure"]["stages"]:
@@ -75,6 +78,13 @@ def test_a_pack_with_two_review_levels_and_a_minimum_publicity() -> None:
     ]
     assert rules.stages[1].minimum and not rules.stages[0].minimum
     assert rules.stages[2].refusal_basis == "测人社发〔2026〕1号 二(三)"
+    # The applicant's request for re-examination (复核申请), at the county, with its clocks.
+    again = rules.reexamination
+    assert again is not None
+    assert (again.name, again.request_within, again.role) == ("复核", 5, "county_reviewer")
+    assert again.place.code == "460105" and (again.sla.goal, again.sla.deadline) == (7, 7)
+    assert again.source == "测人社发〔2026〕1号 二(五)"
+    assert data["procedure"]["reexamination"]["request_within"] == 5
 
 
 def test_a_stage_without_the_new_fields_keeps_the_default_publicity_columns() -> None:
