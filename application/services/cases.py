@@ -316,7 +316,11 @@ async def position(
     return case_position(
         stages=[ProcedureStage(s.kind, s.name, s.name_en, s.role, s.id or "") for s in stages],
         stored_stage=case.stage,
-        concluded=case.closed_at is not None or case.identified_at is not None,
+        # A refusal that may still be re-examined (复核申请) is a decision taken: the map shows
+        # the stages it never reached as such while the window is open.
+        concluded=case.closed_at is not None
+        or case.identified_at is not None
+        or case.status == "refused",
         events=[TimelineFact(e.kind, e.at, e.after or {}) for e in events],
         open_tasks=[
             OpenTaskFact(t.id, t.kind, t.created_at, t.due_at, _stage_id(t.payload)) for t in tasks

@@ -198,6 +198,12 @@ async def test_two_review_levels_a_minimum_publicity_and_its_content(own_clock: 
     # The refusal opens the pack's window for a request for re-examination (5 working days).
     case = await case_state(system, final, "refused")
     assert case.stage == "reexamination_window" and case.closed_at is None
+    shown = await system.http.get(
+        f"/api/v1/cases/{final}", headers=await system.login("fs_community", PASSWORD)
+    )
+    position = shown.json()["position"]
+    assert position["stage"] == "reexamination_window" and position["stage_name"] == "可申请复核"
+    assert [s["state"] for s in position["stages"]] == ["done", *["not_reached"] * 3]
 
     # 1. The community's initial review: a task at the community, naming its stage.
     for case_id in (passed, refused):
