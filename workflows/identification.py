@@ -7,8 +7,10 @@ Stages (each present only where the pack has it):
   missing the one-time notice of all of it (一次性告知) with a supplement task and its own clock;
   a written commitment (书面承诺) stands in where the pack allows;
 - acceptance (受理) by the grassroots officer; from then the identification deadline runs;
-- initial review (初审), home visit (入户核实);
-- publicity (公示) for the pack's working days, with objections (异议) handled as tasks and,
+- initial review (初审) at each review level the pack has (社区初审, 街道复查 …: stages of one
+  kind told apart by their id), home visit (入户核实);
+- publicity (公示) for the pack's working days (exactly, or at least: see _publicity), with
+  objections (异议) handled as tasks and,
   where the pack says so, taken to the district/county when the applicant still disagrees;
   the report goes up only once every objection admitted during the publicity is handled;
 - review/identification (复核认定) by the county, or a single immediate conclusion (即时办结);
@@ -16,7 +18,9 @@ Stages (each present only where the pack has it):
   level to inform the applicant, or a notice of non-identification is served (the pack's named
   document, or a notice of the reason and basis where the refusing office informs the
   applicant itself); an objection upheld during publicity is told as the office that upheld it
-  tells its own refusals.
+  tells its own refusals;
+- where the pack provides one, the applicant's request for re-examination (复核申请) within its
+  working days of a refusal, decided by the office it names on its own clock.
 The applicant may withdraw at any time before the conclusion.
 """
 

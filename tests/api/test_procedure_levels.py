@@ -167,12 +167,13 @@ async def decide(
     )
 
 
-async def case_state(system: System, case_id: str, status: str) -> Case:
+async def case_state(system: System, case_id: str, status: str, *, closed: bool = False) -> Case:
+    """The case once its projection has ``status`` (and, with ``closed``, is closed)."""
     deadline = time.monotonic() + 30
     while True:
         async with system.sessions()() as session:
             case = await session.get(Case, case_id)
-        if case is not None and case.status == status:
+        if case is not None and case.status == status and (case.closed_at or not closed):
             return case
         assert time.monotonic() < deadline, f"{case_id} never {status}"
         await asyncio.sleep(0.05)
@@ -192,6 +193,32 @@ async def test_two_review_levels_a_minimum_publicity_and_its_content(own_clock: 
     passed, passed_id = await apply(system, "两级通过")
     refused, _ = await apply(system, "复查不过")
     final, _ = await apply(system, "初审不过")
+    upheld, _ = await apply(system, "复核维持")
+    # Refused at the community, re-examined at once on request: the county upholds the
+    # refusal, told in the pack's document with the re-examination's clause.
+    first = await open_task(system, upheld, "initial_review")
+    r = await decide(system, "fs_community", first, "refuse", reason="未登记失业")
+    assert r.status_code == 200, r.text
+    await case_state(system, upheld, "refused")
+    asked = await system.http.post(
+        f"/api/v1/cases/{upheld}/reexamination",
+        headers=await system.login("fs_community", PASSWORD),
+        json={"content": "已于上月登记失业"},
+    )
+    assert asked.status_code == 201, asked.text
+    again = await open_task(system, upheld, "reexamination")
+    r = await decide(system, "fs_county", again, "refuse", reason="登记日期晚于申请日")
+    assert r.status_code == 200, r.text
+    case = await case_state(system, upheld, "refused", closed=True)
+    async with system.sessions()() as session:
+        notices = await repos.case_notices(session, upheld)
+        summaries = [e.summary for e in await repos.case_events(session, upheld)]
+    assert case.outcome_reason == "登记日期晚于申请日"
+    assert summaries[-1] == "复核：维持不予认定"
+    [told] = [n for n in notices if n.title == "复核决定告知书"]
+    assert told.kind == "refusal" and told.body["basis"] == "测人社发〔2026〕1号 二(五)"
+    assert told.body["reason"] == "登记日期晚于申请日"
+
     final_review = await open_task(system, final, "initial_review")
     r = await decide(system, "fs_community", final_review, "refuse", reason="不符合条件")
     assert r.status_code == 200, r.text
@@ -240,7 +267,7 @@ async def test_two_review_levels_a_minimum_publicity_and_its_content(own_clock: 
     # Past its last day the community reports (its office closes the publicity).
     await skip(system.env, ends - await system.env.get_current_time() + timedelta(hours=1))
     # Nobody asked within the 5 working days: the refusal stands, and no request is taken now.
-    case = await case_state(system, final, "refused")
+    case = await case_state(system, final, "refused", closed=True)
     assert case.closed_at is not None and case.stage == "closed"
     assert case.outcome_reason == "不符合条件"
     async with system.sessions()() as session:
