@@ -57,6 +57,7 @@ REFUSALS: dict[str, tuple[int, str]] = {
     c.ERR_ACTOR_NOT_ALLOWED: (403, "actor-not-allowed"),
     c.ERR_BAD_FIELD: (422, "bad-field"),
     c.ERR_NOT_IN_PUBLICITY: (409, "not-in-publicity"),
+    c.ERR_NOT_REEXAMINABLE: (409, "not-reexaminable"),
     c.ERR_CASE_CLOSED: (409, "case-closed"),
     c.ERR_NOT_IN_ASSISTANCE: (409, "not-in-assistance"),
     c.ERR_SUBSIDY_CAP: (422, "subsidy-cap-exceeded"),

@@ -79,12 +79,18 @@ def last_day(end: datetime) -> date:
 
 @dataclass(frozen=True)
 class ProcedureStage:
-    """A stage of the pinned pack's procedure (:class:`domain.policy.model.Stage`)."""
+    """A stage of the pinned pack's procedure (:class:`domain.policy.model.Stage`); ``id``
+    where the pack names one (a second review level), else the stage is known by its kind."""
 
     kind: str
     name: str
     name_en: str
     role: str
+    id: str = ""
+
+    @property
+    def code(self) -> str:
+        return self.id or self.kind
 
 
 @dataclass(frozen=True)
@@ -113,15 +119,33 @@ class TimelineFact:
             return task_id.rsplit(".", 2)[1]  # ids are <workflow>.<kind>.<seq>
         return None
 
+    @property
+    def task_stage(self) -> str | None:
+        """The stage a completed task was: the stage id it names, else its kind's stage."""
+        named = self.after.get("stage_id")
+        if isinstance(named, str) and named:
+            return named
+        return self.task_kind
+
 
 @dataclass(frozen=True)
 class OpenTaskFact:
-    """An open task: its kind, when it opened and its goal instant (exclusive)."""
+    """An open task: its kind, when it opened and its goal instant (exclusive); ``stage``, the
+    stage id its payload names (a second review level), if any."""
 
     id: str
     kind: str
     created_at: datetime
     due_at: datetime
+    stage: str | None = None
+
+    @property
+    def stage_code(self) -> str | None:
+        """The procedure stage this task is the work of (None: it runs beside a stage)."""
+        kind = _STAGE_TASKS.get(self.kind)
+        if kind is None or kind == "publicity":
+            return kind
+        return self.stage or kind
 
 
 @dataclass(frozen=True)
@@ -141,7 +165,8 @@ class CaseClock:
 
 @dataclass(frozen=True)
 class MapStep:
-    """A stage of the procedure on the stage map."""
+    """A stage of the procedure on the stage map; ``kind`` is the stage's code (its id where
+    the pack names one, shown by ``name`` then)."""
 
     kind: str
     name: str
@@ -165,10 +190,17 @@ class CasePosition:
     def current(self) -> MapStep | None:
         return next((s for s in self.steps if s.state == "current"), None)
 
+    def stage_name(self, code: str | None) -> str | None:
+        """The pack's name of the stage ``code`` (a stage id the label catalogue cannot know,
+        ``street_recheck`` → 街道复查), None for a code that is no stage of the map."""
+        return next((s.name for s in self.steps if s.kind == code), None)
+
 
 def _finished(stages: Sequence[ProcedureStage], events: Sequence[TimelineFact]) -> dict[str, date]:
-    """The day each stage finished, from the events that end it (the latest wins)."""
+    """The day each stage finished (by stage code), from the events that end it (the latest
+    wins)."""
     kinds = {s.kind for s in stages}
+    publicity = next((s.code for s in stages if s.kind == "publicity"), "publicity")
     out: dict[str, date] = {}
     for e in events:
         day = local_date(as_utc(e.at))
@@ -177,11 +209,11 @@ def _finished(stages: Sequence[ProcedureStage], events: Sequence[TimelineFact]) 
         elif e.kind == "pre_check" and "data_check" in kinds and "data_check" not in out:
             out["data_check"] = day  # the department data are asked at intake
         elif e.kind == "publicity_ended":
-            out["publicity"] = day
+            out[publicity] = day
         elif e.kind == "task_completed" and e.task_kind in _DECISION_STAGES:
-            out[str(e.task_kind)] = day
+            out[str(e.task_stage)] = day
         elif e.kind == "task_completed" and e.task_kind == "publicity_report":
-            out["publicity"] = day
+            out[publicity] = day
     return out
 
 
@@ -197,20 +229,22 @@ def _started(events: Sequence[TimelineFact]) -> dict[str, date]:
 def _current_kind(
     stages: Sequence[ProcedureStage], stored: str | None, tasks: Sequence[OpenTaskFact]
 ) -> str | None:
-    """The procedure stage the case is in: an open stage task says it best (the stored stage
-    may still read ``intake`` while the acceptance task is open); else the stored stage."""
-    kinds = [s.kind for s in stages]
+    """The procedure stage (its code) the case is in: an open stage task says it best (the
+    stored stage may still read ``intake`` while the acceptance task is open); else the stored
+    stage."""
+    codes = [s.code for s in stages]
+    publicity = next((s.code for s in stages if s.kind == "publicity"), None)
     for t in tasks:
-        kind = _STAGE_TASKS.get(t.kind)
-        if kind in kinds:
-            return kind
-    if stored in kinds:
+        code = publicity if t.stage_code == "publicity" else t.stage_code
+        if code in codes:
+            return code
+    if stored in codes:
         return stored
-    if stored == "publicity_report" and "publicity" in kinds:
-        return "publicity"
+    if stored == "publicity_report" and publicity is not None:
+        return publicity
     if stored is None or stored in _BEFORE:
-        human = [s.kind for s in stages if s.role != "system"]
-        return human[0] if human else (kinds[0] if kinds else None)
+        human = [s.code for s in stages if s.role != "system"]
+        return human[0] if human else (codes[0] if codes else None)
     return None
 
 
@@ -246,21 +280,29 @@ def case_position(
     started = _started(events)
     tasks = sorted(open_tasks, key=lambda t: as_utc(t.due_at))
     current = None if concluded else _current_kind(stages, stored_stage, tasks)
+    publicity_code = next((s.code for s in stages if s.kind == "publicity"), "publicity")
     clock: CaseClock | None = None
     waiting: WaitingOn = "none"
     stage = stored_stage
     if not concluded:
         supplement = next((t for t in tasks if t.kind == "supplement"), None)
-        stage_task = next((t for t in tasks if _STAGE_TASKS.get(t.kind) == current), None)
+        stage_task = next(
+            (
+                t
+                for t in tasks
+                if (publicity_code if t.stage_code == "publicity" else t.stage_code) == current
+            ),
+            None,
+        )
         publicity = [e for e in events if e.kind in PUBLICITY_EVENTS]
         if supplement is not None:
             # 一次性告知: the applicant brings the missing materials within the period.
             stage, waiting = "supplement", "applicant"
             clock = _task_clock("supplement", supplement, today, now, calendar)
         elif stage_task is not None:
-            stage, waiting = stage_task.kind, "office"
+            stage, waiting = stage_task.stage or stage_task.kind, "office"
             clock = _task_clock("task", stage_task, today, now, calendar)
-        elif stored_stage == "publicity" and publicity and publicity[-1].ends_at is not None:
+        elif stored_stage == publicity_code and publicity and publicity[-1].ends_at is not None:
             ends = publicity[-1].ends_at
             assert ends is not None
             end = last_day(ends)
@@ -275,14 +317,14 @@ def case_position(
                 provisional=bool(calendar.provisional_years_between(today, end)),
             )
     steps: list[MapStep] = []
-    kinds = [s.kind for s in stages]
-    index = kinds.index(current) if current in kinds else None
+    codes = [s.code for s in stages]
+    index = codes.index(current) if current in codes else None
     for i, s in enumerate(stages):
         state: StepState
         if concluded:
-            state = "done" if s.kind in finished else "not_reached"
+            state = "done" if s.code in finished else "not_reached"
         elif index is None:
-            state = "done" if s.kind in finished else "next"
+            state = "done" if s.code in finished else "next"
         elif i < index:
             state = "done"
         elif i == index:
@@ -291,12 +333,12 @@ def case_position(
             state = "next"
         steps.append(
             MapStep(
-                kind=s.kind,
+                kind=s.code,
                 name=s.name,
                 name_en=s.name_en,
                 state=state,
-                finished_on=finished.get(s.kind) if state == "done" else None,
-                started_on=(clock.start if clock else started.get(s.kind))
+                finished_on=finished.get(s.code) if state == "done" else None,
+                started_on=(clock.start if clock else started.get(s.code))
                 if state == "current"
                 else None,
             )

@@ -36,6 +36,7 @@ TASK_KINDS: Final[Mapping[str, str]] = {
     TaskKind.REVIEW: "复核认定",
     TaskKind.IMMEDIATE_CONCLUSION: "审核认定（即时办结）",
     TaskKind.INFORM_REFUSAL: "告知不予认定",
+    TaskKind.REEXAMINATION: "复核申请审查",
     TaskKind.ESCALATION: "督办",
     TaskKind.ASSISTANCE_PLAN: "制定援助计划（一人一策）",
     TaskKind.ASSISTANCE_VISIT: "定期走访",
@@ -73,6 +74,8 @@ STAGES: Final[Mapping[str, str]] = {
     "publicity_report": "公示结果上报",
     "review": "复核认定",
     "immediate_conclusion": "审核认定（即时办结）",
+    "reexamination_window": "可申请复核",
+    "reexamination": "复核申请审查",
     "identified": "已认定",
     "assistance": "就业援助",
     "closed": "已办结",
@@ -161,6 +164,7 @@ TASK_OUTCOMES: Final[Mapping[str, Mapping[str, str]]] = {
     TaskKind.INITIAL_REVIEW: {"approve": "通过", "refuse": "不通过"},
     TaskKind.REVIEW: {"approve": "认定", "refuse": "不予认定"},
     TaskKind.IMMEDIATE_CONCLUSION: {"approve": "认定", "refuse": "不予认定"},
+    TaskKind.REEXAMINATION: {"approve": "认定", "refuse": "维持不予认定"},
 }
 # The identification tasks' fields.
 FIELDS: Final[Mapping[str, str]] = {

@@ -22,6 +22,7 @@ class TaskKind(StrEnum):
     REVIEW = "review"  # 复核认定
     IMMEDIATE_CONCLUSION = "immediate_conclusion"  # 审核认定、即时办结
     INFORM_REFUSAL = "inform_refusal"  # 告知申请人不予认定
+    REEXAMINATION = "reexamination"  # 复核申请的审查 (a refusal examined again on request)
     ESCALATION = "escalation"  # 督办
     # Assistance (就业援助 / 动态管理), workflows/assistance.py
     ASSISTANCE_PLAN = "assistance_plan"  # 制定援助计划（一人一策 / 援助协议）

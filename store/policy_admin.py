@@ -115,6 +115,11 @@ class SlaOutline(Cited):
 
 
 class StageOutline(Cited):
+    """A stage: ``id`` its code in the pack (the kind where the pack names none), the
+    document it produces, and for a publicity whether ``working_days`` is a minimum and what
+    its notice shows of each person."""
+
+    id: str
     kind: str
     name: str
     name_en: str
@@ -122,6 +127,22 @@ class StageOutline(Cited):
     level: str
     sla: SlaOutline
     working_days: int | None
+    minimum: bool = False
+    document: str | None = None
+    shows: list[str] = []
+
+
+class ReexaminationOutline(Cited):
+    """The applicant's request for re-examination after a refusal (复核申请), where the pack
+    provides one."""
+
+    name: str
+    name_en: str
+    request_within: int
+    role: str
+    level: str
+    sla: SlaOutline
+    document: str | None = None
 
 
 class ClockOutline(Cited):
@@ -205,6 +226,7 @@ class PackOutline(_Out):
     categories: list[CategoryOutline]
     exclusions: list[RuleOutline]
     stages: list[StageOutline]
+    reexamination: ReexaminationOutline | None = None
     clocks: list[ClockOutline]
     assistance_standards: list[RuleOutline]
     exit_reasons: list[ExitReasonOutline]
@@ -256,6 +278,27 @@ def _rule(rule: Any) -> dict[str, Any]:
 _CITATION_FIELDS = {"source", "quote", "assumed", "note"}
 
 
+def _reexamination(p: PolicyPack) -> ReexaminationOutline | None:
+    again = p.procedure.reexamination if p.procedure is not None else None
+    if again is None:
+        return None
+    return ReexaminationOutline(
+        **_cited(again),
+        name=again.name,
+        name_en=again.name_en,
+        request_within=again.request_within,
+        role=again.role,
+        level=again.level,
+        sla=SlaOutline(
+            **_cited(again.sla),
+            goal=again.sla.goal,
+            deadline=again.sla.deadline,
+            unit=again.sla.unit,
+        ),
+        document=again.document,
+    )
+
+
 def pack_outline(p: PolicyPack) -> PackOutline:
     """The pack's rules, each with its clause citation, in the pack's order."""
     stages = p.procedure.stages if p.procedure is not None else []
@@ -290,6 +333,7 @@ def pack_outline(p: PolicyPack) -> PackOutline:
         stages=[
             StageOutline(
                 **_cited(s),
+                id=s.stage_id,
                 kind=s.kind,
                 name=s.name,
                 name_en=s.name_en,
@@ -299,9 +343,13 @@ def pack_outline(p: PolicyPack) -> PackOutline:
                     **_cited(s.sla), goal=s.sla.goal, deadline=s.sla.deadline, unit=s.sla.unit
                 ),
                 working_days=s.working_days,
+                minimum=s.minimum,
+                document=s.document,
+                shows=list(s.publicity_fields) if s.kind == "publicity" else [],
             )
             for s in stages
         ],
+        reexamination=_reexamination(p),
         clocks=[
             ClockOutline(
                 **_cited(clock),

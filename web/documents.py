@@ -101,12 +101,16 @@ class OpinionBox:
     basis: list[str] = field(default_factory=list)
 
 
-def _decision_line(task: Task, category_name: str) -> str:
+def _decision_line(task: Task, category_name: str, level_name: str | None = None) -> str:
+    """``level_name``: the pack's name of a review level that is not the one 初审 (街道复查),
+    whose box says that level passed or did not."""
     outcome: dict[str, Any] = task.outcome if isinstance(task.outcome, dict) else {}
     code = str(outcome.get("outcome") or "")
     fields = outcome.get("fields") if isinstance(outcome.get("fields"), dict) else {}
     assert isinstance(fields, dict)
     words = OPINION_WORDS.get((task.kind, code)) or label("outcome", code, code)
+    if level_name and task.kind == "initial_review" and code in ("approve", "refuse"):
+        words = f"{level_name}{'通过' if code == 'approve' else '不通过'}。"
     parts = [words]
     if code == "approve" and task.kind in FINAL_STAGES and category_name:
         parts.append(f"认定类别：{category_name}。")
@@ -129,31 +133,37 @@ async def _opinions(session: AsyncSession, case: Case, pack: PolicyPack) -> list
     stages = pack.procedure.stages if pack.procedure else []
     category = next((c for c in pack.categories if c.code == case.category_code), None)
     category_name = category.name if category else (case.category_code or "")
+    # Boxes by stage code (its id where the pack names one: each review level signs its own).
     boxes: dict[str, OpinionBox] = {}
     box_of_level: dict[str, OpinionBox] = {}
     for stage in stages:
         if stage.kind in SIGNING_STAGES:
             box = OpinionBox(title=f"{stage.name}意见")
-            boxes[stage.kind] = box
+            boxes[stage.stage_id] = box
             box_of_level.setdefault(stage.level, box)
-    box_of_task: dict[str, tuple[OpinionBox, str | None]] = {}
+    box_of_stage: dict[str, tuple[OpinionBox, str | None, str | None]] = {}
+    stage_of_task: dict[str, str] = {}  # a task kind → the first stage it records
     for stage in stages:
         task_kind = STAGE_TASKS.get(stage.kind)
-        signing = boxes.get(stage.kind) or box_of_level.get(stage.level)
+        signing = boxes.get(stage.stage_id) or box_of_level.get(stage.level)
         if task_kind and signing is not None:
-            box_of_task[task_kind] = (signing, stage.source)
+            named = stage.name if stage.id else None
+            box_of_stage[stage.stage_id] = (signing, stage.source, named)
+            stage_of_task.setdefault(task_kind, stage.stage_id)
     tasks = await cases_repo.completed_tasks(session, case.id)
     names = await tasks_repo.display_names(session, (t.completed_by for t in tasks))
     for task in tasks:
-        if task.kind not in box_of_task:
+        payload = task.payload if isinstance(task.payload, dict) else {}
+        code = payload.get("stage_id") or stage_of_task.get(task.kind)
+        if code not in box_of_stage:
             continue
-        box, source = box_of_task[task.kind]
-        box.lines.append(_decision_line(task, category_name))
+        box, source, level_name = box_of_stage[code]
+        box.lines.append(_decision_line(task, category_name, level_name))
         box.by = f"经办人：{names[task.completed_by]}" if task.completed_by in names else ""
         box.on = _chinese_date(task.completed_at)
         if source and f"依据{source}" not in box.basis:
             box.basis.append(f"依据{source}")
-    final = next((boxes[k] for k in FINAL_STAGES if k in boxes), None)
+    final = next((boxes[s.stage_id] for s in stages if s.kind in FINAL_STAGES), None)
     if final is not None and case.identified_at is not None:
         if not final.lines:  # decided before the decisions were kept as tasks
             final.lines.append(

@@ -62,6 +62,7 @@ PROBLEM_ZH = {
     "missing-fields": "请填写必填项",
     "bad-field": "所选的值不在可选范围内",
     "not-in-publicity": "只能在公示期间登记异议",
+    "not-reexaminable": "该案件现在不能申请复核",
     # assistance and re-identification
     "not-in-assistance": "该人员不在援助期内",
     "subsidy-cap-exceeded": "超过累计补贴期限",

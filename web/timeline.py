@@ -82,6 +82,40 @@ SHAPES: list[Shape] = [
         lambda v: {"days": v["days"], "day": _last_day(v["day"])},
     ),
     (
+        # A refusal's re-examination (复核申请, where the pack provides one): its window, the
+        # applicant's request, a refusal upheld.
+        re.compile(r"可申请(?P<name>[^（]+)（(?P<days>\d+)个工作日内，至(?P<day>[^）]+)）"),
+        _("可申请%(name)s（%(days)s个工作日内，至%(day)s）"),
+        lambda v: {"name": gettext(v["name"]), "days": v["days"], "day": _last_day(v["day"])},
+    ),
+    (
+        re.compile(r"申请人申请(?P<name>[^：]+)：(?P<content>.*)", re.S),
+        _("申请人申请%(name)s：%(content)s"),
+        lambda v: {"name": gettext(v["name"]), "content": v["content"]},
+    ),
+    (
+        re.compile(r"(?P<name>[^：；]+)申请期满，不予认定"),
+        _("%(name)s申请期满，不予认定"),
+        lambda v: {"name": gettext(v["name"])},
+    ),
+    (
+        re.compile(r"(?P<name>[^：]+)：维持不予认定"),
+        _("%(name)s：维持不予认定"),
+        lambda v: {"name": gettext(v["name"])},
+    ),
+    (
+        # A publicity of at least N working days (公示期不少于…, a pack's `minimum`).
+        re.compile(r"公示开始（不少于(?P<days>\d+)个工作日，至(?P<day>[^）]+)）"),
+        _("公示开始（不少于%(days)s个工作日，至%(day)s）"),
+        lambda v: {"days": v["days"], "day": _last_day(v["day"])},
+    ),
+    (
+        # An intermediate review level's refusal (街道复查不通过), named by its pack.
+        re.compile(r"(?P<stage>[^：（]+)不通过"),
+        _("%(stage)s不通过"),
+        lambda v: {"stage": gettext(v["stage"])},
+    ),
+    (
         re.compile(r"进入(?P<stage>.+)"),
         _("进入%(stage)s"),
         lambda v: {"stage": gettext(v["stage"])},

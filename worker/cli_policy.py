@@ -117,11 +117,30 @@ def _summary(p: PolicyPack) -> list[str]:
     if o.stages:
         out.append("认定程序 procedure:")
         for s in o.stages:
-            extra = f", {s.working_days} working days" if s.working_days else ""
+            extra = ""
+            if s.working_days:
+                at_least = "at least " if s.minimum else ""
+                extra = f", {at_least}{s.working_days} working days"
+            code = s.kind if s.id == s.kind else f"{s.id} ({s.kind})"
             out.append(
-                f"  - {s.kind}: {s.name} / {s.name_en} — {s.role} @ {s.level}, SLA "
+                f"  - {code}: {s.name} / {s.name_en} — {s.role} @ {s.level}, SLA "
                 f"{s.sla.goal}/{s.sla.deadline} {s.sla.unit}{extra}  ({s.citation})"
             )
+            if s.document:
+                out.append(f"      produces 形成文书: {s.document}")
+            if s.shows:
+                out.append(f"      notice shows 公示内容: {', '.join(s.shows)}")
+        again = o.reexamination
+        if again is not None:
+            out.append(
+                f"  - after a refusal 不予认定后: {again.name} / {again.name_en} — the applicant "
+                f"asks within {again.request_within} working days; {again.role} @ {again.level}, "
+                f"SLA {again.sla.goal}/{again.sla.deadline} {again.sla.unit}  ({again.citation})"
+            )
+            if again.document:
+                out.append(f"      produces 形成文书: {again.document}")
+        else:
+            out.append("  - after a refusal 不予认定后: no re-examination (the pack provides none)")
     if o.clocks:
         out.append("时限 clocks:")
         for clock in o.clocks:

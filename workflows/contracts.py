@@ -38,6 +38,7 @@ ERR_NOT_IN_PUBLICITY = "not-in-publicity"
 ERR_CASE_CLOSED = "case-closed"
 ERR_NOT_IN_ASSISTANCE = "not-in-assistance"
 ERR_SUBSIDY_CAP = "subsidy-cap-exceeded"
+ERR_NOT_REEXAMINABLE = "not-reexaminable"
 
 
 @dataclass
@@ -64,10 +65,36 @@ class StageRule:
     # The clause of the stage's refusal handling: a refusal's basis (依据). Empty in rules
     # made before it was carried (the stage's clause stands in).
     refusal_source: str = ""
+    # The stage's id where its pack names one (a second review level: ``street_recheck``);
+    # empty where the stage is known by its kind (every pack before #23).
+    id: str = ""
+    # A publicity of at least ``working_days`` (公示期不少于…): see domain/policy/model.py.
+    minimum: bool = False
 
     @property
     def refusal_basis(self) -> str:
         return self.refusal_source or self.source
+
+    @property
+    def stage_id(self) -> str:
+        """The stage's code on the timeline, the case row and its tasks: its id, else its
+        kind."""
+        return self.id or self.kind
+
+
+@dataclass
+class ReexaminationRule:
+    """The applicant's request for re-examination after a refusal (复核申请), where the pack
+    provides one, with its office resolved for this case: ``request_within`` working days to
+    ask, then the office's task with ``sla``."""
+
+    name: str
+    request_within: int
+    role: str
+    place: PlaceRef
+    sla: SlaInput
+    source: str
+    document: str = ""
 
 
 @dataclass
@@ -86,6 +113,9 @@ class CaseRules:
     chain: list[PlaceRef] = field(default_factory=list)
     # The pack's own facts that a stage verifies (empty for the seeds; older histories too).
     own_facts: list[OwnFactRule] = field(default_factory=list)
+
+    # None where the pack provides no re-examination (every pack before #23).
+    reexamination: ReexaminationRule | None = None
 
 
 @dataclass
@@ -316,6 +346,21 @@ class ObjectionRequest:
 
 @dataclass
 class ObjectionResult:
+    task_id: str
+
+
+@dataclass
+class ReexaminationRequest:
+    """The applicant's request for re-examination (复核申请) after a refusal, recorded by an
+    officer: what the applicant asks to be examined again."""
+
+    content: str
+    actor_id: int | None = None
+    actor_name: str = "applicant"
+
+
+@dataclass
+class ReexaminationResult:
     task_id: str
 
 

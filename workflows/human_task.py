@@ -230,7 +230,13 @@ class HumanTasks:
             f"task_completed:{state.task_id}",
             f"{state.kind}: {req.outcome}" + (f" — {req.comment}" if req.comment else ""),
             actor=req.actor_name,
-            detail={"task_id": state.task_id, "outcome": req.outcome, "fields": req.fields},
+            detail={
+                "task_id": state.task_id,
+                "outcome": req.outcome,
+                "fields": req.fields,
+                # Which stage of its kind the task was (a second review level, #23).
+                **({"stage_id": state.payload["stage_id"]} if "stage_id" in state.payload else {}),
+            },
         )
         # One step (#22); runs from before it closed the row and wrote the entry in two.
         # An activity, not a local one: its command is recorded with the update's acceptance,

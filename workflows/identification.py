@@ -7,8 +7,10 @@ Stages (each present only where the pack has it):
   missing the one-time notice of all of it (一次性告知) with a supplement task and its own clock;
   a written commitment (书面承诺) stands in where the pack allows;
 - acceptance (受理) by the grassroots officer; from then the identification deadline runs;
-- initial review (初审), home visit (入户核实);
-- publicity (公示) for the pack's working days, with objections (异议) handled as tasks and,
+- initial review (初审) at each review level the pack has (社区初审, 街道复查 …: stages of one
+  kind told apart by their id), home visit (入户核实);
+- publicity (公示) for the pack's working days (exactly, or at least: see _publicity), with
+  objections (异议) handled as tasks and,
   where the pack says so, taken to the district/county when the applicant still disagrees;
   the report goes up only once every objection admitted during the publicity is handled;
 - review/identification (复核认定) by the county, or a single immediate conclusion (即时办结);
@@ -16,7 +18,9 @@ Stages (each present only where the pack has it):
   level to inform the applicant, or a notice of non-identification is served (the pack's named
   document, or a notice of the reason and basis where the refusing office informs the
   applicant itself); an objection upheld during publicity is told as the office that upheld it
-  tells its own refusals.
+  tells its own refusals;
+- where the pack provides one, the applicant's request for re-examination (复核申请) within its
+  working days of a refusal, decided by the office it names on its own clock.
 The applicant may withdraw at any time before the conclusion.
 """
 
@@ -51,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         ERR_BAD_FIELD,
         ERR_CASE_CLOSED,
         ERR_NOT_IN_PUBLICITY,
+        ERR_NOT_REEXAMINABLE,
         AssessInput,
         AssessResult,
         AssistanceSetup,
@@ -67,6 +72,8 @@ with workflow.unsafe.imports_passed_through():
         ObjectionRequest,
         ObjectionResult,
         PlaceRef,
+        ReexaminationRequest,
+        ReexaminationResult,
         Role,
         SlaEventInput,
         SlaInput,
@@ -159,6 +166,12 @@ class IdentificationWorkflow:
         self.category: str | None = None
         # The case has concluded: the deadline's watcher ends (see run).
         self.concluded = False
+        # A refusal's re-examination (复核申请), where the pack provides one: the window for
+        # the applicant's request is open, the request came, and the office's task.
+        self.reexamination_open = False
+        self.reexamination_requested = False
+        self.reexamination_task: TaskState | None = None
+        self.refused_reason: str | None = None
 
     # --- the procedure --------------------------------------------------------------------
 
@@ -198,6 +211,9 @@ class IdentificationWorkflow:
                     # cancellation (an ActivityError), not asyncio's: both are its end.
                     if not is_cancelled_exception(exc):
                         raise
+            if end.status == CaseStatus.REFUSED and self.rules.reexamination is not None:
+                # Only where the pack provides one (#23): no recorded history has it.
+                end = await self._reexamination(end)
             return await self._finish(end)
 
     async def _intake(self) -> None:
@@ -305,11 +321,14 @@ class IdentificationWorkflow:
         await self._event("accepted", "受理申请", status=CaseStatus.ACCEPTED, accepted=True)
 
     async def _run_stage(self, stage: StageRule) -> None:
-        self.stage = stage.kind
+        # Its id where the pack names one (a second review level), else its kind.
+        self.stage = stage.stage_id
         if stage.kind in ("acceptance", "data_check"):
             return  # done at intake
         if stage.kind == "initial_review":
-            await self._decide(stage, TaskKind.INITIAL_REVIEW, "初审不通过")
+            # Any intermediate review level (社区初审, 街道复查 …): passes or ends the case.
+            refusal = "初审不通过" if stage.stage_id == stage.kind else f"{stage.name}不通过"
+            await self._decide(stage, TaskKind.INITIAL_REVIEW, refusal)
         elif stage.kind == "home_visit":
             task = await self._open_stage_task(
                 stage,
@@ -377,7 +396,7 @@ class IdentificationWorkflow:
             await self._wait(inform, abortable=False)
         if stage.refusal_notice:
             await self._notice(
-                f"refusal-{stage.kind}",
+                f"refusal-{stage.stage_id}",
                 "refusal",
                 stage.refusal_notice,
                 stage,
@@ -390,11 +409,15 @@ class IdentificationWorkflow:
         days = stage.working_days or 0
         self.publicity = stage
         ends = await self._publicity_end(days)
+        # A minimum (公示期不少于N个工作日) is posted for N working days and closes at their
+        # end like an exact one: the shortest period the document allows, so the case's own
+        # deadline is not spent on a longer one nobody set; the notice says "不少于".
+        length = f"不少于{days}个工作日" if stage.minimum else f"{days}个工作日"
         await self._event(
             "publicity",
-            f"公示开始（{days}个工作日，至{ends.due_at.isoformat()}）",
+            f"公示开始（{length}，至{ends.due_at.isoformat()}）",
             status=CaseStatus.IN_PUBLICITY,
-            stage="publicity",
+            stage=stage.stage_id,
             detail={"ends_at": ends.due_at.isoformat()},
         )
         epoch = self.tasks.calendar_epoch
@@ -475,6 +498,78 @@ class IdentificationWorkflow:
             )
             self._follow_objection(escalated)
         return None
+
+    async def _reexamination(self, refused: CaseClosed) -> CaseClosed:
+        """The applicant may ask for the refusal to be examined again (复核申请) within the
+        pack's working days; the office the pack names then identifies or upholds the refusal
+        within its clock. No request in time: the refusal stands as it was."""
+        rule = self.rules.reexamination
+        assert rule is not None
+        await self.tasks.cancel_all(f"case {CaseStatus.REFUSED}")
+        self.refused_reason = refused.reason
+        window: Clock = await run_local(
+            InboxActivities.compute_clock,
+            ClockInput(
+                started_at=workflow.now(),
+                sla=SlaInput(rule.request_within, rule.request_within),
+            ),
+        )
+        self.reexamination_open = True
+        await self._event(
+            "reexamination_window",
+            # The refusal itself, then the window (the timeline renders each part).
+            f"{refused.summary}；可申请{rule.name}（{rule.request_within}个工作日内，"
+            f"至{window.due_at.isoformat()}）",
+            status=CaseStatus.REFUSED,
+            stage="reexamination_window",
+            outcome_reason=refused.reason,
+            detail={"ends_at": window.due_at.isoformat(), "source": rule.source},
+        )
+        await sleep_until(window.due_at, lambda: self.reexamination_requested)
+        self.reexamination_open = False
+        if not self.reexamination_requested:
+            return CaseClosed(
+                CaseStatus.REFUSED, f"{rule.name}申请期满，不予认定", refused.reason, refused.actor
+            )
+        await workflow.wait_condition(lambda: self.reexamination_task is not None)
+        task = self.reexamination_task
+        assert task is not None
+        decision = await self._wait(task, abortable=False)
+        if decision.outcome == "refuse":
+            reason = str(decision.fields.get("reason", ""))
+            await run_local(
+                CaseActivities.issue_notice,
+                NoticeInput(
+                    case_id=self.inp.case_id,
+                    key="reexamination",
+                    kind="refusal",
+                    title=rule.document or f"{rule.name}结果告知书",
+                    at=workflow.now(),
+                    body={
+                        "reason": reason,
+                        "basis": rule.source,
+                        "stage": rule.name,
+                        "agency": f"{rule.place.code} {rule.place.name}",
+                    },
+                ),
+            )
+            return CaseClosed(
+                CaseStatus.REFUSED, f"{rule.name}：维持不予认定", reason, decision.actor_name
+            )
+        category = str(decision.fields["category"])
+        self.category = category
+        await self._event(
+            "identified",
+            f"认定为就业困难人员（{self.rules.categories.get(category, category)}）",
+            status=CaseStatus.IDENTIFIED,
+            stage="identified",
+            category_code=category,
+            identified=True,
+            identified_by=decision.actor_name,
+            identifying_agency=f"{rule.place.code} {rule.place.name}",
+            actor=decision.actor_name,
+        )
+        return CaseClosed(CaseStatus.IDENTIFIED, "认定完成", actor=decision.actor_name)
 
     # --- clocks -----------------------------------------------------------------------------
 
@@ -641,6 +736,53 @@ class IdentificationWorkflow:
             raise ApplicationError("the objection needs a content", type="missing-fields")
 
     @workflow.update
+    async def request_reexamination(self, req: ReexaminationRequest) -> ReexaminationResult:
+        """The applicant's request for re-examination (复核申请), recorded by an officer: it
+        opens the re-examining office's task."""
+        rule = self.rules.reexamination
+        assert rule is not None  # the validator's check
+        self.reexamination_requested = True
+        await self._event(
+            "reexamination_requested",
+            f"申请人申请{rule.name}：{req.content}",
+            actor=req.actor_name,
+        )
+        self.reexamination_task = await self.tasks.open(
+            TaskKind.REEXAMINATION,
+            role=rule.role,
+            place=rule.place,
+            sla=rule.sla,
+            outcomes={"approve": ["category"], "refuse": ["reason"]},
+            choices={"category": list(self.rules.categories)},
+            payload={
+                "stage": rule.name,
+                "source": rule.source,
+                "request": req.content,
+                "refused_reason": self.refused_reason or "",
+            },
+            announce=self._entry("stage:reexamination", f"进入{rule.name}", stage="reexamination"),
+        )
+        return ReexaminationResult(task_id=self.reexamination_task.task_id)
+
+    @request_reexamination.validator
+    def _validate_reexamination(self, req: ReexaminationRequest) -> None:
+        rule = self.rules.reexamination
+        if rule is None:
+            # Only where the document provides one: a refusal is otherwise final here.
+            raise ApplicationError(
+                "this case's policy provides no request for re-examination",
+                type=ERR_NOT_REEXAMINABLE,
+            )
+        if not self.reexamination_open or self.reexamination_requested:
+            raise ApplicationError(
+                f"a request for re-examination ({rule.name}) can only be made once, within "
+                f"{rule.request_within} working days of a refusal",
+                type=ERR_NOT_REEXAMINABLE,
+            )
+        if not req.content.strip():
+            raise ApplicationError("the request needs a content", type="missing-fields")
+
+    @workflow.update
     async def withdraw(self, req: WithdrawRequest) -> str:
         self.withdrawal = req
         return "withdrawing"
@@ -746,6 +888,10 @@ class IdentificationWorkflow:
         announce: CaseUpdateInput | None = None,
     ) -> TaskState:
         payload: dict[str, object] = {"stage": stage.name, "source": stage.source}
+        if stage.id:
+            # Which of the procedure's stages of this kind the task is (the stage map, the
+            # 认定表's opinion boxes); a pack with one stage per kind names none.
+            payload["stage_id"] = stage.id
         if self.pre_check is not None:
             payload["pre_check"] = {
                 "eligible": self.pre_check.eligible,
@@ -866,10 +1012,10 @@ class IdentificationWorkflow:
 
     def _stage_entry(self, stage: StageRule) -> CaseUpdateInput:
         return self._entry(
-            f"stage:{stage.kind}",
+            f"stage:{stage.stage_id}",
             f"进入{stage.name}",
             status=CaseStatus.UNDER_REVIEW,
-            stage=stage.kind,
+            stage=stage.stage_id,
         )
 
     async def _event(

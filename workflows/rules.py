@@ -26,6 +26,7 @@ from workflows.contracts import (
     HouseholdSetup,
     OwnFactRule,
     PlaceRef,
+    ReexaminationRule,
     SlaInput,
     StageRule,
     StandardRule,
@@ -93,8 +94,24 @@ def case_rules(pack: PolicyPack, chain: list[PlaceRef]) -> CaseRules:
                 else None,
                 refusal_notice=_refusal_notice(refusal),
                 refusal_source=refusal.citation if refusal else "",
+                id=stage.id or "",
+                minimum=stage.minimum,
             )
         )
+    again = pack.procedure.reexamination
+    reexamination = (
+        ReexaminationRule(
+            name=again.name,
+            request_within=again.request_within,
+            role=again.role,
+            place=resolve_level(chain, again.level),
+            sla=_sla(again.sla.goal, again.sla.deadline, again.sla.unit),
+            source=again.citation,
+            document=again.document or "",
+        )
+        if again is not None
+        else None
+    )
     clocks = pack.clocks
     # Where the pack is silent, the system's default (said by `yuanzhu policy show/check`).
     supplement = clocks.supplement_deadline or SUPPLEMENT_DEFAULT
@@ -113,6 +130,7 @@ def case_rules(pack: PolicyPack, chain: list[PlaceRef]) -> CaseRules:
         own_facts=[
             OwnFactRule(f.path, f.type, list(f.verified_at)) for f in pack.facts if f.verified_at
         ],
+        reexamination=reexamination,
     )
 
 

@@ -267,6 +267,21 @@ class ObjectionOut(BaseModel):
     task_id: str
 
 
+class ReexaminationIn(BaseModel):
+    """The applicant's request for re-examination (复核申请) after a refusal, as recorded by an
+    officer: what the applicant asks to be examined again."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: Note = Field(min_length=1, description="申请复核的理由")
+
+    _plain = field_validator("content")(_no_control_text)
+
+
+class ReexaminationOut(BaseModel):
+    task_id: str
+
+
 class WithdrawIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

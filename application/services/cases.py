@@ -31,7 +31,7 @@ from temporalio.client import Client
 from application import gateway
 from application.actor import Actor
 from application.errors import Problem, not_found
-from application.schemas.cases import ObjectionIn, WithdrawIn
+from application.schemas.cases import ObjectionIn, ReexaminationIn, WithdrawIn
 from application.services.applications import invalid_id_number
 from domain.calendar import SHANGHAI, day_words, deadline_end, local_date, start_of_day
 from domain.case_clock import (
@@ -50,7 +50,7 @@ from store.calendar_repo import effective_calendar
 from store.models import Case, CaseEvent, Notice, Task
 from store.packs import pinned_pack
 from store.settings import Settings
-from workflows.contracts import ObjectionRequest, WithdrawRequest
+from workflows.contracts import ObjectionRequest, ReexaminationRequest, WithdrawRequest
 from workflows.identification import IdentificationWorkflow
 
 # Case ids are generated ("YZ20261122-ABCD2345"); anything else in a cursor is forged.
@@ -122,6 +122,31 @@ async def raise_objection(
             raised_by=objection.raised_by,
             actor_id=actor.id,
             actor_name=actor.display_name,
+        ),
+        key,
+    )
+    return str(result.task_id)
+
+
+async def request_reexamination(
+    session: AsyncSession,
+    temporal: Client,
+    actor: Actor,
+    case_id: str,
+    request: ReexaminationIn,
+    *,
+    key: str | None,
+) -> str:
+    """Send the applicant's request for re-examination (复核申请) to the case's workflow;
+    returns the re-examining office's task id. Only where the pinned pack provides one, within
+    its period after a refusal (409 ``not-reexaminable`` otherwise)."""
+    case = await case_for(session, actor, case_id)
+    result = await _update(
+        temporal,
+        case,
+        IdentificationWorkflow.request_reexamination,
+        ReexaminationRequest(
+            content=request.content, actor_id=actor.id, actor_name=actor.display_name
         ),
         key,
     )
@@ -289,14 +314,26 @@ async def position(
     if tasks is None:
         tasks = await cases_repo.open_tasks(session, case.id)
     return case_position(
-        stages=[ProcedureStage(s.kind, s.name, s.name_en, s.role) for s in stages],
+        stages=[ProcedureStage(s.kind, s.name, s.name_en, s.role, s.id or "") for s in stages],
         stored_stage=case.stage,
-        concluded=case.closed_at is not None or case.identified_at is not None,
+        # A refusal that may still be re-examined (复核申请) is a decision taken: the map shows
+        # the stages it never reached as such while the window is open.
+        concluded=case.closed_at is not None
+        or case.identified_at is not None
+        or case.status == "refused",
         events=[TimelineFact(e.kind, e.at, e.after or {}) for e in events],
-        open_tasks=[OpenTaskFact(t.id, t.kind, t.created_at, t.due_at) for t in tasks],
+        open_tasks=[
+            OpenTaskFact(t.id, t.kind, t.created_at, t.due_at, _stage_id(t.payload)) for t in tasks
+        ],
         now=now,
         calendar=await effective_calendar(session),
     )
+
+
+def _stage_id(payload: object) -> str | None:
+    """The stage id a task's payload names (a second review level of its pack), if any."""
+    named = payload.get("stage_id") if isinstance(payload, dict) else None
+    return named if isinstance(named, str) and named else None
 
 
 def notice_path(case: Case, notice: Notice) -> str:

@@ -1,6 +1,7 @@
 """The publicity list (公示名单) an office posts at the community: every case of a place whose
-publicity (公示) overlaps a period, with the name, the masked ID number, the category applied
-for and the publicity's first and last days (Beijing dates, the last day inclusive), grouped by
+publicity (公示) overlaps a period, with what the pack's publicity stage says its notice shows
+(``shows``; by default the name, the masked ID number, the category applied for, the place and
+the publicity's first and last days — Beijing dates, the last day inclusive), grouped by
 the office that publicises (the place at the publicity stage's level), each group with where and
 how to object in the words and clause of its pack.
 
@@ -22,6 +23,7 @@ from application.services.supervision import Period
 from domain.calendar import local_date
 from domain.case_clock import as_utc, last_day
 from domain.ids import mask_id_number
+from domain.labels import label
 from domain.policy.model import PolicyPack, Stage
 from domain.vocabulary import PlaceRef
 from store import cases_repo, repos
@@ -48,6 +50,7 @@ class PublicityRow:
     place: str
     first_day: date
     last_day: date
+    sex: str = ""
 
 
 @dataclass
@@ -59,6 +62,10 @@ class PublicityGroup:
     working_days: int | None
     source: str
     quote: str
+    # The columns the pack's notice shows (PublicityField codes, in the notice's order) and
+    # whether ``working_days`` is a minimum (公示期不少于…).
+    shows: tuple[str, ...] = ("name", "masked_id", "category", "place", "period")
+    minimum: bool = False
     objection_to: str = ""  # the office an objection the applicant still disputes goes to
     objection_source: str = ""
     objection_quote: str = ""
@@ -104,6 +111,12 @@ def _category_name(case: Case, pack: PolicyPack) -> str:
     code = case.category_code or facts.get("requested_category")
     category = next((c for c in pack.categories if c.code == code), None)
     return category.name if category is not None else str(code or "")
+
+
+def _sex(case: Case) -> str:
+    facts = case.facts if isinstance(case.facts, dict) else {}
+    person = facts.get("person") if isinstance(facts.get("person"), dict) else {}
+    return label("sex", (person or {}).get("sex"), "")
 
 
 async def publicity_list(
@@ -154,6 +167,8 @@ async def publicity_list(
                 working_days=stage.working_days,
                 source=stage.source or "",
                 quote=stage.quote or "",
+                shows=stage.publicity_fields,
+                minimum=stage.minimum,
             )
             if stage.objection is not None:
                 group.objection_to = resolve_level(chain, stage.objection.escalates_to).name
@@ -169,6 +184,8 @@ async def publicity_list(
                 place=case_place.name,
                 first_day=first_day,
                 last_day=last,
+                # Only where the notice shows it: the page renders the group's columns.
+                sex=_sex(case) if "sex" in group.shows else "",
             )
         )
     ordered = sorted(groups.values(), key=lambda g: g.office)

@@ -2,9 +2,10 @@
 version before it is published and for ``yuanzhu policy diff``.
 
 :func:`diff_packs` compares the fully merged JSON forms. Lists of rules are matched by their
-``code`` (stages by ``kind``), so inserting a category shows as one added category rather than
-every later category "changed"; a path reads ``categories[older_unemployed].when`` or
-``procedure.stages[publicity].working_days``. Pure: no I/O.
+``code`` (stages by their id, which defaults to their ``kind``), so inserting a category shows
+as one added category rather than every later category "changed"; a path reads
+``categories[older_unemployed].when`` or ``procedure.stages[publicity].working_days``. Pure: no
+I/O.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ class Change:
 
 
 def _key_of(before: list[Any], after: list[Any]) -> str | None:
-    """``code`` or ``kind`` when every item of both lists has it and it is unique per list."""
+    """``code``, ``id`` or ``kind`` when every item of both lists has it and it is unique per
+    list."""
     if not before and not after:
         return None
-    for key in ("code", "kind"):
+    for key in ("code", "id", "kind"):
         ok = True
         for items in (before, after):
             has_key = all(isinstance(i, dict) and key in i for i in items)
@@ -87,4 +89,15 @@ def diff_data(before: Any, after: Any, path: str = "") -> list[Change]:
 
 def diff_packs(a: PolicyPack, b: PolicyPack) -> list[Change]:
     """What changes from pack ``a`` to pack ``b`` (both fully merged)."""
-    return diff_data(a.model_dump(mode="json"), b.model_dump(mode="json"))
+
+    def data(pack: PolicyPack) -> dict[str, Any]:
+        out = pack.model_dump(mode="json")
+        if pack.procedure is not None:
+            # Stages are matched by their id (the kind where a pack names none), so that a
+            # second review level shows as one added stage.
+            dumped = out["procedure"]["stages"]
+            for stage, item in zip(pack.procedure.stages, dumped, strict=True):
+                item["id"] = stage.stage_id
+        return out
+
+    return diff_data(data(a), data(b))

@@ -71,8 +71,13 @@ def validation_lines(error: ValidationError) -> list[str]:
         ctx = err.get("ctx") or {}
         msg = str(ctx["error"]) if "error" in ctx else err["msg"]
         for line in msg.split("\n"):
-            # Model-level checks already put the field path in front of their message.
-            lines.append(f"{loc}: {line}" if loc else line)
+            # Model-level checks already put the field path in front of their message; the
+            # procedure's name the stage (``stages[2].id``), which is then the path, so that
+            # the problem gets that ``[[procedure.stages]]`` table's line.
+            if loc == "procedure" and line.startswith("stages["):
+                lines.append(f"{loc}.{line}")
+            else:
+                lines.append(f"{loc}: {line}" if loc else line)
     return lines
 
 

@@ -46,6 +46,7 @@ from domain.policy.expr import Expr, ExprError, expr_to_data, parse_expr
 from domain.retirement import add_months_clamped
 
 __all__ = [
+    "PUBLICITY_FIELDS",
     "AssistanceStandard",
     "BaseCondition",
     "Category",
@@ -66,7 +67,9 @@ __all__ = [
     "PackFact",
     "PolicyPack",
     "Procedure",
+    "PublicityField",
     "QuarterlyVerification",
+    "Reexamination",
     "RefusalHandling",
     "RefusalLimit",
     "Role",
@@ -387,16 +390,48 @@ class RefusalHandling(Sourced):
     channels: list[str] = Field(default_factory=list)
 
 
-class Stage(Sourced):
-    """One step of the identification procedure; the workflow iterates over these."""
+# What a publicity notice (公示名单) may show of each person: 姓名, 公民身份号码 (masked),
+# 性别, 申报类别, 所在地 (the place the application was filed: community or street), 公示期.
+PublicityField = Literal["name", "masked_id", "sex", "category", "place", "period"]
+PUBLICITY_FIELDS: tuple[PublicityField, ...] = (
+    "name",
+    "masked_id",
+    "sex",
+    "category",
+    "place",
+    "period",
+)
+# Stage kinds a procedure may hold more than once, each under its own ``id``: the
+# intermediate review levels (社区初审, 街道复查/审核 …) and visits. The others are one step of
+# the procedure each: its acceptance, data check, publicity and conclusion.
+REPEATABLE_KINDS: frozenset[str] = frozenset({"initial_review", "home_visit"})
+# The kinds that conclude the case (认定 / 不予认定): the procedure's last human stage.
+CONCLUDING_KINDS: frozenset[str] = frozenset({"review", "immediate_conclusion"})
 
+
+class Stage(Sourced):
+    """One step of the identification procedure; the workflow iterates over these.
+
+    ``id`` names the step within its pack (``community_review``, ``street_recheck``) where the
+    procedure has more than one of a kind; it defaults to the kind, so that a pack with one
+    stage of each kind keeps its stage codes, hashes and histories. ``document`` is the
+    document the step produces (初审意见, 公示名单, 认定表), shown beside it. A publicity stage
+    runs ``working_days`` — exactly, or at least (``minimum``): see :attr:`minimum` — and its
+    notice shows ``shows`` of each person (default: every column of the list but sex)."""
+
+    id: Code | None = None
     kind: StageKind
     name: str
     name_en: str
     role: Role
     level: Level
     sla: Sla
+    document: str | None = None
     working_days: int | None = Field(None, ge=1)
+    # 公示期不少于N个工作日: the notice states the minimum and stays posted for it; the stage
+    # closes at the minimum's end (the office's report follows, as after an exact period).
+    minimum: bool = False
+    shows: list[PublicityField] | None = None
     checks: list[str] = Field(default_factory=list)
     objection: Objection | None = None
     refusal: RefusalHandling | None = None
@@ -405,36 +440,99 @@ class Stage(Sourced):
     def _publicity(self) -> Stage:
         if self.kind == "publicity" and self.working_days is None:
             raise ValueError("a publicity stage needs `working_days`")
-        if self.kind != "publicity" and self.working_days is not None:
-            raise ValueError("`working_days` is only for the publicity stage")
+        if self.kind != "publicity":
+            for name in ("working_days", "shows"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"`{name}` is only for the publicity stage")
+            if self.minimum:
+                raise ValueError("`minimum` is only for the publicity stage")
+        if self.shows is not None:
+            if "name" not in self.shows:
+                raise ValueError("shows: a publicity notice names the person (`name`)")
+            for i, f in enumerate(self.shows):
+                if f in self.shows[:i]:
+                    raise ValueError(f"shows[{i}]: {f!r} is listed twice")
         return self
+
+    @property
+    def stage_id(self) -> str:
+        """The stage's code within its pack: its ``id``, else its kind."""
+        return self.id or self.kind
+
+    @property
+    def publicity_fields(self) -> tuple[PublicityField, ...]:
+        """What the publicity notice shows of each person, in the notice's column order."""
+        if self.shows is None:
+            return ("name", "masked_id", "category", "place", "period")
+        return tuple(f for f in PUBLICITY_FIELDS if f in self.shows)
 
     @property
     def objection_escalates_to(self) -> Level | None:
         return self.objection.escalates_to if self.objection else None
 
 
+class Reexamination(Sourced):
+    """The applicant's request for re-examination after a refusal (复查/复核申请), where the
+    document provides one: within ``request_within`` working days of the refusal the applicant
+    may ask the office at ``level`` to examine the case again; that office (``role``) decides
+    within ``sla`` — identify, or uphold the refusal, told in ``document``. Without this
+    section a refusal is final in the system (what the document does not provide is not
+    offered)."""
+
+    name: str = "复核"
+    name_en: str = "re-examination"
+    request_within: int = Field(ge=1)
+    level: Level
+    role: Role
+    sla: Sla
+    document: str | None = None
+
+
 class Procedure(Sourced):
-    """The ordered identification stages and where one may apply."""
+    """The ordered identification stages and where one may apply; ``reexamination``, the
+    applicant's request after a refusal, where the document provides one."""
 
     apply_at: list[str] = Field(default_factory=list)
     stages: list[Stage]
+    reexamination: Reexamination | None = None
 
     @model_validator(mode="after")
     def _stages(self) -> Procedure:
         if not self.stages:
             raise ValueError("stages: at least one stage is required")
+        errors: list[str] = []
         kinds = [s.kind for s in self.stages]
-        for i, k in enumerate(kinds):
-            if k in kinds[:i]:
-                raise ValueError(f"stages[{i}].kind: duplicate stage {k!r}")
-        if "immediate_conclusion" in kinds:
-            human = [s.kind for s in self.stages if s.role != "system"]
-            if human != ["immediate_conclusion"]:
-                raise ValueError(
-                    "an immediate_conclusion procedure has exactly one human stage, got "
-                    + ", ".join(human)
+        ids = [s.stage_id for s in self.stages]
+        for i, (k, sid) in enumerate(zip(kinds, ids, strict=True)):
+            if sid in ids[:i]:
+                # Tasks, timeline entries and the stage map name a stage by its id.
+                field = "id" if self.stages[i].id else "kind"
+                errors.append(
+                    f"stages[{i}].{field}: duplicate stage {sid!r}"
+                    + ("; give each a distinct `id`" if k in REPEATABLE_KINDS else "")
                 )
+            elif k in kinds[:i] and k not in REPEATABLE_KINDS:
+                errors.append(
+                    f"stages[{i}].kind: a procedure has one {k!r} stage; further review "
+                    "levels are `initial_review` stages, each with its own `id`"
+                )
+        concluding = [i for i, s in enumerate(self.stages) if s.kind in CONCLUDING_KINDS]
+        human = [i for i, s in enumerate(self.stages) if s.role != "system"]
+        if concluding and human and concluding[0] != human[-1]:
+            # The conclusion ends the case: a stage after it would never run.
+            errors.append(
+                f"stages[{concluding[0]}].kind: the concluding stage "
+                f"({kinds[concluding[0]]}) must be the procedure's last human stage"
+            )
+        if "immediate_conclusion" in kinds:
+            named = [s.kind for s in self.stages if s.role != "system"]
+            if named != ["immediate_conclusion"]:
+                errors.append(
+                    "an immediate_conclusion procedure has exactly one human stage, got "
+                    + ", ".join(named)
+                )
+        if errors:
+            raise ValueError("\n".join(errors))
         return self
 
     @property
@@ -442,7 +540,11 @@ class Procedure(Sourced):
         return [s.kind for s in self.stages]
 
     def stage(self, kind: StageKind) -> Stage | None:
+        """The first stage of ``kind``."""
         return next((s for s in self.stages if s.kind == kind), None)
+
+    def stage_by_id(self, stage_id: str) -> Stage | None:
+        return next((s for s in self.stages if s.stage_id == stage_id), None)
 
     @property
     def single_stage(self) -> bool:
@@ -687,6 +789,10 @@ class LedgerRule(Sourced):
 
 # --- the pack -----------------------------------------------------------------------------
 
+# Stage fields that came after packs were pinned by running cases, at their defaults:
+# left out of the canonical JSON so that those packs keep their hashes.
+STAGE_DEFAULTS: dict[str, Any] = {"id": None, "document": None, "minimum": False, "shows": None}
+
 KEYED_SECTIONS: tuple[str, ...] = (
     "base_conditions",
     "evidence",
@@ -827,6 +933,15 @@ class PolicyPack(_Frozen):
                 del data[late]  # likewise for the sections that came later
         if not data["facts"]:
             del data["facts"]
+        if data["procedure"] is not None:
+            if data["procedure"]["reexamination"] is None:
+                del data["procedure"]["reexamination"]
+            for stage in data["procedure"]["stages"]:
+                # The stage fields of #23 (ids, documents, minimum publicity and its
+                # content), likewise, where a pack leaves them at their defaults.
+                for late, default in STAGE_DEFAULTS.items():
+                    if stage[late] == default:
+                        del stage[late]
         return json.dumps(
             data,
             sort_keys=True,

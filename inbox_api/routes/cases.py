@@ -28,6 +28,8 @@ from application.schemas.cases import (
     ObjectionOut,
     OpenTaskOut,
     PositionOut,
+    ReexaminationIn,
+    ReexaminationOut,
     StageClockOut,
     StageStepOut,
     TaskClockOut,
@@ -340,6 +342,30 @@ async def raise_objection(
         key=idempotency_key,
     )
     return ObjectionOut(task_id=task_id)
+
+
+@router.post(
+    "/{case_id}/reexamination",
+    status_code=201,
+    response_model=ReexaminationOut,
+    summary="Record a request for re-examination",
+    responses=ACTION_ERRORS,
+)
+async def request_reexamination(
+    case_id: CaseId,
+    body: ReexaminationIn,
+    session: SessionDep,
+    temporal: TemporalDep,
+    actor: CurrentActor,
+    idempotency_key: IdempotencyKey = None,
+) -> ReexaminationOut:
+    """Record the applicant's request for re-examination (复核申请) after a refusal; it opens
+    the re-examining office's task. Only where the case's policy provides one, within its
+    period after the refusal: otherwise 409 not-reexaminable."""
+    task_id = await case_service.request_reexamination(
+        session, temporal, actor, case_id, body, key=idempotency_key
+    )
+    return ReexaminationOut(task_id=task_id)
 
 
 @router.post(

@@ -377,6 +377,12 @@ OPERATIONS: tuple[Op, ...] = (
         obj=case_params,
         body={"content": "异议", "raised_by": "邻居"},
     ),
+    Op(
+        "POST",
+        "/api/v1/cases/{case_id}/reexamination",
+        obj=case_params,
+        body={"content": "已补充材料，请求复核"},
+    ),
     Op("POST", "/api/v1/cases/{case_id}/withdraw", obj=case_params, body={"reason": "已就业"}),
     # materials as files (证明材料)
     Op(

@@ -28,6 +28,7 @@ from domain.policy.loader import load_pack
 from infra.temporal_client import DATA_CONVERTER
 from store.migrate import upgrade
 from store.models_verification import VerificationBatch
+from tests.api import test_procedure_levels as four
 from tests.conftest import make_settings
 from tests.factories import application
 from tests.system import System, running_system
@@ -209,7 +210,39 @@ async def main() -> None:
             await sy.wait_for_task("jl_officer", vf, "initial_review")
             await _save(env, vf, "jilin_running_after_verified_facts")
             await record_verification_batch(sy, env)
+            await record_four_step(sy, env)
         await env.shutdown()
+
+
+async def record_four_step(sy: System, env: WorkflowEnvironment) -> None:
+    """The shapes of #23's procedures as data, under the test pack of four steps
+    (tests/fixtures/policy/fourstep-2026.toml): a refusal at the community's review whose
+    re-examination was requested (the window, the update, the county's task open), and a case
+    in its minimum publicity after the first review level."""
+    names = ("fourstep_running_reexamination_requested", "fourstep_running_in_minimum_publicity")
+    if all((HERE / f"{n}.json").exists() for n in names):
+        print("kept the fourstep histories")
+        return
+    await four.load_pack(sy)
+    refused, _ = await four.apply(sy, "复核申请人")
+    task = await four.open_task(sy, refused, "initial_review")
+    r = await four.decide(sy, "fs_community", task, "refuse", reason="不符合条件")
+    assert r.status_code == 200, r.text
+    await four.case_state(sy, refused, "refused")
+    r = await sy.http.post(
+        f"/api/v1/cases/{refused}/reexamination",
+        headers=await sy.login("fs_county", four.PASSWORD),
+        json={"content": "请求复核"},
+    )
+    assert r.status_code == 201, r.text
+    await four.open_task(sy, refused, "reexamination")
+    await _save(env, refused, names[0])
+    posted, _ = await four.apply(sy, "公示中")
+    task = await four.open_task(sy, posted, "initial_review")
+    r = await four.decide(sy, "fs_community", task, "approve")
+    assert r.status_code == 200, r.text
+    await four.case_state(sy, posted, "in_publicity")
+    await _save(env, posted, names[1])
 
 
 async def record_verification_batch(
