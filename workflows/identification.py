@@ -352,20 +352,7 @@ class IdentificationWorkflow:
             decision = await self._wait(task)
             if decision.outcome == "refuse":
                 await self._refuse(stage, decision, f"{stage.name}：不予认定")
-            category = str(decision.fields["category"])
-            self.category = category
-            await self._event(
-                "identified",
-                f"认定为就业困难人员（{self.rules.categories.get(category, category)}）",
-                status=CaseStatus.IDENTIFIED,
-                stage="identified",
-                category_code=category,
-                identified=True,
-                identified_by=decision.actor_name,
-                identifying_agency=f"{stage.place.code} {stage.place.name}",
-                actor=decision.actor_name,
-            )
-            raise CaseClosed(CaseStatus.IDENTIFIED, "认定完成", actor=decision.actor_name)
+            raise await self._identified(decision, stage.place)
         else:
             raise ApplicationError(f"unknown stage kind {stage.kind!r}", non_retryable=True)
 
@@ -556,6 +543,11 @@ class IdentificationWorkflow:
             return CaseClosed(
                 CaseStatus.REFUSED, f"{rule.name}：维持不予认定", reason, decision.actor_name
             )
+        return await self._identified(decision, rule.place)
+
+    async def _identified(self, decision: CompleteTaskRequest, place: PlaceRef) -> CaseClosed:
+        """Record the identification under the category the deciding officer chose (by the
+        identifying stage, or by the county on a re-examination); the case closes with it."""
         category = str(decision.fields["category"])
         self.category = category
         await self._event(
@@ -566,7 +558,7 @@ class IdentificationWorkflow:
             category_code=category,
             identified=True,
             identified_by=decision.actor_name,
-            identifying_agency=f"{rule.place.code} {rule.place.name}",
+            identifying_agency=f"{place.code} {place.name}",
             actor=decision.actor_name,
         )
         return CaseClosed(CaseStatus.IDENTIFIED, "认定完成", actor=decision.actor_name)
