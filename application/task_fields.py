@@ -22,7 +22,6 @@ from domain.facts import (
     ApplicantFacts,
     FactInput,
     FactValueError,
-    fact_values,
     format_validation_error,
     input_spec,
     inputs_to_verify,
@@ -172,7 +171,7 @@ def verification_inputs(
     except ValidationError:
         return []  # a case whose facts no longer validate is decided on its page, by hand
     with pack.fact_scope():
-        values = fact_values(facts, on, pack.hukou_prefix)
+        values = pack.values_of(facts, on)
         pending = facts_pending(pack, facts.requested_category, values)
         return inputs_to_verify(kind, pending, values)
 

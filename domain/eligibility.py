@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.facts import ApplicantFacts, DataFinding, fact_catalogue, fact_values
+from domain.facts import ApplicantFacts, DataFinding, fact_catalogue
 from domain.policy.expr import Evaluation, LeafResult, evaluate, explain
 from domain.policy.model import Evidence, PolicyPack, Sourced
 from domain.policy.wording import fact_name, value_text
@@ -213,7 +213,7 @@ def _assess(facts: ApplicantFacts, pack: PolicyPack, on: date) -> EligibilityDec
     if pack.identification.mode == "delegated_to_city":
         return _delegated(facts, pack, on)
     lines = _Lines()
-    values = fact_values(facts, on, pack.hukou_prefix)
+    values = pack.values_of(facts, on)
     base: dict[str, bool | None] = {}
     base_failed = _base_conditions(pack, values, lines, base)  # 1.
     hit, checks = _exclusions(pack, values, lines)  # 2.

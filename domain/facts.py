@@ -91,6 +91,7 @@ __all__ = [
     "unit_of",
     "verifiable",
     "verified_paths",
+    "with_supplied",
 ]
 
 Sex = Literal["male", "female"]
@@ -860,6 +861,22 @@ def stated_value(facts: ApplicantFacts, path: str) -> Any:
     return getattr(getattr(facts, section), name)
 
 
+def with_supplied(facts: ApplicantFacts, supplied: Mapping[str, Any]) -> ApplicantFacts:
+    """``facts`` with each of ``supplied`` set where it is unknown (None)."""
+    data = facts.model_dump(mode="json")
+    changed = False
+    for path, value in supplied.items():
+        if value is None or stored_fact(data, path) is not None:
+            continue
+        changed = True
+        if path in _own():
+            data.setdefault("pack_facts", {})[path] = _json(value)
+        else:
+            section, name = path.split(".", 1)
+            data.setdefault(section, {})[name] = _json(value)
+    return ApplicantFacts.model_validate(data) if changed else facts
+
+
 def stored_fact(stored: Mapping[str, Any], path: str) -> Any:
     """The raw JSON value at ``path`` in stored facts (a pack's own fact under
     ``pack_facts``), or None."""
@@ -1053,8 +1070,17 @@ def derive_facts(facts: ApplicantFacts, on: date, region_code: str | None) -> di
     }
 
 
-def fact_values(facts: ApplicantFacts, on: date, region_code: str | None) -> dict[str, Any]:
-    """All predicate facts (stated and derived) as a flat ``{path: value}`` mapping."""
+def fact_values(
+    facts: ApplicantFacts,
+    on: date,
+    region_code: str | None,
+    supplied: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """All predicate facts (stated and derived) as a flat ``{path: value}`` mapping.
+    ``supplied``: values the pack holds for facts the application leaves unknown (its dated
+    amounts on ``on``: the local minimum wage); a stated or verified value stands."""
+    if supplied:
+        facts = with_supplied(facts, supplied)
     out: dict[str, Any] = {}
     for path, spec in fact_catalogue().items():
         if not spec.derived:

@@ -25,7 +25,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from domain.eligibility import DecisionLine, EligibilityDecision, Verdict, assess, verdict_from
-from domain.facts import ApplicantFacts, fact_values
+from domain.facts import ApplicantFacts
 from domain.policy.expr import Expr, LeafResult, Not, explain as explain_expr
 from domain.policy.model import PolicyPack, Sourced
 from domain.policy.wording import fact_name, value_text
@@ -353,7 +353,7 @@ def _explain_decision(
     if pack.identification.mode == "delegated_to_city":
         groups: list[PreCheckGroup] = []
     else:
-        values = fact_values(facts, decision.on, pack.hukou_prefix)
+        values = pack.values_of(facts, decision.on)
         groups = [
             _base_group(pack, values),
             _category_group(pack, values, decision.requested_category),

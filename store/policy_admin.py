@@ -190,6 +190,13 @@ class FactOutline(Cited):
     asked: bool
 
 
+class AmountOutline(Cited):
+    """An amount the pack holds, with the day each value took effect."""
+
+    fact: str
+    values: list[tuple[date, float]]
+
+
 class LedgerOutline(Cited):
     layout: str
 
@@ -241,6 +248,7 @@ class PackOutline(_Out):
     fraud_handling: FraudOutline | None = None
     ledger: LedgerOutline | None = None
     facts: list[FactOutline] = []
+    amounts: list[AmountOutline] = []
     defaults: list[DefaultOutline] = []
 
 
@@ -407,6 +415,10 @@ def pack_outline(p: PolicyPack) -> PackOutline:
                 asked=f.asked,
             )
             for f in p.facts
+        ],
+        amounts=[
+            AmountOutline(**_cited(a), fact=a.fact, values=[(v.since, v.value) for v in a.values])
+            for a in p.amounts
         ],
         defaults=[
             DefaultOutline(path=d.path, value=d.value, why=d.why) for d in defaults_applying(p)

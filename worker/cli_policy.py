@@ -182,6 +182,11 @@ def _summary(p: PolicyPack) -> list[str]:
         )
     if o.ledger:
         out.append(f"台账 ledger: {o.ledger.layout}  ({o.ledger.citation})")
+    if o.amounts:
+        out.append("标准 amounts (the value in effect on the decision date):")
+        for a in o.amounts:
+            dated = ", ".join(f"{value:g} from {since.isoformat()}" for since, value in a.values)
+            out.append(f"  - {a.fact}: {dated}  ({a.citation})")
     if o.facts:
         out.append("本地事项 the pack's own facts:")
         for fact in o.facts:

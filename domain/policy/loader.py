@@ -62,6 +62,10 @@ class UnknownPolicyPackError(PolicyPackError):
         self.errors = [f"extends: {msg}" if file else msg]
 
 
+# Lists merged by the fact they are about, not by a code: [[facts]] by path, [[amounts]] by fact.
+FACT_KEYED = {"facts": "path", "amounts": "fact"}
+
+
 def validation_lines(error: ValidationError) -> list[str]:
     lines: list[str] = []
     for err in error.errors():
@@ -118,12 +122,14 @@ def merge_pack_data(
                 else:
                     merged.append(copy.deepcopy(item))
             out[key] = merged
-        elif key == "facts" and isinstance(value, list):
-            # A child's fact with a parent's path replaces it; new facts are appended.
+        elif key in FACT_KEYED and isinstance(value, list):
+            # A child's fact (or amount) with a parent's path replaces it; new ones are
+            # appended.
             facts = list(out.get(key, []))
-            at = {f.get("path"): i for i, f in enumerate(facts) if isinstance(f, dict)}
+            field = FACT_KEYED[key]
+            at = {f.get(field): i for i, f in enumerate(facts) if isinstance(f, dict)}
             for item in value:
-                path = item.get("path") if isinstance(item, dict) else None
+                path = item.get(field) if isinstance(item, dict) else None
                 if path is not None and path in at:
                     facts[at[path]] = copy.deepcopy(item)
                 else:

@@ -36,9 +36,11 @@ from domain.assistance import refusal_limit_reached
 from domain.facts import (
     PACK_FACT_PATH,
     RECORD_ONLY,
+    ApplicantFacts,
     FactSpec,
     OwnFact,
     fact_catalogue,
+    fact_values,
     own_facts,
     stated_facts,
 )
@@ -320,6 +322,53 @@ def _declared(raw: Any) -> list[OwnFact]:
         except ValueError:
             continue
     return out
+
+
+class DatedValue(_Frozen):
+    """One value of an amount and the day it takes effect."""
+
+    since: date
+    value: float = Field(ge=0)
+
+
+class DatedAmount(Sourced):
+    """An amount the office holds that changes within a document's life (当地最低工资标准,
+    当地年人均收入): the pack supplies the fact on each decision date from the value in effect
+    that day, where the application leaves it unknown (a stated or verified value stands).
+    Before the first ``since`` the pack supplies nothing (the fact stays 待核实)."""
+
+    fact: str
+    values: list[DatedValue] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _dated(self) -> DatedAmount:
+        spec = fact_catalogue().get(self.fact)
+        if spec is None:
+            raise ValueError(f"fact: unknown fact path {self.fact!r}")
+        if spec.derived or spec.type not in ("int", "float"):
+            raise ValueError(f"fact: {self.fact} is not a stated number fact")
+        days = [v.since for v in self.values]
+        for i in range(1, len(days)):
+            if days[i] <= days[i - 1]:
+                raise ValueError(
+                    f"values[{i}].since: {days[i].isoformat()} is not after "
+                    f"{days[i - 1].isoformat()}; list the values in the order they took effect"
+                )
+        if spec.type == "int":
+            for i, v in enumerate(self.values):
+                if not float(v.value).is_integer():
+                    raise ValueError(f"values[{i}].value: {self.fact} is a whole number")
+        return self
+
+    def on(self, day: date) -> float | int | None:
+        """The value in effect on ``day`` (None before the first)."""
+        current: float | None = None
+        for v in self.values:
+            if v.since <= day:
+                current = v.value
+        if current is None:
+            return None
+        return int(current) if fact_catalogue()[self.fact].type == "int" else current
 
 
 class BaseCondition(Sourced):
@@ -839,6 +888,8 @@ class PolicyPack(_Frozen):
     ledger: LedgerRule | None = None
     # Facts this document turns on that the shared catalogue lacks.
     facts: list[PackFact] = Field(default_factory=list)
+    # Amounts the office holds, each with the days its values take effect.
+    amounts: list[DatedAmount] = Field(default_factory=list)
     # A revision's first day (施行日期): applications from that day are decided under it,
     # those before under the revision it replaces. None: from the day it is put in force.
     effective_from: date | None = None
@@ -885,6 +936,11 @@ class PolicyPack(_Frozen):
         check_ev("common_evidence", self.common_evidence)
         for i, f in enumerate(self.facts):
             check_ev(f"facts[{i}].evidence", f.evidence)
+        amounts: set[str] = set()
+        for i, a in enumerate(self.amounts):
+            if a.fact in amounts:
+                errors.append(f"amounts[{i}].fact: a second amount for {a.fact!r}")
+            amounts.add(a.fact)
         for i, b in enumerate(self.base_conditions):
             check_ev(f"base_conditions[{i}].evidence", b.evidence)
         for i, c in enumerate(self.categories):
@@ -931,8 +987,9 @@ class PolicyPack(_Frozen):
         for late in ("ledger", "effective_from"):
             if data[late] is None:
                 del data[late]  # likewise for the sections that came later
-        if not data["facts"]:
-            del data["facts"]
+        for late_list in ("facts", "amounts"):
+            if not data[late_list]:
+                del data[late_list]
         if data["procedure"] is not None:
             if data["procedure"]["reexamination"] is None:
                 del data["procedure"]["reexamination"]
@@ -966,6 +1023,19 @@ class PolicyPack(_Frozen):
     @property
     def own_facts(self) -> tuple[OwnFact, ...]:
         return tuple(f.own() for f in self.facts)
+
+    def amounts_on(self, day: date) -> dict[str, float | int]:
+        """The pack's dated amounts in effect on ``day``, by fact path."""
+        with self.fact_scope():
+            out = {a.fact: a.on(day) for a in self.amounts}
+        return {path: value for path, value in out.items() if value is not None}
+
+    def values_of(self, facts: ApplicantFacts, on: date) -> dict[str, Any]:
+        """Every predicate fact's value for ``facts`` decided on ``on`` under this pack: its
+        own facts in scope, its dated amounts supplied, the hukou tested against its region.
+        The one way the pre-check, its explanation and the task forms read facts."""
+        with self.fact_scope():
+            return fact_values(facts, on, self.hukou_prefix, supplied=self.amounts_on(on))
 
     def fact_scope(self) -> AbstractContextManager[None]:
         """``with pack.fact_scope():`` — the catalogue, questions, verification inputs and

@@ -23,6 +23,7 @@ from domain.facts import (
     stage_inputs,
 )
 from domain.policy import cases as pack_cases
+from domain.policy.authoring import skeleton
 from domain.policy.loader import PolicyPackError, load_all, load_pack_file
 from domain.questions import application_questions
 from tests.api.test_pack_facts import veteran_pack
@@ -160,3 +161,91 @@ quote = "复员干部"
     names = {f.path: f.name for f in pack.facts}
     assert names["person.discharged_veteran"] == "退役军人（含复员干部）"
     assert "unemployment.insurance_months" in names
+
+
+# --- dated amounts -----------------------------------------------------------------------
+
+WAGE = """
+[[exclusions]]
+code = "income"
+name = "月收入不低于当地最低工资标准"
+name_en = "monthly income at least the local minimum wage"
+when = { fact = "economic.income_at_least_minimum_wage", is = true }
+source = "（文号） 一(三)"
+quote = "月收入不低于当地最低工资标准"
+
+[[amounts]]
+fact = "economic.local_minimum_wage"
+values = [
+  { since = 2025-01-01, value = 2000 },
+  { since = 2026-07-01, value = 2200 },
+]
+source = "（省政府文号）"
+quote = "最低工资标准调整为每月2200元"
+"""
+
+WAGE_CASES = """
+[[cases]]
+name = "月收入2100元，2026年6月30日：不低于当时的2000元"
+rule = "exclusions.income"
+expect = "met"
+clause = "（文号） 一(三)"
+on = 2026-06-30
+facts = { "economic.has_stable_income" = true, "economic.stable_monthly_income" = 2100 }
+
+[[cases]]
+name = "月收入2100元，2026年7月1日：低于调整后的2200元"
+rule = "exclusions.income"
+expect = "not_met"
+clause = "（文号） 一(三)"
+on = 2026-07-01
+facts = { "economic.has_stable_income" = true, "economic.stable_monthly_income" = 2100 }
+"""
+
+
+def wage_pack(tmp_path: Path, amounts: str = WAGE) -> Path:
+    pack, cases = skeleton("testland-2026", region_code="46")
+    (tmp_path / "cases").mkdir(exist_ok=True)
+    (tmp_path / "testland-2026.toml").write_text(pack + amounts, encoding="utf-8")
+    (tmp_path / "cases" / "testland-2026.toml").write_text(cases + WAGE_CASES, encoding="utf-8")
+    return tmp_path / "testland-2026.toml"
+
+
+def test_a_dated_amount_decides_by_the_day_of_the_decision(tmp_path: Path) -> None:
+    path = wage_pack(tmp_path)
+    pack = load_pack_file(path)
+    loaded = pack_cases.load_cases(pack_cases.cases_path(path))
+    assert [r.problems for r in pack_cases.run_cases(loaded, pack)] == [[]] * 7
+    assert pack.amounts_on(date(2024, 12, 31)) == {}
+    assert pack.amounts_on(date(2026, 6, 30)) == {"economic.local_minimum_wage": 2000}
+    assert pack.amounts_on(date(2026, 7, 1)) == {"economic.local_minimum_wage": 2200}
+    earning = ApplicantFacts.model_validate(
+        {"economic": {"has_stable_income": True, "stable_monthly_income": 2100}}
+    )
+    assert pack.values_of(earning, date(2026, 6, 30))["economic.income_at_least_minimum_wage"]
+    assert not pack.values_of(earning, date(2026, 7, 1))["economic.income_at_least_minimum_wage"]
+    # Before the first value the pack supplies nothing: the officer establishes it (待核实).
+    assert pack.values_of(earning, date(2024, 6, 1))["economic.local_minimum_wage"] is None
+    # A value the application states (an officer verified it) stands.
+    stated = earning.model_copy(
+        update={"economic": earning.economic.model_copy(update={"local_minimum_wage": 2050})}
+    )
+    assert pack.values_of(stated, date(2026, 7, 1))["economic.local_minimum_wage"] == 2050
+    # The canonical JSON carries the amounts (a pack without any hashes as before).
+    assert "amounts" in json.loads(pack.canonical_json())
+
+
+def test_a_broken_amount_is_refused_with_its_field(tmp_path: Path) -> None:
+    def message(amounts: str) -> str:
+        with pytest.raises(PolicyPackError) as e:
+            load_pack_file(wage_pack(tmp_path, amounts))
+        return str(e.value)
+
+    backwards = WAGE.replace("2026-07-01", "2024-07-01")
+    assert "values[1].since: 2024-07-01 is not after 2025-01-01" in message(backwards)
+    derived = WAGE.replace(
+        'fact = "economic.local_minimum_wage"', 'fact = "economic.income_at_least_minimum_wage"'
+    )
+    assert "is not a stated number fact" in message(derived)
+    twice = WAGE + WAGE[WAGE.index("[[amounts]]") :]
+    assert "amounts[1].fact: a second amount for 'economic.local_minimum_wage'" in message(twice)
