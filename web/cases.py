@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -24,11 +25,12 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
+from temporalio.client import Client
 
 from application.errors import Problem
 from application.http import Actor, SessionDep, SettingsDep, get_temporal
 from application.schemas import assistance as assistance_api
-from application.schemas.cases import CaseSearchIn, ObjectionIn, WithdrawIn
+from application.schemas.cases import CaseSearchIn, ObjectionIn, ReexaminationIn, WithdrawIn
 from application.services import assistance as assistance_service, cases as case_service
 from domain.assistance import fen_to_yuan
 from web import case_view as web_cases
@@ -156,7 +158,6 @@ async def _case_page(
         except Problem as problem:
             if problem.type != "not-in-assistance":
                 raise
-    objection_task = request.query_params.get("objection")
     return render(
         request,
         "cases/case.html",
@@ -171,9 +172,12 @@ async def _case_page(
         # One key per form: an update id names one update of the workflow.
         objection_key=key if action == "objection" and key else str(uuid.uuid4()),
         withdraw_key=key if action == "withdraw" and key else str(uuid.uuid4()),
-        objection_task=objection_task
-        if objection_task and _TASK_ID.match(objection_task)
-        else None,
+        reexamination_key=key if action == "reexamination" and key else str(uuid.uuid4()),
+        reexamination_task=_task_param(request, "reexamination"),
+        # Offered while the refusal is open: only a pack that provides re-examination keeps
+        # a refused case open (its period); the workflow answers a late request itself.
+        can_reexamine=detail.case.status == "refused" and detail.case.closed_at is None,
+        objection_task=_task_param(request, "objection"),
         withdrawn=request.query_params.get("withdrawn") == "1",
         can_object=detail.case.status == "in_publicity",
         can_withdraw=detail.case.status not in CLOSED,
@@ -219,6 +223,12 @@ def _assistance_context(
     }
 
 
+def _task_param(request: Request, name: str) -> str | None:
+    """A task id the page was redirected with (``?objection=…``), if it is one."""
+    value = request.query_params.get(name)
+    return value if value and _TASK_ID.match(value) else None
+
+
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 async def case_page(
     request: Request, case_id: str, session: SessionDep, settings: SettingsDep, actor: PageActor
@@ -237,36 +247,33 @@ def _text(form: Any, name: str, limit: int, errors: dict[str, str]) -> str:
     return value
 
 
-@router.post("/cases/{case_id}/objections", response_class=HTMLResponse)
-async def raise_objection(
-    request: Request, case_id: str, session: SessionDep, settings: SettingsDep, actor: PageActor
-) -> Response:
-    """Record an objection received during publicity (the API's ``POST …/objections``): the
-    workflow opens an objection task; outside publicity it refuses (409)."""
+async def _case_action(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: Actor,
+    case_id: str,
+    action: str,
+    limits: dict[str, int],
+    send: Callable[[Client, dict[str, str], str], Awaitable[str | None]],
+) -> Response | str | None:
+    """One of the case page's actions (the API's): the form's texts checked in the page's
+    words, then ``send`` with the form's key (a resubmission is the one update); a refusal
+    shown on the page with what was typed. Returns ``send``'s result, or the page to show."""
     form = await request.form()
     check_csrf(request, str(form.get("csrf", "")))
     await case_service.case_for(session, actor, case_id)  # 404 first
     errors: dict[str, str] = {}
-    typed = {
-        "content": _text(form, "content", 2000, errors),
-        "raised_by": _text(form, "raised_by", 100, errors),
-    }
+    typed = {name: _text(form, name, limit, errors) for name, limit in limits.items()}
     typed_key = str(form.get("key", ""))
     key = typed_key if _KEY.match(typed_key) else str(uuid.uuid4())
-    page: dict[str, Any] = {"action": "objection", "typed": typed, "key": key}
+    page: dict[str, Any] = {"action": action, "typed": typed, "key": key}
     if errors:
         return await _case_page(
             request, session, settings, actor, case_id, status=422, errors=errors, **page
         )
     try:
-        task_id = await case_service.raise_objection(
-            session,
-            await get_temporal(request),
-            actor,
-            case_id,
-            ObjectionIn(**typed),  # _text checked what the schema does, in the page's words
-            key=key,
-        )
+        return await send(await get_temporal(request), typed, key)
     except Problem as problem:
         if problem.status == 404:
             raise
@@ -280,8 +287,58 @@ async def raise_objection(
             alert=alert_for(problem),
             **page,
         )
+
+
+@router.post("/cases/{case_id}/objections", response_class=HTMLResponse)
+async def raise_objection(
+    request: Request, case_id: str, session: SessionDep, settings: SettingsDep, actor: PageActor
+) -> Response:
+    """Record an objection received during publicity (the API's ``POST …/objections``): the
+    workflow opens an objection task; outside publicity it refuses (409)."""
+
+    async def send(temporal: Client, typed: dict[str, str], key: str) -> str:
+        # _text checked what the schema does, in the page's words.
+        return await case_service.raise_objection(
+            session, temporal, actor, case_id, ObjectionIn(**typed), key=key
+        )
+
+    done = await _case_action(
+        request,
+        session,
+        settings,
+        actor,
+        case_id,
+        "objection",
+        {"content": 2000, "raised_by": 100},
+        send,
+    )
+    if isinstance(done, Response):
+        return done
     return RedirectResponse(
-        f"/cases/{case_id}?{urlencode({'objection': task_id})}#actions", status_code=303
+        f"/cases/{case_id}?{urlencode({'objection': done})}#actions", status_code=303
+    )
+
+
+@router.post("/cases/{case_id}/reexamination", response_class=HTMLResponse)
+async def request_reexamination(
+    request: Request, case_id: str, session: SessionDep, settings: SettingsDep, actor: PageActor
+) -> Response:
+    """Record the applicant's request for re-examination (复核申请) after a refusal (the API's
+    ``POST …/reexamination``): the workflow opens the re-examining office's task; outside the
+    pack's period, or under a pack without one, it refuses (409 not-reexaminable)."""
+
+    async def send(temporal: Client, typed: dict[str, str], key: str) -> str:
+        return await case_service.request_reexamination(
+            session, temporal, actor, case_id, ReexaminationIn(**typed), key=key
+        )
+
+    done = await _case_action(
+        request, session, settings, actor, case_id, "reexamination", {"content": 2000}, send
+    )
+    if isinstance(done, Response):
+        return done
+    return RedirectResponse(
+        f"/cases/{case_id}?{urlencode({'reexamination': done})}#actions", status_code=303
     )
 
 
@@ -291,40 +348,15 @@ async def withdraw(
 ) -> Response:
     """The applicant withdraws (the API's ``POST …/withdraw``): the workflow cancels the open
     tasks and closes the case as withdrawn."""
-    form = await request.form()
-    check_csrf(request, str(form.get("csrf", "")))
-    await case_service.case_for(session, actor, case_id)
-    errors: dict[str, str] = {}
-    typed = {"reason": _text(form, "reason", 1000, errors)}
-    typed_key = str(form.get("key", ""))
-    key = typed_key if _KEY.match(typed_key) else str(uuid.uuid4())
-    page: dict[str, Any] = {"action": "withdraw", "typed": typed, "key": key}
-    if errors:
-        return await _case_page(
-            request, session, settings, actor, case_id, status=422, errors=errors, **page
-        )
-    try:
-        await case_service.withdraw(
-            session,
-            await get_temporal(request),
-            actor,
-            case_id,
-            WithdrawIn(**typed),  # checked by _text as above
-            key=key,
-        )
-    except Problem as problem:
-        if problem.status == 404:
-            raise
-        return await _case_page(
-            request,
-            session,
-            settings,
-            actor,
-            case_id,
-            status=problem.status,
-            alert=alert_for(problem),
-            **page,
-        )
+
+    async def send(temporal: Client, typed: dict[str, str], key: str) -> None:
+        await case_service.withdraw(session, temporal, actor, case_id, WithdrawIn(**typed), key=key)
+
+    done = await _case_action(
+        request, session, settings, actor, case_id, "withdraw", {"reason": 1000}, send
+    )
+    if isinstance(done, Response):
+        return done
     return RedirectResponse(f"/cases/{case_id}?withdrawn=1#actions", status_code=303)
 
 

@@ -200,13 +200,26 @@ async def test_two_review_levels_a_minimum_publicity_and_its_content(own_clock: 
     r = await decide(system, "fs_community", first, "refuse", reason="未登记失业")
     assert r.status_code == 200, r.text
     await case_state(system, upheld, "refused")
-    asked = await system.http.post(
-        f"/api/v1/cases/{upheld}/reexamination",
-        headers=await system.login("fs_community", PASSWORD),
-        json={"content": "已于上月登记失业"},
+    # Recorded on the case page, as the officer at the counter does it.
+    client = await web(system, "fs_community")
+    page = await client.get(f"/cases/{upheld}")
+    assert page.status_code == 200 and 'data-testid="reexamination-form"' in page.text
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token is not None
+    empty = await client.post(
+        f"/cases/{upheld}/reexamination", data={"csrf": token.group(1), "content": " "}
     )
-    assert asked.status_code == 201, asked.text
+    assert empty.status_code == 422 and "此项为必填项" in empty.text
+    asked = await client.post(
+        f"/cases/{upheld}/reexamination",
+        data={"csrf": token.group(1), "content": "已于上月登记失业"},
+    )
+    assert asked.status_code == 303, asked.text
     again = await open_task(system, upheld, "reexamination")
+    assert asked.headers["location"] == f"/cases/{upheld}?reexamination={again.id}#actions"
+    shown = await client.get(asked.headers["location"])
+    assert 'data-testid="reexamination-recorded"' in shown.text
+    await client.aclose()
     r = await decide(system, "fs_county", again, "refuse", reason="登记日期晚于申请日")
     assert r.status_code == 200, r.text
     case = await case_state(system, upheld, "refused", closed=True)
@@ -424,3 +437,9 @@ async def test_two_review_levels_a_minimum_publicity_and_its_content(own_clock: 
         f"/api/v1/cases/{jl_case}/reexamination", headers=headers, json={"content": "请复核"}
     )
     assert (none.status_code, none.json()["type"]) == (409, "/problems/case-closed")
+    jl_page = httpx.AsyncClient(transport=system.http._transport, base_url="http://test")
+    assert (await web_login(jl_page, "jl_officer")).status_code == 303
+    closed_page = await jl_page.get(f"/cases/{jl_case}")
+    assert closed_page.status_code == 200
+    assert 'data-testid="reexamination-form"' not in closed_page.text
+    await jl_page.aclose()
