@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -77,9 +78,13 @@ def _invalid(problems: list[str], part: str = "pack") -> Problem:
     )
 
 
-def _read(file_name: str, pack_text: str) -> PolicyPack:
-    """The pack in ``pack_text`` as the file ``file_name`` (``extends`` resolved among the
-    packaged packs)."""
+def _read(
+    file_name: str, pack_text: str, parents: Mapping[str, Mapping[str, Any]] | None = None
+) -> PolicyPack:
+    """The pack in ``pack_text`` as the file ``file_name``; its ``extends`` resolved among
+    ``parents`` (the packs in force today), else among the packaged packs. A child is merged
+    with its parent's revision in force when it is loaded: a later revision of the parent
+    changes it only when it is loaded again."""
     if not re.fullmatch(PACK_ID_PATTERN.strip("^$") + r"\.toml", file_name):
         raise _invalid([f"{file_name}: the file name must be the pack's id and .toml"])
     if len(pack_text.encode("utf-8")) > MAX_PACK_BYTES:
@@ -88,7 +93,7 @@ def _read(file_name: str, pack_text: str) -> PolicyPack:
         path = Path(tmp) / file_name
         path.write_text(pack_text, encoding="utf-8")
         try:
-            return load_pack_file(path, check_id=True)
+            return load_pack_file(path, check_id=True, parents=parents)
         except PolicyPackError as e:
             raise _invalid(str(e).split("\n")) from None
 
@@ -117,7 +122,10 @@ async def plan_load(
     """Validate, test and compare (steps 1–3); nothing is written. ``scope_path``: the
     administrator's subtree, which must hold every place the pack's id applies to (a pack
     in force changes the rules of all of them); the command line acts from the root."""
-    pack = _read(file_name, pack_text)
+    packs = await packs_in_force(session)
+    today = local_date(datetime.now(UTC))
+    in_force = {i: p.to_json() for i in packs.ids() if (p := packs.find(i, today)) is not None}
+    pack = _read(file_name, pack_text, in_force)
     outside = await session.scalar(
         select(func.count())
         .select_from(Jurisdiction)
@@ -132,8 +140,6 @@ async def plan_load(
             "administrator above them loads it",
         )
     passed = _run_cases(pack, file_name, cases_text)
-    packs = await packs_in_force(session)
-    today = local_date(datetime.now(UTC))
     # 施行日期: from its effective_from, else from today; never before a revision already
     # loaded (the applications of those days were decided under it).
     effective_on = pack.effective_from or today

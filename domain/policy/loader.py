@@ -185,10 +185,16 @@ def _known(dirs: tuple[Path, ...]) -> list[str]:
 
 
 def _load(
-    path: Path, dirs: tuple[Path, ...], chain: tuple[str, ...], *, check_id: bool
+    path: Path,
+    dirs: tuple[Path, ...],
+    chain: tuple[str, ...],
+    *,
+    check_id: bool,
+    parents: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[PolicyPack, dict[str, Any]]:
-    """Load one file, resolving ``extends`` in ``dirs``; returns the pack and its merged raw
-    data (the input for a child's merge)."""
+    """Load one file, resolving ``extends`` in ``parents`` (merged packs by id: those in
+    force in the running system), then in ``dirs``; returns the pack and its merged raw data
+    (the input for a child's merge)."""
     file = path.name
     raw = _read_toml(path)
     pack_id = raw.get("id")
@@ -205,10 +211,18 @@ def _load(
         if parent_id in chain or parent_id == pack_id:
             cycle = " → ".join((*chain, str(pack_id), parent_id))
             raise PolicyPackError(file, [f"extends: cycle {cycle}"])
-        parent_path = _find(parent_id, dirs)
-        if parent_path is None:
-            raise UnknownPolicyPackError(parent_id, _known(dirs), file=file)
-        _, parent_raw = _load(parent_path, dirs, (*chain, str(pack_id)), check_id=True)
+        if parents is not None and parent_id in parents:
+            # A pack in force (loaded, or packaged and perhaps revised since): its merged
+            # data, as pinned, minus what only identifies that copy.
+            parent_raw = {
+                k: v for k, v in parents[parent_id].items() if k not in ("content_hash", "ref")
+            }
+        else:
+            parent_path = _find(parent_id, dirs)
+            if parent_path is None:
+                known = sorted({*_known(dirs), *(parents or {})})
+                raise UnknownPolicyPackError(parent_id, known, file=file)
+            _, parent_raw = _load(parent_path, dirs, (*chain, str(pack_id)), check_id=True)
         merged = merge_pack_data(parent_raw, raw, file=file)
     try:
         return _validate(merged, file), merged
@@ -267,12 +281,19 @@ def load_all() -> dict[str, PolicyPack]:
     return {pack_id: load_pack(pack_id) for pack_id in list_packs()}
 
 
-def load_pack_file(path: str | Path, *, check_id: bool = False) -> PolicyPack:
+def load_pack_file(
+    path: str | Path,
+    *,
+    check_id: bool = False,
+    parents: Mapping[str, Mapping[str, Any]] | None = None,
+) -> PolicyPack:
     """Validate and load a pack file (e.g. an administrator's upload). Its ``extends`` is
-    resolved next to the file first, then among the packaged packs. ``check_id``: its id must
-    be its file name (a pack loaded into the running system). Not cached."""
+    resolved among ``parents`` first (the running system's packs in force, as
+    :meth:`PolicyPack.to_json` data, by id), then next to the file, then among the packaged
+    packs. ``check_id``: its id must be its file name (a pack loaded into the running
+    system). Not cached."""
     p = Path(path)
-    return _load(p, (p.resolve().parent, PACKS_DIR), (), check_id=check_id)[0]
+    return _load(p, (p.resolve().parent, PACKS_DIR), (), check_id=check_id, parents=parents)[0]
 
 
 def pack_from_json(data: Mapping[str, Any] | str) -> PolicyPack:

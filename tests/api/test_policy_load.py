@@ -263,3 +263,47 @@ async def test_refusals_name_the_problem_and_activate_nothing(own: System) -> No
     async with system.sessions()() as session:
         loaded = (await session.scalars(select(PolicyPackInForce.pack_id))).all()
     assert set(loaded) == {PACK_ID}  # its two revisions, and no jilin-2022
+
+
+async def test_a_city_pack_extends_a_loaded_provincial_pack(own: System) -> None:
+    """A city's rules over a province's loaded as data (山东 二: the cities set their own): the
+    child names the loaded pack in ``extends``, is merged with the revision in force when it
+    is loaded, and keeps that merge when the province is revised later."""
+    system = own
+    pack, cases = texts()
+    assert (await load(system, "admin", pack, cases)).status_code == 201
+    city = (
+        'id = "testcity-2026"\nversion = "1"\nextends = "testland-2026"\n'
+        'name = "测试市实施细则"\nname_en = "test city rules"\nregion = "测试市"\n'
+        'region_code = "4601"\n'
+    )
+    child_cases = cases.replace(f'pack = "{PACK_ID}"', 'pack = "testcity-2026"')
+
+    async def load_city(text: str, child: str = child_cases) -> httpx.Response:
+        return await system.http.post(
+            "/api/v1/admin/policy-packs",
+            headers=await system.login("admin"),
+            files={
+                "pack": ("testcity-2026.toml", text.encode(), "application/toml"),
+                "cases": ("testcity-2026.toml", child.encode(), "application/toml"),
+            },
+        )
+
+    unknown = await load_city(city.replace('extends = "testland-2026"', 'extends = "nowhere"'))
+    assert unknown.status_code == 422
+    message = unknown.json()["errors"][0]["message"]
+    assert "extends: unknown policy pack 'nowhere'" in message and "testland-2026" in message
+
+    loaded = await load_city(city)
+    assert loaded.status_code == 201, loaded.text
+    assert loaded.json()["ref"].startswith("testcity-2026@1#")
+    admin = await system.login("admin")
+    outline = (await system.http.get("/api/v1/policy-packs/testcity-2026", headers=admin)).json()
+    assert outline["extends"] == PACK_ID and outline["region"] == "测试市"
+    assert [c["code"] for c in outline["categories"]] == ["older_unemployed"]  # inherited
+
+    # The province raises the age to 45; the city keeps the rules it was loaded with.
+    pack2, cases2 = texts(version="2", age=45)
+    assert (await load(system, "admin", pack2, cases2)).status_code == 201
+    kept = (await system.http.get("/api/v1/policy-packs/testcity-2026", headers=admin)).json()
+    assert kept["ref"] == loaded.json()["ref"]
