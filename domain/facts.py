@@ -1226,6 +1226,10 @@ class FactInput:
     unit_en: str = ""
     choices: tuple[str, ...] = ()
     integer: bool = False
+    # The name of the fact it decides (``verifies``), where that is another fact: taken while
+    # the pack is in scope, so a page needs no catalogue (nor the pack) to show it.
+    verifies_zh: str = ""
+    verifies_en: str = ""
 
 
 def input_spec(path: str) -> FactSpec | None:
@@ -1240,6 +1244,7 @@ def fact_input(path: str, verifies: str) -> FactInput:
         raise KeyError(path)
     kind: InputKind = "dates" if path in _LIST_INPUTS else _INPUT_OF_TYPE[spec.type]
     unit = unit_of(path)
+    decided = fact_catalogue().get(verifies) if verifies != path else None
     return FactInput(
         path=path,
         kind=kind,
@@ -1250,6 +1255,8 @@ def fact_input(path: str, verifies: str) -> FactInput:
         unit_en=unit[1],
         choices=spec.choices,
         integer=spec.type == "int",
+        verifies_zh=decided.label_zh if decided else "",
+        verifies_en=decided.label_en if decided else "",
     )
 
 

@@ -38,7 +38,7 @@ from application.services import (
     tasks as task_service,
 )
 from domain import labels
-from domain.facts import CHOICE_NAMES, FactInput, fact_catalogue
+from domain.facts import CHOICE_NAMES, FactInput
 from web import case_view as web_cases, households
 from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import current_locale, gettext as _
@@ -113,20 +113,14 @@ class VerifyInput:
 
 
 def verify_inputs(offered: list[FactInput]) -> list[VerifyInput]:
-    catalogue = fact_catalogue()
     out = []
     for i in offered:
-        decided = catalogue.get(i.verifies)
         out.append(
             VerifyInput(
                 path=i.path,
                 kind=i.kind,
                 label=web_cases.Named(i.label_zh, i.label_en),
-                decides=(
-                    web_cases.Named(decided.label_zh, decided.label_en)
-                    if decided is not None and i.verifies != i.path
-                    else None
-                ),
+                decides=web_cases.Named(i.verifies_zh, i.verifies_en) if i.verifies_zh else None,
                 unit=web_cases.Named(i.unit_zh, i.unit_en) if i.unit_zh else None,
                 choices=[(c, web_cases.Named(*CHOICE_NAMES.get(c, (c, c)))) for c in i.choices],
                 integer=i.integer,
