@@ -39,6 +39,20 @@ class TaskKind(StrEnum):
     HOUSEHOLD_CLEARANCE = "household_clearance"  # 零就业家庭一个月内解决就业（动态清零）
 
 
+# The evidence code of a photo an officer takes at a visit or contact (入户核实 / 走访现场照片).
+# Not an item of any pack's catalogue: those list what the applicant must hand in and feed
+# the one-time notice (一次性告知), which must never ask the applicant for the officer's own
+# photo. Every case therefore accepts it, from an officer's hand and as an image only
+# (application/services/materials.py).
+VISIT_PHOTO = "visit_photo"
+VISIT_PHOTO_NAME = ("走访现场照片", "photo taken on a visit")
+# The tasks done at the person's door or on the phone: their page takes photos from the
+# phone's camera (web/templates/tasks/_visit_photos.html).
+VISIT_TASK_KINDS = frozenset(
+    {TaskKind.HOME_VISIT, TaskKind.ASSISTANCE_VISIT, TaskKind.CONTACT_REMINDER}
+)
+
+
 class Role(StrEnum):
     GRASSROOTS_OFFICER = "grassroots_officer"  # 街道/乡镇/社区经办人员
     COUNTY_REVIEWER = "county_reviewer"  # 县(区)公共就业服务机构审核人员

@@ -13,7 +13,10 @@ rules on a file's type, size and content, and of the normalisation of images.
 - An image is decoded (a file that only starts like one is refused), turned upright by its
   EXIF orientation, reduced to ``YUANZHU_MATERIAL_IMAGE_MAX_SIDE`` on its longest side and
   written again without its metadata (a phone photo's EXIF carries where it was taken); a
-  preview of ``YUANZHU_MATERIAL_PREVIEW_MAX_SIDE`` is made beside it.
+  preview of ``YUANZHU_MATERIAL_PREVIEW_MAX_SIDE`` is made beside it. Before the metadata goes,
+  the time the photo was taken (EXIF ``DateTimeOriginal``, with ``OffsetTimeOriginal`` when the
+  camera wrote one, else China's time) is read and kept as ``taken_at``: a home visit's photo
+  says when it was taken, not only when it reached us.
 
 Every refusal is a :class:`FileRefused` with a stable ``code`` and its words in Chinese and in
 English, naming the file; nothing is stored for a refused file.
@@ -25,9 +28,14 @@ import io
 import re
 import zlib
 from dataclasses import dataclass
-from typing import ClassVar
+from datetime import UTC, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, ClassVar
 
+from domain.calendar import SHANGHAI
 from store.settings import Settings
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PilImage
 
 JPEG, PNG, PDF = "image/jpeg", "image/png", "application/pdf"
 ACCEPTED_TYPES = (JPEG, PNG, PDF)
@@ -104,6 +112,16 @@ class CheckedFile:
     preview: bytes | None
     width: int | None = None
     height: int | None = None
+    # When a photo was taken (its EXIF DateTimeOriginal, in UTC); None when it does not say.
+    taken_at: datetime | None = None
+
+
+# EXIF tags: the Exif sub-IFD, DateTimeOriginal and OffsetTimeOriginal within it.
+_EXIF_IFD, _DATE_TIME_ORIGINAL, _OFFSET_TIME_ORIGINAL = 0x8769, 0x9003, 0x9011
+_EXIF_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
+# A photo's clock that says it was taken before digital cameras or years ahead is wrong.
+_EARLIEST_TAKEN = datetime(1990, 1, 1, tzinfo=UTC)
+_LATEST_SKEW = timedelta(days=366)
 
 
 def sniff(data: bytes) -> str | None:
@@ -220,6 +238,36 @@ def _check_pdf(file_name: str, data: bytes) -> CheckedFile:
     return CheckedFile(data=data, media_type=PDF, preview=None)
 
 
+def taken_at(image: PilImage) -> datetime | None:
+    """When the photo was taken, from its EXIF (read before the metadata is dropped), in UTC.
+
+    ``DateTimeOriginal`` is the camera's local time (``YYYY:MM:DD HH:MM:SS``); its zone is
+    ``OffsetTimeOriginal`` when the camera wrote one, else China's (+08:00: the officers'
+    phones are set to it). A missing, malformed or implausible value (before 1990, or more
+    than a year ahead of the clock) gives None: no time is better than a wrong one."""
+    try:
+        exif = image.getexif().get_ifd(_EXIF_IFD)
+    except (AttributeError, KeyError, OSError, SyntaxError, ValueError):
+        return None
+    raw = exif.get(_DATE_TIME_ORIGINAL)
+    if not isinstance(raw, str):
+        return None
+    try:
+        local = datetime.strptime(raw.strip("\x00 ")[:19], "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    zone: timezone = SHANGHAI
+    offset = exif.get(_OFFSET_TIME_ORIGINAL)
+    match = _EXIF_OFFSET.fullmatch(offset.strip("\x00 ")) if isinstance(offset, str) else None
+    if match:
+        sign = -1 if match.group(1) == "-" else 1
+        zone = timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
+    at = local.replace(tzinfo=zone).astimezone(UTC)
+    if at < _EARLIEST_TAKEN or at > datetime.now(UTC) + _LATEST_SKEW:
+        return None
+    return at
+
+
 def _check_image(file_name: str, data: bytes, media_type: str, settings: Settings) -> CheckedFile:
     from PIL import Image, ImageOps
 
@@ -240,6 +288,8 @@ def _check_image(file_name: str, data: bytes, media_type: str, settings: Setting
                     "lower its resolution",
                 )
             probe.load()
+            # Read before exif_transpose and the save below drop the metadata.
+            taken = taken_at(probe)
             image = ImageOps.exif_transpose(probe)
     except FileRefused:
         raise
@@ -265,6 +315,7 @@ def _check_image(file_name: str, data: bytes, media_type: str, settings: Setting
         preview=preview.getvalue(),
         width=image.width,
         height=image.height,
+        taken_at=taken,
     )
 
 

@@ -32,6 +32,7 @@ class NewMaterial:
     source: str
     uploaded_by: int | None
     uploaded_at: datetime
+    taken_at: datetime | None = None
 
 
 async def held(

@@ -55,6 +55,9 @@ class CaseMaterial(Base):
     # None for the applicant's own uploads (no account).
     uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When a photo was taken, from its EXIF before the metadata was dropped (migration 0008);
+    # None for a PDF, a scan, or a photo that does not say.
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     judgement: Mapped[str | None] = mapped_column(String(20), nullable=True)
     judgement_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     judged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

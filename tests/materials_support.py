@@ -8,20 +8,36 @@ import io
 import zlib
 
 
-def jpeg(width: int = 400, height: int = 200, orientation: int | None = None) -> bytes:
-    """A JPEG photo; with ``orientation`` its EXIF says how to turn it (6: 90° clockwise)."""
+def jpeg(
+    width: int = 400,
+    height: int = 200,
+    orientation: int | None = None,
+    *,
+    taken: str | None = None,
+    offset: str | None = None,
+    colour: tuple[int, int, int] = (200, 30, 30),
+) -> bytes:
+    """A JPEG photo; with ``orientation`` its EXIF says how to turn it (6: 90° clockwise), with
+    ``taken`` (``YYYY:MM:DD HH:MM:SS``) when it was taken (DateTimeOriginal) and with
+    ``offset`` (``+08:00``) in which zone (OffsetTimeOriginal), as a phone's camera writes."""
     from PIL import Image
 
-    image = Image.new("RGB", (width, height), (200, 30, 30))
+    image = Image.new("RGB", (width, height), colour)
     # A dark left half, so that a turn shows in the pixels as well as the size.
     image.paste((10, 10, 10), (0, 0, width // 2, height))
     out = io.BytesIO()
-    if orientation is None:
+    if orientation is None and taken is None:
         image.save(out, "JPEG")
     else:
         exif = Image.Exif()
-        exif[0x0112] = orientation
+        if orientation is not None:
+            exif[0x0112] = orientation
         exif[0x010F] = "PhoneMaker"
+        if taken is not None:
+            ifd = exif.get_ifd(0x8769)
+            ifd[0x9003] = taken
+            if offset is not None:
+                ifd[0x9011] = offset
         image.save(out, "JPEG", exif=exif.tobytes())
     return out.getvalue()
 

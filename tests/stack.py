@@ -71,12 +71,17 @@ def call(
     token: str | None = None,
     form: dict[str, str] | None = None,
     headers: dict[str, str] | None = None,
+    payload: tuple[bytes, str] | None = None,
 ) -> tuple[int, Any]:
+    """One HTTP call: a JSON ``body``, a urlencoded ``form`` or a ready ``payload`` (bytes,
+    content type: a multipart upload); the status and the answer (JSON decoded)."""
     headers = dict(headers or {})
     if token:
         headers["Authorization"] = f"Bearer {token}"
     data = None
-    if form is not None:
+    if payload is not None:
+        data, headers["Content-Type"] = payload
+    elif form is not None:
         data = urllib.parse.urlencode(form).encode()
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     elif body is not None:

@@ -6,6 +6,12 @@ to pass on), claim and release, and the task's comments. A decision task also as
 facts its pre-check leaves unknown that its stage may verify (核实事项, #21) and lists those
 verified on the case's earlier tasks, by whom and when.
 
+A visit or contact task (入户核实, 定期走访, 联系提醒: ``VISIT_TASK_KINDS``) is made for a phone
+at the person's door: its form is multipart and takes photos from the camera, each kept as a
+``visit_photo`` material of the case (with the time it was taken) before the decision is sent.
+A resubmission of the same form (a double tap, a resend after a timeout) carries the same form
+key and the same photos: one decision, one set of photos.
+
 The form is checked here against the same definition the workflow's validator enforces, so a
 missing or invalid field is answered beside that field with what the officer typed kept; the
 workflow checks everything again, and its refusal is shown in the same places. A completed
@@ -23,11 +29,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from application import task_fields
 from application.errors import Problem
-from application.http import Actor, SessionDep, get_temporal
+from application.http import Actor, FilesDep, SessionDep, SettingsDep, get_temporal
 from application.schemas.materials import JudgementIn, MaterialOut
 from application.schemas.tasks import CommentIn, CompleteTaskIn
 from application.services import (
@@ -39,6 +45,8 @@ from application.services import (
 )
 from domain import labels
 from domain.facts import CHOICE_NAMES, FactInput
+from domain.vocabulary import VISIT_PHOTO_NAME, VISIT_TASK_KINDS
+from store.settings import Settings
 from web import case_view as web_cases, households
 from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import current_locale, gettext as _
@@ -257,6 +265,14 @@ async def _page(
     judgement_error: dict[int, str] | None = None,
 ) -> Response:
     view = await web_cases.task_view(session, actor, task_id)
+    # The visit form (photos from the camera) for the officer who can complete it; otherwise
+    # the visit's photos are listed with the case's other files.
+    visiting = (
+        view.task.kind in VISIT_TASK_KINDS
+        and view.case is not None
+        and view.task.state == "open"
+        and view.can_complete
+    )
     outcomes, choices = form_definition(view.task.payload or {})
     # Facts to verify on this decision task, and those verified on the case's earlier ones.
     to_verify = verify_inputs(await task_service.verification_inputs(session, view.task))
@@ -319,11 +335,20 @@ async def _page(
             files = [m for m in held if m.evidence_code == item.code]
             if files:
                 materials.append((item.name_en if current_locale() == "en" else item.name, files))
+    # A visit task shows its photos by the form (below); other tasks list them with the rest.
+    visit_photos: list[MaterialOut] = []
+    if view.case is not None:
+        visit_photos = await materials_service.visit_photos_of(session, actor, view.case.id)
+        if visit_photos and not visiting:
+            english = current_locale() == "en"
+            materials.append((VISIT_PHOTO_NAME[1 if english else 0], visit_photos))
     return render(
         request,
         "tasks/task.html",
         status=status,
         materials=materials,
+        visiting=visiting,
+        visit_photos=visit_photos if visiting else [],
         judgement_error=judgement_error,
         actor=actor,
         view=view,
@@ -362,13 +387,53 @@ async def task_page(
     return await _page(request, session, actor, task_id)
 
 
+# What a visit form's body may weigh: its photos at the per-file limit, and the fields.
+_FORM_ENVELOPE_BYTES = 256 * 1024
+
+
+def _too_large(settings: Settings) -> Problem:
+    most = settings.material_max_files_per_item
+    mb = settings.material_max_bytes // (1024 * 1024)
+    return Problem(
+        413,
+        "payload-too-large",
+        "Payload too large",
+        f"at most {most} photos of {mb} MB each can be sent with one visit",
+        detail_zh=f"每次最多提交 {most} 张照片，每张不超过 {mb} MB。",
+    )
+
+
+async def _photos_of(form: FormData, settings: Settings) -> list[tuple[str, bytes]]:
+    """The photos of a visit form (the ``photos`` inputs; an empty input sends a nameless
+    empty part, which is no photo)."""
+    photos = []
+    for part in form.getlist("photos"):
+        if isinstance(part, UploadFile):
+            data = await part.read(settings.material_max_bytes + 1)
+            if part.filename or data:
+                photos.append((part.filename or "photo.jpg", data))
+    return photos
+
+
 @router.post("/tasks/{task_id}", response_class=HTMLResponse)
 async def task_submit(
-    request: Request, task_id: str, session: SessionDep, actor: PageActor
+    request: Request,
+    task_id: str,
+    session: SessionDep,
+    actor: PageActor,
+    settings: SettingsDep,
+    files: FilesDep,
 ) -> Response:
     """One handler for every task kind: the fields are named ``f_<field>`` after the task's
-    own form definition; checked here, then by the workflow."""
-    form = await request.form()
+    own form definition; checked here, then by the workflow. A visit task's photos are kept
+    first (each on its own), then the decision is sent."""
+    most_photos = settings.material_max_files_per_item
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > (
+        most_photos * settings.material_max_bytes + _FORM_ENVELOPE_BYTES
+    ):
+        raise _too_large(settings)
+    form = await request.form(max_files=most_photos)
     check_csrf(request, str(form.get("csrf", "")))
     task = await task_service.get_task(session, actor, task_id)  # 404 outside the subtree
     outcomes, choices = form_definition(task.payload or {})
@@ -379,6 +444,20 @@ async def task_submit(
     # A closed task is not checked here: the service answers a stale completion (409).
     is_open = task.state == "open"
     submitted.errors = validate(submitted, outcomes, choices, task.kind) if is_open else {}
+    # A visit's photos are kept whatever the fields say: they were taken at the door and have
+    # crossed a weak network once; a corrected form need not send them again. A closed task
+    # takes none (its resubmission is answered by the service with what was recorded).
+    photos = await _photos_of(form, settings)
+    if photos and is_open and task.kind in VISIT_TASK_KINDS:
+        outcome = await materials_service.upload_visit_photos(
+            session, files, settings, actor, task.case_id, photos
+        )
+        if outcome.refused:
+            english = current_locale() == "en"
+            submitted.errors["photos"] = " ".join(
+                p.detail if english else str(p.extra.get("detail_zh", p.detail))
+                for p in outcome.refused
+            )
     if submitted.errors:
         alert = {"message": _("填写的内容有误，请按提示修改"), "detail": ""}
         return await _page(

@@ -33,6 +33,9 @@ class MaterialOut(BaseModel):
     source: Literal["applicant", "counter", "officer", "supplement"]
     uploaded_by: int | None
     uploaded_at: datetime
+    taken_at: datetime | None = Field(
+        default=None, description="When a photo was taken (its EXIF); null when unknown"
+    )
     judgement: Literal["accepted", "rejected"] | None = Field(
         description="合格 (accepted) / 不合格 (rejected); null until judged"
     )

@@ -2,6 +2,10 @@
 pack, list them, open one (the file or its preview), judge one 合格 / 不合格 — for the API and
 the officer's pages alike.
 
+Besides the pack's catalogue, every case takes the officer's photos of a visit or contact
+(``visit_photo``, domain/vocabulary.py ``VISIT_PHOTO``): images only, from an officer's own
+hand (source ``officer``), each with the time it was taken when its EXIF says.
+
 Every call finds the case as every case endpoint does (``cases.case_for``: inside the caller's
 subtree, else 404 as if it did not exist); handing in and judging are for the roles that work
 cases (grassroots officer, county reviewer, administrator), 403 for a supervisor. A closed case
@@ -25,10 +29,18 @@ from application.schemas.materials import JudgementIn, MaterialOut
 from application.services.cases import case_for
 from application.services.reference import read_form
 from domain.policy.model import PolicyPack
-from domain.vocabulary import CaseStatus, Role
+from domain.vocabulary import VISIT_PHOTO, VISIT_PHOTO_NAME, CaseStatus, Role
 from store import materials_repo
 from store.audit import record_audit
-from store.file_checks import FileRefused, check_count, check_file, check_size, download_name
+from store.file_checks import (
+    PDF,
+    FileRefused,
+    UnsupportedType,
+    check_count,
+    check_file,
+    check_size,
+    download_name,
+)
 from store.files import FileStore, digest_of
 from store.models import Case
 from store.models_materials import CaseMaterial, Judgement, MaterialSource
@@ -87,8 +99,25 @@ def _closed(case: Case, what_en: str, what_zh: str) -> Problem:
 
 
 def _evidence_name(pack: PolicyPack, code: str) -> str:
+    if code == VISIT_PHOTO:
+        return VISIT_PHOTO_NAME[0]
     item = pack.evidence_item(code)
     return item.name if item else code
+
+
+def _visit_photo_refused(upload: Upload) -> Problem | None:
+    """A visit photo is the officer's own picture: handed in as ``officer``, never at the
+    counter for the applicant."""
+    if upload.evidence_code == VISIT_PHOTO and upload.source != MaterialSource.OFFICER:
+        message = "a visit photo is the officer's own: its source is 'officer'"
+        return Problem(
+            422,
+            "validation-error",
+            "Invalid request",
+            f"source: {message}",
+            errors=[{"field": "source", "message": message, "code": "visit_photo_source"}],
+        )
+    return None
 
 
 def clean_file_name(raw: str | None) -> str:
@@ -112,6 +141,7 @@ def material_out(case: Case, row: CaseMaterial, pack: PolicyPack) -> MaterialOut
         source=row.source,
         uploaded_by=row.uploaded_by,
         uploaded_at=row.uploaded_at,
+        taken_at=row.taken_at,
         judgement=row.judgement,
         judgement_reason=row.judgement_reason,
         judged_by=row.judged_by,
@@ -195,9 +225,16 @@ async def upload(
     if CaseStatus(case.status).closed:
         raise _closed(case, "no material can be added", "不能再补充材料")
     pack = await pinned_pack(session, case)
+    refused = _visit_photo_refused(upload)
+    if refused is not None:
+        raise refused
     item = pack.evidence_item(upload.evidence_code)
-    if item is None:
-        known = ", ".join(e.code for e in pack.evidence)
+    if upload.evidence_code == VISIT_PHOTO:
+        code, item_name = VISIT_PHOTO, VISIT_PHOTO_NAME[0]
+    elif item is not None:
+        code, item_name = item.code, item.name
+    else:
+        known = ", ".join([*(e.code for e in pack.evidence), VISIT_PHOTO])
         message = (
             f"{upload.evidence_code!r} is not an evidence item of the case's policy "
             f"({pack.ref}); known: {known}"
@@ -212,15 +249,21 @@ async def upload(
     name = clean_file_name(upload.file_name)
     try:
         checked = check_file(name, upload.data, settings)
+        if code == VISIT_PHOTO and checked.media_type == PDF:
+            raise UnsupportedType(
+                name,
+                f"文件“{name}”是 PDF；走访现场照片须为照片（JPEG 或 PNG）。",
+                f"file {name!r} is a PDF; a visit photo must be a photo (JPEG or PNG)",
+            )
     except FileRefused as refusal:
         raise file_refused(refusal) from None
-    digest_row = await materials_repo.held(session, case.id, item.code, digest_of(checked.data))
+    digest_row = await materials_repo.held(session, case.id, code, digest_of(checked.data))
     if digest_row is not None:
         return material_out(case, digest_row, pack), False
-    in_item, in_case = await materials_repo.counts(session, case.id, item.code)
+    in_item, in_case = await materials_repo.counts(session, case.id, code)
     try:
         check_count(
-            name, in_item=in_item, in_case=in_case, evidence_name=item.name, settings=settings
+            name, in_item=in_item, in_case=in_case, evidence_name=item_name, settings=settings
         )
     except FileRefused as refusal:
         raise file_refused(refusal) from None
@@ -234,7 +277,7 @@ async def upload(
         session,
         materials_repo.NewMaterial(
             case_id=case.id,
-            evidence_code=item.code,
+            evidence_code=code,
             content_hash=content_hash,
             preview_hash=preview_hash,
             file_name=name,
@@ -243,6 +286,7 @@ async def upload(
             source=upload.source.value,
             uploaded_by=actor.id,
             uploaded_at=now,
+            taken_at=checked.taken_at,
         ),
     )
     if created:
@@ -254,7 +298,7 @@ async def upload(
             object_id=case.id,
             detail={
                 "material_id": row.id,
-                "evidence_code": item.code,
+                "evidence_code": code,
                 "sha256": content_hash,
                 "size": len(checked.data),
                 "source": upload.source.value,
@@ -353,3 +397,51 @@ async def judge(
     )
     await session.flush()
     return material_out(case, row, await pinned_pack(session, case))
+
+
+@dataclass(frozen=True)
+class VisitPhotos:
+    """What became of a visit's photos: those kept (a photo sent again is the one already
+    held) and, for each refused, the refusal in both languages."""
+
+    kept: list[MaterialOut]
+    refused: list[Problem]
+
+
+async def upload_visit_photos(
+    session: AsyncSession,
+    files: FileStore,
+    settings: Settings,
+    actor: Actor,
+    case_id: str,
+    photos: list[tuple[str, bytes]],
+) -> VisitPhotos:
+    """Keep each photo of a visit or contact (``visit_photo``, source ``officer``) as a
+    material of the case. Each is checked and kept on its own: one refused photo does not lose
+    the others, which a weak connection has already paid for. A photo sent again (a double tap,
+    a resend after a timeout) is the row already held (content addressed, unique per case,
+    code and hash), so a retried submission adds nothing."""
+    kept: list[MaterialOut] = []
+    refused: list[Problem] = []
+    for file_name, data in photos:
+        try:
+            material, _created = await upload(
+                session,
+                files,
+                settings,
+                actor,
+                case_id,
+                Upload(VISIT_PHOTO, file_name, data, MaterialSource.OFFICER),
+            )
+        except Problem as problem:
+            if problem.status in (403, 404) or problem.type == "case-closed":
+                raise  # about the case, not the photo: no other photo fares better
+            refused.append(problem)
+        else:
+            kept.append(material)
+    return VisitPhotos(kept, refused)
+
+
+async def visit_photos_of(session: AsyncSession, actor: Actor, case_id: str) -> list[MaterialOut]:
+    """The case's visit photos, in the order they came (a task page shows them by the form)."""
+    return [m for m in await list_for(session, actor, case_id) if m.evidence_code == VISIT_PHOTO]

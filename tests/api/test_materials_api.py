@@ -330,3 +330,29 @@ async def test_a_missing_file_is_never_served(system: System) -> None:
     path.unlink()
     r = await system.http.get(material["file_url"], headers=region.headers["officer"])
     problem(r, 500, "material-file-unavailable")
+
+
+async def test_a_visit_photo_is_an_officer_s_image_with_the_time_it_was_taken(
+    system: System,
+) -> None:
+    """``visit_photo`` is in no pack's catalogue yet every case takes it (#24 item 4): from an
+    officer's own hand, an image only, with its EXIF time kept; sent again, the same row."""
+    region = await system.make_region()
+    case_id = await make_case(system, region)
+    photo = jpeg(taken="2026:12:05 14:30:00", colour=(20, 120, 200))
+    r = await upload(system, region, case_id, photo, name="门口.jpg", code="visit_photo")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert (body["source"], body["evidence_name"]) == ("officer", "走访现场照片")
+    assert body["taken_at"] == "2026-12-05T06:30:00Z"
+    again = await upload(system, region, case_id, photo, name="门口.jpg", code="visit_photo")
+    assert (again.status_code, again.json()["id"]) == (200, body["id"])
+    # Not handed in at the counter for the applicant, and never a PDF.
+    r = await upload(system, region, case_id, photo, code="visit_photo", source="counter")
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "visit_photo_source"
+    r = await upload(system, region, case_id, pdf(), name="记录.pdf", code="visit_photo")
+    problem(r, 415, "unsupported-file-type")
+    assert await rows_of(system, case_id) == 1
+    # A scan has no time taken.
+    r = await upload(system, region, case_id, png(), name="身份证.png")
+    assert r.status_code == 201 and r.json()["taken_at"] is None

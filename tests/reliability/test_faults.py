@@ -32,7 +32,15 @@ import pytest
 
 from tests.conftest import fresh_postgres_database
 from tests.factories import application, make_id
-from tests.reliability.faults import Client, DevServer, TcpProxy, approve
+from tests.materials_support import jpeg
+from tests.reliability.faults import (
+    Client,
+    DevServer,
+    TcpProxy,
+    approve,
+    file_invariants,
+    upload_visit_photo,
+)
 from tests.reliability.report import write_section
 from tests.sizes import size
 from tests.stack import Topology, free_port, prepare_database, wait_until
@@ -83,6 +91,8 @@ class Run:
     faults: list[str]
     proxy_cut: int = 0
     proxy_refused: int = 0
+    # What is wrong with the materials' files (faults.file_invariants); empty when nothing.
+    file_problems: list[str] = field(default_factory=list)
 
 
 def _pg(url: str) -> str:
@@ -99,9 +109,22 @@ def _snapshot(url: str) -> dict[str, Any]:
     between runs): status and stage, the tasks (kind, state) with their completions, the
     timeline's events by kind, the notifications by kind."""
     people: dict[str, Any] = {
-        number: {"case": (status, stage), "tasks": [], "events": {}, "notifications": {}}
+        number: {
+            "case": (status, stage),
+            "tasks": [],
+            "events": {},
+            "notifications": {},
+            "materials": [],
+        }
         for number, status, stage in _rows(url, "SELECT id_number, status, stage FROM cases")
     }
+    # The files each person's case holds (code, hash): the same in both runs, none doubled.
+    for number, code, digest in _rows(
+        url,
+        "SELECT c.id_number, m.evidence_code, m.content_hash FROM case_materials m "
+        "JOIN cases c ON c.id = m.case_id ORDER BY m.evidence_code, m.content_hash",
+    ):
+        people[number]["materials"].append((code, digest))
     for number, kind, state, outcome in _rows(
         url,
         "SELECT c.id_number, t.kind, t.state, t.outcome->>'outcome' FROM tasks t "
@@ -145,6 +168,10 @@ def _one_case(client: Client, direct_url: str, body: dict[str, Any], progress: P
             return row[0] if row else None
 
         task_id = wait_until(review_task, 600, f"the review task of {case_id}")
+    # A photo of the case taken by its reviewer, a small one of its own (its colour from the
+    # person), sent while the faults fly like every other call (once the case is projected).
+    shade = int(number[-6:-1]) % 200
+    upload_visit_photo(client, case_id, jpeg(64, 48, colour=(shade, 80, 200 - shade)))
     approve(client, task_id, key=f"review-{case_id}")
     progress.tick("completed")
 
@@ -236,6 +263,13 @@ def _drive(tmp: Path, bodies: list[dict[str, Any]], *, faults: bool) -> Run:
             )
             seconds = time.monotonic() - started
             snapshot = _snapshot(direct_url)
+            file_problems = file_invariants(
+                Path(top.env["YUANZHU_DATA_DIR"]) / "files",
+                _rows(
+                    direct_url,
+                    "SELECT case_id, evidence_code, content_hash, preview_hash FROM case_materials",
+                ),
+            )
         finally:
             progress.finish()
             top.stop_all()
@@ -245,7 +279,7 @@ def _drive(tmp: Path, bodies: list[dict[str, Any]], *, faults: bool) -> Run:
         for c in clients:
             merged.answers.update(c.answers)
             merged.retries += c.retries
-        return Run(snapshot, merged, seconds, log, proxy.cut, proxy.refused)
+        return Run(snapshot, merged, seconds, log, proxy.cut, proxy.refused, file_problems)
 
 
 # Session, not module: the xdist group runs other modules' tests in between, and a module
@@ -288,6 +322,16 @@ def test_nothing_lost_stuck_doubled_or_missing(runs: tuple[Run, Run]) -> None:
     assert differ == {}, list(differ.items())[:3]
 
 
+def test_every_file_kept_whole_and_once(runs: tuple[Run, Run]) -> None:
+    """Files survive the faults like the rest: every material row's file (and preview) is in
+    the store and its bytes hash to its name, no two rows share (case, code, hash), and each
+    case holds its one visit photo (a retried upload added nothing)."""
+    for run in runs:
+        assert run.file_problems == [], run.file_problems[:5]
+        for person in run.snapshot.values():
+            assert [code for code, _ in person["materials"]] == ["visit_photo"], person
+
+
 def test_every_completion_applied_once(runs: tuple[Run, Run]) -> None:
     _, faulted = runs
     for person in faulted.snapshot.values():
@@ -327,9 +371,9 @@ def _report(clean: Run, faulted: Run) -> None:
         "faults",
         "Faults survived (tests/reliability/test_faults.py)",
         f"""
-{CASES} cases (application, immediate conclusion, assistance with its plan task) driven
-through two API processes and two workers on PostgreSQL and the Temporal dev server, once
-without faults and once with these, each at a fixed point of progress:
+{CASES} cases (application, a photo uploaded, immediate conclusion, assistance with its plan
+task) driven through two API processes and two workers on PostgreSQL and the Temporal dev
+server, once without faults and once with these, each at a fixed point of progress:
 
 {chr(10).join(f"- {f}" for f in faulted.faults)}
 
@@ -346,6 +390,8 @@ without faults and once with these, each at a fixed point of progress:
 {count(clean, lambda p: p["events"].get("task_completed") != 1)} | \
 {count(faulted, lambda p: p["events"].get("task_completed") != 1)} |
 | 500 answers | {clean.client.answers[500]} | {faulted.client.answers[500]} |
+| files missing, not matching their hash, or doubled | {len(clean.file_problems)} | \
+{len(faulted.file_problems)} |
 
 A 503 is the system saying "not now, nothing changed" (database or Temporal away); the client
 retried each with the same Idempotency-Key. A 409 in the run with faults is a resubmitted

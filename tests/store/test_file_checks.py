@@ -137,3 +137,31 @@ def test_counts_per_item_and_per_case(settings: Settings) -> None:
         check_count("a.pdf", in_item=10, in_case=10, evidence_name="身份证", settings=settings)
     with pytest.raises(TooManyFiles, match="per case is 60"):
         check_count("a.pdf", in_item=0, in_case=60, evidence_name="身份证", settings=settings)
+
+
+# --- when a photo was taken (a home visit's photo, #24 item 4) ---------------------------------
+
+
+def test_the_time_a_photo_was_taken_is_read_before_its_exif_goes() -> None:
+    """DateTimeOriginal is the camera's local time: China's (+08:00) unless the camera wrote
+    its zone (OffsetTimeOriginal); the photo as kept has no EXIF left."""
+    from datetime import UTC, datetime
+
+    settings = load_settings()
+    china = check_file("visit.jpg", jpeg(taken="2026:12:05 14:30:00"), settings)
+    assert china.taken_at == datetime(2026, 12, 5, 6, 30, tzinfo=UTC)
+    assert not Image.open(io.BytesIO(china.data)).getexif()
+    zoned = jpeg(taken="2026:12:05 14:30:00", offset="+09:00", orientation=6)
+    checked = check_file("visit.jpg", zoned, settings)
+    assert checked.taken_at == datetime(2026, 12, 5, 5, 30, tzinfo=UTC)
+    assert (checked.width, checked.height) == (200, 400)  # turned upright all the same
+
+
+@pytest.mark.parametrize(
+    "taken",
+    [None, "not a date", "0000:00:00 00:00:00", "1970:01:01 00:00:00", "2999:01:01 00:00:00"],
+)
+def test_a_photo_that_does_not_say_when_or_says_nonsense_has_no_time(taken: str | None) -> None:
+    settings = load_settings()
+    assert check_file("visit.jpg", jpeg(taken=taken), settings).taken_at is None
+    assert check_file("scan.png", png(), settings).taken_at is None
