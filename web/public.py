@@ -39,6 +39,7 @@ from application.http import FilesDep, SessionDep, SettingsDep, client_address, 
 from application.rate_limits import limit_anonymous_application
 from application.schemas.applications import ApplicationIn
 from application.services.applications import submit_application
+from application.services.supplements import current_code
 from application.services.materials import (
     FILE_FIELD,
     FileBatch,
@@ -738,7 +739,9 @@ def _duration(value: int, unit: str) -> str:
 
 
 @router.get("/apply/receipt/{case_id}", response_class=HTMLResponse)
-async def receipt(request: Request, case_id: str, session: SessionDep, t: str = "") -> Response:
+async def receipt(
+    request: Request, case_id: str, session: SessionDep, settings: SettingsDep, t: str = ""
+) -> Response:
     cookie = request.cookies.get(APPLY_FORM.cookie_name, "")
     expected = _sign(request, f"receipt:{case_id}", cookie) if cookie else ""
     if not expected or not hmac.compare_digest(t.encode(), expected.encode()):
@@ -767,6 +770,8 @@ async def receipt(request: Request, case_id: str, session: SessionDep, t: str = 
             else ""
         ),
         now=datetime.now(UTC),
+        # Once the one-time notice is served, its code, for the online supplement.
+        supplement_code=await current_code(session, settings, case),
     )
     response.headers["Cache-Control"] = "no-store"
     return response
