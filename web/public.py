@@ -39,7 +39,6 @@ from application.http import FilesDep, SessionDep, SettingsDep, client_address, 
 from application.rate_limits import limit_anonymous_application
 from application.schemas.applications import ApplicationIn
 from application.services.applications import submit_application
-from application.services.supplements import current_code
 from application.services.materials import (
     FILE_FIELD,
     FileBatch,
@@ -49,6 +48,7 @@ from application.services.materials import (
     keep_batch,
     read_files_form,
 )
+from application.services.supplements import current_code
 from domain.calendar import SHANGHAI
 from domain.facts import (
     CHOICE_NAMES,

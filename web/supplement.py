@@ -31,7 +31,6 @@ from application.services.supplements import (
     Supplement,
     check_files,
     hand_in,
-    not_found,
     open_supplement,
     supplement_for,
 )
@@ -61,13 +60,20 @@ def _link(request: Request, supplement: Supplement, cookie: str) -> str:
     )
 
 
+def _no_link() -> Problem:
+    # As the receipt: a link not signed for this browser, or out of date, shows nothing.
+    return Problem(
+        404, "not-found", "Not found", "this link is not (or no longer) valid: enter the code again"
+    )
+
+
 def _check_link(request: Request, case_id: str, task: str, until: str, t: str) -> None:
     cookie = request.cookies.get(SUPPLEMENT_FORM.cookie_name, "")
     if not cookie or not until.isdigit() or int(until) < time.time():
-        raise not_found()
+        raise _no_link()
     expected = _sign(request, case_id, task, int(until), cookie)
     if not hmac.compare_digest(t.encode(), expected.encode()):
-        raise not_found()
+        raise _no_link()
 
 
 def _words(problem: Problem) -> str:
@@ -188,15 +194,18 @@ async def hand_in_page(
     until: str = "",
     t: str = "",
 ) -> Response:
-    _check_link(request, case_id, task, until, t)
-    supplement = await supplement_for(session, case_id, task)
     if not is_multipart(request):
         raise Problem(415, "unsupported-media-type", "Unsupported media type", "send a form")
     try:
         posted: FilesForm = await read_files_form(request, settings)
     except Problem as problem:
+        _check_link(request, case_id, task, until, t)
+        supplement = await supplement_for(session, case_id, task)
         return _items_page(request, supplement, alert=_words(problem), status=problem.status)
+    # The form's token first, as every form's; then the link it was posted to.
     SUPPLEMENT_FORM.check(request, str(posted.fields.get("csrf", "")))
+    _check_link(request, case_id, task, until, t)
+    supplement = await supplement_for(session, case_id, task)
     batch = await check_files(session, supplement, posted.files, settings)
     errors: dict[str, str] = {}
     for code, refusals in [*batch.refused.items(), *posted.too_large.items()]:

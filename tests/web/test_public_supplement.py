@@ -108,7 +108,7 @@ async def test_the_applicant_hands_in_what_is_missing_and_the_case_moves_on(
         case = await session.get(Case, case_id)
     assert case is not None and case.applicant_name not in page.text and id_number not in page.text
     # Another browser cannot use the link.
-    assert (await visitor(system).get(link)).status_code == 422
+    assert (await visitor(system).get(link)).status_code == 404
 
     # Upload a file for each missing item.
     csrf = csrf_of(page.text)
