@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from sqlalchemy import select
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from store.models import Case, Notice, Task
 from store.models_materials import CaseMaterial
@@ -21,6 +24,8 @@ from tests.system import System
 from tests.web.test_public_form import visitor
 from tests.web.test_task_pages import wait_for
 from worker.server import create_app
+from workflows.contracts import APPLICANT_ROLE, ERR_ACTOR_NOT_ALLOWED, CompleteTaskRequest
+from workflows.identification import IdentificationWorkflow
 
 # Only the ID card is handed in and the applicant receives 低保: two materials are missing.
 MISSING = {"evidence": ["id_card"], "household": {"minimum_living_allowance": True}}
@@ -109,6 +114,28 @@ async def test_the_applicant_hands_in_what_is_missing_and_the_case_moves_on(
     assert case is not None and case.applicant_name not in page.text and id_number not in page.text
     # Another browser cannot use the link.
     assert (await visitor(system).get(link)).status_code == 404
+
+    # The workflow lets the applicant do nothing but hand in: abandoning is the office's.
+    async with system.sessions()() as session:
+        task = await session.scalar(
+            select(Task).where(Task.case_id == case_id, Task.kind == "supplement")
+        )
+    assert task is not None
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await system.env.client.get_workflow_handle(task.workflow_id).execute_update(
+            IdentificationWorkflow.complete_task,
+            CompleteTaskRequest(
+                task_id=task.id,
+                outcome="abandoned",
+                actor_id=None,
+                actor_name="申请人",
+                actor_role=APPLICANT_ROLE,
+                actor_jurisdiction_path="",
+                fields={"reason": "不办了"},
+            ),
+        )
+    assert isinstance(refused.value.cause, ApplicationError)
+    assert refused.value.cause.type == ERR_ACTOR_NOT_ALLOWED
 
     # Upload a file for each missing item.
     csrf = csrf_of(page.text)
