@@ -7,6 +7,7 @@ Idempotent: timeline events and notices are keyed; the pre-check is recomputed, 
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -26,10 +27,11 @@ from domain.facts import (
     stored_fact,
 )
 from domain.policy.wording import fact_name, value_text
+from store import materials_repo
 from store.audit import record_audit
 from store.db import write_turn
 from store.models import Case, CaseEvent, Notice
-from store.notices import identification_notice
+from store.notices import identification_notice, with_supplement_salt
 from store.packs import PinnedPackMissing, pinned_pack
 from workflows.contracts import (
     AssessInput,
@@ -87,6 +89,11 @@ class CaseActivities:
             case = await _case(session, inp.case_id)
             pack = await pinned_pack(session, case)
             facts = ApplicantFacts.model_validate(case.facts)
+            rejected = await materials_repo.rejected_items(session, case.id)
+            if rejected:
+                # A paper whose every file was judged 不合格 is missing again (#24 item 3).
+                held = [code for code in facts.evidence if code not in rejected]
+                facts = facts.model_copy(update={"evidence": held})
             if checked:
                 facts = facts.model_copy(update={"data_sharing": findings})
             decision = assess(facts, pack, on)
@@ -238,12 +245,37 @@ class CaseActivities:
                             case_id=inp.case_id,
                             kind=inp.kind,
                             title=inp.title,
-                            body=inp.body,
+                            # A one-time notice gets its supplement code's salt here, at
+                            # the I/O edge: the workflow has no randomness to give it.
+                            body=with_supplement_salt(
+                                inp.kind, await _with_rejections(session, inp)
+                            ),
                             issued_at=inp.at,
                         )
                     )
         except IntegrityError:
             return
+
+
+async def _with_rejections(session: AsyncSession, inp: NoticeInput) -> dict[str, Any]:
+    """A one-time notice's body with, beside each item asked for again because its every file
+    was judged 不合格, the officer's reasons (``rejected_reasons``): the applicant learns what
+    was wrong with what they handed in."""
+    items = inp.body.get("items")
+    if inp.kind != "missing_materials" or not isinstance(items, list):
+        return inp.body
+    rejected = await materials_repo.rejected_items(session, inp.case_id)
+    if not rejected:
+        return inp.body
+    return {
+        **inp.body,
+        "items": [
+            {**item, "rejected_reasons": rejected[item["code"]]}
+            if isinstance(item, dict) and item.get("code") in rejected
+            else item
+            for item in items
+        ],
+    }
 
 
 async def apply_case_update(session: AsyncSession, inp: CaseUpdateInput) -> None:

@@ -5,6 +5,9 @@ Every limit is the ``limits`` library's moving window over the app database
 over a limit gets 429 with ``Retry-After`` (seconds until the oldest counted hit leaves the
 window) and a problem body; the login throttle (``application.throttle``) answers the same way.
 
+The public supplement page's attempts are limited per client address and per case number
+(:func:`limit_supplement_attempt`).
+
 Anonymous applications are limited per client address and per ID number
 (``application_limit_per_address``, ``application_limit_per_id_number``): an application
 opens a case, a workflow and a task in an officer's inbox, so a script must not be able to fill
@@ -111,5 +114,33 @@ async def limit_anonymous_application(
             "application-throttled",
             "Too many applications",
             f"too many applications; try again in {max(1, math.ceil(seconds / 60))} minute(s)",
+            seconds,
+        )
+
+
+async def limit_supplement_attempt(
+    session: AsyncSession, settings: Settings, client_ip: str, case_id: str
+) -> None:
+    """Count an attempt at the public supplement page (case number, ID number's last six,
+    supplement code) against its address's and its case number's limits, or raise 429
+    ``supplement-throttled``: every attempt counts, right or wrong, so the code cannot be
+    guessed faster than the windows allow, from one address or many."""
+    limiter = Limiter(session)
+    checks = [
+        (item, ("supplement", "address", client_ip))
+        for item in parse_many(settings.supplement_limit_per_address)
+    ] + [
+        # The case number as typed, keyed under the secret: the table lists no case numbers.
+        (item, ("supplement", "case", _id_key(settings, case_id)))
+        for item in parse_many(settings.supplement_limit_per_case)
+    ]
+    refused = await limiter.hit_all(checks)
+    if refused is not None:
+        item, ids = checks[refused]
+        seconds = await limiter.retry_after(item, *ids)
+        raise too_many(
+            "supplement-throttled",
+            "Too many attempts",
+            f"too many attempts; try again in {max(1, math.ceil(seconds / 60))} minute(s)",
             seconds,
         )

@@ -112,6 +112,21 @@ def judge(
     material.judged_at = at
 
 
+async def rejected_items(session: AsyncSession, case_id: str) -> dict[str, list[str]]:
+    """The evidence items whose every file was judged 不合格, each with the reasons given (in
+    the order the files came): such an item is not held, whatever was ticked, and the next
+    one-time notice asks for it again with why. An item with one file not judged, or judged
+    合格, is held."""
+    by_code: dict[str, list[CaseMaterial]] = {}
+    for row in await of_case(session, case_id):
+        by_code.setdefault(row.evidence_code, []).append(row)
+    return {
+        code: list(dict.fromkeys(r.judgement_reason or "" for r in rows if r.judgement_reason))
+        for code, rows in by_code.items()
+        if all(r.judgement == Judgement.REJECTED for r in rows)
+    }
+
+
 async def held_per_case(
     session: AsyncSession, case_ids: Iterable[str]
 ) -> dict[str, dict[str, int]]:

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     # notation ("10/minute;50/hour": every part holds); further ones get 429 with Retry-After.
     application_limit_per_address: str = "10/minute;50/hour"
     application_limit_per_id_number: str = "3/hour;10/day"
+    # The public supplement page (补充材料): attempts at the case number, ID number's last six
+    # and supplement code, per client address and per case number (every attempt counts, so a
+    # guesser spread over many addresses is still held to the case's own window).
+    supplement_limit_per_address: str = "10/minute;30/hour"
+    supplement_limit_per_case: str = "5/hour;20/day"
     # Seed demo accounts and jurisdictions on first start (command one turns this on).
     seed_demo: bool = False
     # Observability (docs/operations.md, "Observability / 监控").
@@ -122,7 +127,12 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("application_limit_per_address", "application_limit_per_id_number")
+    @field_validator(
+        "application_limit_per_address",
+        "application_limit_per_id_number",
+        "supplement_limit_per_address",
+        "supplement_limit_per_case",
+    )
     @classmethod
     def _rate_limits(cls, value: str) -> str:
         try:

@@ -493,3 +493,13 @@ async def task_state(session: AsyncSession, task_id: str) -> str | None:
     return await session.scalar(
         select(Task.state).where(Task.id == task_id).execution_options(populate_existing=True)
     )
+
+
+async def open_task_of(session: AsyncSession, case_id: str, kind: str) -> Task | None:
+    """The case's open task of ``kind`` (the latest, should there be two)."""
+    return await session.scalar(
+        select(Task)
+        .where(Task.case_id == case_id, Task.kind == kind, Task.state == "open")
+        .order_by(Task.created_at.desc())
+        .limit(1)
+    )

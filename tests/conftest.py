@@ -69,10 +69,12 @@ def postgres_url() -> Iterator[str]:
 
 
 # The suite submits many anonymous applications from one address; the tests of the limits
-# (tests/api/test_application_limits.py) set their own.
+# (tests/api/test_application_limits.py, tests/web/test_public_supplement.py) set their own.
 UNLIMITED_APPLICATIONS = {
     "application_limit_per_address": "1000000/second",
     "application_limit_per_id_number": "1000000/second",
+    "supplement_limit_per_address": "1000000/second",
+    "supplement_limit_per_case": "1000000/second",
 }
 
 

@@ -180,6 +180,8 @@ class PreSessionForm:
 
 LOGIN_FORM = PreSessionForm("yz_login", "/login")
 APPLY_FORM = PreSessionForm("yz_apply", "/apply")
+# The online supplement (web/supplement.py): its own cookie, which also binds its signed link.
+SUPPLEMENT_FORM = PreSessionForm("yz_supplement", "/supplement")
 
 
 class LoginRequired(Exception):

@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.errors import Problem
-from application.http import SessionDep
+from application.http import SessionDep, SettingsDep
 from application.services import cases as case_service, publicity as publicity_service, supervision
 from application.services.supervision import Period
 from domain.calendar import local_date
@@ -223,6 +223,8 @@ async def application_form(
             phone=_text(person.get("phone")),  # in full: the form is a full, audited view
             categories=[(c, c.code == facts.get("requested_category")) for c in pack.categories],
             materials=[(e, e.code in handed_in) for e in pack.evidence],
+            # The papers held as files, with their judgement (#24 item 6).
+            received=await case_service.materials_received(session, case),
             # The seed form's six boxes, the applicant's ticked; 其他 with its words.
             intentions=[(name, code in wished) for code, name in EMPLOYMENT_INTENTIONS_ZH.items()],
             intention_other=_text(person.get("employment_intentions_other")),
@@ -259,6 +261,7 @@ async def _remedies(session: AsyncSession, case: Case, pack: PolicyPack) -> list
 async def notice_page(
     request: Request,
     session: SessionDep,
+    settings: SettingsDep,
     actor: PageActor,
     case_id: CaseId,
     notice_id: NoticeId,
@@ -266,7 +269,9 @@ async def notice_page(
     case, notice = await case_service.notice_for(session, actor, case_id, notice_id)
     case_service.audit_notice_download(session, actor, case, notice, "print")
     pack = await pinned_pack(session, case)
-    context = await case_service.notice_context(session, case, notice)
+    context = await case_service.notice_context(
+        session, case, notice, secret_key=settings.secret_key
+    )
     context["remedies"] = await _remedies(session, case, pack) if notice.kind == "refusal" else []
     return _no_store(
         render(

@@ -34,6 +34,7 @@ from web import (
     inbox,
     ledger,
     public,
+    supplement,
     tasks,
     verification,
 )
@@ -56,6 +57,7 @@ AREAS = (
     tasks,
     cases,
     public,
+    supplement,
     dashboard,
     admin,
     documents,

@@ -52,6 +52,7 @@ PROBLEM_ZH = {
     "wrong-jurisdiction-level": "行政区划级别不符",
     "login-throttled": "登录失败次数过多，请稍后再试",
     "application-throttled": "提交的申请过多，请稍后再试",
+    "supplement-throttled": "尝试次数过多，请稍后再试",
     "internal-error": "系统内部错误，已记录，请稍后重试",
     "outbound-failed": "外发通知发送失败",
     "temporal-unavailable": "工作流引擎暂不可用，请稍后重试",

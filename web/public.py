@@ -35,10 +35,20 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from application.errors import Problem
-from application.http import SessionDep, SettingsDep, client_address, get_temporal
+from application.http import FilesDep, SessionDep, SettingsDep, client_address, get_temporal
 from application.rate_limits import limit_anonymous_application
 from application.schemas.applications import ApplicationIn
 from application.services.applications import submit_application
+from application.services.materials import (
+    FILE_FIELD,
+    FileBatch,
+    FilesForm,
+    check_batch,
+    is_multipart,
+    keep_batch,
+    read_files_form,
+)
+from application.services.supplements import current_code
 from domain.calendar import SHANGHAI
 from domain.facts import (
     CHOICE_NAMES,
@@ -63,12 +73,18 @@ from domain.labels import (
 from domain.policy.model import PolicyPack
 from domain.questions import Question, answer_problems, application_questions
 from domain.text import TextRefused, clean_line
+from store.file_checks import FileRefused
+from store.models import Case
+from store.models_materials import MaterialSource
 from store.packs import pinned_pack
 from web import public_view as web_public
 from web.common import APPLY_FORM, HTMX, alert_for, render
 from web.i18n import current_locale, gettext as _
 
 router = APIRouter(include_in_schema=False)
+
+# What a material's file input offers (store/file_checks.py decides from the bytes).
+ACCEPTED_TYPES = "image/jpeg,image/png,application/pdf"
 
 
 # The choices of the seeds' form are the usual ones of Chinese personnel forms; the value
@@ -471,8 +487,12 @@ async def _form_page(
     form: FormState,
     *,
     status: int = 200,
+    files_sent: bool = False,
 ) -> Response:
     cookie, new = APPLY_FORM.cookie(request)
+    if files_sent and not form.alert:
+        # A browser never keeps a chosen file across pages: say so, once, above the form.
+        form.alert = _("请修改标出的内容。已选择的文件没有保存，提交前请重新选择。")
     places = await web_public.application_places(session)
     place = next((p for p in places if p.code == place_code), None)
     if place_code and place is None and not form.alert:
@@ -502,6 +522,9 @@ async def _form_page(
         POLITICAL=POLITICAL,
         EDUCATION=EDUCATION,
         HTMX=HTMX,
+        FILE_FIELD=FILE_FIELD,
+        ACCEPT=ACCEPTED_TYPES,
+        FILE_MAX_MB=request.app.state.settings.material_max_bytes // (1024 * 1024),
     )
     if new:
         APPLY_FORM.set_cookie(request, response, cookie)
@@ -553,9 +576,48 @@ async def questions(request: Request, session: SessionDep) -> Response:
     )
 
 
+def _refusal_words(refusal: FileRefused) -> str:
+    return refusal.en if current_locale() == "en" else refusal.zh
+
+
+def _check_files(
+    form: FormState, posted: FilesForm | None, pack: PolicyPack, settings: Any
+) -> FileBatch:
+    """The files handed in with the form, each checked (nothing kept yet): each refusal
+    beside its item's input (``file.<code>``); an item with a file fit to keep is ticked."""
+    if posted is None:
+        return FileBatch()
+    batch = check_batch(pack, posted.files, settings)
+    refused = dict(batch.refused)
+    for code, refusals in posted.too_large.items():
+        refused.setdefault(code, []).extend(refusals)
+    for code, refusals in refused.items():
+        form.errors[FILE_FIELD + code] = " ".join(_refusal_words(r) for r in refusals)
+    for upload in batch.accepted:
+        if upload.evidence_code not in form.evidence:
+            form.evidence.append(upload.evidence_code)
+    return batch
+
+
 @router.post("/apply", response_class=HTMLResponse)
-async def apply(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    data = await request.form()
+async def apply(
+    request: Request, session: SessionDep, settings: SettingsDep, files: FilesDep
+) -> Response:
+    posted: FilesForm | None = None
+    if is_multipart(request):
+        # The form with its materials' files (enctype multipart/form-data).
+        try:
+            posted = await read_files_form(request, settings)
+        except Problem as problem:
+            # Past the whole form's bound nothing of it could be read, what was typed neither.
+            words = str(problem.extra.get("detail_zh") or problem.detail)
+            too_large = problem.detail if current_locale() == "en" else words
+            return await _form_page(
+                request, session, "", FormState(alert=too_large), status=problem.status
+            )
+        data: Any = posted.fields
+    else:
+        data = await request.form()
     cookie = APPLY_FORM.check(request, str(data.get("csrf", "")))
     form = _read_form(data)
     place_code = str(data.get("place", ""))[:12]
@@ -567,9 +629,12 @@ async def apply(request: Request, session: SessionDep, settings: SettingsDep) ->
         # The category's 更新问题 button (no JavaScript): the questions for the category
         # chosen, everything typed kept, nothing checked yet.
         return await _form_page(request, session, place.code, form)
+    batch = _check_files(form, posted, place.pack, settings)
     _validate(form, place.pack)
     if form.errors:
-        return await _form_page(request, session, place.code, form, status=422)
+        return await _form_page(
+            request, session, place.code, form, status=422, files_sent=bool(posted and posted.files)
+        )
     try:
         # _validate required the name and the ID number in the page's words, so the schema's
         # own requirement of both never answers here.
@@ -628,6 +693,13 @@ async def apply(request: Request, session: SessionDep, settings: SettingsDep) ->
             alert = alert_for(problem)  # a server-side failure's correlation id with it
             form.alert, form.alert_detail = alert["message"], alert["detail"]
         return await _form_page(request, session, place.code, form, status=problem.status)
+    if batch.accepted:
+        # The case is stored and its workflow started: its files join it now, checked above
+        # (so a refused application stored none). The staff's counter intake is JSON and
+        # hands in its papers through the case's materials API (source ``counter``).
+        stored = await session.get(Case, case.case_id)
+        assert stored is not None  # just stored
+        await keep_batch(session, files, stored, batch.accepted, MaterialSource.APPLICANT)
     return RedirectResponse(receipt_url(request, case.case_id, cookie), status_code=303)
 
 
@@ -667,7 +739,9 @@ def _duration(value: int, unit: str) -> str:
 
 
 @router.get("/apply/receipt/{case_id}", response_class=HTMLResponse)
-async def receipt(request: Request, case_id: str, session: SessionDep, t: str = "") -> Response:
+async def receipt(
+    request: Request, case_id: str, session: SessionDep, settings: SettingsDep, t: str = ""
+) -> Response:
     cookie = request.cookies.get(APPLY_FORM.cookie_name, "")
     expected = _sign(request, f"receipt:{case_id}", cookie) if cookie else ""
     if not expected or not hmac.compare_digest(t.encode(), expected.encode()):
@@ -696,6 +770,8 @@ async def receipt(request: Request, case_id: str, session: SessionDep, t: str = 
             else ""
         ),
         now=datetime.now(UTC),
+        # Once the one-time notice is served, its code, for the online supplement.
+        supplement_code=await current_code(session, settings, case),
     )
     response.headers["Cache-Control"] = "no-store"
     return response

@@ -197,7 +197,8 @@ class CompleteTaskRequest:
 
     task_id: str
     outcome: str
-    actor_id: int
+    # None: the applicant's own supplement online (no account; APPLICANT_ROLE).
+    actor_id: int | None
     actor_name: str
     actor_role: str
     actor_jurisdiction_path: str
@@ -206,6 +207,13 @@ class CompleteTaskRequest:
     # Facts the officer verified on a decision task (#21): primary fact path -> value as JSON
     # (dates as YYYY-MM-DD), checked by the application against the task's form.
     verified_facts: dict[str, Any] = field(default_factory=dict)
+
+
+# The actor role of the applicant handing in a supplement online (补充材料) after the
+# one-time notice: the application has checked the notice's supplement code, and the workflow
+# lets this role do nothing but complete a supplement task as ``supplied`` (HumanTasks.validate).
+APPLICANT_ROLE = "applicant"
+APPLICANT_OUTCOMES = {"supplement": ("supplied",)}
 
 
 @dataclass
@@ -290,7 +298,7 @@ class VerifiedFactsInput:
     task_id: str
     task_kind: str
     facts: dict[str, Any]
-    actor_id: int
+    actor_id: int | None
     actor_name: str
     at: datetime
 

@@ -31,6 +31,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.case_events import case_event
     from workflows.clock import LadderClock
     from workflows.contracts import (
+        APPLICANT_OUTCOMES,
+        APPLICANT_ROLE,
         ERR_ACTOR_NOT_ALLOWED,
         ERR_BAD_FIELD,
         ERR_BAD_OUTCOME,
@@ -205,7 +207,15 @@ class HumanTasks:
                     {"field": name},
                     type=ERR_BAD_FIELD,
                 )
-        if req.actor_role != state.candidate_role or not state.place.path.startswith(
+        if req.actor_role == APPLICANT_ROLE:
+            # The applicant's own hand-in (the application checked the notice's code): only
+            # the outcomes the applicant has, with no facts verified.
+            if req.outcome not in APPLICANT_OUTCOMES.get(state.kind, ()) or req.verified_facts:
+                raise ApplicationError(
+                    f"the applicant may not complete task {req.task_id} so",
+                    type=ERR_ACTOR_NOT_ALLOWED,
+                )
+        elif req.actor_role != state.candidate_role or not state.place.path.startswith(
             req.actor_jurisdiction_path
         ):
             raise ApplicationError(

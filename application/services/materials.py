@@ -17,10 +17,13 @@ the audit log with the case and the file."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
 from application.actor import Actor
@@ -34,6 +37,7 @@ from store import materials_repo
 from store.audit import record_audit
 from store.file_checks import (
     PDF,
+    CheckedFile,
     FileRefused,
     UnsupportedType,
     check_count,
@@ -267,6 +271,104 @@ async def upload(
         )
     except FileRefused as refusal:
         raise file_refused(refusal) from None
+    row, created = await _keep(
+        session, files, case, CheckedUpload(code, name, checked), upload.source, actor.id
+    )
+    return material_out(case, row, pack), created
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    """A file that passed its checks, for an evidence item: ready to keep."""
+
+    evidence_code: str
+    file_name: str
+    file: CheckedFile
+
+
+@dataclass
+class FileBatch:
+    """The files of one form (the public application, a supplement), each checked: those fit
+    to keep, and the refusals by evidence code (the page shows each beside its input)."""
+
+    accepted: list[CheckedUpload] = field(default_factory=list)
+    refused: dict[str, list[FileRefused]] = field(default_factory=dict)
+
+
+def check_batch(
+    pack: PolicyPack,
+    uploads: Sequence[tuple[str, str | None, bytes]],
+    settings: Settings,
+    *,
+    held: dict[str, int] | None = None,
+    allowed: Collection[str] | None = None,
+) -> FileBatch:
+    """Check every (evidence code, file name, bytes) of a form before anything is stored: the
+    type from the content, the size, a PDF's active content, the counts (with ``held``, the
+    files the case holds already by item). ``allowed``: the only items the form may hand in
+    (a supplement: what is missing)."""
+    batch = FileBatch()
+    counts = dict(held or {})
+    seen: set[tuple[str, str]] = set()
+    for code, raw_name, data in uploads:
+        item = pack.evidence_item(code)
+        name = clean_file_name(raw_name)
+        try:
+            if item is None or (allowed is not None and code not in allowed):
+                raise FileRefused(
+                    name,
+                    f"文件“{name}”所属的材料不在需提交的材料之列。",
+                    f"file {name!r} is for an item that is not asked for",
+                )
+            checked = check_file(name, data, settings)
+            key = (code, digest_of(checked.data))
+            if key in seen:
+                continue  # the same bytes twice for one item are one file
+            check_count(
+                name,
+                in_item=counts.get(code, 0),
+                in_case=sum(counts.values()),
+                evidence_name=item.name,
+                settings=settings,
+            )
+        except FileRefused as refusal:
+            batch.refused.setdefault(code, []).append(refusal)
+            continue
+        seen.add(key)
+        counts[code] = counts.get(code, 0) + 1
+        batch.accepted.append(CheckedUpload(code, name, checked))
+    return batch
+
+
+async def held_counts(session: AsyncSession, case_id: str) -> dict[str, int]:
+    """How many files the case holds by evidence code (the limits' starting point)."""
+    return (await materials_repo.held_per_case(session, [case_id])).get(case_id, {})
+
+
+async def keep_batch(
+    session: AsyncSession,
+    files: FileStore,
+    case: Case,
+    batch: Sequence[CheckedUpload],
+    source: MaterialSource,
+) -> list[CaseMaterial]:
+    """Keep files checked by :func:`check_batch` for a case the applicant has proved to be
+    theirs (the public form's new case, a supplement under the notice's code): no account,
+    so the files and the audit name no user; the source says how they came."""
+    if CaseStatus(case.status).closed:
+        raise _closed(case, "no material can be added", "不能再补充材料")
+    return [(await _keep(session, files, case, one, source, None))[0] for one in batch]
+
+
+async def _keep(
+    session: AsyncSession,
+    files: FileStore,
+    case: Case,
+    upload: CheckedUpload,
+    source: MaterialSource,
+    actor_id: int | None,
+) -> tuple[CaseMaterial, bool]:
+    checked = upload.file
     # The bytes first, then the row: a row never names bytes that are not there. Bytes whose
     # row is then not committed stay unnamed (content addressed, they harm nothing and the
     # same upload again finds them).
@@ -277,14 +379,14 @@ async def upload(
         session,
         materials_repo.NewMaterial(
             case_id=case.id,
-            evidence_code=code,
+            evidence_code=upload.evidence_code,
             content_hash=content_hash,
             preview_hash=preview_hash,
-            file_name=name,
+            file_name=upload.file_name,
             media_type=checked.media_type,
             size_bytes=len(checked.data),
-            source=upload.source.value,
-            uploaded_by=actor.id,
+            source=source.value,
+            uploaded_by=actor_id,
             uploaded_at=now,
             taken_at=checked.taken_at,
         ),
@@ -292,20 +394,20 @@ async def upload(
     if created:
         record_audit(
             session,
-            actor_id=actor.id,
+            actor_id=actor_id,
             action="upload_material",
             object_type="case",
             object_id=case.id,
             detail={
                 "material_id": row.id,
-                "evidence_code": code,
+                "evidence_code": upload.evidence_code,
                 "sha256": content_hash,
                 "size": len(checked.data),
-                "source": upload.source.value,
+                "source": source.value,
             },
             now=now,
         )
-    return material_out(case, row, pack), created
+    return row, created
 
 
 async def list_for(session: AsyncSession, actor: Actor, case_id: str) -> list[MaterialOut]:
@@ -445,3 +547,94 @@ async def upload_visit_photos(
 async def visit_photos_of(session: AsyncSession, actor: Actor, case_id: str) -> list[MaterialOut]:
     """The case's visit photos, in the order they came (a task page shows them by the form)."""
     return [m for m in await list_for(session, actor, case_id) if m.evidence_code == VISIT_PHOTO]
+
+
+# --- a page's form with files (the public application, a supplement) -----------------------
+
+# A public form's whole body may be this many times the per-file limit: room for a few scans
+# and for one far too large, which is then refused by name beside its input with everything
+# typed kept. Past it the form cannot be read at all (413, nothing kept).
+FORM_BODY_FACTOR = 8
+# Files one public form may carry (a form of 10+ items, a few pages each).
+FORM_MAX_FILES = 30
+# Text fields of the public form (its answers, ticks and choices) with room to spare.
+FORM_MAX_FIELDS = 400
+FILE_FIELD = "file."
+
+
+@dataclass
+class FilesForm:
+    """A page's multipart form: its text fields, the files for each evidence item (the
+    inputs named ``file.<code>``), and those refused for their size before being read."""
+
+    fields: FormData
+    files: list[tuple[str, str | None, bytes]] = field(default_factory=list)
+    too_large: dict[str, list[FileRefused]] = field(default_factory=dict)
+
+
+def is_multipart(request: Request) -> bool:
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    return kind == "multipart/form-data"
+
+
+async def read_files_form(request: Request, settings: Settings) -> FilesForm:
+    """Read a page's multipart form with files: at most :data:`FORM_MAX_FILES` files and
+    :data:`FORM_BODY_FACTOR` times the per-file limit in all (else 413 / 422, nothing read); a
+    file over the per-file limit is refused by name without being read into memory (the
+    parser spools it to disk)."""
+    limit = settings.material_max_bytes * FORM_BODY_FACTOR
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise body_too_large(limit)
+
+    async def bounded() -> AsyncGenerator[bytes, None]:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise body_too_large(limit)
+            yield chunk
+
+    parser = MultiPartParser(
+        request.headers, bounded(), max_files=FORM_MAX_FILES, max_fields=FORM_MAX_FIELDS
+    )
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise _invalid_field(
+            "body", f"not a form this page can read: {exc.message}", "multipart"
+        ) from None
+    out = FilesForm(FormData())
+    texts: list[tuple[str, str | UploadFile]] = []
+    try:
+        for key, value in form.multi_items():
+            if not isinstance(value, UploadFile):
+                texts.append((key, value))
+                continue
+            if not key.startswith(FILE_FIELD) or not (value.filename or value.size):
+                continue  # an input left empty sends an empty, nameless part
+            code = key[len(FILE_FIELD) :][:50]
+            if value.size is not None and value.size > settings.material_max_bytes:
+                try:
+                    check_size(
+                        clean_file_name(value.filename), value.size, settings.material_max_bytes
+                    )
+                except FileRefused as refusal:
+                    out.too_large.setdefault(code, []).append(refusal)
+                continue
+            out.files.append((code, value.filename, await value.read()))
+    finally:
+        await form.close()
+    out.fields = FormData(texts)
+    return out
+
+
+def body_too_large(limit: int) -> Problem:
+    mb = limit // (1024 * 1024)
+    return Problem(
+        413,
+        "payload-too-large",
+        "Payload too large",
+        f"the form with its files is larger than {mb} MB in all; hand in fewer files at once",
+        detail_zh=f"表单连同文件超过 {mb} MB，请分次提交。",
+    )

@@ -41,6 +41,7 @@ from application.services import cases as case_service, pre_check
 from domain.case_clock import CasePosition
 from domain.labels import label
 from store import repos
+from store.notices import public_body
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 
@@ -119,7 +120,10 @@ async def search_cases(
 
 
 def _notice_out(n: Any) -> NoticeOut:
-    return NoticeOut(id=n.id, kind=n.kind, title=n.title, body=n.body, issued_at=n.issued_at)
+    # Without the supplement code's salt: the code is the applicant's, printed, not data.
+    return NoticeOut(
+        id=n.id, kind=n.kind, title=n.title, body=public_body(n), issued_at=n.issued_at
+    )
 
 
 @router.get("/{case_id}", response_model=CaseOut, summary="A case", responses=NOT_FOUND)
@@ -281,6 +285,7 @@ async def download_notice(
     case_id: CaseId,
     notice_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The notice's id")],
     session: SessionDep,
+    settings: SettingsDep,
     actor: CurrentActor,
     format: Annotated[
         Literal["html", "json"], Query(description="html (printable document) or json")
@@ -295,7 +300,7 @@ async def download_notice(
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
     if format == "json":
         return JSONResponse(_notice_out(notice).model_dump(mode="json"), headers=headers)
-    html = await case_service.render_notice(session, case, notice)
+    html = await case_service.render_notice(session, case, notice, secret_key=settings.secret_key)
     file_name = case_service.notice_file_name(case, notice)
     headers["Content-Disposition"] = case_service.content_disposition(
         file_name, fallback=f"notice-{case.id}-{notice.id}.html"

@@ -250,8 +250,8 @@ async def test_every_state_changing_route_checks_csrf(system: System) -> None:
         for user in users:
             url = path.format(**values[user])
             file = {"file": ("list.csv", b"a,b\n", "text/csv")}
-            if path.startswith("/apply") or path == "/login":
-                # The public form's and the login form's tokens belong to their own cookies (no
+            if path.startswith(("/apply", "/supplement")) or path == "/login":
+                # The public forms' and the login form's tokens belong to their own cookies (no
                 # session yet).
                 async with browser(system) as web, browser(system) as stranger:
                     own = await pre_session_token(web, path)
@@ -309,9 +309,12 @@ def role_of(user: str) -> str:
 
 
 async def pre_session_token(client: httpx.AsyncClient, path: str) -> str:
-    """The token of a form without a session: the login form's or the public form's."""
+    """The token of a form without a session: the login form's, the public form's or the
+    online supplement's."""
     if path == "/login":
         r = await client.get("/login")
+    elif path.startswith("/supplement"):
+        r = await client.get("/supplement")
     else:
         r = await client.get("/apply", params={"place": "370702001"})
     assert r.status_code == 200, r.text

@@ -88,6 +88,10 @@ PAGES: tuple[Page, ...] = (
     Page("/login", public=True),
     Page("/apply", public=True),
     Page("/apply/receipt/{case_id}", public=True, obj=case_params),
+    # The online supplement: its form, and the missing items behind a link signed for a
+    # browser that gave the notice's code (none here: 404).
+    Page("/supplement", public=True),
+    Page("/supplement/{case_id}", public=True, obj=case_params),
     Page("/inbox", INBOX, lists_inside=True),
     Page("/inbox/rows", INBOX, lists_inside=True),
     # What follows a completion (the banner alone) and the cases one handled (#21).
