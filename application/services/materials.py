@@ -35,6 +35,7 @@ from domain.policy.model import PolicyPack
 from domain.vocabulary import VISIT_PHOTO, VISIT_PHOTO_NAME, CaseStatus, Role
 from store import materials_repo
 from store.audit import record_audit
+from store.db import write_turn
 from store.file_checks import (
     PDF,
     CheckedFile,
@@ -525,22 +526,26 @@ async def upload_visit_photos(
     code and hash), so a retried submission adds nothing."""
     kept: list[MaterialOut] = []
     refused: list[Problem] = []
-    for file_name, data in photos:
-        try:
-            material, _created = await upload(
-                session,
-                files,
-                settings,
-                actor,
-                case_id,
-                Upload(VISIT_PHOTO, file_name, data, MaterialSource.OFFICER),
-            )
-        except Problem as problem:
-            if problem.status in (403, 404) or problem.type == "case-closed":
-                raise  # about the case, not the photo: no other photo fares better
-            refused.append(problem)
-        else:
-            kept.append(material)
+    # Committed in this process's turn to write, before the decision is sent: the completion
+    # takes its own turn (its idempotency key), and on SQLite a transaction still holding
+    # these rows' write lock while it waits for a turn would wait on a writer waiting on it.
+    async with write_turn(session):
+        for file_name, data in photos:
+            try:
+                material, _created = await upload(
+                    session,
+                    files,
+                    settings,
+                    actor,
+                    case_id,
+                    Upload(VISIT_PHOTO, file_name, data, MaterialSource.OFFICER),
+                )
+            except Problem as problem:
+                if problem.status in (403, 404) or problem.type == "case-closed":
+                    raise  # about the case, not the photo: no other photo fares better
+                refused.append(problem)
+            else:
+                kept.append(material)
     return VisitPhotos(kept, refused)
 
 
