@@ -20,7 +20,7 @@ from store.models import Case, Notice, Task
 from store.models_materials import CaseMaterial
 from tests.factories import application
 from tests.materials_support import jpeg, pdf
-from tests.system import System
+from tests.system import System, web_login
 from tests.web.test_public_form import visitor
 from tests.web.test_task_pages import wait_for
 from worker.server import create_app
@@ -239,3 +239,15 @@ async def test_a_rejected_item_is_asked_for_again_with_the_reason(system: System
     assert "已提交的材料不合格：照片模糊，无法辨认" in html
     assert "已收到的材料" in html and "不合格 1 份" in html
     await client.aclose()
+
+    # The printed 认定表 lists what was received, item by item, with the judgements.
+    officer = visitor(system)
+    assert (await web_login(officer, "wf_reviewer")).status_code == 303
+    form = await officer.get(f"/documents/cases/{case_id}/application")
+    assert form.status_code == 200, form.text
+    cell = re.search(r'data-testid="received">(.*?)</td>', form.text, re.S)
+    assert cell is not None, "the 认定表 has its 收到的材料 row"
+    rows = re.findall(r"<li>(.*?)</li>", cell.group(1))
+    assert len(rows) == len({*missing, "id_card"}), rows
+    assert any("不合格" in row for row in rows), rows
+    await officer.aclose()
