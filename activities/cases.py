@@ -137,6 +137,9 @@ class CaseActivities:
                                     f.model_dump(mode="json") for f in findings
                                 ],
                                 "eligible": decision.eligible,
+                                # The papers it counted: those judged 不合格 are not (the
+                                # officer's explanation is rebuilt from what it saw).
+                                "evidence_counted": list(facts.evidence),
                             },
                         )
                     )

@@ -4,7 +4,8 @@ task details and for the task and case pages alike.
 The one home of the rebuild: :func:`domain.precheck.explain` over the case's stored facts, its
 pinned pack (:func:`store.packs.pinned_pack`, the pack the assessment used) and the stored
 pre-check's date, with the department findings of the latest pre-check event (the assessment
-saw them as stated facts' data-sharing findings). Cases assessed before the explanation
+saw them as stated facts' data-sharing findings) and the papers it counted (those judged
+不合格 are missing again). Cases assessed before the explanation
 existed, whose stored ``pre_check`` has only the old lines, get it the same way.
 """
 
@@ -40,6 +41,16 @@ def _findings(events: Sequence[CaseEvent]) -> list[DataFinding] | None:
         return None
 
 
+def _evidence_counted(events: Sequence[CaseEvent]) -> list[str] | None:
+    """The papers the latest assessment counted as handed in, where it recorded them: an item
+    whose every file was judged 不合格 is not among them (#24 item 3). None: older events."""
+    checks = [e for e in events if e.kind == "pre_check"]
+    raw: Any = (checks[-1].after or {}).get("evidence_counted") if checks else None
+    if not isinstance(raw, list) or not all(isinstance(code, str) for code in raw):
+        return None
+    return raw
+
+
 def explanation_of(
     case: Case, pack: PolicyPack | None, events: Sequence[CaseEvent]
 ) -> PreCheckExplanation | None:
@@ -56,6 +67,9 @@ def explanation_of(
     findings = _findings(events)
     if findings is not None:
         facts = facts.model_copy(update={"data_sharing": findings})
+    counted = _evidence_counted(events)
+    if counted is not None:
+        facts = facts.model_copy(update={"evidence": counted})
     return explain(facts, pack, on)
 
 

@@ -239,6 +239,12 @@ async def test_a_rejected_item_is_asked_for_again_with_the_reason(system: System
     assert "已提交的材料不合格：照片模糊，无法辨认" in html
     assert "已收到的材料" in html and "不合格 1 份" in html
     await client.aclose()
+    # The officer's pre-check explanation counts what the assessment counted: the ID card
+    # judged 不合格 is missing there too.
+    case = (await system.http.get(f"/api/v1/cases/{case_id}", headers=headers)).json()
+    [evidence] = [g for g in case["pre_check_explanation"]["groups"] if g["code"] == "evidence"]
+    assert "id_card" in [r["code"] for r in evidence["rules"]]  # shown: not met
+    assert "id_card" not in [r["code"] for r in evidence["folded"]]
 
     # The printed 认定表 lists what was received, item by item, with the judgements.
     officer = visitor(system)
