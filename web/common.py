@@ -29,6 +29,7 @@ from application.services.cases import DOCUMENT_TEMPLATES
 from domain.calendar import SHANGHAI
 from domain.labels import CATALOGUE
 from store import repos
+from store.file_checks import FileRefused
 from store.models import User
 from web import dates, i18n
 from web.problems import problem_message
@@ -273,6 +274,18 @@ def alert_for(problem: Problem) -> dict[str, str]:
     if correlation_id := problem.extra.get("correlation_id"):
         detail = f"{detail} ({i18n.gettext('查询编号')}: {correlation_id})"
     return {"message": problem_message(problem), "detail": detail}
+
+
+def problem_words(problem: Problem) -> str:
+    """A refusal's own sentence in the page's language: its Chinese (``detail_zh``) unless
+    the page is English or the problem has none."""
+    detail_zh = str(problem.extra.get("detail_zh") or "")
+    return detail_zh if detail_zh and i18n.current_locale() != "en" else problem.detail
+
+
+def refusal_words(refusal: FileRefused) -> str:
+    """Why a file was refused (store.file_checks), in the page's language."""
+    return refusal.en if i18n.current_locale() == "en" else refusal.zh
 
 
 def is_htmx(request: Request) -> bool:

@@ -73,12 +73,11 @@ from domain.labels import (
 from domain.policy.model import PolicyPack
 from domain.questions import Question, answer_problems, application_questions
 from domain.text import TextRefused, clean_line
-from store.file_checks import FileRefused
 from store.models import Case
 from store.models_materials import MaterialSource
 from store.packs import pinned_pack
 from web import public_view as web_public
-from web.common import APPLY_FORM, HTMX, alert_for, render
+from web.common import APPLY_FORM, HTMX, alert_for, problem_words, refusal_words, render
 from web.i18n import current_locale, gettext as _
 
 router = APIRouter(include_in_schema=False)
@@ -576,10 +575,6 @@ async def questions(request: Request, session: SessionDep) -> Response:
     )
 
 
-def _refusal_words(refusal: FileRefused) -> str:
-    return refusal.en if current_locale() == "en" else refusal.zh
-
-
 def _check_files(
     form: FormState, posted: FilesForm | None, pack: PolicyPack, settings: Any
 ) -> FileBatch:
@@ -592,7 +587,7 @@ def _check_files(
     for code, refusals in posted.too_large.items():
         refused.setdefault(code, []).extend(refusals)
     for code, refusals in refused.items():
-        form.errors[FILE_FIELD + code] = " ".join(_refusal_words(r) for r in refusals)
+        form.errors[FILE_FIELD + code] = " ".join(refusal_words(r) for r in refusals)
     for upload in batch.accepted:
         if upload.evidence_code not in form.evidence:
             form.evidence.append(upload.evidence_code)
@@ -610,10 +605,8 @@ async def apply(
             posted = await read_files_form(request, settings)
         except Problem as problem:
             # Past the whole form's bound nothing of it could be read, what was typed neither.
-            words = str(problem.extra.get("detail_zh") or problem.detail)
-            too_large = problem.detail if current_locale() == "en" else words
             return await _form_page(
-                request, session, "", FormState(alert=too_large), status=problem.status
+                request, session, "", FormState(alert=problem_words(problem)), status=problem.status
             )
         data: Any = posted.fields
     else:
@@ -683,10 +676,7 @@ async def apply(
         )
     except Problem as problem:
         if problem.type == "invalid-id-number":
-            detail_zh = str(problem.extra.get("detail_zh") or "")
-            form.errors["id_number"] = (
-                detail_zh if detail_zh and current_locale() != "en" else problem.detail
-            )
+            form.errors["id_number"] = problem_words(problem)
         elif problem.type == "validation-error" and problem.extra.get("errors"):
             _field_errors(form, list(problem.extra["errors"]))
         else:

@@ -34,8 +34,7 @@ from application.services.supplements import (
     open_supplement,
     supplement_for,
 )
-from store.file_checks import FileRefused
-from web.common import SUPPLEMENT_FORM, alert_for, render
+from web.common import SUPPLEMENT_FORM, alert_for, problem_words, refusal_words, render
 from web.i18n import current_locale, gettext as _
 
 router = APIRouter(include_in_schema=False)
@@ -74,11 +73,6 @@ def _check_link(request: Request, case_id: str, task: str, until: str, t: str) -
     expected = _sign(request, case_id, task, int(until), cookie)
     if not hmac.compare_digest(t.encode(), expected.encode()):
         raise _no_link()
-
-
-def _words(problem: Problem) -> str:
-    detail_zh = str(problem.extra.get("detail_zh") or "")
-    return detail_zh if detail_zh and current_locale() != "en" else problem.detail
 
 
 def _page(
@@ -124,7 +118,7 @@ async def open_page(request: Request, session: SessionDep, settings: SettingsDep
         )
         found = await open_supplement(session, settings, values["case_id"], values["id_tail"], code)
     except Problem as problem:
-        alert = _words(problem) if problem.type == "supplement-not-found" else ""
+        alert = problem_words(problem) if problem.type == "supplement-not-found" else ""
         page = _page(
             request,
             values=values,
@@ -179,10 +173,6 @@ async def items_page(
     return _items_page(request, await supplement_for(session, case_id, task))
 
 
-def _refusal_words(refusal: FileRefused) -> str:
-    return refusal.en if current_locale() == "en" else refusal.zh
-
-
 @router.post("/supplement/{case_id}", response_class=HTMLResponse)
 async def hand_in_page(
     request: Request,
@@ -201,7 +191,7 @@ async def hand_in_page(
     except Problem as problem:
         _check_link(request, case_id, task, until, t)
         supplement = await supplement_for(session, case_id, task)
-        return _items_page(request, supplement, alert=_words(problem), status=problem.status)
+        return _items_page(request, supplement, alert=problem_words(problem), status=problem.status)
     # The form's token first, as every form's; then the link it was posted to.
     SUPPLEMENT_FORM.check(request, str(posted.fields.get("csrf", "")))
     _check_link(request, case_id, task, until, t)
@@ -209,7 +199,7 @@ async def hand_in_page(
     batch = await check_files(session, supplement, posted.files, settings)
     errors: dict[str, str] = {}
     for code, refusals in [*batch.refused.items(), *posted.too_large.items()]:
-        words = " ".join(_refusal_words(r) for r in refusals)
+        words = " ".join(refusal_words(r) for r in refusals)
         errors[code] = f"{errors[code]} {words}" if code in errors else words
     if errors:
         return _items_page(
@@ -223,5 +213,5 @@ async def hand_in_page(
         temporal = await get_temporal(request)
         await hand_in(session, temporal, files, settings, supplement, batch.accepted)
     except Problem as problem:
-        return _items_page(request, supplement, alert=_words(problem), status=problem.status)
+        return _items_page(request, supplement, alert=problem_words(problem), status=problem.status)
     return _items_page(request, supplement, done=True)

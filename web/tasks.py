@@ -48,7 +48,7 @@ from domain.facts import CHOICE_NAMES, FactInput
 from domain.vocabulary import VISIT_PHOTO_NAME, VISIT_TASK_KINDS
 from store.settings import Settings
 from web import case_view as web_cases, households
-from web.common import PageActor, alert_for, check_csrf, render
+from web.common import PageActor, alert_for, check_csrf, problem_words, render
 from web.i18n import current_locale, gettext as _
 
 router = APIRouter(include_in_schema=False)
@@ -453,11 +453,7 @@ async def task_submit(
             session, files, settings, actor, task.case_id, photos
         )
         if outcome.refused:
-            english = current_locale() == "en"
-            submitted.errors["photos"] = " ".join(
-                p.detail if english else str(p.extra.get("detail_zh", p.detail))
-                for p in outcome.refused
-            )
+            submitted.errors["photos"] = " ".join(problem_words(p) for p in outcome.refused)
     if submitted.errors:
         alert = {"message": _("填写的内容有误，请按提示修改"), "detail": ""}
         return await _page(

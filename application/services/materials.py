@@ -233,12 +233,8 @@ async def upload(
     refused = _visit_photo_refused(upload)
     if refused is not None:
         raise refused
-    item = pack.evidence_item(upload.evidence_code)
-    if upload.evidence_code == VISIT_PHOTO:
-        code, item_name = VISIT_PHOTO, VISIT_PHOTO_NAME[0]
-    elif item is not None:
-        code, item_name = item.code, item.name
-    else:
+    code = upload.evidence_code
+    if code != VISIT_PHOTO and pack.evidence_item(code) is None:
         known = ", ".join([*(e.code for e in pack.evidence), VISIT_PHOTO])
         message = (
             f"{upload.evidence_code!r} is not an evidence item of the case's policy "
@@ -251,6 +247,7 @@ async def upload(
             message,
             errors=[{"field": "evidence_code", "message": message, "code": "unknown"}],
         )
+    item_name = _evidence_name(pack, code)
     name = clean_file_name(upload.file_name)
     try:
         checked = check_file(name, upload.data, settings)
