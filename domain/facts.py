@@ -83,6 +83,7 @@ __all__ = [
     "own_facts",
     "pack_fact_problems",
     "parse_fact_value",
+    "set_stored_fact",
     "sources_of",
     "stage_inputs",
     "stated_facts",
@@ -805,18 +806,7 @@ def _own() -> Mapping[str, OwnFact]:
 
 
 def _own_elapsed() -> dict[str, FactSpec]:
-    out: dict[str, FactSpec] = {}
-    for path, own in _own().items():
-        if own.spec.type == "date":
-            for suffix, (zh, en, _zh_unit, _en_unit) in ELAPSED_UNITS.items():
-                out[f"{path}.{suffix}"] = FactSpec(
-                    f"{path}.{suffix}",
-                    "int",
-                    f"自{own.spec.label_zh}{zh}",
-                    f"{en} {own.spec.label_en}",
-                    derived=True,
-                )
-    return out
+    return _elapsed_of(own.spec for own in _own().values() if own.spec.type == "date")
 
 
 def own_fact(path: str) -> OwnFact | None:
@@ -869,12 +859,18 @@ def with_supplied(facts: ApplicantFacts, supplied: Mapping[str, Any]) -> Applica
         if value is None or stored_fact(data, path) is not None:
             continue
         changed = True
-        if path in _own():
-            data.setdefault("pack_facts", {})[path] = _json(value)
-        else:
-            section, name = path.split(".", 1)
-            data.setdefault(section, {})[name] = _json(value)
+        set_stored_fact(data, path, value)
     return ApplicantFacts.model_validate(data) if changed else facts
+
+
+def set_stored_fact(stored: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``path`` in stored facts (JSON) to ``value``: a pack's own fact under
+    ``pack_facts``, dates as YYYY-MM-DD (the counterpart of :func:`stored_fact`)."""
+    if path in _own():
+        stored.setdefault("pack_facts", {})[path] = _json(value)
+    else:
+        section, name = path.split(".", 1)
+        stored.setdefault(section, {})[name] = _json(value)
 
 
 def stored_fact(stored: Mapping[str, Any], path: str) -> Any:
@@ -939,13 +935,18 @@ ELAPSED_UNITS: dict[str, tuple[str, str, str, str]] = {
 @cache
 def elapsed_facts() -> dict[str, FactSpec]:
     """The derived ``<date fact>.months_since`` / ``.years_since`` facts, by path."""
+    return _elapsed_of(
+        s for p, s in _shared_stated().items() if s.type == "date" and p not in RECORD_ONLY
+    )
+
+
+def _elapsed_of(dates: Iterable[FactSpec]) -> dict[str, FactSpec]:
+    """The completed months and years since each of ``dates``, as derived facts."""
     out: dict[str, FactSpec] = {}
-    for path, spec in _shared_stated().items():
-        if spec.type != "date" or path in RECORD_ONLY:
-            continue
+    for spec in dates:
         for suffix, (zh, en, _zh_unit, _en_unit) in ELAPSED_UNITS.items():
-            out[f"{path}.{suffix}"] = FactSpec(
-                f"{path}.{suffix}",
+            out[f"{spec.path}.{suffix}"] = FactSpec(
+                f"{spec.path}.{suffix}",
                 "int",
                 f"自{spec.label_zh}{zh}",
                 f"{en} {spec.label_en}",
@@ -1381,13 +1382,8 @@ def merge_verified(stored: Mapping[str, Any], verified: Mapping[str, Any]) -> di
     """The stored facts (JSON, any older shape) with the verified primary facts set in place,
     checked as :class:`ApplicantFacts` (raises ValidationError). Returns the JSON to store."""
     out: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in stored.items()}
-    own = _own()
     for path, value in verified.items():
-        if path in own:
-            out.setdefault("pack_facts", {})[path] = _json(value)
-            continue
-        section, name = path.split(".", 1)
-        out.setdefault(section, {})[name] = _json(value)
+        set_stored_fact(out, path, value)
     ApplicantFacts.model_validate(out)
     return out
 

@@ -55,6 +55,7 @@ from domain.facts import (
     HUKOU_ADDRESS_MAX_LENGTH,
     INTENTION_OTHER_MAX_LENGTH,
     ApplicantFacts,
+    set_stored_fact,
     stated_facts,
 )
 from domain.ids import (
@@ -438,15 +439,9 @@ def _facts(form: FormState, pack: PolicyPack) -> ApplicantFacts:
         "requested_category": v.get("category") or None,
         "evidence": evidence,
     }
-    own = {f.path for f in pack.facts}
-    for path, value in _answers(form, pack).items():
-        if path in own:  # the pack's own fact ([[facts]]): kept by path, dates as text
-            data.setdefault("pack_facts", {})[path] = (
-                value.isoformat() if isinstance(value, date) else value
-            )
-            continue
-        section, name = path.split(".", 1)
-        data.setdefault(section, {})[name] = value
+    with pack.fact_scope():  # its own facts ([[facts]]) are kept by path
+        for path, value in _answers(form, pack).items():
+            set_stored_fact(data, path, value)
     return ApplicantFacts.model_validate(data)
 
 

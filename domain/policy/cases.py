@@ -39,7 +39,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from domain.eligibility import EligibilityDecision, Verdict, assess
-from domain.facts import ApplicantFacts, own_fact
+from domain.facts import ApplicantFacts, own_fact, set_stored_fact
 from domain.policy.loader import PACKS_DIR, PolicyPackError, validation_lines
 from domain.policy.model import PolicyPack, Sourced
 
@@ -183,9 +183,7 @@ def case_facts(cases: PackCases, case: PackCase) -> ApplicantFacts:
                 changes.setdefault(f"{section}.{name}", values.pop(name))
     for path, value in changes.items():
         if own_fact(path) is not None:
-            data.setdefault("pack_facts", {})[path] = (
-                value.isoformat() if isinstance(value, date) else value
-            )
+            set_stored_fact(data, path, value)
             continue
         *sections, name = path.split(".")
         node = data
