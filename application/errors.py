@@ -21,7 +21,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from store.files import FileCorrupt, FileMissing
+from store.files import FileCorrupt, FileMissing, FileStoreUnavailable
 from store.packs import PinnedPackMissing
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,17 @@ class Problem(Exception):
             body["instance"] = instance
         body.update(self.extra)
         return body
+
+
+def file_store_unavailable() -> Problem:
+    """503 ``file-store-unavailable``: a file could not be stored, and nothing was kept."""
+    return Problem(
+        503,
+        "file-store-unavailable",
+        "File store unavailable",
+        "the file store cannot take files just now; nothing was stored, try again shortly",
+        detail_zh="材料文件暂时无法保存，未保存任何内容，请稍后重试。",
+    )
 
 
 def correlate(problem: Problem, cause: object = None, *, where: str = "") -> Problem:
@@ -228,6 +239,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for unavailable in (FileMissing, FileCorrupt):
         app.add_exception_handler(unavailable, _file_unavailable)
+
+    @app.exception_handler(FileStoreUnavailable)
+    async def _file_store_away(request: Request, exc: FileStoreUnavailable) -> Response:
+        # The store could not take a file: no row names it and nothing else of the request
+        # was kept (the bytes go in before any row), so sending the same again is safe.
+        problem = file_store_unavailable()
+        where = f"{request.method} {request.url.path}"
+        # Retry-After: RetryAfterOn503
+        return problem_response(correlate(problem, exc, where=where), request)
 
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> Response:

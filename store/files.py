@@ -45,6 +45,15 @@ class FileMissing(LookupError):
         self.digest = digest
 
 
+class FileStoreUnavailable(RuntimeError):
+    """The store could not take a file (a full or read-only disk, the object store away or
+    refusing): nothing that would name the file was written; the same upload succeeds once
+    the store is back."""
+
+    def __init__(self, where: str, cause: BaseException) -> None:
+        super().__init__(f"the file store ({where}) cannot take a file: {cause}")
+
+
 class FileCorrupt(RuntimeError):
     """The stored bytes no longer hash to their name."""
 
@@ -101,7 +110,10 @@ class LocalFileStore:
 
     async def put(self, data: bytes) -> str:
         digest = digest_of(data)
-        await asyncio.to_thread(self._put, digest, data)
+        try:
+            await asyncio.to_thread(self._put, digest, data)
+        except OSError as exc:
+            raise FileStoreUnavailable(str(self.root), exc) from exc
         return digest
 
     def _put(self, digest: str, data: bytes) -> None:
@@ -180,8 +192,13 @@ class S3FileStore:
         return f"bucket {self.bucket} at {self.endpoint_url}"
 
     async def put(self, data: bytes) -> str:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         digest = digest_of(data)
-        await asyncio.to_thread(self._put, digest, data)
+        try:
+            await asyncio.to_thread(self._put, digest, data)
+        except (BotoCoreError, ClientError) as exc:
+            raise FileStoreUnavailable(self._where(), exc) from exc
         return digest
 
     def _put(self, digest: str, data: bytes) -> None:

@@ -57,6 +57,7 @@ PROBLEM_ZH = {
     "outbound-failed": "外发通知发送失败",
     "temporal-unavailable": "工作流引擎暂不可用，请稍后重试",
     "database-unavailable": "数据库暂不可用，未作任何更改，请稍后重试",
+    "file-store-unavailable": "材料文件暂时无法保存，未保存任何内容，请稍后重试",
     "csrf": "表单已过期，请刷新页面后重试",
     # the workflow's refusals of a decision
     "bad-outcome": "请选择本事项提供的办理结果",

@@ -38,14 +38,13 @@ from application.errors import Problem
 from application.http import FilesDep, SessionDep, SettingsDep, client_address, get_temporal
 from application.rate_limits import limit_anonymous_application
 from application.schemas.applications import ApplicationIn
-from application.services.applications import submit_application
 from application.services.materials import (
     FILE_FIELD,
     FileBatch,
     FilesForm,
+    apply_with_files,
     check_batch,
     is_multipart,
-    keep_batch,
     read_files_form,
 )
 from application.services.supplements import current_code
@@ -74,8 +73,6 @@ from domain.labels import (
 from domain.policy.model import PolicyPack
 from domain.questions import Question, answer_problems, application_questions
 from domain.text import TextRefused, clean_line
-from store.models import Case
-from store.models_materials import MaterialSource
 from store.packs import pinned_pack
 from web import public_view as web_public
 from web.common import APPLY_FORM, HTMX, alert_for, problem_words, refusal_words, render
@@ -662,12 +659,11 @@ async def apply(
         return page
     try:
         temporal = await get_temporal(request)
-        case = await submit_application(
-            session,
-            temporal,
-            settings,
-            application,
-            actor=None,  # the public form is the online channel, whoever is signed in
+        # The case and its files are stored together or not at all (the files are checked
+        # above, so a refused application stored none). The staff's counter intake is JSON
+        # and hands in its papers through the case's materials API (source ``counter``).
+        case = await apply_with_files(
+            session, temporal, settings, files, application, batch.accepted
         )
     except Problem as problem:
         if problem.type == "invalid-id-number":
@@ -678,13 +674,6 @@ async def apply(
             alert = alert_for(problem)  # a server-side failure's correlation id with it
             form.alert, form.alert_detail = alert["message"], alert["detail"]
         return await _form_page(request, session, place.code, form, status=problem.status)
-    if batch.accepted:
-        # The case is stored and its workflow started: its files join it now, checked above
-        # (so a refused application stored none). The staff's counter intake is JSON and
-        # hands in its papers through the case's materials API (source ``counter``).
-        stored = await session.get(Case, case.case_id)
-        assert stored is not None  # just stored
-        await keep_batch(session, files, stored, batch.accepted, MaterialSource.APPLICANT)
     return RedirectResponse(receipt_url(request, case.case_id, cookie), status_code=303)
 
 

@@ -13,6 +13,7 @@ its case from its own key, not from a refusal."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 
@@ -218,10 +219,13 @@ async def submit_application(
     actor: Actor | None,
     idempotency_key: str | None = None,
     now: datetime | None = None,
+    with_case: Callable[[Case], Awaitable[None]] | None = None,
 ) -> SubmittedCase:
     """Store the case and start its workflow. A repeat of ``idempotency_key`` with the same
     application is answered with the first case (``created`` False), with another one 422
-    ``idempotency-key-reused``."""
+    ``idempotency-key-reused``. ``with_case`` adds rows that must be committed with the case
+    or not at all (the public form's materials), in its transaction: it does no I/O but the
+    session's, since it runs in the turn to write."""
     now = now or datetime.now(UTC)
     name = (application.facts.person.name or "").strip()
     if not name:
@@ -339,6 +343,8 @@ async def submit_application(
             if not pack_stored:
                 await repos.remember_pack_version(session, pack, now, ref=pack_ref)
             session.add(case)
+            if with_case is not None:
+                await with_case(case)
             if idempotency_key is not None:
                 answer = {k: v for k, v in asdict(submitted).items() if k != "created"}
                 idempotency.keep(

@@ -16,6 +16,7 @@ the audit log with the case and the file."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncGenerator, Collection, Sequence
 from dataclasses import dataclass, field
@@ -25,10 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
+from temporalio.client import Client
 
 from application.actor import Actor
-from application.errors import Problem, not_found
+from application.errors import Problem, file_store_unavailable, not_found
+from application.schemas.applications import ApplicationIn
 from application.schemas.materials import JudgementIn, MaterialOut
+from application.services.applications import SubmittedCase, submit_application
 from application.services.cases import case_for
 from application.services.reference import read_form
 from domain.policy.model import PolicyPack
@@ -46,11 +50,13 @@ from store.file_checks import (
     check_size,
     download_name,
 )
-from store.files import FileStore, digest_of
+from store.files import FileStore, FileStoreUnavailable, digest_of
 from store.models import Case
 from store.models_materials import CaseMaterial, Judgement, MaterialSource
 from store.packs import pinned_pack
 from store.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # What the staff API's upload may say of where a file came from (the applicant's own and the
 # supplements come through the public pages).
@@ -358,6 +364,64 @@ async def keep_batch(
     return [(await _keep(session, files, case, one, source, None))[0] for one in batch]
 
 
+@dataclass(frozen=True)
+class StoredUpload:
+    """A checked upload whose bytes (and preview) the file store holds: a row may name them."""
+
+    upload: CheckedUpload
+    content_hash: str
+    preview_hash: str | None
+
+    def row(
+        self, case_id: str, source: MaterialSource, actor_id: int | None, now: datetime
+    ) -> materials_repo.NewMaterial:
+        checked = self.upload.file
+        return materials_repo.NewMaterial(
+            case_id=case_id,
+            evidence_code=self.upload.evidence_code,
+            content_hash=self.content_hash,
+            preview_hash=self.preview_hash,
+            file_name=self.upload.file_name,
+            media_type=checked.media_type,
+            size_bytes=len(checked.data),
+            source=source.value,
+            uploaded_by=actor_id,
+            uploaded_at=now,
+            taken_at=checked.taken_at,
+        )
+
+
+async def store_bytes(files: FileStore, upload: CheckedUpload) -> StoredUpload:
+    """The bytes first, then the row: a row never names bytes that are not there. Bytes whose
+    row is then not committed stay unnamed (content addressed, they harm nothing and the same
+    upload again finds them). :class:`store.files.FileStoreUnavailable` when the store cannot
+    take them (503 ``file-store-unavailable``: nothing was kept)."""
+    checked = upload.file
+    content_hash = await files.put(checked.data)
+    preview_hash = await files.put(checked.preview) if checked.preview is not None else None
+    return StoredUpload(upload, content_hash, preview_hash)
+
+
+def _audit_upload(
+    session: AsyncSession, row: CaseMaterial, actor_id: int | None, now: datetime
+) -> None:
+    record_audit(
+        session,
+        actor_id=actor_id,
+        action="upload_material",
+        object_type="case",
+        object_id=row.case_id,
+        detail={
+            "material_id": row.id,
+            "evidence_code": row.evidence_code,
+            "sha256": row.content_hash,
+            "size": row.size_bytes,
+            "source": row.source,
+        },
+        now=now,
+    )
+
+
 async def _keep(
     session: AsyncSession,
     files: FileStore,
@@ -366,46 +430,48 @@ async def _keep(
     source: MaterialSource,
     actor_id: int | None,
 ) -> tuple[CaseMaterial, bool]:
-    checked = upload.file
-    # The bytes first, then the row: a row never names bytes that are not there. Bytes whose
-    # row is then not committed stay unnamed (content addressed, they harm nothing and the
-    # same upload again finds them).
-    content_hash = await files.put(checked.data)
-    preview_hash = await files.put(checked.preview) if checked.preview is not None else None
+    stored = await store_bytes(files, upload)
     now = datetime.now(UTC)
-    row, created = await materials_repo.add(
-        session,
-        materials_repo.NewMaterial(
-            case_id=case.id,
-            evidence_code=upload.evidence_code,
-            content_hash=content_hash,
-            preview_hash=preview_hash,
-            file_name=upload.file_name,
-            media_type=checked.media_type,
-            size_bytes=len(checked.data),
-            source=source.value,
-            uploaded_by=actor_id,
-            uploaded_at=now,
-            taken_at=checked.taken_at,
-        ),
-    )
+    row, created = await materials_repo.add(session, stored.row(case.id, source, actor_id, now))
     if created:
-        record_audit(
-            session,
-            actor_id=actor_id,
-            action="upload_material",
-            object_type="case",
-            object_id=case.id,
-            detail={
-                "material_id": row.id,
-                "evidence_code": upload.evidence_code,
-                "sha256": content_hash,
-                "size": len(checked.data),
-                "source": source.value,
-            },
-            now=now,
-        )
+        _audit_upload(session, row, actor_id, now)
     return row, created
+
+
+async def apply_with_files(
+    session: AsyncSession,
+    temporal: Client,
+    settings: Settings,
+    files: FileStore,
+    application: ApplicationIn,
+    batch: Sequence[CheckedUpload],
+) -> SubmittedCase:
+    """The public application with its materials' files (checked by :func:`check_batch`): the
+    bytes are stored first, then the case and its materials' rows are committed in one
+    transaction, before its workflow starts. A store that cannot take a file refuses the
+    application whole (503, nothing kept); a case is never stored without the files it was
+    sent with."""
+    try:
+        stored = [await store_bytes(files, upload) for upload in batch]
+    except FileStoreUnavailable as exc:
+        # Answered here, not by the app's handler, so that the form keeps what was typed.
+        log.warning("public application refused, its files cannot be stored: %s", exc)
+        raise file_store_unavailable() from exc
+
+    async def add_materials(case: Case) -> None:
+        now = case.submitted_at
+        rows = [
+            CaseMaterial(**s.row(case.id, MaterialSource.APPLICANT, None, now).__dict__)
+            for s in stored
+        ]
+        session.add_all(rows)
+        await session.flush()  # the rows' ids, for the audit
+        for row in rows:
+            _audit_upload(session, row, None, now)
+
+    return await submit_application(
+        session, temporal, settings, application, actor=None, with_case=add_materials
+    )
 
 
 async def list_for(session: AsyncSession, actor: Actor, case_id: str) -> list[MaterialOut]:

@@ -218,6 +218,26 @@ async def test_a_refused_file_stores_nothing(
     assert await audit_actions(system, case_id) == []
 
 
+async def test_a_store_that_cannot_take_the_file_is_503_and_keeps_nothing(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store away (a read-only disk here) is passing, not the caller's fault: 503 with
+    Retry-After and the words to send it again; no row names bytes that are not there."""
+    region = await system.make_region()
+    case_id = await make_case(system, region)
+
+    def read_only(self: LocalFileStore, digest: str, data: bytes) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(LocalFileStore, "_put", read_only)
+    r = await upload(system, region, case_id, jpeg())
+    body = problem(r, 503, "file-store-unavailable")
+    assert r.headers["Retry-After"] and "nothing was stored" in body["detail"]
+    assert body["correlation_id"]
+    assert await rows_of(system, case_id) == 0
+    assert await audit_actions(system, case_id) == []
+
+
 async def test_a_50_mb_scan_is_refused_before_it_is_read(system: System) -> None:
     region = await system.make_region()
     case_id = await make_case(system, region)

@@ -7,6 +7,9 @@ case, no file, no row — is stored."""
 
 from __future__ import annotations
 
+import errno
+
+import pytest
 from sqlalchemy import func, select
 
 from store.files import LocalFileStore, file_store
@@ -117,4 +120,72 @@ async def test_refused_files_are_named_beside_their_inputs_and_nothing_is_stored
     )
     assert r.status_code == 422
     assert "is not a JPEG, PNG or PDF file" in field_error(r.text, "file.id_card")
+    await client.aclose()
+
+
+async def test_a_store_that_cannot_take_the_files_refuses_the_application_whole(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The case and its files are stored together or not at all: a store that fails part-way
+    (the disk full at the second file) leaves no case, the page says so with everything typed
+    kept, and the same form sent again once the store is back gives one case with every file."""
+    client = visitor(system)
+    csrf = await open_form(client, JILIN_STREET)
+    id_number = make_id(region="220102")
+    async with system.sessions()() as session:
+        cases_before = await session.scalar(select(func.count()).select_from(Case))
+    data = filled(JILIN_STREET, csrf, id_number=id_number, name="李雷", evidence=["id_card"])
+    files = [
+        ("file.id_card", ("身份证.jpg", jpeg(), "image/jpeg")),
+        (
+            "file.household_register_or_urban_residence_proof",
+            ("户口簿.pdf", pdf(), "application/pdf"),
+        ),
+    ]
+    real_put = LocalFileStore._put
+    calls = 0
+
+    def disk_fills(self: LocalFileStore, digest: str, data: bytes) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 2:  # the photo and its preview go in; the PDF finds the disk full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_put(self, digest, data)
+
+    monkeypatch.setattr(LocalFileStore, "_put", disk_fills)
+    r = await client.post("/apply", data=data, files=files)
+    assert r.status_code == 503, r.text[:2000]
+    assert "Retry-After" in r.headers
+    assert "材料文件暂时无法保存，未保存任何内容，请稍后重试" in r.text
+    assert 'value="李雷"' in r.text and f'value="{id_number}"' in r.text
+    async with system.sessions()() as session:
+        assert await session.scalar(select(func.count()).select_from(Case)) == cases_before
+        assert (
+            await session.scalar(
+                select(func.count()).select_from(Case).where(Case.id_number == id_number)
+            )
+            == 0
+        )
+
+    monkeypatch.setattr(LocalFileStore, "_put", real_put)  # the store is back
+    r = await client.post("/apply", data=data, files=files)
+    assert r.status_code == 303, r.text[:2000]
+    case_id = r.headers["location"].split("/")[3].split("?")[0]
+    async with system.sessions()() as session:
+        rows = (
+            await session.scalars(select(CaseMaterial).where(CaseMaterial.case_id == case_id))
+        ).all()
+        audits = (
+            await session.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.object_id == case_id, AuditEntry.action == "upload_material"
+                )
+            )
+        ).all()
+    assert sorted(m.file_name for m in rows) == ["户口簿.pdf", "身份证.jpg"]
+    # Each upload audited with its row's id (taken in the case's own transaction).
+    assert sorted(a.detail["material_id"] for a in audits) == sorted(m.id for m in rows)
+    store = file_store(system.settings)
+    for m in rows:
+        assert await store.exists(m.content_hash)
     await client.aclose()
