@@ -361,7 +361,26 @@ async def keep_batch(
     so the files and the audit name no user; the source says how they came."""
     if CaseStatus(case.status).closed:
         raise _closed(case, "no material can be added", "不能再补充材料")
-    return [(await _keep(session, files, case, one, source, None))[0] for one in batch]
+    # Every file's bytes before any row: a store failing part-way leaves no row behind.
+    stored = await _store_all(files, batch)
+    now = datetime.now(UTC)
+    kept = []
+    for one in stored:
+        row, created = await materials_repo.add(session, one.row(case.id, source, None, now))
+        if created:
+            _audit_upload(session, row, None, now)
+        kept.append(row)
+    return kept
+
+
+async def _store_all(files: FileStore, batch: Sequence[CheckedUpload]) -> list[StoredUpload]:
+    """The bytes of a form's files, or 503 ``file-store-unavailable`` as a :class:`Problem`
+    (answered by the page itself, which keeps what the applicant filled in)."""
+    try:
+        return [await store_bytes(files, upload) for upload in batch]
+    except FileStoreUnavailable as exc:
+        log.warning("a form's files cannot be stored: %s", exc)
+        raise file_store_unavailable() from exc
 
 
 @dataclass(frozen=True)
@@ -451,12 +470,7 @@ async def apply_with_files(
     transaction, before its workflow starts. A store that cannot take a file refuses the
     application whole (503, nothing kept); a case is never stored without the files it was
     sent with."""
-    try:
-        stored = [await store_bytes(files, upload) for upload in batch]
-    except FileStoreUnavailable as exc:
-        # Answered here, not by the app's handler, so that the form keeps what was typed.
-        log.warning("public application refused, its files cannot be stored: %s", exc)
-        raise file_store_unavailable() from exc
+    stored = await _store_all(files, batch)
 
     async def add_materials(case: Case) -> None:
         now = case.submitted_at

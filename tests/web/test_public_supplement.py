@@ -8,14 +8,16 @@ makes its item missing again, and the next notice asks for it with the reason.""
 
 from __future__ import annotations
 
+import errno
 import re
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from store.files import LocalFileStore
 from store.models import Case, Notice, Task
 from store.models_materials import CaseMaterial
 from tests.factories import application
@@ -76,7 +78,7 @@ async def missing_codes(system: System, case_id: str) -> list[str]:
 
 
 async def test_the_applicant_hands_in_what_is_missing_and_the_case_moves_on(
-    system: System,
+    system: System, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     case_id, id_number = await applied(system)
     await system.wait_for_task("wf_reviewer", case_id, "supplement")
@@ -143,6 +145,27 @@ async def test_the_applicant_hands_in_what_is_missing_and_the_case_moves_on(
         (f"file.{missing[0]}", ("低保证.jpg", jpeg(), "image/jpeg")),
         (f"file.{missing[1]}", ("证明.pdf", pdf(), "application/pdf")),
     ]
+    # The store fails at the second file (the disk full): the page says so, nothing is kept
+    # and the task still waits; the same form sent again once the store is back is taken.
+    real_put, calls = LocalFileStore._put, []
+
+    def disk_fills(self: LocalFileStore, digest: str, data: bytes) -> None:
+        calls.append(digest)
+        if len(calls) > 2:  # the photo and its preview go in
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_put(self, digest, data)
+
+    monkeypatch.setattr(LocalFileStore, "_put", disk_fills)
+    failed = await client.post(link, data={"csrf": csrf}, files=files)
+    assert failed.status_code == 503 and "材料文件暂时无法保存，未保存任何内容" in failed.text
+    assert 'data-testid="missing"' in failed.text  # the list, to choose the files again
+    assert await missing_codes(system, case_id) == missing
+    async with system.sessions()() as session:
+        held = await session.scalar(
+            select(func.count()).select_from(CaseMaterial).where(CaseMaterial.case_id == case_id)
+        )
+    assert held == 0
+    monkeypatch.setattr(LocalFileStore, "_put", real_put)
     done = await client.post(link, data={"csrf": csrf}, files=files)
     assert done.status_code == 200, done.text[:3000]
     assert 'data-testid="supplement-done"' in done.text
