@@ -88,6 +88,28 @@ class _Turns:
         self.busy = False
 
 
+class WriteOutsideTurn(RuntimeError):
+    """A session asked for its turn to write while its transaction already holds a write (on
+    SQLite, the database's write lock): the writer whose turn it is would wait for that lock,
+    and this session for the turn, until SQLite's busy timeout ("database is locked"). Raised
+    at once, so the mistake shows in the first test that takes the path, not under load."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "a session entered the turn to write while holding uncommitted writes: commit "
+            "them first, or make every write of the transaction inside the turn (store.db)"
+        )
+
+
+async def _holds_a_write(session: AsyncSession) -> bool:
+    """Whether the session's SQLite transaction has written: Python's sqlite3 begins one only
+    at the first write, so a transaction that has only read is not "in transaction"."""
+    if not session.in_transaction():
+        return False
+    raw = await (await session.connection()).get_raw_connection()
+    return bool(getattr(raw.driver_connection, "in_transaction", False))
+
+
 # Per event loop (a future belongs to one) and engine: see one_writer.
 _WRITERS: WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, _Turns]] = WeakKeyDictionary()
 
@@ -109,6 +131,8 @@ async def one_writer(
     if engine is None or engine.dialect.name != "sqlite":
         yield
         return
+    if isinstance(on, AsyncSession) and await _holds_a_write(on):
+        raise WriteOutsideTurn()
     locks = _WRITERS.setdefault(asyncio.get_running_loop(), {})
     turns = locks.setdefault(id(engine.sync_engine), _Turns())
     await turns.acquire(urgent)

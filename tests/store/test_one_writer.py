@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from store.db import make_engine, make_sessionmaker, one_writer
+from store.db import WriteOutsideTurn, make_engine, make_sessionmaker, one_writer, write_turn
 from store.settings import Settings
 
 
@@ -98,3 +99,24 @@ async def test_a_cancelled_waiter_does_not_keep_the_turn(migrated_settings: Sett
     finally:
         await engine.dispose()
     assert "cancelled" not in order and order[0] == "next" and order[-1] == "after"
+
+
+async def test_a_session_holding_a_write_is_refused_its_turn(migrated_settings: Settings) -> None:
+    """The rule the turn depends on, checked where it is broken: a session that has written
+    outside its turn would wait on itself under load ("database is locked" after the busy
+    timeout); it is refused at once. A session that has only read takes its turn."""
+    engine = _sqlite_engine(migrated_settings)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            await session.execute(text("SELECT count(*) FROM users"))
+            async with write_turn(session):  # read only so far: fine
+                await session.execute(text("UPDATE users SET id = id WHERE id = -1"))
+            await session.execute(text("UPDATE users SET id = id WHERE id = -1"))
+            with pytest.raises(WriteOutsideTurn, match="holding uncommitted writes"):
+                async with write_turn(session):
+                    pass
+            await session.rollback()
+            async with write_turn(session):  # the write let go: its turn again
+                pass
+    finally:
+        await engine.dispose()
