@@ -44,6 +44,10 @@ class TaskKind(StrEnum):
 # the one-time notice (一次性告知), which must never ask the applicant for the officer's own
 # photo. Every case therefore accepts it, from an officer's hand and as an image only
 # (application/services/materials.py).
+# The timeline event of the applicant's request for re-examination (复核申请): a case that
+# has one and is identified was identified on re-examination (its notice cites that clause).
+REEXAMINATION_REQUESTED = "reexamination_requested"
+
 VISIT_PHOTO = "visit_photo"
 VISIT_PHOTO_NAME = ("走访现场照片", "photo taken on a visit")
 # The tasks done at the person's door or on the phone: their page takes photos from the

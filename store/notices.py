@@ -22,7 +22,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from store.models import Case, Notice
+from domain.vocabulary import REEXAMINATION_REQUESTED
+from store.models import Case, CaseEvent, Notice
 from store.packs import pinned_pack
 
 # Where the one-time notice keeps its code's salt (left out of the notice as the API shows it).
@@ -82,6 +83,16 @@ async def notice_by_key(session: AsyncSession, key: str) -> Notice | None:
 IDENTIFYING_STAGES = ("review", "immediate_conclusion")
 
 
+async def _reexamined(session: AsyncSession, case_id: str) -> bool:
+    """Whether the applicant asked for the case's refusal to be examined again."""
+    found = await session.scalar(
+        select(CaseEvent.id)
+        .where(CaseEvent.case_id == case_id, CaseEvent.kind == REEXAMINATION_REQUESTED)
+        .limit(1)
+    )
+    return found is not None
+
+
 def identification_notice_key(case_id: str) -> str:
     return f"{case_id}/identification"
 
@@ -97,20 +108,22 @@ async def identification_notice(
 ) -> Notice:
     """The notice for an identified ``case`` (not added to the session): the category, the
     identifying office and the clauses the decision applies (the category's and the identifying
-    stage's), as they stand in the case's pinned pack; the person's rights are read from the
-    same pack when it is printed."""
+    stage's — or, for a case identified on the applicant's request for re-examination, the
+    re-examination's), as they stand in the case's pinned pack; the person's rights are read
+    from the same pack when it is printed."""
     pack = await pinned_pack(session, case)
     category = next((c for c in pack.categories if c.code == case.category_code), None)
-    stages = pack.procedure.stages if pack.procedure else []
+    procedure = pack.procedure
+    stages = procedure.stages if procedure else []
     deciding = next((s for s in reversed(stages) if s.kind in IDENTIFYING_STAGES), None)
-    basis = [
-        x
-        for x in (
-            category.source if category is not None else None,
-            deciding.source if deciding is not None else pack.identification.source,
-        )
-        if x
-    ]
+    stage_name = deciding.name if deciding is not None else ""
+    stage_source = deciding.source if deciding is not None else pack.identification.source
+    reexamination = procedure.reexamination if procedure else None
+    if reexamination is not None and await _reexamined(session, case.id):
+        # The refusal was examined again and reversed: the decision applies the
+        # re-examination's clause, by its office (the fourstep test pack: 二(五), the county).
+        stage_name, stage_source = reexamination.name, reexamination.source
+    basis = [x for x in (category.source if category is not None else None, stage_source) if x]
     return Notice(
         notice_key=identification_notice_key(case.id),
         case_id=case.id,
@@ -120,7 +133,7 @@ async def identification_notice(
             "category": case.category_code or "",
             "category_name": category.name if category is not None else "",
             "basis": "；".join(dict.fromkeys(basis)),
-            "stage": deciding.name if deciding is not None else "",
+            "stage": stage_name,
             "agency": agency or "",
         },
         issued_at=at,

@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         stage_inputs,
     )
     from domain.sla import Rung, SlaLadder, SlaState
+    from domain.vocabulary import REEXAMINATION_REQUESTED
     from workflows.assistance import AssistanceWorkflow
     from workflows.case_events import case_event
     from workflows.clock import LadderClock, sleep_until
@@ -735,7 +736,7 @@ class IdentificationWorkflow:
         assert rule is not None  # the validator's check
         self.reexamination_requested = True
         await self._event(
-            "reexamination_requested",
+            REEXAMINATION_REQUESTED,
             f"申请人申请{rule.name}：{req.content}",
             actor=req.actor_name,
         )

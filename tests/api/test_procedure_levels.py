@@ -355,6 +355,15 @@ async def test_two_review_levels_a_minimum_publicity_and_its_content(own_clock: 
         summaries = [e.summary for e in await repos.case_events(session, refused)]
     assert "申请人申请复核：已办理退工，复查所称就业不实" in summaries
     assert "进入复核" in summaries
+    # The 认定结果告知书 cites the re-examination's clause and names it, by the county: the
+    # decision that identified was the re-examination, not the county's identification stage.
+    async with system.sessions()() as session:
+        [told] = [
+            n for n in await repos.case_notices(session, refused) if n.kind == "identification"
+        ]
+    assert told.body["stage"] == "复核"
+    assert told.body["basis"].endswith("测人社发〔2026〕1号 二(五)")
+    assert "二(四)" not in told.body["basis"]
 
     # 4. The county identifies.
     review = await open_task(system, passed, "review")
