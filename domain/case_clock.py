@@ -174,6 +174,8 @@ class MapStep:
     state: StepState
     finished_on: date | None = None
     started_on: date | None = None
+    # A step the applicant may still ask for, until this day (a refusal's re-examination).
+    open_until: date | None = None
 
 
 @dataclass(frozen=True)
@@ -272,9 +274,12 @@ def case_position(
     open_tasks: Sequence[OpenTaskFact],
     now: datetime,
     calendar: WorkingCalendar,
+    reexamination: ProcedureStage | None = None,
 ) -> CasePosition:
     """Where the case is now (see the module docstring). ``concluded``: the case is closed or
-    identified, so no stage is current and stages never reached stay ``not_reached``."""
+    identified, so no stage is current and stages never reached stay ``not_reached``.
+    ``reexamination``: the pack's re-examination (复核), for a refused case that may ask or
+    has asked for it; drawn after the stages (see :func:`_reexamination_step`)."""
     today = local_date(now)
     finished = _finished(stages, events)
     started = _started(events)
@@ -343,4 +348,54 @@ def case_position(
                 else None,
             )
         )
+    if reexamination is not None:
+        step, task_clock = _reexamination_step(
+            reexamination, stored_stage, events, tasks, today, now, calendar
+        )
+        steps.append(step)
+        if task_clock is not None:
+            stage, waiting, clock = reexamination.code, "office", task_clock
     return CasePosition(stage=stage, waiting_on=waiting, clock=clock, steps=tuple(steps))
+
+
+def _reexamination_step(
+    rule: ProcedureStage,
+    stored_stage: str | None,
+    events: Sequence[TimelineFact],
+    tasks: Sequence[OpenTaskFact],
+    today: date,
+    now: datetime,
+    cal: WorkingCalendar,
+) -> tuple[MapStep, CaseClock | None]:
+    """The re-examination after a refusal as the map's last step: ``current`` while its
+    office's task is open (with that task's clock), ``done`` once decided, ``next`` while the
+    applicant may still ask (the refusal's window), ``not_reached`` when the window passed."""
+    task = next((t for t in tasks if t.kind == rule.kind), None)
+    decided = [
+        local_date(as_utc(e.at))
+        for e in events
+        if e.kind == "task_completed" and e.task_kind == rule.kind
+    ]
+    state: StepState
+    clock = None
+    open_until = None
+    if task is not None:
+        state, clock = "current", _task_clock("task", task, today, now, cal)
+    elif decided:
+        state = "done"
+    elif stored_stage == "reexamination_window":
+        state = "next"
+        windows = [e.ends_at for e in events if e.kind == "reexamination_window" and e.ends_at]
+        open_until = last_day(windows[-1]) if windows else None
+    else:
+        state = "not_reached"
+    step = MapStep(
+        kind=rule.code,
+        name=rule.name,
+        name_en=rule.name_en,
+        state=state,
+        finished_on=decided[-1] if state == "done" else None,
+        started_on=clock.start if clock is not None else None,
+        open_until=open_until,
+    )
+    return step, clock

@@ -179,7 +179,8 @@ class StageClockOut(BaseModel):
 class StageStepOut(BaseModel):
     """A stage of the pinned pack's procedure: ``done`` (with ``finished_on`` when the
     timeline says), ``current`` (with ``started_on``), ``next``, or ``not_reached`` (the case
-    concluded before it)."""
+    concluded before it); ``open_until``, the last day the applicant may ask for a ``next``
+    step (a refusal's re-examination, 复核申请)."""
 
     kind: str
     name: str
@@ -187,6 +188,7 @@ class StageStepOut(BaseModel):
     state: Literal["done", "current", "next", "not_reached"]
     finished_on: date | None
     started_on: date | None
+    open_until: date | None = None
 
 
 class PositionOut(BaseModel):

@@ -44,6 +44,7 @@ from domain.case_clock import (
 from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
 from domain.labels import label
 from domain.sla import state_at
+from domain.vocabulary import TaskKind
 from store import cases_repo, materials_repo, notices as notices_repo, repos, tasks_repo
 from store.audit import record_audit
 from store.calendar_repo import effective_calendar
@@ -313,6 +314,13 @@ async def position(
     stages = pack.procedure.stages if pack.procedure else []
     if events is None:
         events = await repos.case_events(session, case.id)
+    rule = pack.procedure.reexamination if pack.procedure else None
+    # Drawn once the refusal opened its window: a case never refused has no re-examination.
+    reexamination = (
+        ProcedureStage(TaskKind.REEXAMINATION, rule.name, rule.name_en, rule.role)
+        if rule is not None and any(e.kind == "reexamination_window" for e in events)
+        else None
+    )
     if tasks is None:
         tasks = await cases_repo.open_tasks(session, case.id)
     return case_position(
@@ -329,6 +337,7 @@ async def position(
         ],
         now=now,
         calendar=await effective_calendar(session),
+        reexamination=reexamination,
     )
 
 

@@ -252,6 +252,7 @@ def _position_out(where: CasePosition) -> PositionOut:
                 state=s.state,
                 finished_on=s.finished_on,
                 started_on=s.started_on,
+                open_until=s.open_until,
             )
             for s in where.steps
         ],

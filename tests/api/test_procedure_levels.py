@@ -243,7 +243,16 @@ async def test_two_review_levels_a_minimum_publicity_and_its_content(own_clock: 
     )
     position = shown.json()["position"]
     assert position["stage"] == "reexamination_window" and position["stage_name"] == "可申请复核"
-    assert [s["state"] for s in position["stages"]] == ["done", *["not_reached"] * 3]
+    assert [s["state"] for s in position["stages"]] == ["done", *["not_reached"] * 3, "next"]
+    # The re-examination is the map's last step, open to the applicant until the window's
+    # last day; the page says what the case waits for.
+    window = position["stages"][-1]
+    assert (window["kind"], window["name"]) == ("reexamination", "复核")
+    assert window["open_until"] is not None
+    community_page = (await (await web(system, "fs_community")).get(f"/cases/{final}")).text
+    assert "申请人可在期限内申请复核" in community_page
+    step = community_page.split('data-kind="reexamination"')[1].split("</li>")[0]
+    assert 'data-state="next"' in step and "可申请，至" in step
 
     # 1. The community's initial review: a task at the community, naming its stage.
     for case_id in (passed, refused):
@@ -347,6 +356,12 @@ async def test_two_review_levels_a_minimum_publicity_and_its_content(own_clock: 
         json={"content": "再次申请"},
     )
     assert (twice.status_code, twice.json()["type"]) == (409, "/problems/not-reexaminable")
+    # While the county examines it, the map's last step is current, on the task's clock.
+    during = (await system.http.get(f"/api/v1/cases/{refused}", headers=county_headers)).json()
+    assert during["position"]["stages"][-1]["state"] == "current"
+    assert during["position"]["stage"] == "reexamination"
+    assert during["position"]["waiting_on"] == "office"
+    assert during["position"]["clock"]["task_id"] == again.id
     r = await decide(system, "fs_county", again, "approve", category="older_unemployed")
     assert r.status_code == 200, r.text
     case = await case_state(system, refused, "identified")
@@ -390,6 +405,7 @@ async def test_two_review_levels_a_minimum_publicity_and_its_content(own_clock: 
         "done",
         "done",
         "not_reached",
+        "done",  # identified on re-examination
     ]
 
     # The 认定表: a box per review level, each with its own words and clause.
