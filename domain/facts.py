@@ -12,9 +12,11 @@ facts computed for a decision date by :func:`derive_facts` (age, working age, mo
 unemployed, ...). The application form also records what no condition reads: the hukou
 address (户籍地址), the contact telephone (联系电话) and the employment wishes (就业创业意愿);
 they are stated facts (:func:`stated_facts`) but not predicate facts, so no policy pack or
-department finding can name them. The JSON Schema published as
-``domain/applicant_facts.schema.json`` is generated from these models by
-:func:`applicant_facts_json_schema`.
+department finding can name them. What every pack shares of each fact — labels, plain names,
+units, the sources of derived facts, the stages that verify it, the names of choices — is
+declared in data, ``domain/facts.toml`` (read and checked against the models at import). The
+JSON Schema published as ``domain/applicant_facts.schema.json`` is generated from the models
+and that file by :func:`applicant_facts_json_schema`.
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ from __future__ import annotations
 import enum
 import json
 import re
+import tomllib
 import types
 import typing
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from typing import Annotated, Any, Literal, Union
+from pathlib import Path
+from typing import Annotated, Any, Literal, NoReturn, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -126,68 +130,41 @@ class _Facts(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Person(_Facts):
+class _Section(_Facts):
+    """A section of the application's facts: its fields' labels are the catalogue's
+    (domain/facts.toml), put into the JSON schema when it is generated."""
+
+    model_config = ConfigDict(
+        json_schema_extra=lambda schema, model: _section_labels(schema, model)
+    )
+
+
+class Person(_Section):
     """个人基本信息. ``birth_date`` and ``sex`` are taken from the ID number when absent."""
 
-    name: str | None = Field(None, title="姓名", description="name")
-    id_number: str | None = Field(
-        None, title="公民身份号码", description="resident ID number (GB 11643), 15 or 18 chars"
-    )
-    sex: Sex | None = Field(None, title="性别", description="sex")
-    birth_date: date | None = Field(None, title="出生日期", description="date of birth")
-    ethnicity: str | None = Field(None, title="民族", description="ethnicity")
-    political_status: str | None = Field(None, title="政治面貌", description="political status")
-    education: str | None = Field(None, title="文化程度", description="education level")
-    marital_status: MaritalStatus | None = Field(None, title="婚否", description="marital status")
-    retirement_category: RetirementCategory | None = Field(
-        None,
-        title="原法定退休年龄类别",
-        description="original retirement category (male_60, female_55, female_50); "
-        "defaults from sex",
-    )
-    able_to_work: bool | None = Field(None, title="有劳动能力", description="able to work")
-    willing_to_work: bool | None = Field(None, title="有就业意愿", description="willing to work")
-    receiving_pension: bool | None = Field(
-        None, title="已享受基本养老保险待遇", description="receiving a basic pension"
-    )
-    raising_minor_child: bool | None = Field(
-        None,
-        title="抚养18周岁以下未成年子女",
-        # Stated by older applications; children_birth_dates, when known, decides instead.
-        description="raising a child under 18 (as stated; see children_birth_dates)",
-    )
-    children_birth_dates: list[date] | None = Field(
-        None,
-        max_length=20,
-        title="所抚养子女的出生日期",
-        # The primary fact: whether a child is under 18 depends on the decision date.
-        description="birth dates of the children the applicant raises (empty: none)",
-    )
-    released_prisoner: bool | None = Field(
-        None,
-        title="刑释解教人员",
-        description="released from prison or re-education / rehabilitation",
-    )
-    disability_certificate: bool | None = Field(
-        None, title="持《中华人民共和国残疾人证》", description="holds a disability certificate"
-    )
-    phone: str | None = Field(
-        None,
-        title="联系电话",
-        # Stored as domain.ids.parse_phone gives it: 13812345678 or 0536-1234567.
-        description="contact telephone",
-    )
-    employment_intentions: list[EmploymentIntention] = Field(
-        default_factory=list,
-        title="就业创业意愿",
-        # Any of them means willing_to_work (see _intentions_mean_willing).
-        description="employment wishes (codes, each at most once)",
-    )
-    employment_intentions_other: str | None = Field(
-        None,
-        title="其他就业创业意愿",
-        description="other employment wish",
-    )
+    name: str | None = None
+    id_number: str | None = None
+    sex: Sex | None = None
+    birth_date: date | None = None
+    ethnicity: str | None = None
+    political_status: str | None = None
+    education: str | None = None
+    marital_status: MaritalStatus | None = None
+    retirement_category: RetirementCategory | None = None
+    able_to_work: bool | None = None
+    willing_to_work: bool | None = None
+    receiving_pension: bool | None = None
+    # Stated by older applications; children_birth_dates, when known, decides instead.
+    raising_minor_child: bool | None = None
+    # The primary fact: whether a child is under 18 depends on the decision date.
+    children_birth_dates: list[date] | None = Field(None, max_length=20)
+    released_prisoner: bool | None = None
+    disability_certificate: bool | None = None
+    # Stored as domain.ids.parse_phone gives it: 13812345678 or 0536-1234567.
+    phone: str | None = None
+    # Any of them means willing_to_work (see _intentions_mean_willing).
+    employment_intentions: list[EmploymentIntention] = Field(default_factory=list)
+    employment_intentions_other: str | None = None
 
     @field_validator("phone")
     @classmethod
@@ -260,57 +237,18 @@ class Person(_Facts):
         return self
 
 
-class Residence(_Facts):
+class Residence(_Section):
     """户籍与居住."""
 
-    hukou_region_code: str | None = Field(
-        None,
-        title="户籍地行政区划代码",
-        description="administrative region code of the hukou (GB/T 2260, 6 digits)",
-        pattern=r"^\d{6}$",
-    )
-    hukou_local: bool | None = Field(
-        None,
-        title="户籍在本地",
-        description="hukou within the policy pack's jurisdiction (when absent, derived from "
-        "hukou_region_code and the pack's region code)",
-    )
-    urban: bool | None = Field(
-        None, title="城镇户籍或城镇常住", description="urban hukou or urban resident"
-    )
-    resided_locally_months: int | None = Field(
-        None,
-        ge=0,
-        title="在本地连续居住月数",
-        description="consecutive months resided locally (as stated; see resided_locally_since)",
-    )
-    resided_locally_since: date | None = Field(
-        None, title="在本地连续居住起始日期", description="resided locally without a break since"
-    )
-    local_social_insurance_months_excluding_back_pay: int | None = Field(
-        None,
-        ge=0,
-        title="在当地用人单位参加社会保险月数(不含补缴月数)",
-        description="months of local employer social insurance, back-paid months excluded "
-        "(as stated; see local_social_insurance_months)",
-    )
-    local_social_insurance_months: int | None = Field(
-        None,
-        ge=0,
-        title="在当地用人单位参加社会保险月数(含补缴)",
-        description="months of local employer social insurance, back-paid months included",
-    )
-    local_social_insurance_back_paid_months: int | None = Field(
-        None,
-        ge=0,
-        title="其中补缴月数",
-        description="of those, months paid afterwards (补缴)",
-    )
-    hukou_address: str | None = Field(
-        None,
-        title="户籍地址",
-        description="hukou address",
-    )
+    hukou_region_code: str | None = Field(None, pattern=r"^\d{6}$")
+    hukou_local: bool | None = None
+    urban: bool | None = None
+    resided_locally_months: int | None = Field(None, ge=0)
+    resided_locally_since: date | None = None
+    local_social_insurance_months_excluding_back_pay: int | None = Field(None, ge=0)
+    local_social_insurance_months: int | None = Field(None, ge=0)
+    local_social_insurance_back_paid_months: int | None = Field(None, ge=0)
+    hukou_address: str | None = None
 
     @field_validator("hukou_address")
     @classmethod
@@ -331,148 +269,60 @@ class Residence(_Facts):
         return self
 
 
-class Unemployment(_Facts):
+class Unemployment(_Section):
     """失业登记."""
 
-    registered: bool | None = Field(
-        None, title="处于登记失业状态", description="registered as unemployed"
-    )
-    registered_on: date | None = Field(None, title="失业登记日期", description="registered on")
-    unemployed_since: date | None = Field(
-        None,
-        title="失业时间",
-        description="unemployed since (end of labour contract or registration)",
-    )
-    employment_card_no: str | None = Field(
-        None, title="就业创业证号", description="employment and entrepreneurship card number"
-    )
-    employer_social_insurance_during_unemployment: bool | None = Field(
-        None,
-        title="无业期间有用工单位社会保险缴费记录",
-        description="employer social-insurance contributions during unemployment",
-    )
-    laid_off_from_state_enterprise: bool | None = Field(
-        None,
-        title="原国有(含厂办大集体)企业下岗失业",
-        description="laid off from a former state-owned (incl. collective) enterprise",
-    )
-    transfer_registered: bool | None = Field(
-        None, title="已进行转移就业登记", description="rural transfer-employment registration done"
-    )
+    registered: bool | None = None
+    registered_on: date | None = None
+    unemployed_since: date | None = None
+    employment_card_no: str | None = None
+    employer_social_insurance_during_unemployment: bool | None = None
+    laid_off_from_state_enterprise: bool | None = None
+    transfer_registered: bool | None = None
 
 
-class Household(_Facts):
+class Household(_Section):
     """家庭情况."""
 
-    zero_employment: bool | None = Field(
-        None,
-        title="零就业家庭成员",
-        description="member of a (PES-identified) zero-employment household",
-    )
-    has_business_investment_or_property_income: bool | None = Field(
-        None,
-        title="家庭有经营性、投资性、财产性收入",
-        description="household has business, investment or property income",
-    )
-    rural_zero_transfer: bool | None = Field(
-        None,
-        title="农村零转移就业家庭(无人在二、三产业就业)",
-        description="rural household with nobody employed in secondary or tertiary industry",
-    )
-    annual_income_per_capita: float | None = Field(
-        None, ge=0, title="家庭年人均收入(元)", description="household annual income per capita"
-    )
-    local_average_annual_income_per_capita: float | None = Field(
-        None,
-        ge=0,
-        title="当地年人均收入平均水平(元)",
-        description="local average annual income per capita",
-    )
-    minimum_living_allowance: bool | None = Field(
-        None, title="享受最低生活保障(低保)", description="receiving the minimum living allowance"
-    )
-    low_income_edge: bool | None = Field(
-        None, title="低保边缘家庭成员", description="member of a low-income-edge household"
-    )
-    poverty_alleviated: bool | None = Field(
-        None,
-        title="脱贫享受政策户/脱贫劳动力",
-        description="poverty-alleviated household (still entitled to policies) / labour",
-    )
-    monitoring_target: bool | None = Field(
-        None, title="防返贫监测对象", description="return-to-poverty monitoring target"
-    )
+    zero_employment: bool | None = None
+    has_business_investment_or_property_income: bool | None = None
+    rural_zero_transfer: bool | None = None
+    annual_income_per_capita: float | None = Field(None, ge=0)
+    local_average_annual_income_per_capita: float | None = Field(None, ge=0)
+    minimum_living_allowance: bool | None = None
+    low_income_edge: bool | None = None
+    poverty_alleviated: bool | None = None
+    monitoring_target: bool | None = None
 
 
-class Land(_Facts):
+class Land(_Section):
     """土地征收."""
 
-    landless_by_expropriation: bool | None = Field(
-        None,
-        title="因依法征地失去土地",
-        description="lost land through lawful expropriation by government",
-    )
-    all_contracted_land_expropriated: bool | None = Field(
-        None, title="完全失去原承包耕地", description="all contracted farmland expropriated"
-    )
+    landless_by_expropriation: bool | None = None
+    all_contracted_land_expropriated: bool | None = None
 
 
-class Graduate(_Facts):
+class Graduate(_Section):
     """高校毕业生."""
 
-    is_graduate: bool | None = Field(
-        None, title="大中专/高校毕业生", description="college or vocational graduate"
-    )
-    level: GraduateLevel | None = Field(None, title="学历层次", description="graduate level")
-    full_time_domestic: bool | None = Field(
-        None,
-        title="国内全日制普通高等学校毕业",
-        description="graduated from a domestic full-time regular college",
-    )
-    left_school_on: date | None = Field(None, title="离校日期", description="left school on")
-    ever_employed: bool | None = Field(
-        None,
-        title="有过就业经历或社会保险缴费记录",
-        description="ever employed or ever paid social insurance",
-    )
-    difficulty_certificate: bool | None = Field(
-        None,
-        title="持困难家庭大中专毕业生相关证明",
-        description="holds the education department's needy-family graduate certificate",
-    )
+    is_graduate: bool | None = None
+    level: GraduateLevel | None = None
+    full_time_domestic: bool | None = None
+    left_school_on: date | None = None
+    ever_employed: bool | None = None
+    difficulty_certificate: bool | None = None
 
 
-class Economic(_Facts):
+class Economic(_Section):
     """经济活动 (不予认定情形)."""
 
-    has_labour_relation: bool | None = Field(
-        None, title="已与用人单位建立劳动关系", description="has a labour relation"
-    )
-    employer_social_insurance_now: bool | None = Field(
-        None, title="在用人单位参加社会保险", description="insured through an employer now"
-    )
-    business_licence: bool | None = Field(
-        None,
-        title="从事个体经营、创办企业并领取营业执照",
-        description="self-employed or runs a business with a licence",
-    )
-    legal_representative_or_officer_elsewhere: bool | None = Field(
-        None,
-        title="在其他单位担任法定代表人、股东(合伙人)、监事、理事或负责人",
-        description="legal representative, shareholder/partner, supervisor, director or "
-        "manager of another entity",
-    )
-    has_stable_income: bool | None = Field(
-        None,
-        title="有稳定收入或持续的经营性、投资性收入",
-        description="has a stable income or continuing business/investment income",
-    )
-    stable_monthly_income: float | None = Field(
-        None, ge=0, title="月收入(元)", description="stable monthly income (yuan)"
-    )
-    local_minimum_wage: float | None = Field(
-        None, ge=0, title="当地最低工资标准(元/月)", description="local monthly minimum wage"
-    )
+    has_labour_relation: bool | None = None
+    employer_social_insurance_now: bool | None = None
+    business_licence: bool | None = None
+    legal_representative_or_officer_elsewhere: bool | None = None
+    has_stable_income: bool | None = None
+    stable_monthly_income: float | None = Field(None, ge=0)
+    local_minimum_wage: float | None = Field(None, ge=0)
 
 
 class DataFinding(_Facts):
@@ -541,42 +391,19 @@ class ApplicantFacts(_Facts):
 
 
 # --- the fact catalogue -------------------------------------------------------------------
+#
+# Declared in data, in domain/facts.toml beside this module: each stated fact's labels, plain
+# name, unit and whether it is record-only; the derived facts with what each is computed
+# from; which decision stages verify which facts, by stating which primary facts; the names
+# of enum values. The models above say only the application's JSON shape (sections, fields,
+# types, limits); the two are checked against each other at import (_check_catalogue).
 
 FactType = Literal["bool", "int", "float", "str", "date", "enum"]
+CATALOGUE_FILE = Path(__file__).with_name("facts.toml")
 
 
-# The names of enum facts' values as forms and pages show them (Chinese, English).
-CHOICE_NAMES: dict[str, tuple[str, str]] = {
-    "male": ("男", "male"),
-    "female": ("女", "female"),
-    "married": ("已婚", "married"),
-    "unmarried": ("未婚", "unmarried"),
-    "divorced": ("离婚", "divorced"),
-    "widowed": ("丧偶", "widowed"),
-    "male_60": ("男职工（60周岁）", "man (60)"),
-    "female_55": ("女干部（55周岁）", "woman cadre (55)"),
-    "female_50": ("女职工（50周岁）", "woman worker (50)"),
-    "secondary_vocational": ("中等职业学校", "secondary vocational school"),
-    "junior_college": ("大专", "junior college"),
-    "bachelor": ("本科", "bachelor"),
-    "postgraduate": ("研究生", "postgraduate"),
-    "job_referral": ("就业推荐", "job referral"),
-    "training": ("就业（创业）培训", "employment (entrepreneurship) training"),
-    "entrepreneurship_service": ("创业服务", "entrepreneurship services"),
-    "public_welfare_post": ("公益性岗位安置", "a public-welfare post"),
-    "flexible_employment": (
-        "灵活就业（社会保险补贴）",
-        "flexible employment (social insurance subsidy)",
-    ),
-    "other": ("其他", "other"),
-}
-
-# Stated facts that no condition reads: what the form records for contacting the applicant
-# and for the assistance plan. Kept out of the fact catalogue so that a pack predicate or a
-# department finding cannot name a telephone number.
-RECORD_ONLY: frozenset[str] = frozenset(
-    {"person.phone", "person.employment_intentions_other", "residence.hukou_address"}
-)
+class FactCatalogueError(ValueError):
+    """domain/facts.toml disagrees with itself or with the models: names the file's line."""
 
 
 @dataclass(frozen=True)
@@ -592,152 +419,154 @@ class FactSpec:
     derived: bool = False
 
 
-# Derived facts are computed per decision date and policy pack by derive_facts().
-_DERIVED: tuple[FactSpec, ...] = (
-    FactSpec("person.age", "int", "申请时年龄(周岁)", "age in completed years", derived=True),
-    FactSpec(
-        "person.within_working_age",
-        "bool",
-        "在法定劳动年龄内",
-        "within statutory working age",
-        derived=True,
-    ),
-    FactSpec(
-        "person.retirement_date", "date", "法定退休日期", "statutory retirement date", derived=True
-    ),
-    FactSpec(
-        "person.raising_minor_child",
-        "bool",
-        "抚养18周岁以下未成年子女",
-        "raising a child under 18",
-        derived=True,
-    ),
-    FactSpec(
-        "residence.resided_locally_months",
-        "int",
-        "在本地连续居住月数",
-        "consecutive months resided locally",
-        derived=True,
-    ),
-    FactSpec(
-        "residence.local_social_insurance_months_excluding_back_pay",
-        "int",
-        "在当地用人单位参加社会保险月数(不含补缴月数)",
-        "months of local employer social insurance, back-paid months excluded",
-        derived=True,
-    ),
-    FactSpec(
-        "unemployment.months_unemployed",
-        "int",
-        "连续失业月数",
-        "completed months unemployed",
-        derived=True,
-    ),
-    FactSpec(
-        "graduate.years_since_leaving",
-        "int",
-        "离校年数",
-        "completed years since leaving school",
-        derived=True,
-    ),
-    FactSpec(
-        "residence.hukou_in_jurisdiction",
-        "bool",
-        "户籍在本地",
-        "hukou within the pack's jurisdiction",
-        derived=True,
-    ),
-    FactSpec(
-        "economic.income_at_least_minimum_wage",
-        "bool",
-        "月收入不低于当地最低工资标准",
-        "monthly income at least the local minimum wage",
-        derived=True,
-    ),
-    FactSpec(
-        "household.income_at_most_half_local_average",
-        "bool",
-        "年人均收入在当地平均水平50%以下",
-        "per-capita income at most 50 % of the local average",
-        derived=True,
-    ),
-)
+@dataclass(frozen=True)
+class Verifiable:
+    """A fact a pack reads (``fact``) that an officer verifies at ``stages`` by stating the
+    primary facts ``inputs`` (the fact itself when it is stated, not derived)."""
+
+    fact: str
+    stages: frozenset[str]
+    inputs: tuple[str, ...] = ()
+
+    @property
+    def entered(self) -> tuple[str, ...]:
+        return self.inputs or (self.fact,)
 
 
-# Plain names (Chinese, English) where a field's title reads as a form label (a unit in
-# brackets, a note for integrators): what officers read on the pre-check, the public form's
-# questions and the verification inputs (domain/policy/wording.py, domain/questions.py).
-FACT_NAMES: dict[str, tuple[str, str]] = {
-    "person.age": ("年龄", "age"),
-    "person.retirement_category": ("原法定退休年龄类别", "original retirement category"),
-    "residence.hukou_local": ("户籍在本地", "local hukou"),
-    "residence.hukou_in_jurisdiction": ("户籍在本地", "local hukou"),
-    "residence.hukou_region_code": ("户籍地行政区划代码", "hukou region code"),
-    "residence.local_social_insurance_months_excluding_back_pay": (
-        "在当地用人单位参保月数（不含补缴）",
-        "months of local employer social insurance (back pay excluded)",
-    ),
-    "unemployment.registered": ("已办理失业登记", "registered as unemployed"),
-    "unemployment.registered_on": ("失业登记日期", "date of unemployment registration"),
-    "unemployment.unemployed_since": ("失业时间", "unemployed since"),
-    "household.rural_zero_transfer": ("农村零转移就业家庭", "rural zero-transfer household"),
-    "household.annual_income_per_capita": ("家庭年人均收入", "household income per capita"),
-    "household.local_average_annual_income_per_capita": (
-        "当地年人均收入平均水平",
-        "local average income per capita",
-    ),
-    "economic.stable_monthly_income": ("月收入", "monthly income"),
-    "economic.local_minimum_wage": ("当地最低工资标准", "local minimum wage"),
-}
+@dataclass(frozen=True)
+class FactCatalogue:
+    """domain/facts.toml as read: what every pack shares (see the file's header)."""
 
-# The unit of each number fact (Chinese, English): beside an input, after a value (48周岁).
-FACT_UNITS: dict[str, tuple[str, str]] = {
-    "person.age": ("周岁", "years"),
-    "unemployment.months_unemployed": ("个月", "months"),
-    "residence.resided_locally_months": ("个月", "months"),
-    "residence.local_social_insurance_months": ("个月", "months"),
-    "residence.local_social_insurance_back_paid_months": ("个月", "months"),
-    "residence.local_social_insurance_months_excluding_back_pay": ("个月", "months"),
-    "graduate.years_since_leaving": ("年", "years"),
-    "household.annual_income_per_capita": ("元/年", "yuan a year"),
-    "household.local_average_annual_income_per_capita": ("元/年", "yuan a year"),
-    "economic.stable_monthly_income": ("元/月", "yuan a month"),
-    "economic.local_minimum_wage": ("元/月", "yuan a month"),
-}
+    labels: dict[str, tuple[str, str]]  # stated facts (list fields too): (zh, en)
+    types: dict[str, str]  # stated facts: the type the file declares
+    record_only: frozenset[str]
+    derived: tuple[FactSpec, ...]
+    derived_from: dict[str, tuple[str, ...]]
+    names: dict[str, tuple[str, str]]
+    units: dict[str, tuple[str, str]]
+    verifiable: tuple[Verifiable, ...]
+    choices: dict[str, tuple[str, str]]
 
-# What each derived fact (derive_facts) is computed from, in the order a form asks them.
-# tests/domain/test_questions.py fails when a derived fact is added without its sources here,
-# so a new derived fact cannot silently drop out of the application form.
-DERIVED_FROM: dict[str, tuple[str, ...]] = {
-    "person.age": ("person.birth_date",),
-    "person.within_working_age": ("person.birth_date", "person.sex", "person.retirement_category"),
-    "person.retirement_date": ("person.birth_date", "person.sex", "person.retirement_category"),
-    # The birth dates decide when known; an applicant states whether they raise a minor
-    # child (the field kept for that and for older applications), the officer verifies with
-    # the dates (VERIFIABLE).
-    "person.raising_minor_child": ("person.raising_minor_child",),
-    # derive_facts counts from the unemployment date, else from the registration date.
-    "unemployment.months_unemployed": (
-        "unemployment.unemployed_since",
-        "unemployment.registered_on",
-    ),
-    "graduate.years_since_leaving": ("graduate.left_school_on",),
-    "residence.hukou_in_jurisdiction": ("residence.hukou_local", "residence.hukou_region_code"),
-    "residence.resided_locally_months": ("residence.resided_locally_since",),
-    "residence.local_social_insurance_months_excluding_back_pay": (
-        "residence.local_social_insurance_months",
-        "residence.local_social_insurance_back_paid_months",
-    ),
-    "economic.income_at_least_minimum_wage": (
-        "economic.has_stable_income",
-        "economic.stable_monthly_income",
-        "economic.local_minimum_wage",
-    ),
-    "household.income_at_most_half_local_average": (
-        "household.annual_income_per_capita",
-        "household.local_average_annual_income_per_capita",
-    ),
-}
+
+_TYPES = ("bool", "int", "float", "str", "date", "enum", "list")
+
+
+def read_catalogue(path: Path) -> FactCatalogue:
+    """The catalogue as the file at ``path`` says it, each entry's shape checked and the whole
+    checked against the models; :class:`FactCatalogueError` naming the line otherwise."""
+    text = path.read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+
+    def fail(needle: str, message: str) -> NoReturn:
+        line = next((i for i, ln in enumerate(text.splitlines(), 1) if needle in ln), 0)
+        raise FactCatalogueError(f"{path.name}:{line}: {message}")
+
+    def pair(where: str, key: str, value: Any) -> tuple[str, str]:
+        if not (
+            isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)
+        ):
+            fail(where, f"{key}: [Chinese, English] expected")
+        return value[0], value[1]
+
+    labels: dict[str, tuple[str, str]] = {}
+    types_: dict[str, str] = {}
+    names: dict[str, tuple[str, str]] = {}
+    units: dict[str, tuple[str, str]] = {}
+    record_only: set[str] = set()
+    derived: list[FactSpec] = []
+    derived_from: dict[str, tuple[str, ...]] = {}
+    for table in ("stated", "derived"):
+        for fact, entry in data.get(table, {}).items():
+            where = f'[{table}."{fact}"]'
+            unknown = set(entry) - {"type", "zh", "en", "name", "unit", "record_only", "from"}
+            if unknown or (table == "stated") == ("from" in entry):
+                fail(where, f"{fact}: unknown or misplaced keys {sorted(unknown or {'from'})}")
+            kind = entry.get("type")
+            if kind not in (_TYPES if table == "stated" else _TYPES[:-1]):
+                fail(where, f"{fact}: type must be one of {', '.join(_TYPES)}")
+            zh, en = entry.get("zh"), entry.get("en")
+            if not (isinstance(zh, str) and zh and isinstance(en, str) and en):
+                fail(where, f"{fact}: zh and en labels are required")
+            for key, into in (("name", names), ("unit", units)):
+                if key in entry:
+                    value = pair(where, key, entry[key])
+                    if into.get(fact, value) != value:
+                        fail(where, f"{fact}: {key} differs from the other entry's")
+                    into[fact] = value
+            if table == "stated":
+                labels[fact], types_[fact] = (zh, en), kind
+                if entry.get("record_only"):
+                    record_only.add(fact)
+            else:
+                sources = entry["from"]
+                if not (isinstance(sources, list) and sources):
+                    fail(where, f"{fact}: from must list the facts it is computed from")
+                derived.append(FactSpec(fact, kind, zh, en, derived=True))
+                derived_from[fact] = tuple(sources)
+    stage_sets: dict[str, frozenset[str]] = {}
+    for name, kinds in data.get("stages", {}).items():
+        try:
+            stage_sets[name] = frozenset(TaskKind(k) for k in kinds)
+        except ValueError as exc:
+            fail(f"{name} =", f"stages.{name}: {exc}")
+    verifiable = []
+    for row in data.get("verifiable", []):
+        fact = row.get("fact", "")
+        where = f'fact = "{fact}"'
+        if row.get("at") not in stage_sets:
+            fail(where, f"verifiable {fact}: at must name a set of [stages]")
+        verifiable.append(Verifiable(fact, stage_sets[row["at"]], tuple(row.get("with", ()))))
+    choices = {k: pair(f"{k} =", f"choices.{k}", v) for k, v in data.get("choices", {}).items()}
+    catalogue = FactCatalogue(
+        labels,
+        types_,
+        frozenset(record_only),
+        tuple(derived),
+        derived_from,
+        names,
+        units,
+        tuple(verifiable),
+        choices,
+    )
+    _check_catalogue(catalogue, fail)
+    return catalogue
+
+
+def _check_catalogue(catalogue: FactCatalogue, fail: Callable[[str, str], NoReturn]) -> None:
+    """The file against the models: every field of a section has its entry, of its type, and
+    nothing else has one; what derived facts and verifications name exists."""
+    fields: dict[str, str] = {}
+    for section, model in _SECTION_MODELS.items():
+        for name, sub in model.model_fields.items():
+            spec = _scalar_spec(sub.annotation)
+            fields[f"{section}.{name}"] = spec[0] if spec else "list"
+    for path in catalogue.types:
+        if path not in fields:
+            fail(f'"{path}"]', f"{path}: no field of the application has this path")
+    for path, kind in fields.items():
+        if path not in catalogue.types:
+            # named at its section's heading, where the entry belongs
+            section = path.split(".", 1)[0]
+            fail(f"# --- {section}:", f"{path}: a field of the application without its entry")
+        if catalogue.types[path] != kind:
+            fail(f'"{path}"]', f"{path}: type {catalogue.types[path]!r}, the field is {kind!r}")
+    known = set(fields) | {d.path for d in catalogue.derived}
+    for path, sources in catalogue.derived_from.items():
+        for source in sources:
+            if source not in known:
+                fail(f'"{path}"]', f"{path}: computed from unknown fact {source!r}")
+    for row in catalogue.verifiable:
+        for path in (row.fact, *row.inputs):
+            if path not in known:
+                fail(f'"{row.fact}"', f"verifiable {row.fact}: unknown fact {path!r}")
+
+
+def _section_labels(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """The JSON schema's title and description of each field of a section, from the file."""
+    section = next(s for s, m in _SECTION_MODELS.items() if m is model)
+    for name, prop in schema.get("properties", {}).items():
+        zh, en = _CATALOGUE.labels[f"{section}.{name}"]
+        prop["title"], prop["description"] = zh, en
 
 
 def _scalar_spec(annotation: Any) -> tuple[FactType, tuple[str, ...]] | None:
@@ -760,6 +589,30 @@ def _scalar_spec(annotation: Any) -> tuple[FactType, tuple[str, ...]] | None:
         if annotation in simple:
             return simple[annotation], ()
     return None
+
+
+_SECTION_MODELS: dict[str, type[BaseModel]] = {
+    section: field.annotation
+    for section, field in ApplicantFacts.model_fields.items()
+    if isinstance(field.annotation, type) and issubclass(field.annotation, _Section)
+}
+_CATALOGUE = read_catalogue(CATALOGUE_FILE)
+
+# The names of enum facts' values as forms and pages show them (Chinese, English).
+CHOICE_NAMES: dict[str, tuple[str, str]] = _CATALOGUE.choices
+# Stated facts that no condition reads: what the form records for contacting the applicant
+# and for the assistance plan. Kept out of the fact catalogue so that a pack predicate or a
+# department finding cannot name a telephone number.
+RECORD_ONLY: frozenset[str] = _CATALOGUE.record_only
+# Derived facts are computed per decision date and policy pack by derive_facts().
+_DERIVED: tuple[FactSpec, ...] = _CATALOGUE.derived
+# Plain names (Chinese, English) where a field's label reads as a form label: what officers
+# read on the pre-check, the public form's questions and the verification inputs.
+FACT_NAMES: dict[str, tuple[str, str]] = _CATALOGUE.names
+# The unit of each number fact (Chinese, English): beside an input, after a value (48周岁).
+FACT_UNITS: dict[str, tuple[str, str]] = _CATALOGUE.units
+# What each derived fact (derive_facts) is computed from, in the order a form asks them.
+DERIVED_FROM: dict[str, tuple[str, ...]] = _CATALOGUE.derived_from
 
 
 # --- a pack's own facts ---------------------------------------------------------------------
@@ -968,22 +821,14 @@ def stated_facts() -> dict[str, FactSpec]:
 @cache
 def _shared_stated() -> dict[str, FactSpec]:
     out: dict[str, FactSpec] = {}
-    for section, field in ApplicantFacts.model_fields.items():
-        model = field.annotation
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            continue
+    for section, model in _SECTION_MODELS.items():
         for name, sub in model.model_fields.items():
             spec = _scalar_spec(sub.annotation)
             if spec is None:
                 continue
             path = f"{section}.{name}"
-            out[path] = FactSpec(
-                path=path,
-                type=spec[0],
-                label_zh=sub.title or name,
-                label_en=sub.description or name,
-                choices=spec[1],
-            )
+            zh, en = _CATALOGUE.labels[path]
+            out[path] = FactSpec(path=path, type=spec[0], label_zh=zh, label_en=en, choices=spec[1])
     return out
 
 
@@ -1104,92 +949,8 @@ def fact_values(
 # facts the officer states for it: dates and counts the system computes from, never the
 # quantity a pack compares (children's birth dates, not "raising a minor child").
 
-_DOCS = frozenset(
-    {
-        TaskKind.ACCEPTANCE,
-        TaskKind.INITIAL_REVIEW,
-        TaskKind.REVIEW,
-        TaskKind.IMMEDIATE_CONCLUSION,
-    }
-)
-# Everything a paper or a visit shows: the papers' stages and the home visit.
-_ANY_STAGE = _DOCS | {TaskKind.HOME_VISIT}
-# Records a counter does not hold (social insurance, department data): the reviews only.
-_RECORDS = _DOCS - {TaskKind.ACCEPTANCE}
-# A household's situation: the reviews and the home visit (入户核实), not the counter.
-_HOUSEHOLD = _RECORDS | {TaskKind.HOME_VISIT}
-
-
-@dataclass(frozen=True)
-class Verifiable:
-    """A fact a pack reads (``fact``) that an officer verifies at ``stages`` by stating the
-    primary facts ``inputs`` (the fact itself when it is stated, not derived)."""
-
-    fact: str
-    stages: frozenset[str]
-    inputs: tuple[str, ...] = ()
-
-    @property
-    def entered(self) -> tuple[str, ...]:
-        return self.inputs or (self.fact,)
-
-
-VERIFIABLE: tuple[Verifiable, ...] = (
-    Verifiable("residence.hukou_in_jurisdiction", _DOCS, ("residence.hukou_local",)),
-    Verifiable("residence.urban", _ANY_STAGE),
-    Verifiable(
-        "residence.resided_locally_months", _HOUSEHOLD, ("residence.resided_locally_since",)
-    ),
-    Verifiable(
-        "residence.local_social_insurance_months_excluding_back_pay",
-        _RECORDS,
-        (
-            "residence.local_social_insurance_months",
-            "residence.local_social_insurance_back_paid_months",
-        ),
-    ),
-    Verifiable("person.able_to_work", _ANY_STAGE),
-    Verifiable("person.willing_to_work", _ANY_STAGE),
-    Verifiable("person.marital_status", _ANY_STAGE),
-    Verifiable("person.raising_minor_child", _ANY_STAGE, ("person.children_birth_dates",)),
-    Verifiable("person.receiving_pension", _RECORDS),
-    Verifiable("person.released_prisoner", _DOCS),
-    Verifiable("person.disability_certificate", _DOCS),
-    Verifiable("unemployment.registered", _DOCS),
-    Verifiable("unemployment.months_unemployed", _DOCS, ("unemployment.registered_on",)),
-    Verifiable("unemployment.transfer_registered", _RECORDS),
-    Verifiable("unemployment.laid_off_from_state_enterprise", _RECORDS),
-    Verifiable("unemployment.employer_social_insurance_during_unemployment", _RECORDS),
-    Verifiable("household.zero_employment", _HOUSEHOLD),
-    Verifiable("household.has_business_investment_or_property_income", _HOUSEHOLD),
-    Verifiable("household.rural_zero_transfer", _HOUSEHOLD),
-    Verifiable(
-        "household.income_at_most_half_local_average",
-        _HOUSEHOLD,
-        ("household.annual_income_per_capita", "household.local_average_annual_income_per_capita"),
-    ),
-    Verifiable("household.minimum_living_allowance", _HOUSEHOLD),
-    Verifiable("household.low_income_edge", _HOUSEHOLD),
-    Verifiable("household.poverty_alleviated", _HOUSEHOLD),
-    Verifiable("household.monitoring_target", _HOUSEHOLD),
-    Verifiable("land.landless_by_expropriation", _HOUSEHOLD),
-    Verifiable("land.all_contracted_land_expropriated", _HOUSEHOLD),
-    Verifiable("graduate.is_graduate", _DOCS),
-    Verifiable("graduate.level", _DOCS),
-    Verifiable("graduate.full_time_domestic", _DOCS),
-    Verifiable("graduate.years_since_leaving", _DOCS, ("graduate.left_school_on",)),
-    Verifiable("graduate.ever_employed", _RECORDS),
-    Verifiable("graduate.difficulty_certificate", _DOCS),
-    Verifiable("economic.has_labour_relation", _HOUSEHOLD),
-    Verifiable("economic.employer_social_insurance_now", _RECORDS),
-    Verifiable("economic.business_licence", _RECORDS),
-    Verifiable("economic.legal_representative_or_officer_elsewhere", _RECORDS),
-    Verifiable(
-        "economic.income_at_least_minimum_wage",
-        _HOUSEHOLD,
-        ("economic.stable_monthly_income", "economic.local_minimum_wage"),
-    ),
-)
+# Which fact each stage may verify, by stating which primary facts (domain/facts.toml).
+VERIFIABLE: tuple[Verifiable, ...] = _CATALOGUE.verifiable
 
 InputKind = Literal["yes_no", "date", "dates", "number", "choice"]
 _INPUT_OF_TYPE: dict[str, InputKind] = {
