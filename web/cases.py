@@ -174,9 +174,12 @@ async def _case_page(
         withdraw_key=key if action == "withdraw" and key else str(uuid.uuid4()),
         reexamination_key=key if action == "reexamination" and key else str(uuid.uuid4()),
         reexamination_task=_task_param(request, "reexamination"),
-        # Offered while the refusal is open: only a pack that provides re-examination keeps
-        # a refused case open (its period); the workflow answers a late request itself.
-        can_reexamine=detail.case.status == "refused" and detail.case.closed_at is None,
+        # Offered while the refusal's window is open: only a pack that provides
+        # re-examination keeps a refused case open (its period). Once a request is recorded
+        # the office's task runs (the workflow takes one); a late one it answers itself.
+        can_reexamine=detail.case.status == "refused"
+        and detail.case.closed_at is None
+        and detail.case.stage == "reexamination_window",
         objection_task=_task_param(request, "objection"),
         withdrawn=request.query_params.get("withdrawn") == "1",
         can_object=detail.case.status == "in_publicity",
