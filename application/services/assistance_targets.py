@@ -227,9 +227,9 @@ def _rate(assisted: int, persons: int) -> float | None:
     return round(assisted / persons, 4) if persons else None
 
 
-def _targets(acc: Acc, packs: dict[str, PolicyPack | None]) -> list[TargetOut]:
+def _targets(acc: Acc, packs: dict[str, PolicyPack | None], on: date) -> list[TargetOut]:
     """The targets of the place's pack and of every pack of the row's people, each measured on
-    its own pack's people."""
+    its own pack's people; a rate as it stands ``on`` the day measured (dated rates)."""
     ids = [acc.pack_here] if acc.pack_here else []
     ids += sorted({p for p, _c in acc.groups} - set(ids))
     out: list[TargetOut] = []
@@ -238,10 +238,11 @@ def _targets(acc: Acc, packs: dict[str, PolicyPack | None]) -> list[TargetOut]:
         if pack is None:
             continue
         for s in pack.assistance_standards:
-            if s.kind == COVERAGE and s.minimum_rate is not None:
+            minimum_rate = s.rate_on(on)
+            if s.kind == COVERAGE and minimum_rate is not None:
                 c = _sum(acc, pack_id, frozenset())
                 rate_met = (
-                    Fraction(c.assisted, c.persons) >= Fraction(str(s.minimum_rate))
+                    Fraction(c.assisted, c.persons) >= Fraction(str(minimum_rate))
                     if c.persons
                     else None
                 )
@@ -253,6 +254,7 @@ def _targets(acc: Acc, packs: dict[str, PolicyPack | None]) -> list[TargetOut]:
                         met=rate_met,
                         assisted=c.assisted,
                         rate=_rate(c.assisted, c.persons),
+                        minimum_rate=minimum_rate,
                     )
                 )
             elif s.kind == CLEARANCE:
@@ -293,6 +295,7 @@ def _target(
     rate: float | None = None,
     cleared: int | None = None,
     remaining: int | None = None,
+    minimum_rate: float | None = None,
 ) -> TargetOut:
     return TargetOut(
         pack_id=pack_id,
@@ -301,7 +304,7 @@ def _target(
         name_en=s.name_en,
         kind=COVERAGE if s.kind == COVERAGE else CLEARANCE,
         applies_to=s.applies_to,
-        minimum_rate=s.minimum_rate if s.kind == COVERAGE else None,
+        minimum_rate=minimum_rate,
         persons=c.persons,
         assisted=assisted,
         rate=rate,
@@ -354,7 +357,9 @@ def _exit_columns(
     return columns
 
 
-def _finish(acc: Acc, packs: dict[str, PolicyPack | None], columns: list[ExitReasonOut]) -> None:
+def _finish(
+    acc: Acc, packs: dict[str, PolicyPack | None], columns: list[ExitReasonOut], on: date
+) -> None:
     row = acc.row
     c = Counts()
     for counts in acc.groups.values():
@@ -364,7 +369,7 @@ def _finish(acc: Acc, packs: dict[str, PolicyPack | None], columns: list[ExitRea
     row.rate = _rate(c.assisted, c.persons)
     row.exits = [acc.exits.get((col.pack_id, col.code), 0) for col in columns]
     row.exits_total = sum(row.exits)
-    row.targets = _targets(acc, packs)
+    row.targets = _targets(acc, packs, on)
 
 
 def target_state(t: TargetOut, *, window_open: bool) -> TargetState | None:
@@ -428,6 +433,8 @@ async def targets(
     place = await place_for(session, actor, code)
     here = await pack_applying(session, place)
     in_force = await packs_in_force(session)
+    # Measured on the period's last day, or today while it runs.
+    measured_on = min(span.last, local_date(now))
     cohort = await repo.cohort_counts(
         session,
         place.path,
@@ -435,8 +442,7 @@ async def targets(
         last=span.last,
         start=span.start,
         end=span.end,
-        # Measured on the period's last day, or today while it runs.
-        recent_since=window_starts(min(span.last, local_date(now)), in_force),
+        recent_since=window_starts(measured_on, in_force),
     )
     exits = await repo.exit_counts(session, place.path, first=span.first, last=span.last)
 
@@ -473,7 +479,7 @@ async def targets(
     if not own.empty:
         ordered.insert(0, own)
     for acc in (*ordered, total):
-        _finish(acc, packs, columns)
+        _finish(acc, packs, columns, measured_on)
         for t in acc.row.targets:
             t.state = target_state(t, window_open=span.end > now)
     return AssistanceTargetsOut(

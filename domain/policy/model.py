@@ -331,6 +331,13 @@ class DatedValue(_Frozen):
     value: float = Field(ge=0)
 
 
+class DatedRate(_Frozen):
+    """One value of a rate (a share, above 0 and at most 1) and the day it takes effect."""
+
+    since: date
+    value: float = Field(gt=0, le=1)
+
+
 class DatedAmount(Sourced):
     """An amount the office holds that changes within a document's life (当地最低工资标准,
     当地年人均收入): the pack supplies the fact on each decision date from the value in effect
@@ -720,7 +727,36 @@ class AssistanceStandard(Sourced):
     services: list[ServiceQuota] = Field(default_factory=list)
     applies_to: str | None = None
     minimum_rate: float | None = Field(None, gt=0, le=1)
+    # A rate that changes within the document's life (95 % this year, 96 % from the next):
+    # its values by the day each takes effect, instead of ``minimum_rate``.
+    minimum_rates: list[DatedRate] = Field(default_factory=list)
     agreement: bool = False
+
+    @model_validator(mode="after")
+    def _dated_rates(self) -> AssistanceStandard:
+        if self.minimum_rates and self.minimum_rate is not None:
+            raise ValueError("minimum_rates: give either minimum_rate or its dated values")
+        if self.minimum_rates and self.kind != "coverage_rate":
+            raise ValueError("minimum_rates: only a coverage_rate standard has a rate")
+        days = [r.since for r in self.minimum_rates]
+        for i in range(1, len(days)):
+            if days[i] <= days[i - 1]:
+                raise ValueError(
+                    f"minimum_rates[{i}].since: {days[i].isoformat()} is not after "
+                    f"{days[i - 1].isoformat()}; list the rates in the order they took effect"
+                )
+        return self
+
+    def rate_on(self, day: date) -> float | None:
+        """The rate to reach as it stands on ``day``: the dated value in effect then (None
+        before the first), else ``minimum_rate``."""
+        if not self.minimum_rates:
+            return self.minimum_rate
+        current = None
+        for r in self.minimum_rates:
+            if r.since <= day:
+                current = r.value
+        return current
 
 
 class ExitReason(Sourced):
@@ -990,6 +1026,9 @@ class PolicyPack(_Frozen):
         for late_list in ("facts", "amounts"):
             if not data[late_list]:
                 del data[late_list]
+        for standard in data["assistance_standards"]:
+            if not standard["minimum_rates"]:
+                del standard["minimum_rates"]  # likewise for dated rates
         if data["procedure"] is not None:
             if data["procedure"]["reexamination"] is None:
                 del data["procedure"]["reexamination"]
