@@ -114,7 +114,13 @@ class AssistanceActivities:
         async with self.sessions() as session:
             packs = await packs_in_force(session)
             q = (
-                select(Assistance.case_id, Assistance.workflow_id, Assistance.snapshot, Case)
+                select(
+                    Assistance.case_id,
+                    Assistance.workflow_id,
+                    Assistance.snapshot,
+                    Case.id,
+                    Case.policy_pack_ref,
+                )
                 .join(Case, Case.id == Assistance.case_id)
                 .where(Assistance.status == "active", Case.policy_pack_id == inp.pack_id)
                 .order_by(Assistance.case_id)
@@ -124,12 +130,12 @@ class AssistanceActivities:
                 q = q.where(Assistance.case_id > inp.after)
             rows = (await session.execute(q)).all()
             ids: list[str] = []
-            for _case_id, workflow_id, snapshot, case in rows:
-                if (snapshot or {}).get("pack_ref") == inp.ref:
+            for row in rows:
+                if (row.snapshot or {}).get("pack_ref") == inp.ref:
                     continue
-                pinned = await pinned_pack(session, case)
+                pinned = await pinned_pack(session, row)
                 if assistance_revision(packs, pinned, on).ref == inp.ref:
-                    ids.append(workflow_id)
+                    ids.append(row.workflow_id)
         return TransitionPage(
             workflow_ids=ids,
             after=rows[-1][0] if rows else inp.after,
