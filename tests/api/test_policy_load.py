@@ -19,8 +19,10 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
+from temporalio.client import WorkflowExecutionStatus
 from temporalio.service import RPCError
 
+from application.services.policy_load import ensure_transitions
 from domain.assistance import months_after
 from domain.policy.authoring import skeleton
 from domain.vocabulary import PlaceRef
@@ -488,3 +490,15 @@ async def test_identified_persons_move_to_a_revisions_assistance_rules_where_it_
     assert [m["to_ref"] for m in b["rule_moves"]] == [v2]
     a = await assistance_of(system, first, lambda a: True, "the first person")
     assert a["assistance_pack_ref"] == v2
+
+    # The worker's check when it starts: v2's move is found done, not begun again; v1 (a new
+    # region's first) and v3 (stay) move nobody.
+    transition = system.env.client.get_workflow_handle(f"policy-transition-{v2}")
+    assert await transition.result() == 1  # one assistance told
+    done = await transition.describe()
+    assert done.status == WorkflowExecutionStatus.COMPLETED
+    moves = await ensure_transitions(
+        system.env.client, system.settings.temporal_task_queue, system.sessions()
+    )
+    assert moves == [v2]
+    assert (await transition.describe()).run_id == done.run_id
