@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from temporalio import workflow
@@ -74,7 +74,8 @@ with workflow.unsafe.imports_passed_through():
         refusals_in_window,
         standard_progress,
     )
-    from domain.calendar import local_date
+    from domain.calendar import SHANGHAI, local_date
+    from domain.retirement import add_months_clamped
     from domain.target_groups import DIFFICULTY_PERSON, EMERGENCY_ENDED
     from workflows.case_events import record_case_event
     from workflows.clock import sleep_until
@@ -299,6 +300,12 @@ class AssistanceWorkflow:
                 for t in self.tasks.open_tasks()
             )
         ]
+        if new.visit_interval_months != old.visit_interval_months:
+            # Visits go on at the new interval from the last one due (not from the start, which
+            # would count the visits made at the old interval at the new one).
+            s = self.state
+            s.visits_from = self._last_visit_day() if s.visits_opened else s.started_at
+            s.visits_before = s.visits_opened
         self.rules = replace(
             new,
             exit_reasons=[*new.exit_reasons, *kept],
@@ -332,7 +339,20 @@ class AssistanceWorkflow:
         months = self.rules.visit_interval_months
         if not months:
             return None
-        return months_after(self.state.started_at, months * (self.state.visits_opened + 1))
+        s = self.state
+        return months_after(
+            s.visits_from or s.started_at, months * (s.visits_opened - s.visits_before + 1)
+        )
+
+    def _last_visit_day(self) -> datetime:
+        """The day the last visit fell due (00:00 Shanghai), as a base that
+        :func:`months_after` counts from like the start."""
+        s = self.state
+        months = self.rules.visit_interval_months or 0
+        day = add_months_clamped(
+            local_date(s.visits_from or s.started_at), months * (s.visits_opened - s.visits_before)
+        )
+        return datetime.combine(day, time(0), tzinfo=SHANGHAI)
 
     def _contact_limit(self) -> datetime | None:
         months = self.rules.contact_limit_months

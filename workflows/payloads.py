@@ -73,6 +73,10 @@ class AssistanceState:
     # applies it at its next turn), and the moves applied, oldest first.
     pending_revision: RulesRevisedNotice | None = None
     rule_moves: list[RulesMove] = field(default_factory=list)
+    # The visit clock's base after a move changed its interval: the last visit due before the
+    # move and the visits opened by then (None, 0: the start, as before any move).
+    visits_from: datetime | None = None
+    visits_before: int = 0
 
 
 @dataclass

@@ -27,10 +27,17 @@ CASES = PACKS_DIR / "cases" / f"{WEIFANG}.toml"
 MOVE_CLAUSE = "潍人社字〔2026〕2号 第九条"
 
 
-def revision(version: str, effective_from: str | None, contact_months: int, *, move: bool) -> str:
+def revision(
+    version: str,
+    effective_from: str | None,
+    contact_months: int,
+    *,
+    move: bool,
+    visit_months: int | None = None,
+) -> str:
     """The seed as a revision: its version and first day (None: the day it is loaded),
-    another contact check, and (with ``move``) the clause that moves the persons already
-    identified."""
+    another contact check (and visit interval), and (with ``move``) the clause that moves the
+    persons already identified."""
     text = SEED.read_text(encoding="utf-8")
     seed_version = 'version = "2023.1"'
     assert seed_version in text
@@ -39,6 +46,11 @@ def revision(version: str, effective_from: str | None, contact_months: int, *, m
     check = "[clocks.contact_check]\nvalue = 6\n"
     assert check in text
     text = text.replace(check, f"[clocks.contact_check]\nvalue = {contact_months}\n", 1)
+    if visit_months is not None:
+        text += (
+            f'\n[clocks.assistance_visit_interval]\nvalue = {visit_months}\nunit = "months"\n'
+            'source = "潍人社字〔2026〕2号 第七条"\nquote = "定期走访"\n'
+        )
     if move:
         text += (
             '\n[transition]\nassistance = "move"\n'
@@ -115,6 +127,8 @@ async def test_a_revision_moves_identified_persons_only_where_it_says_so(tmp_pat
 
         # The reminder and the review fall on the revision's 4 months, not the seed's 6.
         await sc.sleep_until(shanghai(2026, 4, 6, 9, 0))
+        visit = await sc.task("wf_reviewer", case_id, "assistance_visit")  # every 3 months still
+        await sc.complete("wf_reviewer", visit, "visited", visit_record="家访，正在求职")
         reminder = await sc.task("wf_reviewer", case_id, "contact_reminder")
         assert reminder["payload"]["limit_at"].startswith("2026-05-06")
         await sc.complete("wf_reviewer", reminder, "not_reached", note="电话无人接听")
@@ -123,13 +137,29 @@ async def test_a_revision_moves_identified_persons_only_where_it_says_so(tmp_pat
         assert review["payload"]["limit_months"] == 4
         assert review["payload"]["reason"] == "no_contact_six_months"
 
+        # A third revision moves them again, visits every 2 months: they go on from the last
+        # visit due (5 April), not from the start (which would make one due in May at once).
+        third = await load(sc, revision("2026.3", "2026-06-01", 4, move=True, visit_months=2))
+        v3 = third["ref"]
+        await sc.sleep_until(shanghai(2026, 6, 1, 0, 30))
+        a = await wait_assistance(
+            sc, case_id, lambda a: a["assistance_pack_ref"] == v3, "the second move"
+        )
+        assert [(m["from_ref"], m["to_ref"]) for m in a["rule_moves"]] == [
+            (seed_ref, v2),
+            (v2, v3),
+        ]
+        assert a["clocks"]["next_visit_at"].startswith("2026-06-06")
+
         async with sc.system.sessions()() as session:
             audits = (
                 await session.scalars(
-                    select(AuditEntry).where(AuditEntry.action == "policy_pack_transition")
+                    select(AuditEntry)
+                    .where(AuditEntry.action == "policy_pack_transition")
+                    .order_by(AuditEntry.id)
                 )
             ).all()
         assert [
             (x.object_id, (x.detail or {})["ref"], (x.detail or {})["assistances_told"])
             for x in audits
-        ] == [(WEIFANG, v2, 1)]
+        ] == [(WEIFANG, v2, 1), (WEIFANG, v3, 1)]
