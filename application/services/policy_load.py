@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 
+from application import gateway
 from application.errors import Problem
 from domain.calendar import local_date
 from domain.policy import cases as pack_cases
@@ -54,6 +55,8 @@ from store.audit import record_audit
 from store.models import Jurisdiction, PolicyPackInForce
 from store.packs import forget_packs_in_force, packs_in_force
 from store.policy_admin import PACK_ID_PATTERN, change_json
+from workflows.payloads import TransitionInput
+from workflows.transition import RevisionTransitionWorkflow, transition_workflow_id
 
 __all__ = [
     "AUDIT_LOADED",
@@ -261,10 +264,6 @@ async def start_transition(
     """Start the revision's transition workflow (after the load is committed: its activities
     read the revision in force). "pending" when the engine cannot be reached: the worker
     starts it when it starts (:func:`ensure_transitions`)."""
-    from application import gateway
-    from workflows.payloads import TransitionInput
-    from workflows.transition import RevisionTransitionWorkflow, transition_workflow_id
-
     if temporal is None:
         return "pending"
     handle = await gateway.start(
