@@ -4,7 +4,7 @@ the projection's snapshot) in one transaction per call, idempotent by key."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,6 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
+from domain.calendar import local_date
+from domain.policy.model import PolicyPack
+from store.audit import record_audit
 from store.models import Case
 from store.models_assistance import (
     Assistance,
@@ -20,9 +23,28 @@ from store.models_assistance import (
     SubsidyGrantRow,
     SubsidyRecovery,
 )
-from store.packs import pinned_pack
-from workflows.contracts import AssistanceRecordInput, AssistanceSetup, AssistanceStartInput
+from store.packs import (
+    assistance_revision,
+    pack_by_ref,
+    packs_in_force,
+    pinned_pack,
+    revision_document,
+)
+from workflows.contracts import (
+    AssistanceRecordInput,
+    AssistanceSetup,
+    AssistanceStartInput,
+    RevisedRules,
+    RevisedRulesInput,
+    RulesMove,
+    TransitionDone,
+    TransitionPage,
+    TransitionPageInput,
+)
 from workflows.rules import assistance_rules
+
+# The audit of a revision's move of the persons already identified (#23 [transition]).
+AUDIT_TRANSITION = "policy_pack_transition"
 
 # Continue-as-new past this many history events unless the worker is told otherwise (Temporal
 # itself suggests it near 4,096 events).
@@ -44,7 +66,15 @@ class AssistanceActivities:
             case = await session.get(Case, inp.case_id)
             if case is None:
                 raise ValueError(f"case {inp.case_id} is not in the database")
-            pack = await pinned_pack(session, case)
+            pinned = await pinned_pack(session, case)
+            # A later revision in force today that moves the persons already identified
+            # governs this one's assistance from the start (#23 [transition]).
+            today = local_date(datetime.now(UTC))
+            packs = await packs_in_force(session)
+            pack = assistance_revision(packs, pinned, today)
+            first = next(
+                (day for day, p in packs.revisions.get(pack.id, ()) if p.ref == pack.ref), today
+            )
             prior = await prior_subsidy_months(
                 session, case.policy_pack_id, case.id_number, case.id
             )
@@ -55,7 +85,81 @@ class AssistanceActivities:
             rules=assistance_rules(pack, inp.chain, inp.place, inp.category_code, inp.target_group),
             prior_subsidy_months=prior,
             history_limit=self.history_limit,
+            moved=_move(pinned.ref, pack, first) if pack.ref != pinned.ref else None,
         )
+
+    @activity.defn(name="revised_assistance_rules")
+    async def revised_rules(self, inp: RevisedRulesInput) -> RevisedRules:
+        """The revision ``inp.ref``'s assistance rules for this person: computed from the
+        person's own fields as the running rules hold them (place, chain, category, target
+        group), as when an assistance starts."""
+        async with self.sessions() as session:
+            pack = await pack_by_ref(session, inp.ref)
+        old = inp.rules
+        place = old.officer_place or old.county_place
+        if place is None:
+            raise ValueError(f"the assistance of case {inp.case_id} has no place")
+        return RevisedRules(
+            rules=assistance_rules(pack, old.chain, place, old.category_code, old.target_group),
+            move=_move(old.pack_ref, pack, inp.effective_on),
+        )
+
+    @activity.defn(name="transition_page")
+    async def transition_page(self, inp: TransitionPageInput) -> TransitionPage:
+        """The running assistances of the pack that the revision ``inp.ref`` governs from
+        its first day and that follow another revision still, a page by case id. Whether it
+        governs is :func:`store.packs.assistance_revision` for each (a case pinned to a later
+        revision, or following a later one that moved it, is not taken back)."""
+        on = max(inp.effective_on, local_date(datetime.now(UTC)))
+        async with self.sessions() as session:
+            packs = await packs_in_force(session)
+            q = (
+                select(
+                    Assistance.case_id,
+                    Assistance.workflow_id,
+                    Assistance.snapshot,
+                    Case.id,
+                    Case.policy_pack_ref,
+                )
+                .join(Case, Case.id == Assistance.case_id)
+                .where(Assistance.status == "active", Case.policy_pack_id == inp.pack_id)
+                .order_by(Assistance.case_id)
+                .limit(inp.limit)
+            )
+            if inp.after is not None:
+                q = q.where(Assistance.case_id > inp.after)
+            rows = (await session.execute(q)).all()
+            ids: list[str] = []
+            for row in rows:
+                if (row.snapshot or {}).get("pack_ref") == inp.ref:
+                    continue
+                pinned = await pinned_pack(session, row)
+                if assistance_revision(packs, pinned, on).ref == inp.ref:
+                    ids.append(row.workflow_id)
+        return TransitionPage(
+            workflow_ids=ids,
+            after=rows[-1][0] if rows else inp.after,
+            more=len(rows) == inp.limit,
+        )
+
+    @activity.defn(name="transition_done")
+    async def transition_done(self, inp: TransitionDone) -> None:
+        """Audit what a revision's move did (``policy_pack_transition``)."""
+        async with self.sessions() as session, session.begin():
+            record_audit(
+                session,
+                actor_id=None,
+                action=AUDIT_TRANSITION,
+                object_type="policy_pack",
+                object_id=inp.pack_id,
+                detail={
+                    "ref": inp.ref,
+                    "effective_on": inp.effective_on.isoformat(),
+                    "assistances_told": inp.told,
+                    "unreached": inp.unreached,
+                },
+                now=datetime.now(UTC),
+            )
 
     @activity.defn(name="record_assistance")
     async def record(self, inp: AssistanceRecordInput) -> None:
@@ -140,6 +244,18 @@ class AssistanceActivities:
             )
         if inp.snapshot is not None:
             await _project(session, inp.case_id, inp.workflow_id, inp.snapshot, inp.at)
+
+
+def _move(from_ref: str, pack: PolicyPack, effective_on: date) -> RulesMove:
+    transition = pack.transition
+    return RulesMove(
+        from_ref=from_ref,
+        to_ref=pack.ref,
+        document=revision_document(pack),
+        version=pack.version,
+        clause=transition.citation if transition is not None else "",
+        effective_on=effective_on,
+    )
 
 
 async def _project(

@@ -168,3 +168,26 @@ async def pack_in_force(session: AsyncSession, pack_id: str, on: date | None = N
     """The pack ``pack_id`` as new cases get it on ``on`` (today); :class:`UnknownPolicyPackError`
     if none."""
     return (await packs_in_force(session)).get(pack_id, on)
+
+
+# --- the revision that governs a person's assistance (#23) -------------------------------------
+
+
+def assistance_revision(packs: InForce, pinned: PolicyPack, on: date) -> PolicyPack:
+    """The revision whose assistance rules a person identified under ``pinned`` follows on
+    ``on``: the latest revision of its id in force by then, loaded after ``pinned``, that moves
+    the persons already identified (``[transition] assistance = "move"``); else ``pinned``.
+    A revision that says "stay" (or nothing) leaves them where they are, and a later one that
+    says "move" moves them on, from whichever earlier revision they follow."""
+    revisions = packs.revisions.get(pinned.id, ())
+    refs = [pack.ref for _, pack in revisions]
+    later = revisions[refs.index(pinned.ref) + 1 :] if pinned.ref in refs else revisions
+    for first, pack in reversed(later):
+        if first <= on and pack.moves_assistance:
+            return pack
+    return pinned
+
+
+def revision_document(pack: PolicyPack) -> str:
+    """A revision's document as a notice names it: number and title."""
+    return f"{pack.source.number}《{pack.source.title}》"

@@ -201,6 +201,13 @@ class LedgerOutline(Cited):
     layout: str
 
 
+class TransitionOutline(Cited):
+    """What a revision does to the persons already identified ([transition]): ``move`` them to
+    its assistance rules from its first day, or let them ``stay`` on theirs."""
+
+    assistance: str
+
+
 class FraudOutline(Cited):
     recover_subsidies: bool
     recover_from: str
@@ -247,6 +254,8 @@ class PackOutline(_Out):
     households: list[RuleOutline] = []
     fraud_handling: FraudOutline | None = None
     ledger: LedgerOutline | None = None
+    effective_from: date | None = None
+    transition: TransitionOutline | None = None
     facts: list[FactOutline] = []
     amounts: list[AmountOutline] = []
     defaults: list[DefaultOutline] = []
@@ -402,6 +411,10 @@ def pack_outline(p: PolicyPack) -> PackOutline:
         if p.fraud_handling
         else None,
         ledger=LedgerOutline(**_cited(p.ledger), layout=p.ledger.layout) if p.ledger else None,
+        effective_from=p.effective_from,
+        transition=TransitionOutline(**_cited(p.transition), assistance=p.transition.assistance)
+        if p.transition
+        else None,
         facts=[
             FactOutline(
                 **_cited(f),

@@ -14,6 +14,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from activities.assistance import AssistanceActivities
 from domain.policy.loader import load_pack
+from domain.policy.model import PolicyPack
 from domain.vocabulary import PlaceRef, assistance_workflow_id
 from store import repos
 from store.models import Case
@@ -38,12 +39,14 @@ async def start_assistance(
     history_limit: int | None = None,
     target_group: str = "difficulty_person",
     ends_at: datetime | None = None,
+    pack: PolicyPack | None = None,
     **case_fields: Any,
 ) -> tuple[str, WorkflowHandle[Any, Any]]:
     """A case identified under ``category`` at ``chain[0]`` (or a member of another
     ``target_group`` enrolled, with its emergency's end ``ends_at``) and its running
-    assistance."""
-    pack = load_pack(pack_id)
+    assistance; pinned to ``pack`` (a revision loaded as data) where given, else to the
+    packaged ``pack_id``."""
+    pack = pack or load_pack(pack_id)
     now = now or datetime.now(UTC)
     case_id = f"AS{next(_numbers):06d}-{pack_id[:2].upper()}{id(chain) % 10000:04d}"
     number = id_number or make_id(region=chain[0].code[:6])
@@ -94,6 +97,7 @@ async def start_assistance(
             prior_subsidy_months=setup.prior_subsidy_months,
             history_limit=setup.history_limit,
             ends_at=ends_at,
+            moved=setup.moved,
         ),
         id=assistance_workflow_id(case_id),
         task_queue=task_queue,

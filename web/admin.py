@@ -45,6 +45,7 @@ from application.services import (
     outbound as outbound_service,
     policy_load,
     reference as reference_service,
+    release_before_workflow,
 )
 from domain.calendar import MAX_YEAR, MIN_YEAR
 from domain.department_data import LISTS, DepartmentList
@@ -823,6 +824,15 @@ async def load_pack(request: Request, session: SessionDep, actor: AdminPage) -> 
     activated = form.fields.get("action") == "load"
     if activated:
         await policy_load.activate(session, plan, actor_id=actor.id, by=actor.username)
+        if plan.moves_assistance:
+            # Committed first: the move's activities read the revision in force.
+            await release_before_workflow(session)
+            await policy_load.start_transition(
+                await request.app.state.temporal.get(),
+                request.app.state.settings.temporal_task_queue,
+                plan.pack,
+                plan.effective_on,
+            )
     return await _packs_page(
         request,
         session,

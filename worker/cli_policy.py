@@ -182,6 +182,17 @@ def _summary(p: PolicyPack) -> list[str]:
         )
     if o.ledger:
         out.append(f"台账 ledger: {o.ledger.layout}  ({o.ledger.citation})")
+    if o.effective_from:
+        out.append(f"施行日期 effective from: {o.effective_from.isoformat()}")
+    if o.transition:
+        persons = {
+            "move": "move to this revision's assistance rules from its first day",
+            "stay": "stay on the assistance rules they were identified under",
+        }[o.transition.assistance]
+        out.append(
+            f"已认定人员 persons already identified: {o.transition.assistance} — {persons}"
+            f"  ({o.transition.citation})"
+        )
     if o.amounts:
         out.append("标准 amounts (the value in effect on the decision date):")
         for a in o.amounts:
@@ -211,6 +222,19 @@ async def _load(
         if not dry_run:
             await policy_load.activate(session, plan, actor_id=None, by=cli_user())
     return plan
+
+
+async def _start_transition(settings: Settings, plan: policy_load.LoadPlan) -> str:
+    """After the load is committed: start the move of the persons already identified."""
+    from infra.temporal_client import connect
+
+    try:
+        client = await asyncio.wait_for(connect(settings), timeout=5)
+    except Exception:
+        client = None
+    return await policy_load.start_transition(
+        client, settings.temporal_task_queue, plan.pack, plan.effective_on
+    )
 
 
 def _check(file: Path, sources: list[Path], cases_file: str | None) -> tuple[list[str], list[str]]:
@@ -505,7 +529,21 @@ def register(root: click.Group) -> None:
         for c in plan.changes:
             click.echo(f"  {'+-~'[('added', 'removed', 'changed').index(c['kind'])]} {c['path']}")
         click.echo(f"places mapped to {plan.pack.id}: {plan.places}")
+        if plan.moves_assistance:
+            transition = plan.pack.transition
+            assert transition is not None
+            click.echo(
+                "persons already identified move to its assistance rules from "
+                f"{plan.effective_on.isoformat()} ({transition.citation})"
+            )
         click.echo("dry run: nothing loaded" if dry_run else f"loaded: {plan.pack.ref} in force")
+        moving = plan.moves_assistance and not dry_run
+        if moving and asyncio.run(_start_transition(settings, plan)) == "pending":
+            click.echo(
+                f"warning: Temporal at {settings.temporal_address} is not reachable; the "
+                "move starts when the worker starts",
+                err=True,
+            )
 
     @root.command(name="eligibility")
     @click.option("--policy", "policy_id", required=True, help="Pack id (or a .toml file).")

@@ -33,6 +33,7 @@ from workflows.assistance import AssistanceWorkflow
 from workflows.household import HouseholdDiscoveryWorkflow, HouseholdWorkflow
 from workflows.identification import IdentificationWorkflow
 from workflows.ledger_import import LedgerImportWorkflow
+from workflows.transition import RevisionTransitionWorkflow
 from workflows.verification import QuarterlyVerificationWorkflow, VerificationBatchWorkflow
 
 WORKFLOWS: Sequence[type] = (
@@ -43,6 +44,7 @@ WORKFLOWS: Sequence[type] = (
     VerificationBatchWorkflow,
     HouseholdWorkflow,
     HouseholdDiscoveryWorkflow,
+    RevisionTransitionWorkflow,
 )
 
 
@@ -75,6 +77,9 @@ def activities_for(
         DepartmentActivities(adapter).department_check,
         assistance.assistance_input,
         assistance.record,
+        assistance.revised_rules,
+        assistance.transition_page,
+        assistance.transition_done,
         ledger.page,
         ledger.progress,
         verification.plan,

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.runtime import Runtime
 
+from application.services.policy_load import ensure_transitions
 from infra.metrics import MetricsGate, worker_metrics_address, worker_runtime
 from infra.temporal_client import DATA_CONVERTER, connect
 from infra.tracing import TracingUnavailable, configure_tracing, traced
@@ -163,6 +164,13 @@ async def serve_until_stopped(
         log.info("schedules: %s", ", ".join(await ensure_schedules(client, settings)) or "none")
     except Exception:  # the cases must still be served; the next start tries again
         log.exception("could not create or update the quarterly verification schedules")
+    try:
+        # Revisions that move the persons already identified: each one's move started (a
+        # load that could not reach Temporal left it to here).
+        moves = await ensure_transitions(client, settings.temporal_task_queue, sessions)
+        log.info("revision transitions: %s", ", ".join(moves) or "none")
+    except Exception:
+        log.exception("could not start the revisions' transitions")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -10,7 +10,11 @@ identification to exit, for years.
   ``assistance-<case number>`` (no personal data).
 - **Pinned.** ``AssistanceRules`` are computed from the case's pinned pack version when it
   starts and carried in the input, like ``CaseRules``: a later pack never rewrites a running
-  assistance.
+  assistance — unless a revision of that pack says so (``[transition] assistance = "move"``,
+  #23): from its first day :class:`workflows.transition.RevisionTransitionWorkflow` signals
+  ``assistance_rules_revised`` and the run takes the revision's rules at its next turn,
+  keeping the person's own fields and dates (:meth:`AssistanceWorkflow._move_to`); a person
+  identified later under the replaced revision starts on the new rules.
 - **One state.** Everything lives in one ``AssistanceState`` dataclass
   (:mod:`workflows.payloads`, with the input), carried whole across
   **continue-as-new** (when Temporal suggests it, or past ``history_limit`` events), only once
@@ -50,8 +54,8 @@ Nothing here reads the wall clock or does I/O: clocks come from ``workflow.now()
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
-from datetime import date, datetime
+from dataclasses import asdict, replace
+from datetime import date, datetime, time
 from typing import Any
 
 from temporalio import workflow
@@ -70,7 +74,8 @@ with workflow.unsafe.imports_passed_through():
         refusals_in_window,
         standard_progress,
     )
-    from domain.calendar import local_date
+    from domain.calendar import SHANGHAI, local_date
+    from domain.retirement import add_months_clamped
     from domain.target_groups import DIFFICULTY_PERSON, EMERGENCY_ENDED
     from workflows.case_events import record_case_event
     from workflows.clock import sleep_until
@@ -94,7 +99,11 @@ with workflow.unsafe.imports_passed_through():
         PlaceRef,
         RecordResult,
         RefusalRequest,
+        RevisedRules,
+        RevisedRulesInput,
         Role,
+        RulesMove,
+        RulesRevisedNotice,
         ServiceRequest,
         SubsidyRecord,
         SubsidyRequest,
@@ -161,6 +170,10 @@ class AssistanceWorkflow:
             if self.state.pending_exit is not None:
                 await self._exit(self.state.pending_exit)
                 break
+            if self.state.pending_revision is not None:
+                # Only a run that was told of a revision gets here (no history before this
+                # code has the signal): the clocks below are read from the new rules.
+                await self._move_to(self.state.pending_revision)
             await self._clock_events()
             if self.state.pending_exit is None and self._should_roll():
                 await self._continue_as_new()
@@ -196,10 +209,19 @@ class AssistanceWorkflow:
             },
         )
         self._follow(task)
+        if self.inp.moved is not None:
+            # Identified under a revision that a later one, in force by the start, replaced
+            # with "move": the person starts on that one's rules.
+            await self._moved(replace(self.inp.moved, at=workflow.now()))
         await self._record()
 
     def _should_wake(self) -> bool:
-        return self._wake or self._undecided() is not None or self.state.pending_exit is not None
+        return (
+            self._wake
+            or self._undecided() is not None
+            or self.state.pending_exit is not None
+            or self.state.pending_revision is not None
+        )
 
     def _should_roll(self) -> bool:
         info = workflow.info()
@@ -240,7 +262,75 @@ class AssistanceWorkflow:
                 state=state,
                 ends_at=self.inp.ends_at,
                 emergency_id=self.inp.emergency_id,
+                moved=self.inp.moved,
             )
+        )
+
+    # --- a revision's assistance rules (#23: [transition] assistance = "move") -----------------
+
+    async def _move_to(self, notice: RulesRevisedNotice) -> None:
+        """Take the assistance rules of the revision ``notice`` names, keeping what is this
+        person's (place, chain, category, target group; the start, the contact anchor, the
+        visits, services, refusals and subsidies counted). Every clock is read from the rules
+        and those dates, so the next sleep follows the new clocks; one the new rules put before
+        now falls due at once. A task already open keeps the reason it was opened for."""
+        old = self.rules
+        revised: RevisedRules = await run_activity(
+            AssistanceActivities.revised_rules,
+            RevisedRulesInput(
+                case_id=self.inp.case_id,
+                rules=old,
+                ref=notice.ref,
+                effective_on=notice.effective_on,
+            ),
+        )
+        new, move = revised.rules, revised.move
+        if self.state.pending_revision is notice:  # not a later notice told meanwhile
+            self.state.pending_revision = None
+        if not self._active() or old.pack_ref == new.pack_ref:
+            return
+        # An exit review already open names its reason: a reason the revision dropped stays
+        # known to this person until that review is decided.
+        kept = [
+            r
+            for r in old.exit_reasons
+            if not any(n.code == r.code for n in new.exit_reasons)
+            and any(
+                t.kind == TaskKind.EXIT_REVIEW and task_payload(t).get("reason") == r.code
+                for t in self.tasks.open_tasks()
+            )
+        ]
+        if new.visit_interval_months != old.visit_interval_months:
+            # Visits go on at the new interval from the last one due (not from the start, which
+            # would count the visits made at the old interval at the new one).
+            s = self.state
+            s.visits_from = self._last_visit_day() if s.visits_opened else s.started_at
+            s.visits_before = s.visits_opened
+        self.rules = replace(
+            new,
+            exit_reasons=[*new.exit_reasons, *kept],
+            officer_place=old.officer_place,
+            officer_role=old.officer_role,
+            county_place=old.county_place,
+            chain=old.chain,
+            category_code=old.category_code,
+            target_group=old.target_group,
+        )
+        await self._moved(replace(move, at=workflow.now()))
+        await self._record()
+
+    async def _moved(self, move: RulesMove) -> None:
+        self.state.rule_moves.append(move)
+        await self._event(
+            f"assistance_rules:{move.to_ref}",
+            f"就业援助改按{move.document}（版本 {move.version}，"
+            f"{move.effective_on.isoformat()} 起施行）执行，依据：{move.clause}",
+            detail={
+                "from_ref": move.from_ref,
+                "to_ref": move.to_ref,
+                "clause": move.clause,
+                "effective_on": move.effective_on.isoformat(),
+            },
         )
 
     # --- clocks ------------------------------------------------------------------------------
@@ -249,7 +339,20 @@ class AssistanceWorkflow:
         months = self.rules.visit_interval_months
         if not months:
             return None
-        return months_after(self.state.started_at, months * (self.state.visits_opened + 1))
+        s = self.state
+        return months_after(
+            s.visits_from or s.started_at, months * (s.visits_opened - s.visits_before + 1)
+        )
+
+    def _last_visit_day(self) -> datetime:
+        """The day the last visit fell due (00:00 Shanghai), as a base that
+        :func:`months_after` counts from like the start."""
+        s = self.state
+        months = self.rules.visit_interval_months or 0
+        day = add_months_clamped(
+            local_date(s.visits_from or s.started_at), months * (s.visits_opened - s.visits_before)
+        )
+        return datetime.combine(day, time(0), tzinfo=SHANGHAI)
 
     def _contact_limit(self) -> datetime | None:
         months = self.rules.contact_limit_months
@@ -610,6 +713,19 @@ class AssistanceWorkflow:
         self._wake = True
 
     @workflow.signal
+    def assistance_rules_revised(self, notice: RulesRevisedNotice) -> None:
+        """A revision of the person's pack moves the persons already identified to its
+        assistance rules (workflows/transition.py). Applied by the run at its next turn
+        (:meth:`_move_to`), not here: a signal may arrive during any await. Ignored when the
+        assistance has ended or already follows that revision (a repeated notice)."""
+        if not self._active() or notice.ref == self.rules.pack_ref:
+            return
+        if any(m.to_ref == notice.ref for m in self.state.rule_moves):
+            return
+        self.state.pending_revision = notice
+        self._wake = True
+
+    @workflow.signal
     def calendar_updated(self) -> None:
         """The holiday table changed: task clocks computed provisionally are recomputed."""
         self.tasks.calendar_epoch += 1
@@ -926,6 +1042,19 @@ class AssistanceWorkflow:
             "status": s.status,
             "workflow_id": self.workflow_id,
             "pack_ref": self.rules.pack_ref,
+            # The revisions this person's assistance moved to (the last one governs it).
+            "rule_moves": [
+                {
+                    "from_ref": m.from_ref,
+                    "to_ref": m.to_ref,
+                    "document": m.document,
+                    "version": m.version,
+                    "clause": m.clause,
+                    "effective_on": m.effective_on.isoformat(),
+                    "at": iso(m.at),
+                }
+                for m in s.rule_moves
+            ],
             "target_group": self.rules.target_group,
             "ends_at": iso(self.inp.ends_at),
             "started_at": s.started_at.isoformat(),

@@ -505,6 +505,81 @@ class AssistanceSetup:
     rules: AssistanceRules
     prior_subsidy_months: int
     history_limit: int
+    # The person starts on a later revision's rules than the one the case was decided under
+    # (that revision moved the persons already identified: ``[transition]``).
+    moved: RulesMove | None = None
+
+
+@dataclass
+class RulesMove:
+    """A person's assistance moved to a revision's rules (``[transition] assistance = "move"``):
+    from which revision to which, the document and clause that say so, from which day."""
+
+    from_ref: str
+    to_ref: str
+    document: str  # the revision's document: number and title
+    version: str
+    clause: str  # the [transition]'s citation
+    effective_on: date
+    at: datetime | None = None  # when the assistance took the rules
+
+
+@dataclass
+class RulesRevisedNotice:
+    """Signal ``assistance_rules_revised``: the revision ``ref`` of the person's pack, in
+    force from ``effective_on``, moves the persons already identified to its assistance
+    rules (sent by :class:`workflows.transition.RevisionTransitionWorkflow`)."""
+
+    ref: str
+    effective_on: date
+
+
+@dataclass
+class RevisedRulesInput:
+    """The assistance's rules now (the person's place, chain, category and target group) and
+    the revision whose assistance rules replace them."""
+
+    case_id: str
+    rules: AssistanceRules
+    ref: str
+    effective_on: date
+
+
+@dataclass
+class RevisedRules:
+    """The revision's assistance rules for this person, and the move to record."""
+
+    rules: AssistanceRules
+    move: RulesMove
+
+
+@dataclass
+class TransitionPageInput:
+    """A page of the running assistances a revision moves: those of the pack ``pack_id``
+    whose rules the revision ``ref`` now governs and that do not follow it yet, by case id
+    after ``after``."""
+
+    pack_id: str
+    ref: str
+    effective_on: date
+    after: str | None = None
+    limit: int = 500
+
+
+@dataclass
+class TransitionPage:
+    workflow_ids: list[str]
+    after: str | None
+    more: bool
+
+
+@dataclass
+class TransitionDone:
+    pack_id: str
+    ref: str
+    effective_on: date
+    told: int
+    unreached: int
 
 
 @dataclass

@@ -984,6 +984,7 @@ class IdentificationWorkflow:
                 identified_at=workflow.now(),
                 prior_subsidy_months=setup.prior_subsidy_months,
                 history_limit=setup.history_limit,
+                moved=setup.moved,
             ),
             id=assistance_workflow_id(self.inp.case_id),
             parent_close_policy=ParentClosePolicy.ABANDON,

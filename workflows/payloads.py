@@ -24,6 +24,8 @@ from workflows.contracts import (
     HouseholdRules,
     PendingExit,
     PlaceRef,
+    RulesMove,
+    RulesRevisedNotice,
     SubsidyRecord,
     VerificationPeriod,
 )
@@ -67,6 +69,14 @@ class AssistanceState:
     # Bumped by every snapshot: concurrent handlers' writes may land out of order, and the
     # projection keeps the highest.
     version: int = 0
+    # A revision that moves the persons already identified, told and not applied yet (the run
+    # applies it at its next turn), and the moves applied, oldest first.
+    pending_revision: RulesRevisedNotice | None = None
+    rule_moves: list[RulesMove] = field(default_factory=list)
+    # The visit clock's base after a move changed its interval: the last visit due before the
+    # move and the visits opened by then (None, 0: the start, as before any move).
+    visits_from: datetime | None = None
+    visits_before: int = 0
 
 
 @dataclass
@@ -85,6 +95,24 @@ class AssistanceInput:
     # (``emergency_ended``, domain/target_groups.py); None for every other assistance.
     ends_at: datetime | None = None
     emergency_id: int | None = None
+    # Started on a later revision's rules than the case's (see AssistanceSetup.moved).
+    moved: RulesMove | None = None
+
+
+@dataclass
+class TransitionInput:
+    """RevisionTransitionWorkflow (workflows/transition.py): the revision ``ref`` of
+    ``pack_id`` in force from ``effective_on`` moves the persons already identified; ``after``
+    and the counts are carried across continue-as-new."""
+
+    pack_id: str
+    ref: str
+    effective_on: date
+    after: str | None = None
+    told: int = 0
+    unreached: int = 0
+    page_size: int = 500
+    pages_per_run: int = 20
 
 
 # --- HouseholdWorkflow (workflows/household.py) ---------------------------------------------------

@@ -185,3 +185,17 @@ class PolicyPackLoadOut(BaseModel):
     changes: list[PolicyPackChangeOut]
     places: int = Field(description="Places mapped to the pack's id, which run under it now")
     activated: bool = Field(description="false for a dry run: nothing was loaded")
+    transition: Literal["move", "stay"] = Field(
+        "stay",
+        description="What the revision does to the persons already identified ([transition]): "
+        "move them to its assistance rules from its first day, or leave them on theirs",
+    )
+    transition_source: str | None = Field(
+        None, description="The clause that says so (the [transition]'s citation)"
+    )
+    transition_status: Literal["started", "pending"] | None = Field(
+        None,
+        description="For a load that moves persons: started (their assistances are told on "
+        "the revision's first day), or pending (the workflow engine could not be reached; "
+        "the worker starts it when it starts); null otherwise",
+    )

@@ -136,12 +136,31 @@ class AssistanceTaskOut(BaseModel):
     due_at: datetime
 
 
+class RuleMoveOut(BaseModel):
+    """The assistance moved to a later revision's rules, where that revision said so
+    ([transition] assistance = "move")."""
+
+    from_ref: str
+    to_ref: str
+    document: str
+    version: str
+    clause: str = Field(description="The revision's clause that moves the persons identified")
+    effective_on: date
+    at: datetime | None = None
+
+
 class AssistanceOut(BaseModel):
     case_id: str
     workflow_id: str
     status: Literal["active", "exited"]
     started_at: datetime
-    policy_pack_ref: str
+    policy_pack_ref: str = Field(description="The revision the case was decided under")
+    assistance_pack_ref: str = Field(
+        "",
+        description="The revision whose assistance rules govern now: the case's, or a later "
+        "one that moved the persons already identified (rule_moves)",
+    )
+    rule_moves: list[RuleMoveOut] = []
     # 山东 二: difficulty_person | rural_surplus_labour | low_income_graduate |
     # temporary_assistance (domain/target_groups.py); a temporary assistance ends at ends_at.
     target_group: str = "difficulty_person"

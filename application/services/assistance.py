@@ -41,7 +41,7 @@ from store.models_assistance import (
     SubsidyGrantRow,
     SubsidyRecovery,
 )
-from store.packs import pinned_pack
+from store.packs import pack_by_ref, pinned_pack
 from workflows import contracts as c
 from workflows.assistance import AssistanceWorkflow
 
@@ -115,7 +115,14 @@ async def view(session: AsyncSession, actor: Actor, case_id: str) -> AssistanceV
             )
         ).all()
     )
-    pack = await pinned_pack(session, case)
+    # The revision that governs the assistance: the case's, or a later one that moved the
+    # persons already identified to its rules ([transition], #23).
+    governing = row.snapshot.get("pack_ref")
+    pack = (
+        await pack_by_ref(session, governing)
+        if governing and governing != case.policy_pack_ref
+        else await pinned_pack(session, case)
+    )
     category = case.category_code
     reasons = [r for r in pack.exit_reasons if not r.basis_specific or category in r.basis_specific]
     tasks = [

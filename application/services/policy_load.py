@@ -15,6 +15,15 @@ hands in a pack file and its test cases (``yuanzhu policy load``, ``POST
    every process, since each reads the packs in force from the database (store/packs.py) —
    are decided under it, those before under the revision it replaces.
 
+5. a revision that moves the persons already identified to its assistance rules
+   (``[transition] assistance = "move"``) starts, once committed, the
+   :class:`workflows.transition.RevisionTransitionWorkflow` of its ref
+   (:func:`start_transition`): it waits for the revision's first day on a durable timer and
+   then tells the running assistances it now governs. When the workflow engine cannot be
+   reached the revision is in force all the same and the answer says the move is pending; the
+   worker starts every such transition not started yet when it starts
+   (:func:`ensure_transitions`), and a start that finds it started or done changes nothing.
+
 Any failure refuses the whole (422 ``policy-pack-invalid`` with every problem, each naming
 file, line where it has one, and field; 409 ``policy-pack-unchanged``) and activates nothing.
 """
@@ -27,11 +36,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
 
+from application import gateway
 from application.errors import Problem
 from domain.calendar import local_date
 from domain.policy import cases as pack_cases
@@ -43,8 +55,17 @@ from store.audit import record_audit
 from store.models import Jurisdiction, PolicyPackInForce
 from store.packs import forget_packs_in_force, packs_in_force
 from store.policy_admin import PACK_ID_PATTERN, change_json
+from workflows.payloads import TransitionInput
+from workflows.transition import RevisionTransitionWorkflow, transition_workflow_id
 
-__all__ = ["AUDIT_LOADED", "LoadPlan", "activate", "plan_load"]
+__all__ = [
+    "AUDIT_LOADED",
+    "LoadPlan",
+    "activate",
+    "ensure_transitions",
+    "plan_load",
+    "start_transition",
+]
 
 AUDIT_LOADED = "policy_pack_loaded"
 MAX_PACK_BYTES = 512 * 1024
@@ -62,6 +83,11 @@ class LoadPlan:
     replaces: PolicyPack | None
     changes: list[dict[str, Any]]
     places: int
+
+    @property
+    def moves_assistance(self) -> bool:
+        """It replaces a revision and moves the persons identified before it."""
+        return self.replaces is not None and self.pack.moves_assistance
 
 
 def _invalid(problems: list[str], part: str = "pack") -> Problem:
@@ -225,3 +251,46 @@ async def activate(session: AsyncSession, plan: LoadPlan, *, actor_id: int | Non
     )
     await session.flush()
     forget_packs_in_force(session)
+
+
+# --- moving the persons already identified (#23 [transition]) ---------------------------------
+
+TransitionStatus = Literal["started", "pending"]
+
+
+async def start_transition(
+    temporal: Client | None, task_queue: str, pack: PolicyPack, effective_on: date
+) -> TransitionStatus:
+    """Start the revision's transition workflow (after the load is committed: its activities
+    read the revision in force). "pending" when the engine cannot be reached: the worker
+    starts it when it starts (:func:`ensure_transitions`)."""
+    if temporal is None:
+        return "pending"
+    handle = await gateway.start(
+        temporal,
+        RevisionTransitionWorkflow.run,
+        TransitionInput(pack_id=pack.id, ref=pack.ref, effective_on=effective_on),
+        id=transition_workflow_id(pack.ref),
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    )
+    return "started" if handle is not None else "pending"
+
+
+async def ensure_transitions(
+    temporal: Client, task_queue: str, sessions: async_sessionmaker[AsyncSession]
+) -> list[str]:
+    """Start the transition of every revision in force that moves the persons already
+    identified (a start the load could not make); the refs. A transition already started or
+    done is found, not repeated; one run again after Temporal forgot it tells only the
+    assistances that do not follow its revision yet."""
+    async with sessions() as session:
+        packs = await packs_in_force(session)
+    refs = []
+    for revisions in packs.revisions.values():
+        for i, (first, pack) in enumerate(revisions):
+            if not pack.moves_assistance or (i == 0 and pack.id not in packs.packaged):
+                continue  # the first revision of a new region replaces nothing
+            if await start_transition(temporal, task_queue, pack, first) == "started":
+                refs.append(pack.ref)
+    return refs

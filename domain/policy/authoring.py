@@ -23,6 +23,7 @@ from domain.policy.model import Duration, PolicyPack, Sourced
 __all__ = [
     "LEDGER_LAYOUT_DEFAULT",
     "SUPPLEMENT_DEFAULT",
+    "TRANSITION_DEFAULT",
     "Default",
     "defaults_applying",
     "normalise",
@@ -41,6 +42,9 @@ SUPPLEMENT_DEFAULT = Duration(
 )
 # Where a pack has no [ledger] section.
 LEDGER_LAYOUT_DEFAULT = "service_tracking"
+# Where a revision has no [transition] section: the persons already identified keep the
+# assistance rules they were identified under.
+TRANSITION_DEFAULT = "stay"
 
 _WIDTH = str.maketrans(
     {
@@ -120,6 +124,15 @@ def defaults_applying(pack: PolicyPack) -> list[Default]:
                 "ledger.layout",
                 LEDGER_LAYOUT_DEFAULT,
                 "台账: one row per person with the services counted (not 一人一册)",
+            )
+        )
+    if pack.effective_from is not None and pack.transition is None:
+        found.append(
+            Default(
+                "transition.assistance",
+                TRANSITION_DEFAULT,
+                "已认定人员: persons identified under an earlier revision keep its assistance "
+                'rules ([transition] assistance = "move" moves them to this one\'s)',
             )
         )
     if pack.hukou_region_prefix is None:

@@ -105,10 +105,14 @@ def merge_pack_data(
       ``base_conditions``, ``assistance_standards``, ``target_groups``, ``duties``) merge by
       ``code``: a child item with a parent's code replaces that item whole (in the parent's
       position); new codes are appended after the parent's.
+    - ``transition`` (what a revision does to the persons already identified) is not
+      inherited: the child says it, or it is absent.
     - ``drop = ["exit_reasons.not_eligible", "clocks.contact_check"]`` removes inherited items;
       dropping something the parent does not have is an error.
     """
     out: dict[str, Any] = copy.deepcopy(dict(parent))
+    # What a revision does to the persons already identified is that revision's own word.
+    out.pop("transition", None)
     for key, value in child.items():
         if key == "drop":
             continue

@@ -83,6 +83,7 @@ __all__ = [
     "StageKind",
     "SubsidyPeriodCap",
     "TargetGroup",
+    "Transition",
     "Unit",
 ]
 
@@ -872,6 +873,26 @@ class LedgerRule(Sourced):
     layout: LedgerLayout
 
 
+# --- a revision's persons already identified ------------------------------------------------
+
+# What a revision does to the persons identified under an earlier one of the same pack:
+# ``stay`` on the assistance rules they were identified under (the default), or ``move`` to
+# this revision's from its first day.
+TransitionMode = Literal["move", "stay"]
+
+
+class Transition(Sourced):
+    """``[transition]``: what a revision says of the persons already identified
+    (本办法施行前已认定的…). ``assistance = "move"``: from the revision's first day their running
+    assistance follows this revision's assistance rules (clocks, standards, exit reasons),
+    keeping what is theirs (place, category, target group, dates); ``"stay"`` (the default,
+    also without the section): they keep the rules of the revision they were identified under.
+    Identification itself is never re-decided: a case stays pinned to the revision of its
+    application day. A revision's own; a pack that ``extends`` another does not inherit it."""
+
+    assistance: TransitionMode = "stay"
+
+
 # --- the pack -----------------------------------------------------------------------------
 
 # Stage fields that came after packs were pinned by running cases, at their defaults:
@@ -929,6 +950,8 @@ class PolicyPack(_Frozen):
     # A revision's first day (施行日期): applications from that day are decided under it,
     # those before under the revision it replaces. None: from the day it is put in force.
     effective_from: date | None = None
+    # What this revision does to the persons identified under an earlier one.
+    transition: Transition | None = None
 
     @field_validator("facts")
     @classmethod
@@ -1020,7 +1043,7 @@ class PolicyPack(_Frozen):
             # A pack without household definitions hashes as it did before the section
             # existed, so the copies pinned by running cases still verify.
             del data["households"]
-        for late in ("ledger", "effective_from"):
+        for late in ("ledger", "effective_from", "transition"):
             if data[late] is None:
                 del data[late]  # likewise for the sections that came later
         for late_list in ("facts", "amounts"):
@@ -1099,6 +1122,11 @@ class PolicyPack(_Frozen):
     @property
     def issuer(self) -> str:
         return self.source.issuer
+
+    @property
+    def moves_assistance(self) -> bool:
+        """The revision moves the persons already identified to its assistance rules."""
+        return self.transition is not None and self.transition.assistance == "move"
 
     def category(self, code: str) -> Category | None:
         return next((c for c in self.categories if c.code == code), None)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Path, Query, Response, UploadFile
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 
 from application.errors import Problem
-from application.http import AdminActor, SessionDep
+from application.http import AdminActor, SessionDep, SettingsDep
 from application.schemas.admin import (
     CODE,
     ImportOut,
@@ -27,7 +27,7 @@ from application.schemas.admin import (
     UserPage,
     UserPatchIn,
 )
-from application.services import admin as service, policy_load
+from application.services import admin as service, policy_load, release_before_workflow
 from domain.labels import label
 from store.models import User
 
@@ -323,8 +323,10 @@ async def import_jurisdictions(
     summary="Load a policy pack into the running system",
 )
 async def load_policy_pack(
+    request: Request,
     response: Response,
     session: SessionDep,
+    settings: SettingsDep,
     actor: AdminActor,
     pack: Annotated[UploadFile, File(description="The pack (TOML), named <pack id>.toml")],
     cases: Annotated[UploadFile, File(description="Its test cases (TOML)")],
@@ -334,8 +336,10 @@ async def load_policy_pack(
     the changes from the version in force under its id, then — unless ``dry_run`` — put it in
     force for the places mapped to that id, audited (``policy_pack_loaded``). Cases already
     running keep the version they were opened under; what is opened from now on, in every
-    process, runs under the new one. The caller's jurisdiction must hold every place the
-    pack applies to."""
+    process, runs under the new one. A revision whose ``[transition]`` says ``assistance =
+    "move"`` moves the persons already identified to its assistance rules from its first day
+    (``transition_status``: started, or pending while the workflow engine is away). The
+    caller's jurisdiction must hold every place the pack applies to."""
     texts = []
     for part, upload in (("pack", pack), ("cases", cases)):
         data = await upload.read(policy_load.MAX_PACK_BYTES + 1)
@@ -365,10 +369,20 @@ async def load_policy_pack(
     plan = await policy_load.plan_load(
         session, pack.filename or "", texts[0], texts[1], scope_path=actor.jurisdiction_path
     )
+    status = None
     if dry_run:
         response.status_code = 200
     else:
         await policy_load.activate(session, plan, actor_id=actor.id, by=actor.username)
+        if plan.moves_assistance:
+            await release_before_workflow(session)
+            status = await policy_load.start_transition(
+                await request.app.state.temporal.get(),
+                settings.temporal_task_queue,
+                plan.pack,
+                plan.effective_on,
+            )
+    transition = plan.pack.transition
     return PolicyPackLoadOut(
         pack_id=plan.pack.id,
         ref=plan.pack.ref,
@@ -378,4 +392,7 @@ async def load_policy_pack(
         changes=plan.changes,
         places=plan.places,
         activated=not dry_run,
+        transition=transition.assistance if transition else "stay",
+        transition_source=transition.citation if transition else None,
+        transition_status=status,
     )

@@ -12,19 +12,26 @@ what the shared system's other tests see."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.service import RPCError
 
+from application.services.policy_load import ensure_transitions
+from domain.assistance import months_after
 from domain.policy.authoring import skeleton
-from store.models import AuditEntry, Case, PolicyPackInForce, Task
-from store.packs import packs_in_force
+from domain.vocabulary import PlaceRef
+from store.models import AuditEntry, Case, PolicyPackInForce, Task, User
+from store.packs import pack_by_ref, packs_in_force
+from tests.assistance_support import start_assistance
 from tests.factories import make_id
 from tests.system import System
+from tests.web.test_task_pages import as_user
 
 PACK_ID = "testland-2026"
 PLACES = (
@@ -307,3 +314,191 @@ async def test_a_city_pack_extends_a_loaded_provincial_pack(own: System) -> None
     assert (await load(system, "admin", pack2, cases2)).status_code == 201
     kept = (await system.http.get("/api/v1/policy-packs/testcity-2026", headers=admin)).json()
     assert kept["ref"] == loaded.json()["ref"]
+
+
+# --- persons already identified: [transition] (#23) -------------------------------------------
+
+STREET = PlaceRef("460105001", "/000000/460000/460100/460105/460105001/", "street", "测试街道")
+CHAIN = [
+    STREET,
+    PlaceRef("460105", "/000000/460000/460100/460105/", "county", "测试区"),
+    PlaceRef("460100", "/000000/460000/460100/", "city", "测试市"),
+    PlaceRef("460000", "/000000/460000/", "province", "测试省"),
+]
+TRANSITION_CLAUSE = "测试省就业援助办法（2026修订）第三十条"
+
+
+def with_assistance(pack: str, contact_months: int, transition: str | None = None) -> str:
+    """The skeleton with a contact check (and a [transition] section, ``transition`` its
+    ``assistance`` value)."""
+    pack += (
+        f'\n[clocks.contact_check]\nvalue = {contact_months}\nunit = "months"\n'
+        'source = "测试省就业援助办法 第十条"\nquote = "连续未主动联系"\n'
+    )
+    if transition is not None:
+        pack += (
+            f'\n[transition]\nassistance = "{transition}"\nsource = "{TRANSITION_CLAUSE}"\n'
+            'quote = "本办法施行前已认定的就业困难人员，按本办法实施就业援助"\n'
+        )
+    return pack
+
+
+async def assistance_of(system: System, case_id: str, until: Any, what: str) -> dict[str, Any]:
+    headers = await system.login("admin")
+    for _ in range(400):
+        r = await system.http.get(f"/api/v1/cases/{case_id}/assistance", headers=headers)
+        if r.status_code == 200 and until(r.json()):
+            return r.json()  # type: ignore[no-any-return]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{case_id}: timed out waiting for {what}: {r.text[:800]}")
+
+
+async def person_in_assistance(system: System, ref: str) -> str:
+    """A person identified under the revision ``ref`` at the street, in assistance."""
+    async with system.sessions()() as session:
+        pack = await pack_by_ref(session, ref)
+    case_id, _ = await start_assistance(
+        system.sessions(),
+        system.env.client,
+        system.settings.temporal_task_queue,
+        pack_id=PACK_ID,
+        pack=pack,
+        chain=CHAIN,
+        category="older_unemployed",
+    )
+    return case_id
+
+
+def months_later(iso: str, months: int) -> str:
+    """The day a ``months`` clock from the instant ``iso`` runs out, as the API shows it."""
+    start = datetime.fromisoformat(iso)
+    return months_after(start, months).isoformat()[:10]
+
+
+async def test_identified_persons_move_to_a_revisions_assistance_rules_where_it_says_so(
+    own: System,
+) -> None:
+    """v1 with a 6-month contact check; a person in assistance under it. v2 says the persons
+    identified move (its clause): loaded, their assistance follows v2's 3 months at once,
+    from the same last contact, and the move is on the case's timeline and in the audit. v3
+    says nothing of them: nobody moves. A person identified under v1 after v2's move starts
+    on v2's rules. A [transition] that is not "move" or "stay", or cites nothing, is refused
+    naming file, line and field."""
+    system = own
+    pack, cases = texts()
+    loaded = await load(system, "admin", with_assistance(pack, 6), cases)
+    assert loaded.status_code == 201, loaded.text
+    assert loaded.json()["transition"] == "stay"
+    v1 = loaded.json()["ref"]
+    imported = await system.http.post(
+        "/api/v1/admin/jurisdictions/import",
+        headers=await system.login("admin"),
+        files={"file": ("places.csv", PLACES.encode(), "text/csv")},
+    )
+    assert imported.status_code == 200, imported.text
+    first = await person_in_assistance(system, v1)
+    a = await assistance_of(system, first, lambda a: True, "the start")
+    started = a["started_at"]
+    assert a["assistance_pack_ref"] == v1
+    assert a["clocks"]["contact_limit_at"][:10] == months_later(started, 6)
+
+    pack2, cases2 = texts(version="2")
+    bad = await load(system, "admin", with_assistance(pack2, 3, "go"), cases2)
+    assert bad.status_code == 422
+    [error] = bad.json()["errors"]
+    line = with_assistance(pack2, 3, "go").splitlines().index("[transition]") + 1
+    assert error["message"] == (
+        f"{PACK_ID}.toml: line {line}: transition.assistance: Input should be 'move' or 'stay'"
+    )
+    uncited = with_assistance(pack2, 3, "move").replace(f'source = "{TRANSITION_CLAUSE}"\n', "")
+    uncited = uncited.replace(
+        'quote = "本办法施行前已认定的就业困难人员，按本办法实施就业援助"\n', ""
+    )
+    r = await load(system, "admin", uncited, cases2)
+    assert r.status_code == 422
+    assert "transition: every rule needs a `source` clause" in r.json()["errors"][0]["message"]
+    assert await in_force(system) == v1
+
+    preview = await load(system, "admin", with_assistance(pack2, 3, "move"), cases2, dry_run=True)
+    assert preview.status_code == 200
+    assert preview.json()["transition"] == "move" and preview.json()["transition_status"] is None
+    outline = (
+        await system.http.get(
+            f"/api/v1/policy-packs/{PACK_ID}", headers=await system.login("admin")
+        )
+    ).json()
+    assert outline["transition"] is None  # v1 says nothing of it
+    moving = await load(system, "admin", with_assistance(pack2, 3, "move"), cases2)
+    assert moving.status_code == 201, moving.text
+    body = moving.json()
+    assert body["transition"] == "move" and body["transition_source"] == TRANSITION_CLAUSE
+    assert body["transition_status"] == "started"
+    v2 = body["ref"]
+    outline = (
+        await system.http.get(
+            f"/api/v1/policy-packs/{PACK_ID}", headers=await system.login("admin")
+        )
+    ).json()
+    assert outline["transition"]["assistance"] == "move"
+    assert outline["transition"]["citation"] == TRANSITION_CLAUSE
+
+    a = await assistance_of(system, first, lambda a: a["assistance_pack_ref"] == v2, "the move")
+    assert a["policy_pack_ref"] == v1
+    assert a["clocks"]["contact_limit_at"][:10] == months_later(started, 3)
+    [move] = a["rule_moves"]
+    assert (move["from_ref"], move["to_ref"], move["clause"]) == (v1, v2, TRANSITION_CLAUSE)
+    assert move["effective_on"] == body["effective_on"]
+    case = (
+        await system.http.get(f"/api/v1/cases/{first}", headers=await system.login("admin"))
+    ).json()
+    [entry] = [e for e in case["timeline"] if e["kind"] == "assistance_rules"]
+    assert TRANSITION_CLAUSE in entry["summary"]
+    # The case page names the revision that governs the assistance (its decision stays v1's).
+    async with system.sessions()() as session:
+        admin_id = await session.scalar(select(User.id).where(User.username == "admin"))
+    assert admin_id is not None
+    async with as_user(system, admin_id) as web:
+        page = (await web.get(f"/cases/{first}")).text
+    governing = page.split('data-testid="assistance-revision">')[1].split("</p>")[0]
+    assert "版本 2" in governing and TRANSITION_CLAUSE in governing, governing
+    for _ in range(400):  # the transition's audit entry is written as it ends
+        async with system.sessions()() as session:
+            audit = await session.scalar(
+                select(AuditEntry).where(AuditEntry.action == "policy_pack_transition")
+            )
+        if audit is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert audit is not None and (audit.detail or {})["ref"] == v2
+    assert (audit.detail or {})["assistances_told"] == 1
+
+    # v3 says nothing of the persons identified: no transition, everyone stays where they are.
+    pack3, cases3 = texts(version="3")
+    stay = await load(system, "admin", with_assistance(pack3, 2), cases3)
+    assert stay.status_code == 201, stay.text
+    assert stay.json()["transition"] == "stay" and stay.json()["transition_status"] is None
+    with pytest.raises(RPCError):
+        await system.env.client.get_workflow_handle(
+            f"policy-transition-{stay.json()['ref']}"
+        ).describe()
+
+    # A person identified under v1 from now on starts on v2's rules (v3 stays).
+    later = await person_in_assistance(system, v1)
+    b = await assistance_of(system, later, lambda a: True, "the later start")
+    assert b["assistance_pack_ref"] == v2 and b["policy_pack_ref"] == v1
+    assert b["clocks"]["contact_limit_at"][:10] == months_later(b["started_at"], 3)
+    assert [m["to_ref"] for m in b["rule_moves"]] == [v2]
+    a = await assistance_of(system, first, lambda a: True, "the first person")
+    assert a["assistance_pack_ref"] == v2
+
+    # The worker's check when it starts: v2's move is found done, not begun again; v1 (a new
+    # region's first) and v3 (stay) move nobody.
+    transition = system.env.client.get_workflow_handle(f"policy-transition-{v2}")
+    assert await transition.result() == 1  # one assistance told
+    done = await transition.describe()
+    assert done.status == WorkflowExecutionStatus.COMPLETED
+    moves = await ensure_transitions(
+        system.env.client, system.settings.temporal_task_queue, system.sessions()
+    )
+    assert moves == [v2]
+    assert (await transition.describe()).run_id == done.run_id

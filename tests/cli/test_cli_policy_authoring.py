@@ -132,3 +132,31 @@ def test_show_prints_every_section_and_the_defaults(root: click.Group) -> None:
     ):
         assert heading in r.output
     assert "默认值 defaults" in r.output and "hukou_region_prefix = 22" in r.output
+
+
+def test_show_says_what_a_revision_does_to_the_persons_identified(
+    root: click.Group, tmp_path: Path
+) -> None:
+    """A revision's [transition] with its clause; a silent revision names the default."""
+    assert run(root, "policy", "new", "testland-2026", "--dir", str(tmp_path)).exit_code == 0
+    pack = tmp_path / "testland-2026.toml"
+    text = pack.read_text(encoding="utf-8").replace(
+        'version = "1"', 'version = "2"\neffective_from = 2027-01-01'
+    )
+    pack.write_text(text, encoding="utf-8")
+    silent = run(root, "policy", "show", str(pack))
+    assert silent.exit_code == 0, silent.output
+    assert "施行日期 effective from: 2027-01-01" in silent.output
+    assert "transition.assistance = stay" in silent.output
+    pack.write_text(
+        text + '\n[transition]\nassistance = "move"\nsource = "（文号） 第三十条"\n'
+        'quote = "本办法施行前已认定的"\n',
+        encoding="utf-8",
+    )
+    moving = run(root, "policy", "show", str(pack))
+    assert moving.exit_code == 0, moving.output
+    assert (
+        "已认定人员 persons already identified: move — move to this revision's assistance "
+        "rules from its first day  (（文号） 第三十条)"
+    ) in moving.output
+    assert "transition.assistance = stay" not in moving.output

@@ -10,6 +10,8 @@ import html
 import re
 
 import httpx
+import pytest
+from temporalio.service import RPCError
 
 from domain.policy.authoring import skeleton
 from tests.system import System, web_login
@@ -101,4 +103,45 @@ async def test_refusals_show_every_problem_and_load_nothing(own_system: System) 
     )
     assert forged.status_code == 403
     assert PACK_ID not in (await web.get("/admin/packs")).text
+    await web.aclose()
+
+
+async def test_loading_a_revision_that_moves_the_persons_identified_starts_its_move(
+    own_system: System,
+) -> None:
+    """A revision whose [transition] says "move", loaded from the page, starts the workflow
+    that tells the running assistances on its first day (its id names the revision); one
+    that says nothing starts none."""
+    system = own_system
+    web = client(system)
+    assert (await web_login(web, "admin")).status_code == 303
+    token = csrf_of((await web.get("/admin/packs")).text)
+    pack, cases = skeleton(PACK_ID, region_code="45")
+
+    async def load(text: str) -> str:
+        r = await web.post(
+            "/admin/packs/load",
+            data={"csrf": token, "action": "load"},
+            files={
+                "file": (f"{PACK_ID}.toml", text.encode(), "application/toml"),
+                "cases": (f"{PACK_ID}.toml", cases.encode(), "application/toml"),
+            },
+        )
+        assert r.status_code == 200, r.text
+        match = re.search(rf"已生效：({PACK_ID}@[^<\s]+)", r.text)
+        assert match is not None, r.text
+        return html.unescape(match.group(1))
+
+    await load(pack)
+    moving = await load(
+        pack.replace('version = "1"', 'version = "2"')
+        + '\n[transition]\nassistance = "move"\nsource = "（文号） 第三十条"\n'
+        'quote = "本办法施行前已认定的"\n'
+    )
+    assert moving.startswith(f"{PACK_ID}@2#")
+    handle = system.env.client.get_workflow_handle(f"policy-transition-{moving}")
+    assert await handle.result() == 0  # nobody in assistance here yet
+    silent = await load(pack.replace('version = "1"', 'version = "3"'))
+    with pytest.raises(RPCError):
+        await system.env.client.get_workflow_handle(f"policy-transition-{silent}").describe()
     await web.aclose()

@@ -32,6 +32,7 @@ from tests.api import test_procedure_levels as four
 from tests.conftest import make_settings
 from tests.factories import application
 from tests.system import System, running_system
+from tests.workflows.test_assistance_revision import CASES, revision
 from tests.workflows.test_verification import DISTRICT, PACK, TAIHE, insert_people
 from worker.binaries import find_binary
 from workflows.payloads import VerificationBatchInput
@@ -211,7 +212,46 @@ async def main() -> None:
             await _save(env, vf, "jilin_running_after_verified_facts")
             await record_verification_batch(sy, env)
             await record_four_step(sy, env)
+            await record_revision_move(sy, env)
         await env.shutdown()
+
+
+async def record_revision_move(sy: System, env: WorkflowEnvironment) -> None:
+    """A weifang assistance moved to a revision's rules (#23 [transition] assistance = "move",
+    the assistance_rules_revised signal applied) and still running; and the transition
+    workflow that told it, done."""
+    name = "weifang_assistance_moved_to_revision"
+    if (HERE / f"{name}.json").exists():
+        print(f"kept {name}.json")
+        return
+    wa = await _submit(sy, "weifang-2023")
+    await _do(sy, "wf_reviewer", wa, "immediate_conclusion", "approve", category="older_unemployed")
+    await env.client.get_workflow_handle(f"identification-{wa}").result()
+    headers = await sy.login("admin")
+    for _ in range(100):
+        r = await sy.http.get(f"/api/v1/cases/{wa}/assistance", headers=headers)
+        if r.status_code == 200:
+            break
+        await asyncio.sleep(0.1)  # the assistance starts once the case is identified
+    r = await sy.http.post(
+        "/api/v1/admin/policy-packs",
+        headers=headers,
+        files={
+            "pack": ("weifang-2023.toml", revision("2026.9", None, 4, move=True).encode()),
+            "cases": ("weifang-2023.toml", CASES.read_bytes()),
+        },
+    )
+    assert r.status_code == 201 and r.json()["transition_status"] == "started", r.text
+    ref = r.json()["ref"]
+    await env.client.get_workflow_handle(f"policy-transition-{ref}").result()
+    for _ in range(100):
+        r = await sy.http.get(f"/api/v1/cases/{wa}/assistance", headers=headers)
+        if r.json()["assistance_pack_ref"] == ref:
+            break
+        await asyncio.sleep(0.1)  # the assistance applies the signal at its next turn
+    assert r.json()["assistance_pack_ref"] == ref, r.text
+    await _save(env, wa, name, workflow="assistance")
+    await _save(env, ref, "policy_transition_done", workflow="policy-transition")
 
 
 async def record_four_step(sy: System, env: WorkflowEnvironment) -> None:
