@@ -118,6 +118,8 @@ async def test_loading_a_revision_that_moves_the_persons_identified_starts_its_m
     token = csrf_of((await web.get("/admin/packs")).text)
     pack, cases = skeleton(PACK_ID, region_code="45")
 
+    said: list[str] = []  # what each load's answer says of the persons identified
+
     async def load(text: str) -> str:
         r = await web.post(
             "/admin/packs/load",
@@ -130,6 +132,9 @@ async def test_loading_a_revision_that_moves_the_persons_identified_starts_its_m
         assert r.status_code == 200, r.text
         match = re.search(rf"已生效：({PACK_ID}@[^<\s]+)", r.text)
         assert match is not None, r.text
+        moved = re.search(r'data-testid="load-transition">([^<]*)<', r.text)
+        assert moved is not None
+        said.append(html.unescape(moved.group(1)))
         return html.unescape(match.group(1))
 
     await load(pack)
@@ -144,4 +149,9 @@ async def test_loading_a_revision_that_moves_the_persons_identified_starts_its_m
     silent = await load(pack.replace('version = "1"', 'version = "3"'))
     with pytest.raises(RPCError):
         await system.env.client.get_workflow_handle(f"policy-transition-{silent}").describe()
+    assert said == [
+        "无（新地区）",
+        "自施行日期起改按本版本的就业援助规定执行（依据 （文号） 第三十条）",
+        "继续按原认定时的版本执行",
+    ]
     await web.aclose()
