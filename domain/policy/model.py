@@ -332,6 +332,27 @@ class DatedValue(_Frozen):
     value: float = Field(ge=0)
 
 
+def in_order(field: str, values: Sequence[DatedValue | DatedRate], what: str) -> None:
+    """Dated values must be listed in the order they took effect, each on a later day."""
+    for i in range(1, len(values)):
+        day, before = values[i].since, values[i - 1].since
+        if day <= before:
+            raise ValueError(
+                f"{field}[{i}].since: {day.isoformat()} is not after {before.isoformat()}; "
+                f"list the {what} in the order they took effect"
+            )
+
+
+def in_effect(values: Sequence[DatedValue | DatedRate], day: date) -> float | None:
+    """The value in effect on ``day`` (listed in order, see :func:`in_order`), None before
+    the first."""
+    current = None
+    for v in values:
+        if v.since <= day:
+            current = v.value
+    return current
+
+
 class DatedRate(_Frozen):
     """One value of a rate (a share, above 0 and at most 1) and the day it takes effect."""
 
@@ -355,13 +376,7 @@ class DatedAmount(Sourced):
             raise ValueError(f"fact: unknown fact path {self.fact!r}")
         if spec.derived or spec.type not in ("int", "float"):
             raise ValueError(f"fact: {self.fact} is not a stated number fact")
-        days = [v.since for v in self.values]
-        for i in range(1, len(days)):
-            if days[i] <= days[i - 1]:
-                raise ValueError(
-                    f"values[{i}].since: {days[i].isoformat()} is not after "
-                    f"{days[i - 1].isoformat()}; list the values in the order they took effect"
-                )
+        in_order("values", self.values, "values")
         if spec.type == "int":
             for i, v in enumerate(self.values):
                 if not float(v.value).is_integer():
@@ -370,10 +385,7 @@ class DatedAmount(Sourced):
 
     def on(self, day: date) -> float | int | None:
         """The value in effect on ``day`` (None before the first)."""
-        current: float | None = None
-        for v in self.values:
-            if v.since <= day:
-                current = v.value
+        current = in_effect(self.values, day)
         if current is None:
             return None
         return int(current) if fact_catalogue()[self.fact].type == "int" else current
@@ -739,25 +751,13 @@ class AssistanceStandard(Sourced):
             raise ValueError("minimum_rates: give either minimum_rate or its dated values")
         if self.minimum_rates and self.kind != "coverage_rate":
             raise ValueError("minimum_rates: only a coverage_rate standard has a rate")
-        days = [r.since for r in self.minimum_rates]
-        for i in range(1, len(days)):
-            if days[i] <= days[i - 1]:
-                raise ValueError(
-                    f"minimum_rates[{i}].since: {days[i].isoformat()} is not after "
-                    f"{days[i - 1].isoformat()}; list the rates in the order they took effect"
-                )
+        in_order("minimum_rates", self.minimum_rates, "rates")
         return self
 
     def rate_on(self, day: date) -> float | None:
         """The rate to reach as it stands on ``day``: the dated value in effect then (None
         before the first), else ``minimum_rate``."""
-        if not self.minimum_rates:
-            return self.minimum_rate
-        current = None
-        for r in self.minimum_rates:
-            if r.since <= day:
-                current = r.value
-        return current
+        return in_effect(self.minimum_rates, day) if self.minimum_rates else self.minimum_rate
 
 
 class ExitReason(Sourced):
