@@ -30,6 +30,7 @@ __all__ = [
     "MissingEvidence",
     "Verdict",
     "assess",
+    "replacing_finding",
     "verdict_from",
     "verdict_of",
 ]
@@ -175,7 +176,12 @@ def _why(f: Finding, zh: bool) -> str:
     return ("：" if zh else ": ") + ("；" if zh else "; ").join(reasons) if reasons else ""
 
 
-def _finding_satisfies(ev: Evidence, findings: list[DataFinding]) -> DataFinding | None:
+def replacing_finding(ev: Evidence, findings: list[DataFinding]) -> DataFinding | None:
+    """The department data finding that stands in for ``ev``'s paper (weifang 二(一)): the
+    first that confirms one of the item's ``data_facts`` (a value that is neither unknown nor
+    false); None when none does or the pack does not let data sharing replace this paper."""
+    if not ev.data_sharing_replaces_paper:
+        return None
     for f in findings:
         if f.fact in ev.data_facts and f.value is not None and f.value is not False:
             return f
@@ -551,11 +557,7 @@ def _missing_evidence(
                 f"'{item.name_en}' handed in",
             )
             continue
-        finding = (
-            _finding_satisfies(item, facts.data_sharing)
-            if item.data_sharing_replaces_paper
-            else None
-        )
+        finding = replacing_finding(item, facts.data_sharing)
         if finding is not None:
             lines.add(
                 "evidence",

@@ -17,6 +17,12 @@ rules on a file's type, size and content, and of the normalisation of images.
   the time the photo was taken (EXIF ``DateTimeOriginal``, with ``OffsetTimeOriginal`` when the
   camera wrote one, else China's time) is read and kept as ``taken_at``: a home visit's photo
   says when it was taken, not only when it reached us.
+- A PDF that passes its checks gets the same kind of preview: its first page rendered by
+  PDFium (pypdfium2, the engine of Chrome's PDF viewer) into a JPEG of
+  ``YUANZHU_MATERIAL_PREVIEW_MAX_SIDE``, so that the task page shows it in the page like an
+  image (the pages' content security policy forbids framing the PDF itself). A PDF that PDFium
+  cannot render is still kept, without a preview: the page then offers the file's link and says
+  that there is no preview.
 
 Every refusal is a :class:`FileRefused` with a stable ``code`` and its words in Chinese and in
 English, naming the file; nothing is stored for a refused file.
@@ -25,7 +31,9 @@ English, naming the file; nothing is stored for a refused file.
 from __future__ import annotations
 
 import io
+import logging
 import re
+import threading
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -36,6 +44,8 @@ from store.settings import Settings
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PilImage
+
+log = logging.getLogger(__name__)
 
 JPEG, PNG, PDF = "image/jpeg", "image/png", "application/pdf"
 ACCEPTED_TYPES = (JPEG, PNG, PDF)
@@ -210,7 +220,46 @@ def active_pdf_names(data: bytes) -> list[str]:
     return sorted(n for n in names if n in ACTIVE_PDF_NAMES or n == "Encrypt")
 
 
-def _check_pdf(file_name: str, data: bytes) -> CheckedFile:
+# PDFium is not thread-safe: one rendering at a time in a process (pypdfium2's advice).
+_PDFIUM = threading.Lock()
+# A page larger than this (in points, 1/72 inch) on a side is not a paper anyone scanned.
+_PDF_MAX_PAGE_SIDE = 14_400
+
+
+def pdf_preview(data: bytes, max_side: int) -> bytes | None:
+    """The first page of a PDF (already checked for active content) as a JPEG of at most
+    ``max_side`` pixels on its longest side, on white; None when it cannot be rendered (a
+    damaged or unusual file, a page of no or absurd size): the PDF is kept all the same."""
+    import pypdfium2 as pdfium
+
+    try:
+        with _PDFIUM:
+            document = pdfium.PdfDocument(data)
+            try:
+                if len(document) < 1:
+                    return None
+                page = document[0]
+                try:
+                    width, height = page.get_size()
+                    longest = max(width, height)
+                    if not 1 <= longest <= _PDF_MAX_PAGE_SIDE:
+                        return None
+                    bitmap = page.render(scale=max_side / longest, may_draw_forms=False)
+                    image = bitmap.to_pil().convert("RGB")
+                    bitmap.close()
+                finally:
+                    page.close()
+            finally:
+                document.close()
+    except (pdfium.PdfiumError, ValueError, OSError, MemoryError) as exc:
+        log.info("no preview for a PDF: PDFium cannot render it (%s)", exc)
+        return None
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=75, optimize=True)
+    return out.getvalue()
+
+
+def _check_pdf(file_name: str, data: bytes, settings: Settings) -> CheckedFile:
     found = active_pdf_names(data)
     if "Encrypt" in found:
         raise ActivePdf(
@@ -235,7 +284,11 @@ def _check_pdf(file_name: str, data: bytes) -> CheckedFile:
             f"PDF {file_name!r} is incomplete (no end-of-file marker): the upload was cut "
             "short or the file is damaged",
         )
-    return CheckedFile(data=data, media_type=PDF, preview=None)
+    return CheckedFile(
+        data=data,
+        media_type=PDF,
+        preview=pdf_preview(data, settings.material_preview_max_side),
+    )
 
 
 def taken_at(image: PilImage) -> datetime | None:
@@ -334,7 +387,7 @@ def check_file(file_name: str, data: bytes, settings: Settings) -> CheckedFile:
             "whatever its name says); upload a scan or a photo",
         )
     if media_type == PDF:
-        return _check_pdf(file_name, data)
+        return _check_pdf(file_name, data, settings)
     return _check_image(file_name, data, media_type, settings)
 
 

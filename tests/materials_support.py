@@ -81,3 +81,30 @@ def pdf(*extra_catalog: str, streams: tuple[bytes, ...] = (), compress: bool = F
 def docx_renamed() -> bytes:
     """What a Word document starts with (a ZIP archive), whatever its name says."""
     return b"PK\x03\x04\x14\x00\x06\x00" + b"\x00" * 200
+
+
+def scan_pdf(lines: tuple[str, ...] = (), width: int = 620, height: int = 877) -> bytes:
+    """A scanned paper as a PDF (one page holding one image, as a scanner writes it): white,
+    a dark band across its top and, with ``lines``, text (Chinese where a CJK font is installed),
+    so that its rendered first page shows what it is."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    page = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(page)
+    draw.rectangle((0, 0, width, height // 8), fill=(20, 40, 90))
+    font: ImageFont.FreeTypeFont | ImageFont.ImageFont
+    try:
+        font = ImageFont.truetype("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc", 34)
+    except OSError:
+        font = ImageFont.load_default()
+    for n, line in enumerate(lines):
+        draw.text((40, height // 8 + 40 + n * 60), line, fill=(0, 0, 0), font=font)
+    out = io.BytesIO()
+    page.save(out, "PDF", resolution=72.0)
+    return out.getvalue()
+
+
+def unrenderable_pdf() -> bytes:
+    """A file that passes the PDF checks (its header, its end, no active content) but holds no
+    document PDFium can open: kept, without a preview."""
+    return b"%PDF-1.7\n% a scanner's output cut short and patched\n%%EOF\n"

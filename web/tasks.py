@@ -41,11 +41,12 @@ from application.services import (
     cases as case_service,
     followup,
     materials as materials_service,
+    pre_check as pre_check_service,
     tasks as task_service,
 )
 from domain import labels
-from domain.facts import CHOICE_NAMES, FactInput
-from domain.vocabulary import VISIT_PHOTO_NAME, VISIT_TASK_KINDS
+from domain.facts import CHOICE_NAMES, DataFinding, FactInput
+from domain.vocabulary import VISIT_PHOTO, VISIT_PHOTO_NAME, VISIT_TASK_KINDS
 from store.settings import Settings
 from web import case_view as web_cases, households
 from web.common import PageActor, alert_for, check_csrf, problem_words, render
@@ -95,6 +96,17 @@ class TaskForm:
     # Facts the officer verified (path -> what was typed, blank left out); their messages are
     # in ``errors`` under ``verified_facts.<path>``, as the API names them.
     verified: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EvidenceFiles:
+    """One evidence item in the page's materials: its files and, when a department data
+    finding stood in for its paper, that finding (``replaced_by``)."""
+
+    code: str
+    name: str
+    files: list[MaterialOut]
+    replaced_by: DataFinding | None = None
 
 
 @dataclass(frozen=True)
@@ -328,20 +340,25 @@ async def _page(
         field_names = HOUSEHOLD_FIELD_NAMES
     # The case's files by evidence item, in the pack's catalogue order, each with its
     # judgement form (the same service as the API; a view of a file is audited when opened).
-    materials: list[tuple[str, list[MaterialOut]]] = []
+    # An item whose paper a department data finding replaced (weifang 二(一)) says so there,
+    # with the finding's source and date, rather than seeming not handed in.
+    materials: list[EvidenceFiles] = []
     if view.case is not None and view.pack is not None:
         held = await materials_service.list_for(session, actor, view.case.id)
+        replaced = await pre_check_service.papers_replaced(session, view.case)
         for item in view.pack.evidence:
             files = [m for m in held if m.evidence_code == item.code]
-            if files:
-                materials.append((item.name_en if current_locale() == "en" else item.name, files))
+            if files or item.code in replaced:
+                name = item.name_en if current_locale() == "en" else item.name
+                materials.append(EvidenceFiles(item.code, name, files, replaced.get(item.code)))
     # A visit task shows its photos by the form (below); other tasks list them with the rest.
     visit_photos: list[MaterialOut] = []
     if view.case is not None:
         visit_photos = await materials_service.visit_photos_of(session, actor, view.case.id)
         if visit_photos and not visiting:
             english = current_locale() == "en"
-            materials.append((VISIT_PHOTO_NAME[1 if english else 0], visit_photos))
+            name = VISIT_PHOTO_NAME[1 if english else 0]
+            materials.append(EvidenceFiles(VISIT_PHOTO, name, visit_photos))
     return render(
         request,
         "tasks/task.html",

@@ -43,7 +43,10 @@ class MaterialOut(BaseModel):
     judged_by: int | None
     judged_at: datetime | None
     file_url: str
-    preview_url: str | None = Field(description="A small JPEG of an image; null for a PDF")
+    preview_url: str | None = Field(
+        description="A small JPEG: of an image, or of a PDF's first page; null for a PDF that "
+        "could not be rendered (or was handed in before PDFs had previews)"
+    )
 
 
 class MaterialUploadOut(MaterialOut):

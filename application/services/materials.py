@@ -527,7 +527,7 @@ async def open_file(
             404,
             "no-preview",
             "No preview",
-            f"material {row.id} is a {row.media_type}, which has no preview: open its file",
+            f"material {row.id} ({row.media_type}) has no preview: open its file",
         )
     digest = row.preview_hash if preview and row.preview_hash else row.content_hash
     data = await files.get(digest)

@@ -7,6 +7,11 @@ pre-check's date, with the department findings of the latest pre-check event (th
 saw them as stated facts' data-sharing findings) and the papers it counted (those judged
 不合格 are missing again). Cases assessed before the explanation
 existed, whose stored ``pre_check`` has only the old lines, get it the same way.
+
+Also the one home of which papers a department data finding replaced (:func:`papers_replaced`,
+#24 item 3): the evidence items the explanation counts as confirmed by data sharing, each with
+the finding that confirmed it (:func:`domain.eligibility.replacing_finding`, the rule the
+assessment itself applied), for the task page to say so beside the item.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from application.actor import Actor
+from domain.eligibility import replacing_finding
 from domain.facts import ApplicantFacts, DataFinding
 from domain.policy.model import PolicyPack
 from domain.precheck import PreCheckExplanation, explain
@@ -26,7 +32,7 @@ from store import repos
 from store.models import Case, CaseEvent, Task
 from store.packs import pinned_pack
 
-__all__ = ["explanation", "explanation_of", "for_task"]
+__all__ = ["explanation", "explanation_of", "for_task", "papers_replaced", "papers_replaced_of"]
 
 
 def _findings(events: Sequence[CaseEvent]) -> list[DataFinding] | None:
@@ -71,6 +77,39 @@ def explanation_of(
     if counted is not None:
         facts = facts.model_copy(update={"evidence": counted})
     return explain(facts, pack, on)
+
+
+def papers_replaced_of(
+    case: Case, pack: PolicyPack | None, events: Sequence[CaseEvent]
+) -> dict[str, DataFinding]:
+    """Evidence code -> the department finding that stood in for its paper, for the items of
+    ``case``'s latest assessment that were required, not handed in and confirmed by data
+    sharing (the pack's ``data_sharing_replaces_paper``); empty without an explained pre-check
+    or without findings. A paper handed in as well stays what it is: handed in."""
+    findings = _findings(events)
+    explained = explanation_of(case, pack, events) if findings else None
+    if explained is None or pack is None or not findings:
+        return {}
+    replaced: dict[str, DataFinding] = {}
+    for group in explained.groups:
+        if group.code != "evidence":
+            continue
+        for rule in (*group.rules, *group.folded):
+            item = pack.evidence_item(rule.code)
+            if rule.outcome != "by_data_sharing" or item is None:
+                continue
+            finding = replacing_finding(item, findings)
+            if finding is not None:
+                replaced[rule.code] = finding
+    return replaced
+
+
+async def papers_replaced(session: AsyncSession, case: Case) -> dict[str, DataFinding]:
+    """:func:`papers_replaced_of` loading the case's pinned pack and events."""
+    if not isinstance(case.pre_check, dict):
+        return {}
+    pack = await pinned_pack(session, case)
+    return papers_replaced_of(case, pack, await repos.case_events(session, case.id))
 
 
 async def explanation(session: AsyncSession, case: Case) -> PreCheckExplanation | None:

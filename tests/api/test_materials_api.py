@@ -20,7 +20,7 @@ from store.files import LocalFileStore, file_store
 from store.models import AuditEntry, Case
 from store.models_materials import CaseMaterial
 from tests.factories import pinned_ref
-from tests.materials_support import docx_renamed, jpeg, pdf, png
+from tests.materials_support import docx_renamed, jpeg, pdf, png, unrenderable_pdf
 from tests.problems import problem
 from tests.system import Region, System
 
@@ -127,7 +127,9 @@ async def test_hand_in_list_open_and_judge(system: System) -> None:
     )
     assert r.status_code == 201, r.text
     paper = r.json()
-    assert paper["preview_url"] is None and paper["size_bytes"] == len(scan)
+    assert paper["size_bytes"] == len(scan)
+    # A PDF's preview is its first page, rendered when it was handed in.
+    assert paper["preview_url"] == f"/api/v1/cases/{case_id}/materials/{paper['id']}/preview"
 
     listed = await system.http.get(
         f"/api/v1/cases/{case_id}/materials", headers=region.headers["reviewer"]
@@ -147,8 +149,16 @@ async def test_hand_in_list_open_and_judge(system: System) -> None:
     assert d.content == scan and d.headers["content-type"] == "application/pdf"
     assert "sandbox" not in d.headers["content-security-policy"]  # browsers would not show it
     assert "sandbox" in f.headers["content-security-policy"]
+    page = await system.http.get(paper["preview_url"], headers=region.headers["officer"])
+    assert page.status_code == 200 and page.headers["content-type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(page.content)).size == (371, 480)  # a letter page
+    # A PDF that PDFium cannot render is kept all the same, without a preview.
+    r = await upload(system, region, case_id, unrenderable_pdf(), "残疾证.pdf", "id_card")
+    assert r.status_code == 201, r.text
+    broken = r.json()
+    assert broken["preview_url"] is None
     none = await system.http.get(
-        f"/api/v1/cases/{case_id}/materials/{paper['id']}/preview",
+        f"/api/v1/cases/{case_id}/materials/{broken['id']}/preview",
         headers=region.headers["officer"],
     )
     problem(none, 404, "no-preview")
@@ -181,6 +191,8 @@ async def test_hand_in_list_open_and_judge(system: System) -> None:
         "view_material_file",
         "view_material_preview",
         "view_material_file",
+        "view_material_preview",
+        "upload_material",
         "judge_material",
         "judge_material",
     ]

@@ -25,7 +25,7 @@ from store.file_checks import (
     download_name,
 )
 from store.settings import Settings, load_settings
-from tests.materials_support import docx_renamed, jpeg, pdf, png
+from tests.materials_support import docx_renamed, jpeg, pdf, png, scan_pdf, unrenderable_pdf
 
 
 @pytest.fixture
@@ -103,9 +103,35 @@ def test_a_truncated_pdf_is_refused(settings: Settings) -> None:
         check_file("a.pdf", pdf()[:-40], settings)
 
 
-def test_a_clean_pdf_is_kept_as_it_is(settings: Settings) -> None:
+def test_a_clean_pdf_is_kept_as_it_is_with_its_first_page_as_preview(
+    settings: Settings,
+) -> None:
     data = pdf(streams=(b"BT /F1 12 Tf (hello) Tj ET",), compress=True)
     checked = check_file("a.pdf", data, settings)
+    assert (checked.data, checked.media_type) == (data, PDF)
+    assert checked.preview is not None
+    # A letter page (612×792 points), blank: 480 high on white, as the images' preview.
+    preview = Image.open(io.BytesIO(checked.preview))
+    assert preview.format == "JPEG" and preview.size == (371, 480)
+    assert preview.getpixel((185, 240)) == (255, 255, 255)
+
+
+def test_a_scanned_pdf_s_preview_shows_its_first_page(settings: Settings) -> None:
+    # A scan 620×877 with a dark band across its top eighth: the preview is the page reduced
+    # to 480 on its longest side, the band dark, the rest white.
+    checked = check_file("户口簿.pdf", scan_pdf(), settings)
+    assert checked.preview is not None
+    preview = Image.open(io.BytesIO(checked.preview))
+    assert max(preview.size) == settings.material_preview_max_side == 480
+    assert preview.size[0] in (339, 340)  # 620 × 480 / 877, rounded either way
+    band, paper = preview.getpixel((170, 20)), preview.getpixel((170, 400))
+    assert isinstance(band, tuple) and isinstance(paper, tuple)
+    assert max(band) < 120 and min(paper) > 240
+
+
+def test_a_pdf_that_cannot_be_rendered_is_kept_without_a_preview(settings: Settings) -> None:
+    data = unrenderable_pdf()
+    checked = check_file("扫描件.pdf", data, settings)
     assert (checked.data, checked.media_type, checked.preview) == (data, PDF, None)
 
 
