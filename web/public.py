@@ -22,6 +22,7 @@ receipt, and a case number alone shows nobody's name.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import re
@@ -567,14 +568,15 @@ async def questions(request: Request, session: SessionDep) -> Response:
     )
 
 
-def _check_files(
+async def _check_files(
     form: FormState, posted: FilesForm | None, pack: PolicyPack, settings: Any
 ) -> FileBatch:
     """The files handed in with the form, each checked (nothing kept yet): each refusal
     beside its item's input (``file.<code>``); an item with a file fit to keep is ticked."""
     if posted is None:
         return FileBatch()
-    batch = check_batch(pack, posted.files, settings)
+    # Off the event loop: normalising photos and rendering PDFs would hold every request.
+    batch = await asyncio.to_thread(check_batch, pack, posted.files, settings)
     refused = dict(batch.refused)
     for code, refusals in posted.too_large.items():
         refused.setdefault(code, []).extend(refusals)
@@ -614,7 +616,7 @@ async def apply(
         # The category's 更新问题 button (no JavaScript): the questions for the category
         # chosen, everything typed kept, nothing checked yet.
         return await _form_page(request, session, place.code, form)
-    batch = _check_files(form, posted, place.pack, settings)
+    batch = await _check_files(form, posted, place.pack, settings)
     _validate(form, place.pack)
     if form.errors:
         return await _form_page(

@@ -16,6 +16,7 @@ the audit log with the case and the file."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncGenerator, Collection, Sequence
@@ -256,7 +257,9 @@ async def upload(
     item_name = _evidence_name(pack, code)
     name = clean_file_name(upload.file_name)
     try:
-        checked = check_file(name, upload.data, settings)
+        # Off the event loop: normalising a photo or rendering a PDF's first page takes
+        # tens to hundreds of milliseconds that every other request would wait through.
+        checked = await asyncio.to_thread(check_file, name, upload.data, settings)
         if code == VISIT_PHOTO and checked.media_type == PDF:
             raise UnsupportedType(
                 name,

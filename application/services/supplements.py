@@ -12,6 +12,7 @@ exist; attempts are limited (application/rate_limits.py ``limit_supplement_attem
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 from collections.abc import Sequence
@@ -145,12 +146,11 @@ async def check_files(
 ) -> FileBatch:
     """The files handed in, each checked against the items missing and the case's limits
     (nothing kept yet)."""
-    return check_batch(
-        supplement.pack,
-        uploads,
-        settings,
-        held=await held_counts(session, supplement.case.id),
-        allowed={m.code for m in supplement.missing},
+    held = await held_counts(session, supplement.case.id)
+    allowed = {m.code for m in supplement.missing}
+    # Off the event loop (images normalised, PDFs rendered: see materials.check_batch).
+    return await asyncio.to_thread(
+        check_batch, supplement.pack, uploads, settings, held=held, allowed=allowed
     )
 
 
