@@ -50,12 +50,12 @@ def up() -> None:
 def worker() -> None:
     """Run the Temporal worker alone against the configured Temporal and database."""
     from store.migrate import WrongRevision
-    from worker.run import StartupError, exit_at_once, run_worker
+    from worker.run import StartupError, exit_at_once, run_on_fast_loop, run_worker
 
     settings = settings_or_fail()
     configure_logging(settings.log_format)
     try:
-        released = asyncio.run(run_worker(settings))
+        released = run_on_fast_loop(run_worker(settings))
     except (WrongRevision, StartupError) as exc:
         fail(str(exc))
     if not released:  # the Temporal runtime's threads may still run: see worker/run.py

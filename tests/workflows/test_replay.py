@@ -13,6 +13,7 @@ from temporalio.worker import Replayer
 
 from infra.temporal_client import DATA_CONVERTER
 from worker.factory import WORKFLOWS
+from worker.sandbox import workflow_runner
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -23,7 +24,10 @@ def test_there_are_histories_to_replay() -> None:
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_replay(path: Path) -> None:
-    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=DATA_CONVERTER)
+    # Through the sandbox the worker runs them in (worker.sandbox).
+    replayer = Replayer(
+        workflows=list(WORKFLOWS), data_converter=DATA_CONVERTER, workflow_runner=workflow_runner()
+    )
     saved = json.loads(path.read_text())
     history = WorkflowHistory.from_json(saved["workflow_id"], saved["history"])
     await replayer.replay_workflow(history)
