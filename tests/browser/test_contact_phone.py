@@ -25,13 +25,12 @@ from sqlalchemy import func, select
 from domain.vocabulary import VISIT_PHOTO
 from store.models import CaseEvent, Task
 from store.models_materials import CaseMaterial
-from tests.assistance_support import start_assistance
 from tests.browser.conftest import screenshot
 from tests.browser.test_journey import served
 from tests.browser.test_visit_phone import PHONE, overflow, small_targets
 from tests.materials_support import jpeg
 from tests.workflows.scenario import scenario_at
-from tests.workflows.test_assistance import WEIFANG, WF_CHAIN, wait_assistance
+from tests.workflows.test_assistance import wait_assistance, weifang_person
 from worker.demo import DEMO_PASSWORD
 
 REVIEWER = "wf_reviewer"  # the county's reviewer gets Weifang's contact reminders
@@ -41,16 +40,7 @@ async def test_a_reviewer_records_a_contact_on_a_phone_and_a_double_submit_count
     chromium: Any, tmp_path: Path
 ) -> None:
     async with scenario_at(datetime.now(UTC), tmp_path) as sc, served(sc) as base:
-        case_id, _ = await start_assistance(
-            sc.system.sessions(),
-            sc.env.client,
-            sc.system.settings.temporal_task_queue,
-            pack_id=WEIFANG,
-            chain=WF_CHAIN,
-            category="older_unemployed",
-            now=await sc.now(),
-        )
-        a = await wait_assistance(sc, case_id, lambda a: True, "the start")
+        case_id, a = await weifang_person(sc)
         remind_at = datetime.fromisoformat(a["clocks"]["contact_reminder_at"])
         await sc.sleep_until(remind_at + timedelta(hours=2))
         reminder = await sc.task(REVIEWER, case_id, "contact_reminder")

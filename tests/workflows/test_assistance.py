@@ -52,6 +52,21 @@ async def wait_assistance(sc: Scenario, case_id: str, predicate: Any, what: str)
     raise AssertionError(f"{case_id}: timed out waiting for {what}: {r.text[:1500]}")
 
 
+async def weifang_person(sc: Scenario) -> tuple[str, dict[str, Any]]:
+    """A Weifang person (older unemployed, 潍城区) in assistance from the scenario's now: the
+    case and its first view."""
+    case_id, _ = await start_assistance(
+        sc.system.sessions(),
+        sc.env.client,
+        sc.system.settings.temporal_task_queue,
+        pack_id=WEIFANG,
+        chain=WF_CHAIN,
+        category="older_unemployed",
+        now=await sc.now(),
+    )
+    return case_id, await wait_assistance(sc, case_id, lambda a: True, "the start")
+
+
 async def post(
     sc: Scenario, user: str, case_id: str, what: str, body: dict[str, Any], key: str | None = None
 ) -> Any:
@@ -142,16 +157,7 @@ async def test_weifang_contact_clock_reset_by_own_contacts_and_expiring_without(
     with the ⑨ reason."""
     start = shanghai(2026, 1, 5, 9, 0)
     async with scenario_at(start, tmp_path) as sc:
-        case_id, _ = await start_assistance(
-            sc.system.sessions(),
-            sc.env.client,
-            sc.system.settings.temporal_task_queue,
-            pack_id=WEIFANG,
-            chain=WF_CHAIN,
-            category="older_unemployed",
-            now=await sc.now(),
-        )
-        a = await wait_assistance(sc, case_id, lambda a: True, "the start")
+        case_id, a = await weifang_person(sc)
         assert a["clocks"]["contact_limit_at"].startswith("2026-07-06")
         # Three months on the person comes in: the clock runs from here.
         await sc.sleep_until(shanghai(2026, 4, 1, 10, 0))

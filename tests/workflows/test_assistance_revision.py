@@ -18,9 +18,8 @@ from sqlalchemy import select
 
 from domain.policy.loader import PACKS_DIR
 from store.models import AuditEntry
-from tests.assistance_support import start_assistance
 from tests.workflows.scenario import Scenario, scenario_at, shanghai
-from tests.workflows.test_assistance import WEIFANG, WF_CHAIN, assistance, wait_assistance
+from tests.workflows.test_assistance import WEIFANG, assistance, wait_assistance, weifang_person
 
 SEED = PACKS_DIR / f"{WEIFANG}.toml"
 CASES = PACKS_DIR / "cases" / f"{WEIFANG}.toml"
@@ -75,16 +74,7 @@ async def load(sc: Scenario, pack: str) -> dict[str, Any]:
 
 async def test_a_revision_moves_identified_persons_only_where_it_says_so(tmp_path: Path) -> None:
     async with scenario_at(shanghai(2026, 1, 5, 9, 0), tmp_path) as sc:
-        case_id, _ = await start_assistance(
-            sc.system.sessions(),
-            sc.env.client,
-            sc.system.settings.temporal_task_queue,
-            pack_id=WEIFANG,
-            chain=WF_CHAIN,
-            category="older_unemployed",
-            now=await sc.now(),
-        )
-        a = await wait_assistance(sc, case_id, lambda a: True, "the start")
+        case_id, a = await weifang_person(sc)
         seed_ref = a["policy_pack_ref"]
         assert a["assistance_pack_ref"] == seed_ref and a["rule_moves"] == []
         assert a["clocks"]["contact_limit_at"].startswith("2026-07-06")
