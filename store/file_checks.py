@@ -254,6 +254,11 @@ def pdf_preview(data: bytes, max_side: int) -> bytes | None:
     except (pdfium.PdfiumError, ValueError, OSError, MemoryError) as exc:
         log.info("no preview for a PDF: PDFium cannot render it (%s)", exc)
         return None
+    return _preview_jpeg(image)
+
+
+def _preview_jpeg(image: PilImage) -> bytes:
+    """A preview's bytes, an image's or a PDF's first page alike: a small JPEG."""
     out = io.BytesIO()
     image.save(out, "JPEG", quality=75, optimize=True)
     return out.getvalue()
@@ -360,12 +365,10 @@ def _check_image(file_name: str, data: bytes, media_type: str, settings: Setting
         image.save(out, "PNG", optimize=True)
     preview_image = image.convert("RGB") if image.mode != "RGB" else image.copy()
     preview_image.thumbnail((settings.material_preview_max_side,) * 2, Image.Resampling.LANCZOS)
-    preview = io.BytesIO()
-    preview_image.save(preview, "JPEG", quality=75, optimize=True)
     return CheckedFile(
         data=out.getvalue(),
         media_type=media_type,
-        preview=preview.getvalue(),
+        preview=_preview_jpeg(preview_image),
         width=image.width,
         height=image.height,
         taken_at=taken,

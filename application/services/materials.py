@@ -367,13 +367,7 @@ async def keep_batch(
     # Every file's bytes before any row: a store failing part-way leaves no row behind.
     stored = await _store_all(files, batch)
     now = datetime.now(UTC)
-    kept = []
-    for one in stored:
-        row, created = await materials_repo.add(session, one.row(case.id, source, None, now))
-        if created:
-            _audit_upload(session, row, None, now)
-        kept.append(row)
-    return kept
+    return [(await _add(session, case, one, source, None, now))[0] for one in stored]
 
 
 async def _store_all(files: FileStore, batch: Sequence[CheckedUpload]) -> list[StoredUpload]:
@@ -453,7 +447,19 @@ async def _keep(
     actor_id: int | None,
 ) -> tuple[CaseMaterial, bool]:
     stored = await store_bytes(files, upload)
-    now = datetime.now(UTC)
+    return await _add(session, case, stored, source, actor_id, datetime.now(UTC))
+
+
+async def _add(
+    session: AsyncSession,
+    case: Case,
+    stored: StoredUpload,
+    source: MaterialSource,
+    actor_id: int | None,
+    now: datetime,
+) -> tuple[CaseMaterial, bool]:
+    """The row naming stored bytes (the one already there for a retried upload), audited when
+    new."""
     row, created = await materials_repo.add(session, stored.row(case.id, source, actor_id, now))
     if created:
         _audit_upload(session, row, actor_id, now)
