@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from domain.calendar import WorkingCalendar, local_date
+from domain.vocabulary import REEXAMINATION_WINDOW
 
 __all__ = [
     "CaseClock",
@@ -383,9 +384,9 @@ def _reexamination_step(
         state, clock = "current", _task_clock("task", task, today, now, cal)
     elif decided:
         state = "done"
-    elif stored_stage == "reexamination_window":
+    elif stored_stage == REEXAMINATION_WINDOW:
         state = "next"
-        windows = [e.ends_at for e in events if e.kind == "reexamination_window" and e.ends_at]
+        windows = [e.ends_at for e in events if e.kind == REEXAMINATION_WINDOW and e.ends_at]
         open_until = last_day(windows[-1]) if windows else None
     else:
         state = "not_reached"

@@ -47,6 +47,9 @@ class TaskKind(StrEnum):
 # The timeline event of the applicant's request for re-examination (复核申请): a case that
 # has one and is identified was identified on re-examination (its notice cites that clause).
 REEXAMINATION_REQUESTED = "reexamination_requested"
+# The stage (and the timeline event) of a refusal that may still be re-examined on request:
+# the case stays 不予认定 and open until the pack's window ends or a request comes.
+REEXAMINATION_WINDOW = "reexamination_window"
 
 VISIT_PHOTO = "visit_photo"
 VISIT_PHOTO_NAME = ("走访现场照片", "photo taken on a visit")

@@ -33,6 +33,7 @@ from application.schemas import assistance as assistance_api
 from application.schemas.cases import CaseSearchIn, ObjectionIn, ReexaminationIn, WithdrawIn
 from application.services import assistance as assistance_service, cases as case_service
 from domain.assistance import fen_to_yuan
+from domain.vocabulary import REEXAMINATION_WINDOW
 from web import case_view as web_cases
 from web.common import PageActor, alert_for, check_csrf, render
 from web.i18n import current_locale, gettext as _
@@ -179,7 +180,7 @@ async def _case_page(
         # the office's task runs (the workflow takes one); a late one it answers itself.
         can_reexamine=detail.case.status == "refused"
         and detail.case.closed_at is None
-        and detail.case.stage == "reexamination_window",
+        and detail.case.stage == REEXAMINATION_WINDOW,
         objection_task=_task_param(request, "objection"),
         withdrawn=request.query_params.get("withdrawn") == "1",
         can_object=detail.case.status == "in_publicity",

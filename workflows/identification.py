@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
         stage_inputs,
     )
     from domain.sla import Rung, SlaLadder, SlaState
-    from domain.vocabulary import REEXAMINATION_REQUESTED
+    from domain.vocabulary import REEXAMINATION_REQUESTED, REEXAMINATION_WINDOW
     from workflows.assistance import AssistanceWorkflow
     from workflows.case_events import case_event
     from workflows.clock import LadderClock, sleep_until
@@ -504,12 +504,12 @@ class IdentificationWorkflow:
         )
         self.reexamination_open = True
         await self._event(
-            "reexamination_window",
+            REEXAMINATION_WINDOW,
             # The refusal itself, then the window (the timeline renders each part).
             f"{refused.summary}；可申请{rule.name}（{rule.request_within}个工作日内，"
             f"至{window.due_at.isoformat()}）",
             status=CaseStatus.REFUSED,
-            stage="reexamination_window",
+            stage=REEXAMINATION_WINDOW,
             outcome_reason=refused.reason,
             detail={"ends_at": window.due_at.isoformat(), "source": rule.source},
         )

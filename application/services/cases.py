@@ -44,7 +44,7 @@ from domain.case_clock import (
 from domain.ids import ResidentIdError, mask_id_number, parse_resident_id
 from domain.labels import label
 from domain.sla import state_at
-from domain.vocabulary import TaskKind
+from domain.vocabulary import REEXAMINATION_WINDOW, TaskKind
 from store import cases_repo, materials_repo, notices as notices_repo, repos, tasks_repo
 from store.audit import record_audit
 from store.calendar_repo import effective_calendar
@@ -318,7 +318,7 @@ async def position(
     # Drawn once the refusal opened its window: a case never refused has no re-examination.
     reexamination = (
         ProcedureStage(TaskKind.REEXAMINATION, rule.name, rule.name_en, rule.role)
-        if rule is not None and any(e.kind == "reexamination_window" for e in events)
+        if rule is not None and any(e.kind == REEXAMINATION_WINDOW for e in events)
         else None
     )
     if tasks is None:
