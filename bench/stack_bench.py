@@ -58,6 +58,11 @@ QX_DISTRICT = QX_CHAIN[1]
 QX_CATEGORY = "older_unemployed"
 APP_TASK_QUEUE = "yuanzhu"  # the default the stack's worker polls
 WAIT = 600.0  # seconds any phase may take before the harness gives up
+# An officer's pace for the paced round: far quicker than anyone reads a case, slow enough
+# that eight officers do not saturate the two cores (about half the back-to-back rate).
+THINK_SECONDS = 0.5
+# The rate the paced intake offers (#22: "p95 ≤ 300 ms at ≥ 60 applications/s").
+INTAKE_RATE = 60.0
 
 _people = itertools.count(1)
 
@@ -144,10 +149,13 @@ class StackBench:
         r.raise_for_status()
         return int(r.json()["group"])
 
-    async def _officer(self, user: str, remaining: list[int], latencies: list[float]) -> None:
+    async def _officer(
+        self, user: str, remaining: list[int], latencies: list[float], think: float = 0.0
+    ) -> None:
         """One officer's loop: take the next task of the group, complete it, until the round's
         tasks are done (a 204 while others are still open means the workflow has not opened
-        the next one yet: ask again)."""
+        the next one yet: ask again). ``think``: the seconds the officer spends on the task
+        between taking and completing it (0: back to back, the engine's pace)."""
         headers = await self.headers(user)
         deadline = time.monotonic() + WAIT
         while remaining[0] > 0:
@@ -160,6 +168,8 @@ class StackBench:
             r.raise_for_status()
             task = r.json()
             remaining[0] -= 1
+            if think:
+                await asyncio.sleep(think)  # reading the case, as an officer does
             started = time.perf_counter()
             done = await self.http.post(
                 f"/api/v1/tasks/{task['id']}/complete",
@@ -175,7 +185,7 @@ class StackBench:
             rows = await session.scalars(select(Case.status).where(Case.id.in_(case_ids)))
             return set(rows.all())
 
-    async def app_round(self, cases: int, clients: int) -> dict[str, Any]:
+    async def app_round(self, cases: int, clients: int, think: float = 0.0) -> dict[str, Any]:
         user = "jl_officer"
         base = await self._group_count(user)
         ids = [
@@ -192,7 +202,9 @@ class StackBench:
         latencies: list[float] = []
         cpu_before = procs.tree_cpu_s(os.getpid())
         started = time.perf_counter()
-        await asyncio.gather(*(self._officer(user, remaining, latencies) for _ in range(clients)))
+        await asyncio.gather(
+            *(self._officer(user, remaining, latencies, think) for _ in range(clients))
+        )
 
         async def in_publicity() -> bool:
             return await self._case_statuses(ids) == {"in_publicity"}
@@ -236,21 +248,37 @@ class StackBench:
             "cpu_ms_per_task": procs.cpu_ms_per(cpu_before, procs.tree_cpu_s(os.getpid()), tasks),
         }
 
-    async def throughput(self, cases: int, clients: int, runs: int) -> dict[str, Any]:
+    async def throughput(
+        self, cases: int, clients: int, runs: int, think: float = THINK_SECONDS
+    ) -> dict[str, Any]:
         """Rounds of the application and the baseline, alternating, so that whatever else
-        the machine does weighs on both alike."""
-        app_runs, base_runs = [], []
+        the machine does weighs on both alike; then, per run, a round at an officer's pace.
+
+        Back to back, the officers are a closed loop: each completion waits for the engine
+        to take the others', so its latency is the number of officers over the rate (Little's
+        law) and measures the rate again. At an officer's pace (``think`` seconds on each
+        task before completing it) the same officers measure what one completion costs while
+        the others work beside it."""
+        app_runs, base_runs, paced_runs = [], [], []
         for _ in range(runs):
             app_runs.append(await self.app_round(cases, clients))
             base_runs.append(await self.baseline_round(cases * len(THROUGHPUT_OUTCOMES), clients))
-        for run in app_runs:
+        for _ in range(runs):
+            paced_runs.append(await self.app_round(cases, clients, think))
+        for run in [*app_runs, *paced_runs]:
             run["complete_p50_ms"] = run["complete_latency"]["p50_ms"]
             run["complete_p95_ms"] = run["complete_latency"]["p95_ms"]
         app = median_of_runs(app_runs, ["tasks_per_s", "complete_p50_ms", "complete_p95_ms"])
+        paced = median_of_runs(paced_runs, ["tasks_per_s", "complete_p50_ms", "complete_p95_ms"])
         base = median_of_runs(base_runs, ["per_s"])
         ratio = round(app["tasks_per_s"] / base["per_s"], 3)
         return {
-            "sizes": {"cases_per_run": cases, "tasks_per_run": cases * 2, "clients": clients},
+            "sizes": {
+                "cases_per_run": cases,
+                "tasks_per_run": cases * 2,
+                "clients": clients,
+                "think_seconds": think,
+            },
             "runs": runs,
             "figures": {
                 "tasks_per_s": app["tasks_per_s"],
@@ -258,6 +286,9 @@ class StackBench:
                 "ratio": ratio,
                 "complete_p50_ms": app["complete_p50_ms"],
                 "complete_p95_ms": app["complete_p95_ms"],
+                "paced_tasks_per_s": paced["tasks_per_s"],
+                "paced_complete_p50_ms": paced["complete_p50_ms"],
+                "paced_complete_p95_ms": paced["complete_p95_ms"],
                 # Where the time goes: CPU per task by process (median of the runs), against
                 # the baseline's. On two cores their sum bounds the rate.
                 **{
@@ -271,58 +302,94 @@ class StackBench:
                     if ms
                 },
             },
-            # #22: close to what the engine allows, and an officer's completion answered fast.
-            "targets": {"ratio": ">= 0.8", "complete_p50_ms": "<= 150"},
-            "met": {"ratio": ratio >= 0.8, "complete_p50_ms": app["complete_p50_ms"] <= 150},
-            "detail": {"app": app, "baseline": base},
+            # #22: close to what the engine allows, and an officer's completion answered fast:
+            # back to back (the closed loop's latency, see above) and at an officer's pace.
+            "targets": {
+                "ratio": ">= 0.8",
+                "complete_p50_ms": "<= 150",
+                "paced_complete_p50_ms": "<= 150",
+            },
+            "met": {
+                "ratio": ratio >= 0.8,
+                "complete_p50_ms": app["complete_p50_ms"] <= 150,
+                "paced_complete_p50_ms": paced["complete_p50_ms"] <= 150,
+            },
+            "detail": {"app": app, "baseline": base, "paced": paced},
             "what": "human tasks completed per second through the HTTP API (POST /tasks/next "
-            "then POST /tasks/{id}/complete, by concurrent officers), until every workflow "
-            "has advanced (jilin: acceptance, initial review, then publicity); baseline: "
-            "workflows of one activity, one update, one activity on the same dev server, "
-            "same concurrency, worker in a process of its own",
+            "then POST /tasks/{id}/complete, by concurrent officers back to back), until every "
+            "workflow has advanced (jilin: acceptance, initial review, then publicity); "
+            "baseline: workflows of one activity, one update, one activity on the same dev "
+            "server, same concurrency, worker in a process of its own; paced: the same "
+            f"officers spending {think} s on each task before completing it",
         }
 
     # --- 5. intake ---------------------------------------------------------------------------
 
-    async def intake(self, per_run: int, clients: int, runs: int) -> dict[str, Any]:
-        results = []
-        for _ in range(runs):
-            latencies: list[float] = []
-            left = [per_run]
+    async def _intake_run(self, per_run: int, clients: int, rate: float | None) -> dict[str, Any]:
+        """One burst of ``per_run`` applications by at most ``clients`` applicants at once.
 
-            ids: list[str] = []
+        ``rate`` None: each applicant sends the next as soon as the last is answered (a closed
+        loop: the rate is what the system gives, and by Little's law the mean latency is
+        ``clients`` over it). ``rate`` given: the applications arrive on a schedule, one every
+        1/``rate`` s (an open loop, the way a load of so many per second is offered), and each
+        latency counts from its scheduled time, so that an application kept waiting for a free
+        applicant is not forgotten (no coordinated omission)."""
+        latencies: list[float] = []
+        ids: list[str] = []
+        slots = asyncio.Semaphore(clients)
+        gap = 1 / rate if rate else 0.0
+        started = time.perf_counter()
 
-            async def one_client(
-                latencies: list[float] = latencies, left: list[int] = left, ids: list[str] = ids
-            ) -> None:
-                while left[0] > 0:
-                    left[0] -= 1
-                    elapsed, case_id = await self.submit(INTAKE_PACK, "360502")
-                    latencies.append(elapsed)
-                    ids.append(case_id)
+        async def scheduled(n: int) -> None:
+            due = started + n * gap
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            async with slots:
+                _, case_id = await self.submit(INTAKE_PACK, "360502")
+            latencies.append(time.perf_counter() - due)
+            ids.append(case_id)
 
-            started = time.perf_counter()
+        left = [per_run]
+
+        async def one_client() -> None:
+            while left[0] > 0:
+                left[0] -= 1
+                elapsed, case_id = await self.submit(INTAKE_PACK, "360502")
+                latencies.append(elapsed)
+                ids.append(case_id)
+
+        if rate is None:
             await asyncio.gather(*(one_client() for _ in range(clients)))
-            burst_end = time.perf_counter()
-            elapsed = burst_end - started
+        else:
+            await asyncio.gather(*(scheduled(n) for n in range(per_run)))
+        burst_end = time.perf_counter()
 
-            async def all_opened(ids: list[str] = ids) -> bool:
-                async with self.sessions() as session:
-                    n = await session.scalar(
-                        select(func.count(func.distinct(Task.case_id))).where(Task.case_id.in_(ids))
-                    )
-                return n == len(ids)
+        async def all_opened() -> bool:
+            async with self.sessions() as session:
+                n = await session.scalar(
+                    select(func.count(func.distinct(Task.case_id))).where(Task.case_id.in_(ids))
+                )
+            return n == len(ids)
 
-            await poll("the first task of every application", all_opened)
-            opened = time.perf_counter()
-            results.append(
-                {
-                    **latency_ms(latencies),
-                    "per_s": round(per_run / elapsed, 2),
-                    "seconds_until_every_first_task": round(opened - started, 2),
-                    "seconds_after_burst_until_every_first_task": round(opened - burst_end, 2),
-                }
-            )
+        await poll("the first task of every application", all_opened)
+        opened = time.perf_counter()
+        return {
+            **latency_ms(latencies),
+            # Paced, the rate is the one offered; this is the rate the answers came at, lower
+            # by the last answer's latency over a short burst.
+            "per_s": round(per_run / (burst_end - started), 2),
+            "seconds_until_every_first_task": round(opened - started, 2),
+            "seconds_after_burst_until_every_first_task": round(opened - burst_end, 2),
+        }
+
+    async def intake(
+        self, per_run: int, clients: int, runs: int, rate: float = INTAKE_RATE
+    ) -> dict[str, Any]:
+        """Bursts of applications back to back (closed loop), then as many offered at ``rate``
+        per second (open loop), alternating."""
+        closed, paced = [], []
+        for _ in range(runs):
+            closed.append(await self._intake_run(per_run, clients, None))
+            paced.append(await self._intake_run(per_run, clients, rate))
         names = [
             "p50_ms",
             "p95_ms",
@@ -331,28 +398,43 @@ class StackBench:
             "seconds_until_every_first_task",
             "seconds_after_burst_until_every_first_task",
         ]
-        summary = median_of_runs(results, names)
+        summary = median_of_runs(closed, names)
+        at_rate = median_of_runs(paced, names)
         after_burst = summary["seconds_after_burst_until_every_first_task"]
+        paced_after = at_rate["seconds_after_burst_until_every_first_task"]
         return {
-            "sizes": {"applications_per_run": per_run, "clients": clients},
+            "sizes": {"applications_per_run": per_run, "clients": clients, "paced_rate": rate},
             "runs": runs,
-            "figures": {k: summary[k] for k in names},
-            # issue #22: 20 concurrent applicants
+            "figures": {
+                **{k: summary[k] for k in names},
+                **{f"paced_{k}": at_rate[k] for k in names},
+            },
+            # issue #22: 20 concurrent applicants; "p95 ≤ 300 ms at ≥ 60/s" is a latency at an
+            # offered rate: the paced figures. Back to back, 20 applicants at 60/s wait 333 ms
+            # on average whatever the system does (Little's law).
             "targets": {
                 "p95_ms": "<= 300",
                 "per_s": ">= 60",
                 "seconds_after_burst_until_every_first_task": "<= 2",
+                "paced_p95_ms": "<= 300",
+                "paced_seconds_after_burst_until_every_first_task": "<= 2",
             },
             "met": {
                 "p95_ms": summary["p95_ms"] <= 300,
                 "per_s": summary["per_s"] >= 60,
                 "seconds_after_burst_until_every_first_task": after_burst <= 2,
+                # A system that could not keep up with the rate would fall ever further behind
+                # the schedule: its latencies, counted from the schedule, would grow.
+                "paced_p95_ms": at_rate["p95_ms"] <= 300,
+                "paced_seconds_after_burst_until_every_first_task": paced_after <= 2,
             },
-            "detail": summary,
+            "detail": {"closed": summary, "paced": at_rate},
             "what": "POST /api/v1/applications (xinyu, complete evidence) by concurrent "
             "clients: the case row, the pack version and the workflow start; then the time "
             "until the worker has opened the first task of every application of the burst, "
-            "from the burst's start and from its end (the last answer)",
+            "from the burst's start and from its end (the last answer). Back to back: each "
+            f"of the applicants sends the next when answered; paced: {rate:g} per second "
+            "offered on a schedule, each latency from its scheduled time",
         }
 
     # --- people in assistance, loaded directly ------------------------------------------------

@@ -72,7 +72,12 @@ def new_case_id(now: datetime) -> str:
     and the case page show; the UTC date was the day before for everything submitted before
     08:00) plus 8 random base32 characters (no personal data)."""
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return f"YZ{local_date(now):%Y%m%d}-" + "".join(secrets.choice(alphabet) for _ in range(8))
+    # 32 letters: 5 random bits each, all 40 drawn at once (one read of the OS's source, where
+    # a draw per letter took 3 % of the API's busy time under load, #22).
+    bits = secrets.randbits(40)
+    return f"YZ{local_date(now):%Y%m%d}-" + "".join(
+        alphabet[(bits >> (5 * i)) & 31] for i in range(8)
+    )
 
 
 def invalid_id_number(exc: ResidentIdError, field: str) -> Problem:
