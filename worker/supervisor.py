@@ -40,11 +40,22 @@ def _die_with_parent() -> None:
     os.setsid()  # the terminal's Ctrl-C reaches only the supervisor, which stops children in order
 
 
+# Each history shard reads its transfer queue (the workflow tasks it hands to the workers) at
+# most this many times a second. Temporal's default, 20, held a workflow task up to 50 ms in
+# the server at every step of a case when the load was light: a workflow of one activity took
+# 100 ms from start to result on an idle machine, 31 ms with this; an officer's completion
+# 57 → 50 ms with one officer, 89 → 70 ms with two (#22, bench/before_after.md). The dev server
+# has one shard, read whenever it is told of new tasks; under load a read still takes a batch.
+TRANSFER_READS_PER_SECOND = 1000
+TRANSFER_READS_KEY = "history.transferProcessorMaxPollRPS"
+
+
 def dev_server_argv(
     db: Path, port: int, *, namespace: str = "default", ui_port: int | None = None
 ) -> list[str]:
     """The Temporal dev server persisted in ``db`` (SQLite with WAL) on 127.0.0.1:``port``,
-    with its UI on ``ui_port`` or headless."""
+    with its UI on ``ui_port`` or headless, handing out tasks as soon as they are due
+    (:data:`TRANSFER_READS_PER_SECOND`)."""
     ui = ["--ui-port", str(ui_port), "--ui-disable-news-fetch"] if ui_port else ["--headless"]
     return [
         find_binary("temporal"),
@@ -65,6 +76,8 @@ def dev_server_argv(
         namespace,
         "--log-level",
         "warn",
+        "--dynamic-config-value",
+        f"{TRANSFER_READS_KEY}={TRANSFER_READS_PER_SECOND}",
     ]
 
 
