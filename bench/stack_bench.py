@@ -101,7 +101,12 @@ class StackBench:
 
     def __init__(self, stack: Stack, data_dir: Path) -> None:
         self.stack = stack
-        self.http = httpx.AsyncClient(base_url=stack.base, timeout=60)
+        # Idle connections let go before uvicorn's keep-alive of 5 s ends them: a request sent
+        # on one the server is closing that moment fails ("Server disconnected without sending
+        # a response"), and a POST is not retried. Officers at their pace leave some idle.
+        self.http = httpx.AsyncClient(
+            base_url=stack.base, timeout=60, limits=httpx.Limits(keepalive_expiry=2.0)
+        )
         self.engine = make_engine(f"sqlite+aiosqlite:///{data_dir / 'yuanzhu.db'}")
         self.sessions = make_sessionmaker(self.engine)
         self.tokens: dict[str, str] = {}
