@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from domain.ids import check_digit
 from domain.policy import load_pack
 from store import repos
+from store.models import CaseEvent
 
 _serial = itertools.count(100)
 
@@ -86,3 +87,18 @@ async def pinned_ref(session: AsyncSession, pack_id: str = "weifang-2023") -> st
     pack = load_pack(pack_id)
     await repos.remember_pack_version(session, pack, datetime.now(UTC))
     return pack.ref
+
+
+def pre_check_event(case_id: str, after: dict[str, Any], round_no: int = 1) -> CaseEvent:
+    """A stored pre-check's timeline entry, as ``assess_case`` writes it (activities/cases.py):
+    what the task page and the pre-check service read its findings from."""
+    return CaseEvent(
+        case_id=case_id,
+        event_key=f"{case_id}/pre_check:{round_no}",
+        at=datetime.now(UTC),
+        actor="system",
+        kind="pre_check",
+        summary="预审",
+        before=None,
+        after=after,
+    )

@@ -7,10 +7,10 @@ answered beside the file, nothing recorded), in Chinese and in English."""
 from __future__ import annotations
 
 import html
-from datetime import UTC, datetime
 
 from application.services import pre_check as pre_check_service
-from store.models import Case, CaseEvent
+from store.models import Case
+from tests.factories import pre_check_event
 from tests.materials_support import jpeg, pdf, unrenderable_pdf
 from tests.system import System
 from tests.web.test_task_pages import as_user, hidden
@@ -117,15 +117,9 @@ async def test_an_item_whose_paper_department_data_replaced_says_so(system: Syst
         }
         case.pre_check = {"eligible": False, "on": "2026-03-02", "lines": []}
         session.add(
-            CaseEvent(
-                case_id=region.case_id,
-                event_key=f"{region.case_id}/pre_check:1",
-                at=datetime.now(UTC),
-                actor="system",
-                kind="pre_check",
-                summary="预审",
-                before=None,
-                after={
+            pre_check_event(
+                region.case_id,
+                {
                     "department_findings": [
                         {
                             "source": "民政部门·最低生活保障对象",
@@ -192,15 +186,9 @@ async def test_a_paper_replaced_by_data_sharing_is_found_from_the_stored_assessm
         case.pre_check = {"eligible": False, "on": "2026-03-02", "lines": []}
         assert await pre_check_service.papers_replaced(session, case) == {}
         session.add(
-            CaseEvent(
-                case_id=region.case_id,
-                event_key=f"{region.case_id}/pre_check:1",
-                at=datetime.now(UTC),
-                actor="system",
-                kind="pre_check",
-                summary="预审",
-                before=None,
-                after={"department_findings": [finding], "evidence_counted": facts["evidence"]},
+            pre_check_event(
+                region.case_id,
+                {"department_findings": [finding], "evidence_counted": facts["evidence"]},
             )
         )
         await session.flush()
@@ -208,15 +196,10 @@ async def test_a_paper_replaced_by_data_sharing_is_found_from_the_stored_assessm
         assert await pre_check_service.papers_replaced(session, case) == {}
         case.facts = {**facts, "evidence": ["id_card"]}
         session.add(
-            CaseEvent(
-                case_id=region.case_id,
-                event_key=f"{region.case_id}/pre_check:2",
-                at=datetime.now(UTC),
-                actor="system",
-                kind="pre_check",
-                summary="预审",
-                before=None,
-                after={"department_findings": [finding], "evidence_counted": ["id_card"]},
+            pre_check_event(
+                region.case_id,
+                {"department_findings": [finding], "evidence_counted": ["id_card"]},
+                round_no=2,
             )
         )
         await session.flush()

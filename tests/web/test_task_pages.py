@@ -24,8 +24,8 @@ from application.errors import Problem
 from application.http import SESSION_COOKIE
 from application.security import issue_token
 from domain.policy import load_pack
-from store.models import Case, CaseEvent, Task
-from tests.factories import application
+from store.models import Case, Task
+from tests.factories import application, pre_check_event
 from tests.system import Region, System, web_login
 from web.tasks import TaskForm, errors_of
 from worker.demo import DEMO_PASSWORD
@@ -239,15 +239,9 @@ async def test_initial_review_shows_facts_findings_and_department_data(system: S
             ],
         }
         session.add(
-            CaseEvent(
-                case_id=region.case_id,
-                event_key=f"{region.case_id}/pre_check:1",
-                at=datetime.now(UTC),
-                actor="system",
-                kind="pre_check",
-                summary="预审",
-                before=None,
-                after={
+            pre_check_event(
+                region.case_id,
+                {
                     "department_findings": [
                         {
                             "source": "民政低保系统",
