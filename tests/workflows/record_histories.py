@@ -213,6 +213,8 @@ async def main() -> None:
             await record_verification_batch(sy, env)
             await record_four_step(sy, env)
             await record_revision_move(sy, env)
+            # #22's local steps (the "local-writes" shape), recorded on the code of 2d0f438.
+            await record_officer_path(sy, env, "local_writes")
         await env.shutdown()
 
 
@@ -252,6 +254,47 @@ async def record_revision_move(sy: System, env: WorkflowEnvironment) -> None:
     assert r.json()["assistance_pack_ref"] == ref, r.text
     await _save(env, wa, name, workflow="assistance")
     await _save(env, ref, "policy_transition_done", workflow="policy-transition")
+
+
+async def record_officer_path(sy: System, env: WorkflowEnvironment, shape: str) -> None:
+    """The officer's path as a given shape of the workflow code records it, each under
+    ``<case>_<shape>_<where>``: a Jilin case at its initial review (acceptance, the deadline
+    started, the first stage opened), one waiting out its publicity, and Weifang cases
+    identified and refused at their single stage (即时办结)."""
+    names = {
+        where: f"{region}_{shape}_{where}"
+        for region, where in (
+            ("jilin", "at_initial_review"),
+            ("jilin", "waiting_in_publicity"),
+            ("weifang", "identified"),
+            ("weifang", "refused"),
+        )
+    }
+    if all((HERE / f"{n}.json").exists() for n in names.values()):
+        print(f"kept the {shape} histories")
+        return
+    at_review = await _submit(sy, "jilin-2022")
+    await _do(sy, "jl_officer", at_review, "acceptance", "accept")
+    await sy.wait_for_task("jl_officer", at_review, "initial_review")
+    await _save(env, at_review, names["at_initial_review"])
+    posted = await _submit(sy, "jilin-2022")
+    await _do(sy, "jl_officer", posted, "acceptance", "accept")
+    await _do(sy, "jl_officer", posted, "initial_review", "approve")
+    for _ in range(100):
+        r = await sy.http.get(f"/api/v1/cases/{posted}", headers=await sy.login("jl_officer"))
+        if r.json()["status"] == "in_publicity":
+            break
+        await asyncio.sleep(0.1)  # the publicity starts once its clock is computed
+    assert r.json()["status"] == "in_publicity", r.text
+    await _save(env, posted, names["waiting_in_publicity"])
+    for where, outcome, fields in (
+        ("identified", "approve", {"category": "older_unemployed"}),
+        ("refused", "refuse", {"reason": "不符合条件"}),
+    ):
+        wf = await _submit(sy, "weifang-2023")
+        await _do(sy, "wf_reviewer", wf, "immediate_conclusion", outcome, **fields)
+        await env.client.get_workflow_handle(f"identification-{wf}").result()
+        await _save(env, wf, names[where])
 
 
 async def record_four_step(sy: System, env: WorkflowEnvironment) -> None:
