@@ -57,8 +57,8 @@ class InboxActivities:
 
     @activity.defn(name="open_task")
     async def open_task(self, inp: OpenTaskInput) -> OpenedTask:
-        """Open the task's row (once: a retry finds it) and, given the entry that announces
-        it, write that entry in the same transaction."""
+        """Open the task's row (once: a retry finds it) and, given the entries held for it
+        and the one that announces it, write them in the same transaction, in that order."""
         async with self.sessions() as session:
             existing = await session.get(Task, inp.task_id)
             if existing is not None:
@@ -92,6 +92,8 @@ class InboxActivities:
             )
             try:
                 async with write_turn(session):
+                    for entry in inp.carried:
+                        await apply_case_update(session, entry)
                     if inp.announce is not None:
                         await apply_case_update(session, inp.announce)
                     session.add(task)

@@ -161,6 +161,10 @@ class OpenTaskInput:
     # as the opening (#22: one step instead of two). None: nothing to announce, or written on
     # its own before.
     announce: CaseUpdateInput | None = None
+    # Entries the workflow held back to write with this opening, before ``announce`` (#22: a
+    # stage's entries — 受理申请, 认定办结时限开始计算 — ride with the next task's opening
+    # instead of taking a step each). Empty: none held, or written on their own before.
+    carried: list[CaseUpdateInput] = field(default_factory=list)
 
 
 @dataclass

@@ -17,7 +17,7 @@ ladder is :class:`domain.sla.SlaLadder`, climbed by :mod:`workflows.clock`.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,13 +128,15 @@ class HumanTasks:
         payload: dict[str, Any] | None = None,
         priority: int = 0,
         announce: CaseUpdateInput | None = None,
+        carried: Sequence[CaseUpdateInput] = (),
     ) -> TaskState:
-        """Open a task (its inbox row) and, given the timeline entry that announces it, write
-        that entry with it."""
-        together = announce is not None and local_steps()
-        if announce is not None and not together:
-            # Runs from before #22 wrote the entry in a step of its own, before the opening.
-            await run_local(CaseActivities.update_case, announce)
+        """Open a task (its inbox row) and, given the timeline entries held for it
+        (``carried``) and the one that announces it, write them with it."""
+        entries = [*carried, *([announce] if announce is not None else [])]
+        together = bool(entries) and local_steps()
+        for entry in entries if not together else ():
+            # Runs from before #22 wrote each entry in a step of its own, before the opening.
+            await run_local(CaseActivities.update_case, entry)
         self.seq += 1
         state = TaskState(
             task_id=task_id(self.ctx.workflow_id, kind, self.seq),
@@ -167,6 +169,7 @@ class HumanTasks:
                 outcomes=outcomes,
                 choices=choices or {},
                 announce=announce if together else None,
+                carried=list(carried) if together else [],
             ),
         )
         return state

@@ -93,6 +93,8 @@ with workflow.unsafe.imports_passed_through():
 # How often a case that keeps missing materials may be sent another one-time notice before the
 # officer must decide (a notice per round lists everything still missing).
 MAX_SUPPLEMENT_ROUNDS = 3
+# The patch under which a stage's system entries are held for the next opening (_event).
+ENTRIES_HELD_FOR_THE_OPENING = "entries-held-for-the-opening"
 
 
 def _validate_verified_facts(kind: str, verified: dict[str, Any], rules: CaseRules) -> None:
@@ -173,6 +175,8 @@ class IdentificationWorkflow:
         self.reexamination_requested = False
         self.reexamination_task: TaskState | None = None
         self.refused_reason: str | None = None
+        # Timeline entries held back to be written with the next task's opening (see _event).
+        self._held: list[CaseUpdateInput] = []
 
     # --- the procedure --------------------------------------------------------------------
 
@@ -187,7 +191,7 @@ class IdentificationWorkflow:
                 # The clock starts, on the timeline too, before the first stage opens its
                 # task: started beside it, a case concluded at once could lose the race and
                 # never show when its deadline began.
-                clock = await self._start_identification_deadline(accepted)
+                clock = await self._start_identification_deadline(accepted, hold=True)
                 if clock is not None:
                     watcher = asyncio.create_task(
                         self._watch_identification_deadline(accepted, clock)
@@ -198,6 +202,7 @@ class IdentificationWorkflow:
                 await self._run_stage(stage)
             raise CaseClosed(CaseStatus.REFUSED, "程序未作出认定结论", "no conclusion stage")
         except CaseClosed as end:
+            await self._write_held()  # the case ended before a task opened with them
             # Told twice: by the flag, which its clock checks before every sleep, and by the
             # cancellation. A cancellation that lands in the step where an activity's result
             # comes back is lost (the result wins), and the watcher would sleep on toward its
@@ -319,7 +324,9 @@ class IdentificationWorkflow:
                     decision.actor_name,
                 )
         # Without an acceptance stage (weifang: 即时办结) the application is accepted on receipt.
-        await self._event("accepted", "受理申请", status=CaseStatus.ACCEPTED, accepted=True)
+        await self._event(
+            "accepted", "受理申请", status=CaseStatus.ACCEPTED, accepted=True, hold=True
+        )
 
     async def _run_stage(self, stage: StageRule) -> None:
         # Its id where the pack names one (a second review level), else its kind.
@@ -566,9 +573,12 @@ class IdentificationWorkflow:
 
     # --- clocks -----------------------------------------------------------------------------
 
-    async def _start_identification_deadline(self, accepted: datetime) -> Clock | None:
+    async def _start_identification_deadline(
+        self, accepted: datetime, *, hold: bool = False
+    ) -> Clock | None:
         """The case-level clock (jilin 二(四): 10 working days from acceptance for both levels
-        together) computed and put on the timeline; None where the pack sets none."""
+        together) computed and put on the timeline (``hold``: with the first stage's opening,
+        see :meth:`_event`); None where the pack sets none."""
         sla = self.rules.identification_deadline
         if sla is None:
             return None
@@ -583,6 +593,7 @@ class IdentificationWorkflow:
                 "deadline_at": clock.deadline_at.isoformat(),
                 "source": self.rules.identification_deadline_source,
             },
+            hold=hold,
         )
         return clock
 
@@ -891,6 +902,7 @@ class IdentificationWorkflow:
                 "categories_met": self.pre_check.categories_met,
                 "summary_zh": self.pre_check.summary_zh,
             }
+        held, self._held = self._held, []
         return await self.tasks.open(
             kind,
             role=stage.role,
@@ -900,6 +912,7 @@ class IdentificationWorkflow:
             choices=choices,
             payload=payload,
             announce=announce,
+            carried=held,
         )
 
     async def _wait(self, task: TaskState, abortable: bool = True) -> CompleteTaskRequest:
@@ -923,6 +936,7 @@ class IdentificationWorkflow:
     ) -> None:
         """A notice served on the applicant; its basis (依据) the clause of the rule applied —
         a refusal's own clause, not the stage's (qingxin: 三(二), not 二)."""
+        await self._write_held()
         await run_local(
             CaseActivities.issue_notice,
             NoticeInput(
@@ -1019,7 +1033,28 @@ class IdentificationWorkflow:
         *,
         status: CaseStatus | None = None,
         actor: str = "system",
+        hold: bool = False,
         **changes: Any,
     ) -> None:
+        """Put an entry on the case's timeline, after any held ones.
+
+        ``hold``: keep it to be written with the next task's opening (:meth:`_open_stage_task`)
+        rather than in a step of its own (#22). An officer's answer waits for every local step
+        the workflow takes in the workflow task that completes the decision: accepting a Jilin
+        case took four — 受理申请, the deadline's computation, 认定办结时限开始计算, the initial
+        review's opening — and now takes two. The entries are as durable as before: written in
+        the opening's transaction, within the same workflow task. Whatever ends the case or
+        writes another entry first writes the held ones (:meth:`_write_held`), so the timeline
+        keeps its order. Runs recorded before this wrote each entry on its own, and replay
+        so."""
         entry = self._entry(key, summary, status=status, actor=actor, **changes)
+        if hold and workflow.patched(ENTRIES_HELD_FOR_THE_OPENING):
+            self._held.append(entry)
+            return
+        await self._write_held()
         await run_local(CaseActivities.update_case, entry)
+
+    async def _write_held(self) -> None:
+        held, self._held = self._held, []
+        for entry in held:
+            await run_local(CaseActivities.update_case, entry)

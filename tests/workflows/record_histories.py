@@ -215,6 +215,8 @@ async def main() -> None:
             await record_revision_move(sy, env)
             # #22's local steps (the "local-writes" shape), recorded on the code of 2d0f438.
             await record_officer_path(sy, env, "local_writes")
+            # The stage's entries held for the next opening ("entries-held-for-the-opening").
+            await record_officer_path(sy, env, "held_entries")
         await env.shutdown()
 
 

@@ -31,6 +31,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.cases import CaseActivities
+from activities.inbox import InboxActivities
 from application.calendar_sync import signal_provisional_clocks
 from domain.calendar import SHANGHAI, YearTable, deadline_end
 from infra.temporal_client import DATA_CONVERTER
@@ -47,7 +48,7 @@ from worker.binaries import find_binary
 from worker.demo import seed_demo
 from worker.factory import WORKFLOWS, activities_for, build_worker
 from worker.server import create_app
-from workflows.contracts import CaseUpdateInput
+from workflows.contracts import CaseUpdateInput, OpenedTask, OpenTaskInput
 
 
 def faketime_library() -> str | None:
@@ -154,7 +155,8 @@ class Scenario:
     def worker(self, *, slow_events: dict[str, float] | None = None) -> Worker:
         """A worker for a scenario started with ``worker=False`` (use it in ``async with``).
         ``slow_events`` delays the recording of timeline events of those kinds by that many
-        real seconds (to hold a handler inside its first activity while a timer fires).
+        real seconds (to hold a handler inside its first activity while a timer fires) — on
+        their own, or held for a task's opening and written with it.
 
         It keeps no workflow cache, so it never polls a sticky queue: the time-skipping test
         server leaves a workflow task on the sticky queue of a worker that stopped, even past
@@ -170,12 +172,17 @@ class Scenario:
                 max_cached_workflows=0,
             )
         slow = _SlowCaseEvents(self.sessions, slow_events)
-        activities = [a for a in activities_for(self.sessions) if a.__name__ != "update_case"]
+        openings = _SlowOpenings(self.sessions, slow_events)
+        activities = [
+            a
+            for a in activities_for(self.sessions)
+            if a.__name__ not in ("update_case", "open_task")
+        ]
         return Worker(
             self.env.client,
             task_queue=self.system.settings.temporal_task_queue,
             workflows=list(WORKFLOWS),
-            activities=[*activities, slow.update_case],
+            activities=[*activities, slow.update_case, openings.open_task],
             max_cached_workflows=0,
         )
 
@@ -261,6 +268,20 @@ class _SlowCaseEvents(CaseActivities):
     async def update_case(self, inp: CaseUpdateInput) -> None:
         await asyncio.sleep(self.delays.get(inp.kind, 0))
         await super().update_case(inp)
+
+
+class _SlowOpenings(InboxActivities):
+    """A task's opening slowed as the slowest of the entries it writes."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], delays: dict[str, float]):
+        super().__init__(sessions)
+        self.delays = delays
+
+    @activity.defn(name="open_task")
+    async def open_task(self, inp: OpenTaskInput) -> OpenedTask:
+        entries = [*inp.carried, *([inp.announce] if inp.announce else [])]
+        await asyncio.sleep(max((self.delays.get(e.kind, 0) for e in entries), default=0))
+        return await super().open_task(inp)
 
 
 def timeline_kinds(case: dict[str, Any]) -> list[str]:

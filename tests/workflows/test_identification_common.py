@@ -194,9 +194,10 @@ async def test_task_clock_reminds_then_escalates_once_per_level(tmp_path: Path) 
 
 async def test_withdrawal_while_the_deadline_start_is_being_recorded(tmp_path: Path) -> None:
     """The identification deadline starts, on the timeline too, before the first stage opens
-    its task (so even a case concluded at once shows it). A withdrawal that arrives while
-    that start is being recorded (inside a local activity) closes the case as withdrawn, with
-    no task left open."""
+    its task (so even a case concluded at once shows it): 受理申请 and its start are held and
+    written with the first stage's opening (#22). A withdrawal that arrives while they are
+    being recorded (inside that local activity) closes the case as withdrawn, with no task
+    left open and the acceptance and the deadline's start on the timeline."""
     async with (
         scenario_at(shanghai(2026, 9, 30, 9, 0), tmp_path, worker=False) as sc,
         # Recording the deadline's start on the timeline takes 3 real seconds.
@@ -207,11 +208,12 @@ async def test_withdrawal_while_the_deadline_start_is_being_recorded(tmp_path: P
         # (#22): the officer is still waiting while the deadline's start is being recorded.
         accepting = asyncio.create_task(sc.do("jl_officer", case_id, "acceptance", "accept"))
         for _ in range(200):
-            if "accepted" in timeline_kinds(await sc.case(case_id)):
+            if "task_completed" in timeline_kinds(await sc.case(case_id)):
                 break
             await asyncio.sleep(0.05)
-        assert "accepted" in timeline_kinds(await sc.case(case_id))
-        assert "deadline" not in timeline_kinds(await sc.case(case_id))  # still recording
+        kinds = timeline_kinds(await sc.case(case_id))
+        assert "task_completed" in kinds  # the acceptance decided
+        assert "accepted" not in kinds and "deadline" not in kinds  # still recording
         assert [t.kind for t in await sc.tasks_of(case_id)] == ["acceptance"]
         r = await sc.withdraw("jl_officer", case_id, reason="申请人撤回")
         assert r.status_code == 202, r.text
@@ -219,7 +221,9 @@ async def test_withdrawal_while_the_deadline_start_is_being_recorded(tmp_path: P
         assert await sc.result(case_id) == "withdrawn"
         case = await sc.closed(case_id)
         assert case["status"] == "withdrawn"
-        assert "deadline" in timeline_kinds(case)
+        kinds = timeline_kinds(case)
+        assert kinds.index("accepted") < kinds.index("deadline") < kinds.index("stage")
+        assert kinds[-1] == "closed"
         assert all(t.state != "open" for t in await sc.tasks_of(case_id))
 
 

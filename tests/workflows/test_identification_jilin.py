@@ -5,7 +5,11 @@ time-skipping server whose clock starts before the 2026 National Day holiday."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
 
 from tests.workflows.scenario import end_of, instant, scenario_at, shanghai, timeline_kinds
 
@@ -307,3 +311,41 @@ async def test_objection_raised_as_publicity_ends_is_not_lost(tmp_path: Path) ->
 
         await sc.complete("jl_officer", objection, "dismissed", explanation="经核实无此情况")
         await sc.task("jl_officer", case_id, "publicity_report")
+
+
+async def test_an_acceptance_answers_after_two_local_steps(tmp_path: Path) -> None:
+    """#22: an officer's answer leaves with the workflow task that records what follows the
+    decision. Accepting a Jilin case takes two local steps there — the deadline's computation
+    (二(四)), and the initial review's opening, which writes 受理申请, 认定办结时限开始计算 and
+    进入初审 with the task's row — where it took four, each entry a step of its own."""
+    async with scenario_at(shanghai(2026, 9, 30, 9, 0), tmp_path) as sc:
+        case_id = await sc.submit(PACK)
+        await sc.do("jl_officer", case_id, "acceptance", "accept")
+        await sc.task("jl_officer", case_id, "initial_review")
+        history = await sc.env.client.get_workflow_handle(
+            f"identification-{case_id}"
+        ).fetch_history()
+        assert local_steps_after_last_update(history) == ["compute_clock", "open_task"]
+        case = await sc.case(case_id)
+        kinds = timeline_kinds(case)
+        assert kinds.index("accepted") < kinds.index("deadline") < kinds.index("stage")
+        assert case["status"] == "under_review"
+        assert case["identification_deadline"] == "2026-10-20"
+
+
+def local_steps_after_last_update(history: WorkflowHistory) -> list[str]:
+    """The local activities recorded with the workflow task that answered the last update."""
+    events = list(history.events)
+    answered = max(
+        i
+        for i, e in enumerate(events)
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
+    )
+    steps: list[str] = []
+    for e in events[answered + 1 :]:
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED:
+            break
+        attrs = e.marker_recorded_event_attributes
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED and "data" in attrs.details:
+            steps.append(json.loads(attrs.details["data"].payloads[0].data)["activity_type"])
+    return steps
