@@ -27,7 +27,7 @@ from application.services import (
     tasks as task_service,
 )
 from domain.case_clock import CasePosition
-from domain.facts import CHOICE_NAMES, fact_catalogue, stated_facts, stored_fact
+from domain.facts import CHOICE_NAMES, DataFinding, fact_catalogue, stated_facts, stored_fact
 from domain.ids import mask_id_number, mask_phone
 from domain.labels import labels
 from domain.policy.model import PolicyPack
@@ -226,6 +226,8 @@ class TaskView:
     evidence: ReviewEvidence | None = None
     categories: dict[str, Named] = field(default_factory=dict)
     materials: dict[str, Named] = field(default_factory=dict)
+    # Evidence code -> the department finding that stood in for its paper (weifang 二(一)).
+    papers_replaced: dict[str, DataFinding] = field(default_factory=dict)
 
 
 async def task_view(session: AsyncSession, actor: Actor, task_id: str) -> TaskView:
@@ -233,16 +235,23 @@ async def task_view(session: AsyncSession, actor: Actor, task_id: str) -> TaskVi
     who holds or completed it, and its comments."""
     task = await task_service.get_task(session, actor, task_id)
     case = await repos.case_in_scope(session, task.case_id, actor.jurisdiction_path)
-    pack = await pinned_pack(session, case) if case is not None else None
-    if pack is None:
-        pack = (await packs_in_force(session)).find(task.policy_pack_id)
+    pinned = await pinned_pack(session, case) if case is not None else None
+    pack = pinned or (await packs_in_force(session)).find(task.policy_pack_id)
     names = await tasks_repo.display_names(session, (task.assignee_id, task.completed_by))
     is_open = task.state == tasks_repo.OPEN
     in_group = tasks_repo.in_group(actor.role, actor.jurisdiction_path, task)
     free_or_mine = task.assignee_id in (None, actor.id)
     evidence = None
-    if case is not None and task.kind in DECISION_KINDS:
-        evidence = review_evidence(case, await repos.case_events(session, case.id), pack)
+    replaced: dict[str, DataFinding] = {}
+    if case is not None and (task.kind in DECISION_KINDS or isinstance(case.pre_check, dict)):
+        # One read of the events and one explanation for both the review evidence and the
+        # papers a department finding replaced (from the pinned pack only, as the case page).
+        events = await repos.case_events(session, case.id)
+        if task.kind in DECISION_KINDS:
+            evidence = review_evidence(case, events, pack)
+        if pinned is not None and isinstance(case.pre_check, dict):
+            explained = evidence.explanation if evidence is not None else None
+            replaced = pre_check_service.papers_replaced_of(case, pinned, events, explained)
     return TaskView(
         task=task,
         case=case,
@@ -257,6 +266,7 @@ async def task_view(session: AsyncSession, actor: Actor, task_id: str) -> TaskVi
         and task.assignee_id is not None
         and (task.assignee_id == actor.id or task_service.is_supervisor(actor)),
         evidence=evidence,
+        papers_replaced=replaced,
         categories=category_names(pack),
         materials=evidence_names(pack),
     )

@@ -41,7 +41,6 @@ from application.services import (
     cases as case_service,
     followup,
     materials as materials_service,
-    pre_check as pre_check_service,
     tasks as task_service,
 )
 from domain import labels
@@ -345,7 +344,7 @@ async def _page(
     materials: list[EvidenceFiles] = []
     if view.case is not None and view.pack is not None:
         held = await materials_service.list_for(session, actor, view.case.id)
-        replaced = await pre_check_service.papers_replaced(session, view.case)
+        replaced = view.papers_replaced
         for item in view.pack.evidence:
             files = [m for m in held if m.evidence_code == item.code]
             if files or item.code in replaced:

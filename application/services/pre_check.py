@@ -80,14 +80,20 @@ def explanation_of(
 
 
 def papers_replaced_of(
-    case: Case, pack: PolicyPack | None, events: Sequence[CaseEvent]
+    case: Case,
+    pack: PolicyPack | None,
+    events: Sequence[CaseEvent],
+    explained: PreCheckExplanation | None = None,
 ) -> dict[str, DataFinding]:
     """Evidence code -> the department finding that stood in for its paper, for the items of
     ``case``'s latest assessment that were required, not handed in and confirmed by data
     sharing (the pack's ``data_sharing_replaces_paper``); empty without an explained pre-check
-    or without findings. A paper handed in as well stays what it is: handed in."""
+    or without findings. A paper handed in as well stays what it is: handed in.
+    ``explained``: the case's explanation where the caller built it already (the task page's
+    review evidence), so that it is not built twice."""
     findings = _findings(events)
-    explained = explanation_of(case, pack, events) if findings else None
+    if findings and explained is None:
+        explained = explanation_of(case, pack, events)
     if explained is None or pack is None or not findings:
         return {}
     replaced: dict[str, DataFinding] = {}
