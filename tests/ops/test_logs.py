@@ -99,7 +99,10 @@ def test_our_counters_outside_an_activity_only_log() -> None:
     logger = logging.getLogger("yuanzhu.tasks")
     handler = log_handler("json", buffer)
     logger.addHandler(handler)
-    level, logger.level = logger.level, logging.INFO
+    level = logger.level
+    # setLevel, not an assignment: it clears the loggers' cached answers to isEnabledFor, which
+    # an earlier test in this process may have left at "INFO: no" (CI once saw no line).
+    logger.setLevel(logging.INFO)
     try:
         task_opened("acceptance", case_id="C-1", task_id="C-1.acceptance.1")
     finally:
