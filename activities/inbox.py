@@ -92,10 +92,8 @@ class InboxActivities:
             )
             try:
                 async with write_turn(session):
-                    for entry in inp.carried:
+                    for entry in inp.entries:
                         await apply_case_update(session, entry)
-                    if inp.announce is not None:
-                        await apply_case_update(session, inp.announce)
                     session.add(task)
             except IntegrityError:
                 # A concurrent retry opened it (and wrote its entry) first.

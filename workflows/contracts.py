@@ -166,6 +166,11 @@ class OpenTaskInput:
     # instead of taking a step each). Empty: none held, or written on their own before.
     carried: list[CaseUpdateInput] = field(default_factory=list)
 
+    @property
+    def entries(self) -> list[CaseUpdateInput]:
+        """The timeline entries written with the opening, in their order."""
+        return [*self.carried, *([self.announce] if self.announce is not None else [])]
+
 
 @dataclass
 class ClockInput:

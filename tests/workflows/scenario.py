@@ -171,8 +171,7 @@ class Scenario:
                 sessions=self.sessions,
                 max_cached_workflows=0,
             )
-        slow = _SlowCaseEvents(self.sessions, slow_events)
-        openings = _SlowOpenings(self.sessions, slow_events)
+        slow = _SlowSteps(self.sessions, slow_events)
         activities = [
             a
             for a in activities_for(self.sessions)
@@ -182,7 +181,7 @@ class Scenario:
             self.env.client,
             task_queue=self.system.settings.temporal_task_queue,
             workflows=list(WORKFLOWS),
-            activities=[*activities, slow.update_case, openings.open_task],
+            activities=[*activities, slow.update_case, slow.open_task],
             max_cached_workflows=0,
         )
 
@@ -259,29 +258,26 @@ class Scenario:
         return await self.rows(Notification, case_id=case_id)
 
 
-class _SlowCaseEvents(CaseActivities):
+class _SlowSteps:
+    """The steps that write timeline entries, each slowed as the slowest entry it writes: an
+    entry on its own (update_case), or with a task's opening (open_task)."""
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession], delays: dict[str, float]):
-        super().__init__(sessions)
+        self.cases, self.inbox = CaseActivities(sessions), InboxActivities(sessions)
         self.delays = delays
+
+    async def _wait(self, entries: list[CaseUpdateInput]) -> None:
+        await asyncio.sleep(max((self.delays.get(e.kind, 0) for e in entries), default=0))
 
     @activity.defn(name="update_case")
     async def update_case(self, inp: CaseUpdateInput) -> None:
-        await asyncio.sleep(self.delays.get(inp.kind, 0))
-        await super().update_case(inp)
-
-
-class _SlowOpenings(InboxActivities):
-    """A task's opening slowed as the slowest of the entries it writes."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], delays: dict[str, float]):
-        super().__init__(sessions)
-        self.delays = delays
+        await self._wait([inp])
+        await self.cases.update_case(inp)
 
     @activity.defn(name="open_task")
     async def open_task(self, inp: OpenTaskInput) -> OpenedTask:
-        entries = [*inp.carried, *([inp.announce] if inp.announce else [])]
-        await asyncio.sleep(max((self.delays.get(e.kind, 0) for e in entries), default=0))
-        return await super().open_task(inp)
+        await self._wait(inp.entries)
+        return await self.inbox.open_task(inp)
 
 
 def timeline_kinds(case: dict[str, Any]) -> list[str]:
