@@ -27,7 +27,7 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -156,7 +156,7 @@ AdminActor = Annotated[Actor, require_roles("admin")]
 SupervisorActor = Annotated[Actor, require_roles("supervisor", "admin")]
 
 
-def get_files(request: Request) -> FileStore:
+async def get_files(request: Request) -> FileStore:
     """The file store the settings name (materials' files, store/files.py)."""
     return file_store(request.app.state.settings)
 
