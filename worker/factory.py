@@ -29,6 +29,7 @@ from activities.ledger import LedgerActivities
 from activities.verification import VerificationActivities
 from store.db import make_engine, make_sessionmaker
 from store.settings import Settings
+from worker import payload_passes
 from worker.sandbox import workflow_runner
 from workflows.assistance import AssistanceWorkflow
 from workflows.household import HouseholdDiscoveryWorkflow, HouseholdWorkflow
@@ -119,6 +120,8 @@ def build_worker(
     if sessions is None:
         sessions = make_sessionmaker(make_engine(settings.effective_database_url))
     compile_workflow_modules()
+    # The SDK's payload walks left out where they could change nothing (worker.payload_passes).
+    payload_passes.install()
     # The SDK's sandbox with its glue compiled once (worker.sandbox, #22).
     worker_options.setdefault("workflow_runner", workflow_runner())
     return Worker(
