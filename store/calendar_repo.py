@@ -9,6 +9,7 @@ rules fails loudly instead of silently shifting deadlines.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,6 +69,40 @@ async def load_year_tables(session: AsyncSession) -> list[YearTable]:
     ]
 
 
+# The imported tables as they are stored, one statement for the process (#22).
+_IMPORTED = select(
+    CalendarYear.year, CalendarYear.holidays, CalendarYear.workdays, CalendarYear.source
+).order_by(CalendarYear.year)
+
+# An imported year as stored: (year, holidays, workdays, source).
+StoredYear = tuple[int, tuple[str, ...], tuple[str, ...], str]
+
+
 async def effective_calendar(session: AsyncSession) -> WorkingCalendar:
-    """Seed tables with the imported tables applied over them (an import replaces a year)."""
-    return WorkingCalendar([*seed_year_tables(), *await load_year_tables(session)])
+    """Seed tables with the imported tables applied over them (an import replaces a year).
+
+    Read on every call, so an import is seen at once; the calendar built from what was read
+    is kept per process, by the rows' content (:func:`_calendar_of`). A task's opening and
+    each deadline ask for it: building it anew — the seed's twenty-odd years, the tables
+    validated, each year's working days listed again — was about 1 ms each time (#22)."""
+    rows = (await session.execute(_IMPORTED)).all()
+    return _calendar_of(
+        tuple((r.year, tuple(r.holidays), tuple(r.workdays), r.source) for r in rows)
+    )
+
+
+@lru_cache(maxsize=8)
+def _calendar_of(imported: tuple[StoredYear, ...]) -> WorkingCalendar:
+    """The calendar of the seed tables and these imported rows. A calendar is immutable, so
+    one built from the same rows can be shared; rows that break the rules raise each time
+    (an exception is not kept)."""
+    tables = [
+        YearTable.build(
+            year,
+            _dates(year, "holidays", list(holidays)),
+            _dates(year, "workdays", list(workdays)),
+            source,
+        )
+        for year, holidays, workdays, source in imported
+    ]
+    return WorkingCalendar([*seed_year_tables(), *tables])

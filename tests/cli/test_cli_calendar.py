@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import text
 
-from domain.calendar import parse_year_table
+from domain.calendar import CalendarDataError, parse_year_table
 from domain.calendar_seed import SEED_SOURCE
 from store.base import Base
 from store.calendar_repo import effective_calendar, load_year_tables, save_year_table
@@ -238,6 +238,32 @@ async def test_imported_row_and_effective_calendar(migrated: Cli, table_file: Pa
             assert cal.is_workday(datetime(2026, 10, 1).date()).value  # only 10-08 is off now
             row26 = await session.get(CalendarYear, 2026)
             assert row26 is not None and row26.loaded_at == now
+    finally:
+        await engine.dispose()
+
+
+async def test_the_calendar_is_built_once_for_the_same_rows(
+    migrated: Cli, table_file: Path
+) -> None:
+    assert migrated("calendar", "import", str(table_file)).exit_code == 0
+    engine = make_engine(url(migrated.db))
+    try:
+        async with make_sessionmaker(engine)() as session:
+            first = await effective_calendar(session)
+            assert await effective_calendar(session) is first  # the same rows: kept (#22)
+            override = parse_year_table({"year": 2026, "holidays": ["2026-10-08"]}, source="t")
+            await save_year_table(session, override, loaded_by="tester", now=datetime.now(UTC))
+            changed = await effective_calendar(session)  # read again: the import seen at once
+            assert changed is not first
+            assert not changed.is_workday(datetime(2026, 10, 8).date()).value
+            assert first.is_workday(datetime(2026, 10, 8).date()).value  # kept as it was
+            # A hand-edited row that breaks the rules fails every time, never from a kept one.
+            await session.execute(
+                text("UPDATE calendar_years SET holidays = '[\"10-08\"]' WHERE year = 2026")
+            )
+            for _ in range(2):
+                with pytest.raises(CalendarDataError, match=r"calendar_years\[2026\].holidays"):
+                    await effective_calendar(session)
     finally:
         await engine.dispose()
 
