@@ -13,7 +13,8 @@ rowcount, lastrowid) is kept for SQLAlchemy to read. Everything else is SQLAlche
 aiosqlite's own: the same thread, the same order of calls on it (aiosqlite's queue), the same
 transaction handling and exceptions (sqlite3's, raised from the thread as before), the same
 per-connection lock around a statement. Server-side cursors (``stream``) are SQLAlchemy's, as
-before.
+before. A commit or rollback with no transaction open in SQLite, which sqlite3 would skip, is
+not sent to the thread at all: a session that only read, given back to the pool, made two.
 
 It relies on aiosqlite's ``Connection._execute`` (queue a function for the thread; present
 since aiosqlite's first releases) and ``Connection._conn``; :func:`one_hop_dbapi` returns
@@ -102,6 +103,24 @@ class OneHopCursor(AsyncAdapt_aiosqlite_cursor):
 class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneHopCursor  # type: ignore[assignment]
+
+    def _idle(self) -> bool:
+        """No transaction open in SQLite: sqlite3's commit and rollback would do nothing
+        (they look at the same flag first), so the hop to the thread is not made. Read here,
+        on the event loop: no call of this connection's is running on its thread meanwhile
+        (SQLAlchemy awaits each), and sqlite3 reads the flag without a thread check. A session
+        that only read, and every connection given back to the pool (which rolls back), ask
+        this."""
+        raw = self._connection._connection
+        return raw is not None and not raw.in_transaction
+
+    def commit(self) -> None:
+        if not self._idle():
+            super().commit()
+
+    def rollback(self) -> None:
+        if not self._idle():
+            super().rollback()
 
 
 class OneHopDbapi(AsyncAdapt_aiosqlite_dbapi):

@@ -67,6 +67,33 @@ async def test_one_call_on_the_thread_per_statement(
         assert len(calls) == 1
 
 
+async def test_a_session_that_reads_makes_one_call_and_one_that_writes_two(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sessions = make_sessionmaker(engine)
+    async with sessions() as session:
+        await session.execute(text("SELECT 1"))  # the pool's connection made
+    calls: list[str] = []
+    real = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: object, *args: object) -> object:
+        calls.append(getattr(fn, "__name__", "?"))
+        return await real(self, fn, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    async with sessions() as session:
+        await session.scalar(select(func.count()).select_from(_Row))
+    # Without the idle check: two rollbacks more (the session's close, the pool's reset).
+    assert calls == ["_run"]
+    calls.clear()
+    async with sessions() as session:
+        session.add(_Row(name="a"))
+        await session.commit()
+    assert calls == ["_run", "commit"]
+    async with sessions() as session:
+        assert await session.scalar(select(_Row.name)) == "a"  # committed
+
+
 async def test_rows_returning_rowcounts_and_ids_read_as_before(engine: AsyncEngine) -> None:
     sessions = make_sessionmaker(engine)
     async with sessions() as session:
