@@ -7,14 +7,13 @@ finds. For each call the workflow's serialization context is asked of the instan
 the sandbox. With no payload codec and no external storage, which is how this project's data
 converter is made (``infra.temporal_client.DATA_CONVERTER``), each of those calls hands its
 payloads back unchanged: the six walks change nothing and cost about 0.27 ms an activation on
-this machine (``tests/worker/test_payload_passes.py`` shows the walk; a completed task takes
-about ten activations).
+this machine (bench/before_after.md, fifth round of #22; a completed task takes about ten).
 
 So when the converter in use has neither, the walks are not made. A converter with a codec or
 external storage gets the SDK's own passes, unchanged. What is given up: the SDK's error for
 a payload stored externally while this worker has no external storage (TMPRL1105). Only a
 client configured with external storage writes such payloads, and none of ours is; such a
-payload would still fail its workflow task, at conversion instead.
+payload would reach the payload converter as it is instead of being refused with that error.
 
 It replaces two functions of a private module (``temporalio.bridge.worker``); should a
 temporalio release drop or rename them, :func:`install` leaves the SDK as it is and says so
