@@ -49,19 +49,25 @@ async def test_the_projects_sqlite_engines_use_it(engine: AsyncEngine) -> None:
         assert isinstance(raw.dbapi_connection.cursor(), OneHopCursor)
 
 
+def _count_thread_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the name of each function aiosqlite runs on a connection's thread."""
+    calls: list[str] = []
+    real = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: object, *args: object) -> object:
+        calls.append(getattr(fn, "__name__", "?"))
+        return await real(self, fn, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    return calls
+
+
 async def test_one_call_on_the_thread_per_statement(
     engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async with engine.connect() as conn:
         await conn.execute(text("SELECT 1"))  # the connection made and begun
-        calls: list[object] = []
-        real = aiosqlite.Connection._execute
-
-        async def counted(self: aiosqlite.Connection, fn: object, *args: object) -> object:
-            calls.append(fn)
-            return await real(self, fn, *args)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        calls = _count_thread_calls(monkeypatch)
         assert (await conn.execute(select(func.count()).select_from(_Row))).scalar_one() == 0
         # SQLAlchemy's own adapter: cursor, execute, fetchall, close (four).
         assert len(calls) == 1
@@ -73,14 +79,7 @@ async def test_a_session_that_reads_makes_one_call_and_one_that_writes_two(
     sessions = make_sessionmaker(engine)
     async with sessions() as session:
         await session.execute(text("SELECT 1"))  # the pool's connection made
-    calls: list[str] = []
-    real = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: object, *args: object) -> object:
-        calls.append(getattr(fn, "__name__", "?"))
-        return await real(self, fn, *args)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    calls = _count_thread_calls(monkeypatch)
     async with sessions() as session:
         await session.scalar(select(func.count()).select_from(_Row))
     # Without the idle check: two rollbacks more (the session's close, the pool's reset).
