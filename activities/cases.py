@@ -14,9 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from activities.department import DepartmentDataAdapter, answers_locally
+from activities.department import DepartmentDataAdapter
 from domain.calendar import local_date
 from domain.eligibility import assess
 from domain.facts import (
@@ -52,11 +51,6 @@ PRE_CHECK_SUMMARY = {
 }
 
 
-# ApplicationError.type of the local pre-check's refusal: the department source is another
-# system, to be asked from an activity of its own (assess_locally).
-ERR_DEPARTMENT_ELSEWHERE = "department-data-elsewhere"
-
-
 class CaseActivities:
     def __init__(
         self,
@@ -74,21 +68,6 @@ class CaseActivities:
         except IntegrityError:
             # A concurrent retry wrote the same event first: that is the idempotent outcome.
             return
-
-    @activity.defn(name="assess_case_locally")
-    async def assess_locally(self, inp: AssessInput) -> AssessResult:
-        """:meth:`assess`, as a local activity: in the worker, inside the workflow task (#22).
-        Refused at once (non-retryable :data:`ERR_DEPARTMENT_ELSEWHERE`) when the findings
-        would come from another system: a source that is slow or away would hold the workflow
-        task open, heartbeating into the history, for as long as it is; the workflow then
-        takes the pre-check as an activity, which the server retries quietly."""
-        if inp.department_check and not answers_locally(self.department):
-            raise ApplicationError(
-                "department data comes from another system: take the pre-check as an activity",
-                type=ERR_DEPARTMENT_ELSEWHERE,
-                non_retryable=True,
-            )
-        return await self.assess(inp)
 
     @activity.defn(name="assess_case")
     async def assess(self, inp: AssessInput) -> AssessResult:

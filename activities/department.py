@@ -23,12 +23,8 @@ Plugging in another source (for example a province's data exchange platform, 省
 
 Rules for an adapter: return a finding only for what the source actually answered (an unknown
 is no finding, never ``False``); raise on transport errors so that Temporal retries the
-activity; never log the full ID number. An adapter that reads only this system's own database
-says so with ``answers_locally = True`` (the default adapter does): the pre-check that asks it
-is then a local activity, in the workflow task (#22); any other adapter is asked from an
-activity of its own, which the server retries for as long as the source is away. An adapter
-may combine sources, e.g. call ``ImportedListsAdapter`` and add the remote answers for lists
-that are not imported.
+activity; never log the full ID number. An adapter may combine sources, e.g. call
+``ImportedListsAdapter`` and add the remote answers for lists that are not imported.
 """
 
 from __future__ import annotations
@@ -53,7 +49,6 @@ __all__ = [
     "DepartmentCheckResult",
     "DepartmentDataAdapter",
     "ImportedListsAdapter",
-    "answers_locally",
 ]
 
 # ApplicationError.type of a non-retryable failure: the ID number is not valid.
@@ -79,16 +74,8 @@ class DepartmentDataAdapter(Protocol):
     async def findings(self, id_number: str, on: date) -> list[DataFinding]: ...
 
 
-def answers_locally(adapter: DepartmentDataAdapter | None) -> bool:
-    """Whether asking ``adapter`` is a read of this system's own database (see the module's
-    docstring); no adapter asks nothing."""
-    return adapter is None or getattr(adapter, "answers_locally", False) is True
-
-
 class ImportedListsAdapter:
     """The default adapter: the lists imported into the application database."""
-
-    answers_locally = True
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions

@@ -73,7 +73,6 @@ def activities_for(
         inbox.sla_event,
         cases.update_case,
         cases.assess,
-        cases.assess_locally,
         cases.record_supplement,
         cases.record_verified_facts,
         cases.issue_notice,

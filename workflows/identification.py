@@ -32,12 +32,12 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError, is_cancelled_exception
+from temporalio.exceptions import ApplicationError, is_cancelled_exception
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.assistance import AssistanceActivities
-    from activities.cases import ERR_DEPARTMENT_ELSEWHERE, CaseActivities
+    from activities.cases import CaseActivities
     from activities.inbox import InboxActivities
     from domain.facts import (
         FactSpec,
@@ -88,15 +88,13 @@ with workflow.unsafe.imports_passed_through():
     from workflows.human_task import CaseContext, HumanTasks, TaskState
     from workflows.payloads import AssistanceInput
     from workflows.rules import escalation_places
-    from workflows.steps import local_activity, run_activity, run_local
+    from workflows.steps import run_activity, run_local
 
 # How often a case that keeps missing materials may be sent another one-time notice before the
 # officer must decide (a notice per round lists everything still missing).
 MAX_SUPPLEMENT_ROUNDS = 3
 # The patch under which a stage's system entries are held for the next opening (_event).
 ENTRIES_HELD_FOR_THE_OPENING = "entries-held-for-the-opening"
-# The patch under which a run's pre-checks are local activities (_assess).
-LOCAL_PRE_CHECK = "local-pre-check"
 
 
 def _validate_verified_facts(kind: str, verified: dict[str, Any], rules: CaseRules) -> None:
@@ -179,20 +177,12 @@ class IdentificationWorkflow:
         self.refused_reason: str | None = None
         # Timeline entries held back to be written with the next task's opening (see _event).
         self._held: list[CaseUpdateInput] = []
-        # Whether the pack verifies through department data (a 数据比对 stage), and whether
-        # this run's pre-checks are local activities (decided once, in run: see _assess).
-        self.department_check = any(s.kind == "data_check" for s in inp.rules.stages)
-        self.local_pre_check = False
 
     # --- the procedure --------------------------------------------------------------------
 
     @workflow.run
     async def run(self, inp: IdentificationInput) -> str:
         watcher: asyncio.Task[None] | None = None
-        # Asked once, before the first step, so that the answer is the same for every
-        # pre-check of the run: a run recorded before the patch replays its pre-checks as the
-        # activities it scheduled.
-        self.local_pre_check = workflow.patched(LOCAL_PRE_CHECK)
         try:
             await self._intake()
             await self._accept()
@@ -234,45 +224,22 @@ class IdentificationWorkflow:
 
     async def _intake(self) -> None:
         """Department data, the pre-check, and the one-time notice of missing evidence."""
+        department = any(s.kind == "data_check" for s in self.rules.stages)
         for round_no in range(1, MAX_SUPPLEMENT_ROUNDS + 1):
-            self.pre_check = await self._assess(
+            self.pre_check = await run_activity(
+                CaseActivities.assess,
                 AssessInput(
                     case_id=self.inp.case_id,
                     on=workflow.now(),
-                    department_check=self.department_check,
+                    department_check=department,
                     round=round_no,
-                )
+                ),
             )
             if not self.pre_check.missing:
                 return
             await self._supplement_round(round_no, self.pre_check)
         # Still incomplete after the rounds: the officer decides at acceptance/review with
         # everything on the case page.
-
-    async def _assess(self, inp: AssessInput) -> AssessResult:
-        """The pre-check. It reads the case, its papers and the pinned pack from the app
-        database and writes one timeline entry: a short step, taken as a local activity (#22).
-        As an activity of its own it put a workflow task and two round trips to the server
-        between an application and its first task: a third of the server's work for an
-        application (bench/before_after.md). Where the department data (数据比对) would come
-        from another agency's system, which can take seconds or be away, the local step says
-        so at once and the pre-check is taken as an activity, which the server retries for as
-        long as the source is away. Either way it is idempotent (its entry is keyed)."""
-        result: AssessResult
-        if self.local_pre_check:
-            try:
-                result = await local_activity(CaseActivities.assess_locally, inp)
-                return result
-            except (ActivityError, ApplicationError) as exc:
-                # A local activity's error reaches the workflow as raised, not wrapped in an
-                # ActivityError as an activity's is (temporalio 1.35); either is accepted.
-                error = exc.cause if isinstance(exc, ActivityError) else exc
-                if not (
-                    isinstance(error, ApplicationError) and error.type == ERR_DEPARTMENT_ELSEWHERE
-                ):
-                    raise
-        result = await run_activity(CaseActivities.assess, inp)
-        return result
 
     async def _supplement_round(self, round_no: int, check: AssessResult) -> None:
         stage = self._first_human_stage()
@@ -862,13 +829,14 @@ class IdentificationWorkflow:
                 at=workflow.now(),
             ),
         )
-        self.pre_check = await self._assess(
+        self.pre_check = await run_activity(
+            CaseActivities.assess,
             AssessInput(
                 case_id=self.inp.case_id,
                 on=workflow.now(),
-                department_check=self.department_check,
+                department_check=any(s.kind == "data_check" for s in self.rules.stages),
                 key=f"verified:{state.task_id}",
-            )
+            ),
         )
 
     def _follow_objection(self, task: TaskState) -> None:

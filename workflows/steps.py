@@ -49,12 +49,6 @@ async def run_local(method: Callable[..., Awaitable[Any]], arg: object) -> Any:
     (``workflow.patched`` answers the same for the whole run)."""
     if not local_steps():
         return await run_activity(method, arg)
-    return await local_activity(method, arg)
-
-
-async def local_activity(method: Callable[..., Awaitable[Any]], arg: object) -> Any:
-    """``method`` as a local activity with the activities' timeout and retry policy, whatever
-    the run's :data:`LOCAL_WRITES` patch says: for a step whose own patch decided it."""
     return await workflow.execute_local_activity_method(
         method, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
     )

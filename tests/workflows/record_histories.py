@@ -217,8 +217,6 @@ async def main() -> None:
             await record_officer_path(sy, env, "local_writes")
             # The stage's entries held for the next opening ("entries-held-for-the-opening").
             await record_officer_path(sy, env, "held_entries")
-            # The pre-check as a local activity at intake ("local-pre-check", #22).
-            await record_officer_path(sy, env, "local_pre_check")
         await env.shutdown()
 
 

@@ -31,7 +31,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities.cases import CaseActivities
-from activities.department import DepartmentDataAdapter
 from activities.inbox import InboxActivities
 from application.calendar_sync import signal_provisional_clocks
 from domain.calendar import SHANGHAI, YearTable, deadline_end
@@ -153,17 +152,11 @@ class Scenario:
         status = await self.result(case_id)
         return await self.wait_case(case_id, lambda c: c["status"] == status, status)
 
-    def worker(
-        self,
-        *,
-        slow_events: dict[str, float] | None = None,
-        department_adapter: DepartmentDataAdapter | None = None,
-    ) -> Worker:
+    def worker(self, *, slow_events: dict[str, float] | None = None) -> Worker:
         """A worker for a scenario started with ``worker=False`` (use it in ``async with``).
         ``slow_events`` delays the recording of timeline events of those kinds by that many
         real seconds (to hold a handler inside its first activity while a timer fires) — on
-        their own, or held for a task's opening and written with it. ``department_adapter``
-        replaces the imported lists as the source of department data.
+        their own, or held for a task's opening and written with it.
 
         It keeps no workflow cache, so it never polls a sticky queue: the time-skipping test
         server leaves a workflow task on the sticky queue of a worker that stopped, even past
@@ -176,10 +169,8 @@ class Scenario:
                 self.env.client,
                 self.system.settings,
                 sessions=self.sessions,
-                department_adapter=department_adapter,
                 max_cached_workflows=0,
             )
-        assert department_adapter is None, "not with slow_events"
         slow = _SlowSteps(self.sessions, slow_events)
         activities = [
             a
