@@ -48,11 +48,8 @@ async def test_a_decision_on_a_task_not_yet_known_to_its_workflow_is_retryable(
     assert r.headers["Retry-After"]
     # Nothing taken: both rows open, the case where it was.
     async with system.sessions()() as session:
-        states = dict(
-            (await session.execute(select(Task.id, Task.state).where(Task.case_id == case_id)))
-            .tuples()
-            .all()
-        )
+        rows = await session.execute(select(Task.id, Task.state).where(Task.case_id == case_id))
+        states = {task_id: state for task_id, state in rows}
         case = await session.get(Case, case_id)
     assert states == {real.id: "open", ahead.id: "open"}
     assert case is not None and case.status in ("submitted", "in_acceptance")
