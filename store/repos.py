@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -39,6 +39,17 @@ def is_root_path(path: str) -> bool:
 def in_subtree(column: InstrumentedAttribute[str], path: str) -> ColumnElement[bool]:
     lo, hi = path_range(path)
     return and_(column >= lo, column < hi)
+
+
+def in_bound_subtree(column: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+    """:func:`in_subtree` with the path bound at execution, for a statement built once: pass
+    :func:`subtree_params` of the path."""
+    return and_(column >= bindparam("subtree_lo"), column < bindparam("subtree_hi"))
+
+
+def subtree_params(path: str) -> dict[str, str]:
+    lo, hi = path_range(path)
+    return {"subtree_lo": lo, "subtree_hi": hi}
 
 
 # --- jurisdictions ---------------------------------------------------------------------------

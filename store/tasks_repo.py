@@ -42,16 +42,29 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import Select, and_, delete, func, literal, or_, select, tuple_, update
+from sqlalchemy import (
+    Select,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 
 from store.models import Notification, Task, User
 from store.models_inbox import SavedFilter, TaskComment
-from store.repos import in_subtree, path_range
+from store.repos import in_bound_subtree, path_range, subtree_params
 
 OPEN = "open"
 VIEWS = ("mine", "group", "scope", "at_risk", "breached")
@@ -148,14 +161,21 @@ async def _plan(session: AsyncSession, path: str, state: str) -> _Plan:
     sort-key order."""
     if session.get_bind().dialect.name != "sqlite":
         return ANY_INDEX
-    probe = (
-        select(literal(1))
-        .where(Task.state == state, in_subtree(Task.jurisdiction_path, path))
-        .limit(LARGE_SUBTREE_ROWS)
-        .subquery()
-    )
-    rows = await session.scalar(select(func.count()).select_from(probe))
+    rows = await session.scalar(_SUBTREE_PROBE, {"state": state, **subtree_params(path)})
     return PATH_FIRST if (rows or 0) < LARGE_SUBTREE_ROWS else SORT_FIRST
+
+
+# The statements on every officer's path — this count before every inbox page, badge count and
+# claim on SQLite, the task read in scope and the claim's compare-and-set below — are each built
+# once, their values bound at execution. Built anew for every request, the SQL expression and
+# the cache key SQLAlchemy computes for it took 90–210 µs of the API's CPU each (#22,
+# bench/before_after.md); a statement kept keeps its key (as store/ratelimit.py's).
+_SUBTREE_PROBE = select(func.count()).select_from(
+    select(literal(1))
+    .where(Task.state == bindparam("state"), in_bound_subtree(Task.jurisdiction_path))
+    .limit(LARGE_SUBTREE_ROWS)
+    .subquery()
+)
 
 
 def view_conditions(
@@ -306,11 +326,43 @@ async def count_views(
 # --- single tasks ------------------------------------------------------------------------
 
 
+# Built once (see _SUBTREE_PROBE).
+_IN_SCOPE = (
+    select(Task)
+    .where(Task.id == bindparam("task_id"), in_bound_subtree(Task.jurisdiction_path))
+    .execution_options(populate_existing=True)
+)
+
+
 async def task_in_scope(session: AsyncSession, task_id: str, scope_path: str) -> Task | None:
-    """The task if it is inside the subtree, else None (out of scope reads as absent). Always
-    read from the database, never from the session's identity map."""
-    q = select(Task).where(Task.id == task_id, in_subtree(Task.jurisdiction_path, scope_path))
-    return await session.scalar(q.execution_options(populate_existing=True))
+    """The task if it is inside the subtree (:func:`store.repos.in_subtree`), else None (out of
+    scope reads as absent). Always read from the database, never from the session's identity
+    map."""
+    return await session.scalar(_IN_SCOPE, {"task_id": task_id, **subtree_params(scope_path)})
+
+
+@cache
+def _assignee_statement(current: Literal["none", "any", "one"], versioned: bool) -> Update:
+    """:func:`set_assignee`'s UPDATE for a kind of ``current`` and with or without a version,
+    its values bound at execution (``of_task``, ``new_assignee``, ``if_assignee``,
+    ``if_version``: not the columns' names, which are the SET clause's own)."""
+    q = update(Task).where(Task.id == bindparam("of_task"), Task.state == OPEN)
+    if current == "none":
+        q = q.where(Task.assignee_id.is_(None))
+    elif current == "one":
+        q = q.where(Task.assignee_id == bindparam("if_assignee"))
+    if versioned:
+        q = q.where(Task.version == bindparam("if_version"))
+    # The row comes back by RETURNING and refreshes the session's copy (populate_existing); the
+    # session is not also synchronised by evaluating the criteria, which are bound values.
+    return (
+        q.values(
+            assignee_id=bindparam("new_assignee", type_=Task.assignee_id.type),
+            version=Task.version + 1,
+        )
+        .returning(Task)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def set_assignee(
@@ -327,15 +379,16 @@ async def set_assignee(
     no longer matches (someone else changed it first). On PostgreSQL a concurrent writer
     waits for the row lock and then re-checks the condition on the committed row; on SQLite
     writers are serialised; so of N concurrent claims of one task exactly one matches."""
-    q = update(Task).where(Task.id == task_id, Task.state == OPEN)
-    if current is None:
-        q = q.where(Task.assignee_id.is_(None))
-    elif current != "any":
-        q = q.where(Task.assignee_id == current)
+    kind: Literal["none", "any", "one"] = (
+        "none" if current is None else "any" if current == "any" else "one"
+    )
+    q = _assignee_statement(kind, version is not None)
+    params: dict[str, Any] = {"of_task": task_id, "new_assignee": assignee_id}
+    if kind == "one":
+        params["if_assignee"] = current
     if version is not None:
-        q = q.where(Task.version == version)
-    q = q.values(assignee_id=assignee_id, version=Task.version + 1).returning(Task)
-    result = await session.scalars(q, execution_options={"populate_existing": True})
+        params["if_version"] = version
+    result = await session.scalars(q, params, execution_options={"populate_existing": True})
     return result.one_or_none()
 
 
