@@ -168,7 +168,7 @@ async def _plan(session: AsyncSession, path: str, state: str) -> _Plan:
 # The statements on every officer's path — this count before every inbox page, badge count and
 # claim on SQLite, the task read in scope and the claim's compare-and-set below — are each built
 # once, their values bound at execution. Built anew for every request, the SQL expression and
-# the cache key SQLAlchemy computes for it took 90–210 µs of the API's CPU each (#22,
+# the cache key SQLAlchemy computes for it took 90–160 µs of the API's CPU each (#22,
 # bench/before_after.md); a statement kept keeps its key (as store/ratelimit.py's).
 _SUBTREE_PROBE = select(func.count()).select_from(
     select(literal(1))
