@@ -17,9 +17,7 @@ from temporalio import activity
 
 from activities.department import DepartmentDataAdapter
 from domain.calendar import local_date
-from domain.eligibility import assess
 from domain.facts import (
-    ApplicantFacts,
     DataFinding,
     FactValueError,
     merge_verified,
@@ -27,7 +25,7 @@ from domain.facts import (
     stored_fact,
 )
 from domain.policy.wording import fact_name, value_text
-from store import materials_repo
+from store import materials_repo, pre_checks
 from store.audit import record_audit
 from store.db import write_turn
 from store.models import Case, CaseEvent, Notice
@@ -37,18 +35,10 @@ from workflows.contracts import (
     AssessInput,
     AssessResult,
     CaseUpdateInput,
-    MissingItem,
     NoticeInput,
     SupplementInput,
     VerifiedFactsInput,
 )
-
-# The pre-check's timeline sentence per verdict (web/timeline.py renders them in English).
-PRE_CHECK_SUMMARY = {
-    "met": "预审：符合条件",
-    "not_met": "预审：不符合条件",
-    "to_verify": "预审：待核实",
-}
 
 
 class CaseActivities:
@@ -88,69 +78,21 @@ class CaseActivities:
         async with self.sessions() as session:
             case = await _case(session, inp.case_id)
             pack = await pinned_pack(session, case)
-            facts = ApplicantFacts.model_validate(case.facts)
             rejected = await materials_repo.rejected_items(session, case.id)
-            if rejected:
-                # A paper whose every file was judged 不合格 is missing again (#24 item 3).
-                held = [code for code in facts.evidence if code not in rejected]
-                facts = facts.model_copy(update={"evidence": held})
-            if checked:
-                facts = facts.model_copy(update={"data_sharing": findings})
-            decision = assess(facts, pack, on)
-            key = f"{case.workflow_id}/pre_check:{inp.key or inp.round}"
+            facts, decision = pre_checks.assessed(
+                case, pack, on, findings if checked else None, rejected
+            )
+            key = pre_checks.entry_key(case, inp.key or str(inp.round))
             # Read before the first write: on SQLite the transaction holds the database's one
             # write lock from its first write (the pre-check's, flushed by a query after it)
             # to its commit, and every application's first task waits for that lock.
-            seen = await _event_seen(session, key)
-            missing = [
-                MissingItem(m.code, m.name, m.written_commitment_may_replace)
-                for m in decision.evidence_missing
-                if not m.covered_by_commitment
-            ]
-            met = [f.rule for f in decision.categories_met]
-            summary = (
-                # Three-valued, as the pre-check reads (#21): an unknown fact is 待核实, never
-                # 不符合. Older entries ("存在不符合项或待核实事项") stay as written.
-                PRE_CHECK_SUMMARY[decision.verdict]
-                + (
-                    f"；符合类别 {'、'.join(f.name for f in decision.categories_met)}"
-                    if met
-                    else ""
-                )
-                + (f"；缺少材料 {'、'.join(m.name for m in missing)}" if missing else "")
-            )
+            existing = await pre_checks.entry(session, key)
             # The writes in this worker's turn (store.db.write_turn), committed in it.
             async with write_turn(session):
-                case.pre_check = decision.model_dump(mode="json")
-                if not seen:
-                    session.add(
-                        CaseEvent(
-                            case_id=case.id,
-                            event_key=key,
-                            at=inp.on,
-                            actor="system",
-                            kind="pre_check",
-                            summary=summary,
-                            before=None,
-                            after={
-                                "department_findings": [
-                                    f.model_dump(mode="json") for f in findings
-                                ],
-                                "eligible": decision.eligible,
-                                # The papers it counted: those judged 不合格 are not (the
-                                # officer's explanation is rebuilt from what it saw).
-                                "evidence_counted": list(facts.evidence),
-                            },
-                        )
-                    )
-        return AssessResult(
-            eligible=decision.eligible,
-            categories_met=met,
-            missing=missing,
-            commitment_can_stand_in=decision.written_commitment_can_stand_in,
-            summary_zh=summary,
-            findings=len(findings),
-        )
+                pre_checks.record(
+                    session, case, facts, decision, findings, key=key, at=inp.on, existing=existing
+                )
+        return AssessResult.of(decision, len(findings))
 
     @activity.defn(name="record_verified_facts")
     async def record_verified_facts(self, inp: VerifiedFactsInput) -> None:

@@ -21,6 +21,11 @@ Plugging in another source (for example a province's data exchange platform, 省
 
     build_worker(client, settings, department_adapter=ProvinceExchangeAdapter(http))
 
+with ``YUANZHU_DEPARTMENT_DATA=adapter`` for the worker and the API alike: with the default
+(``imported``) the API pre-checks each application with the imported lists as it stores it,
+and ``build_worker`` refuses an adapter. With ``adapter``, applications under packs that check
+department data are pre-checked by the worker's assessment, which asks the adapter.
+
 Rules for an adapter: return a finding only for what the source actually answered (an unknown
 is no finding, never ``False``); raise on transport errors so that Temporal retries the
 activity; never log the full ID number. An adapter may combine sources, e.g. call
@@ -37,10 +42,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.department_data import findings_for
 from domain.facts import DataFinding
 from domain.ids import ResidentIdError, parse_resident_id
-from store.department_repo import imported_kinds, records_for
+from store.department_repo import imported_findings
 
 __all__ = [
     "ERR_BAD_ID_NUMBER",
@@ -81,12 +85,8 @@ class ImportedListsAdapter:
         self.sessions = sessions
 
     async def findings(self, id_number: str, on: date) -> list[DataFinding]:
-        # One transaction: the records and the set of imported kinds come from one snapshot
-        # (an import committing in between cannot make a fresh list look "not imported").
         async with self.sessions() as session, session.begin():
-            records = await records_for(session, id_number)
-            kinds = await imported_kinds(session)
-        return findings_for(records, on, kinds)
+            return await imported_findings(session, id_number, on)
 
 
 class DepartmentActivities:

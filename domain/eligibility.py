@@ -30,7 +30,9 @@ __all__ = [
     "MissingEvidence",
     "Verdict",
     "assess",
+    "pre_check_summary",
     "replacing_finding",
+    "still_missing",
     "verdict_from",
     "verdict_of",
 ]
@@ -139,6 +141,33 @@ class EligibilityDecision(_Out):
     # Nothing missing, or everything missing is covered by the signed commitment.
     evidence_complete: bool
     lines: list[DecisionLine]
+
+
+# The pre-check's timeline sentence per verdict (web/timeline.py renders them in English).
+PRE_CHECK_SUMMARY: dict[Verdict, str] = {
+    "met": "预审：符合条件",
+    "not_met": "预审：不符合条件",
+    "to_verify": "预审：待核实",
+}
+
+
+def still_missing(decision: EligibilityDecision) -> list[MissingEvidence]:
+    """The papers the one-time notice asks for: missing, and not covered by the signed
+    commitment."""
+    return [m for m in decision.evidence_missing if not m.covered_by_commitment]
+
+
+def pre_check_summary(decision: EligibilityDecision) -> str:
+    """The pre-check in one line, as the timeline and the officer's task show it."""
+    met = decision.categories_met
+    missing = still_missing(decision)
+    return (
+        # Three-valued, as the pre-check reads (#21): an unknown fact is 待核实, never
+        # 不符合. Older entries ("存在不符合项或待核实事项") stay as written.
+        PRE_CHECK_SUMMARY[decision.verdict]
+        + (f"；符合类别 {'、'.join(f.name for f in met)}" if met else "")
+        + (f"；缺少材料 {'、'.join(m.name for m in missing)}" if missing else "")
+    )
 
 
 def _finding(

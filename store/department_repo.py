@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.department_data import DepartmentList, DepartmentRecord
+from domain.department_data import DepartmentList, DepartmentRecord, findings_for
 from domain.department_import import ImportedRecord
+from domain.facts import DataFinding
 from domain.ids import ResidentIdError, parse_resident_id
 from store.models_department import DepartmentImport, DepartmentRecordRow
 
 __all__ = [
     "BATCH_SIZE",
+    "imported_findings",
     "imported_kinds",
     "latest_imports",
     "list_imports",
@@ -143,6 +145,13 @@ async def imported_kinds(session: AsyncSession) -> set[DepartmentList]:
     """The kinds of list that have been imported at least once."""
     values = await session.scalars(select(DepartmentImport.list_kind).distinct())
     return {k for k in map(_kind, values) if k is not None}
+
+
+async def imported_findings(session: AsyncSession, id_number: str, on: date) -> list[DataFinding]:
+    """What the imported lists say of a person on a date (:func:`findings_for`). Read in one
+    transaction (the caller's), so that the records and the set of imported kinds are of one
+    snapshot: an import committing in between cannot make a fresh list look "not imported"."""
+    return findings_for(await records_for(session, id_number), on, await imported_kinds(session))
 
 
 async def list_imports(session: AsyncSession) -> list[DepartmentImport]:

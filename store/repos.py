@@ -181,11 +181,17 @@ async def open_case_for(session: AsyncSession, open_key: str) -> Case | None:
     return await session.scalar(select(Case).where(Case.open_key == open_key))
 
 
+# The submission records the first pre-check with the case (store.pre_checks, #22): an entry
+# of that kind says nothing of whether the case's workflow started.
+_BY_A_WORKFLOW = CaseEvent.kind != "pre_check"
+
+
 async def has_events(session: AsyncSession, case_id: str) -> bool:
     """Whether the case's workflow has recorded anything yet."""
-    return (
-        await session.scalar(select(CaseEvent.id).where(CaseEvent.case_id == case_id).limit(1))
-    ) is not None
+    found = await session.scalar(
+        select(CaseEvent.id).where(CaseEvent.case_id == case_id, _BY_A_WORKFLOW).limit(1)
+    )
+    return found is not None
 
 
 async def unstarted_cases(
@@ -200,7 +206,7 @@ async def unstarted_cases(
                 Case.status == "submitted",
                 Case.workflow_id.startswith("identification-"),
                 Case.submitted_at < submitted_before,
-                ~select(CaseEvent.id).where(CaseEvent.case_id == Case.id).exists(),
+                ~select(CaseEvent.id).where(CaseEvent.case_id == Case.id, _BY_A_WORKFLOW).exists(),
             )
             .order_by(Case.submitted_at)
             .limit(limit)

@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     # guesser spread over many addresses is still held to the case's own window).
     supplement_limit_per_address: str = "10/minute;30/hour"
     supplement_limit_per_case: str = "5/hour;20/day"
+    # Department data sharing (部门信息共享, activities/department.py). "imported": the lists an
+    # administrator imports into the app database, which the API reads as well, so that it
+    # pre-checks an application in the transaction that stores it (#22). "adapter": another
+    # source plugged into the worker (build_worker's department_adapter), which only the
+    # worker's assessment asks; packs that check department data are pre-checked there.
+    department_data: Literal["imported", "adapter"] = "imported"
     # Seed demo accounts and jurisdictions on first start (command one turns this on).
     seed_demo: bool = False
     # Observability (docs/operations.md, "Observability / 监控").

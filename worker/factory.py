@@ -28,7 +28,7 @@ from activities.inbox import InboxActivities
 from activities.ledger import LedgerActivities
 from activities.verification import VerificationActivities
 from store.db import make_engine, make_sessionmaker
-from store.settings import Settings
+from store.settings import Settings, SettingsError
 from worker import payload_passes
 from worker.sandbox import workflow_runner
 from workflows.assistance import AssistanceWorkflow
@@ -117,6 +117,14 @@ def build_worker(
 ) -> Worker:
     """A worker on ``settings.temporal_task_queue``. Pass ``sessions`` to share a session factory
     (tests); otherwise one is made from ``settings``."""
+    if department_adapter is not None and settings.department_data != "adapter":
+        # The API would pre-check applications with the imported lists while this worker
+        # asks another source: two answers for one case.
+        raise SettingsError(
+            "YUANZHU_DEPARTMENT_DATA: must be 'adapter' when the worker is given a department "
+            "data adapter (it is 'imported': the API pre-checks applications with the imported "
+            "lists)"
+        )
     if sessions is None:
         sessions = make_sessionmaker(make_engine(settings.effective_database_url))
     compile_workflow_modules()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from domain.eligibility import EligibilityDecision, pre_check_summary, still_missing
 from domain.policy.model import ServiceKind
 from domain.vocabulary import (  # the shared vocabulary, re-exported for the workflows' callers
     LEVELS as LEVELS,
@@ -117,6 +118,12 @@ class CaseRules:
     # None where the pack provides no re-examination (every pack before #23).
     reexamination: ReexaminationRule | None = None
 
+    @property
+    def asks_departments(self) -> bool:
+        """The pack verifies through department data sharing (部门信息共享: a data_check
+        stage): its pre-check asks the department source."""
+        return any(s.kind == "data_check" for s in self.stages)
+
 
 @dataclass
 class OwnFactRule:
@@ -135,6 +142,10 @@ class IdentificationInput:
     id_last4: str
     place: PlaceRef
     rules: CaseRules
+    # The first round's pre-check, made and recorded when the case was stored (#22); None when
+    # it was not (department data from another system, a case started again by the sweep,
+    # histories from before): the workflow's own assessment makes it.
+    pre_check: AssessResult | None = None
 
 
 @dataclass
@@ -329,6 +340,25 @@ class AssessResult:
     commitment_can_stand_in: bool
     summary_zh: str
     findings: int = 0
+    # The day it was made on (None in histories from before #22's pre-check at submission).
+    on: date | None = None
+
+    @classmethod
+    def of(cls, decision: EligibilityDecision, findings: int) -> AssessResult:
+        """What the workflow is told of a pre-check that saw ``findings`` department
+        findings."""
+        return cls(
+            on=decision.on,
+            eligible=decision.eligible,
+            categories_met=[f.rule for f in decision.categories_met],
+            missing=[
+                MissingItem(m.code, m.name, m.written_commitment_may_replace)
+                for m in still_missing(decision)
+            ],
+            commitment_can_stand_in=decision.written_commitment_can_stand_in,
+            summary_zh=pre_check_summary(decision),
+            findings=findings,
+        )
 
 
 @dataclass

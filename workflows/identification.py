@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.assistance import AssistanceActivities
     from activities.cases import CaseActivities
     from activities.inbox import InboxActivities
+    from domain.calendar import local_date
     from domain.facts import (
         FactSpec,
         FactValueError,
@@ -224,17 +225,25 @@ class IdentificationWorkflow:
 
     async def _intake(self) -> None:
         """Department data, the pre-check, and the one-time notice of missing evidence."""
-        department = any(s.kind == "data_check" for s in self.rules.stages)
+        department = self.rules.asks_departments
         for round_no in range(1, MAX_SUPPLEMENT_ROUNDS + 1):
-            self.pre_check = await run_activity(
-                CaseActivities.assess,
-                AssessInput(
-                    case_id=self.inp.case_id,
-                    on=workflow.now(),
-                    department_check=department,
-                    round=round_no,
-                ),
-            )
+            submitted = self.inp.pre_check if round_no == 1 else None
+            if submitted is not None and submitted.on == local_date(workflow.now()):
+                # Assessed and recorded when the case was stored (#22): the first task opens
+                # in this workflow task, without an activity's round trips. The input decides,
+                # so histories from before, which have none, replay through the activity. A
+                # pre-check of another day than the procedure's start is made again.
+                self.pre_check = submitted
+            else:
+                self.pre_check = await run_activity(
+                    CaseActivities.assess,
+                    AssessInput(
+                        case_id=self.inp.case_id,
+                        on=workflow.now(),
+                        department_check=department,
+                        round=round_no,
+                    ),
+                )
             if not self.pre_check.missing:
                 return
             await self._supplement_round(round_no, self.pre_check)

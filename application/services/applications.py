@@ -30,19 +30,20 @@ from application.schemas.applications import ApplicationIn
 from application.services import release_before_workflow
 from domain.assistance import may_apply_from
 from domain.calendar import local_date
-from domain.facts import own_fact, pack_fact_problems
+from domain.eligibility import EligibilityDecision
+from domain.facts import ApplicantFacts, DataFinding, own_fact, pack_fact_problems
 from domain.ids import ResidentIdError, parse_resident_id
 from domain.policy.loader import PolicyPackError
 from domain.policy.model import PolicyPack
 from domain.questions import AnswerProblem, Question, answer_problems, application_questions
 from domain.vocabulary import CaseStatus, identification_workflow_id
-from store import idempotency, repos
+from store import department_repo, idempotency, pre_checks, repos
 from store.db import one_writer
 from store.models import Case, Jurisdiction
 from store.models_assistance import AssistanceExit
 from store.packs import InForce, pack_in_force, packs_in_force, pinned_pack
 from store.settings import Settings
-from workflows.contracts import CaseRules, IdentificationInput, PlaceRef
+from workflows.contracts import AssessResult, CaseRules, IdentificationInput, PlaceRef
 from workflows.identification import IdentificationWorkflow
 from workflows.rules import case_rules
 
@@ -339,6 +340,7 @@ async def submit_application(
         updated_at=now,
     )
     submitted = SubmittedCase(case_id, workflow_id, pack.id, pack_ref, CaseStatus.SUBMITTED, True)
+    pre_check = await _first_pre_check(session, settings, case, pack, rules, now)
     # Nearly always stored: read before the turn to write, which is then the writes alone.
     pack_stored = await repos.pack_version_stored(session, pack_ref)
     try:
@@ -348,6 +350,8 @@ async def submit_application(
             if not pack_stored:
                 await repos.remember_pack_version(session, pack, now, ref=pack_ref)
             session.add(case)
+            if pre_check is not None:
+                pre_check.record(session, case)
             if with_case is not None:
                 await with_case(case)
             if idempotency_key is not None:
@@ -378,8 +382,61 @@ async def submit_application(
         raise
     # The place and rules are at hand: nothing is read again, so the session holds no
     # connection from the pool while Temporal starts the workflow.
-    await _start(temporal, settings, case, places[0], rules)
+    await _start(
+        temporal, settings, case, places[0], rules, pre_check.result if pre_check else None
+    )
     return submitted
+
+
+@dataclass(frozen=True)
+class _PreCheck:
+    """The first round's pre-check of an application, made before the turn to write."""
+
+    facts: ApplicantFacts
+    decision: EligibilityDecision
+    findings: list[DataFinding]
+    at: datetime
+
+    def record(self, session: AsyncSession, case: Case) -> None:
+        key = pre_checks.entry_key(case, "1")  # the workflow's first round (AssessInput.round)
+        pre_checks.record(
+            session,
+            case,
+            self.facts,
+            self.decision,
+            self.findings,
+            key=key,
+            at=self.at,
+            existing=None,
+        )
+
+    @property
+    def result(self) -> AssessResult:
+        return AssessResult.of(self.decision, len(self.findings))
+
+
+async def _first_pre_check(
+    session: AsyncSession,
+    settings: Settings,
+    case: Case,
+    pack: PolicyPack,
+    rules: CaseRules,
+    now: datetime,
+) -> _PreCheck | None:
+    """The application's first pre-check (资格预审), made as it is stored (#22): recorded with
+    the case and handed to its workflow, whose first task then opens at once — the
+    assessment activity's round trips were half of what an application cost the workflow
+    engine. None where department data come from another system than the imported lists
+    (``Settings.department_data``): the worker's assessment asks it, as it does every later
+    round."""
+    on = local_date(now)
+    findings: list[DataFinding] | None = None
+    if rules.asks_departments:
+        if settings.department_data != "imported":
+            return None
+        findings = await department_repo.imported_findings(session, case.id_number, on)
+    facts, decision = pre_checks.assessed(case, pack, on, findings)
+    return _PreCheck(facts, decision, findings or [], now)
 
 
 async def _first_answer(
@@ -414,10 +471,16 @@ async def start_identification(
 
 
 async def _start(
-    temporal: Client, settings: Settings, case: Case, place: PlaceRef, rules: CaseRules
+    temporal: Client,
+    settings: Settings,
+    case: Case,
+    place: PlaceRef,
+    rules: CaseRules,
+    pre_check: AssessResult | None = None,
 ) -> None:
     """Start ``case``'s identification at ``place`` under ``rules`` (the pack's for the place
-    and the places above it); 503 when Temporal cannot be reached."""
+    and the places above it), with its first ``pre_check`` where the submission made it; 503
+    when Temporal cannot be reached."""
     handle = await gateway.start(
         temporal,
         IdentificationWorkflow.run,
@@ -427,6 +490,7 @@ async def _start(
             id_last4=case.id_last4,
             place=place,
             rules=rules,
+            pre_check=pre_check,
         ),
         id=case.workflow_id,
         task_queue=settings.temporal_task_queue,

@@ -157,11 +157,15 @@ async def test_worker_metrics_and_logs_of_a_running_case(
     names = {name for name, _ in samples}
     wf = {"workflow_type": "IdentificationWorkflow", "task_queue": _queue(system)}
     assert value(samples, "temporal_workflow_completed_total", **wf) == 1
-    # Inbox rows are opened by local activities (#22), the pre-check by an activity.
+    # Inbox rows are opened by local activities (#22) and closed by an activity; the first
+    # pre-check was made as the case was stored (#22), so no assessment ran here.
     local = "temporal_local_activity_execution_latency"
     assert value(samples, f"{local}_count", activity_type="open_task")
     assert value(samples, f"{local}_sum", activity_type="open_task")
-    assert value(samples, "temporal_activity_execution_latency_count", activity_type="assess_case")
+    assert value(samples, "temporal_activity_execution_latency_count", activity_type="close_task")
+    assert not value(
+        samples, "temporal_activity_execution_latency_count", activity_type="assess_case"
+    )
     assert "temporal_workflow_task_execution_latency_count" in names
     assert "temporal_activity_schedule_to_start_latency_count" in names
 

@@ -217,6 +217,9 @@ async def main() -> None:
             await record_officer_path(sy, env, "local_writes")
             # The stage's entries held for the next opening ("entries-held-for-the-opening").
             await record_officer_path(sy, env, "held_entries")
+            # The first pre-check made as the case was stored, handed to the workflow in its
+            # input (#22): no assessment activity before the first task.
+            await record_officer_path(sy, env, "pre_checked")
         await env.shutdown()
 
 

@@ -8,11 +8,13 @@ told it existed.)"""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from temporalio.service import RPCError, RPCStatusCode
 
 from application.errors import Problem
@@ -22,9 +24,10 @@ from application.services.applications import (
     start_identification,
     submit_application,
 )
-from store.models import Case
+from store.models import Case, CaseEvent
 from tests.factories import application
-from tests.workflows.scenario import Scenario, scenario_at, shanghai
+from tests.workflows.scenario import Scenario, scenario_at, shanghai, timeline_kinds
+from workflows.contracts import IdentificationInput
 
 WEIFANG = "weifang-2023"
 
@@ -102,8 +105,13 @@ async def test_the_sweep_starts_a_case_nobody_submitted_again(tmp_path: Path) ->
                 == 1
             )
         await sc.task("wf_reviewer", case_id, "immediate_conclusion")
+        # The submission's pre-check is not the workflow's: the sweep started the case, and
+        # its workflow's assessment found that entry and added none.
+        case = await sc.wait_case(
+            case_id, lambda c: len(c["timeline"]) > 1, "the workflow's first event"
+        )
+        assert timeline_kinds(case).count("pre_check") == 1
         # Once its workflow has recorded something, the sweep leaves the case alone.
-        await sc.wait_case(case_id, lambda c: len(c["timeline"]) > 0, "the first event")
         async with sc.system.sessions()() as session:
             assert (
                 await resume_submitted(session, sc.env.client, sc.system.settings, older_than=later)
@@ -124,7 +132,9 @@ class TemporalRecording:
 
 async def test_a_submission_starts_its_workflow_as_the_sweep_would(tmp_path: Path) -> None:
     """The submission starts the workflow with the place and rules it checked (nothing read
-    again while Temporal works): the very input a later start of the stored case builds."""
+    again while Temporal works): the very input a later start of the stored case builds, but
+    for the first pre-check, which the submission made and recorded (#22) and a later start
+    leaves to the workflow's assessment (it finds the entry and adds none)."""
     async with scenario_at(shanghai(2026, 3, 2, 9, 0), tmp_path) as sc:
         submitting, resuming = TemporalRecording(), TemporalRecording()
         async with sc.system.sessions()() as session:
@@ -139,5 +149,18 @@ async def test_a_submission_starts_its_workflow_as_the_sweep_would(tmp_path: Pat
             case = await session.get(Case, submitted.case_id)
             assert case is not None
             await start_identification(session, resuming, sc.system.settings, case)  # type: ignore[arg-type]
-        assert submitting.started == resuming.started
-        assert [wid for wid, _ in submitting.started] == [submitted.workflow_id]
+        [(wid, first)], [(again_id, again)] = submitting.started, resuming.started
+        assert isinstance(first, IdentificationInput) and isinstance(again, IdentificationInput)
+        assert wid == again_id == submitted.workflow_id
+        assert first.pre_check is not None and again.pre_check is None
+        assert dataclasses.replace(first, pre_check=None) == again
+        # What the submission told the workflow is what it recorded on the timeline.
+        async with sc.system.sessions()() as session:
+            entries = (
+                await session.scalars(
+                    select(CaseEvent).where(
+                        CaseEvent.case_id == case.id, CaseEvent.kind == "pre_check"
+                    )
+                )
+            ).all()
+        assert [e.summary for e in entries] == [first.pre_check.summary_zh]
