@@ -151,7 +151,10 @@ async def imported_findings(session: AsyncSession, id_number: str, on: date) -> 
     """What the imported lists say of a person on a date (:func:`findings_for`). Read in one
     transaction (the caller's), so that the records and the set of imported kinds are of one
     snapshot: an import committing in between cannot make a fresh list look "not imported"."""
-    return findings_for(await records_for(session, id_number), on, await imported_kinds(session))
+    kinds = await imported_kinds(session)
+    if not kinds:
+        return []  # lists never imported say nothing: no person's records need reading
+    return findings_for(await records_for(session, id_number), on, kinds)
 
 
 async def list_imports(session: AsyncSession) -> list[DepartmentImport]:
