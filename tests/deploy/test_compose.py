@@ -531,6 +531,18 @@ def test_production_logs_are_json_and_tracing_is_optional(compose: Compose) -> N
     assert "# YUANZHU_OTEL_ENDPOINT=" in example
 
 
+def test_the_api_and_the_workers_agree_on_the_department_data(compose: Compose) -> None:
+    """One value for every service of the app image: the API pre-checks applications with the
+    imported lists unless the workers ask another source (#22)."""
+    svc = services(compose)
+    values = {
+        name: environment(svc[name]).get("YUANZHU_DEPARTMENT_DATA") for name in ("api", "worker")
+    }
+    assert set(values.values()) == {"${YUANZHU_DEPARTMENT_DATA:-imported}"}, values
+    example = (DEPLOY / "production.env.example").read_text(encoding="utf-8")
+    assert "# YUANZHU_DEPARTMENT_DATA=adapter" in example
+
+
 # -- Temporal and PostgreSQL setup -----------------------------------------------------------
 
 
