@@ -7,10 +7,12 @@ Idempotent: timeline events and notices are keyed; the pre-check is recomputed, 
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Insert, Table, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -223,35 +225,68 @@ async def _with_rejections(session: AsyncSession, inp: NoticeInput) -> dict[str,
     }
 
 
+# The statements every task's opening and closing runs (#22), each built once with its values
+# bound at execution, on the tables (SQLAlchemy Core): the ORM's way — the whole case loaded,
+# its facts decoded, to change two columns, and the unit of work finding what changed — and
+# statements built anew on each call were most of what these activities cost the worker.
+_CASES = cast(Table, Case.__table__)
+_CASE_NOW = select(
+    _CASES.c.status, _CASES.c.stage, _CASES.c.accepted_at, _CASES.c.identified_at
+).where(_CASES.c.id == bindparam("case_id"))
+# The columns to set are the parameters given besides ``of_case`` (see _changes).
+_CASE_CHANGE = update(_CASES).where(_CASES.c.id == bindparam("of_case"))
+
+
+@cache
+def _entry_insert(dialect: str) -> Insert:
+    """The timeline entry's INSERT, nothing when its key is there (a retry, a replay, or a
+    concurrent writer of the same entry, which waits for the first's commit); RETURNING
+    tells which."""
+    table = cast(Table, CaseEvent.__table__)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=[table.c.event_key])
+        .returning(table.c.id)
+    )
+
+
 async def apply_case_update(session: AsyncSession, inp: CaseUpdateInput) -> None:
     """Apply a change to the case projection and write the timeline event that explains it, in
-    the caller's transaction; nothing when the event is there already. Two writers of the same
-    event at once: the second's commit fails with an IntegrityError (the idempotent outcome)."""
-    if await _event_seen(session, inp.event_key):
-        return  # written before: a retry, or a replay
-    case = await _case(session, inp.case_id)
-    before = {"status": case.status, "stage": case.stage}
-    newly_identified = inp.identified and case.identified_at is None
-    _apply(case, inp)
-    if newly_identified:
+    the caller's transaction; nothing when the event is there already."""
+    now = (await session.execute(_CASE_NOW, {"case_id": inp.case_id})).one_or_none()
+    if now is None:
+        raise ValueError(f"case {inp.case_id} is not in the database")
+    changes = _changes(inp, accepted_before=now.accepted_at is not None)
+    written = await session.scalar(
+        _entry_insert(session.get_bind().dialect.name),
+        {
+            "case_id": inp.case_id,
+            "event_key": inp.event_key,
+            "at": inp.at,
+            "actor": inp.actor,
+            "kind": inp.kind,
+            "summary": inp.summary,
+            "before": {"status": now.status, "stage": now.stage},
+            "after": {
+                "status": changes.get("status", now.status),
+                "stage": changes.get("stage", now.stage),
+                **inp.detail,
+            },
+        },
+    )
+    if written is None:
+        return  # written before, and the case changed with it
+    await session.execute(_CASE_CHANGE, {"of_case": inp.case_id, **changes})
+    if inp.identified and now.identified_at is None:
         # The notice of identification is written with the decision it tells, in
         # the same transaction, so an identified case always has one; no workflow
         # change (the update_case input already carries the decision).
+        case = await session.get(Case, inp.case_id, populate_existing=True)
+        assert case is not None  # read above, in this transaction
         session.add(
             await identification_notice(session, case, agency=inp.identifying_agency, at=inp.at)
         )
-    session.add(
-        CaseEvent(
-            case_id=inp.case_id,
-            event_key=inp.event_key,
-            at=inp.at,
-            actor=inp.actor,
-            kind=inp.kind,
-            summary=inp.summary,
-            before=before,
-            after={"status": case.status, "stage": case.stage, **inp.detail},
-        )
-    )
 
 
 async def _case(session: AsyncSession, case_id: str) -> Case:
@@ -265,28 +300,31 @@ async def _event_seen(session: AsyncSession, key: str) -> bool:
     return await session.scalar(select(CaseEvent.id).where(CaseEvent.event_key == key)) is not None
 
 
-def _apply(case: Case, inp: CaseUpdateInput) -> None:
+def _changes(inp: CaseUpdateInput, *, accepted_before: bool) -> dict[str, Any]:
+    """The case's columns an update sets (``accepted_before``: the case has its date of
+    acceptance already, which is set once)."""
+    changes: dict[str, Any] = {"updated_at": inp.at}
     if inp.status is not None:
-        case.status = inp.status
+        changes["status"] = inp.status
     if inp.stage is not None:
-        case.stage = inp.stage
+        changes["stage"] = inp.stage
     if inp.category_code is not None:
-        case.category_code = inp.category_code
+        changes["category_code"] = inp.category_code
     if inp.outcome_reason is not None:
-        case.outcome_reason = inp.outcome_reason
-    if inp.accepted and case.accepted_at is None:
-        case.accepted_at = inp.at
+        changes["outcome_reason"] = inp.outcome_reason
+    if inp.accepted and not accepted_before:
+        changes["accepted_at"] = inp.at
     if inp.identification_deadline is not None:
-        case.identification_deadline = inp.identification_deadline
+        changes["identification_deadline"] = inp.identification_deadline
     if inp.deadline_provisional is not None:
-        case.deadline_provisional = inp.deadline_provisional
+        changes["deadline_provisional"] = inp.deadline_provisional
     if inp.identified:
-        case.identified_at = inp.at
-        case.identified_by = inp.identified_by
-        case.identifying_agency = inp.identifying_agency
+        changes["identified_at"] = inp.at
+        changes["identified_by"] = inp.identified_by
+        changes["identifying_agency"] = inp.identifying_agency
         # The person stays "open" in the region (open_key kept): identified persons are in
         # assistance until they exit, and may not apply again meanwhile.
     if inp.closed:
-        case.closed_at = inp.at
-        case.open_key = None  # frees the person to apply again (subject to the pack's rules)
-    case.updated_at = inp.at
+        changes["closed_at"] = inp.at
+        changes["open_key"] = None  # frees the person to apply again (subject to the pack's rules)
+    return changes

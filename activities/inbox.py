@@ -11,8 +11,9 @@ recreates the row with the same id and SLA instants (see README, "Rebuilding the
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -46,6 +47,35 @@ async def clock_for(session: AsyncSession, started: datetime, sla: SlaInput) -> 
     )
 
 
+# The statements of every task's opening and closing (#22), built once with their values bound
+# at execution, on the tables (SQLAlchemy Core; see activities/cases.py, apply_case_update).
+_TASKS = cast(Table, Task.__table__)
+_OPENED = select(
+    _TASKS.c.id,
+    _TASKS.c.at_risk_at,
+    _TASKS.c.due_at,
+    _TASKS.c.deadline_at,
+    _TASKS.c.sla_provisional,
+).where(_TASKS.c.id == bindparam("task_id"))
+_CATEGORY = select(Case.__table__.c.category_code).where(
+    Case.__table__.c.id == bindparam("case_id")
+)
+_TASK_INSERT = insert(_TASKS)
+# Bound values under names of their own: the columns' names are the SET clause's.
+_TASK_CLOSE = (
+    update(_TASKS)
+    .where(_TASKS.c.id == bindparam("of_task"), _TASKS.c.state == "open")
+    .values(
+        state=bindparam("new_state", type_=_TASKS.c.state.type),
+        outcome=bindparam("new_outcome", type_=_TASKS.c.outcome.type),
+        completed_by=bindparam("by", type_=_TASKS.c.completed_by.type),
+        completed_at=bindparam("at", type_=_TASKS.c.completed_at.type),
+        version=_TASKS.c.version + 1,
+    )
+    .returning(_TASKS.c.kind, _TASKS.c.case_id)
+)
+
+
 class InboxActivities:
     def __init__(
         self,
@@ -60,50 +90,59 @@ class InboxActivities:
         """Open the task's row (once: a retry finds it) and, given the entries held for it
         and the one that announces it, write them in the same transaction, in that order."""
         async with self.sessions() as session:
-            existing = await session.get(Task, inp.task_id)
+            existing = await _opened_of(session, inp.task_id)
             if existing is not None:
-                return _opened(existing)
+                return existing
             clock = await clock_for(session, inp.opened_at, inp.sla)
-            case = await session.get(Case, inp.case_id)
-            task = Task(
-                id=inp.task_id,
-                case_id=inp.case_id,
-                workflow_id=inp.workflow_id,
-                kind=inp.kind,
-                state="open",
-                candidate_role=inp.candidate_role,
-                jurisdiction_code=inp.jurisdiction_code,
-                jurisdiction_path=inp.jurisdiction_path,
-                policy_pack_id=inp.policy_pack_id,
-                category_code=case.category_code if case else None,
-                applicant_name=inp.applicant_name,
-                id_last4=inp.id_last4,
-                priority=inp.priority,
-                created_at=inp.opened_at,
-                at_risk_at=clock.at_risk_at,
-                due_at=clock.goal_at,
-                deadline_at=clock.deadline_at,
-                sla_provisional=clock.provisional,
-                sla_goal=inp.sla.goal,
-                sla_deadline=inp.sla.deadline,
-                sla_unit=inp.sla.unit,
-                payload={**inp.payload, "form": {"outcomes": inp.outcomes, "choices": inp.choices}},
-                version=1,
-            )
+            category = await session.scalar(_CATEGORY, {"case_id": inp.case_id})
+            row = {
+                "id": inp.task_id,
+                "case_id": inp.case_id,
+                "workflow_id": inp.workflow_id,
+                "kind": inp.kind,
+                "state": "open",
+                "candidate_role": inp.candidate_role,
+                "jurisdiction_code": inp.jurisdiction_code,
+                "jurisdiction_path": inp.jurisdiction_path,
+                "policy_pack_id": inp.policy_pack_id,
+                "category_code": category,
+                "applicant_name": inp.applicant_name,
+                "id_last4": inp.id_last4,
+                "priority": inp.priority,
+                "created_at": inp.opened_at,
+                "at_risk_at": clock.at_risk_at,
+                "due_at": clock.goal_at,
+                "deadline_at": clock.deadline_at,
+                "sla_provisional": clock.provisional,
+                "sla_goal": inp.sla.goal,
+                "sla_deadline": inp.sla.deadline,
+                "sla_unit": inp.sla.unit,
+                "payload": {
+                    **inp.payload,
+                    "form": {"outcomes": inp.outcomes, "choices": inp.choices},
+                },
+                "version": 1,
+            }
             try:
                 async with write_turn(session):
                     for entry in inp.entries:
                         await apply_case_update(session, entry)
-                    session.add(task)
+                    await session.execute(_TASK_INSERT, row)
             except IntegrityError:
                 # A concurrent retry opened it (and wrote its entry) first.
                 await session.rollback()
-                existing = await session.get(Task, inp.task_id)
+                existing = await _opened_of(session, inp.task_id)
                 if existing is None:
                     raise
-                return _opened(existing)
+                return existing
         metrics.task_opened(inp.kind, case_id=inp.case_id, task_id=inp.task_id)
-        return _opened(task)
+        return OpenedTask(
+            task_id=inp.task_id,
+            at_risk_at=clock.at_risk_at,
+            due_at=clock.goal_at,
+            deadline_at=clock.deadline_at,
+            provisional=clock.provisional,
+        )
 
     @activity.defn(name="close_task")
     async def close_task(self, inp: CloseTaskInput) -> None:
@@ -114,22 +153,20 @@ class InboxActivities:
             urgent = inp.decision is not None
             async with self.sessions() as session, write_turn(session, urgent=urgent):
                 closed = await session.execute(
-                    update(Task)
-                    .where(Task.id == inp.task_id, Task.state == "open")
-                    .values(
-                        state=inp.state,
-                        outcome={
+                    _TASK_CLOSE,
+                    {
+                        "of_task": inp.task_id,
+                        "new_state": inp.state,
+                        "new_outcome": {
                             "outcome": inp.outcome,
                             "fields": inp.fields,
                             "comment": inp.comment,
                             # Internal (the API leaves it out): which request's decision this was.
                             **({"update_id": inp.update_id} if inp.update_id else {}),
                         },
-                        completed_by=inp.completed_by,
-                        completed_at=inp.completed_at,
-                        version=Task.version + 1,
-                    )
-                    .returning(Task.kind, Task.case_id)
+                        "by": inp.completed_by,
+                        "at": inp.completed_at,
+                    },
                 )
                 row = closed.one_or_none()  # None: closed before (a retry) or never opened
                 if inp.decision is not None:
@@ -279,7 +316,13 @@ class InboxActivities:
         return keys
 
 
-def _opened(task: Task) -> OpenedTask:
+async def _opened_of(session: AsyncSession, task_id: str) -> OpenedTask | None:
+    """The instants of a task opened before (a retry's answer), or None."""
+    row = (await session.execute(_OPENED, {"task_id": task_id})).one_or_none()
+    return _opened(row) if row is not None else None
+
+
+def _opened(task: Task | Row[*tuple[Any, ...]]) -> OpenedTask:
     return OpenedTask(
         task_id=task.id,
         at_risk_at=task.at_risk_at,

@@ -24,8 +24,22 @@ from sqlalchemy.ext.asyncio import (
 from store.settings import Settings
 from store.sqlite_driver import one_hop_dbapi
 
+# Connections a process keeps open, and how many more a burst may open (closed again after
+# use). SQLAlchemy's default keeps 5: officers working side by side and the worker's
+# concurrent activities needed more, and every connection beyond the five was opened and closed
+# again for each use — on SQLite a thread started and the pragmas run (~0.6 ms each), 58 of
+# them per 200 completed tasks in the API (#22). A SQLite connection is a file handle and a
+# thread, so more are kept; on PostgreSQL the peak per process stays 15 (docs/capacity.md
+# sizes the server's connections by it), of which 10 are kept.
+_POOL = {
+    "sqlite": {"pool_size": 20, "max_overflow": 20},
+    "postgresql": {"pool_size": 10, "max_overflow": 5},
+}
+
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    for option, value in _POOL["sqlite" if url.startswith("sqlite") else "postgresql"].items():
+        kwargs.setdefault(option, value)
     if url.startswith("sqlite"):
         # One hop to aiosqlite's thread per statement instead of four (store.sqlite_driver).
         if url.startswith("sqlite+aiosqlite") and "module" not in kwargs:
