@@ -258,7 +258,7 @@ def time_left_text(sla: str, days_left: int) -> str:
 async def build_rows(
     session: SessionDep, actor: Actor, tasks: Sequence[Task], now: datetime
 ) -> list[Row]:
-    names = await service.assignee_names(session, tasks)
+    names = await service.assignee_names(session, tasks, actor)
     calendar = await effective_calendar(session)
     packs = await packs_in_force(session)
     rows = []

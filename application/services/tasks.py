@@ -202,8 +202,13 @@ async def list_tasks(
     return rows, next_cursor
 
 
-async def assignee_names(session: AsyncSession, tasks: Sequence[Task]) -> dict[int, str]:
-    return await tasks_repo.display_names(session, (t.assignee_id for t in tasks))
+async def assignee_names(
+    session: AsyncSession, tasks: Sequence[Task], actor: Actor
+) -> dict[int, str]:
+    """The display names of the tasks' assignees. The caller's own is known: a task one has
+    just claimed, or lists among one's own, needs no read (#22)."""
+    others = (t.assignee_id for t in tasks if t.assignee_id != actor.id)
+    return {actor.id: actor.display_name, **await tasks_repo.display_names(session, others)}
 
 
 async def counts(session: AsyncSession, actor: Actor, *, cap: int) -> dict[str, int]:

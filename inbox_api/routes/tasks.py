@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 
+from application.actor import Actor
 from application.http import CurrentActor, SessionDep, TemporalDep
 from application.schemas.common import TaskIdPath, mask_tail
 from application.schemas.followup import HandledCaseOut, NextStepOut
@@ -79,14 +80,14 @@ def task_out(task: Task, now: datetime, assignee_name: str | None = None) -> Tas
     )
 
 
-async def _out(session: SessionDep, tasks: Sequence[Task]) -> list[TaskOut]:
-    names = await service.assignee_names(session, tasks)
+async def _out(session: SessionDep, tasks: Sequence[Task], actor: Actor) -> list[TaskOut]:
+    names = await service.assignee_names(session, tasks, actor)
     now = datetime.now(UTC)
     return [task_out(t, now, names.get(t.assignee_id or 0)) for t in tasks]
 
 
-async def _one(session: SessionDep, task: Task) -> TaskOut:
-    return (await _out(session, [task]))[0]
+async def _one(session: SessionDep, task: Task, actor: Actor) -> TaskOut:
+    return (await _out(session, [task], actor))[0]
 
 
 def _comment_out(comment: TaskComment, author: str) -> CommentOut:
@@ -116,7 +117,7 @@ async def list_tasks(
     pagination — pass ``next_cursor`` back as ``cursor`` (a cursor of another sort is 422
     ``bad-cursor``). Pages never skip or repeat a task while tasks are added."""
     rows, next_cursor = await service.list_tasks(session, actor, params, datetime.now(UTC))
-    return TaskPage(items=await _out(session, rows), next_cursor=next_cursor)
+    return TaskPage(items=await _out(session, rows, actor), next_cursor=next_cursor)
 
 
 @router.get("/handled", response_model=list[HandledCaseOut])
@@ -159,7 +160,7 @@ async def next_task(session: SessionDep, actor: CurrentActor) -> TaskOut | Respo
     task = await service.claim_next(session, actor)
     if task is None:
         return Response(status_code=204)
-    return await _one(session, task)
+    return await _one(session, task, actor)
 
 
 @router.post("/bulk/claim", response_model=BulkOut)
@@ -190,7 +191,9 @@ async def get_task(task_id: TaskIdPath, session: SessionDep, actor: CurrentActor
     has one and lies in your subtree."""
     task = await service.get_task(session, actor, task_id)
     explained = await pre_check.for_task(session, actor, task)
-    return (await _one(session, task)).model_copy(update={"pre_check_explanation": explained})
+    return (await _one(session, task, actor)).model_copy(
+        update={"pre_check_explanation": explained}
+    )
 
 
 @router.post(
@@ -205,7 +208,7 @@ async def get_task(task_id: TaskIdPath, session: SessionDep, actor: CurrentActor
 async def claim_task(task_id: TaskIdPath, session: SessionDep, actor: CurrentActor) -> TaskOut:
     """Claim the task (compare-and-set): of concurrent claims exactly one wins; the others
     get 409 ``task-claimed`` with the ``holder`` {id, display_name}."""
-    return await _one(session, await service.claim(session, actor, task_id))
+    return await _one(session, await service.claim(session, actor, task_id), actor)
 
 
 @router.post(
@@ -219,7 +222,7 @@ async def claim_task(task_id: TaskIdPath, session: SessionDep, actor: CurrentAct
 )
 async def unclaim_task(task_id: TaskIdPath, session: SessionDep, actor: CurrentActor) -> TaskOut:
     """Release the claim (the holder, or a supervisor)."""
-    return await _one(session, await service.unclaim(session, actor, task_id))
+    return await _one(session, await service.unclaim(session, actor, task_id), actor)
 
 
 @router.post(
@@ -236,7 +239,7 @@ async def reassign_task(
     task_id: TaskIdPath, body: ReassignIn, session: SessionDep, actor: CurrentActor
 ) -> TaskOut:
     """Supervisors: assign the task to a member of its group."""
-    return await _one(session, await service.reassign(session, actor, task_id, body.user_id))
+    return await _one(session, await service.reassign(session, actor, task_id, body.user_id), actor)
 
 
 @router.post(
@@ -250,7 +253,7 @@ async def reassign_task(
 )
 async def return_task(task_id: TaskIdPath, session: SessionDep, actor: CurrentActor) -> TaskOut:
     """Supervisors: return the task to its group's queue (clear the assignee)."""
-    return await _one(session, await service.return_to_queue(session, actor, task_id))
+    return await _one(session, await service.return_to_queue(session, actor, task_id), actor)
 
 
 @router.get(
