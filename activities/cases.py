@@ -12,7 +12,6 @@ from typing import Any, cast
 
 from pydantic import ValidationError
 from sqlalchemy import Insert, Table, bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -29,7 +28,7 @@ from domain.facts import (
 from domain.policy.wording import fact_name, value_text
 from store import materials_repo, pre_checks
 from store.audit import record_audit
-from store.db import write_turn
+from store.db import dialect_insert, write_turn
 from store.models import Case, CaseEvent, Notice
 from store.notices import identification_notice, with_supplement_salt
 from store.packs import PinnedPackMissing, pinned_pack
@@ -58,7 +57,8 @@ class CaseActivities:
             async with self.sessions() as session, write_turn(session):
                 await apply_case_update(session, inp)
         except IntegrityError:
-            # A concurrent retry wrote the same event first: that is the idempotent outcome.
+            # A concurrent retry's entry is found (ON CONFLICT); a key of the rest of the
+            # write (the notice's) written first by it is the same idempotent outcome.
             return
 
     @activity.defn(name="assess_case")
@@ -243,9 +243,8 @@ def _entry_insert(dialect: str) -> Insert:
     concurrent writer of the same entry, which waits for the first's commit); RETURNING
     tells which."""
     table = cast(Table, CaseEvent.__table__)
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return (
-        insert(table)
+    return (  # type: ignore[no-any-return]
+        dialect_insert(dialect)(table)
         .on_conflict_do_nothing(index_elements=[table.c.event_key])
         .returning(table.c.id)
     )

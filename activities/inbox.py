@@ -172,7 +172,8 @@ class InboxActivities:
                 if inp.decision is not None:
                     await apply_case_update(session, inp.decision)
         except IntegrityError:
-            # A concurrent retry committed the same closing and entry first.
+            # A concurrent retry committed the same closing first (its entry is found by
+            # its key, see apply_case_update).
             return
         if row is not None:
             metrics.task_closed(row.kind, inp.state, case_id=row.case_id, task_id=inp.task_id)

@@ -67,9 +67,13 @@ def insert_ignoring_duplicates(session: AsyncSession, model: Any) -> Any:
     succeed and one row stands (a plain add would fail the loser with a unique violation).
     Count what was inserted with RETURNING: the rowcount of an INSERT ... ON CONFLICT is not
     reported on PostgreSQL through this stack (-1)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(model)
-    return sqlite.insert(model)
+    return dialect_insert(session.get_bind().dialect.name)(model)
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The ``insert`` of a dialect, by its name (for a statement built once per dialect; see
+    :func:`insert_ignoring_duplicates`)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 class _Turns:
