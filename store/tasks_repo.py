@@ -420,9 +420,10 @@ async def claim_next(
     due_at, id): read a few candidates, compare-and-set them in order, and read again when
     all were taken meanwhile. Two concurrent calls never get the same task (the CAS)."""
     plan = await _plan(session, viewer.path, OPEN)
-    conds = view_conditions(viewer, _CLAIMABLE, now, plan)
+    # The view's conditions are built here only for the plans without a kept statement.
+    conds = None if plan.hide_sort else view_conditions(viewer, _CLAIMABLE, now, plan)
     for _ in range(rounds):
-        if plan.hide_sort:
+        if conds is None:
             candidates = list(
                 (await session.scalars(_candidates(viewer.role, viewer.path, batch))).all()
             )
