@@ -25,7 +25,7 @@ from temporalio.client import Client
 
 from activities.assistance import AssistanceActivities
 from activities.verification import period_of
-from bench import procs
+from bench import phases, procs
 from bench.baseline import BaselineTask, TimerProbe
 from bench.stats import latency_ms, median_of_runs
 from domain.ids import check_digit
@@ -155,12 +155,18 @@ class StackBench:
         return int(r.json()["group"])
 
     async def _officer(
-        self, user: str, remaining: list[int], latencies: list[float], think: float = 0.0
+        self,
+        user: str,
+        remaining: list[int],
+        latencies: list[float],
+        think: float = 0.0,
+        sent: list[tuple[str, phases.Sent]] | None = None,
     ) -> None:
         """One officer's loop: take the next task of the group, complete it, until the round's
         tasks are done (a 204 while others are still open means the workflow has not opened
         the next one yet: ask again). ``think``: the seconds the officer spends on the task
-        between taking and completing it (0: back to back, the engine's pace)."""
+        between taking and completing it (0: back to back, the engine's pace). ``sent``: each
+        completion's task, key and wall-clock times, for :mod:`bench.phases`."""
         headers = await self.headers(user)
         deadline = time.monotonic() + WAIT
         while remaining[0] > 0:
@@ -175,13 +181,16 @@ class StackBench:
             remaining[0] -= 1
             if think:
                 await asyncio.sleep(think)  # reading the case, as an officer does
-            started = time.perf_counter()
+            key = uuid.uuid4().hex
+            started, wall = time.perf_counter(), time.time()
             done = await self.http.post(
                 f"/api/v1/tasks/{task['id']}/complete",
-                headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+                headers={**headers, "Idempotency-Key": key},
                 json={"outcome": THROUGHPUT_OUTCOMES[task["kind"]], "fields": {}},
             )
             latencies.append(time.perf_counter() - started)
+            if sent is not None:
+                sent.append((task["id"], phases.Sent(key, wall, wall + latencies[-1])))
             if done.status_code != 200:
                 raise RuntimeError(f"completion refused: {done.status_code} {done.text}")
 
@@ -205,10 +214,11 @@ class StackBench:
         tasks = cases * len(THROUGHPUT_OUTCOMES)
         remaining = [tasks]
         latencies: list[float] = []
+        sent: list[tuple[str, phases.Sent]] = []
         cpu_before = procs.tree_cpu_s(os.getpid())
         started = time.perf_counter()
         await asyncio.gather(
-            *(self._officer(user, remaining, latencies, think) for _ in range(clients))
+            *(self._officer(user, remaining, latencies, think, sent) for _ in range(clients))
         )
 
         async def in_publicity() -> bool:
@@ -222,6 +232,31 @@ class StackBench:
             "tasks_per_s": round(tasks / elapsed, 2),
             "complete_latency": latency_ms(latencies),
             "cpu_ms_per_task": procs.cpu_ms_per(cpu_before, procs.tree_cpu_s(os.getpid()), tasks),
+            # Read after the round, from the cases' histories: not in its time.
+            "phases_p50_ms": await self._phases(sent),
+        }
+
+    async def _phases(self, sent: list[tuple[str, phases.Sent]]) -> dict[str, float]:
+        """The median of each of a round's completions' phases (:mod:`bench.phases`), ms."""
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(Task.id, Task.workflow_id).where(Task.id.in_([t for t, _ in sent]))
+            )
+            workflow_of = dict(rows.tuples().all())
+        histories: dict[str, Any] = {}
+        split: list[dict[str, float]] = []
+        for task_id, completion in sent:
+            workflow_id = workflow_of[task_id]
+            if workflow_id not in histories:
+                handle = self.client.get_workflow_handle(workflow_id)
+                histories[workflow_id] = (await handle.fetch_history()).events
+            found = phases.split(histories[workflow_id], completion)
+            if found is None:
+                raise RuntimeError(f"completion {completion.key} is not in {workflow_id}")
+            split.append(found)
+        return {
+            name: round(statistics.median(s[name] for s in split) * 1000, 2)
+            for name in phases.PHASES
         }
 
     async def _count_at_least(self, user: str, n: int) -> bool:
@@ -294,6 +329,15 @@ class StackBench:
                 "paced_tasks_per_s": paced["tasks_per_s"],
                 "paced_complete_p50_ms": paced["complete_p50_ms"],
                 "paced_complete_p95_ms": paced["complete_p95_ms"],
+                # Where a completion's time goes (bench.phases): the medians' median of the
+                # runs, back to back and at an officer's pace.
+                **{
+                    f"{prefix}phase_{name}_p50_ms": round(
+                        statistics.median(r["phases_p50_ms"][name] for r in runs), 2
+                    )
+                    for prefix, runs in (("", app_runs), ("paced_", paced_runs))
+                    for name in phases.PHASES
+                },
                 # Where the time goes: CPU per task by process (median of the runs), against
                 # the baseline's. On two cores their sum bounds the rate.
                 **{

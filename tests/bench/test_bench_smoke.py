@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import SECTIONS, main
+from bench.phases import PHASES
 from bench.report import TITLES
 
 pytestmark = pytest.mark.smoke
@@ -33,6 +34,12 @@ async def test_the_harness_writes_json_and_markdown(tmp_path: Path) -> None:
     assert throughput["ratio"] == pytest.approx(
         throughput["tasks_per_s"] / throughput["baseline_per_s"], abs=0.001
     )
+    # Every completion was found in its case's history by its key and split in order: each
+    # phase begins where the one before ended (bench.phases).
+    for prefix in ("", "paced_"):
+        split = [throughput[f"{prefix}phase_{name}_p50_ms"] for name in PHASES]
+        assert all(ms >= 0 for ms in split), split
+        assert split[2] > 0, "the closing activity takes time"
     inbox = result["sections"]["inbox"]
     assert "sqlite/500" in inbox["detail"]
     assert len(inbox["detail"]["sqlite/500"]["queries"]) == 8
