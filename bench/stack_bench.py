@@ -242,7 +242,7 @@ class StackBench:
             rows = await session.execute(
                 select(Task.id, Task.workflow_id).where(Task.id.in_([t for t, _ in sent]))
             )
-            workflow_of = dict(rows.tuples().all())
+            workflow_of = {task_id: workflow_id for task_id, workflow_id in rows}
         histories: dict[str, Any] = {}
         split: list[dict[str, float]] = []
         for task_id, completion in sent:
