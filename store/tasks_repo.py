@@ -420,8 +420,9 @@ async def claim_next(
     due_at, id): read a few candidates, compare-and-set them in order, and read again when
     all were taken meanwhile. Two concurrent calls never get the same task (the CAS)."""
     plan = await _plan(session, viewer.path, OPEN)
-    # The view's conditions are built here only for the plans without a kept statement.
-    conds = None if plan.hide_sort else view_conditions(viewer, _CLAIMABLE, now, plan)
+    # The path-first plan has its statement kept per group (_candidates); the others build
+    # the view's conditions here.
+    conds = None if plan is PATH_FIRST else view_conditions(viewer, _CLAIMABLE, now, plan)
     for _ in range(rounds):
         if conds is None:
             candidates = list(
