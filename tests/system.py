@@ -242,7 +242,9 @@ class System:
                 place = spec.get("place", "street_a1")
                 due = spec.get("due_at", now + timedelta(days=3))
                 kind = spec.get("kind", "inbox_test")
-                task_id = f"test-{region.n}.{kind}.{seq}"
+                # Zero-padded so that the inbox's last tie-break (the task's id, as text)
+                # keeps insertion order past 999 -> 1000, whichever tests ran before.
+                task_id = f"test-{region.n}.{kind}.{seq:07d}"
                 assignee = spec.get("assignee")
                 session.add(
                     Task(
