@@ -24,6 +24,7 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 
 from application.services.policy_load import ensure_transitions
+from infra.heap import settle_heap, settled_message
 from infra.metrics import MetricsGate, worker_metrics_address, worker_runtime
 from infra.temporal_client import DATA_CONVERTER, connect
 from infra.tracing import TracingUnavailable, configure_tracing, traced
@@ -183,6 +184,8 @@ async def serve_until_stopped(
         settings.temporal_address,
         f"http://{metrics}/metrics" if metrics else "off",
     )
+    # The worker, its client and the packs are built: see infra/heap.py.
+    log.info(settled_message(settle_heap()))
     async with worker:  # on leaving: the worker shut down, its polls and activities finished
         sweeper = asyncio.create_task(sweep_unstarted(settings, client, sessions))
         await stop.wait()
@@ -278,8 +281,10 @@ def run_api(settings: Settings) -> None:
     asyncio.run(check_revision(settings))
     ensure_port_free(settings.bind_host, settings.bind_port, "API", "YUANZHU_BIND_PORT")
     start_tracing(settings, "yuanzhu-api")
+    app = create_app(settings)
+    log.info(settled_message(settle_heap()))  # the app and its routes are built: infra/heap.py
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.bind_host,
         port=settings.bind_port,
         log_level="warning",

@@ -1,0 +1,55 @@
+"""The collector of the API and worker processes, set once they have started (infra/heap.py,
+#22): what start-up made is frozen, the young generation is wide, and cycles made afterwards
+are still freed without anyone asking. That both entry points settle is seen in their logs
+(tests/test_smoke.py)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+
+from infra.heap import YOUNG_GENERATION_THRESHOLD, settle_heap
+
+
+class Node:
+    """A container object that can point at itself."""
+
+    def __init__(self) -> None:
+        self.other: Node | None = None
+
+
+@pytest.fixture
+def collector_restored() -> Iterator[None]:
+    """The test process's collector as it was: its objects are not the test's to keep."""
+    threshold = gc.get_threshold()
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+
+
+def test_settling_freezes_what_start_up_made(collector_restored: None) -> None:
+    made_at_start_up = Node()
+    frozen = settle_heap()
+    assert frozen == gc.get_freeze_count() > 0
+    # A frozen object is in no generation a collection walks.
+    assert not any(o is made_at_start_up for o in gc.get_objects())
+    assert gc.get_threshold()[0] == YOUNG_GENERATION_THRESHOLD
+    made_later = Node()
+    assert any(o is made_later for o in gc.get_objects())
+
+
+def test_cycles_made_after_settling_are_still_freed(collector_restored: None) -> None:
+    settle_heap()
+    assert gc.isenabled()
+    cycle = Node()
+    cycle.other = cycle
+    gone = weakref.ref(cycle)
+    del cycle
+    assert gone() is not None  # reference counting alone cannot free a cycle
+    # Allocations past the young generation's threshold set off a collection by themselves.
+    kept = [Node() for _ in range(YOUNG_GENERATION_THRESHOLD + 1_000)]
+    assert gone() is None
+    del kept
