@@ -2,12 +2,12 @@
 identification to exit, for years.
 
 - **Start.** The identification workflow starts it as a *child workflow* with
-  ``ParentClosePolicy.ABANDON`` when it concludes "identified" (guarded by
-  ``workflow.patched("start-assistance")``). A child rather than an activity holding a client:
-  the start is a command in the identification's history, so it happens exactly once with no
-  Temporal client inside the activities, the two executions are linked in the UI, and ABANDON
-  lets the assistance outlive the identification run that started it. Its id is
-  ``assistance-<case number>`` (no personal data).
+  ``ParentClosePolicy.ABANDON`` when it concludes "identified" (guarded by the
+  ``start-assistance`` patch, :mod:`workflows.steps`). A child rather than an activity holding
+  a client: the start is a command in the identification's history, so it happens exactly
+  once with no Temporal client inside the activities, the two executions are linked in the
+  UI, and ABANDON lets the assistance outlive the identification run that started it. Its id
+  is ``assistance-<case number>`` (no personal data).
 - **Pinned.** ``AssistanceRules`` are computed from the case's pinned pack version when it
   starts and carried in the input, like ``CaseRules``: a later pack never rewrites a running
   assistance — unless a revision of that pack says so (``[transition] assistance = "move"``,
@@ -21,7 +21,7 @@ identification to exit, for years.
   every handler has finished. It carries the ids of the updates it applied, because Temporal
   dedupes update ids only within a run: an officer's retried request (same Idempotency-Key)
   that reaches the next run is answered, not applied twice.
-- **Safe upgrades by patching** (``workflow.patched``), not worker versioning: ``make run``
+- **Safe upgrades by patching** (``workflows.steps.patched``), not worker versioning: ``make run``
   runs the embedded dev server, whose default is unversioned workers, and an assistance lives
   for years — far longer than any worker deployment would be kept alive to drain it — so a
   change of this code must replay every old history. A patch marker branches old and new runs
@@ -111,7 +111,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.human_task import CaseContext, HumanTasks, TaskState
     from workflows.payloads import AssistanceInput, AssistanceState
-    from workflows.steps import run_activity, run_local
+    from workflows.steps import PLAN_TASK_FOLLOWED_ONCE, patched, run_activity, run_local
     from workflows.verification import adopt_verification, check_adoptable
 
 # Update ids remembered across runs: far more than any client retries within its lifetime,
@@ -162,7 +162,7 @@ class AssistanceWorkflow:
         # After continue-as-new: keep the open tasks' clocks. On a fresh start this used to
         # follow the plan task a second time, and two followers ran its clocks at once (two
         # escalations could take one level's record); histories from before keep that path.
-        if inp.state is not None or not workflow.patched("plan-task-followed-once"):
+        if inp.state is not None or not patched(PLAN_TASK_FOLLOWED_ONCE):
             for task in self.tasks.open_tasks():
                 self._follow(task)
         while True:

@@ -89,7 +89,16 @@ with workflow.unsafe.imports_passed_through():
     from workflows.human_task import CaseContext, HumanTasks, TaskState
     from workflows.payloads import AssistanceInput
     from workflows.rules import escalation_places
-    from workflows.steps import run_activity, run_local
+    from workflows.steps import (
+        DEADLINE_STARTED_BEFORE_STAGES,
+        DEADLINE_WATCHER_ENDS_WITH_THE_CASE,
+        ENTRIES_HELD_FOR_THE_OPENING,
+        START_ASSISTANCE,
+        UPHELD_OBJECTION_REFUSAL_HANDLING,
+        patched,
+        run_activity,
+        run_local,
+    )
 
 # How often a case that keeps missing materials may be sent another one-time notice before the
 # officer must decide (a notice per round lists everything still missing).
@@ -188,7 +197,7 @@ class IdentificationWorkflow:
             await self._intake()
             await self._accept()
             accepted = workflow.now()
-            if workflow.patched("deadline-started-before-stages"):
+            if patched(DEADLINE_STARTED_BEFORE_STAGES):
                 # The clock starts, on the timeline too, before the first stage opens its
                 # task: started beside it, a case concluded at once could lose the race and
                 # never show when its deadline began.
@@ -474,7 +483,7 @@ class IdentificationWorkflow:
             return None
         if decision.outcome == "upheld":
             refusing = stage
-            if workflow.patched("upheld-objection-refusal-handling"):
+            if patched(UPHELD_OBJECTION_REFUSAL_HANDLING):
                 refusing = self._refusal_handling_of(stage, task.place)
             await self._refuse(refusing, decision, "公示异议成立，不予认定")
         if decision.outcome == "restart":
@@ -670,7 +679,7 @@ class IdentificationWorkflow:
             )
 
         # Cases started before the watcher could be told by the flag keep their commands.
-        told_by_flag = workflow.patched("deadline-watcher-ends-with-the-case")
+        told_by_flag = patched(DEADLINE_WATCHER_ENDS_WITH_THE_CASE)
         await LadderClock(
             lambda: SlaLadder.of_deadline(current.at_risk_at, current.deadline_at, len(places)),
             on_rung,
@@ -976,7 +985,7 @@ class IdentificationWorkflow:
                 closed=True,
                 actor=end.actor,
             )
-        elif workflow.patched("start-assistance"):
+        elif patched(START_ASSISTANCE):
             # Histories recorded before assistance existed replay without this branch.
             await self._start_assistance()
         # Decisions' update handlers may still be recording their timeline events: let them
@@ -1057,7 +1066,7 @@ class IdentificationWorkflow:
         keeps its order. Runs recorded before this wrote each entry on its own, and replay
         so."""
         entry = self._entry(key, summary, status=status, actor=actor, **changes)
-        if hold and workflow.patched(ENTRIES_HELD_FOR_THE_OPENING):
+        if hold and patched(ENTRIES_HELD_FOR_THE_OPENING):
             self._held.append(entry)
             return
         await self._write_held()

@@ -1,6 +1,7 @@
 """How a workflow runs its steps: activities, and local activities for the short database
 steps on an officer's path (#22). Every workflow module takes its steps from here, so that the
-timeouts, the retry policy and the patch that made the short steps local have one home."""
+timeouts, the retry policy and the workflow code's patches (``workflow.patched``) have one
+home."""
 
 from __future__ import annotations
 
@@ -16,8 +17,57 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
 )
-# The patch under which a run makes its short database steps local activities (run_local).
+# The workflow code's patches. Each keeps the runs recorded before it on their old path; ask
+# it through patched() below, never workflow.patched directly.
+# A run makes its short database steps local activities (run_local, #22).
 LOCAL_WRITES = "local-writes"
+# The identification deadline's clock starts before the first stage opens its task.
+DEADLINE_STARTED_BEFORE_STAGES = "deadline-started-before-stages"
+# An upheld objection is refused by the stage's refusal handling (its notice, where it returns).
+UPHELD_OBJECTION_REFUSAL_HANDLING = "upheld-objection-refusal-handling"
+# The identification deadline's watcher ends when the case concludes, told by a flag.
+DEADLINE_WATCHER_ENDS_WITH_THE_CASE = "deadline-watcher-ends-with-the-case"
+# An identified case starts its assistance workflow.
+START_ASSISTANCE = "start-assistance"
+# Timeline entries held and written with the next task's opening (#22).
+ENTRIES_HELD_FOR_THE_OPENING = "entries-held-for-the-opening"
+# A verification batch reads its next page while it opens the tasks of the last (#22).
+VERIFICATION_READ_AHEAD = "verification-read-ahead"
+# An assistance run follows its plan task's clocks once, not twice.
+PLAN_TASK_FOLLOWED_ONCE = "plan-task-followed-once"
+
+# Every patch above, answered for a run started on this code by one marker (#22). Each
+# workflow.patched records a marker and, from the SDK's core, an upsert of the
+# TemporalChangeVersion search attribute: about 1.3 ms of the Temporal server's CPU each, and a
+# Jilin case's first completion met three. A run started on this code records
+# STARTED_WITH_THESE_PATCHES at its first question, and is then answered yes for every patch in
+# the set without a marker of its own. A run started before, or by an older worker in a mixed
+# deployment, has no such marker: its replay answers no at its first question (the answer is
+# kept for the run), and each patch is asked on its own, as it was recorded. A later patch is
+# asked on its own (it is not in the set); to fold it in, add a new marker and set and ask
+# them first, keeping this one for the runs started with it.
+STARTED_WITH_THESE_PATCHES = "started-with-patches-1"
+PATCHES_AT_START = frozenset(
+    {
+        LOCAL_WRITES,
+        DEADLINE_STARTED_BEFORE_STAGES,
+        UPHELD_OBJECTION_REFUSAL_HANDLING,
+        DEADLINE_WATCHER_ENDS_WITH_THE_CASE,
+        START_ASSISTANCE,
+        ENTRIES_HELD_FOR_THE_OPENING,
+        VERIFICATION_READ_AHEAD,
+        PLAN_TASK_FOLLOWED_ONCE,
+    }
+)
+
+
+def patched(patch_id: str) -> bool:
+    """``workflow.patched(patch_id)``, answered for a run started on this code by its one
+    marker (see :data:`STARTED_WITH_THESE_PATCHES`). The marker is always asked before any
+    patch of the set, so a run that answers it no has asked none of them yet."""
+    if patch_id in PATCHES_AT_START and workflow.patched(STARTED_WITH_THESE_PATCHES):
+        return True
+    return workflow.patched(patch_id)
 
 
 async def run_activity(method: Callable[..., Awaitable[Any]], arg: object) -> Any:
@@ -29,7 +79,7 @@ async def run_activity(method: Callable[..., Awaitable[Any]], arg: object) -> An
 def local_steps() -> bool:
     """Whether this run takes its short database steps locally (see :func:`run_local`); the
     answer is the same for the whole run."""
-    return workflow.patched(LOCAL_WRITES)
+    return patched(LOCAL_WRITES)
 
 
 async def run_local(method: Callable[..., Awaitable[Any]], arg: object) -> Any:

@@ -77,14 +77,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.human_task import HumanTasks, TaskState
     from workflows.payloads import BatchResult, BatchState, VerificationBatchInput
-    from workflows.steps import run_activity
+    from workflows.steps import VERIFICATION_READ_AHEAD, patched, run_activity
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # A batch's phases after the tasks are created: the rungs of its clock taken so far.
 _CLOCK_PHASES = ("at_risk", "breached", "finished")
-# The next page is read while the last one's tasks are being opened (runs recorded before it
-# read a page only once the last one's tasks were all open).
-READ_AHEAD_PATCH = "verification-read-ahead"
 
 
 def verification_workflow_id(district_code: str, period: str) -> str:
@@ -147,7 +144,7 @@ class VerificationBatchWorkflow:
             s = BatchState(info=info)
         self.s = s
         if s.phase == "creating":
-            if workflow.patched(READ_AHEAD_PATCH):
+            if patched(VERIFICATION_READ_AHEAD):
                 await self._create()
             else:
                 while s.phase == "creating":
@@ -210,8 +207,9 @@ class VerificationBatchWorkflow:
                 s.phase = "at_risk"
 
     async def _page(self) -> None:
-        """A page as runs recorded before :data:`READ_AHEAD_PATCH` took it: the people page,
-        then its chunks, ``concurrency`` at a time, before the next page is read."""
+        """A page as runs recorded before the ``verification-read-ahead`` patch took it: the
+        people page, then its chunks, ``concurrency`` at a time, before the next page is
+        read."""
         s, inp = self.s, self.inp
         page = await run_activity(
             VerificationActivities.people,

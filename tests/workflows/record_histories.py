@@ -150,31 +150,9 @@ async def main() -> None:
             await _save(env, xy, "xinyu_withdrawn")
             # Weifang, identified and in assistance: the identification that starts it (the
             # patched shape) and the running assistance with a contact and a service.
-            wa = await _submit(sy, "weifang-2023")
-            await _do(
-                sy,
-                "wf_reviewer",
-                wa,
-                "immediate_conclusion",
-                "approve",
-                category="older_unemployed",
+            await record_assistance(
+                sy, env, "weifang_identified_starting_assistance", "weifang_assistance_running"
             )
-            await env.client.get_workflow_handle(f"identification-{wa}").result()
-            await _save(env, wa, "weifang_identified_starting_assistance")
-            headers = await sy.login("wf_reviewer")
-            for path, body in (
-                ("contacts", {"channel": "phone", "own": True}),
-                ("services", {"kind": "career_guidance"}),
-            ):
-                for _ in range(100):
-                    r = await sy.http.post(
-                        f"/api/v1/cases/{wa}/assistance/{path}", headers=headers, json=body
-                    )
-                    if r.status_code == 201:
-                        break
-                    await asyncio.sleep(0.1)  # the assistance starts once the case is identified
-                assert r.status_code == 201, r.text
-            await _save(env, wa, "weifang_assistance_running", workflow="assistance")
             # Jilin, running at its initial review: the case-level deadline started before the
             # first stage (the "deadline-started-before-stages" shape).
             dl = await _submit(sy, "jilin-2022")
@@ -220,7 +198,45 @@ async def main() -> None:
             # The first pre-check made as the case was stored, handed to the workflow in its
             # input (#22): no assessment activity before the first task.
             await record_officer_path(sy, env, "pre_checked")
+            # Every patch answered by one marker at the run's start ("started-with-patches-1",
+            # workflows/steps.py): the officer's path, an assistance and a verification batch.
+            await record_officer_path(sy, env, "started_with_patches")
+            await record_assistance(
+                sy,
+                env,
+                "weifang_started_with_patches_starting_assistance",
+                "weifang_started_with_patches_assistance_running",
+            )
+            await record_verification_batch(sy, env, "verification_batch_open_started_with_patches")
         await env.shutdown()
+
+
+async def record_assistance(
+    sy: System, env: WorkflowEnvironment, identified: str, running: str
+) -> None:
+    """A Weifang case identified at once, under ``identified``, and the assistance it starts,
+    with a contact and a service recorded, under ``running``."""
+    if (HERE / f"{identified}.json").exists() and (HERE / f"{running}.json").exists():
+        print(f"kept {identified}.json and {running}.json")
+        return
+    wa = await _submit(sy, "weifang-2023")
+    await _do(sy, "wf_reviewer", wa, "immediate_conclusion", "approve", category="older_unemployed")
+    await env.client.get_workflow_handle(f"identification-{wa}").result()
+    await _save(env, wa, identified)
+    headers = await sy.login("wf_reviewer")
+    for path, body in (
+        ("contacts", {"channel": "phone", "own": True}),
+        ("services", {"kind": "career_guidance"}),
+    ):
+        for _ in range(100):
+            r = await sy.http.post(
+                f"/api/v1/cases/{wa}/assistance/{path}", headers=headers, json=body
+            )
+            if r.status_code == 201:
+                break
+            await asyncio.sleep(0.1)  # the assistance starts once the case is identified
+        assert r.status_code == 201, r.text
+    await _save(env, wa, running, workflow="assistance")
 
 
 async def record_revision_move(sy: System, env: WorkflowEnvironment) -> None:

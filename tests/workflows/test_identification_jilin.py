@@ -12,6 +12,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 
 from tests.workflows.scenario import end_of, instant, scenario_at, shanghai, timeline_kinds
+from workflows.steps import STARTED_WITH_THESE_PATCHES
 
 PACK = "jilin-2022"
 
@@ -349,3 +350,41 @@ def local_steps_after_last_update(history: WorkflowHistory) -> list[str]:
         if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED and "data" in attrs.details:
             steps.append(json.loads(attrs.details["data"].payloads[0].data)["activity_type"])
     return steps
+
+
+async def test_a_new_case_answers_every_patch_with_one_marker(tmp_path: Path) -> None:
+    """#22: a run started on today's code records one patch marker, at its start, and is
+    answered yes for every patch of ``workflows.steps.PATCHES_AT_START`` without a marker of
+    its own — each marker costs the server an upsert of TemporalChangeVersion too. A Jilin case
+    in its publicity had asked four patches (local steps, held entries, the deadline started
+    before the stages, its watcher told by a flag) and takes their new paths: the deadline on
+    the timeline before the first stage, say."""
+    async with scenario_at(shanghai(2026, 9, 30, 9, 0), tmp_path) as sc:
+        case_id = await sc.submit(PACK)
+        await sc.do("jl_officer", case_id, "acceptance", "accept")
+        await sc.do("jl_officer", case_id, "initial_review", "approve")
+        await sc.in_publicity(case_id)
+        history = await sc.env.client.get_workflow_handle(
+            f"identification-{case_id}"
+        ).fetch_history()
+        assert patch_markers(history) == [STARTED_WITH_THESE_PATCHES]
+        upserts = [
+            e
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+        ]
+        assert len(upserts) == 1
+        kinds = timeline_kinds(await sc.case(case_id))
+        assert kinds.index("deadline") < kinds.index("stage")
+
+
+def patch_markers(history: WorkflowHistory) -> list[str]:
+    """The ids of the patch markers a history holds, in order."""
+    found: list[str] = []
+    for e in history.events:
+        attrs = e.marker_recorded_event_attributes
+        marker = e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        if marker and attrs.marker_name == "core_patch":
+            details = next(iter(attrs.details.values()))
+            found.append(json.loads(details.payloads[0].data)["id"])
+    return found

@@ -31,3 +31,16 @@ async def test_replay(path: Path) -> None:
     saved = json.loads(path.read_text())
     history = WorkflowHistory.from_json(saved["workflow_id"], saved["history"])
     await replayer.replay_workflow(history)
+
+
+def test_patches_are_asked_through_one_home() -> None:
+    # workflows.steps.patched answers a new run's patches with one marker; a patch asked of
+    # workflow.patched directly would record one of its own in every new run, and one not in
+    # steps.PATCHES_AT_START must be asked on its own (see the comment there).
+    workflows = Path(__file__).parents[2] / "workflows"
+    direct = [
+        p.name
+        for p in workflows.glob("*.py")
+        if p.name != "steps.py" and "workflow.patched(" in p.read_text()
+    ]
+    assert direct == []
