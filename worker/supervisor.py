@@ -48,6 +48,15 @@ def _die_with_parent() -> None:
 # has one shard, read whenever it is told of new tasks; under load a read still takes a batch.
 TRANSFER_READS_PER_SECOND = 1000
 TRANSFER_READS_KEY = "history.transferProcessorMaxPollRPS"
+# An activity a workflow task schedules is handed to the worker that completed the task, in
+# the server's answer, rather than put on the task queue for a worker's poll to take (eager
+# activity execution; the SDK asks for it, the server grants it only with this on). A
+# completion's closing activity is scheduled so: one matching round trip fewer per decision.
+# Side by side (#22, bench/before_after.md): 6 % more tasks a second back to back, the server's
+# CPU per task 0.1–0.9 ms less and the worker's 0.8–1.1 ms. The activity is recorded as
+# scheduled before it is handed out, and times out and is retried like any other if that
+# worker dies: nothing about its durability changes.
+EAGER_ACTIVITIES_KEY = "system.enableActivityEagerExecution"
 
 
 def dev_server_argv(
@@ -55,7 +64,8 @@ def dev_server_argv(
 ) -> list[str]:
     """The Temporal dev server persisted in ``db`` (SQLite with WAL) on 127.0.0.1:``port``,
     with its UI on ``ui_port`` or headless, handing out tasks as soon as they are due
-    (:data:`TRANSFER_READS_PER_SECOND`)."""
+    (:data:`TRANSFER_READS_PER_SECOND`) and activities with the workflow task that schedules
+    them (:data:`EAGER_ACTIVITIES_KEY`)."""
     ui = ["--ui-port", str(ui_port), "--ui-disable-news-fetch"] if ui_port else ["--headless"]
     return [
         find_binary("temporal"),
@@ -78,6 +88,8 @@ def dev_server_argv(
         "warn",
         "--dynamic-config-value",
         f"{TRANSFER_READS_KEY}={TRANSFER_READS_PER_SECOND}",
+        "--dynamic-config-value",
+        f"{EAGER_ACTIVITIES_KEY}=true",
     ]
 
 
