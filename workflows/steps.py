@@ -63,8 +63,11 @@ PATCHES_AT_START = frozenset(
 
 def patched(patch_id: str) -> bool:
     """``workflow.patched(patch_id)``, answered for a run started on this code by its one
-    marker (see :data:`STARTED_WITH_THESE_PATCHES`). The marker is always asked before any
-    patch of the set, so a run that answers it no has asked none of them yet."""
+    marker (see :data:`STARTED_WITH_THESE_PATCHES`). The marker is asked at the run's first
+    question about a patch of the set, before that patch. A run answers it no when it asks
+    while replaying a history without it (started before, or by an older worker), and keeps
+    that answer; a run that answers it yes asks no patch of the set on its own, and its own
+    answer to each would have been yes (asked for the first time, not replaying)."""
     if patch_id in PATCHES_AT_START and workflow.patched(STARTED_WITH_THESE_PATCHES):
         return True
     return workflow.patched(patch_id)
