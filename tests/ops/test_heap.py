@@ -33,7 +33,8 @@ def collector_restored() -> Iterator[None]:
 def test_settling_freezes_what_start_up_made(collector_restored: None) -> None:
     made_at_start_up = Node()
     frozen = settle_heap()
-    assert frozen == gc.get_freeze_count() > 0
+    # Frozen objects may still be freed by reference counting (the count only falls after).
+    assert frozen > 0 and gc.get_freeze_count() <= frozen
     # A frozen object is in no generation a collection walks.
     assert not any(o is made_at_start_up for o in gc.get_objects())
     assert gc.get_threshold()[0] == YOUNG_GENERATION_THRESHOLD
