@@ -282,11 +282,21 @@ async def running_system(settings: Settings, env: WorkflowEnvironment) -> AsyncI
         await seed_demo(session)
     app = create_app(settings, temporal_client=env.client)
     worker = build_worker(env.client, settings, sessions=sessions)
-    async with (
-        worker,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http,
-    ):
-        system = System(settings=settings, env=env, http=http)
-        yield system
-        await system.dispose()
-    await engine.dispose()
+    try:
+        async with (
+            worker,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://test"
+            ) as http,
+        ):
+            system = System(settings=settings, env=env, http=http)
+            yield system
+            await system.dispose()
+    finally:
+        # The app's engine too: the ASGI transport does not run the app's lifespan, which
+        # would. Left to the garbage collector, its SQLite connections were closed by
+        # aiosqlite's finaliser on whatever thread collected them — in a workflow
+        # activation's, on the workflow's own event loop, which cannot be called from
+        # aiosqlite's thread (PytestUnhandledThreadExceptionWarning: NotImplementedError).
+        await app.state.engine.dispose()
+        await engine.dispose()
