@@ -103,8 +103,6 @@ with workflow.unsafe.imports_passed_through():
 # How often a case that keeps missing materials may be sent another one-time notice before the
 # officer must decide (a notice per round lists everything still missing).
 MAX_SUPPLEMENT_ROUNDS = 3
-# The patch under which a stage's system entries are held for the next opening (_event).
-ENTRIES_HELD_FOR_THE_OPENING = "entries-held-for-the-opening"
 
 
 def _validate_verified_facts(kind: str, verified: dict[str, Any], rules: CaseRules) -> None:
