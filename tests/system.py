@@ -4,6 +4,7 @@ the time-skipping server and the FastAPI app behind an httpx client."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import re
 import time
@@ -276,21 +277,33 @@ class System:
 
 @asynccontextmanager
 async def running_system(settings: Settings, env: WorkflowEnvironment) -> AsyncIterator[System]:
+    """The whole system in this process: the API (through the ASGI transport) and a worker."""
+    async with system_with_sessions(settings, env) as (system, _):
+        yield system
+
+
+@asynccontextmanager
+async def system_with_sessions(
+    settings: Settings, env: WorkflowEnvironment, *, worker: bool = True
+) -> AsyncIterator[tuple[System, async_sessionmaker[AsyncSession]]]:
+    """The system on seeded demo data, with the sessions its worker uses; without ``worker``
+    the test runs its own workers on them."""
     engine = make_engine(settings.effective_database_url)
     sessions = make_sessionmaker(engine)
     async with sessions() as session, session.begin():
         await seed_demo(session)
     app = create_app(settings, temporal_client=env.client)
-    worker = build_worker(env.client, settings, sessions=sessions)
     try:
-        async with (
-            worker,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://test"
-            ) as http,
-        ):
+        async with contextlib.AsyncExitStack() as stack:
+            if worker:
+                await stack.enter_async_context(
+                    build_worker(env.client, settings, sessions=sessions)
+                )
+            http = await stack.enter_async_context(
+                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+            )
             system = System(settings=settings, env=env, http=http)
-            yield system
+            yield system, sessions
             await system.dispose()
     finally:
         # The app's engine too: the ASGI transport does not run the app's lifespan, which

@@ -48,13 +48,15 @@ def test_the_dev_server_reads_its_transfer_queue_when_told(tmp_path: Path) -> No
     assert f"{EAGER_ACTIVITIES_KEY}=true" in values
 
 
-def test_the_compose_deployment_reads_it_at_most_every_10_ms() -> None:
+def _compose_config() -> dict[str, object]:
+    """The compose deployment's Temporal dynamic config."""
     path = DEPLOY / "temporal" / "dynamicconfig" / "production-sql.yaml"
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert config[TRANSFER_READS_KEY] == [{"value": 100}]
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def test_the_compose_deployment_reads_it_at_most_every_10_ms() -> None:
+    assert _compose_config()[TRANSFER_READS_KEY] == [{"value": 100}]
 
 
 def test_the_compose_deployment_hands_activities_out_eagerly() -> None:
-    path = DEPLOY / "temporal" / "dynamicconfig" / "production-sql.yaml"
-    config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert config[EAGER_ACTIVITIES_KEY] == [{"value": True}]
+    assert _compose_config()[EAGER_ACTIVITIES_KEY] == [{"value": True}]

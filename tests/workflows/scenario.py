@@ -10,7 +10,6 @@ The workers and the API run in this process; the database is a fresh migrated SQ
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import glob
 import os
 import stat
@@ -39,15 +38,12 @@ from store.calendar_repo import save_year_table
 from store.db import make_engine, make_sessionmaker
 from store.migrate import upgrade
 from store.models import Notice, Notification, SlaBreach, Task
-from store.settings import Settings
 from tests.conftest import IN_CI, make_settings
 from tests.factories import application
-from tests.system import System
+from tests.system import System, system_with_sessions
 from tests.time_skip import skip
 from worker.binaries import find_binary
-from worker.demo import seed_demo
 from worker.factory import WORKFLOWS, activities_for, build_worker
-from worker.server import create_app
 from workflows.contracts import CaseUpdateInput, OpenedTask, OpenTaskInput
 
 
@@ -285,32 +281,6 @@ def timeline_kinds(case: dict[str, Any]) -> list[str]:
 
 
 @asynccontextmanager
-async def _system(
-    settings: Settings, env: WorkflowEnvironment, worker: bool
-) -> AsyncIterator[tuple[System, async_sessionmaker[AsyncSession]]]:
-    """``tests.system.running_system``, with the worker optional, and the app's engine disposed
-    at the end (the ASGI transport does not run the app's lifespan, which would)."""
-    engine = make_engine(settings.effective_database_url)
-    sessions = make_sessionmaker(engine)
-    async with sessions() as session, session.begin():
-        await seed_demo(session)
-    app = create_app(settings, temporal_client=env.client)
-    try:
-        async with contextlib.AsyncExitStack() as stack:
-            if worker:
-                await stack.enter_async_context(
-                    build_worker(env.client, settings, sessions=sessions)
-                )
-            http = await stack.enter_async_context(
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
-            )
-            yield System(settings=settings, env=env, http=http), sessions
-    finally:
-        await app.state.engine.dispose()
-        await engine.dispose()
-
-
-@asynccontextmanager
 async def scenario_at(
     start: datetime, tmp: Path, *, worker: bool = True, **settings: Any
 ) -> AsyncIterator[Scenario]:
@@ -328,7 +298,7 @@ async def scenario_at(
         data_converter=DATA_CONVERTER,
     )
     try:
-        async with _system(s, env, worker) as (system, sessions):
+        async with system_with_sessions(s, env, worker=worker) as (system, sessions):
             yield Scenario(system=system, env=env, sessions=None if worker else sessions)
     finally:
         await env.shutdown()
