@@ -19,7 +19,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from sqlalchemy import func, insert, select
 from temporalio.client import Client
 
@@ -27,6 +26,7 @@ from activities.assistance import AssistanceActivities
 from activities.verification import period_of
 from bench import phases, procs
 from bench.baseline import BaselineTask, TimerProbe
+from bench.http import Http
 from bench.stats import latency_ms, median_of_runs
 from domain.ids import check_digit
 from domain.policy.loader import load_pack
@@ -101,12 +101,9 @@ class StackBench:
 
     def __init__(self, stack: Stack, data_dir: Path) -> None:
         self.stack = stack
-        # Idle connections let go before uvicorn's keep-alive of 5 s ends them: a request sent
-        # on one the server is closing that moment fails ("Server disconnected without sending
-        # a response"), and a POST is not retried. Officers at their pace leave some idle.
-        self.http = httpx.AsyncClient(
-            base_url=stack.base, timeout=60, limits=httpx.Limits(keepalive_expiry=2.0)
-        )
+        # The load generator's own client (bench.http): it shares the two cores with what it
+        # measures, and httpx spent more CPU per completed task than the figures it compares.
+        self.http = Http(stack.base, timeout=60)
         self.engine = make_engine(f"sqlite+aiosqlite:///{data_dir / 'yuanzhu.db'}")
         self.sessions = make_sessionmaker(self.engine)
         self.tokens: dict[str, str] = {}
