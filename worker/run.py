@@ -24,7 +24,7 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime
 
 from application.services.policy_load import ensure_transitions
-from infra.heap import settle_heap, settled_message
+from infra.heap import API_YOUNG_GENERATION, settle_heap, settled_message
 from infra.metrics import MetricsGate, worker_metrics_address, worker_runtime
 from infra.temporal_client import DATA_CONVERTER, connect
 from infra.tracing import TracingUnavailable, configure_tracing, traced
@@ -184,8 +184,9 @@ async def serve_until_stopped(
         settings.temporal_address,
         f"http://{metrics}/metrics" if metrics else "off",
     )
-    # The worker, its client and the packs are built: see infra/heap.py.
-    log.info(settled_message(settle_heap()))
+    # The worker, its client and the packs are built. Its young generation stays CPython's:
+    # its workflows' sandboxes are cycles, freed late with a wider one (infra/heap.py).
+    log.info(settled_message(settle_heap(young_generation=None)))
     async with worker:  # on leaving: the worker shut down, its polls and activities finished
         sweeper = asyncio.create_task(sweep_unstarted(settings, client, sessions))
         await stop.wait()
@@ -282,7 +283,8 @@ def run_api(settings: Settings) -> None:
     ensure_port_free(settings.bind_host, settings.bind_port, "API", "YUANZHU_BIND_PORT")
     start_tracing(settings, "yuanzhu-api")
     app = create_app(settings)
-    log.info(settled_message(settle_heap()))  # the app and its routes are built: infra/heap.py
+    # The app and its routes are built (infra/heap.py).
+    log.info(settled_message(settle_heap(young_generation=API_YOUNG_GENERATION)))
     uvicorn.run(
         app,
         host=settings.bind_host,
