@@ -37,9 +37,10 @@ async def server() -> AsyncIterator[tuple[str, list[bytes], Callable[[], int]]]:
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         accepted[0] += 1
         while True:
-            head = await reader.readuntil(b"\r\n\r\n") if not reader.at_eof() else b""
-            if not head:
-                break
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break  # the client closed the connection
             heads.append(head)
             length = next(
                 (
