@@ -65,10 +65,7 @@ class _Connection:
             raise HttpError("the server closed the connection without answering")
         status = int(status_line.split(None, 2)[1])
         length, chunked, keep = 0, False, True
-        while True:
-            line = await self.reader.readline()
-            if line in (b"\r\n", b"\n", b""):
-                break
+        for line in await self._field_lines():
             name, _, value = line.partition(b":")
             name = name.strip().lower()
             if name == b"content-length":
@@ -84,13 +81,19 @@ class _Connection:
         self.used = time.monotonic()
         return Reply(status, content), keep
 
+    async def _field_lines(self) -> list[bytes]:
+        """The header (or trailer) lines up to the blank line that ends them."""
+        lines: list[bytes] = []
+        while (line := await self.reader.readline()) not in (b"\r\n", b"\n", b""):
+            lines.append(line)
+        return lines
+
     async def _chunks(self) -> bytes:
         parts: list[bytes] = []
         while True:
             size = int((await self.reader.readline()).split(b";")[0], 16)
             if size == 0:
-                while (await self.reader.readline()) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
+                await self._field_lines()  # the trailers, unused
                 return b"".join(parts)
             parts.append(await self.reader.readexactly(size))
             await self.reader.readexactly(2)  # the CRLF after each chunk
@@ -128,8 +131,11 @@ class Http:
         if params:
             path = f"{path}?{urlencode(params)}"
         body = b"" if json is None else jsonlib.dumps(json).encode()
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
-        lines.append(f"Content-Length: {len(body)}")
+        lines = [
+            f"{method} {path} HTTP/1.1",
+            f"Host: {self.host}:{self.port}",
+            f"Content-Length: {len(body)}",
+        ]
         if json is not None:
             lines.append("Content-Type: application/json")
         lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
