@@ -8,7 +8,8 @@ for its import, and the four calls). What runs in the sandbox, its restrictions 
 determinism checks are the SDK's, unchanged: ``exec`` of a code object is ``exec`` of its
 source. It overrides a private method (``_Instance._run_code``); should a temporalio release
 drop it, :func:`workflow_runner` falls back to the plain sandbox runner, and the test that
-runs through it says so."""
+runs through it says so. The runner also has each workflow class's definition read once per
+process rather than once per run (:mod:`worker.definitions`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from typing import Any
 
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+
+from worker import definitions
 
 try:
     from temporalio.worker.workflow_sandbox._runner import _Instance
@@ -43,9 +46,11 @@ if _Instance is not None and hasattr(_Instance, "_run_code"):
             return _CompiledInstance(det, self.runner_class, self.restrictions)
 
     def workflow_runner() -> WorkflowRunner:
+        definitions.install()
         return CompiledSandboxRunner()
 
 else:  # pragma: no cover
 
     def workflow_runner() -> WorkflowRunner:
+        definitions.install()
         return SandboxedWorkflowRunner()
