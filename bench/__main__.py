@@ -104,17 +104,19 @@ async def stack_sections(
         stack = Stack(data)
         stack.start()
         bench = StackBench(stack, data)
-        baseline = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.baseline",
-                f"127.0.0.1:{stack.t_port}",
-                bench.baseline_queue,
-            ],
-            stdout=open(data / "baseline.log", "wb"),  # noqa: SIM115 - the child keeps it
-            stderr=subprocess.STDOUT,
-        )
+        # The child writes to its own copy of the log's descriptor: this one is closed at once.
+        with open(data / "baseline.log", "wb") as log:
+            baseline = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.baseline",
+                    f"127.0.0.1:{stack.t_port}",
+                    bench.baseline_queue,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         try:
             await bench.connect()
             runners: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {

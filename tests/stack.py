@@ -144,12 +144,13 @@ class Stack:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", "up"],
-            env=self.env,
-            stdout=open(self.log, "ab"),  # noqa: SIM115 - the child keeps it
-            stderr=subprocess.STDOUT,
-        )
+        with open(self.log, "ab") as log:  # the child keeps its own copy
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "worker.cli", "up"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         wait_until(
             lambda: (
                 self._alive()
@@ -214,12 +215,13 @@ class Topology:
         if kind == "api":
             env["YUANZHU_BIND_PORT"] = str(self.api_ports[int(index)])
         seen = self.log(name).read_text() if self.log(name).exists() else ""
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "worker.cli", kind],
-            env=env,
-            stdout=open(self.log(name), "ab"),  # noqa: SIM115 - the child keeps it
-            stderr=subprocess.STDOUT,
-        )
+        with open(self.log(name), "ab") as log:  # the child keeps its own copy
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "worker.cli", kind],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         if kind == "api":
             base = self.bases[int(index)]
             wait_until(

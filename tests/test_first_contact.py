@@ -50,13 +50,14 @@ class MakeRun:
             YUANZHU_TEMPORAL_UI_PORT=str(self.ui_port),
         )
         self.log = data_dir.parent / f"{data_dir.name}.log"
-        self.proc = subprocess.Popen(
-            ["make", "--no-print-directory", "-C", str(ROOT), "run"],
-            env=env,
-            stdout=open(self.log, "ab"),  # noqa: SIM115 - the child keeps it
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with open(self.log, "ab") as log:  # the child keeps its own copy
+            self.proc = subprocess.Popen(
+                ["make", "--no-print-directory", "-C", str(ROOT), "run"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def output(self) -> str:
         return self.log.read_text()

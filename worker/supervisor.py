@@ -103,10 +103,12 @@ class Child:
     restarts: list[float] = field(default_factory=list)
 
     def start(self) -> None:
-        out = open(self.log_path, "ab") if self.log_path else None  # noqa: SIM115 - lives with the child
-        self.proc = subprocess.Popen(
-            self.argv, env=self.env, stdout=out, stderr=out, preexec_fn=_die_with_parent
-        )
+        # The child writes to its own copy of the log's descriptor; this process's is closed
+        # at once (a supervisor restarting a child kept one more open file each time).
+        with open(self.log_path, "ab") if self.log_path else contextlib.nullcontext() as out:
+            self.proc = subprocess.Popen(
+                self.argv, env=self.env, stdout=out, stderr=out, preexec_fn=_die_with_parent
+            )
 
     def stop(self, timeout: float = 15) -> None:
         if self.proc is None or self.proc.poll() is not None:

@@ -105,11 +105,10 @@ class DevServer:
         self.restarts = 0
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            dev_server_argv(self.db, self.port),
-            stdout=open(self.log, "ab"),  # noqa: SIM115 - the child keeps it
-            stderr=subprocess.STDOUT,
-        )
+        with open(self.log, "ab") as log:  # the child keeps its own copy
+            self.proc = subprocess.Popen(
+                dev_server_argv(self.db, self.port), stdout=log, stderr=subprocess.STDOUT
+            )
         wait_until(self._listening, 60, "the Temporal dev server")
 
     def _listening(self) -> bool:
