@@ -47,6 +47,19 @@ async def clock_for(session: AsyncSession, started: datetime, sla: SlaInput) -> 
     )
 
 
+async def started_clock(session: AsyncSession, inp: ClockInput) -> Clock:
+    """The instants of a clock started at ``inp.started_at``, from the current holiday table."""
+    clock = await clock_for(session, inp.started_at, inp.sla)
+    return Clock(
+        started_at=inp.started_at,
+        at_risk_at=clock.at_risk_at,
+        due_at=clock.goal_at,
+        deadline_at=clock.deadline_at,
+        deadline_date=clock.deadline_date,
+        provisional=clock.provisional,
+    )
+
+
 # The statements of every task's opening and closing (#22), built once with their values bound
 # at execution, on the tables (SQLAlchemy Core; see activities/cases.py, apply_case_update).
 _TASKS = cast(Table, Task.__table__)
@@ -145,51 +158,49 @@ class InboxActivities:
         )
 
     @activity.defn(name="close_task")
-    async def close_task(self, inp: CloseTaskInput) -> None:
+    async def close_task(self, inp: CloseTaskInput) -> Clock | None:
         """Close the task's row (once: a retry finds it closed) and, given the decision's
-        timeline entry, write it in the same transaction."""
+        timeline entry, write it in the same transaction. Given the clock the decision starts,
+        compute it (read before the write) and return it."""
+        clock: Clock | None = None
         try:
             # An officer waits for a decision's closing (the update answers after it).
             urgent = inp.decision is not None
-            async with self.sessions() as session, write_turn(session, urgent=urgent):
-                closed = await session.execute(
-                    _TASK_CLOSE,
-                    {
-                        "of_task": inp.task_id,
-                        "new_state": inp.state,
-                        "new_outcome": {
-                            "outcome": inp.outcome,
-                            "fields": inp.fields,
-                            "comment": inp.comment,
-                            # Internal (the API leaves it out): which request's decision this was.
-                            **({"update_id": inp.update_id} if inp.update_id else {}),
+            async with self.sessions() as session:
+                if inp.starts_clock is not None:
+                    clock = await started_clock(session, inp.starts_clock)
+                async with write_turn(session, urgent=urgent):
+                    closed = await session.execute(
+                        _TASK_CLOSE,
+                        {
+                            "of_task": inp.task_id,
+                            "new_state": inp.state,
+                            "new_outcome": {
+                                "outcome": inp.outcome,
+                                "fields": inp.fields,
+                                "comment": inp.comment,
+                                # Internal (the API leaves it out): which request's decision.
+                                **({"update_id": inp.update_id} if inp.update_id else {}),
+                            },
+                            "by": inp.completed_by,
+                            "at": inp.completed_at,
                         },
-                        "by": inp.completed_by,
-                        "at": inp.completed_at,
-                    },
-                )
-                row = closed.one_or_none()  # None: closed before (a retry) or never opened
-                if inp.decision is not None:
-                    await apply_case_update(session, inp.decision)
+                    )
+                    row = closed.one_or_none()  # None: closed before (a retry) or never opened
+                    if inp.decision is not None:
+                        await apply_case_update(session, inp.decision)
         except IntegrityError:
             # A concurrent retry committed the same closing first (its entry is found by
             # its key, see apply_case_update).
-            return
+            return clock
         if row is not None:
             metrics.task_closed(row.kind, inp.state, case_id=row.case_id, task_id=inp.task_id)
+        return clock
 
     @activity.defn(name="compute_clock")
     async def compute_clock(self, inp: ClockInput) -> Clock:
         async with self.sessions() as session:
-            clock = await clock_for(session, inp.started_at, inp.sla)
-        return Clock(
-            started_at=inp.started_at,
-            at_risk_at=clock.at_risk_at,
-            due_at=clock.goal_at,
-            deadline_at=clock.deadline_at,
-            deadline_date=clock.deadline_date,
-            provisional=clock.provisional,
-        )
+            return await started_clock(session, inp)
 
     @activity.defn(name="recompute_task_clock")
     async def recompute_task_clock(self, task_id: str) -> OpenedTask:

@@ -191,7 +191,8 @@ class ClockInput:
 
 @dataclass
 class Clock:
-    """A running clock's instants, computed by an activity from the current holiday table."""
+    """A running clock's instants, computed by an activity from the current holiday table
+    (``compute_clock``, or the closing of the decision that starts it)."""
 
     started_at: datetime
     at_risk_at: datetime
@@ -258,6 +259,10 @@ class CloseTaskInput:
     # The decision's timeline entry, written in the same transaction as the closing (#22: one
     # step instead of two on the officer's path). None: the caller records it on its own.
     decision: CaseUpdateInput | None = None
+    # The clock the decision starts (an acceptance the case's deadline, an approval the
+    # publicity), computed by the closing from the holiday table and returned (#22: not a
+    # local step of its own after it). None: the decision starts none.
+    starts_clock: ClockInput | None = None
 
 
 @dataclass

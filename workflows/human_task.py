@@ -40,6 +40,8 @@ with workflow.unsafe.imports_passed_through():
         ERR_TASK_CLOSED,
         ERR_TASK_UNKNOWN,
         CaseUpdateInput,
+        Clock,
+        ClockInput,
         CloseTaskInput,
         CompleteTaskRequest,
         OpenedTask,
@@ -88,6 +90,10 @@ class TaskState:
     cancelled: bool = False
     at_risk_sent: bool = False
     escalations: int = 0  # escalation steps taken so far (0 = none)
+    # outcome -> the clock a decision with it starts, computed by its closing (#22), and the
+    # clock so computed. Empty and None: the task's decisions start none, or a run from before.
+    starts_clock: dict[str, SlaInput] = field(default_factory=dict)
+    started_clock: Clock | None = None
 
     @property
     def done(self) -> bool:
@@ -129,9 +135,11 @@ class HumanTasks:
         priority: int = 0,
         announce: CaseUpdateInput | None = None,
         carried: Sequence[CaseUpdateInput] = (),
+        starts_clock: dict[str, SlaInput] | None = None,
     ) -> TaskState:
         """Open a task (its inbox row) and, given the timeline entries held for it
-        (``carried``) and the one that announces it, write them with it."""
+        (``carried``) and the one that announces it, write them with it. ``starts_clock``:
+        the clock a decision with each outcome starts, computed as it is closed."""
         entries = [*carried, *([announce] if announce is not None else [])]
         together = bool(entries) and local_steps()
         for entry in entries if not together else ():
@@ -147,6 +155,7 @@ class HumanTasks:
             outcomes=outcomes,
             choices=choices or {},
             payload=payload or {},
+            starts_clock=starts_clock or {},
         )
         self.tasks[state.task_id] = state
         state.opened = await run_local(
@@ -257,7 +266,8 @@ class HumanTasks:
         # and a server lost in between leaves a closed row the workflow never heard of — which
         # the API takes for a decision taken (see application/services/tasks.py, lost()).
         together = local_steps()
-        await run_activity(
+        starts = state.starts_clock.get(req.outcome)
+        state.started_clock = await run_activity(
             InboxActivities.close_task,
             CloseTaskInput(
                 task_id=req.task_id,
@@ -268,6 +278,7 @@ class HumanTasks:
                 comment=req.comment,
                 update_id=update.id if update else None,
                 decision=decision if together else None,
+                starts_clock=ClockInput(workflow.now(), starts) if starts else None,
             ),
         )
         if not together:

@@ -92,6 +92,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.steps import (
         DEADLINE_STARTED_BEFORE_STAGES,
         DEADLINE_WATCHER_ENDS_WITH_THE_CASE,
+        DECISION_STARTS_ITS_CLOCK,
         ENTRIES_HELD_FOR_THE_OPENING,
         START_ASSISTANCE,
         UPHELD_OBJECTION_REFUSAL_HANDLING,
@@ -103,6 +104,8 @@ with workflow.unsafe.imports_passed_through():
 # How often a case that keeps missing materials may be sent another one-time notice before the
 # officer must decide (a notice per round lists everything still missing).
 MAX_SUPPLEMENT_ROUNDS = 3
+# The outcome with which a decision passes the case on to the next stage.
+_PROCEEDS = {TaskKind.INITIAL_REVIEW: "approve", TaskKind.HOME_VISIT: "confirmed"}
 
 
 def _validate_verified_facts(kind: str, verified: dict[str, Any], rules: CaseRules) -> None:
@@ -185,6 +188,11 @@ class IdentificationWorkflow:
         self.refused_reason: str | None = None
         # Timeline entries held back to be written with the next task's opening (see _event).
         self._held: list[CaseUpdateInput] = []
+        # The stage after the one running (its publicity is started by this one's decision).
+        self._following: StageRule | None = None
+        # The clock the last decision started, computed by its closing, until it is taken
+        # (see _take_started_clock).
+        self._started: tuple[SlaInput, Clock] | None = None
 
     # --- the procedure --------------------------------------------------------------------
 
@@ -201,12 +209,14 @@ class IdentificationWorkflow:
                 # never show when its deadline began.
                 clock = await self._start_identification_deadline(accepted, hold=True)
                 if clock is not None:
+                    accepted = clock.started_at  # the acceptance's own time (see _accept)
                     watcher = asyncio.create_task(
                         self._watch_identification_deadline(accepted, clock)
                     )
             else:
                 watcher = asyncio.create_task(self._watch_identification_deadline(accepted))
-            for stage in self.rules.stages:
+            for index, stage in enumerate(self.rules.stages):
+                self._following = next(iter(self.rules.stages[index + 1 :]), None)
                 await self._run_stage(stage)
             raise CaseClosed(CaseStatus.REFUSED, "程序未作出认定结论", "no conclusion stage")
         except CaseClosed as end:
@@ -419,7 +429,7 @@ class IdentificationWorkflow:
     async def _publicity(self, stage: StageRule) -> None:
         days = stage.working_days or 0
         self.publicity = stage
-        ends = await self._publicity_end(days)
+        ends = self._take_started_clock(SlaInput(days, days)) or await self._publicity_end(days)
         # A minimum (公示期不少于N个工作日) is posted for N working days and closes at their
         # end like an exact one: the shortest period the document allows, so the case's own
         # deadline is not spent on a longer one nobody set; the notice says "不少于".
@@ -598,7 +608,9 @@ class IdentificationWorkflow:
         sla = self.rules.identification_deadline
         if sla is None:
             return None
-        clock: Clock = await run_local(InboxActivities.compute_clock, ClockInput(accepted, sla))
+        clock = self._take_started_clock(sla) or await run_local(
+            InboxActivities.compute_clock, ClockInput(accepted, sla)
+        )
         self.deadline = clock
         await self._event(
             "deadline",
@@ -929,7 +941,34 @@ class IdentificationWorkflow:
             payload=payload,
             announce=announce,
             carried=held,
+            starts_clock=self._clocks_started_by(kind),
         )
+
+    def _clocks_started_by(self, kind: TaskKind) -> dict[str, SlaInput]:
+        """The clock a decision on a task of ``kind`` starts, by outcome, for its closing to
+        compute from the holiday table (#22: one local step fewer after the decision): an
+        acceptance the case's deadline (jilin 二(四): from acceptance); a decision that passes
+        the case on to a publicity, the publicity's working days. Runs from before compute
+        each in a step of its own after the decision, and replay so."""
+        starts: dict[str, SlaInput] = {}
+        if kind == TaskKind.ACCEPTANCE and self.rules.identification_deadline is not None:
+            starts["accept"] = self.rules.identification_deadline
+        following, proceeds = self._following, _PROCEEDS.get(kind)
+        if proceeds is not None and following is not None and following.kind == "publicity":
+            days = following.working_days or 0
+            starts[proceeds] = SlaInput(days, days)
+        if starts and not patched(DECISION_STARTS_ITS_CLOCK):
+            return {}
+        return starts
+
+    def _take_started_clock(self, sla: SlaInput) -> Clock | None:
+        """The clock of ``sla`` that the last decision started (its closing computed it, from
+        the decision's time), once; None when it started none — a run from before, a pack
+        without the decision — and the caller computes the clock itself."""
+        started, self._started = self._started, None
+        if started is None or started[0] != sla:
+            return None
+        return started[1]
 
     async def _wait(self, task: TaskState, abortable: bool = True) -> CompleteTaskRequest:
         decision = await self.tasks.wait(
@@ -938,6 +977,9 @@ class IdentificationWorkflow:
         if decision is None:
             self._check_withdrawn()
             raise CaseClosed(CaseStatus.WITHDRAWN, "任务已取消")
+        # The clock this decision started, if its closing computed one (_take_started_clock).
+        started = task.started_clock
+        self._started = (task.starts_clock[decision.outcome], started) if started else None
         return decision
 
     async def _notice(

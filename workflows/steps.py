@@ -35,41 +35,69 @@ ENTRIES_HELD_FOR_THE_OPENING = "entries-held-for-the-opening"
 VERIFICATION_READ_AHEAD = "verification-read-ahead"
 # An assistance run follows its plan task's clocks once, not twice.
 PLAN_TASK_FOLLOWED_ONCE = "plan-task-followed-once"
+# A decision that starts a clock (an acceptance the case's deadline, an approval the
+# publicity) has it computed by its closing, not by a local step of its own after it (#22).
+DECISION_STARTS_ITS_CLOCK = "decision-starts-its-clock"
 
 # Every patch above, answered for a run started on this code by one marker (#22). Each
 # workflow.patched records a marker and, from the SDK's core, an upsert of the
 # TemporalChangeVersion search attribute: about 1.3 ms of the Temporal server's CPU each, and a
-# Jilin case's first completion met three. A run started on this code records
-# STARTED_WITH_THESE_PATCHES at its first question, and is then answered yes for every patch in
-# the set without a marker of its own. A run started before, or by an older worker in a mixed
-# deployment, has no such marker: its replay answers no at its first question (the answer is
-# kept for the run), and each patch is asked on its own, as it was recorded. A later patch is
-# asked on its own (it is not in the set); to fold it in, add a new marker and set and ask
-# them first, keeping this one for the runs started with it.
-STARTED_WITH_THESE_PATCHES = "started-with-patches-1"
-PATCHES_AT_START = frozenset(
-    {
-        LOCAL_WRITES,
-        DEADLINE_STARTED_BEFORE_STAGES,
-        UPHELD_OBJECTION_REFUSAL_HANDLING,
-        DEADLINE_WATCHER_ENDS_WITH_THE_CASE,
-        START_ASSISTANCE,
-        ENTRIES_HELD_FOR_THE_OPENING,
-        VERIFICATION_READ_AHEAD,
-        PLAN_TASK_FOLLOWED_ONCE,
-    }
+# Jilin case's first completion met three. A run started on this code records the newest
+# set's marker at its first question, and is then answered yes for every patch in that set
+# without a marker of its own. A run started before, or by an older worker in a mixed
+# deployment, has no such marker: its replay answers no to it at its first question (the
+# answer is kept for the run), and asks the older sets' markers in turn, then each patch not
+# in the set it was started with on its own, as it was recorded. A later patch is asked on its
+# own (it is in no set); to fold it in, add a new set with it and every patch before it, its
+# marker asked first, keeping the older sets for the runs started with them.
+PATCH_SETS: tuple[tuple[str, frozenset[str]], ...] = (
+    (
+        "started-with-patches-2",
+        frozenset(
+            {
+                LOCAL_WRITES,
+                DEADLINE_STARTED_BEFORE_STAGES,
+                UPHELD_OBJECTION_REFUSAL_HANDLING,
+                DEADLINE_WATCHER_ENDS_WITH_THE_CASE,
+                START_ASSISTANCE,
+                ENTRIES_HELD_FOR_THE_OPENING,
+                VERIFICATION_READ_AHEAD,
+                PLAN_TASK_FOLLOWED_ONCE,
+                DECISION_STARTS_ITS_CLOCK,
+            }
+        ),
+    ),
+    (
+        "started-with-patches-1",
+        frozenset(
+            {
+                LOCAL_WRITES,
+                DEADLINE_STARTED_BEFORE_STAGES,
+                UPHELD_OBJECTION_REFUSAL_HANDLING,
+                DEADLINE_WATCHER_ENDS_WITH_THE_CASE,
+                START_ASSISTANCE,
+                ENTRIES_HELD_FOR_THE_OPENING,
+                VERIFICATION_READ_AHEAD,
+                PLAN_TASK_FOLLOWED_ONCE,
+            }
+        ),
+    ),
 )
+# The marker a run started on this code records, and the patches it answers.
+STARTED_WITH_THESE_PATCHES, PATCHES_AT_START = PATCH_SETS[0]
 
 
 def patched(patch_id: str) -> bool:
     """``workflow.patched(patch_id)``, answered for a run started on this code by its one
-    marker (see :data:`STARTED_WITH_THESE_PATCHES`). The marker is asked at the run's first
-    question about a patch of the set, before that patch. A run answers it no when it asks
-    while replaying a history without it (started before, or by an older worker), and keeps
-    that answer; a run that answers it yes asks no patch of the set on its own, and its own
-    answer to each would have been yes (asked for the first time, not replaying)."""
-    if patch_id in PATCHES_AT_START and workflow.patched(STARTED_WITH_THESE_PATCHES):
-        return True
+    marker (see :data:`PATCH_SETS`). The sets' markers that hold the patch are asked, newest
+    first, at the run's first question about it, before the patch itself. A run answers a
+    set's marker no when it asks while replaying a history without it (started before, or by
+    an older worker), and keeps that answer; a run that answers a set yes asks no patch of
+    that set on its own, and its own answer to each would have been yes (asked for the first
+    time, not replaying)."""
+    for marker, patches in PATCH_SETS:
+        if patch_id in patches and workflow.patched(marker):
+            return True
     return workflow.patched(patch_id)
 
 

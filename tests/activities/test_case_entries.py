@@ -16,7 +16,13 @@ from activities.inbox import InboxActivities
 from store.models import Case, CaseEvent, Task
 from tests.factories import application
 from tests.system import System
-from workflows.contracts import CaseUpdateInput, CloseTaskInput, OpenTaskInput, SlaInput
+from workflows.contracts import (
+    CaseUpdateInput,
+    ClockInput,
+    CloseTaskInput,
+    OpenTaskInput,
+    SlaInput,
+)
 
 
 async def _waiting_case(system: System) -> tuple[str, Task]:
@@ -105,6 +111,8 @@ async def test_a_closing_and_an_opening_sent_again_write_nothing_twice(system: S
     inbox = InboxActivities(system.sessions())
     env = ActivityEnvironment()
     at = datetime.now(UTC).replace(microsecond=0)
+    # The acceptance starts the case's deadline: the closing computes it (#22).
+    deadline = ClockInput(at, SlaInput(goal=10, deadline=10))
     closing = CloseTaskInput(
         task_id=task.id,
         outcome="accept",
@@ -121,8 +129,15 @@ async def test_a_closing_and_an_opening_sent_again_write_nothing_twice(system: S
             kind="task_completed",
             summary=f"{task.kind}: accept",
         ),
+        starts_clock=deadline,
     )
-    await asyncio.gather(env.run(inbox.close_task, closing), env.run(inbox.close_task, closing))
+    started = await asyncio.gather(
+        env.run(inbox.close_task, closing), env.run(inbox.close_task, closing)
+    )
+    # Each attempt answers with the clock, the one that found the row closed too: the same
+    # instants as the clock's own step computes from the holiday table.
+    assert started == [await env.run(inbox.compute_clock, deadline)] * 2
+    assert started[0] is not None and started[0].started_at == at < started[0].due_at
     async with system.sessions()() as session:
         closed = await session.get(Task, task.id)
     assert closed is not None

@@ -208,6 +208,9 @@ async def main() -> None:
                 "weifang_started_with_patches_assistance_running",
             )
             await record_verification_batch(sy, env, "verification_batch_open_started_with_patches")
+            # A decision's clock computed by its closing ("decision-starts-its-clock", in the
+            # set "started-with-patches-2"): the acceptance's deadline, the approval's publicity.
+            await record_officer_path(sy, env, "decision_starts_its_clock")
         await env.shutdown()
 
 

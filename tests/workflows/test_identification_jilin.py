@@ -314,24 +314,35 @@ async def test_objection_raised_as_publicity_ends_is_not_lost(tmp_path: Path) ->
         await sc.task("jl_officer", case_id, "publicity_report")
 
 
-async def test_an_acceptance_answers_after_two_local_steps(tmp_path: Path) -> None:
+async def test_a_decision_answers_after_one_local_step(tmp_path: Path) -> None:
     """#22: an officer's answer leaves with the workflow task that records what follows the
-    decision. Accepting a Jilin case takes two local steps there — the deadline's computation
-    (二(四)), and the initial review's opening, which writes 受理申请, 认定办结时限开始计算 and
-    进入初审 with the task's row — where it took four, each entry a step of its own."""
+    decision. Accepting a Jilin case takes one local step there — the initial review's
+    opening, which writes 受理申请, 认定办结时限开始计算 and 进入初审 with the task's row — where
+    it took four, each entry a step of its own, and then two: the deadline (二(四)) is computed
+    by the acceptance's closing, from the acceptance's time. Approving the initial review
+    likewise: the publicity's end (二(二), 3 working days) is computed by its closing, and the
+    one step writes 公示开始 with it."""
     async with scenario_at(shanghai(2026, 9, 30, 9, 0), tmp_path) as sc:
         case_id = await sc.submit(PACK)
         await sc.do("jl_officer", case_id, "acceptance", "accept")
         await sc.task("jl_officer", case_id, "initial_review")
-        history = await sc.env.client.get_workflow_handle(
-            f"identification-{case_id}"
-        ).fetch_history()
-        assert local_steps_after_last_update(history) == ["compute_clock", "open_task"]
+        handle = sc.env.client.get_workflow_handle(f"identification-{case_id}")
+        assert local_steps_after_last_update(await handle.fetch_history()) == ["open_task"]
         case = await sc.case(case_id)
         kinds = timeline_kinds(case)
         assert kinds.index("accepted") < kinds.index("deadline") < kinds.index("stage")
         assert case["status"] == "under_review"
         assert case["identification_deadline"] == "2026-10-20"
+
+        await sc.do("jl_officer", case_id, "initial_review", "approve")
+        await sc.in_publicity(case_id)
+        assert local_steps_after_last_update(await handle.fetch_history()) == ["update_case"]
+        publicity = next(
+            e for e in (await sc.case(case_id))["timeline"] if e["kind"] == "publicity"
+        )
+        # Three working days after 30 September, across the National Day holiday: 8, 9 and the
+        # make-up Saturday 10 October, to its end (see the happy path above).
+        assert publicity["summary"] == "公示开始（3个工作日，至2026-10-11T00:00:00+08:00）"
 
 
 def local_steps_after_last_update(history: WorkflowHistory) -> list[str]:
