@@ -50,38 +50,22 @@ DECISION_STARTS_ITS_CLOCK = "decision-starts-its-clock"
 # in the set it was started with on its own, as it was recorded. A later patch is asked on its
 # own (it is in no set); to fold it in, add a new set with it and every patch before it, its
 # marker asked first, keeping the older sets for the runs started with them.
+_FIRST_SET = frozenset(
+    {
+        LOCAL_WRITES,
+        DEADLINE_STARTED_BEFORE_STAGES,
+        UPHELD_OBJECTION_REFUSAL_HANDLING,
+        DEADLINE_WATCHER_ENDS_WITH_THE_CASE,
+        START_ASSISTANCE,
+        ENTRIES_HELD_FOR_THE_OPENING,
+        VERIFICATION_READ_AHEAD,
+        PLAN_TASK_FOLLOWED_ONCE,
+    }
+)
+# Newest first: (its marker, the patches it answers).
 PATCH_SETS: tuple[tuple[str, frozenset[str]], ...] = (
-    (
-        "started-with-patches-2",
-        frozenset(
-            {
-                LOCAL_WRITES,
-                DEADLINE_STARTED_BEFORE_STAGES,
-                UPHELD_OBJECTION_REFUSAL_HANDLING,
-                DEADLINE_WATCHER_ENDS_WITH_THE_CASE,
-                START_ASSISTANCE,
-                ENTRIES_HELD_FOR_THE_OPENING,
-                VERIFICATION_READ_AHEAD,
-                PLAN_TASK_FOLLOWED_ONCE,
-                DECISION_STARTS_ITS_CLOCK,
-            }
-        ),
-    ),
-    (
-        "started-with-patches-1",
-        frozenset(
-            {
-                LOCAL_WRITES,
-                DEADLINE_STARTED_BEFORE_STAGES,
-                UPHELD_OBJECTION_REFUSAL_HANDLING,
-                DEADLINE_WATCHER_ENDS_WITH_THE_CASE,
-                START_ASSISTANCE,
-                ENTRIES_HELD_FOR_THE_OPENING,
-                VERIFICATION_READ_AHEAD,
-                PLAN_TASK_FOLLOWED_ONCE,
-            }
-        ),
-    ),
+    ("started-with-patches-2", _FIRST_SET | {DECISION_STARTS_ITS_CLOCK}),
+    ("started-with-patches-1", _FIRST_SET),
 )
 # The marker a run started on this code records, and the patches it answers.
 STARTED_WITH_THESE_PATCHES, PATCHES_AT_START = PATCH_SETS[0]
