@@ -6,9 +6,9 @@ that no run sees another's module state. The import runs the module's decorators
 ``isinstance`` for each, the signatures of every update and its validator compared) and every
 ``@workflow.update``, ``@workflow.signal`` and ``@workflow.query`` — and the run method —
 resolves its type hints (``typing.get_type_hints``: each string annotation compiled and
-evaluated). For the identification workflow that was ~5 ms of the worker's CPU per
-application on this machine, about half of it in those two (bench/before_after.md, twelfth
-round).
+evaluated). Creating an identification workflow's sandboxed instance took 3.2–5 ms of the
+worker's CPU on this machine, once per application and again at every replay; these two were
+~40 % of it (3.7 → 2.1 ms with them kept; bench/before_after.md, twelfth round).
 
 Both give the same answer for the same code, and a run's fresh import is the same code:
 
