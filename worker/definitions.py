@@ -119,16 +119,15 @@ _hints: dict[Hashable, tuple[tuple[tuple[str, Any], ...], tuple[Any, Any]]] = {}
 def _type_hints_once(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     @functools.wraps(original)
     def type_hints(func: Any) -> Any:
-        key = _code(func)
+        key, named = _code(func), _names(func)
         try:
             kept = _hints.get(key) if key is not None else None
         except TypeError:  # a default that cannot be hashed
             key = kept = None
-        if kept is not None and _same(kept[0], _names(func)):
+        if kept is not None and _same(kept[0], named):
             args, ret = kept[1]
             return (list(args) if args is not None else None), ret
         args, ret = original(func)
-        named = _names(func)
         if key is not None and named is not None:
             # The first reading stays: a later one of the same code names the same objects.
             _hints.setdefault(key, (named, (tuple(args) if args is not None else None, ret)))
