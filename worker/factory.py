@@ -98,12 +98,12 @@ def activities_for(
 
 @functools.cache
 def compile_workflow_modules() -> bool:
-    """Bytecode for the workflow modules, once per process. The sandbox imports them afresh
-    for every workflow instance it creates; with ``PYTHONDONTWRITEBYTECODE`` set (as on the
-    machines that run our CI, and in many container images) Python keeps no bytecode, and
-    every instance compiled their 4,800 lines again: 24 ms for the package, about 3 ms of
-    worker CPU per completed task in ``bench`` throughput. Compiled here as pip compiles what
-    it installs; a read-only tree is left as it is (False), and the imports compile as before."""
+    """Bytecode for the workflow modules, once per process. Each worker's sandbox imports them
+    afresh (worker.sandbox); with ``PYTHONDONTWRITEBYTECODE`` set (as on the machines that run
+    our CI, and in many container images) Python keeps no bytecode, and each import compiled
+    their 4,800 lines again: 24 ms for the package, for every worker a test suite builds.
+    Compiled here as pip compiles what it installs; a read-only tree is left as it is
+    (False), and the imports compile as before."""
     return compileall.compile_dir(Path(workflows.__file__).parent, quiet=2, maxlevels=0)
 
 
@@ -130,7 +130,7 @@ def build_worker(
     compile_workflow_modules()
     # The SDK's payload walks left out where they could change nothing (worker.payload_passes).
     payload_passes.install()
-    # The SDK's sandbox with its glue compiled once (worker.sandbox, #22).
+    # The SDK's sandbox, each workflow module imported into it once (worker.sandbox, #22).
     worker_options.setdefault("workflow_runner", workflow_runner())
     return Worker(
         client,

@@ -117,8 +117,9 @@ with workflow.unsafe.imports_passed_through():
 # Update ids remembered across runs: far more than any client retries within its lifetime,
 # few enough to keep the carried state small over years.
 MAX_REMEMBERED_UPDATES = 1000
-# The service kinds a plan may choose (the six the issue names come first).
-PLAN_SERVICE_KINDS = list(SERVICE_KINDS)
+# The service kinds a plan may choose (the six the issue names come first). A tuple: every run
+# of this module shares its module-level names (worker.sandbox).
+PLAN_SERVICE_KINDS = tuple(SERVICE_KINDS)
 EXIT_NOTICE_TITLE = "就业困难人员身份退出（注销）告知书"
 # The other target groups (山东 二(二)–(四)) hold no status to cancel: their assistance ends.
 ENROLMENT_EXIT_NOTICE_TITLE = "就业援助结束告知书"
@@ -190,7 +191,7 @@ class AssistanceWorkflow:
         )
         outcome = "agreement_signed" if self.rules.agreement else "drawn_up"
         conditional = [s.code for s in self.rules.standards if s.applies_to]
-        choices: dict[str, list[str]] = {"services": PLAN_SERVICE_KINDS}
+        choices: dict[str, list[str]] = {"services": list(PLAN_SERVICE_KINDS)}
         if conditional:
             choices["standards"] = conditional
         task = await self.tasks.open(

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from temporalio import workflow
@@ -104,8 +105,9 @@ with workflow.unsafe.imports_passed_through():
 # How often a case that keeps missing materials may be sent another one-time notice before the
 # officer must decide (a notice per round lists everything still missing).
 MAX_SUPPLEMENT_ROUNDS = 3
-# The outcome with which a decision passes the case on to the next stage.
-_PROCEEDS = {TaskKind.INITIAL_REVIEW: "approve", TaskKind.HOME_VISIT: "confirmed"}
+# The outcome with which a decision passes the case on to the next stage. (Read-only: every
+# run of this module shares its module-level names, worker.sandbox.)
+_PROCEEDS = MappingProxyType({TaskKind.INITIAL_REVIEW: "approve", TaskKind.HOME_VISIT: "confirmed"})
 
 
 def _validate_verified_facts(kind: str, verified: dict[str, Any], rules: CaseRules) -> None:

@@ -175,7 +175,7 @@ class LedgerImportWorkflow:
         (same kind, form and first sequence number, so the same task id)."""
         outcome = "agreement_signed" if rules.agreement else "drawn_up"
         conditional = [s.code for s in rules.standards if s.applies_to]
-        choices: dict[str, list[str]] = {"services": PLAN_SERVICE_KINDS}
+        choices: dict[str, list[str]] = {"services": list(PLAN_SERVICE_KINDS)}
         if conditional:
             choices["standards"] = conditional
         place = rules.officer_place or rules.county_place
