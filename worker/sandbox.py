@@ -40,11 +40,7 @@ from dataclasses import dataclass, field
 from types import CodeType
 from typing import Any
 
-from temporalio.worker import (
-    WorkflowInstance,
-    WorkflowInstanceDetails,
-    WorkflowRunner,
-)
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 try:
@@ -127,21 +123,17 @@ if _shape_known():
         _importers: dict[str, Importer] = field(
             default_factory=dict, init=False, repr=False, compare=False
         )
-        # Instances are made on the worker's event loop, and by prepare_workflow at its start;
-        # the lock keeps two first runs of a module from importing it twice all the same.
-        _lock: threading.Lock = field(
-            default_factory=threading.Lock, init=False, repr=False, compare=False
-        )
 
         def importer_for(self, module: str) -> Importer:
-            with self._lock:
-                importer = self._importers.get(module)
-                if importer is None:
-                    importer = Importer(
-                        self.restrictions, _PerThreadFlags(), workflow_module_name=module
-                    )
-                    self._importers[module] = importer
-                return importer
+            # Called on the worker's event loop (prepare_workflow, then each new run). Were two
+            # first runs of a module ever made at once, each would still have a whole import.
+            importer = self._importers.get(module)
+            if importer is None:
+                importer = Importer(
+                    self.restrictions, _PerThreadFlags(), workflow_module_name=module
+                )
+                self._importers[module] = importer
+            return importer
 
         def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
             module = det.defn.cls.__module__
