@@ -7,12 +7,14 @@ by the insert that comes first — then counts the window and keeps the insert o
 count is within the limit: two processes racing for the last place cannot both get it.
 
 Several limits hit together (an application's per-address and per-ID-number windows) take their
-places in one such transaction (:meth:`DatabaseStorage.acquire_entries`): on SQLite every
+places in one statement (:func:`take_places`), in a transaction of their own
+(:meth:`DatabaseStorage.acquire_entries`) or in the caller's: an anonymous application's are
+taken in the transaction that stores its case (application/rate_limits.py). On SQLite every
 transaction that writes waits for the one write lock, so one per request rather than one per
-window keeps the queue for it short under a burst.
+window, or one per limit and one for the case, keeps the queue for it short under a burst.
 
-Expired rows of the key are deleted as it is hit; those of keys never hit again are swept now
-and then (:data:`SWEEP_EVERY`), in a transaction of their own."""
+Expired rows are swept now and then (:data:`SWEEP_EVERY`), in a transaction of their own; a
+count looks only inside its window, so they are never counted meanwhile."""
 
 from __future__ import annotations
 
@@ -24,9 +26,24 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from limits.aio.storage import MovingWindowSupport, Storage
-from sqlalchemy import Select, and_, bindparam, case, delete, func, insert, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    union_all,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.sql.dml import ReturningInsert
 
 from store.db import one_writer
 from store.models import RateLimitHit
@@ -85,13 +102,6 @@ def _counts_statement(windows: int) -> Select[Any]:
     return select(*columns).where(RateLimitHit.key.in_(bindparam("keys", expanding=True)))
 
 
-# A key's expired rows, bound at execution (``keys``, ``now``): kept for the same reason.
-_DELETE_EXPIRED = delete(RateLimitHit).where(
-    RateLimitHit.key.in_(bindparam("keys", expanding=True)),
-    RateLimitHit.expires_at <= bindparam("now"),
-)
-
-
 async def _window_counts(
     conn: AsyncConnection, windows: Sequence[tuple[str, int]], now: float
 ) -> list[int]:
@@ -101,6 +111,72 @@ async def _window_counts(
         params[f"k{i}"], params[f"since{i}"] = key, now - expiry
     row = (await conn.execute(_counts_statement(len(windows)), params)).one()
     return [int(n) for n in row]
+
+
+@lru_cache(maxsize=8)
+def _take_statement(windows: int) -> ReturningInsert[tuple[int]]:
+    """One place in each of ``windows`` windows, in order, as one statement: the i-th row is
+    inserted when its window and every window before it has room (``k<i>``, ``since<i>``,
+    ``room<i>``, ``exp<i>`` and ``at`` bound at execution), so the places before the first
+    full window are taken and none from it on. One statement, not a deletion, a count and an
+    insert: in the transaction that stores an application's case its writes are made inside
+    the process's turn to write, which every other writer waits for, and each statement is
+    a hop to the database's thread and back through a busy event loop (#22). Built once per
+    number of windows, like :func:`_counts_statement`."""
+
+    def has_room(i: int) -> ColumnElement[bool]:
+        taken = (
+            select(func.count())
+            .where(RateLimitHit.key == bindparam(f"k{i}"), RateLimitHit.at > bindparam(f"since{i}"))
+            .scalar_subquery()
+        )
+        return taken < bindparam(f"room{i}")
+
+    rows = [
+        select(
+            bindparam(f"k{i}", type_=String).label("key"),
+            bindparam("at", type_=Float).label("at"),
+            bindparam(f"exp{i}", type_=Float).label("expires_at"),
+        ).where(and_(*(has_room(j) for j in range(i + 1))))
+        for i in range(windows)
+    ]
+    chosen = rows[0] if windows == 1 else union_all(*rows)
+    # The rows inserted are counted off RETURNING: psycopg reports no rowcount (-1) for an
+    # INSERT ... SELECT through this stack.
+    return (
+        insert(RateLimitHit)
+        .from_select(["key", "at", "expires_at"], chosen)
+        .returning(RateLimitHit.id)
+    )
+
+
+async def take_places(
+    conn: AsyncConnection, entries: Sequence[Entry], now: float
+) -> tuple[int | None, list[Entry]]:
+    """Take one place in each window, in order, in the transaction ``conn`` is in, as its
+    first write (on SQLite inside this process's turn to write: see
+    :func:`store.db.one_writer`). Returns the index of the first window that is full (None
+    when every place is taken) and the places taken before it, which count once the
+    transaction commits.
+
+    Exact under races: on PostgreSQL each key is locked first (:func:`_serialize`); on SQLite
+    the statement takes the database's write lock before it counts (a statement that writes
+    begins by taking it), so no other transaction can add a place between the count and the
+    insert. Expired rows are left to the sweep (:meth:`DatabaseStorage.sweep_now_and_then`):
+    the count looks only inside each window."""
+    if not entries:
+        return None, []
+    for key in sorted({e.key for e in entries}):  # in one order: two requests never deadlock
+        await _serialize(conn, key)
+    params: dict[str, Any] = {"at": now}
+    for i, entry in enumerate(entries):
+        # earlier places of this call in the same window count too
+        earlier = sum(1 for e in entries[:i] if e.key == entry.key)
+        params[f"k{i}"], params[f"since{i}"] = entry.key, now - entry.expiry
+        params[f"room{i}"], params[f"exp{i}"] = entry.limit - earlier, now + entry.expiry
+    inserted = len((await conn.execute(_take_statement(len(entries)), params)).all())
+    refused = inserted if inserted < len(entries) else None
+    return refused, list(entries[:inserted])
 
 
 class DatabaseStorage(Storage, MovingWindowSupport):
@@ -147,34 +223,25 @@ class DatabaseStorage(Storage, MovingWindowSupport):
         the other, in one transaction: the index of the first window that is full (the places
         before it stay taken, the ones from it on are not), or None when every place is taken."""
         now = time.time()
-        keys = sorted({e.key for e in entries})
         # The connection before the turn: a writer whose turn it is never waits for the pool.
         async with self.engine.connect() as conn, one_writer(self.engine):
-            async with conn.begin() as transaction:
-                for key in keys:  # in one order: two requests locking the same keys never deadlock
-                    await _serialize(conn, key)
-                # First a write: on SQLite it takes the write lock before anything is counted.
-                await conn.execute(_DELETE_EXPIRED, {"keys": keys, "now": now})
-                counts = await _window_counts(conn, [(e.key, e.expiry) for e in entries], now)
-                taken: list[Entry] = []
-                refused: int | None = None
-                for i, (entry, count) in enumerate(zip(entries, counts, strict=True)):
-                    # earlier places of this call in the same window count too
-                    count += sum(1 for t in taken if t.key == entry.key)
-                    if entry.limit < 1 or count + 1 > entry.limit:
-                        refused = i
-                        break
-                    taken.append(entry)
-                if not taken:
-                    await transaction.rollback()
-                    return refused
-                await conn.execute(
-                    insert(RateLimitHit),
-                    [{"key": e.key, "at": now, "expires_at": now + e.expiry} for e in taken],
-                )
-            if any(random.randrange(SWEEP_EVERY) == 0 for _ in taken):
-                await self._sweep(conn, now)
+            async with conn.begin():
+                refused, taken = await take_places(conn, entries, now)
+            await self.sweep_now_and_then(len(taken), now, conn)
         return refused
+
+    async def sweep_now_and_then(
+        self, hits: int, now: float, conn: AsyncConnection | None = None
+    ) -> None:
+        """Sweep every key's expired rows once in :data:`SWEEP_EVERY` hits, in a transaction
+        of its own (on ``conn``, after the hits' own has ended, or on a connection of its own)."""
+        if not any(random.randrange(SWEEP_EVERY) == 0 for _ in range(hits)):
+            return
+        if conn is not None:
+            await self._sweep(conn, now)
+            return
+        async with self.engine.connect() as own:
+            await self._sweep(own, now)
 
     async def _sweep(self, conn: AsyncConnection, now: float) -> None:
         try:

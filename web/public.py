@@ -37,7 +37,7 @@ from pydantic import ValidationError
 
 from application.errors import Problem
 from application.http import FilesDep, SessionDep, SettingsDep, client_address, get_temporal
-from application.rate_limits import limit_anonymous_application
+from application.rate_limits import anonymous_application
 from application.schemas.applications import ApplicationIn
 from application.services.materials import (
     FILE_FIELD,
@@ -651,23 +651,22 @@ async def apply(
         return await _form_page(request, session, place.code, form, status=422)
     try:
         # The public form is the anonymous channel whoever is signed in: always limited.
-        await limit_anonymous_application(
+        async with anonymous_application(
             session, settings, client_address(request), application.facts.person.id_number
-        )
+        ) as places:
+            temporal = await get_temporal(request)
+            # The case and its files are stored together or not at all (the files are checked
+            # above, so a refused application stored none). The staff's counter intake is JSON
+            # and hands in its papers through the case's materials API (source ``counter``).
+            case = await apply_with_files(
+                session, temporal, settings, files, application, batch.accepted, places
+            )
     except Problem as problem:
-        form.alert = alert_for(problem)["message"]
-        page = await _form_page(request, session, place.code, form, status=problem.status)
-        page.headers.update(problem.headers)
-        return page
-    try:
-        temporal = await get_temporal(request)
-        # The case and its files are stored together or not at all (the files are checked
-        # above, so a refused application stored none). The staff's counter intake is JSON
-        # and hands in its papers through the case's materials API (source ``counter``).
-        case = await apply_with_files(
-            session, temporal, settings, files, application, batch.accepted
-        )
-    except Problem as problem:
+        if problem.status == 429:
+            form.alert = alert_for(problem)["message"]
+            page = await _form_page(request, session, place.code, form, status=problem.status)
+            page.headers.update(problem.headers)
+            return page
         if problem.type == "invalid-id-number":
             form.errors["id_number"] = problem_words(problem)
         elif problem.type == "validation-error" and problem.extra.get("errors"):

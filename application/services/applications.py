@@ -26,6 +26,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from application import gateway
 from application.actor import Actor
 from application.errors import Problem
+from application.rate_limits import ApplicationPlaces
 from application.schemas.applications import ApplicationIn
 from application.services import release_before_workflow
 from domain.assistance import may_apply_from
@@ -226,12 +227,15 @@ async def submit_application(
     idempotency_key: str | None = None,
     now: datetime | None = None,
     with_case: Callable[[Case], Awaitable[None]] | None = None,
+    window_places: ApplicationPlaces | None = None,
 ) -> SubmittedCase:
     """Store the case and start its workflow. A repeat of ``idempotency_key`` with the same
     application is answered with the first case (``created`` False), with another one 422
     ``idempotency-key-reused``. ``with_case`` adds rows that must be committed with the case
     or not at all (the public form's materials), in its transaction: it does no I/O but the
-    session's, since it runs in the turn to write."""
+    session's, since it runs in the turn to write. ``window_places``: an anonymous application's
+    places in its rate limits' windows, taken in the same transaction (429 when one is full:
+    nothing stored)."""
     now = now or datetime.now(UTC)
     name = (application.facts.person.name or "").strip()
     if not name:
@@ -347,6 +351,8 @@ async def submit_application(
         # Queued in this process for SQLite's write lock (store.db.one_writer); nothing is
         # written before it in this request's session.
         async with one_writer(session):
+            if window_places is not None:
+                await window_places.take_with(session)  # first: the transaction's first write
             if not pack_stored:
                 await repos.remember_pack_version(session, pack, now, ref=pack_ref)
             session.add(case)
@@ -367,6 +373,8 @@ async def submit_application(
                 )
             # Committed before the workflow starts: its first activity reads the case row.
             await release_before_workflow(session)
+        if window_places is not None:
+            window_places.committed()
     except IntegrityError:
         await session.rollback()
         # A concurrent submission under the same key, or of the same person, came first.

@@ -31,6 +31,7 @@ from temporalio.client import Client
 
 from application.actor import Actor
 from application.errors import Problem, file_store_unavailable, not_found
+from application.rate_limits import ApplicationPlaces
 from application.schemas.applications import ApplicationIn
 from application.schemas.materials import JudgementIn, MaterialOut
 from application.services.applications import SubmittedCase, submit_application
@@ -473,8 +474,10 @@ async def apply_with_files(
     files: FileStore,
     application: ApplicationIn,
     batch: Sequence[CheckedUpload],
+    window_places: ApplicationPlaces | None = None,
 ) -> SubmittedCase:
-    """The public application with its materials' files (checked by :func:`check_batch`): the
+    """The public application with its materials' files (checked by :func:`check_batch`) and
+    its ``window_places`` in the anonymous limits (:func:`submit_application`): the
     bytes are stored first, then the case and its materials' rows are committed in one
     transaction, before its workflow starts. A store that cannot take a file refuses the
     application whole (503, nothing kept); a case is never stored without the files it was
@@ -493,7 +496,13 @@ async def apply_with_files(
             _audit_upload(session, row, None, now)
 
     return await submit_application(
-        session, temporal, settings, application, actor=None, with_case=add_materials
+        session,
+        temporal,
+        settings,
+        application,
+        actor=None,
+        with_case=add_materials,
+        window_places=window_places,
     )
 
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 
 from application.http import OptionalActor, SessionDep, SettingsDep, TemporalDep, client_address
-from application.rate_limits import limit_anonymous_application
+from application.rate_limits import anonymous_application
 from application.schemas.applications import (
     ApplicationIn,
     ApplicationOut,
@@ -69,21 +69,22 @@ async def create_application(
     ``Idempotency-Key`` header to retry safely after a lost answer or a 503: a repeat of the
     key with the same application answers 201 with the case of the first. Anonymous
     submissions are rate-limited per client address and per ID number (429)."""
-    await limit_anonymous_application(
+    async with anonymous_application(
         session,
         settings,
         client_address(request),
         body.facts.person.id_number,
         staff=actor is not None,
-    )
-    case = await submit_application(
-        session,
-        temporal,
-        settings,
-        body,
-        actor=actor,
-        idempotency_key=idempotency_key,
-    )
+    ) as places:
+        case = await submit_application(
+            session,
+            temporal,
+            settings,
+            body,
+            actor=actor,
+            idempotency_key=idempotency_key,
+            window_places=places,
+        )
     response.headers["Location"] = f"/api/v1/cases/{case.case_id}"
     return ApplicationOut(
         case_id=case.case_id,

@@ -17,10 +17,13 @@ from datetime import date, timedelta
 import httpx
 import pytest
 from fastapi import FastAPI
+from limits import parse
 from sqlalchemy import func, select
 
+from application.rate_limits import _id_key
 from store.db import make_engine, make_sessionmaker
 from store.models import Case
+from store.ratelimit import DatabaseStorage
 from tests.factories import application, make_id
 from tests.reliability.report import tally
 from tests.system import System
@@ -152,3 +155,50 @@ async def test_the_public_form_says_it_in_chinese(
     assert r.status_code == 429
     assert "提交的申请过多，请稍后再试" in r.text
     assert 0 < int(r.headers["Retry-After"]) <= 60
+
+
+async def test_an_application_refused_after_the_limit_counts_all_the_same(
+    limited: tuple[FastAPI, Client],
+) -> None:
+    """The places are taken with the case (#22); an application that stores none — here one
+    filed at a place that does not exist — has them taken on its way out, as when every
+    application took them before it was weighed."""
+    _, client = limited
+    http = client()
+    for _ in range(5):
+        body = application(id_number=fresh_id())
+        body["jurisdiction_code"] = "999999999"
+        r = await http.post("/api/v1/applications", json=body)
+        assert r.status_code == 422 and r.json()["type"] == "/problems/unknown-jurisdiction"
+    assert_throttled(
+        await http.post("/api/v1/applications", json=application(id_number=fresh_id()))
+    )
+
+
+async def test_one_id_number_from_many_addresses_at_once_takes_its_window_exactly(
+    system: System, limited: tuple[FastAPI, Client]
+) -> None:
+    """Ten applications for one person at once from ten addresses, two an hour allowed per ID
+    number: one case is stored; the window holds exactly two places (the case's, taken in its
+    transaction, and one refused for the open case, taken on its own); every other answer
+    is the open case's 409 or the limit's 429."""
+    app, client = limited
+    id_number = fresh_id()
+    body = application(id_number=id_number)
+    results = await asyncio.gather(
+        *(client().post("/api/v1/applications", json=body) for _ in range(10))
+    )
+    codes = sorted(r.status_code for r in results)
+    assert codes.count(201) == 1 and set(codes) <= {201, 409, 429}, codes
+    for r in results:
+        if r.status_code == 429:
+            assert_throttled(r, window=3600)
+    assert await cases_of(system, [id_number]) == 1
+    window = parse("2/hour")
+    key = window.key_for("application", "id", _id_key(app.state.settings, id_number))
+    engine = make_engine(system.settings.effective_database_url)
+    try:
+        taken = await DatabaseStorage(engine).moving_window_counts([(key, window.get_expiry())])
+    finally:
+        await engine.dispose()
+    assert taken == [2]
