@@ -17,6 +17,7 @@ import yaml
 from worker.binaries import find_binary
 from worker.supervisor import (
     EAGER_ACTIVITIES_KEY,
+    SEARCH_ATTRIBUTES_CACHE_KEY,
     TRANSFER_READS_KEY,
     TRANSFER_READS_PER_SECOND,
     dev_server_argv,
@@ -36,6 +37,7 @@ def _server_knows(key: str) -> bool:
 def test_the_keys_are_ones_the_server_knows() -> None:
     assert _server_knows(TRANSFER_READS_KEY)
     assert _server_knows(EAGER_ACTIVITIES_KEY)
+    assert _server_knows(SEARCH_ATTRIBUTES_CACHE_KEY)
     # and the check can fail: a misspelt key is not in the binary
     assert not _server_knows(TRANSFER_READS_KEY.replace("MaxPoll", "MaxPol1"))
 
@@ -60,3 +62,7 @@ def test_the_compose_deployment_reads_it_at_most_every_10_ms() -> None:
 
 def test_the_compose_deployment_hands_activities_out_eagerly() -> None:
     assert _compose_config()[EAGER_ACTIVITIES_KEY] == [{"value": True}]
+
+
+def test_the_compose_deployment_caches_search_attributes() -> None:
+    assert _compose_config()[SEARCH_ATTRIBUTES_CACHE_KEY] == [{"value": False}]
