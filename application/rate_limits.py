@@ -33,6 +33,11 @@ from store.ratelimit import DatabaseStorage, Entry, take_places
 from store.settings import Settings
 
 
+def entries(windows: Sequence[tuple[RateLimitItem, tuple[str, ...]]]) -> list[Entry]:
+    """The storage's places asked of each (item, identifiers) window."""
+    return [Entry(item.key_for(*ids), item.amount, item.get_expiry()) for item, ids in windows]
+
+
 class Limiter(MovingWindowRateLimiter):
     """The library's moving window over the database this session uses."""
 
@@ -60,9 +65,7 @@ class Limiter(MovingWindowRateLimiter):
         """:meth:`hit` each (item, identifiers) in order, in one transaction: the index of the
         first that is refused (those before it count, those after it are not tried), or None
         when every one is taken."""
-        return await self.storage.acquire_entries(
-            [Entry(item.key_for(*ids), item.amount, item.get_expiry()) for item, ids in hits]
-        )
+        return await self.storage.acquire_entries(entries(hits))
 
     async def release(self, item: RateLimitItem, *identifiers: str) -> None:
         """Give back one hit taken and not used."""
@@ -122,10 +125,8 @@ class ApplicationPlaces:
         any other write of it; they count once it commits (:meth:`committed`). A full window
         (another request took the last place since :meth:`look`) commits the places before
         it, as a hit of each window in turn would, and raises 429: the case is not stored."""
-        entries = [
-            Entry(item.key_for(*ids), item.amount, item.get_expiry()) for item, ids in self.windows
-        ]
-        refused, taken = await take_places(await session.connection(), entries, time.time())
+        connection = await session.connection()
+        refused, taken = await take_places(connection, entries(self.windows), time.time())
         self.hits = len(taken)
         if refused is not None:
             await session.commit()

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -18,7 +18,7 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from tests.stack import free_port
+from tests.stack import free_port, wait_until
 from worker.supervisor import SEARCH_ATTRIBUTES_CACHE_KEY, dev_server_argv
 
 STARTS = 20
@@ -50,19 +50,9 @@ class Patched:
         return workflow.patched("a-patch")
 
 
-async def _until(what: str, check: object, timeout: float = 30) -> object:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            found = await check()  # type: ignore[operator]
-            if found:
-                return found
-        except Exception:
-            if time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.1)
+def _listening(port: int) -> bool:
+    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    return True
 
 
 async def _reads_per_start(tmp_path: Path, *, cached: bool) -> float:
@@ -78,9 +68,8 @@ async def _reads_per_start(tmp_path: Path, *, cached: bool) -> float:
         stderr=subprocess.DEVNULL,
     )
     try:
-        client: Client = await _until(  # type: ignore[assignment]
-            "the dev server", lambda: Client.connect(f"127.0.0.1:{port}")
-        )
+        wait_until(lambda: _listening(port), 60, "the dev server")
+        client = await Client.connect(f"127.0.0.1:{port}")
 
         async with Worker(
             client,
@@ -90,11 +79,7 @@ async def _reads_per_start(tmp_path: Path, *, cached: bool) -> float:
         ):
             # The first run fills the caches: counted from after it.
             await client.execute_workflow(Patched.run, id="first", task_queue="patched")
-
-            async def closed(n: int) -> bool:
-                return _closed_records(metrics) >= n
-
-            await _until("the first run's visibility record", lambda: closed(1))
+            wait_until(lambda: _closed_records(metrics) >= 1, 30, "the first run's records")
             before = _metadata_reads(metrics)
             await asyncio.gather(
                 *(
@@ -105,7 +90,7 @@ async def _reads_per_start(tmp_path: Path, *, cached: bool) -> float:
         # A run's visibility records are written after it answers, and the server publishes
         # its counts now and then: the reads its records made are counted once their writes
         # are, which come after them.
-        await _until("every run's visibility record", lambda: closed(STARTS + 1))
+        wait_until(lambda: _closed_records(metrics) > STARTS, 30, "every run's records")
         return (_metadata_reads(metrics) - before) / STARTS
     finally:
         proc.terminate()
