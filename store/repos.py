@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import Select, and_, bindparam, literal, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement
@@ -59,12 +61,38 @@ async def get_jurisdiction(session: AsyncSession, code: str) -> Jurisdiction | N
     return await session.get(Jurisdiction, code)
 
 
+def _chain_statement() -> Select[Jurisdiction]:
+    """The place coded ``code`` and the places above it, nearest first, followed up their
+    parent codes (a path is its parent's path and its own code: the same places) by a recursive
+    query, each step on the primary key. Built once."""
+    chain = (
+        select(Jurisdiction.code, Jurisdiction.parent_code, literal(0).label("depth"))
+        .where(Jurisdiction.code == bindparam("code"))
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union_all(
+        select(Jurisdiction.code, Jurisdiction.parent_code, chain.c.depth + 1).join(
+            chain, Jurisdiction.code == chain.c.parent_code
+        )
+    )
+    return (
+        select(Jurisdiction).join(chain, Jurisdiction.code == chain.c.code).order_by(chain.c.depth)
+    )
+
+
+_CHAIN = _chain_statement()
+
+
+async def place_and_ancestors(session: AsyncSession, code: str) -> list[Jurisdiction]:
+    """The place and its ancestors, nearest first, in one statement; empty when there is no
+    such place. An application read the place, then the places on its path: two statements
+    where one does (#22)."""
+    return list((await session.scalars(_CHAIN, {"code": code})).all())
+
+
 async def ancestors(session: AsyncSession, j: Jurisdiction) -> list[Jurisdiction]:
     """The node and its ancestors, nearest first."""
-    codes = [c for c in j.path.split("/") if c]
-    rows = (await session.scalars(select(Jurisdiction).where(Jurisdiction.code.in_(codes)))).all()
-    by_code = {r.code: r for r in rows}
-    return [by_code[c] for c in reversed(codes) if c in by_code]
+    return await place_and_ancestors(session, j.code)
 
 
 def place_ref(j: Jurisdiction) -> PlaceRef:
@@ -228,6 +256,31 @@ async def case_events(session: AsyncSession, case_id: str) -> Sequence[CaseEvent
             .order_by(CaseEvent.at, CaseEvent.id)
         )
     ).all()
+
+
+# The pack versions this process knows are stored, by database (engine). Rows of
+# policy_pack_versions are never deleted, so a version once committed stays stored: an
+# application need not read it again (one statement of the dozen it makes, #22). Learned only
+# from committed data (pack_version_committed), never from a read that could see a
+# transaction's own uncommitted insert.
+_KNOWN_STORED: WeakKeyDictionary[Engine, set[str]] = WeakKeyDictionary()
+
+
+def _known_stored(session: AsyncSession) -> set[str]:
+    bind = session.get_bind()
+    return _KNOWN_STORED.setdefault(bind.engine if isinstance(bind, Connection) else bind, set())
+
+
+def pack_version_known_stored(session: AsyncSession, ref: str) -> bool:
+    """Whether this process has seen the pack version ``ref`` committed
+    (:func:`pack_version_committed`), so that it is stored without a read."""
+    return ref in _known_stored(session)
+
+
+def pack_version_committed(session: AsyncSession, ref: str) -> None:
+    """The pack version ``ref`` is stored: read before the session wrote anything, or written
+    by a transaction that has committed."""
+    _known_stored(session).add(ref)
 
 
 async def pack_version_stored(session: AsyncSession, ref: str) -> bool:

@@ -170,10 +170,10 @@ def pack_applying(chain: list[Jurisdiction], packs: InForce) -> PolicyPack | Non
 async def filing_pack(session: AsyncSession, code: str) -> PolicyPack | None:
     """The pack an application filed at ``code`` runs under (:func:`pack_applying`), or None
     for no such place or a level where applications are not made."""
-    place = await repos.get_jurisdiction(session, code)
-    if place is None or place.level not in APPLICATION_LEVELS:
+    chain = await repos.place_and_ancestors(session, code)
+    if not chain or chain[0].level not in APPLICATION_LEVELS:
         return None
-    return pack_applying(await repos.ancestors(session, place), await packs_in_force(session))
+    return pack_applying(chain, await packs_in_force(session))
 
 
 async def questions_at(session: AsyncSession, code: str, category: str | None) -> PlaceQuestions:
@@ -252,7 +252,8 @@ async def submit_application(
         raise invalid_id_number(exc, "facts.person.id_number") from None
     check_answers(application, local_date(now))
 
-    place = await repos.get_jurisdiction(session, application.jurisdiction_code)
+    chain = await repos.place_and_ancestors(session, application.jurisdiction_code)
+    place = chain[0] if chain else None
     if place is None or (actor is not None and not place.path.startswith(actor.jurisdiction_path)):
         raise Problem(
             422,
@@ -269,7 +270,6 @@ async def submit_application(
             f"applications are made at a street/township or community, "
             f"not at {place.name} ({place.level})",
         )
-    chain = await repos.ancestors(session, place)
     try:
         pack_id = repos.filing_pack_id(chain)
     except repos.NoPolicyPack:
@@ -345,8 +345,11 @@ async def submit_application(
     )
     submitted = SubmittedCase(case_id, workflow_id, pack.id, pack_ref, CaseStatus.SUBMITTED, True)
     pre_check = await _first_pre_check(session, settings, case, pack, rules, now)
-    # Nearly always stored: read before the turn to write, which is then the writes alone.
-    pack_stored = await repos.pack_version_stored(session, pack_ref)
+    # Nearly always stored, and then known to this process (read once, before the turn to
+    # write, which is then the writes alone).
+    pack_stored = repos.pack_version_known_stored(session, pack_ref) or (
+        await repos.pack_version_stored(session, pack_ref)
+    )
     try:
         # Queued in this process for SQLite's write lock (store.db.one_writer); nothing is
         # written before it in this request's session.
@@ -373,6 +376,7 @@ async def submit_application(
                 )
             # Committed before the workflow starts: its first activity reads the case row.
             await release_before_workflow(session)
+        repos.pack_version_committed(session, pack_ref)
         if window_places is not None:
             window_places.committed()
     except IntegrityError:
@@ -471,8 +475,8 @@ async def start_identification(
     workflow id is the case's). When Temporal cannot be reached the case stays stored and
     submitted: a retry of the submission, or the worker's sweep (:func:`resume_submitted`),
     starts it — never deleted, because a retry may already have been told it exists."""
-    chain = await repos.ancestors(session, await _jurisdiction(session, case))
-    places = [repos.place_ref(j) for j in chain]
+    chain = await repos.place_and_ancestors(session, case.jurisdiction_code)
+    places = [repos.place_ref(j) for j in chain]  # a case's place is never deleted
     # The rules of the version the case pinned when it was stored, not of today's.
     rules = case_rules(await pinned_pack(session, case), places)
     await _start(temporal, settings, case, places[0], rules)
@@ -511,12 +515,6 @@ async def _start(
             "workflow engine is back (submitting again is safe)",
             case_id=case.id,
         )
-
-
-async def _jurisdiction(session: AsyncSession, case: Case) -> Jurisdiction:
-    place = await repos.get_jurisdiction(session, case.jurisdiction_code)
-    assert place is not None  # a case's place is never deleted
-    return place
 
 
 async def _ensure_started(
