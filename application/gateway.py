@@ -44,6 +44,7 @@ from store import idempotency
 from store.settings import Settings
 from workflows import contracts as c
 from workflows.household import ERR_HOUSEHOLD_CLOSED
+from workflows.steps import started_here
 
 ENGINE_AWAY = "the workflow engine cannot be reached; try again shortly"
 
@@ -231,7 +232,12 @@ async def start(
     (:func:`temporal_unavailable`) or something a later sweep resumes."""
     try:
         handle: WorkflowHandle[Any, Any] = await temporal.start_workflow(
-            run, arg, id=id, task_queue=task_queue, id_reuse_policy=id_reuse_policy
+            run,
+            arg,
+            id=id,
+            task_queue=task_queue,
+            id_reuse_policy=id_reuse_policy,
+            memo=started_here(),  # the patch set it answers (workflows.steps)
         )
     except WorkflowAlreadyStartedError:
         return temporal.get_workflow_handle(id)

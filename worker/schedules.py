@@ -36,6 +36,7 @@ from store.models import Jurisdiction
 from store.packs import packs_in_force
 from store.settings import Settings
 from workflows.contracts import VerificationRegionInput
+from workflows.steps import started_here
 from workflows.verification import QuarterlyVerificationWorkflow
 
 log = logging.getLogger("yuanzhu")
@@ -66,6 +67,7 @@ def verification_schedule(region: VerificationRegion, task_queue: str) -> Schedu
             # Temporal appends the scheduled time, so each quarter's run has its own id.
             id=f"quarterly-verification-{region.code}",
             task_queue=task_queue,
+            memo=started_here(),  # the patch set it answers (workflows.steps)
         ),
         spec=ScheduleSpec(
             calendars=[

@@ -60,9 +60,10 @@ EAGER_ACTIVITIES_KEY = "system.enableActivityEagerExecution"
 
 # The dev server keeps its search attributes' definitions in a cache, as a deployed server
 # does, when this key is given; unless it is, it reads them from its database again each time
-# it needs them: for every run that records a patch (each of ours does), the upsert of
-# TemporalChangeVersion and its visibility records read the cluster's metadata five times and
-# the namespace twice, queued for SQLite's one connection with the writes (#22; the server's own
+# it needs them: for every run that records a patch (each of ours did, until a run's patches
+# were answered from its memo: workflows.steps), the upsert of TemporalChangeVersion and its
+# visibility records read the cluster's metadata five times and the namespace twice, queued
+# for SQLite's one connection with the writes (#22; the server's own
 # metrics counted 17 database operations per application, 9 with the cache). Side by side, at
 # 40 applications a second, an application's answer took 18–30 ms at the median instead of
 # 26–42. The cost: a search attribute added while the server runs may be known to it only at

@@ -111,7 +111,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.human_task import CaseContext, HumanTasks, TaskState
     from workflows.payloads import AssistanceInput, AssistanceState
-    from workflows.steps import PLAN_TASK_FOLLOWED_ONCE, patched, run_activity, run_local
+    from workflows.steps import (
+        PLAN_TASK_FOLLOWED_ONCE,
+        continue_as_new,
+        patched,
+        run_activity,
+        run_local,
+    )
     from workflows.verification import adopt_verification, check_adoptable
 
 # Update ids remembered across runs: far more than any client retries within its lifetime,
@@ -251,7 +257,7 @@ class AssistanceWorkflow:
         state.handled_tasks = [t for t in state.handled_tasks if t in kept]
         state.processed_updates = state.processed_updates[-MAX_REMEMBERED_UPDATES:]
         state.runs += 1
-        workflow.continue_as_new(
+        continue_as_new(
             AssistanceInput(
                 case_id=self.inp.case_id,
                 applicant_name=self.inp.applicant_name,

@@ -70,7 +70,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.human_task import CaseContext, HumanTasks, TaskState
     from workflows.payloads import HouseholdInput, HouseholdState
-    from workflows.steps import run_activity
+    from workflows.steps import run_activity, start_child
 
 ERR_HOUSEHOLD_CLOSED = "household-closed"
 
@@ -507,7 +507,7 @@ class HouseholdDiscoveryWorkflow:
         for household_id in found.household_ids:
             setup = await run_activity(HouseholdActivities.household_input, household_id)
             try:
-                await workflow.start_child_workflow(
+                await start_child(
                     HouseholdWorkflow.run,
                     input_of(setup),
                     id=setup.workflow_id or household_workflow_id(household_id),

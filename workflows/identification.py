@@ -100,6 +100,7 @@ with workflow.unsafe.imports_passed_through():
         patched,
         run_activity,
         run_local,
+        start_child,
     )
 
 # How often a case that keeps missing materials may be sent another one-time notice before the
@@ -1048,7 +1049,7 @@ class IdentificationWorkflow:
                 chain=self.rules.chain,
             ),
         )
-        await workflow.start_child_workflow(
+        await start_child(
             AssistanceWorkflow.run,
             AssistanceInput(
                 case_id=setup.case_id,

@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.human_task import CaseContext, HumanTasks
     from workflows.payloads import AssistanceInput, AssistanceState
-    from workflows.steps import run_activity
+    from workflows.steps import continue_as_new, run_activity, start_child
 
 # Continue as new past this many history events (each person is a few activities and a child).
 HISTORY_LIMIT = 3000
@@ -86,9 +86,7 @@ class LedgerImportWorkflow:
                 info.is_continue_as_new_suggested()
                 or info.get_current_history_length() >= HISTORY_LIMIT
             ):
-                workflow.continue_as_new(
-                    LedgerImportInput(inp.import_id, inp.batch_size, after, started)
-                )
+                continue_as_new(LedgerImportInput(inp.import_id, inp.batch_size, after, started))
 
     async def _start(self, p: LedgerPersonStart) -> None:
         setup = p.setup
@@ -163,7 +161,7 @@ class LedgerImportWorkflow:
     async def _start_child(self, inp: AssistanceInput, wid: str) -> None:
         # A page retried after the child was started: it runs already.
         with contextlib.suppress(WorkflowAlreadyStartedError):
-            await workflow.start_child_workflow(
+            await start_child(
                 AssistanceWorkflow.run,
                 inp,
                 id=wid,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -39,17 +39,18 @@ PLAN_TASK_FOLLOWED_ONCE = "plan-task-followed-once"
 # publicity) has it computed by its closing, not by a local step of its own after it (#22).
 DECISION_STARTS_ITS_CLOCK = "decision-starts-its-clock"
 
-# Every patch above, answered for a run started on this code by one marker (#22). Each
-# workflow.patched records a marker and, from the SDK's core, an upsert of the
-# TemporalChangeVersion search attribute: about 1.3 ms of the Temporal server's CPU each, and a
-# Jilin case's first completion met three. A run started on this code records the newest
-# set's marker at its first question, and is then answered yes for every patch in that set
-# without a marker of its own. A run started before, or by an older worker in a mixed
-# deployment, has no such marker: its replay answers no to it at its first question (the
+# Every patch above, answered for a run started on this code by its memo (started_here below,
+# no marker at all), or by one marker (#22). Each workflow.patched records a marker and, from
+# the SDK's core, an upsert of the TemporalChangeVersion search attribute: about 1.3 ms of the
+# Temporal server's CPU each, and a Jilin case's first completion met three. A run started
+# with the sets' first marker change (started-with-patches-1), and before the memo, records
+# the newest set's marker at its first question, and is then answered yes for every patch in
+# that set without a marker of its own. A run started before, or by an older worker in a
+# mixed deployment, has no such marker: its replay answers no to it at its first question (the
 # answer is kept for the run), and asks the older sets' markers in turn, then each patch not
 # in the set it was started with on its own, as it was recorded. A later patch is asked on its
 # own (it is in no set); to fold it in, add a new set with it and every patch before it, its
-# marker asked first, keeping the older sets for the runs started with them.
+# marker asked first, keeping the older sets for the runs started with them (and their memos).
 _FIRST_SET = frozenset(
     {
         LOCAL_WRITES,
@@ -67,22 +68,67 @@ PATCH_SETS: tuple[tuple[str, frozenset[str]], ...] = (
     ("started-with-patches-2", _FIRST_SET | {DECISION_STARTS_ITS_CLOCK}),
     ("started-with-patches-1", _FIRST_SET),
 )
-# The marker a run started on this code records, and the patches it answers.
+# The set a run started on this code is started with, and the patches it answers.
 STARTED_WITH_THESE_PATCHES, PATCHES_AT_START = PATCH_SETS[0]
+
+# The run's memo names the set it was started with (#22). Every start on this code says it
+# (started_here: the API's starts through application.gateway, a workflow's children and its
+# continuations through start_child and continue_as_new below, the verification Schedule), and
+# its patches are then answered yes from the memo, with no marker at all: the marker, and the
+# upsert of TemporalChangeVersion the SDK's core adds to it, cost the Temporal server a history
+# event, a visibility write and a quarter of its CPU for an application's first workflow task
+# (measured with perf: the upsert's visibility write alone 15 % of the server's samples in a
+# burst of applications). The memo is written with the run's start and is part of its history.
+PATCHES_MEMO = "yuanzhu.patches"
+
+
+def started_here() -> dict[str, str]:
+    """The memo of a run started on this code: the patch set it is started with."""
+    return {PATCHES_MEMO: STARTED_WITH_THESE_PATCHES}
+
+
+def _started_with() -> tuple[str, frozenset[str]] | None:
+    """The patch set the run's memo names, if this code knows it (None: the run was started
+    without one, before this change or by a client of its own)."""
+    name = workflow.memo_value(PATCHES_MEMO, None, type_hint=str)
+    return next((s for s in PATCH_SETS if s[0] == name), None)
 
 
 def patched(patch_id: str) -> bool:
-    """``workflow.patched(patch_id)``, answered for a run started on this code by its one
-    marker (see :data:`PATCH_SETS`). The sets' markers that hold the patch are asked, newest
+    """``workflow.patched(patch_id)``, answered for a run started on this code by its memo
+    (:func:`started_here`), else by one marker (see :data:`PATCH_SETS`).
+
+    A run whose memo names a set holding the patch is answered yes. While replaying it also
+    asks the set's marker, which then matches the marker a worker without the memo's reading
+    (a mixed deployment's older one) recorded at the run's first question; not replaying,
+    nothing is recorded. Otherwise the sets' markers that hold the patch are asked, newest
     first, at the run's first question about it, before the patch itself. A run answers a
     set's marker no when it asks while replaying a history without it (started before, or by
     an older worker), and keeps that answer; a run that answers a set yes asks no patch of
     that set on its own, and its own answer to each would have been yes (asked for the first
-    time, not replaying)."""
+    time, not replaying). A patch outside the memo's set (added after the run started) is
+    asked on its own, as before."""
+    started = _started_with()
+    if started is not None and patch_id in started[1]:
+        if workflow.unsafe.is_replaying():
+            workflow.patched(started[0])
+        return True
     for marker, patches in PATCH_SETS:
         if patch_id in patches and workflow.patched(marker):
             return True
     return workflow.patched(patch_id)
+
+
+async def start_child(
+    run: Callable[..., Awaitable[Any]], arg: object, *, id: str, **options: Any
+) -> workflow.ChildWorkflowHandle[Any, Any]:
+    """Start a child workflow, started here (:func:`started_here`)."""
+    return await workflow.start_child_workflow(run, arg, id=id, memo=started_here(), **options)
+
+
+def continue_as_new(arg: object) -> NoReturn:
+    """Continue the run as a new one with ``arg``, started here (:func:`started_here`)."""
+    workflow.continue_as_new(arg, memo=started_here())
 
 
 async def run_activity(method: Callable[..., Awaitable[Any]], arg: object) -> Any:

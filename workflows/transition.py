@@ -37,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
         TransitionPageInput,
     )
     from workflows.payloads import TransitionInput
-    from workflows.steps import run_activity
+    from workflows.steps import continue_as_new, run_activity
 
 TRANSITION_SIGNAL = "assistance_rules_revised"
 
@@ -80,7 +80,7 @@ class RevisionTransitionWorkflow:
             if not page.more:
                 break
         else:
-            workflow.continue_as_new(
+            continue_as_new(
                 TransitionInput(
                     pack_id=inp.pack_id,
                     ref=inp.ref,

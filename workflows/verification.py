@@ -77,7 +77,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.human_task import HumanTasks, TaskState
     from workflows.payloads import BatchResult, BatchState, VerificationBatchInput
-    from workflows.steps import VERIFICATION_READ_AHEAD, patched, run_activity
+    from workflows.steps import (
+        VERIFICATION_READ_AHEAD,
+        continue_as_new,
+        patched,
+        run_activity,
+        start_child,
+    )
 
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # A batch's phases after the tasks are created: the rungs of its clock taken so far.
@@ -105,7 +111,7 @@ class QuarterlyVerificationWorkflow:
         for district in plan.districts:
             wid = verification_workflow_id(district.code, plan.period.label)
             try:
-                await workflow.start_child_workflow(
+                await start_child(
                     VerificationBatchWorkflow.run,
                     VerificationBatchInput(
                         district=district, pack_id=inp.pack_id, period=plan.period
@@ -284,7 +290,7 @@ class VerificationBatchWorkflow:
     def _maybe_roll(self) -> None:
         if self._roll_due():
             self.s.runs += 1
-            workflow.continue_as_new(replace(self.inp, state=self.s))
+            continue_as_new(replace(self.inp, state=self.s))
 
 
 # --- the person's side: the assistance workflow adopts its verification task ---------------------

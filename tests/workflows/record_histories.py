@@ -36,6 +36,7 @@ from tests.workflows.test_assistance_revision import CASES, revision
 from tests.workflows.test_verification import DISTRICT, PACK, TAIHE, insert_people
 from worker.binaries import find_binary
 from workflows.payloads import VerificationBatchInput
+from workflows.steps import started_here
 from workflows.verification import VerificationBatchWorkflow
 
 HERE = Path(__file__).parent / "histories"
@@ -211,6 +212,18 @@ async def main() -> None:
             # A decision's clock computed by its closing ("decision-starts-its-clock", in the
             # set "started-with-patches-2"): the acceptance's deadline, the approval's publicity.
             await record_officer_path(sy, env, "decision_starts_its_clock")
+            # Every patch answered from the memo the run was started with, no marker at all
+            # (steps.started_here): the officer's path, an assistance and a verification batch.
+            await record_officer_path(sy, env, "started_here")
+            await record_assistance(
+                sy,
+                env,
+                "weifang_started_here_starting_assistance",
+                "weifang_started_here_assistance_running",
+            )
+            await record_verification_batch(
+                sy, env, "verification_batch_open_started_here", started_here()
+            )
         await env.shutdown()
 
 
@@ -353,10 +366,14 @@ async def record_four_step(sy: System, env: WorkflowEnvironment) -> None:
 
 
 async def record_verification_batch(
-    sy: System, env: WorkflowEnvironment, name: str = "verification_batch_open_read_ahead"
+    sy: System,
+    env: WorkflowEnvironment,
+    name: str = "verification_batch_open_read_ahead",
+    memo: dict[str, str] | None = None,
 ) -> None:
     """A district's batch with its tasks open, waiting for its reminder (small pages and
-    chunks, two in flight: the shape of a batch of any size in one run)."""
+    chunks, two in flight: the shape of a batch of any size in one run); ``memo`` as its
+    quarterly run starts it (steps.started_here), or none as the older shapes were."""
     if (HERE / f"{name}.json").exists():
         print(f"kept {name}.json")
         return
@@ -376,6 +393,7 @@ async def record_verification_batch(
         ),
         id=f"verification-{DISTRICT.code}-{period.label}",
         task_queue=sy.settings.temporal_task_queue,
+        memo=memo,
     )
     for _ in range(300):
         async with sy.sessions()() as session:

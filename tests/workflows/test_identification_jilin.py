@@ -12,7 +12,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 
 from tests.workflows.scenario import end_of, instant, scenario_at, shanghai, timeline_kinds
-from workflows.steps import STARTED_WITH_THESE_PATCHES
+from workflows.steps import PATCHES_MEMO, STARTED_WITH_THESE_PATCHES
 
 PACK = "jilin-2022"
 
@@ -363,28 +363,30 @@ def local_steps_after_last_update(history: WorkflowHistory) -> list[str]:
     return steps
 
 
-async def test_a_new_case_answers_every_patch_with_one_marker(tmp_path: Path) -> None:
-    """#22: a run started on today's code records one patch marker, at its start, and is
-    answered yes for every patch of ``workflows.steps.PATCHES_AT_START`` without a marker of
-    its own — each marker costs the server an upsert of TemporalChangeVersion too. A Jilin case
-    in its publicity had asked four patches (local steps, held entries, the deadline started
-    before the stages, its watcher told by a flag) and takes their new paths: the deadline on
-    the timeline before the first stage, say."""
+async def test_a_new_case_answers_every_patch_from_its_memo(tmp_path: Path) -> None:
+    """#22: a run started on today's code carries the patch set it was started with in its
+    memo, and is answered yes for every patch of ``workflows.steps.PATCHES_AT_START`` with no
+    marker at all, so no upsert of TemporalChangeVersion either (each cost the server a
+    history event and a visibility write). A Jilin case in its publicity had asked four
+    patches (local steps, held entries, the deadline started before the stages, its watcher
+    told by a flag) and takes their new paths: the deadline on the timeline before the first
+    stage, say."""
     async with scenario_at(shanghai(2026, 9, 30, 9, 0), tmp_path) as sc:
         case_id = await sc.submit(PACK)
         await sc.do("jl_officer", case_id, "acceptance", "accept")
         await sc.do("jl_officer", case_id, "initial_review", "approve")
         await sc.in_publicity(case_id)
-        history = await sc.env.client.get_workflow_handle(
-            f"identification-{case_id}"
-        ).fetch_history()
-        assert patch_markers(history) == [STARTED_WITH_THESE_PATCHES]
+        handle = sc.env.client.get_workflow_handle(f"identification-{case_id}")
+        history = await handle.fetch_history()
+        assert patch_markers(history) == []
         upserts = [
             e
             for e in history.events
             if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
         ]
-        assert len(upserts) == 1
+        assert upserts == []
+        memo = await (await handle.describe()).memo()
+        assert memo == {PATCHES_MEMO: STARTED_WITH_THESE_PATCHES}
         kinds = timeline_kinds(await sc.case(case_id))
         assert kinds.index("deadline") < kinds.index("stage")
 

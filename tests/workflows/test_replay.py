@@ -37,10 +37,19 @@ def test_patches_are_asked_through_one_home() -> None:
     # workflows.steps.patched answers a new run's patches with one marker; a patch asked of
     # workflow.patched directly would record one of its own in every new run, and one not in
     # steps.PATCHES_AT_START must be asked on its own (see the comment there).
+    # Nor is a run started without the memo that names its patch set (steps.started_here):
+    # children and continuations are started through steps.start_child and
+    # steps.continue_as_new, the API's starts through application.gateway.start.
     workflows = Path(__file__).parents[2] / "workflows"
     direct = [
-        p.name
+        (p.name, call)
         for p in workflows.glob("*.py")
-        if p.name != "steps.py" and "workflow.patched(" in p.read_text()
+        for call in (
+            "workflow.patched(",
+            "workflow.start_child_workflow(",
+            "workflow.execute_child_workflow(",
+            "workflow.continue_as_new(",
+        )
+        if p.name != "steps.py" and call in p.read_text()
     ]
     assert direct == []
