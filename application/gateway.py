@@ -38,7 +38,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from application.errors import Problem, correlate
-from infra.temporal_client import connect
+from infra.temporal_client import WORKER_BUILD_ID, connect, server_keeps_build_ids
 from infra.tracing import traced
 from store import idempotency
 from store.settings import Settings
@@ -231,13 +231,18 @@ async def start(
     as started. None when the engine cannot be reached: the caller knows whether that is a 503
     (:func:`temporal_unavailable`) or something a later sweep resumes."""
     try:
+        # the patch set it answers, and the build id of the workers that run it
+        # (workflows.steps)
+        kept = await server_keeps_build_ids(temporal)
+        started = started_here(WORKER_BUILD_ID if kept else None)
         handle: WorkflowHandle[Any, Any] = await temporal.start_workflow(
             run,
             arg,
             id=id,
             task_queue=task_queue,
             id_reuse_policy=id_reuse_policy,
-            memo=started_here(),  # the patch set it answers (workflows.steps)
+            memo=started.memo,
+            search_attributes=started.search_attributes,
         )
     except WorkflowAlreadyStartedError:
         return temporal.get_workflow_handle(id)

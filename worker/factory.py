@@ -27,6 +27,7 @@ from activities.household import HouseholdActivities
 from activities.inbox import InboxActivities
 from activities.ledger import LedgerActivities
 from activities.verification import VerificationActivities
+from infra.temporal_client import WORKER_BUILD_ID
 from store.db import make_engine, make_sessionmaker
 from store.settings import Settings, SettingsError
 from worker import payload_passes
@@ -132,6 +133,8 @@ def build_worker(
     payload_passes.install()
     # The SDK's sandbox, each workflow module imported into it once (worker.sandbox, #22).
     worker_options.setdefault("workflow_runner", workflow_runner())
+    # A build id the API knows too (infra.temporal_client.WORKER_BUILD_ID).
+    worker_options.setdefault("build_id", WORKER_BUILD_ID)
     return Worker(
         client,
         task_queue=settings.temporal_task_queue,

@@ -30,7 +30,9 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+from temporalio.common import TypedSearchAttributes
 
+from infra.temporal_client import WORKER_BUILD_ID, server_keeps_build_ids
 from store.db import session_scope
 from store.models import Jurisdiction
 from store.packs import packs_in_force
@@ -59,7 +61,12 @@ def schedule_id(region_code: str) -> str:
     return f"{SCHEDULE_PREFIX}{region_code}"
 
 
-def verification_schedule(region: VerificationRegion, task_queue: str) -> Schedule:
+def verification_schedule(
+    region: VerificationRegion, task_queue: str, build_id: str | None = None
+) -> Schedule:
+    """The region's quarterly run; ``build_id``: the workers', where the server keeps BuildIds
+    (workflows.steps.started_here)."""
+    started = started_here(build_id)
     return Schedule(
         action=ScheduleActionStartWorkflow(
             QuarterlyVerificationWorkflow.run,
@@ -67,7 +74,9 @@ def verification_schedule(region: VerificationRegion, task_queue: str) -> Schedu
             # Temporal appends the scheduled time, so each quarter's run has its own id.
             id=f"quarterly-verification-{region.code}",
             task_queue=task_queue,
-            memo=started_here(),  # the patch set it answers (workflows.steps)
+            # the patch set it answers, and the build id of the workers that run it
+            memo=started.memo,
+            typed_search_attributes=started.search_attributes or TypedSearchAttributes.empty,
         ),
         spec=ScheduleSpec(
             calendars=[
@@ -112,7 +121,8 @@ async def verification_regions(settings: Settings) -> list[VerificationRegion]:
 async def ensure_schedule(client: Client, region: VerificationRegion, task_queue: str) -> str:
     """Create the region's Schedule, or update it in place (keeping its paused state)."""
     sid = schedule_id(region.code)
-    schedule = verification_schedule(region, task_queue)
+    kept = await server_keeps_build_ids(client)
+    schedule = verification_schedule(region, task_queue, WORKER_BUILD_ID if kept else None)
     try:
         await client.create_schedule(sid, schedule)
         return sid

@@ -6,11 +6,17 @@ home."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, NoReturn
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+)
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Inbox writes are idempotent upserts: retry them for as long as the database is away.
@@ -74,17 +80,58 @@ STARTED_WITH_THESE_PATCHES, PATCHES_AT_START = PATCH_SETS[0]
 # The run's memo names the set it was started with (#22). Every start on this code says it
 # (started_here: the API's starts through application.gateway, a workflow's children and its
 # continuations through start_child and continue_as_new below, the verification Schedule), and
-# its patches are then answered yes from the memo, with no marker at all: the marker, and the
-# upsert of TemporalChangeVersion the SDK's core adds to it, cost the Temporal server a history
-# event, a visibility write and a quarter of its CPU for an application's first workflow task
-# (measured with perf: the upsert's visibility write alone 15 % of the server's samples in a
-# burst of applications). The memo is written with the run's start and is part of its history.
+# its patches are then answered yes from the memo, with no marker at all: the marker cost a
+# history event and, with the upsert of TemporalChangeVersion the SDK's core adds to it, a
+# second write of the run's visibility record (see build_ids). The memo is written with the
+# run's start and is part of its history.
 PATCHES_MEMO = "yuanzhu.patches"
+# In the memo of a run started with its BuildIds (build_ids), for its children and
+# continuations to be started so too.
+BUILD_IDS_MEMO = "yuanzhu.build-ids"
+
+# The search attribute in which the server keeps the build ids of the workers that completed
+# a run's workflow tasks.
+BUILD_IDS = SearchAttributeKey.for_keyword_list("BuildIds")
 
 
-def started_here() -> dict[str, str]:
-    """The memo of a run started on this code: the patch set it is started with."""
-    return {PATCHES_MEMO: STARTED_WITH_THESE_PATCHES}
+def build_ids(build_id: str) -> TypedSearchAttributes:
+    """The BuildIds of a run whose workflow tasks an unversioned worker of ``build_id``
+    completes, given as the run starts. The server adds them at the run's first completed
+    workflow task and writes the run's visibility record again for it, unless they are there
+    already: the run's start writes them with its first record. Those second writes (with the
+    patch marker's upsert, merged with them) took 15 % of the dev server's CPU samples in a
+    burst of applications (#22, measured with perf). The server spells a build id
+    ``unversioned:<build id>``; a worker of another build adds its own, and the record is
+    written again then, as before."""
+    return TypedSearchAttributes(
+        [SearchAttributePair(BUILD_IDS, ["unversioned", f"unversioned:{build_id}"])]
+    )
+
+
+@dataclass(frozen=True)
+class Started:
+    """What a start on this code gives the run it starts."""
+
+    memo: dict[str, Any]
+    search_attributes: TypedSearchAttributes | None
+
+
+def started_here(build_id: str | None) -> Started:
+    """A run started on this code: its memo names the patch set it answers; ``build_id``, the
+    build id of the workers that will run it when the server keeps BuildIds
+    (``infra.temporal_client.server_keeps_build_ids``; the time-skipping test server does
+    not), is given in its BuildIds (:func:`build_ids`)."""
+    memo: dict[str, Any] = {PATCHES_MEMO: STARTED_WITH_THESE_PATCHES}
+    if build_id is None:
+        return Started(memo, None)
+    return Started({**memo, BUILD_IDS_MEMO: True}, build_ids(build_id))
+
+
+def _started_from_this_run() -> Started:
+    """A child or continuation of this run: started as this run was, with this worker's build
+    id where this run was started with one."""
+    kept = workflow.memo_value(BUILD_IDS_MEMO, False, type_hint=bool)
+    return started_here(workflow.info().get_current_build_id() if kept else None)
 
 
 def _started_with() -> tuple[str, frozenset[str]] | None:
@@ -122,13 +169,23 @@ def patched(patch_id: str) -> bool:
 async def start_child(
     run: Callable[..., Awaitable[Any]], arg: object, *, id: str, **options: Any
 ) -> workflow.ChildWorkflowHandle[Any, Any]:
-    """Start a child workflow, started here (:func:`started_here`)."""
-    return await workflow.start_child_workflow(run, arg, id=id, memo=started_here(), **options)
+    """Start a child workflow, started here as this run was (:func:`started_here`)."""
+    started = _started_from_this_run()
+    return await workflow.start_child_workflow(
+        run,
+        arg,
+        id=id,
+        memo=started.memo,
+        search_attributes=started.search_attributes,
+        **options,
+    )
 
 
 def continue_as_new(arg: object) -> NoReturn:
-    """Continue the run as a new one with ``arg``, started here (:func:`started_here`)."""
-    workflow.continue_as_new(arg, memo=started_here())
+    """Continue the run as a new one with ``arg``, started here as this run was
+    (:func:`started_here`)."""
+    started = _started_from_this_run()
+    workflow.continue_as_new(arg, memo=started.memo, search_attributes=started.search_attributes)
 
 
 async def run_activity(method: Callable[..., Awaitable[Any]], arg: object) -> Any:

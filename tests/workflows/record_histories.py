@@ -222,7 +222,7 @@ async def main() -> None:
                 "weifang_started_here_assistance_running",
             )
             await record_verification_batch(
-                sy, env, "verification_batch_open_started_here", started_here()
+                sy, env, "verification_batch_open_started_here", started_here(None).memo
             )
         await env.shutdown()
 

@@ -79,7 +79,7 @@ async def replays(history: WorkflowHistory) -> None:
 async def test_a_run_started_here_records_no_marker_of_its_set(
     time_env: WorkflowEnvironment,
 ) -> None:
-    history = await run_once(time_env, steps.started_here())
+    history = await run_once(time_env, steps.started_here(None).memo)
     assert markers(history) == [LATER_PATCH]
     assert upserts(history) == 1  # the later patch's, from the SDK's core
     await replays(history)
@@ -98,6 +98,6 @@ async def test_an_older_workers_run_replays_here(
 ) -> None:
     with monkeypatch.context() as older:
         older.setattr(steps, "_started_with", lambda: None)  # does not read the memo
-        history = await run_once(time_env, steps.started_here())
+        history = await run_once(time_env, steps.started_here(None).memo)
     assert markers(history) == [steps.STARTED_WITH_THESE_PATCHES, LATER_PATCH]
     await replays(history)

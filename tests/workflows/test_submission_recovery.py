@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from temporalio.api.workflowservice.v1 import GetSystemInfoResponse
 from temporalio.service import RPCError, RPCStatusCode
 
 from application.errors import Problem
@@ -32,8 +33,20 @@ from workflows.contracts import IdentificationInput
 WEIFANG = "weifang-2023"
 
 
+class _Away:
+    async def get_system_info(self, *_args: Any) -> None:
+        raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+
+
+class _Server:
+    async def get_system_info(self, *_args: Any) -> GetSystemInfoResponse:
+        return GetSystemInfoResponse()  # keeps no BuildIds, as the time-skipping server
+
+
 class TemporalAway:
     """A Temporal client whose server cannot be reached."""
+
+    workflow_service = _Away()
 
     async def start_workflow(self, *_args: Any, **_kwargs: Any) -> None:
         raise RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
@@ -121,6 +134,8 @@ async def test_the_sweep_starts_a_case_nobody_submitted_again(tmp_path: Path) ->
 
 class TemporalRecording:
     """A Temporal client that records the workflows it is asked to start."""
+
+    workflow_service = _Server()
 
     def __init__(self) -> None:
         self.started: list[tuple[str, object]] = []
