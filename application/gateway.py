@@ -38,7 +38,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from application.errors import Problem, correlate
-from infra.temporal_client import WORKER_BUILD_ID, connect, server_keeps_build_ids
+from infra.temporal_client import build_id_to_start_with, connect
 from infra.tracing import traced
 from store import idempotency
 from store.settings import Settings
@@ -233,8 +233,7 @@ async def start(
     try:
         # the patch set it answers, and the build id of the workers that run it
         # (workflows.steps)
-        kept = await server_keeps_build_ids(temporal)
-        started = started_here(WORKER_BUILD_ID if kept else None)
+        started = started_here(await build_id_to_start_with(temporal))
         handle: WorkflowHandle[Any, Any] = await temporal.start_workflow(
             run,
             arg,

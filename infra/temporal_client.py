@@ -75,6 +75,12 @@ async def server_keeps_build_ids(client: Client) -> bool:
     return known
 
 
+async def build_id_to_start_with(client: Client) -> str | None:
+    """The workers' build id, for a run started through ``client`` to be given in its BuildIds
+    (workflows.steps.started_here); None where the server keeps no BuildIds."""
+    return WORKER_BUILD_ID if await server_keeps_build_ids(client) else None
+
+
 async def connect(settings: Settings) -> Client:
     return await Client.connect(
         settings.temporal_address,

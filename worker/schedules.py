@@ -32,7 +32,7 @@ from temporalio.client import (
 )
 from temporalio.common import TypedSearchAttributes
 
-from infra.temporal_client import WORKER_BUILD_ID, server_keeps_build_ids
+from infra.temporal_client import build_id_to_start_with
 from store.db import session_scope
 from store.models import Jurisdiction
 from store.packs import packs_in_force
@@ -121,8 +121,7 @@ async def verification_regions(settings: Settings) -> list[VerificationRegion]:
 async def ensure_schedule(client: Client, region: VerificationRegion, task_queue: str) -> str:
     """Create the region's Schedule, or update it in place (keeping its paused state)."""
     sid = schedule_id(region.code)
-    kept = await server_keeps_build_ids(client)
-    schedule = verification_schedule(region, task_queue, WORKER_BUILD_ID if kept else None)
+    schedule = verification_schedule(region, task_queue, await build_id_to_start_with(client))
     try:
         await client.create_schedule(sid, schedule)
         return sid
