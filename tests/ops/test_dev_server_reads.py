@@ -13,6 +13,7 @@ import socket
 import subprocess
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from temporalio import workflow
 from temporalio.client import Client
@@ -55,6 +56,20 @@ def _listening(port: int) -> bool:
     return True
 
 
+async def connected(port: int, **options: Any) -> Client:
+    """A client of the dev server on ``port`` once its frontend is healthy: it listens before
+    it is ("Frontend is not healthy yet", seen once in CI)."""
+    wait_until(lambda: _listening(port), 60, "the dev server")
+    for _ in range(300):
+        try:
+            return await Client.connect(f"127.0.0.1:{port}", **options)
+        except RuntimeError as exc:
+            if "not healthy" not in str(exc):
+                raise
+            await asyncio.sleep(0.2)
+    raise AssertionError("the dev server's frontend never became healthy")
+
+
 async def _reads_per_start(tmp_path: Path, *, cached: bool) -> float:
     """Cluster-metadata reads per workflow run to its end (a patch recorded)."""
     port, metrics = free_port(), free_port()
@@ -68,8 +83,7 @@ async def _reads_per_start(tmp_path: Path, *, cached: bool) -> float:
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: _listening(port), 60, "the dev server")
-        client = await Client.connect(f"127.0.0.1:{port}")
+        client = await connected(port)
 
         async with Worker(
             client,

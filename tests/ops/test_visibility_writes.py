@@ -26,7 +26,7 @@ from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from application import gateway
 from infra.temporal_client import DATA_CONVERTER, WORKER_BUILD_ID
 from store.settings import Settings
-from tests.ops.test_dev_server_reads import _counted, _listening
+from tests.ops.test_dev_server_reads import _counted, connected
 from tests.stack import free_port, wait_until
 from worker.factory import build_worker
 from worker.supervisor import dev_server_argv
@@ -91,8 +91,7 @@ async def test_a_run_started_here_writes_its_visibility_record_only_at_start_and
         stderr=subprocess.DEVNULL,
     )
     try:
-        wait_until(lambda: _listening(port), 60, "the dev server")
-        client = await Client.connect(f"127.0.0.1:{port}", data_converter=DATA_CONVERTER)
+        client = await connected(port, data_converter=DATA_CONVERTER)
         async with Worker(
             client,
             task_queue=QUEUE,
