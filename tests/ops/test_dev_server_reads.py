@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import subprocess
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from store.settings import Settings
 from tests.stack import free_port, wait_until
+from worker.run import connect_with_retry
 from worker.supervisor import SEARCH_ATTRIBUTES_CACHE_KEY, dev_server_argv
 
 STARTS = 20
@@ -51,23 +51,11 @@ class Patched:
         return workflow.patched("a-patch")
 
 
-def _listening(port: int) -> bool:
-    socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    return True
-
-
-async def connected(port: int, **options: Any) -> Client:
-    """A client of the dev server on ``port`` once its frontend is healthy: it listens before
-    it is ("Frontend is not healthy yet", seen once in CI)."""
-    wait_until(lambda: _listening(port), 60, "the dev server")
-    for _ in range(300):
-        try:
-            return await Client.connect(f"127.0.0.1:{port}", **options)
-        except RuntimeError as exc:
-            if "not healthy" not in str(exc):
-                raise
-            await asyncio.sleep(0.2)
-    raise AssertionError("the dev server's frontend never became healthy")
+async def connected(port: int) -> Client:
+    """A client of the dev server on ``port`` once it answers, as ``yuanzhu up`` waits for it
+    (it listens before its frontend is healthy: "Frontend is not healthy yet", seen in CI)."""
+    settings = Settings(temporal_address=f"127.0.0.1:{port}", temporal_namespace="default")
+    return await connect_with_retry(settings, attempts=60)
 
 
 async def _reads_per_start(tmp_path: Path, *, cached: bool) -> float:

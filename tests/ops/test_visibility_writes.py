@@ -24,7 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from application import gateway
-from infra.temporal_client import DATA_CONVERTER, WORKER_BUILD_ID
+from infra.temporal_client import WORKER_BUILD_ID
 from store.settings import Settings
 from tests.ops.test_dev_server_reads import _counted, connected
 from tests.stack import free_port, wait_until
@@ -91,7 +91,7 @@ async def test_a_run_started_here_writes_its_visibility_record_only_at_start_and
         stderr=subprocess.DEVNULL,
     )
     try:
-        client = await connected(port, data_converter=DATA_CONVERTER)
+        client = await connected(port)  # with the system's data converter
         async with Worker(
             client,
             task_queue=QUEUE,
